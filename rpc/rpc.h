@@ -1,0 +1,212 @@
+/*
+ * rpc.h - what the protocol translators and brickd see of rpc/: an event
+ * loop, a client connection with request/reply matching, a listening
+ * server, and the codec that turns fops into frame bodies.
+ *
+ * Frame (all integers little-endian):
+ *
+ *   u32 magic 'MRTR'   u16 version   u16 type (request/reply)
+ *   u32 body_len       u32 bulk_len  u64 xid   u32 proc  u32 reserved
+ *   body_len bytes of body, then bulk_len bytes of bulk data
+ *
+ * body_len and bulk_len are bounded (RPC_BODY_MAX, RPC_BULK_MAX); a frame
+ * that breaks a bound, has a bad magic or version closes the connection.
+ * The bulk part (read/write data, big xattr values) is read straight into
+ * an xl_iobuf and written from one with writev, never copied in between.
+ *
+ * Threads: every callback runs on an event loop thread and must not block.
+ * rpc_clnt_call and rpc_conn_reply may be called from any thread.
+ */
+#ifndef MORTAR_RPC_H
+#define MORTAR_RPC_H
+
+#include "buf.h"
+#include "fop.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RPC_MAGIC 0x5254524du /* "MRTR" */
+#define RPC_VERSION 1
+#define RPC_HEADER_LEN 32
+#define RPC_BODY_MAX (256u << 10)               /* largest body */
+#define RPC_BULK_MAX (XL_IO_SIZE_MAX + (64u << 10)) /* largest bulk */
+#define RPC_DEFAULT_PORT 24010
+
+enum rpc_type { RPC_T_REQUEST = 1, RPC_T_REPLY = 2 };
+
+/* Procedures: 0..XL_FOP_COUNT-1 are the fops; the rest are calls of the
+ * protocol itself. */
+enum rpc_proc {
+	RPC_PROC_HANDSHAKE = 1000, /* first call on every connection */
+	RPC_PROC_PING = 1001,      /* answered by the rpc layer itself */
+	RPC_PROC_GETSPEC = 1002,   /* fetch a client volfile by volume name */
+};
+
+/* A received frame.  body is valid only during the callback; take a ref
+ * on bulk to keep it. */
+struct rpc_msg {
+	enum rpc_type type;
+	uint32_t proc;
+	uint64_t xid;
+	const uint8_t *body;
+	size_t body_len;
+	struct xl_iobuf *bulk; /* borrowed; NULL when bulk_len is 0 */
+};
+
+/* ---- event loop ---------------------------------------------------- */
+
+struct rpc_evloop;
+/* threads: epoll threads serving all connections of this loop (>= 1). */
+struct rpc_evloop *rpc_evloop_new(int threads);
+int rpc_evloop_start(struct rpc_evloop *loop);
+void rpc_evloop_stop(struct rpc_evloop *loop); /* joins the threads */
+void rpc_evloop_free(struct rpc_evloop *loop);
+
+/* ---- client -------------------------------------------------------- */
+
+struct rpc_clnt;
+
+struct rpc_clnt_opts {
+	const char *transport;    /* "tcp" (default) or "rdma" */
+	int ping_timeout_sec;     /* silent peer declared dead; default 10 */
+	int reconnect_min_ms;     /* backoff start; default 100 */
+	int reconnect_max_ms;     /* backoff cap; default 5000 */
+	size_t max_queued_bytes;  /* back-pressure threshold; default 64 MiB */
+	bool no_reconnect;        /* one-shot tools (volfile fetch, tests) */
+};
+
+struct rpc_clnt_cbs {
+	/* Connected (before any handshake). */
+	void (*on_connect)(void *ctx);
+	/* Connection lost or failed; err is -errno.  Every pending call has
+	 * already been answered with that error.  Reconnect follows unless
+	 * no_reconnect. */
+	void (*on_disconnect)(void *ctx, int err);
+};
+
+struct rpc_clnt *rpc_clnt_new(struct rpc_evloop *loop, const char *host,
+			      uint16_t port, const struct rpc_clnt_opts *opts,
+			      const struct rpc_clnt_cbs *cbs, void *ctx);
+/* Start connecting (asynchronous). */
+int rpc_clnt_start(struct rpc_clnt *clnt);
+/* Close now and reconnect with backoff (protocol/client uses it when a
+ * handshake fails). */
+void rpc_clnt_reconnect(struct rpc_clnt *clnt);
+/* Stop, fail pending calls with -ENOTCONN, free. */
+void rpc_clnt_destroy(struct rpc_clnt *clnt);
+bool rpc_clnt_connected(struct rpc_clnt *clnt);
+
+/* Reply to one call.  status is 0 with reply set, or -errno (-ENOTCONN when
+ * the connection is lost, -ETIMEDOUT when the peer went silent for the
+ * ping timeout) with reply NULL.  Called exactly once per accepted call. */
+typedef void (*rpc_reply_fn)(void *cookie, int status,
+			     const struct rpc_msg *reply);
+
+/* Send a request; body is copied, bulk is referenced (may be NULL).
+ * Returns 0 (reply_fn will run) or -errno (-ENOTCONN when not connected;
+ * reply_fn will not run).  Blocks the calling thread while more than
+ * max_queued_bytes are queued, unless called from an event loop thread. */
+int rpc_clnt_call(struct rpc_clnt *clnt, uint32_t proc, const void *body,
+		  size_t body_len, struct xl_iobuf *bulk, rpc_reply_fn fn,
+		  void *cookie);
+
+/* ---- server -------------------------------------------------------- */
+
+struct rpc_srv;
+struct rpc_conn;
+
+struct rpc_srv_cbs {
+	void (*on_connect)(void *ctx, struct rpc_conn *conn);
+	/* A request other than PING.  Answer with rpc_conn_reply, now or
+	 * later from any thread (take a ref on conn to keep it). */
+	void (*on_request)(void *ctx, struct rpc_conn *conn,
+			   const struct rpc_msg *req);
+	/* The connection is gone: release its per-client state. */
+	void (*on_disconnect)(void *ctx, struct rpc_conn *conn);
+};
+
+/* Listen on host:port ("0.0.0.0" / "::" / NULL for all).  port 0 picks a
+ * free port; rpc_srv_port tells which. */
+struct rpc_srv *rpc_srv_new(struct rpc_evloop *loop, const char *host,
+			    uint16_t port, const char *transport,
+			    const struct rpc_srv_cbs *cbs, void *ctx,
+			    char **err);
+uint16_t rpc_srv_port(struct rpc_srv *srv);
+void rpc_srv_destroy(struct rpc_srv *srv);
+
+int rpc_conn_reply(struct rpc_conn *conn, uint64_t xid, uint32_t proc,
+		   const void *body, size_t body_len, struct xl_iobuf *bulk);
+void rpc_conn_close(struct rpc_conn *conn); /* e.g. after a bad request */
+struct rpc_conn *rpc_conn_ref(struct rpc_conn *conn);
+void rpc_conn_unref(struct rpc_conn *conn);
+const char *rpc_conn_peer(struct rpc_conn *conn); /* "127.0.0.1:5234" */
+/* The peer's address without port, for auth.allow matching. */
+const char *rpc_conn_peer_host(struct rpc_conn *conn);
+void rpc_conn_set_ctx(struct rpc_conn *conn, void *ctx);
+void *rpc_conn_get_ctx(struct rpc_conn *conn);
+
+/* ---- codec --------------------------------------------------------- */
+
+/* A growing writer.  Errors are sticky: check err once at the end. */
+struct rpc_wbuf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+	int err; /* 0 or -ENOMEM */
+};
+/* A bounds-checked reader.  Any read past the end, or a string/array
+ * longer than its bound, sets err = -EBADMSG and returns zeros from then
+ * on. */
+struct rpc_rbuf {
+	const uint8_t *data;
+	size_t len;
+	size_t pos;
+	int err;
+};
+
+void rpc_wbuf_init(struct rpc_wbuf *w);
+void rpc_wbuf_free(struct rpc_wbuf *w);
+void rpc_put_u8(struct rpc_wbuf *w, uint8_t v);
+void rpc_put_u16(struct rpc_wbuf *w, uint16_t v);
+void rpc_put_u32(struct rpc_wbuf *w, uint32_t v);
+void rpc_put_u64(struct rpc_wbuf *w, uint64_t v);
+void rpc_put_bytes(struct rpc_wbuf *w, const void *p, uint32_t len); /* u32 len + bytes */
+void rpc_put_str(struct rpc_wbuf *w, const char *s); /* NULL allowed */
+
+void rpc_rbuf_init(struct rpc_rbuf *r, const void *data, size_t len);
+uint8_t rpc_get_u8(struct rpc_rbuf *r);
+uint16_t rpc_get_u16(struct rpc_rbuf *r);
+uint32_t rpc_get_u32(struct rpc_rbuf *r);
+uint64_t rpc_get_u64(struct rpc_rbuf *r);
+/* Borrowed pointer into the buffer, at most max bytes. */
+const void *rpc_get_bytes(struct rpc_rbuf *r, uint32_t max, uint32_t *len);
+/* New malloc'd NUL-terminated string of at most max bytes with no NUL
+ * inside; *out NULL when the sender sent NULL. 0 or -EBADMSG/-ENOMEM. */
+int rpc_get_str(struct rpc_rbuf *r, uint32_t max, char **out);
+
+/*
+ * Fop bodies.  remote_fd is the brick's number for args.fd (the codec never
+ * sees xl_fd objects): the client passes its mapping, the server gets the
+ * number back and resolves it.  *bulk_out gets a new ref to the data that
+ * travels as bulk (write data, setxattr value), or NULL.  Decoders validate
+ * everything: names (xl_name_is_valid), sizes against XL_IO_SIZE_MAX and
+ * the xattr bounds, counts against the body length; -EBADMSG on any
+ * violation, args/reply left cleared.
+ */
+int rpc_encode_call(struct rpc_wbuf *w, enum xl_fop fop,
+		    const struct xl_cred *cred, const struct xl_args *args,
+		    uint64_t remote_fd, struct xl_iobuf **bulk_out);
+int rpc_decode_call(struct rpc_rbuf *r, enum xl_fop fop, struct xl_cred *cred,
+		    struct xl_args *args, uint64_t *remote_fd,
+		    struct xl_iobuf *bulk);
+/* For open/create/opendir the reply also carries the brick's new fd
+ * number (remote_fd); 0 otherwise. */
+int rpc_encode_reply(struct rpc_wbuf *w, enum xl_fop fop,
+		     const struct xl_reply *reply, uint64_t remote_fd,
+		     struct xl_iobuf **bulk_out);
+int rpc_decode_reply(struct rpc_rbuf *r, enum xl_fop fop,
+		     struct xl_reply *reply, uint64_t *remote_fd,
+		     struct xl_iobuf *bulk);
+
+#endif

@@ -1,0 +1,288 @@
+/*
+ * fop.h - the file operations and the one request object that carries them.
+ *
+ * Every fop travels the graph as a struct xl_call (call.h) holding a
+ * struct xl_args (inputs) and a struct xl_reply (outputs).  Each fop uses a
+ * subset of the fields; xl_fop_info[] (fop.c) says which, and is the single
+ * table the wire codec, the trace translator and the state dump read.
+ *
+ * Fop numbers go on the wire: the enum is only ever appended to.
+ */
+#ifndef MORTAR_FOP_H
+#define MORTAR_FOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define XL_GFID_LEN 16
+#define XL_NAME_MAX 255
+#define XL_MAX_GROUPS 128
+#define XL_XATTR_NAME_MAX 255
+#define XL_XATTR_SIZE_MAX 65536
+#define XL_IO_SIZE_MAX (1u << 20) /* largest read/write a fop carries */
+
+enum xl_fop {
+	XL_FOP_LOOKUP = 0,
+	XL_FOP_STAT,
+	XL_FOP_SETATTR,
+	XL_FOP_ACCESS,
+	XL_FOP_READLINK,
+	XL_FOP_MKNOD,
+	XL_FOP_MKDIR,
+	XL_FOP_UNLINK,
+	XL_FOP_RMDIR,
+	XL_FOP_SYMLINK,
+	XL_FOP_RENAME,
+	XL_FOP_LINK,
+	XL_FOP_CREATE,
+	XL_FOP_OPEN,
+	XL_FOP_READ,
+	XL_FOP_WRITE,
+	XL_FOP_FLUSH,
+	XL_FOP_RELEASE,
+	XL_FOP_FSYNC,
+	XL_FOP_OPENDIR,
+	XL_FOP_READDIR,
+	XL_FOP_READDIRPLUS,
+	XL_FOP_RELEASEDIR,
+	XL_FOP_FSYNCDIR,
+	XL_FOP_STATFS,
+	XL_FOP_SETXATTR,
+	XL_FOP_GETXATTR,
+	XL_FOP_LISTXATTR,
+	XL_FOP_REMOVEXATTR,
+	XL_FOP_LK,
+	XL_FOP_FLOCK,
+	XL_FOP_FALLOCATE,
+	XL_FOP_LSEEK,
+	XL_FOP_COUNT
+};
+
+/* Attributes of one file, as the brick's file system reports them. */
+struct xl_iatt {
+	uint8_t gfid[XL_GFID_LEN];
+	uint64_t ino;
+	uint64_t dev;
+	uint32_t mode; /* type and permission bits, as st_mode */
+	uint32_t nlink;
+	uint32_t uid;
+	uint32_t gid;
+	uint64_t rdev;
+	uint64_t size;
+	uint64_t blocks; /* 512-byte blocks */
+	uint32_t blksize;
+	int64_t atime;
+	int64_t mtime;
+	int64_t ctime;
+	uint32_t atime_nsec;
+	uint32_t mtime_nsec;
+	uint32_t ctime_nsec;
+};
+
+/* setattr: which fields of args.attr to apply (args.valid). */
+enum {
+	XL_SET_MODE = 1u << 0,
+	XL_SET_UID = 1u << 1,
+	XL_SET_GID = 1u << 2,
+	XL_SET_SIZE = 1u << 3,
+	XL_SET_ATIME = 1u << 4,
+	XL_SET_MTIME = 1u << 5,
+	XL_SET_ATIME_NOW = 1u << 6,
+	XL_SET_MTIME_NOW = 1u << 7,
+};
+
+/*
+ * Where a fop acts.  Either by name (pargfid + name) or by identity (gfid,
+ * name NULL).  For fops that create an entry (mknod, mkdir, symlink, create,
+ * and link's loc2) gfid is the identity the new entry must get: the client
+ * chooses it so every brick copy shares it.  A zero gfid means "unknown".
+ */
+struct xl_loc {
+	uint8_t gfid[XL_GFID_LEN];
+	uint8_t pargfid[XL_GFID_LEN];
+	char *name;              /* owned by the loc; one path component */
+	struct xl_inode *inode;  /* optional, owned ref (client side only) */
+	struct xl_inode *parent; /* optional, owned ref (client side only) */
+};
+
+/* A byte-range lock, as struct flock but with a 64-bit owner. */
+struct xl_flock {
+	int16_t type;   /* F_RDLCK, F_WRLCK, F_UNLCK */
+	int16_t whence; /* always SEEK_SET once it leaves the bridge */
+	int64_t start;
+	int64_t len; /* 0 = to end of file */
+	uint32_t pid;
+	uint64_t owner;
+};
+
+struct xl_statfs {
+	uint64_t bsize;
+	uint64_t frsize;
+	uint64_t blocks;
+	uint64_t bfree;
+	uint64_t bavail;
+	uint64_t files;
+	uint64_t ffree;
+	uint64_t favail;
+	uint64_t fsid;
+	uint64_t namemax;
+};
+
+/* One directory entry.  attr is filled by readdirplus only. */
+struct xl_dirent {
+	uint64_t d_off; /* offset to pass to resume after this entry */
+	uint64_t d_ino;
+	uint32_t d_type;
+	char *name; /* owned */
+	struct xl_iatt attr;
+};
+
+/* Who is asking.  Filled by the FUSE bridge from the kernel request. */
+struct xl_cred {
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t pid;
+	uint32_t ngroups;
+	uint32_t groups[XL_MAX_GROUPS];
+	uint64_t lk_owner;
+};
+
+struct xl_iobuf;
+struct xl_dict;
+struct xl_fd;
+struct xl_inode;
+
+/*
+ * The inputs of a fop.  Field use per fop (see xl_fop_info for the table):
+ *   loc      every path fop; the object or the parent+name
+ *   loc2     rename (new location), link (new name)
+ *   fd       fd fops; optional for stat/setattr (fstat/fsetattr)
+ *   flags    open/create flags, rename flags (RENAME_*), setxattr flags
+ *   mode     mknod/mkdir/create/open mode, access mask
+ *   umask    mknod/mkdir/create
+ *   rdev     mknod
+ *   offset   read/write/fallocate/lseek/readdir offset
+ *   size     read/readdir size, fallocate length, getxattr/listxattr size
+ *   cmd      lk (F_GETLK/F_SETLK/F_SETLKW), flock (LOCK_* | LOCK_NB),
+ *            lseek whence, fsync/fsyncdir datasync, fallocate mode
+ *   valid    setattr XL_SET_* mask; attr holds the values
+ *   lock     lk
+ *   xname    xattr name (get/set/remove); symlink target
+ *   data     write payload, setxattr value
+ *   xdata    extra key/values between translators
+ */
+struct xl_args {
+	struct xl_loc loc;
+	struct xl_loc loc2;
+	struct xl_fd *fd; /* owned ref */
+	int32_t flags;
+	uint32_t mode;
+	uint32_t umask;
+	uint64_t rdev;
+	int64_t offset;
+	uint64_t size;
+	int32_t cmd;
+	uint32_t valid;
+	struct xl_iatt attr;
+	struct xl_flock lock;
+	char *xname;            /* owned */
+	struct xl_iobuf *data;  /* owned ref */
+	struct xl_dict *xdata;  /* owned ref */
+};
+
+/*
+ * The outputs of a fop.  ret >= 0 is success (bytes for read/write, 0
+ * otherwise); ret < 0 is -errno.  Field use:
+ *   attr      lookup/stat/setattr/mknod/mkdir/symlink/link/create/
+ *             write/fallocate/open: the object after the fop
+ *   data      read data, readlink target, getxattr value, listxattr names
+ *   entries   readdir/readdirplus (count in entry_count)
+ *   statfs    statfs
+ *   lock      lk F_GETLK result
+ *   offset    lseek result
+ *   xdata     extra key/values between translators
+ */
+struct xl_reply {
+	int32_t ret;
+	struct xl_iatt attr;
+	struct xl_iobuf *data; /* owned ref */
+	struct xl_dirent *entries;
+	uint32_t entry_count;
+	struct xl_statfs statfs;
+	struct xl_flock lock;
+	int64_t offset;
+	struct xl_dict *xdata; /* owned ref */
+};
+
+/* Which fields a fop uses; drives the codec and the trace output. */
+enum {
+	XL_A_LOC = 1u << 0,
+	XL_A_LOC2 = 1u << 1,
+	XL_A_FD = 1u << 2,
+	XL_A_FLAGS = 1u << 3,
+	XL_A_MODE = 1u << 4,
+	XL_A_UMASK = 1u << 5,
+	XL_A_RDEV = 1u << 6,
+	XL_A_OFFSET = 1u << 7,
+	XL_A_SIZE = 1u << 8,
+	XL_A_CMD = 1u << 9,
+	XL_A_ATTR = 1u << 10, /* valid + attr */
+	XL_A_LOCK = 1u << 11,
+	XL_A_XNAME = 1u << 12,
+	XL_A_DATA = 1u << 13,
+	XL_A_FD_OPT = 1u << 14, /* fd may be NULL */
+};
+enum {
+	XL_R_ATTR = 1u << 0,
+	XL_R_DATA = 1u << 1,
+	XL_R_ENTRIES = 1u << 2,
+	XL_R_STATFS = 1u << 3,
+	XL_R_LOCK = 1u << 4,
+	XL_R_OFFSET = 1u << 5,
+};
+
+struct xl_fop_info {
+	const char *name;
+	uint32_t args;  /* XL_A_* */
+	uint32_t reply; /* XL_R_* */
+};
+
+extern const struct xl_fop_info xl_fop_info[XL_FOP_COUNT];
+
+const char *xl_fop_name(int fop); /* "lookup"...; "unknown" when out of range */
+
+/* Release everything args / reply own and zero them. */
+void xl_args_clear(struct xl_args *args);
+void xl_reply_clear(struct xl_reply *reply);
+/* Deep copy (refs taken, strings duplicated).  0 or -ENOMEM. */
+int xl_args_copy(struct xl_args *dst, const struct xl_args *src);
+int xl_loc_copy(struct xl_loc *dst, const struct xl_loc *src);
+void xl_loc_clear(struct xl_loc *loc);
+/* Move src into dst (dst cleared first); src is left zeroed. */
+void xl_reply_move(struct xl_reply *dst, struct xl_reply *src);
+int xl_reply_copy(struct xl_reply *dst, const struct xl_reply *src);
+
+void xl_dirents_free(struct xl_dirent *entries, uint32_t count);
+
+/* gfid helpers */
+extern const uint8_t xl_gfid_root[XL_GFID_LEN]; /* 00..01 */
+bool xl_gfid_is_null(const uint8_t *gfid);
+bool xl_gfid_is_root(const uint8_t *gfid);
+void xl_gfid_generate(uint8_t *gfid);
+/* 37 bytes incl. NUL, canonical 8-4-4-4-12 form */
+#define XL_GFID_STR_LEN 37
+char *xl_gfid_to_str(const uint8_t *gfid, char *buf);
+int xl_gfid_parse(const char *s, uint8_t *gfid); /* 0 or -EINVAL */
+/* st_ino the client reports: stable across clients and bricks */
+uint64_t xl_gfid_to_ino(const uint8_t *gfid);
+
+/* A name is a valid single component: not empty, not "." or "..", no '/',
+ * no NUL, at most XL_NAME_MAX bytes. */
+bool xl_name_is_valid(const char *name);
+
+void xl_iatt_from_stat(struct xl_iatt *ia, const struct stat *st);
+void xl_iatt_to_stat(const struct xl_iatt *ia, struct stat *st);
+
+#endif

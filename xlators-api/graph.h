@@ -1,0 +1,97 @@
+/*
+ * graph.h - volfiles and the translator graph built from them.
+ *
+ * A volfile is a list of volumes:
+ *
+ *     volume NAME
+ *         type CATEGORY/NAME
+ *         option KEY VALUE...
+ *         subvolumes A B ...
+ *     end-volume
+ *
+ * '#' starts a comment.  The last volume is the top of the graph.  Every
+ * error names the file, the line and the problem.
+ */
+#ifndef MORTAR_GRAPH_H
+#define MORTAR_GRAPH_H
+
+#include "xlator.h"
+#include <stdio.h>
+
+struct xl_inode_table;
+
+struct xl_volspec_option {
+	char *key;
+	char *value;
+	int line;
+};
+
+struct xl_volspec {
+	char *name;
+	char *type;
+	int line;
+	struct xl_volspec_option *options;
+	int option_count;
+	char **subvolumes;
+	int *subvolume_lines;
+	int subvolume_count;
+};
+
+struct xl_volfile {
+	char *filename; /* for messages */
+	struct xl_volspec *volumes;
+	int volume_count;
+};
+
+/* Parse text (len bytes, need not be NUL-terminated).  On failure return
+ * -EINVAL and set *err to "FILE:LINE: problem" (malloc'd). */
+int xl_volfile_parse(const char *text, size_t len, const char *filename,
+		     struct xl_volfile **out, char **err);
+int xl_volfile_read(const char *path, struct xl_volfile **out, char **err);
+void xl_volfile_free(struct xl_volfile *vf);
+
+struct xl_graph {
+	struct xl **xls; /* in volfile order */
+	int count;
+	struct xl *top;
+	char *filename;
+	struct xl_inode_table *itable; /* created with the graph */
+	/* Called when the top translator sees an event (e.g. the FUSE bridge
+	 * waits for CHILD_UP before mounting). */
+	void (*top_notify)(struct xl_graph *g, enum xl_event ev, void *data);
+	void *top_notify_data;
+	void *owner; /* the program's, e.g. the bridge */
+	atomic_uint_fast64_t next_unique;
+};
+
+/*
+ * Load every translator (dlopen by type), validate options against each
+ * translator's table (unknown option, bad value, missing required option),
+ * resolve subvolumes (missing one, a cycle, an unused volume is only a
+ * warning), fill defaults.  Does not call init.  On failure -errno and
+ * *err = "FILE:LINE: problem".
+ *
+ * Translators are found in the colon-separated directories of
+ * $MORTAR_XLATOR_PATH, then in the installed directory
+ * (<libdir>/mortar/xlator).  In each directory D, type T is D/T.so, or in
+ * a build tree D/T/.libs/<basename of T>.so.
+ */
+int xl_graph_build(const struct xl_volfile *vf, struct xl_graph **out,
+		   char **err);
+/* init every translator bottom-up, then send PARENT_UP from the top. */
+int xl_graph_init(struct xl_graph *g, char **err);
+/* fini top-down, unload, free. */
+void xl_graph_destroy(struct xl_graph *g);
+
+struct xl *xl_graph_find(struct xl_graph *g, const char *name);
+
+/* Load a translator type alone (to print its options, e.g. --help). */
+int xl_load_desc(const char *type, const struct xl_desc **out, void **handle,
+		 char **err);
+
+/* Write the whole state dump for g: graph, options, per-fop counts and
+ * latencies, pending calls, memory, inode and fd counts, and each
+ * translator's dump(). */
+void xl_graph_dump(struct xl_graph *g, FILE *out);
+
+#endif
