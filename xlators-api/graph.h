@@ -61,6 +61,8 @@ struct xl_graph {
 	void (*top_notify)(struct xl_graph *g, enum xl_event ev, void *data);
 	void *top_notify_data;
 	void *owner; /* the program's, e.g. the bridge */
+	void **dl_handles; /* [count], runtime private */
+	bool inited;
 	atomic_uint_fast64_t next_unique;
 };
 

@@ -1,0 +1,105 @@
+/*
+ * xlator.c - events between translators and per-translator memory
+ * accounting.
+ */
+#include "config.h"
+
+#include "graph.h"
+#include "log.h"
+#include "xlator.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int xl_notify(struct xl *xl, enum xl_event ev, struct xl *from)
+{
+	if (xl->desc->notify)
+		return xl->desc->notify(xl, ev, from);
+	return xl_notify_default(xl, ev, from);
+}
+
+void xl_notify_parents(struct xl *xl, enum xl_event ev)
+{
+	struct xl_graph *g = xl->graph;
+
+	for (int i = 0; i < xl->parent_count; i++)
+		xl_notify(xl->parents[i], ev, xl);
+	/* The top has no parents: tell the program that owns the graph. */
+	if (g && xl == g->top && g->top_notify)
+		g->top_notify(g, ev, g->top_notify_data);
+}
+
+int xl_notify_default(struct xl *xl, enum xl_event ev, struct xl *from)
+{
+	(void)from;
+	switch (ev) {
+	case XL_EV_PARENT_UP:
+		for (int i = 0; i < xl->child_count; i++)
+			xl_notify(xl->children[i], ev, xl);
+		break;
+	case XL_EV_CHILD_UP:
+	case XL_EV_CHILD_DOWN:
+		xl_notify_parents(xl, ev);
+		break;
+	}
+	return 0;
+}
+
+/* Each accounted block starts with this header so xl_free can find the
+ * owner and size without the caller remembering them. */
+struct mem_header {
+	struct xl *owner;
+	size_t size;
+	uint64_t magic;
+	uint64_t pad; /* keep the payload 16-byte aligned */
+};
+#define MEM_MAGIC 0x4d4f5254414d454dull
+
+void *xl_malloc(struct xl *xl, size_t size)
+{
+	struct mem_header *h = malloc(sizeof(*h) + size);
+
+	if (!h)
+		return NULL;
+	h->owner = xl;
+	h->size = size;
+	h->magic = MEM_MAGIC;
+	if (xl) {
+		atomic_fetch_add(&xl->mem_bytes, (int_fast64_t)size);
+		atomic_fetch_add(&xl->mem_allocs, 1);
+	}
+	return h + 1;
+}
+
+void *xl_calloc(struct xl *xl, size_t n, size_t size)
+{
+	void *p;
+
+	if (size && n > SIZE_MAX / size)
+		return NULL;
+	p = xl_malloc(xl, n * size);
+	if (p)
+		memset(p, 0, n * size);
+	return p;
+}
+
+void xl_free(struct xl *xl, void *p)
+{
+	struct mem_header *h;
+
+	(void)xl;
+	if (!p)
+		return;
+	h = (struct mem_header *)p - 1;
+	if (h->magic != MEM_MAGIC) {
+		xl_err("mem", "xl_free of a block not from xl_malloc: %p", p);
+		abort();
+	}
+	h->magic = 0;
+	if (h->owner) {
+		atomic_fetch_sub(&h->owner->mem_bytes, (int_fast64_t)h->size);
+		atomic_fetch_sub(&h->owner->mem_allocs, 1);
+	}
+	free(h);
+}
