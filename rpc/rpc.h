@@ -143,6 +143,9 @@ void rpc_conn_unref(struct rpc_conn *conn);
 const char *rpc_conn_peer(struct rpc_conn *conn); /* "127.0.0.1:5234" */
 /* The peer's address without port, for auth.allow matching. */
 const char *rpc_conn_peer_host(struct rpc_conn *conn);
+/* The local address the peer connected to, without port (the address a
+ * generated client volfile should point at). */
+const char *rpc_conn_local_host(struct rpc_conn *conn);
 void rpc_conn_set_ctx(struct rpc_conn *conn, void *ctx);
 void *rpc_conn_get_ctx(struct rpc_conn *conn);
 

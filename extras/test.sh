@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Run Mortar's whole test suite: install build dependencies, build twice
+# (warnings as errors; then AddressSanitizer + UndefinedBehaviorSanitizer)
+# and run `make check` (unit + integration tests with real bricks and
+# FUSE mounts) in each.  The last line sums both runs as
+# "N passed, N failed".  Needs root (FUSE mounts, dropping caches).
+set -uo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+cd "$src"
+jobs=$(nproc 2>/dev/null || echo 2)
+total_pass=0
+total_fail=0
+status=0
+
+bash extras/install-deps.sh || { echo "dependency install failed"; exit 1; }
+./autogen.sh >/dev/null || { echo "autogen failed"; exit 1; }
+
+# Add one run's automake totals (tests/test-suite.log) to the sums.
+count_results() {
+	local log=$1 pass fail err xpass
+	[ -f "$log" ] || { total_fail=$((total_fail + 1)); return; }
+	pass=$(sed -n 's/^# PASS: *//p' "$log" | head -1)
+	fail=$(sed -n 's/^# FAIL: *//p' "$log" | head -1)
+	err=$(sed -n 's/^# ERROR: *//p' "$log" | head -1)
+	xpass=$(sed -n 's/^# XPASS: *//p' "$log" | head -1)
+	total_pass=$((total_pass + ${pass:-0}))
+	total_fail=$((total_fail + ${fail:-0} + ${err:-0} + ${xpass:-0}))
+}
+
+run_build() {
+	local name=$1; shift
+	local dir="$src/build-$name"
+	echo "=== build $name: configure $*"
+	rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" || return 1
+	if ! "$src/configure" -q "$@" >/dev/null ||
+	   ! make -j"$jobs" >make.log 2>&1; then
+		tail -50 make.log 2>/dev/null
+		echo "=== build $name: FAILED to build"
+		total_fail=$((total_fail + 1))
+		status=1
+		cd "$src"; return 1
+	fi
+	echo "=== build $name: make check"
+	if ! make -j1 check >check.log 2>&1; then
+		status=1
+		grep -E '^(FAIL|ERROR|XPASS)' check.log | head -40
+		for f in $(grep -lE '^(not ok|Bail out)|(FAIL|ERROR)' tests/*.log tests/*/*.log 2>/dev/null | head -8); do
+			echo "--- $f"; tail -40 "$f"
+		done
+	fi
+	grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' tests/test-suite.log 2>/dev/null | sed "s/^/[$name] /"
+	grep -hE '^(SKIP|ok .*# SKIP)' tests/*.log tests/*/*.log 2>/dev/null | head -20 | sed "s/^/[$name] /"
+	count_results tests/test-suite.log
+	cd "$src"
+}
+
+run_build werror --enable-werror
+MORTAR_TEST_BIG_MB=256 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	run_build sanitizers --enable-werror --enable-sanitizers
+
+echo "${total_pass} passed, ${total_fail} failed"
+[ "$total_fail" -eq 0 ] && [ "$status" -eq 0 ]

@@ -1,0 +1,262 @@
+/*
+ * test_graph.c - graph building (loader, option validation, subvolume
+ * checks, each error naming file and line) and the call object (wind,
+ * pass-through, fan-out with completions on other threads, per-call state,
+ * statistics).  Uses the test-only translators test/leaf and test/fan.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "graph.h"
+#include "inode.h"
+#include "xlpath.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static struct xl_graph *build(const char *text, char **err)
+{
+	struct xl_volfile *vf = NULL;
+	struct xl_graph *g = NULL;
+
+	*err = NULL;
+	if (xl_volfile_parse(text, strlen(text), "g.vol", &vf, err))
+		return NULL;
+	xl_graph_build(vf, &g, err);
+	xl_volfile_free(vf);
+	return g;
+}
+
+static void build_bad(const char *text, const char *want)
+{
+	char *err = NULL;
+	struct xl_graph *g = build(text, &err);
+
+	assert_null(g);
+	assert_non_null(err);
+	if (!strstr(err, want))
+		fail_msg("error '%s' does not contain '%s'", err, want);
+	free(err);
+}
+
+static void test_build_errors(void **state)
+{
+	(void)state;
+	build_bad("volume a\ntype test/nosuch\nend-volume\n",
+		  "g.vol:1: volume 'a': unknown translator type 'test/nosuch'");
+	build_bad("volume a\ntype test/leaf\noption bogus 1\nend-volume\n",
+		  "g.vol:3: volume 'a': translator test/leaf has no option "
+		  "'bogus'");
+	build_bad("volume a\ntype test/leaf\noption value 1001\nend-volume\n",
+		  "g.vol:3: volume 'a': option 'value': value '1001' out of "
+		  "range 0..1000");
+	build_bad("volume a\ntype test/leaf\noption value x\nend-volume\n",
+		  "g.vol:3: volume 'a': option 'value': 'x' is not an integer");
+	build_bad("volume a\ntype test/leaf\noption kind c\nend-volume\n",
+		  "option 'kind': 'c' is not one of the allowed values");
+	build_bad("volume a\ntype test/leaf\noption limit 3Q\nend-volume\n",
+		  "option 'limit': '3Q' is not a size");
+	build_bad("volume a\ntype test/leaf\noption async maybe\nend-volume\n",
+		  "option 'async': 'maybe' is not on/off");
+	build_bad("volume a\ntype test/leaf\noption allow 10.0.0.300\n"
+		  "end-volume\n",
+		  "option 'allow': '10.0.0.300' is not an address");
+	build_bad("volume a\ntype test/leaf\noption dir rel/path\nend-volume\n",
+		  "option 'dir': 'rel/path' is not an absolute path");
+	build_bad("volume a\ntype test/fan\nsubvolumes b\nend-volume\n",
+		  "g.vol:3: volume 'a': subvolume 'b' is not defined");
+	build_bad("volume a\ntype test/fan\nsubvolumes a\nend-volume\n",
+		  "g.vol:3: volume 'a' lists itself as a subvolume");
+	build_bad("volume a\ntype test/fan\nsubvolumes b\nend-volume\n"
+		  "volume b\ntype test/fan\nsubvolumes a\nend-volume\n",
+		  "subvolume cycle: a -> b -> a");
+}
+
+static void test_build_good_options(void **state)
+{
+	(void)state;
+	char *err = NULL;
+	struct xl_graph *g = build(
+		"volume l\ntype test/leaf\noption limit 64K\n"
+		"option allow 127.0.0.1,10.1.*,::1\noption async yes\n"
+		"end-volume\n",
+		&err);
+	int64_t v;
+	bool b;
+	const char *s;
+
+	assert_non_null(g);
+	assert_int_equal(xl_opt_int(g->top, "limit", &v), 0);
+	assert_int_equal(v, 65536);
+	assert_int_equal(xl_opt_int(g->top, "value", &v), 0);
+	assert_int_equal(v, 7); /* default */
+	assert_int_equal(xl_opt_bool(g->top, "async", &b), 0);
+	assert_true(b);
+	assert_int_equal(xl_opt_str(g->top, "kind", &s), 0);
+	assert_string_equal(s, "a");
+	assert_int_equal(xl_opt_str(g->top, "dir", &s), -ENOENT);
+	xl_graph_destroy(g);
+}
+
+struct result {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done;
+	int32_t ret;
+};
+
+static void root_done(struct xl_call *parent, struct xl_call *call,
+		      void *cookie)
+{
+	struct result *r = cookie;
+
+	assert_null(parent);
+	pthread_mutex_lock(&r->lock);
+	r->ret = call->reply.ret;
+	r->done++;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static int32_t run_fop(struct xl_graph *g, enum xl_fop fop)
+{
+	struct result r = {.lock = PTHREAD_MUTEX_INITIALIZER,
+			   .cond = PTHREAD_COND_INITIALIZER};
+	struct xl_call *call = xl_call_new_root(g, fop, NULL, root_done, &r);
+	struct timespec deadline;
+
+	assert_non_null(call);
+	memcpy(call->args.loc.gfid, xl_gfid_root, XL_GFID_LEN);
+	xl_call_start(call, g->top);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 10;
+	pthread_mutex_lock(&r.lock);
+	while (!r.done)
+		if (pthread_cond_timedwait(&r.cond, &r.lock, &deadline))
+			break;
+	pthread_mutex_unlock(&r.lock);
+	assert_int_equal(r.done, 1);
+	return r.ret;
+}
+
+#define FAN_VOL                                                                \
+	"volume l1\ntype test/leaf\noption value 1\noption async %s\n"         \
+	"end-volume\nvolume l2\ntype test/leaf\noption value 20\n"             \
+	"option async %s\nend-volume\nvolume l3\ntype test/leaf\n"             \
+	"option value 300\nend-volume\nvolume top\ntype test/fan\n"            \
+	"subvolumes l1 l2 l3\nend-volume\n"
+
+static void run_fanout(const char *async)
+{
+	char text[1024], *err = NULL;
+	struct xl_graph *g;
+
+	snprintf(text, sizeof(text), FAN_VOL, async, async);
+	g = build(text, &err);
+	assert_non_null(g);
+	assert_int_equal(xl_graph_init(g, &err), 0);
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(run_fop(g, XL_FOP_LOOKUP), 321);
+	/* STAT is not implemented by test/fan: it passes to l1. */
+	assert_int_equal(run_fop(g, XL_FOP_STAT), 101);
+	/* Unimplemented everywhere: the leaf has no children -> ENOSYS. */
+	assert_int_equal(run_fop(g, XL_FOP_MKDIR), -ENOSYS);
+	assert_int_equal(atomic_load(&g->top->stats[XL_FOP_LOOKUP].count), 200);
+	assert_int_equal(atomic_load(&g->top->stats[XL_FOP_MKDIR].errors), 1);
+	assert_int_equal(atomic_load(&g->xls[0]->stats[XL_FOP_LOOKUP].count),
+			 200);
+	/* Wait for async leaves to finish accounting (their unwind
+	 * returns after our completion ran). */
+	for (int i = 0; i < 1000 && atomic_load(&g->top->pending); i++)
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+	assert_int_equal(atomic_load(&g->top->pending), 0);
+	char *dump = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&dump, &len);
+	xl_graph_dump(g, f);
+	fclose(f);
+	assert_non_null(strstr(dump, "fop.lookup count=200"));
+	assert_non_null(strstr(dump, "[xlator l2]"));
+	free(dump);
+	for (int i = 0; i < 1000; i++) {
+		bool idle = true;
+		for (int k = 0; k < g->count; k++)
+			idle &= atomic_load(&g->xls[k]->pending) == 0;
+		if (idle)
+			break;
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+	}
+	xl_graph_destroy(g);
+}
+
+static void test_fanout_sync(void **state)
+{
+	(void)state;
+	run_fanout("off");
+}
+
+static void test_fanout_async(void **state)
+{
+	(void)state;
+	run_fanout("on");
+}
+
+static void test_inode_table(void **state)
+{
+	(void)state;
+	char *err = NULL;
+	struct xl_graph *g = build("volume l\ntype test/leaf\nend-volume\n",
+				   &err);
+	uint8_t gfid[XL_GFID_LEN];
+
+	assert_non_null(g);
+	xl_gfid_generate(gfid);
+	struct xl_inode *a = xl_inode_get(g->itable, gfid);
+	struct xl_inode *b = xl_inode_get(g->itable, gfid);
+	assert_ptr_equal(a, b);
+	assert_int_equal(g->itable->inode_count, 2); /* root + a */
+	xl_inode_ctx_set(a, g->top, (void *)0x1234);
+	assert_ptr_equal(xl_inode_ctx_get(b, g->top), (void *)0x1234);
+	xl_inode_ctx_set(a, g->top, NULL);
+	xl_inode_unref(a);
+	xl_inode_unref(b);
+	assert_null(xl_inode_find(g->itable, gfid));
+	assert_int_equal(g->itable->inode_count, 1);
+
+	char s[XL_GFID_STR_LEN];
+	uint8_t back[XL_GFID_LEN];
+	assert_int_equal(xl_gfid_parse(xl_gfid_to_str(gfid, s), back), 0);
+	assert_memory_equal(gfid, back, XL_GFID_LEN);
+	assert_int_equal(xl_gfid_parse("not-a-gfid", back), -EINVAL);
+	assert_true(xl_name_is_valid("a.b"));
+	assert_false(xl_name_is_valid(".."));
+	assert_false(xl_name_is_valid("."));
+	assert_false(xl_name_is_valid(""));
+	assert_false(xl_name_is_valid("a/b"));
+	xl_graph_destroy(g);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_build_errors),
+		cmocka_unit_test(test_build_good_options),
+		cmocka_unit_test(test_fanout_sync),
+		cmocka_unit_test(test_fanout_async),
+		cmocka_unit_test(test_inode_table),
+	};
+	if (xlpath_setup() != 0)
+		return 1;
+	int ret = cmocka_run_group_tests(tests, NULL, NULL);
+	xlpath_teardown();
+	return ret;
+}
