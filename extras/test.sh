@@ -41,16 +41,18 @@ run_build() {
 		cd "$src"; return 1
 	fi
 	echo "=== build $name: make check"
-	if ! make -j1 check >check.log 2>&1; then
+	if ! make -k check >check.log 2>&1; then
 		status=1
 		grep -E '^(FAIL|ERROR|XPASS)' check.log | head -40
-		for f in $(grep -lE '^(not ok|Bail out)|(FAIL|ERROR)' tests/*.log tests/*/*.log 2>/dev/null | head -8); do
+		for f in $(grep -lrE --include='*.log' '^(not ok|Bail out|FAIL|ERROR)' tests client 2>/dev/null | grep -v test-suite.log | head -8); do
 			echo "--- $f"; tail -40 "$f"
 		done
 	fi
-	grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' tests/test-suite.log 2>/dev/null | sed "s/^/[$name] /"
-	grep -hE '^(SKIP|ok .*# SKIP)' tests/*.log tests/*/*.log 2>/dev/null | head -20 | sed "s/^/[$name] /"
-	count_results tests/test-suite.log
+	for log in $(find . -name test-suite.log | sort); do
+		grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' "$log" | sed "s|^|[$name ${log%/test-suite.log}] |"
+		count_results "$log"
+	done
+	find . -name '*.log' -path '*test*' -exec grep -hE '^(SKIP:|ok .*# SKIP|1\.\.0 # SKIP)' {} + 2>/dev/null | head -20 | sed "s/^/[$name] /"
 	cd "$src"
 }
 

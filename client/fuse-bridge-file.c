@@ -1,0 +1,320 @@
+/*
+ * fuse-bridge-file.c - FUSE requests on open files: open, create, read,
+ * write, flush, release, fsync, fallocate, lseek.
+ *
+ * fd ownership: open/create make an xl_fd whose first ref belongs to the
+ * kernel's file handle (fi->fh).  Each call holds its own ref in args.fd.
+ * release hands the kernel's ref to the RELEASE call, so the fd dies when
+ * that call is done.
+ */
+#include "config.h"
+
+#include "buf.h"
+#include "fuse-bridge.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FB_LOG "fuse"
+
+static struct xl_fd *fb_fd(struct fuse_file_info *fi)
+{
+	return (struct xl_fd *)(uintptr_t)fi->fh;
+}
+
+/* A root call on the open file fi (args.fd and loc.gfid set). */
+static struct xl_call *fb_fd_call(fuse_req_t req, enum xl_fop fop,
+				  fuse_ino_t ino, struct fuse_file_info *fi,
+				  xl_cbk_fn done)
+{
+	struct fuse_bridge *fb = fuse_req_userdata(req);
+	struct xl_call *call;
+
+	call = fuse_bridge_call_new(req, fop, done);
+	if (!call)
+		return NULL;
+	fuse_bridge_loc_inode(fb, &call->args.loc, ino);
+	call->args.fd = xl_fd_ref(fb_fd(fi));
+	return call;
+}
+
+static void fb_open_done(struct xl_call *parent, struct xl_call *call,
+			 void *cookie)
+{
+	fuse_req_t req = cookie;
+	struct fuse_bridge *fb = fuse_req_userdata(req);
+	struct xl_fd *fd = call->args.fd;
+	struct fuse_file_info fi;
+
+	(void)parent;
+	if (call->reply.ret < 0) {
+		fuse_reply_err(req, -call->reply.ret);
+		xl_fd_unref(fd); /* the kernel's ref: it never got the fd */
+		return;
+	}
+	memset(&fi, 0, sizeof(fi));
+	fi.fh = (uintptr_t)fd;
+	fi.flags = fd->flags;
+	if (fuse_reply_open(req, &fi) != 0)
+		fuse_bridge_release_fd(fb, fd);
+}
+
+void fuse_bridge_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fuse_bridge *fb = fuse_req_userdata(req);
+	struct xl_inode *inode = fuse_bridge_inode(fb, ino);
+	struct xl_call *call;
+	struct xl_fd *fd;
+
+	fd = xl_fd_new(fb->graph, inode->gfid, inode, fi->flags, false);
+	if (!fd) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	call = fuse_bridge_call_new(req, XL_FOP_OPEN, fb_open_done);
+	if (!call) {
+		xl_fd_unref(fd);
+		return;
+	}
+	fuse_bridge_loc_inode(fb, &call->args.loc, ino);
+	call->args.flags = fi->flags;
+	call->args.fd = xl_fd_ref(fd);
+	fuse_bridge_call_start(call);
+}
+
+static void fb_create_done(struct xl_call *parent, struct xl_call *call,
+			   void *cookie)
+{
+	fuse_req_t req = cookie;
+	struct fuse_bridge *fb = fuse_req_userdata(req);
+	struct xl_fd *fd = call->args.fd;
+	struct fuse_entry_param e;
+	struct fuse_file_info fi;
+	int ret = call->reply.ret;
+
+	(void)parent;
+	if (ret >= 0)
+		ret = fuse_bridge_entry(fb, &call->reply.attr, &e);
+	if (ret < 0) {
+		fuse_reply_err(req, -ret);
+		if (call->reply.ret >= 0)
+			fuse_bridge_release_fd(fb, fd);
+		else
+			xl_fd_unref(fd);
+		return;
+	}
+	memset(&fi, 0, sizeof(fi));
+	fi.fh = (uintptr_t)fd;
+	fi.flags = fd->flags;
+	if (fuse_reply_create(req, &e, &fi) != 0) {
+		fuse_bridge_forget_one(fb, e.ino, 1);
+		fuse_bridge_release_fd(fb, fd);
+	}
+}
+
+void fuse_bridge_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+			mode_t mode, struct fuse_file_info *fi)
+{
+	struct fuse_bridge *fb = fuse_req_userdata(req);
+	struct xl_call *call;
+	struct xl_inode *inode;
+	struct xl_fd *fd;
+	uint8_t gfid[XL_GFID_LEN];
+	int ret;
+
+	xl_gfid_generate(gfid);
+	inode = xl_inode_get(fb->graph->itable, gfid);
+	if (!inode) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fd = xl_fd_new(fb->graph, gfid, inode, fi->flags, false);
+	xl_inode_unref(inode); /* the fd holds its own */
+	if (!fd) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	call = fuse_bridge_call_new(req, XL_FOP_CREATE, fb_create_done);
+	if (!call) {
+		xl_fd_unref(fd);
+		return;
+	}
+	call->args.fd = fd; /* ref shared with the kernel until done */
+	xl_fd_ref(fd);
+	ret = fuse_bridge_loc_name(fb, &call->args.loc, parent, name);
+	if (ret < 0) {
+		xl_unwind_error(call, ret); /* done drops the kernel's ref */
+		return;
+	}
+	memcpy(call->args.loc.gfid, gfid, XL_GFID_LEN);
+	call->args.flags = fi->flags;
+	call->args.mode = mode;
+	call->args.umask = fuse_req_ctx(req)->umask;
+	fuse_bridge_call_start(call);
+}
+
+static void fb_read_done(struct xl_call *parent, struct xl_call *call,
+			 void *cookie)
+{
+	fuse_req_t req = cookie;
+	struct xl_iobuf *data = call->reply.data;
+	size_t len;
+
+	(void)parent;
+	if (call->reply.ret < 0) {
+		fuse_reply_err(req, -call->reply.ret);
+		return;
+	}
+	len = (size_t)call->reply.ret;
+	if (!data || len > data->size)
+		len = data ? data->size : 0;
+	fuse_reply_buf(req, data ? data->data : NULL, len);
+}
+
+void fuse_bridge_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		      struct fuse_file_info *fi)
+{
+	struct xl_call *call;
+
+	xl_trace(FB_LOG, "read size=%zu off=%lld", size, (long long)off);
+	call = fb_fd_call(req, XL_FOP_READ, ino, fi, fb_read_done);
+	if (!call)
+		return;
+	call->args.offset = off;
+	call->args.size = size;
+	fuse_bridge_call_start(call);
+}
+
+static void fb_write_done(struct xl_call *parent, struct xl_call *call,
+			  void *cookie)
+{
+	fuse_req_t req = cookie;
+
+	(void)parent;
+	if (call->reply.ret < 0)
+		fuse_reply_err(req, -call->reply.ret);
+	else
+		fuse_reply_write(req, (size_t)call->reply.ret);
+}
+
+/* The one copy of write data: from the kernel's buffer (or pipe) into an
+ * iobuf that then travels down the graph by reference. */
+void fuse_bridge_write_buf(fuse_req_t req, fuse_ino_t ino,
+			   struct fuse_bufvec *bufv, off_t off,
+			   struct fuse_file_info *fi)
+{
+	size_t size = fuse_buf_size(bufv);
+	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(size);
+	struct xl_iobuf *iob;
+	struct xl_call *call;
+	ssize_t copied;
+
+	iob = xl_iobuf_new(size ? size : 1);
+	if (!iob) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	dst.buf[0].mem = iob->data;
+	copied = fuse_buf_copy(&dst, bufv, 0);
+	if (copied < 0) {
+		xl_iobuf_unref(iob);
+		fuse_reply_err(req, (int)-copied);
+		return;
+	}
+	iob->size = (size_t)copied;
+	xl_trace(FB_LOG, "write size=%zu off=%lld", size, (long long)off);
+	call = fb_fd_call(req, XL_FOP_WRITE, ino, fi, fb_write_done);
+	if (!call) {
+		xl_iobuf_unref(iob);
+		return;
+	}
+	call->args.data = iob;
+	call->args.offset = off;
+	call->args.size = (uint64_t)copied;
+	call->args.flags = fi->flags;
+	fuse_bridge_call_start(call);
+}
+
+void fuse_bridge_flush(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct xl_call *call;
+
+	call = fb_fd_call(req, XL_FOP_FLUSH, ino, fi, fuse_bridge_done_err);
+	if (!call)
+		return;
+	/* FLUSH drops the POSIX locks of this owner (close(2) semantics). */
+	call->cred.lk_owner = fi->lock_owner;
+	fuse_bridge_call_start(call);
+}
+
+void fuse_bridge_release(fuse_req_t req, fuse_ino_t ino,
+			 struct fuse_file_info *fi)
+{
+	struct fuse_bridge *fb = fuse_req_userdata(req);
+	struct xl_call *call;
+
+	call = fuse_bridge_call_new(req, XL_FOP_RELEASE, fuse_bridge_done_err);
+	if (!call) {
+		xl_fd_unref(fb_fd(fi));
+		return;
+	}
+	fuse_bridge_loc_inode(fb, &call->args.loc, ino);
+	call->args.fd = fb_fd(fi); /* the kernel's ref goes with the call */
+	call->cred.lk_owner = fi->lock_owner;
+	fuse_bridge_call_start(call);
+}
+
+void fuse_bridge_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		       struct fuse_file_info *fi)
+{
+	struct xl_call *call;
+
+	call = fb_fd_call(req, XL_FOP_FSYNC, ino, fi, fuse_bridge_done_err);
+	if (!call)
+		return;
+	call->args.cmd = datasync;
+	fuse_bridge_call_start(call);
+}
+
+void fuse_bridge_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
+			   off_t offset, off_t length,
+			   struct fuse_file_info *fi)
+{
+	struct xl_call *call;
+
+	call = fb_fd_call(req, XL_FOP_FALLOCATE, ino, fi, fuse_bridge_done_err);
+	if (!call)
+		return;
+	call->args.cmd = mode;
+	call->args.offset = offset;
+	call->args.size = (uint64_t)length;
+	fuse_bridge_call_start(call);
+}
+
+static void fb_lseek_done(struct xl_call *parent, struct xl_call *call,
+			  void *cookie)
+{
+	fuse_req_t req = cookie;
+
+	(void)parent;
+	if (call->reply.ret < 0)
+		fuse_reply_err(req, -call->reply.ret);
+	else
+		fuse_reply_lseek(req, call->reply.offset);
+}
+
+void fuse_bridge_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		       struct fuse_file_info *fi)
+{
+	struct xl_call *call;
+
+	call = fb_fd_call(req, XL_FOP_LSEEK, ino, fi, fb_lseek_done);
+	if (!call)
+		return;
+	call->args.offset = off;
+	call->args.cmd = whence;
+	fuse_bridge_call_start(call);
+}

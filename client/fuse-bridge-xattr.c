@@ -1,0 +1,358 @@
+/*
+ * fuse-bridge-xattr.c - FUSE requests for extended attributes (set, get,
+ * list, remove) and locks (POSIX getlk/setlk, BSD flock).
+ *
+ * Lock owners: POSIX locks are owned by fi->lock_owner (the kernel's id of
+ * the files_struct), flock locks by the open file (fd->lk_owner).
+ */
+#include "config.h"
+
+#include "buf.h"
+#include "fuse-bridge.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+
+static struct xl_call *fb_xattr_call(fuse_req_t req, enum xl_fop fop,
+				     fuse_ino_t ino, const char *name,
+				     xl_cbk_fn done)
+{
+	struct fuse_bridge *fb = fuse_req_userdata(req);
+	struct xl_call *call;
+
+	if (name && strlen(name) > XL_XATTR_NAME_MAX) {
+		fuse_reply_err(req, ERANGE);
+		return NULL;
+	}
+	call = fuse_bridge_call_new(req, fop, done);
+	if (!call)
+		return NULL;
+	fuse_bridge_loc_inode(fb, &call->args.loc, ino);
+	if (name) {
+		call->args.xname = strdup(name);
+		if (!call->args.xname) {
+			xl_unwind_error(call, -ENOMEM);
+			return NULL;
+		}
+	}
+	return call;
+}
+
+void fuse_bridge_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			  const char *value, size_t size, int flags)
+{
+	struct xl_call *call;
+
+	if (size > XL_XATTR_SIZE_MAX) {
+		fuse_reply_err(req, E2BIG);
+		return;
+	}
+	call = fb_xattr_call(req, XL_FOP_SETXATTR, ino, name,
+			     fuse_bridge_done_err);
+	if (!call)
+		return;
+	call->args.data = xl_iobuf_from(value, size);
+	if (!call->args.data) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	call->args.flags = flags;
+	call->args.size = size;
+	fuse_bridge_call_start(call);
+}
+
+/* getxattr and listxattr: size 0 asks for the length only; a value larger
+ * than the kernel's buffer is ERANGE. */
+static void fb_xattr_value_done(struct xl_call *parent, struct xl_call *call,
+				void *cookie)
+{
+	fuse_req_t req = cookie;
+	struct xl_iobuf *data = call->reply.data;
+	size_t len;
+
+	(void)parent;
+	if (call->reply.ret < 0) {
+		fuse_reply_err(req, -call->reply.ret);
+		return;
+	}
+	len = data ? data->size : 0;
+	if ((size_t)call->reply.ret > len)
+		len = (size_t)call->reply.ret;
+	if (call->args.size == 0) {
+		fuse_reply_xattr(req, len);
+		return;
+	}
+	if (len > call->args.size) {
+		fuse_reply_err(req, ERANGE);
+		return;
+	}
+	if (!data || data->size < len) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	fuse_reply_buf(req, data->data, len);
+}
+
+void fuse_bridge_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			  size_t size)
+{
+	struct xl_call *call;
+
+	call =
+	    fb_xattr_call(req, XL_FOP_GETXATTR, ino, name, fb_xattr_value_done);
+	if (!call)
+		return;
+	call->args.size = size;
+	fuse_bridge_call_start(call);
+}
+
+void fuse_bridge_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct xl_call *call;
+
+	call = fb_xattr_call(req, XL_FOP_LISTXATTR, ino, NULL,
+			     fb_xattr_value_done);
+	if (!call)
+		return;
+	call->args.size = size;
+	fuse_bridge_call_start(call);
+}
+
+void fuse_bridge_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct xl_call *call;
+
+	call = fb_xattr_call(req, XL_FOP_REMOVEXATTR, ino, name,
+			     fuse_bridge_done_err);
+	if (call)
+		fuse_bridge_call_start(call);
+}
+
+static struct xl_call *fb_lock_call(fuse_req_t req, enum xl_fop fop,
+				    fuse_ino_t ino, struct fuse_file_info *fi,
+				    xl_cbk_fn done, void *cookie)
+{
+	struct fuse_bridge *fb = fuse_req_userdata(req);
+	struct xl_fd *fd = (struct xl_fd *)(uintptr_t)fi->fh;
+	struct xl_call *call;
+
+	call = fuse_bridge_call_new_cookie(req, fop, done, cookie);
+	if (!call)
+		return NULL;
+	fuse_bridge_loc_inode(fb, &call->args.loc, ino);
+	call->args.fd = xl_fd_ref(fd);
+	call->cred.lk_owner = fi->lock_owner;
+	return call;
+}
+
+static void fb_lock_from_flock(struct xl_call *call, const struct flock *fl,
+			       uint64_t owner)
+{
+	struct xl_flock *lk = &call->args.lock;
+
+	/* libfuse hands absolute ranges (l_whence SEEK_SET, l_len 0 = to
+	 * the end of the file). */
+	lk->type = fl->l_type;
+	lk->whence = SEEK_SET;
+	lk->start = fl->l_start;
+	lk->len = fl->l_len;
+	lk->pid = call->cred.pid;
+	lk->owner = owner;
+}
+
+static void fb_getlk_done(struct xl_call *parent, struct xl_call *call,
+			  void *cookie)
+{
+	fuse_req_t req = cookie;
+	const struct xl_flock *lk = &call->reply.lock;
+	struct flock fl;
+
+	(void)parent;
+	if (call->reply.ret < 0) {
+		fuse_reply_err(req, -call->reply.ret);
+		return;
+	}
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = lk->type;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = lk->start;
+	fl.l_len = lk->len;
+	fl.l_pid = (pid_t)lk->pid;
+	fuse_reply_lock(req, &fl);
+}
+
+void fuse_bridge_getlk(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi, struct flock *lock)
+{
+	struct xl_call *call;
+
+	call = fb_lock_call(req, XL_FOP_LK, ino, fi, fb_getlk_done, req);
+	if (!call)
+		return;
+	call->args.cmd = F_GETLK;
+	fb_lock_from_flock(call, lock, fi->lock_owner);
+	fuse_bridge_call_start(call);
+}
+
+/*
+ * A blocking F_SETLKW stays in the graph until granted; the reader thread
+ * is free meanwhile.  A signal to the waiter makes the kernel send
+ * INTERRUPT: the graph has no cancel, so the bridge answers EINTR at once
+ * and, if the lock is granted later anyway, gives it back.
+ *
+ * Whoever sets `replied` first (interrupt or completion) answers the
+ * kernel.  The completion clears the interrupt callback (which waits for
+ * a running one) before it answers, so nothing touches the request or
+ * this struct after the completion; the completion frees it.
+ */
+struct fb_lkw {
+	pthread_mutex_t lock; /* guards replied */
+	bool replied;
+	fuse_req_t req;
+};
+
+static bool fb_lkw_claim(struct fb_lkw *w)
+{
+	bool won;
+
+	pthread_mutex_lock(&w->lock);
+	won = !w->replied;
+	w->replied = true;
+	pthread_mutex_unlock(&w->lock);
+	return won;
+}
+
+/* libfuse calls this with the request's own lock held. */
+static void fb_lkw_interrupt(fuse_req_t req, void *data)
+{
+	struct fb_lkw *w = data;
+
+	if (fb_lkw_claim(w))
+		fuse_reply_err(req, EINTR);
+}
+
+static void fb_unlock_done(struct xl_call *parent, struct xl_call *call,
+			   void *cookie)
+{
+	(void)parent;
+	(void)cookie;
+	(void)call;
+}
+
+/* Give back a lock granted after its waiter was interrupted. */
+/* Give back a lock (LK or FLOCK) granted after its waiter was
+ * interrupted. */
+static void fb_lkw_undo(struct xl_call *granted)
+{
+	struct xl_call *call;
+
+	call = xl_call_new_root(granted->graph, granted->fop, &granted->cred,
+				fb_unlock_done, NULL);
+	if (!call)
+		return;
+	memcpy(call->args.loc.gfid, granted->args.loc.gfid, XL_GFID_LEN);
+	call->args.fd = xl_fd_ref(granted->args.fd);
+	if (granted->fop == XL_FOP_FLOCK) {
+		call->args.cmd = LOCK_UN;
+	} else {
+		call->args.cmd = F_SETLK;
+		call->args.lock = granted->args.lock;
+		call->args.lock.type = F_UNLCK;
+	}
+	fuse_bridge_call_start(call);
+}
+
+static void fb_lkw_done(struct xl_call *parent, struct xl_call *call,
+			void *cookie)
+{
+	struct fb_lkw *w = cookie;
+	int ret = call->reply.ret;
+
+	(void)parent;
+	if (fb_lkw_claim(w)) {
+		fuse_req_interrupt_func(w->req, NULL, NULL);
+		fuse_reply_err(w->req, ret < 0 ? -ret : 0);
+	} else if (ret >= 0) {
+		fb_lkw_undo(call);
+	}
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
+
+/* A lock call that may wait (F_SETLKW, flock without LOCK_NB); the caller
+ * fills the lock and starts it with fb_lkw_start.  NULL after replying. */
+static struct xl_call *fb_lkw_call(fuse_req_t req, enum xl_fop fop,
+				   fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fb_lkw *w = calloc(1, sizeof(*w));
+	struct xl_call *call;
+
+	if (!w) {
+		fuse_reply_err(req, ENOMEM);
+		return NULL;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	w->req = req;
+	call = fb_lock_call(req, fop, ino, fi, fb_lkw_done, w);
+	if (!call) {
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+	}
+	return call;
+}
+
+static void fb_lkw_start(fuse_req_t req, struct xl_call *call)
+{
+	/* May run fb_lkw_interrupt now if the waiter is already signalled;
+	 * the call still goes out and is undone if granted. */
+	fuse_req_interrupt_func(req, fb_lkw_interrupt, call->cookie);
+	fuse_bridge_call_start(call);
+}
+
+void fuse_bridge_setlk(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi, struct flock *lock, int sleep)
+{
+	struct xl_call *call;
+
+	if (sleep)
+		call = fb_lkw_call(req, XL_FOP_LK, ino, fi);
+	else
+		call = fb_lock_call(req, XL_FOP_LK, ino, fi,
+				    fuse_bridge_done_err, req);
+	if (!call)
+		return;
+	call->args.cmd = sleep ? F_SETLKW : F_SETLK;
+	fb_lock_from_flock(call, lock, fi->lock_owner);
+	if (sleep)
+		fb_lkw_start(req, call);
+	else
+		fuse_bridge_call_start(call);
+}
+
+void fuse_bridge_flock(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi, int op)
+{
+	struct xl_fd *fd = (struct xl_fd *)(uintptr_t)fi->fh;
+	bool wait = !(op & LOCK_NB) && (op & ~LOCK_NB) != LOCK_UN;
+	struct xl_call *call;
+
+	/* The kernel names the open file by fi->lock_owner here; it is the
+	 * same for every flock through this open file. */
+	fd->lk_owner = fi->lock_owner;
+	if (wait)
+		call = fb_lkw_call(req, XL_FOP_FLOCK, ino, fi);
+	else
+		call = fb_lock_call(req, XL_FOP_FLOCK, ino, fi,
+				    fuse_bridge_done_err, req);
+	if (!call)
+		return;
+	call->args.cmd = op;
+	if (wait)
+		fb_lkw_start(req, call);
+	else
+		fuse_bridge_call_start(call);
+}

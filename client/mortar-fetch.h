@@ -1,0 +1,17 @@
+/*
+ * mortar-fetch.h - private to client/: get a client volfile from a
+ * volfile server.
+ */
+#ifndef MORTAR_CLIENT_FETCH_H
+#define MORTAR_CLIENT_FETCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Blocks up to timeout_sec.  On 0, *text is the NUL-terminated volfile
+ * (malloc'd, *len bytes).  On -errno, *err is a malloc'd message naming
+ * the server and the volume (-ENOENT: unknown volume). */
+int mortar_volfile_fetch(const char *host, uint16_t port, const char *volume,
+			 int timeout_sec, char **text, size_t *len, char **err);
+
+#endif

@@ -1,0 +1,348 @@
+/*
+ * mortar-opts.c - parse the mount program's command line: where the volfile
+ * comes from, where to mount, daemon options, and -o lists split into
+ * Mortar options (timeouts, threads, translator path) and FUSE mount
+ * options (everything else, checked by libfuse).
+ */
+#include "config.h"
+
+#include "log.h"
+#include "mortar-opts.h"
+#include "rpc.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+__attribute__((format(printf, 2, 3))) static int mopt_fail(char **err,
+							   const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(err, fmt, ap) < 0)
+		*err = NULL;
+	va_end(ap);
+	return -EINVAL;
+}
+
+void mortar_usage(const char *prog)
+{
+	printf("Usage: %s --volfile-server HOST[:PORT] --volume NAME [options] "
+	       "MOUNTPOINT\n"
+	       "       %s -f CLIENT.vol [options] MOUNTPOINT\n\n"
+	       "Options:\n"
+	       "  -N, --no-daemon        stay in the foreground\n"
+	       "  --pid-file FILE        write the daemon's pid\n"
+	       "  --log-file FILE        log there (default: stderr with -N)\n"
+	       "  --log-level LEVEL      error|warning|info|debug|trace\n"
+	       "  --dump-dir DIR         where SIGUSR1 writes state dumps\n"
+	       "  -o OPT[,OPT...]        FUSE mount options (ro, allow_other,\n"
+	       "                         default_permissions, ...) or:\n"
+	       "     entry-timeout=SEC attribute-timeout=SEC "
+	       "negative-timeout=SEC\n"
+	       "     fuse-threads=N xlator-path=DIR\n"
+	       "  -h, --help             this text\n",
+	       prog, prog);
+}
+
+int mortar_parse_server(const char *s, uint16_t default_port, char **host,
+			uint16_t *port)
+{
+	const char *colon;
+	const char *end;
+	char *p;
+	long v;
+
+	*host = NULL;
+	*port = default_port;
+	if (!s || !*s)
+		return -EINVAL;
+	if (s[0] == '[') {
+		end = strchr(s, ']');
+		if (!end || end == s + 1)
+			return -EINVAL;
+		colon = end[1] == ':' ? end + 1 : NULL;
+		if (!colon && end[1] != '\0')
+			return -EINVAL;
+		*host = strndup(s + 1, (size_t)(end - s - 1));
+	} else {
+		colon = strchr(s, ':');
+		/* Two colons and no brackets: a bare IPv6 address. */
+		if (colon && strchr(colon + 1, ':'))
+			colon = NULL;
+		*host = colon ? strndup(s, (size_t)(colon - s)) : strdup(s);
+	}
+	if (!*host)
+		return -ENOMEM;
+	if (!**host)
+		goto bad;
+	if (colon) {
+		errno = 0;
+		v = strtol(colon + 1, &p, 10);
+		if (errno || p == colon + 1 || *p || v < 1 || v > 65535)
+			goto bad;
+		*port = (uint16_t)v;
+	}
+	return 0;
+bad:
+	free(*host);
+	*host = NULL;
+	return -EINVAL;
+}
+
+bool mortar_opts_has(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = list;
+
+	while (p && *p) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (len >= n && strncmp(p, name, n) == 0 &&
+		    (len == n || p[n] == '='))
+			return true;
+		p = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+static int mopt_seconds(const char *key, const char *v, double *out, char **err)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno || end == v || *end || d < 0 || d > 86400)
+		return mopt_fail(
+		    err, "bad value for %s: '%s' (seconds, 0..86400)", key, v);
+	*out = d;
+	return 0;
+}
+
+static int mopt_append_fuse(struct mortar_opts *o, const char *opt)
+{
+	size_t old = o->fuse_opts ? strlen(o->fuse_opts) : 0;
+	char *s = realloc(o->fuse_opts, old + strlen(opt) + 2);
+
+	if (!s)
+		return -ENOMEM;
+	if (old)
+		s[old++] = ',';
+	strcpy(s + old, opt);
+	o->fuse_opts = s;
+	return 0;
+}
+
+/* Options mount(8) and fstab pass that mean nothing to FUSE. */
+static bool mopt_ignored(const char *opt)
+{
+	static const char *const names[] = {"defaults", "_netdev", "auto",
+					    "noauto",	"nofail",  "user",
+					    "nouser",	"users",   NULL};
+
+	if (strncmp(opt, "x-", 2) == 0 || strncmp(opt, "comment=", 8) == 0)
+		return true;
+	for (int i = 0; names[i]; i++)
+		if (strcmp(opt, names[i]) == 0)
+			return true;
+	return false;
+}
+
+static int mopt_add_one(struct mortar_opts *o, const char *opt, char **err)
+{
+	const char *eq = strchr(opt, '=');
+	const char *v = eq ? eq + 1 : "";
+	char *end;
+	long n;
+
+	if (!*opt || mopt_ignored(opt))
+		return 0;
+	if (strncmp(opt, "entry-timeout=", 14) == 0)
+		return mopt_seconds("entry-timeout", v, &o->entry_timeout, err);
+	if (strncmp(opt, "attribute-timeout=", 18) == 0)
+		return mopt_seconds("attribute-timeout", v, &o->attr_timeout,
+				    err);
+	if (strncmp(opt, "negative-timeout=", 17) == 0)
+		return mopt_seconds("negative-timeout", v, &o->negative_timeout,
+				    err);
+	if (strncmp(opt, "fuse-threads=", 13) == 0) {
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (errno || end == v || *end || n < 1 || n > 256)
+			return mopt_fail(err,
+					 "bad value for fuse-threads: '%s' "
+					 "(1..256)",
+					 v);
+		o->fuse_threads = (int)n;
+		return 0;
+	}
+	if (strncmp(opt, "xlator-path=", 12) == 0) {
+		if (!*v)
+			return mopt_fail(err, "xlator-path needs a directory");
+		free(o->xlator_path);
+		o->xlator_path = strdup(v);
+		return o->xlator_path ? 0 : -ENOMEM;
+	}
+	if (strncmp(opt, "log-level=", 10) == 0) {
+		o->log_level = xl_log_level_parse(v);
+		if (o->log_level < 0)
+			return mopt_fail(err, "unknown log level '%s'", v);
+		return 0;
+	}
+	if (strncmp(opt, "log-file=", 9) == 0) {
+		free(o->log_file);
+		o->log_file = strdup(v);
+		return o->log_file ? 0 : -ENOMEM;
+	}
+	return mopt_append_fuse(o, opt);
+}
+
+int mortar_opts_add_list(struct mortar_opts *o, const char *list, char **err)
+{
+	char *copy = strdup(list);
+	char *save = NULL;
+	int ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *t = strtok_r(copy, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save)) {
+		ret = mopt_add_one(o, t, err);
+		if (ret < 0)
+			break;
+	}
+	free(copy);
+	return ret;
+}
+
+static void mopt_defaults(struct mortar_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->server_port = RPC_DEFAULT_PORT;
+	o->log_level = XL_LOG_INFO;
+	o->entry_timeout = 1.0;
+	o->attr_timeout = 1.0;
+	o->negative_timeout = 0.0;
+	o->fuse_threads = 4;
+}
+
+static int mopt_set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = strdup(v);
+	return *dst ? 0 : -ENOMEM;
+}
+
+enum {
+	MOPT_SERVER = 256,
+	MOPT_VOLUME,
+	MOPT_PID,
+	MOPT_LOGF,
+	MOPT_LOGL,
+	MOPT_DUMP
+};
+
+static const struct option mopt_long[] = {
+    {"volfile-server", required_argument, NULL, MOPT_SERVER},
+    {"volume", required_argument, NULL, MOPT_VOLUME},
+    {"volfile", required_argument, NULL, 'f'},
+    {"no-daemon", no_argument, NULL, 'N'},
+    {"pid-file", required_argument, NULL, MOPT_PID},
+    {"log-file", required_argument, NULL, MOPT_LOGF},
+    {"log-level", required_argument, NULL, MOPT_LOGL},
+    {"dump-dir", required_argument, NULL, MOPT_DUMP},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* One option from getopt; 0 or -errno with *err. */
+static int mopt_getopt_one(struct mortar_opts *o, int c, char **err)
+{
+	switch (c) {
+	case MOPT_SERVER:
+		free(o->server_host);
+		if (mortar_parse_server(optarg, RPC_DEFAULT_PORT,
+					&o->server_host, &o->server_port) < 0)
+			return mopt_fail(err,
+					 "bad --volfile-server '%s' "
+					 "(HOST[:PORT])",
+					 optarg);
+		return 0;
+	case MOPT_VOLUME:
+		return mopt_set_str(&o->volume, optarg);
+	case 'f':
+		return mopt_set_str(&o->volfile, optarg);
+	case 'N':
+		o->foreground = true;
+		return 0;
+	case MOPT_PID:
+		return mopt_set_str(&o->pid_file, optarg);
+	case MOPT_LOGF:
+		return mopt_set_str(&o->log_file, optarg);
+	case MOPT_LOGL:
+		o->log_level = xl_log_level_parse(optarg);
+		if (o->log_level < 0)
+			return mopt_fail(err, "unknown log level '%s'", optarg);
+		return 0;
+	case MOPT_DUMP:
+		return mopt_set_str(&o->dump_dir, optarg);
+	case 'o':
+		return mortar_opts_add_list(o, optarg, err);
+	case 'h':
+		o->help = true;
+		return 0;
+	default:
+		return mopt_fail(err, "unknown option (see --help)");
+	}
+}
+
+int mortar_opts_parse(int argc, char **argv, struct mortar_opts *o, char **err)
+{
+	int c, ret;
+
+	mopt_defaults(o);
+	*err = NULL;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "f:No:h", mopt_long, NULL)) != -1) {
+		ret = mopt_getopt_one(o, c, err);
+		if (ret == -ENOMEM)
+			return mopt_fail(err, "out of memory");
+		if (ret < 0)
+			return ret;
+		if (o->help)
+			return 0;
+	}
+	if (optind != argc - 1)
+		return mopt_fail(err, argc - optind > 1 ? "too many arguments"
+							: "missing MOUNTPOINT");
+	o->mountpoint = strdup(argv[optind]);
+	if (!o->mountpoint)
+		return mopt_fail(err, "out of memory");
+	if (o->volfile && (o->server_host || o->volume))
+		return mopt_fail(err, "-f excludes --volfile-server/--volume");
+	if (!o->volfile && (!o->server_host || !o->volume))
+		return mopt_fail(err, "need -f VOLFILE, or --volfile-server "
+				      "and --volume");
+	return 0;
+}
+
+void mortar_opts_free(struct mortar_opts *o)
+{
+	free(o->server_host);
+	free(o->volume);
+	free(o->volfile);
+	free(o->mountpoint);
+	free(o->pid_file);
+	free(o->log_file);
+	free(o->dump_dir);
+	free(o->xlator_path);
+	free(o->fuse_opts);
+	memset(o, 0, sizeof(*o));
+}

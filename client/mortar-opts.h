@@ -1,0 +1,46 @@
+/*
+ * mortar-opts.h - private to client/: the mount program's command line,
+ * parsed without side effects so unit tests can drive it.
+ */
+#ifndef MORTAR_CLIENT_OPTS_H
+#define MORTAR_CLIENT_OPTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct mortar_opts {
+	char *server_host; /* --volfile-server HOST[:PORT] */
+	uint16_t server_port;
+	char *volume;  /* --volume */
+	char *volfile; /* -f */
+	char *mountpoint;
+	bool foreground; /* -N */
+	char *pid_file;
+	char *log_file;
+	int log_level; /* enum xl_log_level */
+	char *dump_dir;
+	double entry_timeout;
+	double attr_timeout;
+	double negative_timeout;
+	int fuse_threads;
+	char *xlator_path;
+	char *fuse_opts; /* comma list passed to FUSE, NULL if none */
+	bool help;
+};
+
+/* Parse argv into o (defaults first).  0, or -EINVAL with *err set to a
+ * malloc'd message. */
+int mortar_opts_parse(int argc, char **argv, struct mortar_opts *o, char **err);
+/* Apply one -o list ("a,b=c,..."): Mortar options are taken, the rest is
+ * appended to o->fuse_opts.  0 or -EINVAL with *err. */
+int mortar_opts_add_list(struct mortar_opts *o, const char *list, char **err);
+/* "host", "host:port", "[v6addr]:port" -> host (malloc'd) and port
+ * (default_port when absent).  0 or -EINVAL. */
+int mortar_parse_server(const char *s, uint16_t default_port, char **host,
+			uint16_t *port);
+/* True if the comma list has option name (alone or as name=...). */
+bool mortar_opts_has(const char *list, const char *name);
+void mortar_opts_free(struct mortar_opts *o);
+void mortar_usage(const char *prog);
+
+#endif

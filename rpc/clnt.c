@@ -1,0 +1,687 @@
+/*
+ * clnt.c - the rpc client: one connection to one server, calls matched to
+ * replies by xid, pings, dead-peer detection and reconnect with backoff.
+ *
+ * Every call accepted by rpc_clnt_call is answered exactly once: it is
+ * answered by whoever removes it from the pending table (a reply, the close
+ * of its connection, rpc_clnt_destroy), and removal happens under
+ * clnt->lock.
+ *
+ * One timerfd per client drives everything time-based: pings every
+ * ping_timeout/3 while connected, the dead-peer check (no frame at all for
+ * ping_timeout), the connect timeout and the reconnect backoff.  Its
+ * handler re-computes the next deadline each time.
+ *
+ * Locking: clnt->lock protects state, conn, the pending table, times and
+ * backoff.  It is never held while calling a user callback or a transport
+ * function that may call back (send, close).  Lock order: clnt->lock, then
+ * the transport's own locks (connect is called with clnt->lock held; its
+ * callbacks come later on a loop thread).
+ */
+#include "config.h"
+
+#include "evloop.h"
+#include "log.h"
+#include "transport.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CLNT_BUCKETS	     256
+#define CLNT_MAX_ADDRS	     8
+#define CLNT_DESTROY_WAIT_MS 10000
+
+enum clnt_state {
+	CLNT_IDLE,	 /* not started, or gave up (no_reconnect) */
+	CLNT_CONNECTING, /* transport connect in progress */
+	CLNT_CONNECTED,
+	CLNT_WAITING, /* backoff before the next attempt */
+	CLNT_STOPPED, /* destroyed */
+};
+
+struct clnt_call {
+	struct clnt_call *next;
+	uint64_t xid;
+	rpc_reply_fn fn;
+	void *cookie;
+};
+
+struct rpc_clnt {
+	atomic_int refs;
+	struct rpc_evloop *loop;
+	const struct rpc_transport_ops *tp;
+	char *host;
+	uint16_t port;
+	struct rpc_clnt_opts opts;
+	struct rpc_clnt_cbs cbs;
+	void *ctx;
+	int timer_fd;
+	uint64_t timer_id;
+	struct sockaddr_storage addrs[CLNT_MAX_ADDRS];
+	socklen_t addr_lens[CLNT_MAX_ADDRS];
+	int naddrs;
+
+	pthread_mutex_t lock;
+	enum clnt_state state;	/* lock */
+	struct rpc_tconn *conn; /* lock; our reference */
+	bool down_notified;	/* lock: on_disconnect sent since connect */
+	int next_addr;		/* lock */
+	uint64_t next_xid;	/* lock */
+	struct clnt_call *pending[CLNT_BUCKETS]; /* lock */
+	uint32_t npending;			 /* lock */
+	uint64_t last_recv_ms;			 /* lock */
+	uint64_t last_ping_ms;			 /* lock */
+	uint64_t deadline_ms;	/* lock: connect timeout or reconnect time */
+	int backoff_ms;		/* lock */
+	int cb_active;		/* lock: owner callbacks running now */
+	pthread_cond_t cb_idle; /* cb_active went down */
+};
+
+static void clnt_ref(void *obj)
+{
+	struct rpc_clnt *clnt = obj;
+
+	atomic_fetch_add(&clnt->refs, 1);
+}
+
+static void clnt_unref(void *obj)
+{
+	struct rpc_clnt *clnt = obj;
+
+	if (atomic_fetch_sub(&clnt->refs, 1) != 1)
+		return;
+	if (clnt->timer_fd >= 0)
+		close(clnt->timer_fd);
+	pthread_cond_destroy(&clnt->cb_idle);
+	pthread_mutex_destroy(&clnt->lock);
+	free(clnt->host);
+	free(clnt);
+}
+
+/*
+ * Owner callbacks (replies, on_connect, on_disconnect) are counted, so
+ * rpc_clnt_destroy can wait for the ones running on loop threads: once it
+ * returns, the owner may free what its callbacks use.  The thread-local
+ * pair lets destroy called from inside a callback not wait for itself.
+ */
+static __thread struct rpc_clnt *clnt_cb_owner;
+static __thread int clnt_cb_nest;
+
+struct clnt_cb_scope {
+	struct rpc_clnt *prev;
+	int prev_nest;
+};
+
+/* Call with clnt->lock held; pair with clnt_cb_leave. */
+static void clnt_cb_enter_locked(struct rpc_clnt *clnt,
+				 struct clnt_cb_scope *sc)
+{
+	clnt->cb_active++;
+	sc->prev = clnt_cb_owner;
+	sc->prev_nest = clnt_cb_nest;
+	clnt_cb_nest = clnt_cb_owner == clnt ? clnt_cb_nest + 1 : 1;
+	clnt_cb_owner = clnt;
+}
+
+static void clnt_cb_leave(struct rpc_clnt *clnt, struct clnt_cb_scope *sc)
+{
+	clnt_cb_owner = sc->prev;
+	clnt_cb_nest = sc->prev_nest;
+	pthread_mutex_lock(&clnt->lock);
+	if (--clnt->cb_active == 0)
+		pthread_cond_broadcast(&clnt->cb_idle);
+	pthread_mutex_unlock(&clnt->lock);
+}
+
+/* ---- pending table --------------------------------------------------- */
+
+static void clnt_insert_locked(struct rpc_clnt *clnt, struct clnt_call *call)
+{
+	struct clnt_call **b = &clnt->pending[call->xid % CLNT_BUCKETS];
+
+	call->next = *b;
+	*b = call;
+	clnt->npending++;
+}
+
+static struct clnt_call *clnt_remove_locked(struct rpc_clnt *clnt, uint64_t xid)
+{
+	struct clnt_call **p = &clnt->pending[xid % CLNT_BUCKETS];
+	struct clnt_call *call;
+
+	for (; (call = *p); p = &call->next) {
+		if (call->xid == xid) {
+			*p = call->next;
+			clnt->npending--;
+			return call;
+		}
+	}
+	return NULL;
+}
+
+/* Detach every pending call into one list. */
+static struct clnt_call *clnt_take_all_locked(struct rpc_clnt *clnt)
+{
+	struct clnt_call *all = NULL, *call;
+
+	for (int i = 0; i < CLNT_BUCKETS; i++) {
+		while ((call = clnt->pending[i])) {
+			clnt->pending[i] = call->next;
+			call->next = all;
+			all = call;
+		}
+	}
+	clnt->npending = 0;
+	return all;
+}
+
+static void clnt_fail_all(struct clnt_call *list, int err)
+{
+	struct clnt_call *next;
+
+	for (; list; list = next) {
+		next = list->next;
+		list->fn(list->cookie, err, NULL);
+		free(list);
+	}
+}
+
+/* ---- timer ----------------------------------------------------------- */
+
+static int clnt_ping_ms(struct rpc_clnt *clnt)
+{
+	return clnt->opts.ping_timeout_sec * 1000;
+}
+
+/* Set the timerfd to the next thing due in the current state. */
+static void clnt_arm_locked(struct rpc_clnt *clnt)
+{
+	struct itimerspec its = {0};
+	uint64_t now = rpc_now_ms(), due = 0, ms;
+	uint64_t ping = (uint64_t)clnt_ping_ms(clnt);
+
+	switch (clnt->state) {
+	case CLNT_CONNECTED:
+		due = clnt->last_ping_ms + ping / 3;
+		if (clnt->last_recv_ms + ping < due)
+			due = clnt->last_recv_ms + ping;
+		break;
+	case CLNT_CONNECTING:
+	case CLNT_WAITING:
+		due = clnt->deadline_ms;
+		break;
+	default:
+		break; /* disarm */
+	}
+	if (due) {
+		ms = due > now ? due - now : 1;
+		its.it_value.tv_sec = (time_t)(ms / 1000);
+		its.it_value.tv_nsec = (long)(ms % 1000) * 1000000;
+	}
+	timerfd_settime(clnt->timer_fd, 0, &its, NULL);
+}
+
+static const struct rpc_tp_cbs clnt_tp_cbs;
+
+/* Start one connect attempt.  On an immediate failure, schedule the next
+ * one (or give up) and return the error. */
+static int clnt_connect_locked(struct rpc_clnt *clnt)
+{
+	int i = clnt->next_addr++ % clnt->naddrs;
+	int ret;
+
+	ret = clnt->tp->connect(
+	    clnt->loop, (const struct sockaddr *)&clnt->addrs[i],
+	    clnt->addr_lens[i], &clnt_tp_cbs, clnt, &clnt->conn);
+	if (ret) {
+		clnt->conn = NULL;
+		clnt->state =
+		    clnt->opts.no_reconnect ? CLNT_IDLE : CLNT_WAITING;
+	} else {
+		clnt->state = CLNT_CONNECTING;
+	}
+	clnt->deadline_ms = rpc_now_ms() + (uint64_t)(ret ? clnt->backoff_ms
+							  : clnt_ping_ms(clnt));
+	if (ret && clnt->backoff_ms < clnt->opts.reconnect_max_ms) {
+		clnt->backoff_ms *= 2;
+		if (clnt->backoff_ms > clnt->opts.reconnect_max_ms)
+			clnt->backoff_ms = clnt->opts.reconnect_max_ms;
+	}
+	clnt_arm_locked(clnt);
+	return ret;
+}
+
+static void clnt_ping_done(void *cookie, int status,
+			   const struct rpc_msg *reply)
+{
+	/* nothing to do: any frame already refreshed last_recv_ms */
+}
+
+static void clnt_timer_handle(void *obj, uint32_t ev)
+{
+	struct rpc_clnt *clnt = obj;
+	struct rpc_tconn *kill = NULL;
+	struct clnt_cb_scope sc;
+	bool ping = false, notify = false;
+	uint64_t v, now;
+	int err = -ETIMEDOUT;
+
+	if (read(clnt->timer_fd, &v, sizeof(v)) == -1)
+		v = 0;
+	pthread_mutex_lock(&clnt->lock);
+	if (clnt->state == CLNT_STOPPED || (ev & RPC_EV_SHUTDOWN)) {
+		pthread_mutex_unlock(&clnt->lock);
+		return; /* deleted: do not re-arm */
+	}
+	now = rpc_now_ms();
+	if (clnt->state == CLNT_CONNECTED) {
+		if (now >= clnt->last_recv_ms + (uint64_t)clnt_ping_ms(clnt)) {
+			xl_warn("rpc", "%s:%u silent for %d s: disconnecting",
+				clnt->host, clnt->port,
+				clnt->opts.ping_timeout_sec);
+			kill = clnt->tp->ref(clnt->conn);
+		} else if (now >= clnt->last_ping_ms +
+				      (uint64_t)clnt_ping_ms(clnt) / 3) {
+			clnt->last_ping_ms = now;
+			ping = true;
+		}
+	} else if (clnt->state == CLNT_CONNECTING && now >= clnt->deadline_ms) {
+		kill = clnt->tp->ref(clnt->conn);
+	} else if (clnt->state == CLNT_WAITING && now >= clnt->deadline_ms) {
+		err = clnt_connect_locked(clnt);
+		notify = err && !clnt->down_notified;
+		if (notify) {
+			clnt->down_notified = true;
+			clnt_cb_enter_locked(clnt, &sc);
+		}
+	}
+	clnt_arm_locked(clnt);
+	rpc_ev_rearm(clnt->loop, clnt->timer_id, clnt->timer_fd, EPOLLIN);
+	pthread_mutex_unlock(&clnt->lock);
+
+	if (kill) {
+		clnt->tp->close(kill, -ETIMEDOUT);
+		clnt->tp->unref(kill);
+	}
+	if (ping)
+		rpc_clnt_call(clnt, RPC_PROC_PING, NULL, 0, NULL,
+			      clnt_ping_done, NULL);
+	if (notify) {
+		if (clnt->cbs.on_disconnect)
+			clnt->cbs.on_disconnect(clnt->ctx, err);
+		clnt_cb_leave(clnt, &sc);
+	}
+}
+
+static const struct rpc_ev_ops clnt_timer_ops = {
+    .handle = clnt_timer_handle,
+    .ref = clnt_ref,
+    .unref = clnt_unref,
+};
+
+/* ---- transport callbacks --------------------------------------------- */
+
+static void clnt_on_connected(void *ctx, struct rpc_tconn *c)
+{
+	struct rpc_clnt *clnt = ctx;
+	struct clnt_cb_scope sc;
+	uint64_t now = rpc_now_ms();
+
+	pthread_mutex_lock(&clnt->lock);
+	if (c != clnt->conn || clnt->state != CLNT_CONNECTING) {
+		pthread_mutex_unlock(&clnt->lock);
+		return;
+	}
+	clnt->state = CLNT_CONNECTED;
+	clnt->last_recv_ms = now;
+	clnt->last_ping_ms = now;
+	clnt->backoff_ms = clnt->opts.reconnect_min_ms;
+	clnt->down_notified = false;
+	clnt_arm_locked(clnt);
+	clnt_cb_enter_locked(clnt, &sc);
+	pthread_mutex_unlock(&clnt->lock);
+	xl_debug("rpc", "connected to %s:%u", clnt->host, clnt->port);
+	if (clnt->cbs.on_connect)
+		clnt->cbs.on_connect(clnt->ctx);
+	clnt_cb_leave(clnt, &sc);
+}
+
+static int clnt_on_frame(void *ctx, struct rpc_tconn *c,
+			 const struct rpc_frame_hdr *h, const uint8_t *body,
+			 struct xl_iobuf *bulk)
+{
+	struct rpc_clnt *clnt = ctx;
+	struct clnt_call *call = NULL;
+	struct clnt_cb_scope sc;
+	struct rpc_msg msg = {
+	    .type = RPC_T_REPLY,
+	    .proc = h->proc,
+	    .xid = h->xid,
+	    .body = body,
+	    .body_len = h->body_len,
+	    .bulk = bulk,
+	};
+
+	if (h->type != RPC_T_REPLY)
+		return -EBADMSG; /* servers do not call clients */
+	pthread_mutex_lock(&clnt->lock);
+	if (c == clnt->conn) {
+		clnt->last_recv_ms = rpc_now_ms();
+		call = clnt_remove_locked(clnt, h->xid);
+		if (call)
+			clnt_cb_enter_locked(clnt, &sc);
+	}
+	pthread_mutex_unlock(&clnt->lock);
+	if (!call)
+		return 0; /* answered already (timed out) or unknown */
+	call->fn(call->cookie, 0, &msg);
+	free(call);
+	clnt_cb_leave(clnt, &sc);
+	return 0;
+}
+
+static void clnt_on_closed(void *ctx, struct rpc_tconn *c, int err)
+{
+	struct rpc_clnt *clnt = ctx;
+	struct clnt_call *list;
+	struct clnt_cb_scope sc;
+	bool notify;
+	int status = err == -ETIMEDOUT ? -ETIMEDOUT : -ENOTCONN;
+
+	pthread_mutex_lock(&clnt->lock);
+	if (c != clnt->conn) {
+		pthread_mutex_unlock(&clnt->lock);
+		return; /* destroy took it */
+	}
+	clnt->conn = NULL;
+	list = clnt_take_all_locked(clnt);
+	if (clnt->opts.no_reconnect) {
+		clnt->state = CLNT_IDLE;
+	} else {
+		clnt->state = CLNT_WAITING;
+		clnt->deadline_ms = rpc_now_ms() + (uint64_t)clnt->backoff_ms;
+		clnt->backoff_ms *= 2;
+		if (clnt->backoff_ms > clnt->opts.reconnect_max_ms)
+			clnt->backoff_ms = clnt->opts.reconnect_max_ms;
+	}
+	clnt_arm_locked(clnt);
+	notify = !clnt->down_notified;
+	clnt->down_notified = true;
+	clnt_cb_enter_locked(clnt, &sc);
+	pthread_mutex_unlock(&clnt->lock);
+
+	xl_debug("rpc", "connection to %s:%u closed: err=%d", clnt->host,
+		 clnt->port, err);
+	clnt_fail_all(list, status);
+	if (notify && clnt->cbs.on_disconnect)
+		clnt->cbs.on_disconnect(clnt->ctx, status);
+	clnt_cb_leave(clnt, &sc);
+	clnt->tp->unref(c);
+}
+
+static const struct rpc_tp_cbs clnt_tp_cbs = {
+    .on_connected = clnt_on_connected,
+    .on_frame = clnt_on_frame,
+    .on_closed = clnt_on_closed,
+    .ctx_ref = clnt_ref,
+    .ctx_unref = clnt_unref,
+};
+
+/* ---- API ------------------------------------------------------------- */
+
+struct rpc_clnt *rpc_clnt_new(struct rpc_evloop *loop, const char *host,
+			      uint16_t port, const struct rpc_clnt_opts *opts,
+			      const struct rpc_clnt_cbs *cbs, void *ctx)
+{
+	struct rpc_clnt *clnt = calloc(1, sizeof(*clnt));
+
+	if (!clnt)
+		return NULL;
+	atomic_init(&clnt->refs, 1);
+	clnt->timer_fd = -1;
+	pthread_mutex_init(&clnt->lock, NULL);
+	pthread_cond_init(&clnt->cb_idle, NULL);
+	if (opts)
+		clnt->opts = *opts;
+	clnt->opts.transport = NULL;
+	clnt->tp = rpc_transport_find(opts ? opts->transport : NULL);
+	if (clnt->opts.ping_timeout_sec <= 0)
+		clnt->opts.ping_timeout_sec = 10;
+	if (clnt->opts.reconnect_min_ms <= 0)
+		clnt->opts.reconnect_min_ms = 100;
+	if (clnt->opts.reconnect_max_ms < clnt->opts.reconnect_min_ms)
+		clnt->opts.reconnect_max_ms = clnt->opts.reconnect_min_ms > 5000
+						  ? clnt->opts.reconnect_min_ms
+						  : 5000;
+	if (!clnt->opts.max_queued_bytes)
+		clnt->opts.max_queued_bytes = (size_t)64 << 20;
+	if (cbs)
+		clnt->cbs = *cbs;
+	clnt->ctx = ctx;
+	clnt->loop = loop;
+	clnt->port = port ? port : RPC_DEFAULT_PORT;
+	clnt->backoff_ms = clnt->opts.reconnect_min_ms;
+	clnt->next_xid = 1;
+	clnt->host = strdup(host ? host : "localhost");
+	clnt->timer_fd =
+	    timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (!clnt->tp || !clnt->host || clnt->timer_fd < 0)
+		goto fail;
+	if (rpc_ev_add(loop, clnt->timer_fd, EPOLLIN, &clnt_timer_ops, clnt,
+		       &clnt->timer_id))
+		goto fail;
+	return clnt;
+fail:
+	if (!clnt->tp)
+		xl_err("rpc", "unknown transport %s",
+		       opts && opts->transport ? opts->transport : "tcp");
+	clnt_unref(clnt);
+	return NULL;
+}
+
+/* Blocking name resolution, in the caller's thread (never on the loop). */
+static int clnt_resolve(struct rpc_clnt *clnt)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG};
+	struct addrinfo *res = NULL, *ai;
+	char portstr[8];
+	int ret;
+
+	snprintf(portstr, sizeof(portstr), "%u", clnt->port);
+	ret = getaddrinfo(clnt->host, portstr, &hints, &res);
+	if (ret == EAI_BADFLAGS || ret == EAI_NONAME) {
+		hints.ai_flags = AI_NUMERICSERV;
+		ret = getaddrinfo(clnt->host, portstr, &hints, &res);
+	}
+	if (ret) {
+		xl_err("rpc", "cannot resolve %s: %s", clnt->host,
+		       gai_strerror(ret));
+		return -EHOSTUNREACH;
+	}
+	clnt->naddrs = 0;
+	for (ai = res; ai && clnt->naddrs < CLNT_MAX_ADDRS; ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof(clnt->addrs[0]))
+			continue;
+		memcpy(&clnt->addrs[clnt->naddrs], ai->ai_addr, ai->ai_addrlen);
+		clnt->addr_lens[clnt->naddrs++] = ai->ai_addrlen;
+	}
+	freeaddrinfo(res);
+	return clnt->naddrs ? 0 : -EHOSTUNREACH;
+}
+
+int rpc_clnt_start(struct rpc_clnt *clnt)
+{
+	int ret;
+
+	pthread_mutex_lock(&clnt->lock);
+	if (clnt->state != CLNT_IDLE) {
+		pthread_mutex_unlock(&clnt->lock);
+		return clnt->state == CLNT_STOPPED ? -EINVAL : 0;
+	}
+	pthread_mutex_unlock(&clnt->lock);
+	if (!clnt->naddrs) {
+		ret = clnt_resolve(clnt);
+		if (ret)
+			return ret;
+	}
+	pthread_mutex_lock(&clnt->lock);
+	if (clnt->state == CLNT_IDLE) {
+		clnt->backoff_ms = clnt->opts.reconnect_min_ms;
+		clnt->down_notified = false;
+		/* an immediate failure is retried by the timer (or, with
+		 * no_reconnect, reported below) */
+		ret = clnt_connect_locked(clnt);
+	} else {
+		ret = 0;
+	}
+	pthread_mutex_unlock(&clnt->lock);
+	return clnt->opts.no_reconnect ? ret : 0;
+}
+
+void rpc_clnt_reconnect(struct rpc_clnt *clnt)
+{
+	struct rpc_tconn *c = NULL;
+
+	pthread_mutex_lock(&clnt->lock);
+	if (clnt->conn)
+		c = clnt->tp->ref(clnt->conn);
+	pthread_mutex_unlock(&clnt->lock);
+	if (c) {
+		clnt->tp->close(c, -ENOTCONN);
+		clnt->tp->unref(c);
+	}
+}
+
+bool rpc_clnt_connected(struct rpc_clnt *clnt)
+{
+	bool up;
+
+	pthread_mutex_lock(&clnt->lock);
+	up = clnt->state == CLNT_CONNECTED;
+	pthread_mutex_unlock(&clnt->lock);
+	return up;
+}
+
+/* Wait (bounded) for owner callbacks running on other threads. */
+static void clnt_wait_callbacks(struct rpc_clnt *clnt)
+{
+	int own = clnt_cb_owner == clnt ? clnt_cb_nest : 0;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += CLNT_DESTROY_WAIT_MS / 1000;
+	pthread_mutex_lock(&clnt->lock);
+	while (clnt->cb_active > own)
+		if (pthread_cond_timedwait(&clnt->cb_idle, &clnt->lock, &ts))
+			break;
+	if (clnt->cb_active > own)
+		xl_warn("rpc",
+			"client for %s:%u destroyed while a callback "
+			"still runs",
+			clnt->host, clnt->port);
+	pthread_mutex_unlock(&clnt->lock);
+}
+
+void rpc_clnt_destroy(struct rpc_clnt *clnt)
+{
+	struct rpc_tconn *c;
+	struct clnt_call *list;
+
+	if (!clnt)
+		return;
+	pthread_mutex_lock(&clnt->lock);
+	clnt->state = CLNT_STOPPED;
+	c = clnt->conn;
+	clnt->conn = NULL;
+	list = clnt_take_all_locked(clnt);
+	clnt_arm_locked(clnt);
+	pthread_mutex_unlock(&clnt->lock);
+	rpc_ev_del(clnt->loop, clnt->timer_id, clnt->timer_fd);
+	if (c) {
+		clnt->tp->close(c, -ENOTCONN);
+		clnt->tp->unref(c);
+	}
+	clnt_fail_all(list, -ENOTCONN);
+	clnt_wait_callbacks(clnt);
+	clnt_unref(clnt);
+}
+
+/* Register the call under a new xid; returns the connection to send on
+ * (a new reference) or NULL when not connected. */
+static struct rpc_tconn *clnt_begin(struct rpc_clnt *clnt,
+				    struct clnt_call *call, uint64_t *xid)
+{
+	struct rpc_tconn *c = NULL;
+
+	pthread_mutex_lock(&clnt->lock);
+	if (clnt->state == CLNT_CONNECTED && clnt->conn) {
+		call->xid = clnt->next_xid++;
+		*xid = call->xid;
+		clnt_insert_locked(clnt, call);
+		c = clnt->tp->ref(clnt->conn);
+	}
+	pthread_mutex_unlock(&clnt->lock);
+	return c;
+}
+
+int rpc_clnt_call(struct rpc_clnt *clnt, uint32_t proc, const void *body,
+		  size_t body_len, struct xl_iobuf *bulk, rpc_reply_fn fn,
+		  void *cookie)
+{
+	size_t bulk_len = bulk ? bulk->size : 0;
+	struct clnt_call *call;
+	struct rpc_tconn *c;
+	uint8_t hdr[RPC_HEADER_LEN];
+	struct iovec iov[2];
+	uint64_t xid = 0;
+	int ret;
+
+	if (body_len > RPC_BODY_MAX || bulk_len > RPC_BULK_MAX)
+		return -EMSGSIZE;
+	if (!body && body_len)
+		return -EINVAL;
+	call = calloc(1, sizeof(*call));
+	if (!call)
+		return -ENOMEM;
+	call->fn = fn;
+	call->cookie = cookie;
+	/* from here on call may be answered and freed by another thread */
+	c = clnt_begin(clnt, call, &xid);
+	if (!c) {
+		free(call);
+		return -ENOTCONN;
+	}
+	/* back-pressure: a caller thread waits for the queue to drain; a
+	 * loop thread must not block, so it queues anyway */
+	if (!rpc_evloop_in_loop())
+		clnt->tp->wait_queued(c, clnt->opts.max_queued_bytes,
+				      clnt_ping_ms(clnt));
+	rpc_frame_encode(hdr, RPC_T_REQUEST, (uint32_t)body_len,
+			 (uint32_t)bulk_len, xid, proc);
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = sizeof(hdr);
+	iov[1].iov_base = (void *)body;
+	iov[1].iov_len = body_len;
+	ret = clnt->tp->send(c, iov, 2, bulk);
+	if (ret) {
+		pthread_mutex_lock(&clnt->lock);
+		call = clnt_remove_locked(clnt, xid);
+		pthread_mutex_unlock(&clnt->lock);
+		if (call)
+			free(call); /* ours: the caller gets ret */
+		else
+			ret = 0; /* a close answered it already */
+	}
+	clnt->tp->unref(c);
+	return ret;
+}

@@ -1,0 +1,945 @@
+/*
+ * rdma.c - the RDMA transport: librdmacm for connections, libibverbs RC
+ * queue pairs for data, behind the same ops as tcp.c.
+ *
+ * Each connection owns a protection domain, one completion queue with its
+ * completion channel, and two registered slot pools (rdma-flow.c): one for
+ * posted receives, one for sends.  A frame (header, body, bulk) is copied
+ * into one buffer and cut into slot-sized chunks; chunks carry the credits
+ * the sender returns.  Credits (one per receive the peer has posted) keep
+ * us from sending into a receive queue that has no buffer.
+ *
+ * STATUS: compiled, never run.  This machine has no RDMA device, so no test
+ * exercises this file beyond device discovery (listen/connect fail with
+ * -ENODEV "no RDMA device").  Bulk travels in send/recv chunks, not yet by
+ * RDMA read/write; that is the next step once hardware is available.
+ *
+ * Threads: like tcp.c.  Two event sources (the connection's cm event
+ * channel and its completion channel) feed one handler; the busy flag
+ * serializes it, events seen meanwhile are merged into pending_ev.
+ */
+#include "config.h"
+
+#include "evloop.h"
+#include "log.h"
+#include "rdma-flow.h"
+#include "transport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <infiniband/verbs.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <rdma/rdma_cma.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RDMA_SLOTS	64 /* receives posted = credits granted */
+#define RDMA_SLOT_SIZE	(64u << 10)
+#define RDMA_CQ_SIZE	(2 * RDMA_SLOTS + 8)
+#define RDMA_RESOLVE_MS 5000
+#define RDMA_EV_CM	(1u << 27) /* event came from the cm channel */
+#define RDMA_EV_CQ	(1u << 26) /* event came from the completion channel */
+#define RDMA_WR_RECV	(1ull << 32)
+
+enum rdt_state {
+	RDMA_S_CONNECTING,
+	RDMA_S_OPEN,
+	RDMA_S_CLOSING,
+	RDMA_S_CLOSED
+};
+
+struct rdt_out {
+	struct rdt_out *next;
+	uint8_t *frame; /* header + body + bulk */
+	size_t len;
+	size_t off; /* bytes already cut into chunks */
+};
+
+struct rpc_tconn {
+	atomic_int refs;
+	struct rpc_evloop *loop;
+	const struct rpc_tp_cbs *cbs;
+	void *ctx;
+	struct rdma_event_channel *ech;
+	struct rdma_cm_id *id;
+	struct ibv_pd *pd;
+	struct ibv_comp_channel *cch;
+	struct ibv_cq *cq;
+	struct ibv_mr *send_mr, *recv_mr;
+	struct rpc_rdma_pool send_pool, recv_pool;
+	uint64_t cm_src, cq_src;
+	bool cq_registered;
+
+	pthread_mutex_t lock;
+	pthread_cond_t drained;
+	_Atomic enum rdt_state state;	   /* written under lock */
+	int close_err;			   /* lock */
+	bool busy;			   /* lock */
+	uint32_t pending_ev;		   /* lock */
+	struct rpc_rdma_credits credits;   /* lock */
+	struct rdt_out *outq, **outq_tail; /* lock */
+	size_t queued;			   /* lock */
+	struct rpc_rdma_reasm reasm;	   /* handler only */
+
+	char peer[RPC_ADDR_LEN];
+	char peer_host[RPC_ADDR_LEN];
+	char local_host[RPC_ADDR_LEN];
+};
+
+struct rpc_tlistener {
+	atomic_int refs;
+	struct rpc_evloop *loop;
+	struct rdma_event_channel *ech;
+	struct rdma_cm_id *id;
+	uint64_t src;
+	uint16_t port;
+	pthread_mutex_t lock;
+	bool closed;
+	rpc_tp_accept_fn accept;
+	void *lctx;
+};
+
+/* 0 when at least one RDMA device is present, else -ENODEV. */
+static int rdt_probe(char **err)
+{
+	int n = 0;
+	struct ibv_device **devs = ibv_get_device_list(&n);
+
+	if (devs)
+		ibv_free_device_list(devs);
+	if (n > 0)
+		return 0;
+	if (err)
+		*err = strdup("rdma transport: no RDMA device");
+	return -ENODEV;
+}
+
+static struct rpc_tconn *rdt_ref(struct rpc_tconn *c)
+{
+	atomic_fetch_add(&c->refs, 1);
+	return c;
+}
+
+static void rdt_free_out(struct rdt_out *o)
+{
+	free(o->frame);
+	free(o);
+}
+
+/* Verbs objects go in reverse order of creation. */
+static void rdt_teardown(struct rpc_tconn *c)
+{
+	if (c->id && c->id->qp)
+		rdma_destroy_qp(c->id);
+	if (c->send_mr)
+		ibv_dereg_mr(c->send_mr);
+	if (c->recv_mr)
+		ibv_dereg_mr(c->recv_mr);
+	if (c->cq)
+		ibv_destroy_cq(c->cq);
+	if (c->cch)
+		ibv_destroy_comp_channel(c->cch);
+	if (c->pd)
+		ibv_dealloc_pd(c->pd);
+	if (c->id)
+		rdma_destroy_id(c->id);
+	if (c->ech)
+		rdma_destroy_event_channel(c->ech);
+	c->send_mr = c->recv_mr = NULL;
+	c->cq = NULL;
+	c->cch = NULL;
+	c->pd = NULL;
+	c->id = NULL;
+	c->ech = NULL;
+}
+
+static void rdt_unref(struct rpc_tconn *c)
+{
+	struct rdt_out *o;
+
+	if (atomic_fetch_sub(&c->refs, 1) != 1)
+		return;
+	while ((o = c->outq)) {
+		c->outq = o->next;
+		rdt_free_out(o);
+	}
+	rdt_teardown(c);
+	rpc_rdma_pool_fini(&c->send_pool);
+	rpc_rdma_pool_fini(&c->recv_pool);
+	rpc_rdma_reasm_fini(&c->reasm);
+	if (c->ctx)
+		c->cbs->ctx_unref(c->ctx);
+	pthread_cond_destroy(&c->drained);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+static void rdt_ev_ref(void *obj)
+{
+	rdt_ref(obj);
+}
+
+static void rdt_ev_unref(void *obj)
+{
+	rdt_unref(obj);
+}
+
+static int rdt_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		return -errno;
+	return 0;
+}
+
+static struct rpc_tconn *rdt_new(struct rpc_evloop *loop)
+{
+	struct rpc_tconn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	atomic_init(&c->refs, 1);
+	c->loop = loop;
+	c->state = RDMA_S_CONNECTING;
+	c->outq_tail = &c->outq;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->drained, NULL);
+	return c;
+}
+
+static void rdt_fill_addrs(struct rpc_tconn *c)
+{
+	struct sockaddr *sa = rdma_get_peer_addr(c->id);
+	char h[NI_MAXHOST], p[NI_MAXSERV];
+
+	if (sa &&
+	    !getnameinfo(sa, sizeof(struct sockaddr_storage), h, sizeof(h), p,
+			 sizeof(p), NI_NUMERICHOST | NI_NUMERICSERV)) {
+		snprintf(c->peer_host, sizeof(c->peer_host), "%.63s", h);
+		snprintf(c->peer, sizeof(c->peer), "%.48s:%.8s", h, p);
+	}
+	sa = rdma_get_local_addr(c->id);
+	if (sa && !getnameinfo(sa, sizeof(struct sockaddr_storage), h,
+			       sizeof(h), NULL, 0, NI_NUMERICHOST))
+		snprintf(c->local_host, sizeof(c->local_host), "%.63s", h);
+}
+
+/* ---- verbs setup ----------------------------------------------------- */
+
+static int rdt_post_recv(struct rpc_tconn *c, uint32_t idx)
+{
+	struct ibv_sge sge = {
+	    .addr = (uintptr_t)rpc_rdma_pool_slot(&c->recv_pool, idx),
+	    .length = (uint32_t)c->recv_pool.slot_size,
+	    .lkey = c->recv_mr->lkey,
+	};
+	struct ibv_recv_wr wr = {
+	    .wr_id = RDMA_WR_RECV | idx, .sg_list = &sge, .num_sge = 1};
+	struct ibv_recv_wr *bad;
+
+	return -ibv_post_recv(c->id->qp, &wr, &bad);
+}
+
+static const struct rpc_ev_ops rdt_cq_ev_ops;
+
+/* PD, CQ, QP, registered pools, all receives posted. */
+static int rdt_setup_qp(struct rpc_tconn *c)
+{
+	struct ibv_qp_init_attr qa = {0};
+	uint32_t idx;
+	int ret;
+
+	c->pd = ibv_alloc_pd(c->id->verbs);
+	c->cch = c->pd ? ibv_create_comp_channel(c->id->verbs) : NULL;
+	c->cq = c->cch ? ibv_create_cq(c->id->verbs, RDMA_CQ_SIZE, c, c->cch, 0)
+		       : NULL;
+	if (!c->cq)
+		return -ENOMEM;
+	ret = rpc_rdma_pool_init(&c->send_pool, RDMA_SLOTS, RDMA_SLOT_SIZE);
+	if (!ret)
+		ret = rpc_rdma_pool_init(&c->recv_pool, RDMA_SLOTS,
+					 RDMA_SLOT_SIZE);
+	if (ret)
+		return ret;
+	c->send_mr =
+	    ibv_reg_mr(c->pd, c->send_pool.mem, RDMA_SLOTS * RDMA_SLOT_SIZE,
+		       IBV_ACCESS_LOCAL_WRITE);
+	c->recv_mr =
+	    ibv_reg_mr(c->pd, c->recv_pool.mem, RDMA_SLOTS * RDMA_SLOT_SIZE,
+		       IBV_ACCESS_LOCAL_WRITE);
+	if (!c->send_mr || !c->recv_mr)
+		return -ENOMEM;
+	qa.send_cq = c->cq;
+	qa.recv_cq = c->cq;
+	qa.qp_type = IBV_QPT_RC;
+	qa.cap.max_send_wr = RDMA_SLOTS;
+	qa.cap.max_recv_wr = RDMA_SLOTS;
+	qa.cap.max_send_sge = 1;
+	qa.cap.max_recv_sge = 1;
+	if (rdma_create_qp(c->id, c->pd, &qa))
+		return -errno;
+	rpc_rdma_credits_init(&c->credits, RDMA_SLOTS);
+	while (rpc_rdma_pool_get(&c->recv_pool, &idx) == 0) {
+		ret = rdt_post_recv(c, idx);
+		if (ret)
+			return ret;
+	}
+	ret = rdt_nonblock(c->cch->fd);
+	if (!ret && ibv_req_notify_cq(c->cq, 0))
+		ret = -EIO;
+	if (!ret)
+		ret = rpc_ev_add(c->loop, c->cch->fd, EPOLLIN, &rdt_cq_ev_ops,
+				 c, &c->cq_src);
+	c->cq_registered = !ret;
+	return ret;
+}
+
+/* ---- sending ----------------------------------------------------------- */
+
+static int rdt_post_chunk(struct rpc_tconn *c, const uint8_t *frame,
+			  size_t total, size_t *off)
+{
+	uint32_t idx;
+	uint8_t *slot;
+	size_t n;
+	struct ibv_sge sge;
+	struct ibv_send_wr wr = {0}, *bad;
+	int ret;
+
+	if (rpc_rdma_pool_get(&c->send_pool, &idx))
+		return -ENOBUFS;
+	slot = rpc_rdma_pool_slot(&c->send_pool, idx);
+	if (total)
+		n = rpc_rdma_frag_next(frame, total, off,
+				       rpc_rdma_credits_collect(&c->credits),
+				       slot, c->send_pool.slot_size);
+	else /* a pure credit update */
+		n = rpc_rdma_frag_credit_update(
+		    rpc_rdma_credits_collect(&c->credits), slot);
+	sge.addr = (uintptr_t)slot;
+	sge.length = (uint32_t)n;
+	sge.lkey = c->send_mr->lkey;
+	wr.wr_id = idx;
+	wr.sg_list = &sge;
+	wr.num_sge = 1;
+	wr.opcode = IBV_WR_SEND;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	ret = ibv_post_send(c->id->qp, &wr, &bad);
+	if (ret) {
+		rpc_rdma_pool_put(&c->send_pool, idx);
+		return -ret;
+	}
+	return 0;
+}
+
+/* Cut queued frames into chunks while credits and send slots last. */
+static int rdt_flush_locked(struct rpc_tconn *c)
+{
+	struct rdt_out *o;
+	int ret;
+
+	while ((o = c->outq)) {
+		if (!c->send_pool.nfree ||
+		    !rpc_rdma_credits_take_data(&c->credits))
+			break;
+		size_t before = o->off;
+
+		ret = rdt_post_chunk(c, o->frame, o->len, &o->off);
+		if (ret)
+			return ret;
+		c->queued -= o->off - before;
+		if (o->off == o->len) {
+			c->outq = o->next;
+			if (!c->outq)
+				c->outq_tail = &c->outq;
+			rdt_free_out(o);
+		}
+		pthread_cond_broadcast(&c->drained);
+	}
+	if (rpc_rdma_credits_need_update(&c->credits) && c->send_pool.nfree &&
+	    rpc_rdma_credits_take(&c->credits)) {
+		size_t off = 0;
+
+		return rdt_post_chunk(c, NULL, 0, &off);
+	}
+	return 0;
+}
+
+static bool rdt_mark_closing_locked(struct rpc_tconn *c, int err)
+{
+	if (c->state == RDMA_S_CLOSING || c->state == RDMA_S_CLOSED)
+		return false;
+	c->state = RDMA_S_CLOSING;
+	c->close_err = err;
+	pthread_cond_broadcast(&c->drained);
+	return true;
+}
+
+static void rdt_close(struct rpc_tconn *c, int err)
+{
+	bool kick;
+
+	pthread_mutex_lock(&c->lock);
+	kick = rdt_mark_closing_locked(c, err);
+	pthread_mutex_unlock(&c->lock);
+	if (kick)
+		rpc_ev_kick(c->loop, c->cm_src, 0);
+}
+
+static int rdt_send(struct rpc_tconn *c, const struct iovec *iov, int iovcnt,
+		    struct xl_iobuf *bulk)
+{
+	struct rdt_out *o = calloc(1, sizeof(*o));
+	size_t len = bulk ? bulk->size : 0;
+	bool kick = false;
+	int ret = 0;
+
+	if (!o)
+		return -ENOMEM;
+	for (int i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	o->frame = malloc(len ? len : 1);
+	if (!o->frame) {
+		free(o);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < iovcnt; i++) {
+		if (!iov[i].iov_len)
+			continue;
+		memcpy(o->frame + o->len, iov[i].iov_base, iov[i].iov_len);
+		o->len += iov[i].iov_len;
+	}
+	if (bulk && bulk->size) {
+		memcpy(o->frame + o->len, bulk->data, bulk->size);
+		o->len += bulk->size;
+	}
+	pthread_mutex_lock(&c->lock);
+	if (c->state != RDMA_S_OPEN) {
+		pthread_mutex_unlock(&c->lock);
+		rdt_free_out(o);
+		return -ENOTCONN;
+	}
+	*c->outq_tail = o;
+	c->outq_tail = &o->next;
+	c->queued += o->len;
+	ret = rdt_flush_locked(c);
+	if (ret)
+		kick = rdt_mark_closing_locked(c, ret);
+	pthread_mutex_unlock(&c->lock);
+	if (kick)
+		rpc_ev_kick(c->loop, c->cm_src, 0);
+	return 0;
+}
+
+static void rdt_wait_queued(struct rpc_tconn *c, size_t limit, int timeout_ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000 + 1;
+	pthread_mutex_lock(&c->lock);
+	while (c->queued > limit && c->state == RDMA_S_OPEN)
+		if (pthread_cond_timedwait(&c->drained, &c->lock, &ts))
+			break;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- receiving --------------------------------------------------------- */
+
+/* A whole frame arrived: check it and hand it up. */
+static int rdt_deliver(struct rpc_tconn *c, uint8_t *frame, size_t len)
+{
+	struct rpc_frame_hdr h;
+	struct xl_iobuf *bulk = NULL;
+	int ret;
+
+	if (len < RPC_HEADER_LEN || rpc_frame_parse(frame, &h) ||
+	    len != RPC_HEADER_LEN + (size_t)h.body_len + h.bulk_len)
+		return -EBADMSG;
+	if (h.bulk_len) {
+		bulk = xl_iobuf_from(frame + RPC_HEADER_LEN + h.body_len,
+				     h.bulk_len);
+		if (!bulk)
+			return -ENOMEM;
+	}
+	ret = c->cbs->on_frame(c->ctx, c, &h, frame + RPC_HEADER_LEN, bulk);
+	if (bulk)
+		xl_iobuf_unref(bulk);
+	return ret < 0 ? ret : 0;
+}
+
+static int rdt_on_recv(struct rpc_tconn *c, uint32_t idx, size_t len)
+{
+	const uint8_t *slot = rpc_rdma_pool_slot(&c->recv_pool, idx);
+	uint32_t credits;
+	uint8_t *frame;
+	size_t flen;
+	int ret, done;
+
+	if (!slot)
+		return -EBADMSG;
+	done = rpc_rdma_reasm_add(&c->reasm, slot, len,
+				  RPC_HEADER_LEN + RPC_BODY_MAX + RPC_BULK_MAX,
+				  &credits);
+	pthread_mutex_lock(&c->lock);
+	ret = done < 0 ? done : rpc_rdma_credits_grant(&c->credits, credits);
+	if (!ret)
+		ret = rdt_post_recv(c, idx);
+	if (!ret)
+		rpc_rdma_credits_reposted(&c->credits);
+	pthread_mutex_unlock(&c->lock);
+	if (ret || done != 1)
+		return ret;
+	frame = rpc_rdma_reasm_take(&c->reasm, &flen);
+	ret = rdt_deliver(c, frame, flen);
+	free(frame);
+	return ret;
+}
+
+static int rdt_poll_cq(struct rpc_tconn *c)
+{
+	struct ibv_cq *ev_cq;
+	void *ev_ctx;
+	struct ibv_wc wc[16];
+	int n, ret = 0;
+
+	if (ibv_get_cq_event(c->cch, &ev_cq, &ev_ctx) == 0) {
+		ibv_ack_cq_events(ev_cq, 1);
+		if (ibv_req_notify_cq(c->cq, 0))
+			return -EIO;
+	}
+	while (!ret && (n = ibv_poll_cq(c->cq, 16, wc)) > 0) {
+		for (int i = 0; i < n && !ret; i++) {
+			if (wc[i].status != IBV_WC_SUCCESS) {
+				ret = -EIO;
+			} else if (wc[i].wr_id & RDMA_WR_RECV) {
+				ret = rdt_on_recv(c, (uint32_t)wc[i].wr_id,
+						  wc[i].byte_len);
+			} else {
+				pthread_mutex_lock(&c->lock);
+				rpc_rdma_pool_put(&c->send_pool,
+						  (uint32_t)wc[i].wr_id);
+				pthread_mutex_unlock(&c->lock);
+			}
+		}
+	}
+	if (n < 0 && !ret)
+		ret = -EIO;
+	if (!ret) {
+		pthread_mutex_lock(&c->lock);
+		if (c->state == RDMA_S_OPEN)
+			ret = rdt_flush_locked(c);
+		pthread_mutex_unlock(&c->lock);
+	}
+	return ret;
+}
+
+/* ---- connection manager events ----------------------------------------- */
+
+static int rdt_cm_event(struct rpc_tconn *c, struct rdma_cm_event *ev)
+{
+	struct rdma_conn_param cp = {.retry_count = 7, .rnr_retry_count = 7};
+	int ret = 0;
+
+	switch (ev->event) {
+	case RDMA_CM_EVENT_ADDR_RESOLVED:
+		if (rdma_resolve_route(c->id, RDMA_RESOLVE_MS))
+			ret = -errno;
+		break;
+	case RDMA_CM_EVENT_ROUTE_RESOLVED:
+		ret = rdt_setup_qp(c);
+		if (!ret && rdma_connect(c->id, &cp))
+			ret = -errno;
+		break;
+	case RDMA_CM_EVENT_ESTABLISHED:
+		pthread_mutex_lock(&c->lock);
+		if (c->state == RDMA_S_CONNECTING)
+			c->state = RDMA_S_OPEN;
+		pthread_mutex_unlock(&c->lock);
+		rdt_fill_addrs(c);
+		c->cbs->on_connected(c->ctx, c);
+		break;
+	case RDMA_CM_EVENT_DISCONNECTED:
+	case RDMA_CM_EVENT_TIMEWAIT_EXIT:
+		ret = -ECONNRESET;
+		break;
+	case RDMA_CM_EVENT_REJECTED:
+		ret = -ECONNREFUSED;
+		break;
+	case RDMA_CM_EVENT_ADDR_ERROR:
+	case RDMA_CM_EVENT_ROUTE_ERROR:
+	case RDMA_CM_EVENT_UNREACHABLE:
+		ret = -EHOSTUNREACH;
+		break;
+	case RDMA_CM_EVENT_CONNECT_ERROR:
+	case RDMA_CM_EVENT_DEVICE_REMOVAL:
+		ret = -ENOTCONN;
+		break;
+	default:
+		break;
+	}
+	return ret;
+}
+
+static int rdt_drain_cm(struct rpc_tconn *c)
+{
+	struct rdma_cm_event *ev, copy;
+	int ret = 0;
+
+	while (!ret && rdma_get_cm_event(c->ech, &ev) == 0) {
+		copy = *ev;
+		rdma_ack_cm_event(ev);
+		ret = rdt_cm_event(c, &copy);
+	}
+	return ret;
+}
+
+static void rdt_finish(struct rpc_tconn *c)
+{
+	struct rdt_out *o;
+	int err;
+
+	pthread_mutex_lock(&c->lock);
+	c->state = RDMA_S_CLOSED;
+	err = c->close_err;
+	while ((o = c->outq)) {
+		c->outq = o->next;
+		rdt_free_out(o);
+	}
+	c->outq_tail = &c->outq;
+	c->queued = 0;
+	pthread_cond_broadcast(&c->drained);
+	pthread_mutex_unlock(&c->lock);
+	if (c->id)
+		rdma_disconnect(c->id);
+	if (c->cq_registered)
+		rpc_ev_del(c->loop, c->cq_src, c->cch->fd);
+	rpc_ev_del(c->loop, c->cm_src, c->ech->fd);
+	c->cbs->on_closed(c->ctx, c, err);
+}
+
+static void rdt_process(struct rpc_tconn *c, uint32_t ev)
+{
+	int ret = 0;
+
+	if (ev & RPC_EV_SHUTDOWN)
+		ret = -ENOTCONN;
+	if (!ret && (ev & RDMA_EV_CM))
+		ret = rdt_drain_cm(c);
+	if (!ret && (ev & RDMA_EV_CQ) && c->cq)
+		ret = rdt_poll_cq(c);
+	if (ret) {
+		pthread_mutex_lock(&c->lock);
+		rdt_mark_closing_locked(c, ret);
+		pthread_mutex_unlock(&c->lock);
+	}
+}
+
+static void rdt_rearm_locked(struct rpc_tconn *c)
+{
+	rpc_ev_rearm(c->loop, c->cm_src, c->ech->fd, EPOLLIN);
+	if (c->cq_registered)
+		rpc_ev_rearm(c->loop, c->cq_src, c->cch->fd, EPOLLIN);
+}
+
+static void rdt_handle(struct rpc_tconn *c, uint32_t ev)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->busy || c->state == RDMA_S_CLOSED) {
+		c->pending_ev |= ev;
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	c->busy = true;
+	pthread_mutex_unlock(&c->lock);
+	for (;;) {
+		if (c->state == RDMA_S_CLOSING) {
+			rdt_finish(c);
+			break;
+		}
+		rdt_process(c, ev);
+		pthread_mutex_lock(&c->lock);
+		if (c->pending_ev || c->state == RDMA_S_CLOSING) {
+			ev = c->pending_ev;
+			c->pending_ev = 0;
+			pthread_mutex_unlock(&c->lock);
+			continue;
+		}
+		c->busy = false;
+		rdt_rearm_locked(c);
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	pthread_mutex_lock(&c->lock);
+	c->busy = false;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void rdt_cm_handle(void *obj, uint32_t ev)
+{
+	rdt_handle(obj, ev | RDMA_EV_CM);
+}
+
+static void rdt_cq_handle(void *obj, uint32_t ev)
+{
+	rdt_handle(obj, ev | RDMA_EV_CQ);
+}
+
+static const struct rpc_ev_ops rdt_cm_ev_ops = {
+    .handle = rdt_cm_handle,
+    .ref = rdt_ev_ref,
+    .unref = rdt_ev_unref,
+};
+
+static const struct rpc_ev_ops rdt_cq_ev_ops = {
+    .handle = rdt_cq_handle,
+    .ref = rdt_ev_ref,
+    .unref = rdt_ev_unref,
+};
+
+/* A connection with its own cm event channel, registered on the loop. */
+static int rdt_attach_channel(struct rpc_tconn *c)
+{
+	int ret;
+
+	c->ech = rdma_create_event_channel();
+	if (!c->ech)
+		return -errno ? -errno : -ENOMEM;
+	ret = rdt_nonblock(c->ech->fd);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&c->lock);
+	ret = rpc_ev_add(c->loop, c->ech->fd, EPOLLIN, &rdt_cm_ev_ops, c,
+			 &c->cm_src);
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+static int rdt_connect_op(struct rpc_evloop *loop, const struct sockaddr *sa,
+			  socklen_t salen, const struct rpc_tp_cbs *cbs,
+			  void *ctx, struct rpc_tconn **out)
+{
+	struct rpc_tconn *c;
+	char *msg = NULL;
+	int ret;
+
+	*out = NULL;
+	ret = rdt_probe(&msg);
+	if (ret) {
+		xl_warn("rpc", "%s", msg ? msg : "rdma unavailable");
+		free(msg);
+		return ret;
+	}
+	c = rdt_new(loop);
+	if (!c)
+		return -ENOMEM;
+	c->cbs = cbs;
+	c->ctx = ctx;
+	cbs->ctx_ref(ctx);
+	ret = rdt_attach_channel(c);
+	if (!ret && rdma_create_id(c->ech, &c->id, c, RDMA_PS_TCP))
+		ret = -errno;
+	if (!ret && rdma_resolve_addr(c->id, NULL, (struct sockaddr *)sa,
+				      RDMA_RESOLVE_MS))
+		ret = -errno;
+	if (ret) {
+		if (c->cm_src)
+			rpc_ev_del(loop, c->cm_src, c->ech->fd);
+		rdt_unref(c);
+		return ret;
+	}
+	*out = c;
+	return 0;
+}
+
+/* ---- listening ----------------------------------------------------------- */
+
+static void rdt_l_ref(void *obj)
+{
+	struct rpc_tlistener *l = obj;
+
+	atomic_fetch_add(&l->refs, 1);
+}
+
+static void rdt_l_unref(void *obj)
+{
+	struct rpc_tlistener *l = obj;
+
+	if (atomic_fetch_sub(&l->refs, 1) != 1)
+		return;
+	if (l->id)
+		rdma_destroy_id(l->id);
+	if (l->ech)
+		rdma_destroy_event_channel(l->ech);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}
+
+/* A connect request: a new tconn with its own channel, accepted. */
+static void rdt_accept_one(struct rpc_tlistener *l, struct rdma_cm_id *id)
+{
+	struct rpc_tconn *c = rdt_new(l->loop);
+	struct rdma_conn_param cp = {.rnr_retry_count = 7};
+	const struct rpc_tp_cbs *cbs = NULL;
+	void *ctx = NULL;
+
+	if (!c) {
+		rdma_reject(id, NULL, 0);
+		rdma_destroy_id(id);
+		return;
+	}
+	c->id = id;
+	id->context = c;
+	if (rdt_attach_channel(c) || rdma_migrate_id(id, c->ech) ||
+	    rdt_setup_qp(c))
+		goto fail;
+	rdt_fill_addrs(c);
+	ctx = l->accept(l->lctx, c, &cbs);
+	if (!ctx)
+		goto fail;
+	c->cbs = cbs;
+	c->ctx = ctx;
+	if (rdma_accept(id, &cp)) {
+		rdt_close(c, -errno);
+		rdt_unref(c);
+		return;
+	}
+	rdt_unref(c); /* the loop and the owner hold theirs */
+	return;
+fail:
+	rdma_reject(id, NULL, 0);
+	if (c->cq_registered)
+		rpc_ev_del(c->loop, c->cq_src, c->cch->fd);
+	if (c->cm_src)
+		rpc_ev_del(c->loop, c->cm_src, c->ech->fd);
+	rdt_unref(c);
+}
+
+static void rdt_l_handle(void *obj, uint32_t ev)
+{
+	struct rpc_tlistener *l = obj;
+	struct rdma_cm_event *cm;
+	struct rdma_cm_id *id;
+	enum rdma_cm_event_type type;
+
+	pthread_mutex_lock(&l->lock);
+	while (!l->closed && rdma_get_cm_event(l->ech, &cm) == 0) {
+		type = cm->event;
+		id = cm->id;
+		rdma_ack_cm_event(cm);
+		if (type == RDMA_CM_EVENT_CONNECT_REQUEST)
+			rdt_accept_one(l, id);
+	}
+	if (!l->closed)
+		rpc_ev_rearm(l->loop, l->src, l->ech->fd, EPOLLIN);
+	pthread_mutex_unlock(&l->lock);
+}
+
+static const struct rpc_ev_ops rdt_l_ev_ops = {
+    .handle = rdt_l_handle,
+    .ref = rdt_l_ref,
+    .unref = rdt_l_unref,
+};
+
+static int rdt_listen(struct rpc_evloop *loop, const char *host, uint16_t port,
+		      rpc_tp_accept_fn accept, void *lctx,
+		      struct rpc_tlistener **out, char **err)
+{
+	struct rpc_tlistener *l;
+	struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+				 .ai_socktype = SOCK_STREAM};
+	struct addrinfo *res = NULL;
+	char portstr[8];
+	int ret;
+
+	*out = NULL;
+	ret = rdt_probe(err);
+	if (ret)
+		return ret;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	atomic_init(&l->refs, 1);
+	pthread_mutex_init(&l->lock, NULL);
+	l->loop = loop;
+	l->accept = accept;
+	l->lctx = lctx;
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	ret = getaddrinfo(host && *host ? host : "0.0.0.0", portstr, &hints,
+			  &res);
+	if (ret) {
+		ret = -EADDRNOTAVAIL;
+		goto fail;
+	}
+	l->ech = rdma_create_event_channel();
+	if (!l->ech || rdt_nonblock(l->ech->fd) ||
+	    rdma_create_id(l->ech, &l->id, l, RDMA_PS_TCP) ||
+	    rdma_bind_addr(l->id, res->ai_addr) || rdma_listen(l->id, 128)) {
+		ret = errno ? -errno : -EIO;
+		goto fail;
+	}
+	l->port = ntohs(rdma_get_src_port(l->id));
+	pthread_mutex_lock(&l->lock);
+	ret = rpc_ev_add(loop, l->ech->fd, EPOLLIN, &rdt_l_ev_ops, l, &l->src);
+	pthread_mutex_unlock(&l->lock);
+	if (ret)
+		goto fail;
+	freeaddrinfo(res);
+	*out = l;
+	return 0;
+fail:
+	if (err && !*err &&
+	    asprintf(err, "rdma listen on %s:%u failed: %s", host ? host : "*",
+		     port, strerror(-ret)) == -1)
+		*err = NULL;
+	if (res)
+		freeaddrinfo(res);
+	rdt_l_unref(l);
+	return ret;
+}
+
+static uint16_t rdt_listener_port(struct rpc_tlistener *l)
+{
+	return l->port;
+}
+
+static void rdt_listener_close(struct rpc_tlistener *l)
+{
+	pthread_mutex_lock(&l->lock);
+	l->closed = true;
+	pthread_mutex_unlock(&l->lock);
+	rpc_ev_del(l->loop, l->src, l->ech->fd);
+	rdt_l_unref(l);
+}
+
+static void rdt_addrs(struct rpc_tconn *c, char *peer, char *peer_host,
+		      char *local_host)
+{
+	if (peer)
+		memcpy(peer, c->peer, RPC_ADDR_LEN);
+	if (peer_host)
+		memcpy(peer_host, c->peer_host, RPC_ADDR_LEN);
+	if (local_host)
+		memcpy(local_host, c->local_host, RPC_ADDR_LEN);
+}
+
+const struct rpc_transport_ops rpc_rdma_ops = {
+    .name = "rdma",
+    .listen = rdt_listen,
+    .listener_port = rdt_listener_port,
+    .listener_close = rdt_listener_close,
+    .connect = rdt_connect_op,
+    .send = rdt_send,
+    .wait_queued = rdt_wait_queued,
+    .close = rdt_close,
+    .ref = rdt_ref,
+    .unref = rdt_unref,
+    .addrs = rdt_addrs,
+};

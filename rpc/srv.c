@@ -1,0 +1,371 @@
+/*
+ * srv.c - the rpc server: listens, wraps each accepted transport connection
+ * in a refcounted rpc_conn, answers pings itself and hands every other
+ * request to the owner.
+ *
+ * References: the transport connection holds one on its rpc_conn (its ctx),
+ * the server's list holds one until on_disconnect has run, and users take
+ * their own with rpc_conn_ref.  An rpc_conn holds its transport connection
+ * until that closes (conn->tconn becomes NULL), so replies to a closed
+ * connection are dropped with -ENOTCONN.
+ *
+ * Locking: srv->lock protects closing and the connection list; conn->lock
+ * protects conn->tconn and ctx.  Order: srv->lock before conn->lock; no
+ * callback runs with either held.
+ */
+#include "config.h"
+
+#include "evloop.h"
+#include "log.h"
+#include "transport.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SRV_DESTROY_WAIT_MS 10000
+
+struct rpc_srv {
+	atomic_int refs;
+	struct rpc_evloop *loop;
+	const struct rpc_transport_ops *tp;
+	struct rpc_tlistener *listener;
+	struct rpc_srv_cbs cbs;
+	void *ctx;
+	pthread_mutex_t lock;
+	pthread_cond_t gone;	/* a connection left the list */
+	bool closing;		/* lock */
+	struct rpc_conn *conns; /* lock; doubly linked */
+};
+
+struct rpc_conn {
+	atomic_int refs;
+	struct rpc_srv *srv; /* reference */
+	pthread_mutex_t lock;
+	struct rpc_tconn *tconn;      /* lock; NULL once closed */
+	void *ctx;		      /* lock */
+	struct rpc_conn *prev, *next; /* srv->lock */
+	char peer[RPC_ADDR_LEN];
+	char peer_host[RPC_ADDR_LEN];
+	char local_host[RPC_ADDR_LEN];
+};
+
+static void srv_unref(struct rpc_srv *srv)
+{
+	if (atomic_fetch_sub(&srv->refs, 1) != 1)
+		return;
+	pthread_cond_destroy(&srv->gone);
+	pthread_mutex_destroy(&srv->lock);
+	free(srv);
+}
+
+struct rpc_conn *rpc_conn_ref(struct rpc_conn *conn)
+{
+	atomic_fetch_add(&conn->refs, 1);
+	return conn;
+}
+
+void rpc_conn_unref(struct rpc_conn *conn)
+{
+	if (!conn || atomic_fetch_sub(&conn->refs, 1) != 1)
+		return;
+	if (conn->tconn)
+		conn->srv->tp->unref(conn->tconn);
+	pthread_mutex_destroy(&conn->lock);
+	srv_unref(conn->srv);
+	free(conn);
+}
+
+static void srv_conn_ref(void *ctx)
+{
+	rpc_conn_ref(ctx);
+}
+
+static void srv_conn_unref(void *ctx)
+{
+	rpc_conn_unref(ctx);
+}
+
+/* ---- transport callbacks --------------------------------------------- */
+
+static int srv_on_frame(void *ctx, struct rpc_tconn *c,
+			const struct rpc_frame_hdr *h, const uint8_t *body,
+			struct xl_iobuf *bulk)
+{
+	struct rpc_conn *conn = ctx;
+	struct rpc_srv *srv = conn->srv;
+	struct rpc_msg msg = {
+	    .type = RPC_T_REQUEST,
+	    .proc = h->proc,
+	    .xid = h->xid,
+	    .body = body,
+	    .body_len = h->body_len,
+	    .bulk = bulk,
+	};
+
+	if (h->type != RPC_T_REQUEST) {
+		xl_warn("rpc", "reply frame from client %s: closing",
+			conn->peer);
+		return -EBADMSG;
+	}
+	if (h->proc == RPC_PROC_PING) {
+		rpc_conn_reply(conn, h->xid, h->proc, NULL, 0, NULL);
+		return 0;
+	}
+	if (srv->cbs.on_request)
+		srv->cbs.on_request(srv->ctx, conn, &msg);
+	return 0;
+}
+
+static void srv_on_closed(void *ctx, struct rpc_tconn *c, int err)
+{
+	struct rpc_conn *conn = ctx;
+	struct rpc_srv *srv = conn->srv;
+	struct rpc_tconn *t;
+
+	pthread_mutex_lock(&conn->lock);
+	t = conn->tconn;
+	conn->tconn = NULL;
+	pthread_mutex_unlock(&conn->lock);
+	if (t)
+		srv->tp->unref(t);
+	xl_debug("rpc", "client %s disconnected: err=%d", conn->peer, err);
+	if (srv->cbs.on_disconnect)
+		srv->cbs.on_disconnect(srv->ctx, conn);
+
+	pthread_mutex_lock(&srv->lock);
+	if (conn->prev)
+		conn->prev->next = conn->next;
+	else
+		srv->conns = conn->next;
+	if (conn->next)
+		conn->next->prev = conn->prev;
+	conn->prev = conn->next = NULL;
+	pthread_cond_broadcast(&srv->gone);
+	pthread_mutex_unlock(&srv->lock);
+	rpc_conn_unref(conn); /* the list's reference */
+}
+
+static void srv_on_connected(void *ctx, struct rpc_tconn *c)
+{
+	/* accepted connections are connected from the start */
+}
+
+static const struct rpc_tp_cbs srv_tp_cbs = {
+    .on_connected = srv_on_connected,
+    .on_frame = srv_on_frame,
+    .on_closed = srv_on_closed,
+    .ctx_ref = srv_conn_ref,
+    .ctx_unref = srv_conn_unref,
+};
+
+static void *srv_accept(void *lctx, struct rpc_tconn *c,
+			const struct rpc_tp_cbs **cbs)
+{
+	struct rpc_srv *srv = lctx;
+	struct rpc_conn *conn = calloc(1, sizeof(*conn));
+
+	if (!conn)
+		return NULL;
+	/* one for the transport (returned), one for the list */
+	atomic_init(&conn->refs, 2);
+	pthread_mutex_init(&conn->lock, NULL);
+	srv->tp->addrs(c, conn->peer, conn->peer_host, conn->local_host);
+	pthread_mutex_lock(&srv->lock);
+	if (srv->closing) {
+		pthread_mutex_unlock(&srv->lock);
+		pthread_mutex_destroy(&conn->lock);
+		free(conn);
+		return NULL;
+	}
+	atomic_fetch_add(&srv->refs, 1);
+	conn->srv = srv;
+	conn->tconn = srv->tp->ref(c);
+	conn->next = srv->conns;
+	if (srv->conns)
+		srv->conns->prev = conn;
+	srv->conns = conn;
+	pthread_mutex_unlock(&srv->lock);
+	xl_debug("rpc", "client %s connected", conn->peer);
+	if (srv->cbs.on_connect)
+		srv->cbs.on_connect(srv->ctx, conn);
+	*cbs = &srv_tp_cbs;
+	return conn;
+}
+
+/* ---- API ------------------------------------------------------------- */
+
+struct rpc_srv *rpc_srv_new(struct rpc_evloop *loop, const char *host,
+			    uint16_t port, const char *transport,
+			    const struct rpc_srv_cbs *cbs, void *ctx,
+			    char **err)
+{
+	struct rpc_srv *srv;
+	int ret;
+
+	if (err)
+		*err = NULL;
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return NULL;
+	atomic_init(&srv->refs, 1);
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_cond_init(&srv->gone, NULL);
+	srv->loop = loop;
+	srv->cbs = *cbs;
+	srv->ctx = ctx;
+	srv->tp = rpc_transport_find(transport);
+	if (!srv->tp) {
+		if (err)
+			*err = strdup("transport not supported by this build");
+		srv_unref(srv);
+		return NULL;
+	}
+	ret = srv->tp->listen(loop, host, port, srv_accept, srv, &srv->listener,
+			      err);
+	if (ret) {
+		xl_err("rpc", "cannot listen on %s:%u: errno=%d",
+		       host ? host : "*", port, -ret);
+		srv_unref(srv);
+		return NULL;
+	}
+	return srv;
+}
+
+uint16_t rpc_srv_port(struct rpc_srv *srv)
+{
+	return srv->tp->listener_port(srv->listener);
+}
+
+/* Close every connection and wait (bounded) until each one's
+ * on_disconnect has run.  Call it from outside the loop's threads. */
+void rpc_srv_destroy(struct rpc_srv *srv)
+{
+	struct rpc_tconn **list = NULL;
+	struct rpc_conn *conn;
+	struct timespec ts;
+	size_t n = 0, cap = 0;
+
+	if (!srv)
+		return;
+	pthread_mutex_lock(&srv->lock);
+	srv->closing = true;
+	pthread_mutex_unlock(&srv->lock);
+	srv->tp->listener_close(srv->listener);
+
+	pthread_mutex_lock(&srv->lock);
+	for (conn = srv->conns; conn; conn = conn->next) {
+		pthread_mutex_lock(&conn->lock);
+		if (conn->tconn && n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct rpc_tconn **nl =
+			    realloc(list, ncap * sizeof(*list));
+
+			if (nl) {
+				list = nl;
+				cap = ncap;
+			}
+		}
+		if (conn->tconn && n < cap)
+			list[n++] = srv->tp->ref(conn->tconn);
+		pthread_mutex_unlock(&conn->lock);
+	}
+	pthread_mutex_unlock(&srv->lock);
+	for (size_t i = 0; i < n; i++) {
+		srv->tp->close(list[i], -ESHUTDOWN);
+		srv->tp->unref(list[i]);
+	}
+	free(list);
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += SRV_DESTROY_WAIT_MS / 1000;
+	pthread_mutex_lock(&srv->lock);
+	while (srv->conns && !rpc_evloop_in_loop())
+		if (pthread_cond_timedwait(&srv->gone, &srv->lock, &ts))
+			break;
+	if (srv->conns)
+		xl_warn("rpc", "server destroyed with connections still "
+			       "closing");
+	pthread_mutex_unlock(&srv->lock);
+	srv_unref(srv);
+}
+
+int rpc_conn_reply(struct rpc_conn *conn, uint64_t xid, uint32_t proc,
+		   const void *body, size_t body_len, struct xl_iobuf *bulk)
+{
+	const struct rpc_transport_ops *tp = conn->srv->tp;
+	size_t bulk_len = bulk ? bulk->size : 0;
+	uint8_t hdr[RPC_HEADER_LEN];
+	struct iovec iov[2];
+	struct rpc_tconn *t = NULL;
+	int ret;
+
+	if (body_len > RPC_BODY_MAX || bulk_len > RPC_BULK_MAX)
+		return -EMSGSIZE;
+	if (!body && body_len)
+		return -EINVAL;
+	pthread_mutex_lock(&conn->lock);
+	if (conn->tconn)
+		t = tp->ref(conn->tconn);
+	pthread_mutex_unlock(&conn->lock);
+	if (!t)
+		return -ENOTCONN;
+	rpc_frame_encode(hdr, RPC_T_REPLY, (uint32_t)body_len,
+			 (uint32_t)bulk_len, xid, proc);
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = sizeof(hdr);
+	iov[1].iov_base = (void *)body;
+	iov[1].iov_len = body_len;
+	ret = tp->send(t, iov, 2, bulk);
+	tp->unref(t);
+	return ret;
+}
+
+void rpc_conn_close(struct rpc_conn *conn)
+{
+	struct rpc_tconn *t = NULL;
+
+	pthread_mutex_lock(&conn->lock);
+	if (conn->tconn)
+		t = conn->srv->tp->ref(conn->tconn);
+	pthread_mutex_unlock(&conn->lock);
+	if (t) {
+		conn->srv->tp->close(t, -ECONNABORTED);
+		conn->srv->tp->unref(t);
+	}
+}
+
+const char *rpc_conn_peer(struct rpc_conn *conn)
+{
+	return conn->peer;
+}
+
+const char *rpc_conn_peer_host(struct rpc_conn *conn)
+{
+	return conn->peer_host;
+}
+
+const char *rpc_conn_local_host(struct rpc_conn *conn)
+{
+	return conn->local_host;
+}
+
+void rpc_conn_set_ctx(struct rpc_conn *conn, void *ctx)
+{
+	pthread_mutex_lock(&conn->lock);
+	conn->ctx = ctx;
+	pthread_mutex_unlock(&conn->lock);
+}
+
+void *rpc_conn_get_ctx(struct rpc_conn *conn)
+{
+	void *ctx;
+
+	pthread_mutex_lock(&conn->lock);
+	ctx = conn->ctx;
+	pthread_mutex_unlock(&conn->lock);
+	return ctx;
+}

@@ -1,0 +1,579 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # BRICK_PID, MOUNT_PID, MT_TOOLS... are for callers
+#
+# mortar-test.sh: the shared library every integration TAP script sources.
+# It gives TAP output helpers, a private temp dir, a watchdog for the whole
+# script, start/stop of brickd processes and FUSE mounts, and a cleanup that
+# runs on EXIT/INT/TERM (and from the watchdog) even when a test fails:
+# unmount what we mounted, stop the PIDs we started, remove the temp dir.
+#
+# Use (tests/lib/README.md lists every function):
+#     #!/bin/bash
+#     . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/mortar-test.sh"
+#     require_binaries
+#     plan 3
+#     tap_require "start brick" start_brick vol "$MT_TMP/brick"
+#     tap_require "mount" mount_volume "$MT_TMP/mnt" vol "$BRICK_PORT"
+#     tap_check "unmount cleanly" unmount_volume "$MT_TMP/mnt"
+#
+# Environment: top_builddir / top_srcdir (set by make check; guessed when a
+# .t is run by hand from the source or build tree), MORTAR_TEST_TIMEOUT
+# (whole-script limit, seconds; or set MT_TIMEOUT before sourcing),
+# MORTAR_TEST_KEEP=1 keeps the temp dir for debugging,
+# MORTAR_TEST_LOG_LEVEL=debug raises the brickd and mortar log level.
+#
+# State that the watchdog must see lives in files under $MT_TMP (PIDs and
+# mounts we own), because the watchdog is a forked subshell.
+
+# Require bash (make check runs .t files with $(SHELL)).
+if [ -z "${BASH_VERSION:-}" ]; then
+	echo "1..0 # SKIP mortar-test.sh needs bash"
+	exit 0
+fi
+
+MT_NUM=0
+MT_FAILED=0
+MT_PLANNED=
+MT_CLEANED=
+MT_WATCHDOG_PID=
+MT_SCRIPT=$(basename "$0")
+declare -A MT_BRICK_PID MT_BRICK_PORT MT_BRICK_DIR MT_BRICK_ARGS MT_MOUNT_PID
+
+# ------------------------------------------------------------------- TAP
+
+plan() {
+	MT_PLANNED=$1
+	echo "1..$1"
+}
+
+diag() {
+	local line
+	for line in "$@"; do
+		printf '%s\n' "$line" | sed 's/^/# /'
+	done
+}
+
+# Print a file (or stdin with -) as TAP diagnostics, at most 60 lines.
+diag_file() {
+	if [ "$1" = - ]; then
+		tail -n 60 | sed 's/^/# /'
+	elif [ -f "$1" ]; then
+		tail -n 60 "$1" | sed 's/^/# /'
+	fi
+}
+
+tap_ok() {
+	MT_NUM=$((MT_NUM + 1))
+	echo "ok $MT_NUM - $1"
+}
+
+tap_not_ok() {
+	MT_NUM=$((MT_NUM + 1))
+	MT_FAILED=$((MT_FAILED + 1))
+	echo "not ok $MT_NUM - $1"
+	[ $# -gt 1 ] && diag "$2"
+	return 0
+}
+
+tap_skip() {
+	MT_NUM=$((MT_NUM + 1))
+	echo "ok $MT_NUM - $1 # SKIP ${2:-}"
+}
+
+# tap_result DESC STATUS: one test point from an exit status.
+tap_result() {
+	if [ "$2" -eq 0 ]; then
+		tap_ok "$1"
+	else
+		tap_not_ok "$1" "exit status $2"
+	fi
+	return "$2"
+}
+
+# tap_check DESC CMD...: run CMD, one test point; its output is shown as
+# diagnostics on failure (or always with MT_VERBOSE=1).  Returns CMD's
+# status so callers can stop early.
+tap_check() {
+	local desc=$1 out rc
+	shift
+	out="$MT_TMP/.tap_check.out"
+	"$@" >"$out" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		tap_ok "$desc"
+		[ "${MT_VERBOSE:-0}" = 1 ] && diag_file "$out"
+	else
+		tap_not_ok "$desc" "command failed (status $rc): $*"
+		diag_file "$out"
+	fi
+	return $rc
+}
+
+# tap_require DESC CMD...: like tap_check, but a failure ends the script
+# (later tests make no sense without a brick or a mount).
+tap_require() {
+	tap_check "$@" || bail_out "$1: failed"
+}
+
+# tap_run_tool DESC CMD...: run a tool that prints TAP itself (posix_check)
+# as one test point; its "not ok" lines and comments become diagnostics.
+tap_run_tool() {
+	local desc=$1 out rc
+	shift
+	out="$MT_TMP/.tap_tool.out"
+	"$@" >"$out" 2>&1
+	rc=$?
+	grep -v '^ok ' "$out" | grep -v '^# [a-z0-9]*$' | diag_file -
+	diag "$(grep -c '^ok ' "$out") checks passed, $(grep -c '^not ok' "$out") failed"
+	tap_result "$desc" $rc
+}
+
+# Stop the script now: the harness counts a "Bail out!" as an error.
+bail_out() {
+	echo "Bail out! $*"
+	exit 1
+}
+
+# Skip the whole script (only before plan).
+skip_all() {
+	echo "1..0 # SKIP $*"
+	MT_PLANNED=0
+	exit 0
+}
+
+mt_summary() {
+	if [ -n "$MT_PLANNED" ] && [ "$MT_PLANNED" != "$MT_NUM" ]; then
+		diag "planned $MT_PLANNED tests but ran $MT_NUM"
+	fi
+	diag "$MT_SCRIPT: $((MT_NUM - MT_FAILED)) of $MT_NUM passed"
+}
+
+# ---------------------------------------------------------------- waiting
+
+# wait_for TIMEOUT CMD...: poll CMD every 0.1 s until it succeeds; 1 on
+# timeout.  TIMEOUT is in seconds (integer).
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		if [ $SECONDS -ge $deadline ]; then
+			return 1
+		fi
+		sleep 0.1
+	done
+	return 0
+}
+
+mt_pid_alive() {
+	kill -0 "$1" 2>/dev/null
+}
+
+# Gone, or a zombie waiting for its parent (our shell) to reap it.
+mt_pid_gone() {
+	local state
+	kill -0 "$1" 2>/dev/null || return 0
+	state=$(ps -o stat= -p "$1" 2>/dev/null)
+	[ "${state:0:1}" = Z ]
+}
+
+# Stop one PID of ours: TERM, up to 5 s, then KILL.  Reaps it if it is
+# our child.
+mt_kill_pid() {
+	local pid=$1 start
+	mt_pid_alive "$pid" || return 0
+	if [ -s "$MT_TMP/.start.$pid" ]; then
+		start=$(mt_start_time "$pid")
+		[ "$start" = "$(cat "$MT_TMP/.start.$pid")" ] || return 0
+	fi
+	kill -TERM "$pid" 2>/dev/null
+	# A stopped process (a test's SIGSTOP) must run to see the TERM.
+	kill -CONT "$pid" 2>/dev/null
+	if ! wait_for 5 mt_pid_gone "$pid"; then
+		kill -KILL "$pid" 2>/dev/null
+		wait_for 5 mt_pid_gone "$pid"
+	fi
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# --------------------------------------------------------- owned-state files
+
+# Start time of a process (clock ticks since boot), empty if it is gone.
+mt_start_time() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	stat=${stat##*) }
+	# shellcheck disable=SC2086 # split the fields after "(comm) "
+	set -- $stat
+	echo "${20}"
+}
+
+# Record a PID (.pids) or a mount point (.mounts) that cleanup must undo.
+# For a PID its start time is kept too, so that cleanup never signals an
+# unrelated process that reused the number.
+mt_track() { # FILE LINE
+	echo "$2" >>"$MT_TMP/$1"
+	if [ "$1" = .pids ]; then
+		mt_start_time "$2" >"$MT_TMP/.start.$2"
+	fi
+}
+
+mt_untrack() { # FILE LINE
+	local f="$MT_TMP/$1"
+	[ -f "$f" ] || return 0
+	grep -vxF -- "$2" "$f" >"$f.new"
+	mv -f "$f.new" "$f"
+}
+
+# Unmount one path: umount, then lazy fallbacks.  Polls, never hangs.
+mt_force_unmount() {
+	local mnt=$1
+	mountpoint -q "$mnt" 2>/dev/null || return 0
+	timeout 10 umount "$mnt" 2>/dev/null ||
+		timeout 10 fusermount3 -u "$mnt" 2>/dev/null ||
+		fusermount3 -uz "$mnt" 2>/dev/null ||
+		umount -l "$mnt" 2>/dev/null
+	wait_for 10 mt_not_mounted "$mnt"
+}
+
+mt_not_mounted() {
+	! mountpoint -q "$1"
+}
+
+# Undo everything we own.  Safe to call twice and from the watchdog.
+# No pipelines here: mt_kill_pid must run in the shell that owns the PIDs.
+mt_release_all() {
+	local mnt pid
+	local -a list=()
+	if [ -f "$MT_TMP/.mounts" ]; then
+		mapfile -t list < <(tac "$MT_TMP/.mounts")
+		for mnt in "${list[@]}"; do
+			mt_force_unmount "$mnt"
+		done
+	fi
+	if [ -f "$MT_TMP/.pids" ]; then
+		mapfile -t list < <(tac "$MT_TMP/.pids")
+		for pid in "${list[@]}"; do
+			mt_kill_pid "$pid"
+		done
+	fi
+}
+
+# A sanitizer report from any daemon fails the script, even when every
+# test point passed (leak reports appear only when the daemons exit).
+mt_sanitizer_reports() {
+	local f found=1
+	for f in "$MT_TMP"/logs/*; do
+		[ -f "$f" ] || continue
+		grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$f" ||
+			continue
+		diag "sanitizer report in $(basename "$f"):"
+		grep -m 40 -A 20 -E 'Sanitizer|runtime error:' "$f" | diag_file -
+		found=0
+	done
+	return $found
+}
+
+mt_cleanup() {
+	local rc=$? mnt busy=
+	[ -n "$MT_CLEANED" ] && return
+	MT_CLEANED=1
+	trap - EXIT INT TERM
+	if [ -e "$MT_TMP/.timeout" ]; then
+		rc=1
+	fi
+	if [ -n "$MT_WATCHDOG_PID" ]; then
+		kill -TERM "$MT_WATCHDOG_PID" 2>/dev/null
+		wait "$MT_WATCHDOG_PID" 2>/dev/null
+	fi
+	mt_release_all
+	mt_sanitizer_reports && rc=1
+	[ "$MT_FAILED" -gt 0 ] && rc=1
+	if [ -n "$MT_PLANNED" ] && [ "$MT_PLANNED" != "$MT_NUM" ]; then
+		rc=1
+	fi
+	mt_summary
+	# Never rm -rf through a live mount: that would delete brick data.
+	if [ -f "$MT_TMP/.mounts" ]; then
+		while read -r mnt; do
+			mountpoint -q "$mnt" 2>/dev/null && busy=1 &&
+				diag "still mounted: $mnt"
+		done <"$MT_TMP/.mounts"
+	fi
+	if [ -n "$busy" ] || [ "${MORTAR_TEST_KEEP:-0}" = 1 ]; then
+		diag "kept $MT_TMP"
+	else
+		rm -rf --one-file-system "$MT_TMP"
+	fi
+	exit $rc
+}
+
+# The watchdog already printed its Bail out; a user's ^C did not.
+mt_on_signal() {
+	[ -e "$MT_TMP/.timeout" ] || echo "Bail out! interrupted by a signal"
+	exit 1
+}
+
+# The watchdog: after MT_TIMEOUT seconds, report and undo our state so a
+# main script stuck in a syscall on a dead mount returns, then TERM it.
+# Its stdout is the TAP stream (fd 9); its sleeps get /dev/null.
+mt_watchdog() {
+	local deadline=$((SECONDS + MT_TIMEOUT)) main=$1 child
+	exec 9>&1 >/dev/null 2>&1
+	while [ $SECONDS -lt $deadline ]; do
+		mt_pid_alive "$main" || exit 0
+		sleep 1 9>&-
+	done
+	touch "$MT_TMP/.timeout"
+	echo "Bail out! timeout after ${MT_TIMEOUT}s" >&9
+	mt_release_all
+	# The stuck foreground command is a child of the main script.
+	for child in $(ps -o pid= --ppid "$main"); do
+		[ "$child" = "$BASHPID" ] && continue
+		kill -TERM "$child" 2>/dev/null
+	done
+	kill -TERM "$main" 2>/dev/null
+	exit 0
+}
+
+# ------------------------------------------------------------------- setup
+
+mt_find_tree() {
+	local here d
+	here=$(cd "$(dirname "$0")" && pwd)
+	if [ -z "${top_srcdir:-}" ]; then
+		top_srcdir=$(cd "$here/../.." && pwd)
+	fi
+	if [ -z "${top_builddir:-}" ]; then
+		for d in "$PWD" "$PWD/.." "$PWD/../.." "$here/../.."; do
+			if [ -f "$d/config.status" ]; then
+				top_builddir=$(cd "$d" && pwd)
+				break
+			fi
+		done
+	fi
+	export top_srcdir top_builddir
+	[ -n "${top_builddir:-}" ] ||
+		bail_out "set top_builddir (no config.status found)"
+}
+
+mt_init() {
+	mt_find_tree
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root (FUSE mounts, chown)"
+	[ -c /dev/fuse ] || skip_all "/dev/fuse is missing"
+	command -v mountpoint >/dev/null || skip_all "mountpoint(1) missing"
+	command -v fusermount3 >/dev/null || skip_all "fusermount3 missing"
+
+	MORTAR_XLATOR_PATH=$top_builddir/translators
+	export MORTAR_XLATOR_PATH
+	BRICKD=$top_builddir/brickd/brickd
+	MORTAR=$top_builddir/client/mortar
+	MT_TOOLS=$top_builddir/tests/tools
+	MT_TIMEOUT=${MT_TIMEOUT:-${MORTAR_TEST_TIMEOUT:-300}}
+
+	MT_TMP=$(mktemp -d "/tmp/mortar-test.${MT_SCRIPT%.t}.XXXXXX") ||
+		bail_out "mktemp failed"
+	# Unprivileged checks (setpriv) must reach mounts below it.
+	chmod 0755 "$MT_TMP"
+	mkdir -p "$MT_TMP/logs" "$MT_TMP/dump"
+	trap mt_cleanup EXIT
+	trap mt_on_signal INT TERM
+	mt_watchdog $$ &
+	MT_WATCHDOG_PID=$!
+	diag "temp dir $MT_TMP, timeout ${MT_TIMEOUT}s, build $top_builddir"
+}
+
+# Binaries must exist before a script plans its tests; extra tools may be
+# named as arguments.
+# shellcheck disable=SC2120 # the arguments are optional
+require_binaries() {
+	local b
+	for b in "$BRICKD" "$MORTAR" "$@"; do
+		[ -x "$b" ] || bail_out "missing $b (run make first)"
+	done
+}
+
+# ------------------------------------------------------------------ bricks
+
+# MORTAR_TEST_LOG_LEVEL=debug (or trace...) for brickd and mortar logs.
+mt_log_level_args() {
+	[ -n "${MORTAR_TEST_LOG_LEVEL:-}" ] &&
+		echo "--log-level $MORTAR_TEST_LOG_LEVEL"
+	return 0
+}
+
+# start_brick NAME EXPORT_DIR [extra brickd args...]
+# Starts brickd -N in the background on a free port; sets BRICK_PID,
+# BRICK_PORT and MT_BRICK_PID[NAME], MT_BRICK_PORT[NAME].
+start_brick() {
+	local name=$1 dir=$2
+	shift 2
+	mkdir -p "$dir"
+	MT_BRICK_DIR[$name]=$dir
+	MT_BRICK_ARGS[$name]="$*"
+	mt_spawn_brick "$name" 0 "$@"
+}
+
+# mt_spawn_brick NAME PORT [args]: the common part of start and restart.
+mt_spawn_brick() {
+	local name=$1 port=$2 pf="$MT_TMP/brick-$1.port" pid
+	shift 2
+	rm -f "$pf"
+	# shellcheck disable=SC2046 # no option at all when the level is unset
+	"$BRICKD" $(mt_log_level_args) -N --export "${MT_BRICK_DIR[$name]}" --volume "$name" \
+		--host 127.0.0.1 --port "$port" --port-file "$pf" \
+		--log-file "$MT_TMP/logs/brick-$name.log" \
+		--dump-dir "$MT_TMP/dump" "$@" \
+		</dev/null >>"$MT_TMP/logs/brick-$name.out" 2>&1 &
+	pid=$!
+	mt_track .pids "$pid"
+	MT_BRICK_PID[$name]=$pid
+	if ! wait_for "${MT_START_TIMEOUT:-20}" mt_port_file_ready "$pf" "$pid"; then
+		diag "brick $name did not start (pid $pid)"
+		diag_file "$MT_TMP/logs/brick-$name.out"
+		diag_file "$MT_TMP/logs/brick-$name.log"
+		return 1
+	fi
+	if ! mt_pid_alive "$pid"; then
+		diag "brick $name exited during startup"
+		diag_file "$MT_TMP/logs/brick-$name.log"
+		return 1
+	fi
+	MT_BRICK_PORT[$name]=$(head -n 1 "$pf")
+	BRICK_PID=$pid
+	BRICK_PORT=${MT_BRICK_PORT[$name]}
+	diag "brick $name: pid $pid port $BRICK_PORT"
+	return 0
+}
+
+# Ready: the port file holds a number.  A dead brick ends the wait (with
+# success, so the caller checks liveness and stops early).
+mt_port_file_ready() {
+	mt_pid_alive "$2" || return 0
+	[ -s "$1" ] && grep -qx '[0-9][0-9]*' "$1"
+}
+
+# stop_brick NAME [SIGNAL]: default TERM (clean shutdown, must exit 0);
+# KILL simulates a crash.
+stop_brick() {
+	local name=$1 sig=${2:-TERM} pid=${MT_BRICK_PID[$1]:-} rc=0 status
+	[ -n "$pid" ] || return 1
+	kill "-$sig" "$pid" 2>/dev/null
+	if ! wait_for 10 mt_pid_gone "$pid"; then
+		diag "brick $name (pid $pid) ignored SIG$sig"
+		kill -KILL "$pid" 2>/dev/null
+		rc=1
+	fi
+	wait "$pid" 2>/dev/null
+	status=$?
+	if [ "$sig" = TERM ] && [ "$status" -ne 0 ]; then
+		diag "brick $name exited with status $status after SIGTERM"
+		rc=1
+	fi
+	mt_untrack .pids "$pid"
+	MT_BRICK_PID[$name]=
+	return $rc
+}
+
+kill_brick() {
+	stop_brick "$1" KILL
+	return 0
+}
+
+# restart_brick NAME: same export, same port (clients reconnect to it).
+# Retries for a while in case the old socket still holds the port.
+restart_brick() {
+	local name=$1 deadline=$((SECONDS + 15))
+	# shellcheck disable=SC2086 # stored extra args are split on purpose
+	until mt_spawn_brick "$name" "${MT_BRICK_PORT[$name]}" \
+		${MT_BRICK_ARGS[$name]}; do
+		[ $SECONDS -ge $deadline ] && return 1
+		sleep 0.5
+	done
+	return 0
+}
+
+brick_signal() { # NAME SIGNAL: e.g. USR1 for a state dump
+	kill "-$2" "${MT_BRICK_PID[$1]}"
+}
+
+# ------------------------------------------------------------------ mounts
+
+# mount_volume MNT VOLUME PORT [mount -o options]
+# Runs mortar -N in the background and waits until MNT is a mountpoint.
+# Sets MOUNT_PID and MT_MOUNT_PID[MNT].
+mount_volume() {
+	local mnt=$1 vol=$2 port=$3 opts=${4:-} log pid
+	local -a extra=()
+	mkdir -p "$mnt"
+	log="$MT_TMP/logs/mount-$(basename "$mnt").log"
+	[ -n "$opts" ] && extra=(-o "$opts")
+	# shellcheck disable=SC2046 # no option at all when the level is unset
+	"$MORTAR" $(mt_log_level_args) -N --volfile-server "127.0.0.1:$port" --volume "$vol" \
+		--log-file "$log" --dump-dir "$MT_TMP/dump" "${extra[@]}" \
+		"$mnt" </dev/null >>"$log.out" 2>&1 &
+	pid=$!
+	mt_track .pids "$pid"
+	mt_track .mounts "$mnt"
+	MT_MOUNT_PID[$mnt]=$pid
+	MOUNT_PID=$pid
+	if ! wait_for "${MT_MOUNT_TIMEOUT:-20}" mt_mount_ready "$mnt" "$pid" ||
+		! mountpoint -q "$mnt"; then
+		diag "mount of $vol on $mnt failed (pid $pid)"
+		diag_file "$log.out"
+		diag_file "$log"
+		return 1
+	fi
+	diag "mounted $vol on $mnt (pid $pid)"
+	return 0
+}
+
+mt_mount_ready() {
+	mt_pid_alive "$2" || return 0
+	mountpoint -q "$1"
+}
+
+# unmount_volume MNT: umount, wait for the client process to exit.
+unmount_volume() {
+	local mnt=$1 pid=${MT_MOUNT_PID[$1]:-} rc=0 status
+	if ! timeout 10 umount "$mnt" 2>/dev/null &&
+		! timeout 10 fusermount3 -u "$mnt" 2>/dev/null; then
+		diag "umount $mnt failed; forcing"
+		mt_force_unmount "$mnt"
+		rc=1
+	fi
+	if [ -n "$pid" ]; then
+		if ! wait_for 10 mt_pid_gone "$pid"; then
+			diag "mortar (pid $pid) still running after umount"
+			mt_kill_pid "$pid"
+			rc=1
+		fi
+		wait "$pid" 2>/dev/null
+		status=$?
+		if [ $rc -eq 0 ] && [ $status -ne 0 ]; then
+			diag "mortar (pid $pid) exited with status $status"
+			rc=1
+		fi
+		mt_untrack .pids "$pid"
+	fi
+	mountpoint -q "$mnt" && rc=1
+	[ $rc -eq 0 ] && mt_untrack .mounts "$mnt"
+	MT_MOUNT_PID[$mnt]=
+	return $rc
+}
+
+# -------------------------------------------------------------- utilities
+
+# Best effort: make the next reads come from the bricks, not page cache.
+drop_caches() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches 2>/dev/null
+	return 0
+}
+
+# Seconds.nanoseconds since the epoch, for timing.
+now_ns() {
+	date +%s.%N
+}
+
+mt_init

@@ -1,0 +1,443 @@
+/*
+ * protoclient.c - drive a protocol/client graph against a real brickd,
+ * without FUSE, for tests/integration/proto.t.  Exit 0 when every check
+ * of the step passed; one "# ok/not ok" line per check on stdout.
+ *
+ *   protoclient PORT VOLUME basic          fops, fd table, hidden .mortar
+ *   protoclient PORT VOLUME noup           handshake refused: no CHILD_UP,
+ *                                          fops fail ENOTCONN
+ *   protoclient PORT VOLUME reopen FLAG    create+write, touch FLAG, wait
+ *   protoclient PORT VOLUME reopen-bad FLAG   for the brick to go and come
+ *                                          back (the script restarts it),
+ *                                          then read via the old fd: data,
+ *                                          or EBADFD when it was deleted
+ *   protoclient PORT VOLUME hold           open 3 fds + a lock, then wait
+ *   protoclient PORT NAME getspec|badproc|fop-before-hs   raw rpc calls
+ */
+
+#include "config.h"
+
+#include "buf.h"
+#include "call.h"
+#include "graph.h"
+#include "inode.h"
+#include "log.h"
+#include "rpc.h"
+#include "xlator.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static pthread_mutex_t lk = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int ups, downs;
+
+struct res {
+	bool done;
+	struct xl_reply reply;
+};
+
+static void top_notify(struct xl_graph *g, enum xl_event ev, void *d)
+{
+	pthread_mutex_lock(&lk);
+	if (ev == XL_EV_CHILD_UP)
+		ups++;
+	if (ev == XL_EV_CHILD_DOWN)
+		downs++;
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&lk);
+	printf("# event %s\n", ev == XL_EV_CHILD_UP ? "up" : "down");
+	fflush(stdout);
+}
+
+static void cbk(struct xl_call *parent, struct xl_call *call, void *cookie)
+{
+	struct res *r = cookie;
+
+	pthread_mutex_lock(&lk);
+	xl_reply_move(&r->reply, &call->reply);
+	r->done = true;
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&lk);
+}
+
+static struct xl_graph *G;
+
+static int run(struct xl_call *call, struct res *r)
+{
+	xl_call_start(call, G->top);
+	pthread_mutex_lock(&lk);
+	while (!r->done)
+		pthread_cond_wait(&cv, &lk);
+	pthread_mutex_unlock(&lk);
+	return r->reply.ret;
+}
+
+static struct xl_call *mk(enum xl_fop fop, struct res *r)
+{
+	struct xl_cred cred = {0};
+
+	memset(r, 0, sizeof(*r));
+	return xl_call_new_root(G, fop, &cred, cbk, r);
+}
+
+static int wait_count(int *what, int target, int secs)
+{
+	struct timespec ts;
+	int ok;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += secs;
+	pthread_mutex_lock(&lk);
+	while (*what < target &&
+	       pthread_cond_timedwait(&cv, &lk, &ts) != ETIMEDOUT)
+		;
+	ok = *what >= target;
+	pthread_mutex_unlock(&lk);
+	return ok ? 0 : -1;
+}
+
+static int fails;
+
+static void __attribute__((format(printf, 2, 3)))
+CHECK(bool cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# %s - ", cond ? "ok" : "not ok");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (!cond)
+		fails++;
+}
+
+static struct xl_fd *do_create(const uint8_t *pgfid, const char *name,
+			       uint8_t *gfid)
+{
+	struct res r;
+	struct xl_call *c = mk(XL_FOP_CREATE, &r);
+	struct xl_fd *fd;
+	int ret;
+
+	xl_gfid_generate(gfid);
+	memcpy(c->args.loc.pargfid, pgfid, 16);
+	memcpy(c->args.loc.gfid, gfid, 16);
+	c->args.loc.name = strdup(name);
+	c->args.flags = O_RDWR | O_CREAT;
+	c->args.mode = 0644;
+	fd = xl_fd_new(G, gfid, NULL, c->args.flags, false);
+	c->args.fd = xl_fd_ref(fd);
+	ret = run(c, &r);
+	CHECK(ret == 0, "create %s ret=%d", name, ret);
+	return fd;
+}
+
+static int do_write(struct xl_fd *fd, const char *s, int64_t off)
+{
+	struct res r;
+	struct xl_call *c = mk(XL_FOP_WRITE, &r);
+
+	c->args.fd = xl_fd_ref(fd);
+	c->args.offset = off;
+	c->args.data = xl_iobuf_from(s, strlen(s));
+	return run(c, &r);
+}
+
+static int do_read(struct xl_fd *fd, char *buf, size_t n)
+{
+	struct res r;
+	struct xl_call *c = mk(XL_FOP_READ, &r);
+	int ret;
+
+	c->args.fd = xl_fd_ref(fd);
+	c->args.size = n;
+	ret = run(c, &r);
+	if (ret > 0 && r.reply.data)
+		memcpy(buf, r.reply.data->data, (size_t)ret);
+	xl_reply_clear(&r.reply);
+	return ret;
+}
+
+static void do_release(struct xl_fd *fd, bool dir)
+{
+	struct res r;
+	struct xl_call *c = mk(dir ? XL_FOP_RELEASEDIR : XL_FOP_RELEASE, &r);
+
+	c->args.fd = fd;
+	CHECK(run(c, &r) == 0, "release");
+}
+
+static int lookup_root(void)
+{
+	struct res r;
+	struct xl_call *c = mk(XL_FOP_LOOKUP, &r);
+
+	memcpy(c->args.loc.gfid, xl_gfid_root, 16);
+	return run(c, &r);
+}
+
+static void basic(void)
+{
+	uint8_t dgfid[16], fgfid[16];
+	struct xl_fd *fd;
+	char buf[64] = {0};
+	struct res r;
+	struct xl_call *c;
+	int ret;
+	bool seen_d = false, seen_hidden = false;
+
+	CHECK(lookup_root() == 0, "lookup root");
+	c = mk(XL_FOP_MKDIR, &r);
+	xl_gfid_generate(dgfid);
+	memcpy(c->args.loc.pargfid, xl_gfid_root, 16);
+	memcpy(c->args.loc.gfid, dgfid, 16);
+	c->args.loc.name = strdup("d");
+	c->args.mode = 0755;
+	ret = run(c, &r);
+	CHECK(ret == 0, "mkdir d ret=%d", ret);
+	fd = do_create(dgfid, "f", fgfid);
+	ret = do_write(fd, "hello", 0);
+	CHECK(ret == 5, "write ret=%d", ret);
+	ret = do_read(fd, buf, sizeof(buf));
+	CHECK(ret == 5 && memcmp(buf, "hello", 5) == 0, "read back ret=%d",
+	      ret);
+	c = mk(XL_FOP_STAT, &r);
+	c->args.fd = xl_fd_ref(fd);
+	memcpy(c->args.loc.gfid, fgfid, 16);
+	ret = run(c, &r);
+	CHECK(ret == 0 && r.reply.attr.size == 5 &&
+		  memcmp(r.reply.attr.gfid, fgfid, 16) == 0,
+	      "fstat size=%llu", (unsigned long long)r.reply.attr.size);
+	do_release(fd, false);
+
+	/* opendir + readdir of root: d listed, .mortar hidden */
+	c = mk(XL_FOP_OPENDIR, &r);
+	memcpy(c->args.loc.gfid, xl_gfid_root, 16);
+	fd = xl_fd_new(G, xl_gfid_root, NULL, 0, true);
+	c->args.fd = xl_fd_ref(fd);
+	ret = run(c, &r);
+	CHECK(ret == 0, "opendir / ret=%d", ret);
+	c = mk(XL_FOP_READDIR, &r);
+	c->args.fd = xl_fd_ref(fd);
+	c->args.size = 4096;
+	ret = run(c, &r);
+	for (uint32_t i = 0; i < r.reply.entry_count; i++) {
+		if (strcmp(r.reply.entries[i].name, "d") == 0)
+			seen_d = true;
+		if (strcmp(r.reply.entries[i].name, ".mortar") == 0)
+			seen_hidden = true;
+	}
+	CHECK(ret >= 0 && seen_d && !seen_hidden, "readdir ret=%d n=%u", ret,
+	      r.reply.entry_count);
+	xl_reply_clear(&r.reply);
+	/* fd fop with a dir fd on a file-only fop: brick says EBADF */
+	ret = do_read(fd, buf, 4);
+	CHECK(ret == -EBADF || ret == -EISDIR, "read on dir fd ret=%d", ret);
+	do_release(fd, true);
+
+	/* unknown name -> ENOENT */
+	c = mk(XL_FOP_LOOKUP, &r);
+	memcpy(c->args.loc.pargfid, xl_gfid_root, 16);
+	c->args.loc.name = strdup("nope");
+	ret = run(c, &r);
+	CHECK(ret == -ENOENT, "lookup missing ret=%d", ret);
+	c = mk(XL_FOP_LOOKUP, &r);
+	memcpy(c->args.loc.pargfid, xl_gfid_root, 16);
+	c->args.loc.name = strdup(".mortar");
+	ret = run(c, &r);
+	CHECK(ret == -ENOENT, "lookup .mortar ret=%d", ret);
+}
+
+static int expect_bad;
+
+static void reopen(const char *flag)
+{
+	uint8_t fgfid[16];
+	struct xl_fd *fd;
+	char buf[64] = {0};
+	int ret;
+
+	fd = do_create(xl_gfid_root, expect_bad ? "g-reopen-bad" : "g-reopen",
+		       fgfid);
+	CHECK(do_write(fd, "world", 0) == 5, "write g");
+	/* tell the script to restart the brick, then wait down + up */
+	close(open(flag, O_CREAT | O_WRONLY, 0644));
+	CHECK(wait_count(&downs, 1, 30) == 0, "CHILD_DOWN seen");
+	ret = do_read(fd, buf, 5);
+	CHECK(ret == -ENOTCONN, "read while down ret=%d", ret);
+	CHECK(wait_count(&ups, 2, 30) == 0, "CHILD_UP again");
+	ret = do_read(fd, buf, 5);
+	if (expect_bad) {
+		CHECK(ret == -EBADFD, "read on unreopenable fd ret=%d", ret);
+		ret = do_write(fd, "x", 0);
+		CHECK(ret == -EBADFD, "write on unreopenable fd ret=%d", ret);
+		CHECK(lookup_root() == 0, "other fops still work");
+	} else {
+		CHECK(ret == 5 && memcmp(buf, "world", 5) == 0,
+		      "read on reopened fd ret=%d", ret);
+	}
+	do_release(fd, false);
+}
+
+static void gs_connect(void *ctx)
+{
+	pthread_mutex_lock(&lk);
+	ups++;
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&lk);
+}
+
+static void gs_disc(void *ctx, int err)
+{
+}
+
+static int gs_ret = 1;
+static char gs_text[8192];
+
+static void gs_reply(void *cookie, int status, const struct rpc_msg *m)
+{
+	struct rpc_rbuf r;
+	uint32_t len = 0;
+	const void *p;
+
+	pthread_mutex_lock(&lk);
+	if (status == 0) {
+		rpc_rbuf_init(&r, m->body, m->body_len);
+		gs_ret = (int32_t)rpc_get_u32(&r);
+		p = rpc_get_bytes(&r, sizeof(gs_text) - 1, &len);
+		if (p)
+			memcpy(gs_text, p, len);
+		gs_text[len] = 0;
+	} else {
+		gs_ret = status;
+	}
+	downs++;
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&lk);
+}
+
+/* GETSPEC name over a raw rpc client; print ret and text. */
+static int getspec(const char *port, const char *name, uint32_t proc)
+{
+	static const struct rpc_clnt_cbs cbs = {gs_connect, gs_disc};
+	struct rpc_clnt_opts o = {.no_reconnect = true};
+	struct rpc_evloop *loop = rpc_evloop_new(1);
+	struct rpc_clnt *c;
+	struct rpc_wbuf w;
+
+	rpc_evloop_start(loop);
+	c = rpc_clnt_new(loop, "127.0.0.1", (uint16_t)atoi(port), &o, &cbs,
+			 NULL);
+	rpc_clnt_start(c);
+	if (wait_count(&ups, 1, 5))
+		return 2;
+	rpc_wbuf_init(&w);
+	rpc_put_str(&w, name);
+	rpc_clnt_call(c, proc, w.data, w.len, NULL, gs_reply, NULL);
+	wait_count(&downs, 1, 5);
+	printf("ret=%d\n%s", gs_ret, gs_text);
+	rpc_wbuf_free(&w);
+	rpc_clnt_destroy(c);
+	rpc_evloop_stop(loop);
+	rpc_evloop_free(loop);
+	return 0;
+}
+
+/* open n fds on a new file, then wait to be killed */
+static void hold(int n)
+{
+	uint8_t fgfid[16];
+	struct xl_fd *fd = do_create(xl_gfid_root, "held", fgfid);
+	struct res r;
+	struct xl_call *c;
+
+	c = mk(XL_FOP_LK, &r);
+	c->args.fd = xl_fd_ref(fd);
+	c->args.cmd = F_SETLK;
+	c->args.lock.type = F_WRLCK;
+	c->args.lock.owner = 42;
+	printf("# lk ret=%d\n", run(c, &r));
+	for (int i = 1; i < n; i++) {
+		c = mk(XL_FOP_OPEN, &r);
+		memcpy(c->args.loc.gfid, fgfid, 16);
+		c->args.flags = O_RDWR;
+		c->args.fd = xl_fd_new(G, fgfid, NULL, O_RDWR, false);
+		printf("# open ret=%d\n", run(c, &r));
+	}
+	printf("# holding\n");
+	fflush(stdout);
+	pause();
+}
+
+int main(int argc, char **argv)
+{
+	struct xl_volfile *vf;
+	char *err = NULL, *text;
+	int ret;
+
+	if (argc < 4)
+		return 2;
+	xl_log_init(NULL, XL_LOG_INFO);
+	if (strcmp(argv[3], "getspec") == 0)
+		return getspec(argv[1], argv[2], RPC_PROC_GETSPEC);
+	if (strcmp(argv[3], "badproc") == 0)
+		return getspec(argv[1], argv[2], 4242);
+	if (strcmp(argv[3], "fop-before-hs") == 0)
+		return getspec(argv[1], argv[2], XL_FOP_STATFS);
+	if (asprintf(&text,
+		     "volume %s\n type protocol/client\n option remote-host "
+		     "127.0.0.1\n option remote-port %s\n option "
+		     "remote-subvolume %s\n option ping-timeout 3\n"
+		     "end-volume\n",
+		     argv[2], argv[1], argv[2]) < 0)
+		return 2;
+	ret = xl_volfile_parse(text, strlen(text), "smoke", &vf, &err);
+	if (ret == 0)
+		ret = xl_graph_build(vf, &G, &err);
+	if (ret) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	G->top_notify = top_notify;
+	if (xl_graph_init(G, &err)) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (strcmp(argv[3], "noup") == 0) {
+		ret = wait_count(&ups, 1, 3);
+		CHECK(ret != 0, "no CHILD_UP (refused)");
+		ret = lookup_root();
+		CHECK(ret == -ENOTCONN, "fop while not up ret=%d", ret);
+		xl_graph_destroy(G);
+		xl_volfile_free(vf);
+		free(text);
+		return fails ? 1 : 0;
+	}
+	if (wait_count(&ups, 1, 10)) {
+		printf("# not ok - no CHILD_UP\n");
+		return 1;
+	}
+	if (strcmp(argv[3], "basic") == 0)
+		basic();
+	else if (strcmp(argv[3], "hold") == 0)
+		hold(3);
+	else {
+		expect_bad = strcmp(argv[3], "reopen-bad") == 0;
+		reopen(argv[4]);
+	}
+	xl_graph_destroy(G);
+	xl_volfile_free(vf);
+	free(text);
+	printf("# fails=%d\n", fails);
+	return fails ? 1 : 0;
+}

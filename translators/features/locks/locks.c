@@ -1,0 +1,611 @@
+/*
+ * locks.c - features/locks: POSIX record locks (LK) and flock locks (FLOCK)
+ * held on the brick, between io-threads and storage/posix.
+ *
+ * Lock state lives in a table of struct lk_inode keyed by gfid.  Each inode
+ * has two independent lock lists (POSIX and flock never conflict with each
+ * other, as on Linux) and a FIFO queue of parked blocking requests for
+ * each.  The range arithmetic is in locks-range.c.
+ *
+ * Owners: a POSIX lock belongs to (client-id, lk owner), a flock lock to
+ * (client-id, the xl_fd it was taken through).  client-id comes from the
+ * xdata key "mortar.client-id" that protocol/server sets (0 when absent,
+ * e.g. a graph without protocol/server).
+ *
+ * A blocking request (F_SETLKW, flock without LOCK_NB) that cannot be
+ * granted is parked: the call is kept in a waiter and not answered, and no
+ * thread waits for it.  Whoever releases a range grants the waiters that
+ * fit and answers them after dropping the table mutex.
+ *
+ * Locking: priv->mutex guards the whole table (buckets, every lk_inode,
+ * its lists and queues, the counters).  It is never held while winding or
+ * unwinding: answers are collected on a chain under the mutex and sent
+ * after it is released.
+ */
+#include "config.h"
+
+#include "locks-range.h"
+
+#include "buf.h"
+#include "inode.h"
+#include "log.h"
+#include "xlator.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+
+#define LK_BUCKETS	  256
+#define LK_KEY_CLIENT	  "mortar.client-id"
+#define LK_KEY_DISCONNECT "mortar.disconnect"
+
+struct lk_inode {
+	struct lk_inode *hash_next;
+	uint8_t gfid[XL_GFID_LEN];
+	struct lk_list posix;
+	struct lk_list flocks;
+	struct lk_waitq posix_wait;
+	struct lk_waitq flock_wait;
+};
+
+struct lk_priv {
+	pthread_mutex_t mutex; /* guards everything below */
+	struct lk_inode *buckets[LK_BUCKETS];
+	uint64_t inode_count;
+	uint64_t parked;  /* requests ever parked */
+	uint64_t refused; /* EAGAIN / EWOULDBLOCK answers */
+	uint64_t deadlocks;
+};
+
+/* ---- table ----------------------------------------------------------- */
+
+static unsigned lk_hash(const uint8_t *gfid)
+{
+	unsigned h = 0;
+
+	for (int i = 0; i < XL_GFID_LEN; i++)
+		h = h * 31 + gfid[i];
+	return h % LK_BUCKETS;
+}
+
+/* The inode for gfid, created when create is set.  NULL when absent (or on
+ * ENOMEM when creating). */
+static struct lk_inode *lk_inode_get_locked(struct xl *xl, struct lk_priv *priv,
+					    const uint8_t *gfid, bool create)
+{
+	unsigned b = lk_hash(gfid);
+	struct lk_inode *ino;
+
+	for (ino = priv->buckets[b]; ino; ino = ino->hash_next)
+		if (memcmp(ino->gfid, gfid, XL_GFID_LEN) == 0)
+			return ino;
+	if (!create)
+		return NULL;
+	ino = xl_calloc(xl, 1, sizeof(*ino));
+	if (!ino)
+		return NULL;
+	memcpy(ino->gfid, gfid, XL_GFID_LEN);
+	lk_waitq_init(&ino->posix_wait);
+	lk_waitq_init(&ino->flock_wait);
+	ino->hash_next = priv->buckets[b];
+	priv->buckets[b] = ino;
+	priv->inode_count++;
+	return ino;
+}
+
+/* Free ino if it holds no lock and no waiter any more. */
+static void lk_inode_put_locked(struct xl *xl, struct lk_priv *priv,
+				struct lk_inode *ino)
+{
+	struct lk_inode **pp;
+
+	if (!ino || ino->posix.head || ino->flocks.head ||
+	    ino->posix_wait.count || ino->flock_wait.count)
+		return;
+	for (pp = &priv->buckets[lk_hash(ino->gfid)]; *pp;
+	     pp = &(*pp)->hash_next) {
+		if (*pp == ino) {
+			*pp = ino->hash_next;
+			priv->inode_count--;
+			xl_free(xl, ino);
+			return;
+		}
+	}
+}
+
+/* ---- answering parked calls ------------------------------------------ */
+
+/* Append every waiter of chain src to *dst (both NULL-terminated). */
+static void lk_chain_append(struct lk_waiter **dst, struct lk_waiter *src)
+{
+	while (*dst)
+		dst = &(*dst)->next;
+	*dst = src;
+}
+
+/* Take the waiters of (who | client) off q, to be answered with err. */
+static void lk_cancel_locked(struct lk_waitq *q, const struct lk_owner *who,
+			     bool any_owner, int err, struct lk_waiter **chain)
+{
+	struct lk_waiter *w;
+
+	while ((w = lk_waitq_take(q, who, any_owner))) {
+		w->ret = err;
+		lk_chain_append(chain, w);
+	}
+}
+
+/* Take every waiter off q, to be answered with err. */
+static void lk_cancel_all_locked(struct lk_waitq *q, int err,
+				 struct lk_waiter **chain)
+{
+	while (q->head) {
+		struct lk_waiter *w = q->head;
+
+		lk_waitq_remove(q, w);
+		w->ret = err;
+		lk_chain_append(chain, w);
+	}
+}
+
+/* Answer and free every waiter of chain.  Called without the mutex. */
+static void lk_answer(struct xl *xl, struct lk_waiter *chain)
+{
+	while (chain) {
+		struct lk_waiter *w = chain;
+		struct xl_call *call = w->data;
+		int ret = w->ret;
+
+		chain = w->next;
+		xl_free(xl, w);
+		if (ret == 0 && call->fop == XL_FOP_LK)
+			call->reply.lock = call->args.lock;
+		xl_debug(xl->name, "lock %s: unique=%" PRIu64 " ret=%d",
+			 ret == 0 ? "granted" : "cancelled", call->unique, ret);
+		call->reply.ret = ret;
+		xl_unwind(call);
+	}
+}
+
+/* ---- helpers on calls ------------------------------------------------ */
+
+static uint64_t lk_client_id(const struct xl_call *call)
+{
+	uint64_t id = 0;
+
+	if (call->args.xdata)
+		xl_dict_get_u64(call->args.xdata, LK_KEY_CLIENT, &id);
+	return id;
+}
+
+static bool lk_is_disconnect(const struct xl_call *call)
+{
+	uint64_t v = 0;
+
+	if (call->args.xdata)
+		xl_dict_get_u64(call->args.xdata, LK_KEY_DISCONNECT, &v);
+	return v != 0;
+}
+
+static const uint8_t *lk_call_gfid(const struct xl_call *call)
+{
+	if (call->args.fd)
+		return call->args.fd->gfid;
+	return call->args.loc.gfid;
+}
+
+static uint64_t lk_fd_owner(const struct xl_fd *fd)
+{
+	return (uint64_t)(uintptr_t)fd;
+}
+
+/* Would owner `who` waiting for a lock of `holder` close a cycle?  Scans
+ * every inode: holder waiting anywhere for a range that who holds. */
+static bool lk_deadlock_locked(struct lk_priv *priv, const struct lk_owner *who,
+			       const struct lk_owner *holder)
+{
+	for (int b = 0; b < LK_BUCKETS; b++)
+		for (struct lk_inode *ino = priv->buckets[b]; ino;
+		     ino = ino->hash_next)
+			if (lk_waitq_waits_on(&ino->posix_wait, &ino->posix,
+					      holder, who))
+				return true;
+	return false;
+}
+
+/* ---- LK -------------------------------------------------------------- */
+
+static void lk_getlk(struct xl *xl, struct xl_call *call,
+		     const struct lk_range *req)
+{
+	struct lk_priv *priv = xl->private;
+	struct xl_flock *out = &call->reply.lock;
+	const struct lk_range *c = NULL;
+	struct lk_inode *ino;
+
+	*out = call->args.lock;
+	out->type = F_UNLCK;
+	pthread_mutex_lock(&priv->mutex);
+	ino = lk_inode_get_locked(xl, priv, lk_call_gfid(call), false);
+	if (ino)
+		c = lk_list_conflict(&ino->posix, req);
+	if (c) {
+		out->type = (int16_t)c->type;
+		out->whence = SEEK_SET;
+		out->start = c->start;
+		out->len = lk_range_len(c->start, c->end);
+		out->pid = c->pid;
+		out->owner = c->who.owner;
+	}
+	pthread_mutex_unlock(&priv->mutex);
+	call->reply.ret = 0;
+	xl_unwind(call);
+}
+
+/*
+ * F_SETLK / F_SETLKW.  Returns 1 when the call was parked (not to be
+ * answered now), else 0 or -errno for the caller to answer.  *chain gets
+ * the waiters the change lets through.
+ */
+static int lk_setlk_locked(struct xl *xl, struct lk_priv *priv,
+			   struct xl_call *call, const struct lk_range *req,
+			   struct lk_waiter **chain)
+{
+	struct lk_inode *ino;
+	const struct lk_range *c;
+	struct lk_waiter *w;
+	int ret = 0;
+
+	ino = lk_inode_get_locked(xl, priv, lk_call_gfid(call),
+				  req->type != F_UNLCK);
+	if (!ino)
+		return req->type == F_UNLCK ? 0 : -ENOMEM;
+	c = req->type == F_UNLCK ? NULL : lk_list_conflict(&ino->posix, req);
+	if (!c) {
+		ret = lk_list_apply(&ino->posix, req);
+	} else if (call->args.cmd != F_SETLKW) {
+		priv->refused++;
+		ret = -EAGAIN;
+	} else if (lk_deadlock_locked(priv, &req->who, &c->who)) {
+		priv->deadlocks++;
+		ret = -EDEADLK;
+	} else {
+		w = xl_calloc(xl, 1, sizeof(*w));
+		if (!w) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		w->req = *req;
+		w->data = call;
+		lk_waitq_push(&ino->posix_wait, w);
+		priv->parked++;
+		return 1;
+	}
+	/* An unlock, a downgrade or a merge can let waiters through. */
+	lk_waitq_grant(&ino->posix_wait, &ino->posix, chain);
+out:
+	lk_inode_put_locked(xl, priv, ino);
+	return ret;
+}
+
+static void lk_lk(struct xl *xl, struct xl_call *call)
+{
+	struct lk_priv *priv = xl->private;
+	const struct xl_flock *fl = &call->args.lock;
+	struct lk_waiter *chain = NULL;
+	struct lk_range req = {.type = fl->type, .pid = fl->pid};
+	int ret;
+
+	req.who.client = lk_client_id(call);
+	req.who.owner = fl->owner;
+	if (fl->whence != SEEK_SET ||
+	    (fl->type != F_RDLCK && fl->type != F_WRLCK &&
+	     fl->type != F_UNLCK)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	ret = lk_range_from_flock(fl->start, fl->len, &req.start, &req.end);
+	if (ret < 0)
+		goto out;
+	if (call->args.cmd == F_GETLK && fl->type == F_UNLCK) {
+		ret = -EINVAL; /* as fcntl(2) */
+		goto out;
+	}
+	if (call->args.cmd == F_GETLK) {
+		lk_getlk(xl, call, &req);
+		return;
+	}
+	if (call->args.cmd != F_SETLK && call->args.cmd != F_SETLKW) {
+		ret = -EINVAL;
+		goto out;
+	}
+	pthread_mutex_lock(&priv->mutex);
+	ret = lk_setlk_locked(xl, priv, call, &req, &chain);
+	pthread_mutex_unlock(&priv->mutex);
+	if (ret == 1) {
+		xl_debug(xl->name,
+			 "lk parked: unique=%" PRIu64 " client=%" PRIu64
+			 " owner=%" PRIx64,
+			 call->unique, req.who.client, req.who.owner);
+		return;
+	}
+	if (ret == 0)
+		call->reply.lock = *fl;
+out:
+	call->reply.ret = ret;
+	xl_unwind(call);
+	lk_answer(xl, chain);
+}
+
+/* ---- FLOCK ----------------------------------------------------------- */
+
+/* Returns 1 when parked, else 0 or -errno.  Conversion (SH<->EX) releases
+ * the old lock first, as flock(2) does, so a failed LOCK_NB conversion
+ * leaves the file unlocked by this fd. */
+static int lk_flock_locked(struct xl *xl, struct lk_priv *priv,
+			   struct xl_call *call, const struct lk_range *req,
+			   bool nonblock, struct lk_waiter **chain)
+{
+	struct lk_inode *ino;
+	struct lk_waiter *w;
+	int ret = 0;
+
+	ino = lk_inode_get_locked(xl, priv, lk_call_gfid(call),
+				  req->type != F_UNLCK);
+	if (!ino)
+		return req->type == F_UNLCK ? 0 : -ENOMEM;
+	for (const struct lk_range *r = ino->flocks.head; r; r = r->next)
+		if (lk_owner_equal(&r->who, &req->who) && r->type == req->type)
+			goto out; /* already held as asked: nothing to do */
+	lk_list_drop(&ino->flocks, &req->who, false);
+	if (req->type == F_UNLCK) {
+		ret = 0;
+	} else if (!lk_list_conflict(&ino->flocks, req)) {
+		ret = lk_list_apply(&ino->flocks, req);
+	} else if (nonblock) {
+		priv->refused++;
+		ret = -EWOULDBLOCK;
+	} else {
+		w = xl_calloc(xl, 1, sizeof(*w));
+		if (!w) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		w->req = *req;
+		w->data = call;
+		lk_waitq_push(&ino->flock_wait, w);
+		priv->parked++;
+		ret = 1;
+	}
+	lk_waitq_grant(&ino->flock_wait, &ino->flocks, chain);
+out:
+	if (ret != 1)
+		lk_inode_put_locked(xl, priv, ino);
+	return ret;
+}
+
+static void lk_flock(struct xl *xl, struct xl_call *call)
+{
+	struct lk_priv *priv = xl->private;
+	struct lk_waiter *chain = NULL;
+	struct lk_range req = {
+	    .start = 0, .end = LK_EOF, .pid = call->cred.pid};
+	int op = call->args.cmd & ~LOCK_NB;
+	int ret = 0;
+
+	if (!call->args.fd) {
+		ret = -EBADF;
+		goto out;
+	}
+	req.who.client = lk_client_id(call);
+	req.who.owner = lk_fd_owner(call->args.fd);
+	if (op == LOCK_SH)
+		req.type = F_RDLCK;
+	else if (op == LOCK_EX)
+		req.type = F_WRLCK;
+	else if (op == LOCK_UN)
+		req.type = F_UNLCK;
+	else {
+		ret = -EINVAL;
+		goto out;
+	}
+	pthread_mutex_lock(&priv->mutex);
+	ret = lk_flock_locked(xl, priv, call, &req,
+			      (call->args.cmd & LOCK_NB) != 0, &chain);
+	pthread_mutex_unlock(&priv->mutex);
+	if (ret == 1)
+		return;
+out:
+	call->reply.ret = ret;
+	xl_unwind(call);
+	lk_answer(xl, chain);
+}
+
+/* ---- FLUSH, RELEASE, RELEASEDIR ----------------------------------------- */
+
+/*
+ * FLUSH (close(2) of one descriptor): the POSIX locks of (client, lk
+ * owner) on the inode go, as with close on a local file.  Parked requests
+ * of that owner are cancelled with EINTR too: a process killed while in
+ * F_SETLKW closes its files on exit, and granting it later would leave a
+ * lock nobody can release until the client disconnects.
+ */
+static void lk_flush(struct xl *xl, struct xl_call *call)
+{
+	struct lk_priv *priv = xl->private;
+	struct lk_owner who = {lk_client_id(call), call->cred.lk_owner};
+	struct lk_waiter *chain = NULL;
+	struct lk_inode *ino;
+
+	pthread_mutex_lock(&priv->mutex);
+	ino = lk_inode_get_locked(xl, priv, lk_call_gfid(call), false);
+	if (ino) {
+		lk_list_drop(&ino->posix, &who, false);
+		lk_cancel_locked(&ino->posix_wait, &who, false, -EINTR, &chain);
+		lk_waitq_grant(&ino->posix_wait, &ino->posix, &chain);
+		lk_inode_put_locked(xl, priv, ino);
+	}
+	pthread_mutex_unlock(&priv->mutex);
+	lk_answer(xl, chain);
+	xl_wind(call, xl->children[0], xl_default_cbk, NULL);
+}
+
+/*
+ * RELEASE / RELEASEDIR: the flock locks (and parked flock requests) taken
+ * through this fd go.  With "mortar.disconnect" (protocol/server cleaning
+ * up a lost client) every lock and waiter of that client on the inode goes;
+ * the waiters are answered ENOTCONN, which the server drops anyway.
+ */
+static void lk_release(struct xl *xl, struct xl_call *call)
+{
+	struct lk_priv *priv = xl->private;
+	uint64_t client = lk_client_id(call);
+	struct lk_waiter *chain = NULL;
+	struct lk_inode *ino;
+
+	pthread_mutex_lock(&priv->mutex);
+	ino = lk_inode_get_locked(xl, priv, lk_call_gfid(call), false);
+	if (ino && call->args.fd) {
+		struct lk_owner fdo = {client, lk_fd_owner(call->args.fd)};
+
+		lk_list_drop(&ino->flocks, &fdo, false);
+		lk_cancel_locked(&ino->flock_wait, &fdo, false, -EBADF, &chain);
+	}
+	if (ino && lk_is_disconnect(call)) {
+		struct lk_owner any = {client, 0};
+
+		lk_list_drop(&ino->posix, &any, true);
+		lk_list_drop(&ino->flocks, &any, true);
+		lk_cancel_locked(&ino->posix_wait, &any, true, -ENOTCONN,
+				 &chain);
+		lk_cancel_locked(&ino->flock_wait, &any, true, -ENOTCONN,
+				 &chain);
+	}
+	if (ino) {
+		lk_waitq_grant(&ino->posix_wait, &ino->posix, &chain);
+		lk_waitq_grant(&ino->flock_wait, &ino->flocks, &chain);
+		lk_inode_put_locked(xl, priv, ino);
+	}
+	pthread_mutex_unlock(&priv->mutex);
+	lk_answer(xl, chain);
+	xl_wind(call, xl->children[0], xl_default_cbk, NULL);
+}
+
+/* ---- init, fini, dump ------------------------------------------------ */
+
+static int lk_init(struct xl *xl, char **err)
+{
+	struct lk_priv *priv;
+
+	if (xl->child_count != 1) {
+		*err = strdup("features/locks needs exactly one subvolume");
+		return -EINVAL;
+	}
+	priv = xl_calloc(xl, 1, sizeof(*priv));
+	if (!priv)
+		return -ENOMEM;
+	pthread_mutex_init(&priv->mutex, NULL);
+	xl->private = priv;
+	return 0;
+}
+
+static void lk_fini(struct xl *xl)
+{
+	struct lk_priv *priv = xl->private;
+	struct lk_waiter *chain = NULL;
+
+	if (!priv)
+		return;
+	pthread_mutex_lock(&priv->mutex);
+	for (int b = 0; b < LK_BUCKETS; b++) {
+		while (priv->buckets[b]) {
+			struct lk_inode *ino = priv->buckets[b];
+
+			priv->buckets[b] = ino->hash_next;
+			lk_list_free(&ino->posix);
+			lk_list_free(&ino->flocks);
+			lk_cancel_all_locked(&ino->posix_wait, -ENOTCONN,
+					     &chain);
+			lk_cancel_all_locked(&ino->flock_wait, -ENOTCONN,
+					     &chain);
+			xl_free(xl, ino);
+		}
+	}
+	pthread_mutex_unlock(&priv->mutex);
+	lk_answer(xl, chain);
+	pthread_mutex_destroy(&priv->mutex);
+	xl_free(xl, priv);
+	xl->private = NULL;
+}
+
+static const char *lk_type_name(int type)
+{
+	return type == F_WRLCK ? "write" : type == F_RDLCK ? "read" : "unlock";
+}
+
+static void lk_dump_range(FILE *out, const char *kind, const char *state,
+			  const char *gfid, const struct lk_range *r)
+{
+	fprintf(out,
+		"  %s %s gfid=%s type=%s start=%" PRId64 " len=%" PRId64
+		" client-id=%" PRIu64 " owner=%" PRIx64 " pid=%" PRIu32 "\n",
+		kind, state, gfid, lk_type_name(r->type), r->start,
+		lk_range_len(r->start, r->end), r->who.client, r->who.owner,
+		r->pid);
+}
+
+static void lk_dump_inode(FILE *out, const struct lk_inode *ino)
+{
+	char gfid[XL_GFID_STR_LEN];
+
+	xl_gfid_to_str(ino->gfid, gfid);
+	for (const struct lk_range *r = ino->posix.head; r; r = r->next)
+		lk_dump_range(out, "posix", "granted", gfid, r);
+	for (const struct lk_waiter *w = ino->posix_wait.head; w; w = w->next)
+		lk_dump_range(out, "posix", "waiting", gfid, &w->req);
+	for (const struct lk_range *r = ino->flocks.head; r; r = r->next)
+		lk_dump_range(out, "flock", "granted", gfid, r);
+	for (const struct lk_waiter *w = ino->flock_wait.head; w; w = w->next)
+		lk_dump_range(out, "flock", "waiting", gfid, &w->req);
+}
+
+static void lk_dump(struct xl *xl, FILE *out)
+{
+	struct lk_priv *priv = xl->private;
+
+	if (!priv)
+		return;
+	pthread_mutex_lock(&priv->mutex);
+	fprintf(out,
+		"locks: inodes=%" PRIu64 " parked-total=%" PRIu64
+		" refused=%" PRIu64 " deadlocks=%" PRIu64 "\n",
+		priv->inode_count, priv->parked, priv->refused,
+		priv->deadlocks);
+	for (int b = 0; b < LK_BUCKETS; b++)
+		for (const struct lk_inode *ino = priv->buckets[b]; ino;
+		     ino = ino->hash_next)
+			lk_dump_inode(out, ino);
+	pthread_mutex_unlock(&priv->mutex);
+}
+
+const struct xl_desc mortar_xlator = {
+    .api_version = XL_API_VERSION,
+    .size = sizeof(struct xl_desc),
+    .type = "features/locks",
+    .description = "POSIX record locks and flock locks on the brick",
+    .init = lk_init,
+    .fini = lk_fini,
+    .dump = lk_dump,
+    .fops =
+	{
+	    [XL_FOP_LK] = lk_lk,
+	    [XL_FOP_FLOCK] = lk_flock,
+	    [XL_FOP_FLUSH] = lk_flush,
+	    [XL_FOP_RELEASE] = lk_release,
+	    [XL_FOP_RELEASEDIR] = lk_release,
+	},
+};

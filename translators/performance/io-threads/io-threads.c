@@ -1,0 +1,281 @@
+/*
+ * io-threads.c - performance/io-threads: hand every fop to a pool of worker
+ * threads so blocking system calls below (storage/posix) never run on an
+ * event loop thread.
+ *
+ * Each fop is queued (FIFO) and returns at once; a worker takes it and
+ * winds it to the only child with xl_default_cbk, so the child's reply is
+ * unwound as ours from whatever thread answers.  The queue entry lives in
+ * the call's per-call state (desc->local_size), so queueing allocates
+ * nothing beyond what the runtime does anyway.
+ *
+ * Locking: priv->mutex guards the queue, depth counters and `stopping`;
+ * priv->cond wakes workers.  The worker's busy flag and job count are
+ * atomics read without the mutex by dump().  Never held while winding.
+ */
+#include "config.h"
+
+#include "log.h"
+#include "xlator.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct iot_job {
+	struct iot_job *next;
+	struct xl_call *call;
+};
+
+struct iot_priv;
+
+struct iot_worker {
+	pthread_t tid;
+	struct iot_priv *priv;
+	int index;
+	bool started;
+	atomic_bool busy;
+	atomic_uint_fast64_t jobs;
+};
+
+struct iot_priv {
+	struct xl *xl;
+	pthread_mutex_t mutex;
+	pthread_cond_t cond;
+	struct iot_job *head;  /* mutex */
+	struct iot_job **tail; /* mutex */
+	unsigned depth;	       /* mutex: jobs queued now */
+	unsigned max_depth;    /* mutex */
+	uint64_t queued;       /* mutex: jobs ever queued */
+	bool stopping;	       /* mutex: fini started, workers drain and exit */
+	int count;
+	struct iot_worker *workers; /* [count] */
+};
+
+/* Take the next job, waiting for one.  NULL once stopping and drained. */
+static struct iot_job *iot_next(struct iot_priv *priv)
+{
+	struct iot_job *job;
+
+	pthread_mutex_lock(&priv->mutex);
+	while (!priv->head && !priv->stopping)
+		pthread_cond_wait(&priv->cond, &priv->mutex);
+	job = priv->head;
+	if (job) {
+		priv->head = job->next;
+		if (!priv->head)
+			priv->tail = &priv->head;
+		priv->depth--;
+	}
+	pthread_mutex_unlock(&priv->mutex);
+	return job;
+}
+
+static void *iot_worker_main(void *arg)
+{
+	struct iot_worker *w = arg;
+	struct iot_priv *priv = w->priv;
+	struct xl *xl = priv->xl;
+	struct iot_job *job;
+
+	while ((job = iot_next(priv))) {
+		atomic_store(&w->busy, true);
+		xl_wind(job->call, xl->children[0], xl_default_cbk, NULL);
+		atomic_fetch_add(&w->jobs, 1);
+		atomic_store(&w->busy, false);
+	}
+	return NULL;
+}
+
+/* Every fop: queue it for a worker. */
+static void iot_fop(struct xl *xl, struct xl_call *call)
+{
+	struct iot_priv *priv = xl->private;
+	struct iot_job *job = xl_call_local(call);
+	int err = 0;
+
+	if (!priv) {
+		err = -ENOTCONN; /* after fini */
+		goto out;
+	}
+	if (!job) {
+		err = -ENOMEM;
+		goto out;
+	}
+	job->call = call;
+	job->next = NULL;
+	pthread_mutex_lock(&priv->mutex);
+	if (priv->stopping) {
+		err = -ENOTCONN;
+	} else {
+		*priv->tail = job;
+		priv->tail = &job->next;
+		priv->queued++;
+		if (++priv->depth > priv->max_depth)
+			priv->max_depth = priv->depth;
+		pthread_cond_signal(&priv->cond);
+	}
+	pthread_mutex_unlock(&priv->mutex);
+out:
+	if (err)
+		xl_unwind_error(call, err);
+}
+
+/* Stop and join the workers started so far; they drain the queue first
+ * (the children are still up: fini runs top-down). */
+static void iot_stop(struct iot_priv *priv)
+{
+	pthread_mutex_lock(&priv->mutex);
+	priv->stopping = true;
+	pthread_cond_broadcast(&priv->cond);
+	pthread_mutex_unlock(&priv->mutex);
+	for (int i = 0; priv->workers && i < priv->count; i++)
+		if (priv->workers[i].started)
+			pthread_join(priv->workers[i].tid, NULL);
+}
+
+static void iot_free(struct xl *xl, struct iot_priv *priv)
+{
+	pthread_cond_destroy(&priv->cond);
+	pthread_mutex_destroy(&priv->mutex);
+	xl_free(xl, priv->workers);
+	xl_free(xl, priv);
+}
+
+static int iot_start_workers(struct iot_priv *priv, char **err)
+{
+	for (int i = 0; i < priv->count; i++) {
+		struct iot_worker *w = &priv->workers[i];
+		char name[16];
+		int ret;
+
+		w->priv = priv;
+		w->index = i;
+		atomic_init(&w->busy, false);
+		atomic_init(&w->jobs, 0);
+		ret = pthread_create(&w->tid, NULL, iot_worker_main, w);
+		if (ret != 0) {
+			if (asprintf(err, "cannot start io-thread %d: %s", i,
+				     strerror(ret)) < 0)
+				*err = NULL;
+			return -ret;
+		}
+		w->started = true;
+		snprintf(name, sizeof(name), "iot-%d", i);
+		pthread_setname_np(w->tid, name);
+	}
+	return 0;
+}
+
+static int iot_init(struct xl *xl, char **err)
+{
+	struct iot_priv *priv = NULL;
+	int64_t count = 16;
+	int ret;
+
+	if (xl->child_count != 1) {
+		*err = strdup(
+		    "performance/io-threads needs exactly one subvolume");
+		return -EINVAL;
+	}
+	ret = xl_opt_int(xl, "thread-count", &count);
+	if (ret < 0)
+		goto fail;
+	priv = xl_calloc(xl, 1, sizeof(*priv));
+	if (!priv) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	priv->xl = xl;
+	priv->count = (int)count;
+	priv->tail = &priv->head;
+	pthread_mutex_init(&priv->mutex, NULL);
+	pthread_cond_init(&priv->cond, NULL);
+	priv->workers = xl_calloc(xl, (size_t)count, sizeof(*priv->workers));
+	if (!priv->workers) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = iot_start_workers(priv, err);
+	if (ret < 0)
+		goto fail;
+	xl->private = priv;
+	xl_debug(xl->name, "started %d io-threads", priv->count);
+	return 0;
+fail:
+	if (priv) {
+		iot_stop(priv);
+		iot_free(xl, priv);
+	}
+	return ret;
+}
+
+static void iot_fini(struct xl *xl)
+{
+	struct iot_priv *priv = xl->private;
+
+	if (!priv)
+		return;
+	iot_stop(priv);
+	xl->private = NULL;
+	iot_free(xl, priv);
+}
+
+static void iot_dump(struct xl *xl, FILE *out)
+{
+	struct iot_priv *priv = xl->private;
+	unsigned depth, max_depth;
+	uint64_t queued;
+	int busy = 0;
+
+	if (!priv)
+		return;
+	pthread_mutex_lock(&priv->mutex);
+	depth = priv->depth;
+	max_depth = priv->max_depth;
+	queued = priv->queued;
+	pthread_mutex_unlock(&priv->mutex);
+	for (int i = 0; i < priv->count; i++)
+		busy += atomic_load(&priv->workers[i].busy) ? 1 : 0;
+	fprintf(out,
+		"io-threads: threads=%d busy=%d queue-depth=%u max-depth=%u"
+		" queued-total=%" PRIu64 "\n",
+		priv->count, busy, depth, max_depth, queued);
+	for (int i = 0; i < priv->count; i++) {
+		struct iot_worker *w = &priv->workers[i];
+
+		fprintf(out, "  thread %d: busy=%d jobs=%" PRIuFAST64 "\n", i,
+			atomic_load(&w->busy) ? 1 : 0, atomic_load(&w->jobs));
+	}
+}
+
+static const struct xl_option_desc iot_options[] = {
+    {
+	.key = "thread-count",
+	.type = XL_OPT_INT,
+	.default_value = "16",
+	.min = 1,
+	.max = 64,
+	.help = "number of worker threads that run the fops below",
+    },
+    {0},
+};
+
+const struct xl_desc mortar_xlator = {
+    .api_version = XL_API_VERSION,
+    .size = sizeof(struct xl_desc),
+    .type = "performance/io-threads",
+    .description = "runs every fop below on a pool of worker threads",
+    .init = iot_init,
+    .fini = iot_fini,
+    .dump = iot_dump,
+    .options = iot_options,
+    .local_size = sizeof(struct iot_job),
+    .fops =
+	{
+	    [0 ... XL_FOP_COUNT - 1] = iot_fop,
+	},
+};

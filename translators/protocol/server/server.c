@@ -1,0 +1,1001 @@
+/*
+ * server.c - protocol/server: the brick end of the wire.  Accepts client
+ * connections, checks auth at handshake, turns each request frame into a
+ * root call on the brick graph and each answer back into a reply frame,
+ * keeps a per-connection table of open fds, serves client volfiles
+ * (GETSPEC) and cleans up everything a client leaves behind when it goes.
+ *
+ * Threads: requests arrive on rpc event loop threads; completions run on
+ * whatever thread answers (io-threads usually).  Locks: priv->lock guards
+ * the client list; client->lock guards that client's fd table.  Never
+ * take priv->lock while holding a client->lock.
+ */
+#include "config.h"
+
+#include "auth.h"
+#include "buf.h"
+#include "call.h"
+#include "graph.h"
+#include "inode.h"
+#include "log.h"
+#include "rpc.h"
+#include "xlator.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SERVER_PROTO_VERSION 1
+#define SERVER_MAX_FDS	     65536 /* open fds per client connection */
+#define SERVER_FD_BUCKETS    256
+#define SERVER_VOLFILE_MAX   (1u << 20)
+#define SERVER_DRAIN_MS	     5000 /* how long fini waits for in-flight calls */
+
+/* One entry of a client's fd table. */
+struct server_fdent {
+	struct server_fdent *next;
+	uint64_t num;
+	struct xl_fd *fd; /* owned ref */
+};
+
+/*
+ * Per-connection state, stored in the rpc_conn ctx.  Refcounted: the
+ * connection holds one ref until on_disconnect, each in-flight request one.
+ */
+struct server_client {
+	struct server_client *next, *prev; /* priv->lock */
+	atomic_int refs;
+	uint64_t id;	       /* mortar.client-id, unique in this process */
+	char peer[80];	       /* "host:port", for logs and the dump */
+	char *identity;	       /* the client's own name from the handshake */
+	struct xl *subvol;     /* attached volume; NULL before handshake */
+	struct rpc_conn *conn; /* ref held while in the list */
+
+	pthread_mutex_t lock; /* guards everything below */
+	bool gone;	      /* disconnected: no new fds enter the table */
+	struct server_fdent *buckets[SERVER_FD_BUCKETS];
+	uint32_t fd_count;
+	uint32_t fd_reserved; /* opens in flight, counted against the cap */
+	uint64_t next_fd;     /* numbers are never reused on a connection */
+};
+
+struct server_priv {
+	struct xl *xl;
+	struct rpc_evloop *loop;
+	struct rpc_srv *srv;
+	uint16_t port;
+	const char *allow; /* option strings, owned by xl->options */
+	const char *reject;
+	const char *volfile_dir;
+
+	pthread_mutex_t lock; /* guards clients, next_client_id */
+	struct server_client *clients;
+	uint64_t next_client_id;
+	atomic_int inflight; /* root calls not yet answered */
+};
+
+/* What a root call needs to answer its request. */
+struct server_req {
+	struct server_priv *priv;
+	struct server_client *client; /* ref */
+	struct rpc_conn *conn;	      /* ref */
+	uint64_t xid;
+	uint32_t proc;
+	bool reserved_fd; /* an fd slot was reserved for an open */
+};
+
+static void server_client_unref(struct server_client *client)
+{
+	if (atomic_fetch_sub(&client->refs, 1) != 1)
+		return;
+	/* The table was emptied at disconnect; nothing else is owned. */
+	pthread_mutex_destroy(&client->lock);
+	free(client->identity);
+	free(client);
+}
+
+/* ---- fd table (client->lock held) ------------------------------------ */
+
+static struct server_fdent **server_fd_slot_locked(struct server_client *c,
+						   uint64_t num)
+{
+	struct server_fdent **pp = &c->buckets[num % SERVER_FD_BUCKETS];
+
+	while (*pp && (*pp)->num != num)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+/* Put fd (ref consumed) in the table; 0 and *num, or -errno.  */
+static int server_fd_insert_locked(struct server_client *c, struct xl_fd *fd,
+				   uint64_t *num)
+{
+	struct server_fdent *ent = calloc(1, sizeof(*ent));
+	struct server_fdent **slot;
+
+	if (!ent)
+		return -ENOMEM;
+	ent->num = ++c->next_fd;
+	ent->fd = fd;
+	slot = &c->buckets[ent->num % SERVER_FD_BUCKETS];
+	ent->next = *slot;
+	*slot = ent;
+	c->fd_count++;
+	*num = ent->num;
+	return 0;
+}
+
+/* A new ref to the fd for num, or NULL. */
+static struct xl_fd *server_fd_get(struct server_client *c, uint64_t num)
+{
+	struct server_fdent **slot;
+	struct xl_fd *fd = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	slot = server_fd_slot_locked(c, num);
+	if (*slot)
+		fd = xl_fd_ref((*slot)->fd);
+	pthread_mutex_unlock(&c->lock);
+	return fd;
+}
+
+/* Take num out of the table; returns the table's ref, or NULL. */
+static struct xl_fd *server_fd_remove(struct server_client *c, uint64_t num)
+{
+	struct server_fdent **slot;
+	struct server_fdent *ent;
+	struct xl_fd *fd = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	slot = server_fd_slot_locked(c, num);
+	ent = *slot;
+	if (ent) {
+		*slot = ent->next;
+		c->fd_count--;
+		fd = ent->fd;
+		free(ent);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return fd;
+}
+
+/* ---- replies --------------------------------------------------------- */
+
+static void server_send_fop_reply(struct rpc_conn *conn, uint64_t xid,
+				  uint32_t proc, const struct xl_reply *reply,
+				  uint64_t remote_fd)
+{
+	struct xl_iobuf *bulk = NULL;
+	struct rpc_wbuf w;
+	int ret;
+
+	rpc_wbuf_init(&w);
+	ret = rpc_encode_reply(&w, (enum xl_fop)proc, reply, remote_fd, &bulk);
+	if (ret == 0 && w.err == 0) {
+		rpc_conn_reply(conn, xid, proc, w.data, w.len, bulk);
+	} else {
+		/* The answer itself could not be encoded: say so instead. */
+		struct xl_reply err = {.ret = ret < 0 ? ret : -ENOMEM};
+		struct rpc_wbuf w2;
+
+		rpc_wbuf_init(&w2);
+		if (rpc_encode_reply(&w2, (enum xl_fop)proc, &err, 0, NULL) ==
+			0 &&
+		    w2.err == 0)
+			rpc_conn_reply(conn, xid, proc, w2.data, w2.len, NULL);
+		rpc_wbuf_free(&w2);
+	}
+	if (bulk)
+		xl_iobuf_unref(bulk);
+	rpc_wbuf_free(&w);
+}
+
+static void server_reply_error(struct rpc_conn *conn, uint64_t xid,
+			       uint32_t proc, int err)
+{
+	struct xl_reply reply = {.ret = err};
+	struct rpc_wbuf w;
+
+	if (proc >= XL_FOP_COUNT) {
+		/* Not a fop: the generic answer is an i32 status alone. */
+		rpc_wbuf_init(&w);
+		rpc_put_u32(&w, (uint32_t)err);
+		if (w.err == 0)
+			rpc_conn_reply(conn, xid, proc, w.data, w.len, NULL);
+		rpc_wbuf_free(&w);
+		return;
+	}
+	server_send_fop_reply(conn, xid, proc, &reply, 0);
+}
+
+/* ---- fops ------------------------------------------------------------ */
+
+static bool server_fop_tags_client(enum xl_fop fop)
+{
+	return fop == XL_FOP_LK || fop == XL_FOP_FLOCK || fop == XL_FOP_FLUSH ||
+	       fop == XL_FOP_RELEASE || fop == XL_FOP_RELEASEDIR;
+}
+
+static bool server_fop_opens(enum xl_fop fop)
+{
+	return fop == XL_FOP_OPEN || fop == XL_FOP_CREATE ||
+	       fop == XL_FOP_OPENDIR;
+}
+
+static bool server_fop_needs_dir(enum xl_fop fop)
+{
+	return fop == XL_FOP_READDIR || fop == XL_FOP_READDIRPLUS ||
+	       fop == XL_FOP_RELEASEDIR || fop == XL_FOP_FSYNCDIR;
+}
+
+static bool server_fop_needs_file(enum xl_fop fop)
+{
+	return fop == XL_FOP_READ || fop == XL_FOP_WRITE ||
+	       fop == XL_FOP_RELEASE || fop == XL_FOP_FSYNC ||
+	       fop == XL_FOP_LK || fop == XL_FOP_FALLOCATE ||
+	       fop == XL_FOP_LSEEK || fop == XL_FOP_FLUSH;
+}
+
+/* Set the xdata keys the locks translator reads. */
+static int server_tag_xdata(struct xl_args *args, uint64_t client_id,
+			    bool disconnect)
+{
+	int ret;
+
+	if (!args->xdata) {
+		args->xdata = xl_dict_new();
+		if (!args->xdata)
+			return -ENOMEM;
+	}
+	ret = xl_dict_set_u64(args->xdata, "mortar.client-id", client_id);
+	if (ret == 0 && disconnect)
+		ret = xl_dict_set_u64(args->xdata, "mortar.disconnect", 1);
+	return ret;
+}
+
+static void server_release_done(struct xl_call *parent, struct xl_call *call,
+				void *cookie)
+{
+	struct server_priv *priv = cookie;
+
+	if (call->reply.ret < 0)
+		xl_debug(priv->xl->name,
+			 "release after disconnect failed: "
+			 "errno=%d",
+			 -call->reply.ret);
+	atomic_fetch_sub(&priv->inflight, 1);
+}
+
+/* Release fd (ref consumed) down the graph on behalf of a client that is
+ * gone, so the brick closes it and drops the client's locks on it. */
+static void server_release_orphan(struct server_priv *priv,
+				  struct server_client *client,
+				  struct xl_fd *fd)
+{
+	enum xl_fop fop = fd->is_dir ? XL_FOP_RELEASEDIR : XL_FOP_RELEASE;
+	struct xl_cred cred = {0};
+	struct xl_call *call;
+
+	call = xl_call_new_root(priv->xl->graph, fop, &cred,
+				server_release_done, priv);
+	if (!call) {
+		xl_err(priv->xl->name,
+		       "cannot release fd of gone client "
+		       "%" PRIu64 ": errno=%d",
+		       client->id, ENOMEM);
+		xl_fd_unref(fd);
+		return;
+	}
+	call->args.fd = fd;
+	memcpy(call->args.loc.gfid, fd->gfid, XL_GFID_LEN);
+	if (server_tag_xdata(&call->args, client->id, true) != 0)
+		xl_warn(priv->xl->name,
+			"release without client tags: "
+			"client=%" PRIu64,
+			client->id);
+	atomic_fetch_add(&priv->inflight, 1);
+	xl_call_start(call, client->subvol);
+}
+
+/* Put the fd an open produced in the client's table and return its number
+ * (0 when it could not be kept; the brick fd is then released). */
+static uint64_t server_keep_fd(struct server_priv *priv,
+			       struct server_client *client,
+			       struct xl_call *call)
+{
+	struct xl_fd *fd = call->args.fd;
+	uint64_t num = 0;
+	bool gone;
+	int ret = -ENOENT;
+
+	if (!fd)
+		return 0;
+	if (xl_gfid_is_null(fd->gfid) &&
+	    !xl_gfid_is_null(call->reply.attr.gfid))
+		memcpy(fd->gfid, call->reply.attr.gfid, XL_GFID_LEN);
+	xl_fd_ref(fd);
+	pthread_mutex_lock(&client->lock);
+	gone = client->gone;
+	if (!gone)
+		ret = server_fd_insert_locked(client, fd, &num);
+	pthread_mutex_unlock(&client->lock);
+	if (ret != 0) {
+		/* The client left while the open ran (or ENOMEM): close
+		 * the brick fd now rather than leak it. */
+		server_release_orphan(priv, client, fd);
+		return 0;
+	}
+	return num;
+}
+
+/* Completion of a root call made for a client request: encode the answer
+ * (keeping the new fd of an open) and send it. */
+static void server_fop_done(struct xl_call *parent, struct xl_call *call,
+			    void *cookie)
+{
+	struct server_req *req = cookie;
+	struct server_client *client = req->client;
+	struct server_priv *priv = req->priv;
+	uint64_t num = 0;
+
+	if (req->reserved_fd) {
+		pthread_mutex_lock(&client->lock);
+		client->fd_reserved--;
+		pthread_mutex_unlock(&client->lock);
+	}
+	if (server_fop_opens(call->fop) && call->reply.ret >= 0) {
+		num = server_keep_fd(priv, client, call);
+		if (num == 0)
+			call->reply.ret = -EIO;
+	}
+	server_send_fop_reply(req->conn, req->xid, req->proc, &call->reply,
+			      num);
+	atomic_fetch_sub(&priv->inflight, 1);
+	rpc_conn_unref(req->conn);
+	server_client_unref(client);
+	free(req);
+}
+
+/* Fill call->args.fd for an open (a new fd) or an fd fop (the table's
+ * fd).  0 or -errno for the reply. */
+static int server_resolve_fd(struct server_priv *priv,
+			     struct server_client *client, struct xl_call *call,
+			     uint64_t remote_fd, bool *reserved)
+{
+	enum xl_fop fop = call->fop;
+	uint32_t need = xl_fop_info[fop].args;
+	struct xl_fd *fd;
+	int ret = 0;
+
+	if (server_fop_opens(fop)) {
+		pthread_mutex_lock(&client->lock);
+		if (client->fd_count + client->fd_reserved >= SERVER_MAX_FDS)
+			ret = -EMFILE;
+		else
+			client->fd_reserved++;
+		pthread_mutex_unlock(&client->lock);
+		if (ret != 0)
+			return ret;
+		*reserved = true;
+		call->args.fd =
+		    xl_fd_new(priv->xl->graph, call->args.loc.gfid, NULL,
+			      call->args.flags, fop == XL_FOP_OPENDIR);
+		return call->args.fd ? 0 : -ENOMEM;
+	}
+	if (!(need & (XL_A_FD | XL_A_FD_OPT)))
+		return 0;
+	if (remote_fd == 0)
+		return (need & XL_A_FD) ? -EBADF : 0;
+	fd = server_fd_get(client, remote_fd);
+	if (!fd)
+		return -EBADF;
+	call->args.fd = fd;
+	if ((server_fop_needs_dir(fop) && !fd->is_dir) ||
+	    (server_fop_needs_file(fop) && fd->is_dir))
+		return -EBADF;
+	/* A release takes the number out of the table at once, so no later
+	 * request can use it.  Only one release can win the number. */
+	if (fop == XL_FOP_RELEASE || fop == XL_FOP_RELEASEDIR) {
+		struct xl_fd *table_ref = server_fd_remove(client, remote_fd);
+
+		if (!table_ref)
+			return -EBADF;
+		xl_fd_unref(table_ref);
+	}
+	if (xl_gfid_is_null(call->args.loc.gfid))
+		memcpy(call->args.loc.gfid, fd->gfid, XL_GFID_LEN);
+	return 0;
+}
+
+static void server_handle_fop(struct server_priv *priv,
+			      struct server_client *client,
+			      struct rpc_conn *conn, const struct rpc_msg *msg)
+{
+	enum xl_fop fop = (enum xl_fop)msg->proc;
+	struct server_req *req = NULL;
+	struct xl_call *call = NULL;
+	struct xl_cred cred;
+	struct rpc_rbuf r;
+	uint64_t remote_fd = 0;
+	int ret;
+
+	if (!client->subvol) {
+		ret = -EPERM;
+		goto out;
+	}
+	req = calloc(1, sizeof(*req));
+	call =
+	    xl_call_new_root(priv->xl->graph, fop, NULL, server_fop_done, req);
+	if (!req || !call) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	rpc_rbuf_init(&r, msg->body, msg->body_len);
+	ret =
+	    rpc_decode_call(&r, fop, &cred, &call->args, &remote_fd, msg->bulk);
+	if (ret != 0) {
+		xl_debug(priv->xl->name, "bad %s request from %s: errno=%d",
+			 xl_fop_name(fop), client->peer, -ret);
+		goto out;
+	}
+	call->cred = cred;
+	/* A client may not forge the keys the brick sets itself. */
+	if (call->args.xdata) {
+		xl_dict_del(call->args.xdata, "mortar.client-id");
+		xl_dict_del(call->args.xdata, "mortar.disconnect");
+	}
+	ret =
+	    server_resolve_fd(priv, client, call, remote_fd, &req->reserved_fd);
+	if (ret == 0 && server_fop_tags_client(fop))
+		ret = server_tag_xdata(&call->args, client->id, false);
+	if (ret != 0)
+		goto out;
+	req->priv = priv;
+	req->client = client;
+	atomic_fetch_add(&client->refs, 1);
+	req->conn = rpc_conn_ref(conn);
+	req->xid = msg->xid;
+	req->proc = msg->proc;
+	atomic_fetch_add(&priv->inflight, 1);
+	xl_call_start(call, client->subvol);
+	return;
+out:
+	if (req && req->reserved_fd) {
+		pthread_mutex_lock(&client->lock);
+		client->fd_reserved--;
+		pthread_mutex_unlock(&client->lock);
+	}
+	/* The call was never started: drop it without running server_fop_done.
+	 */
+	if (call)
+		xl_call_unref(call);
+	free(req);
+	server_reply_error(conn, msg->xid, msg->proc, ret);
+}
+
+/* ---- handshake and volfiles ------------------------------------------ */
+
+static struct xl *server_find_subvol(struct server_priv *priv, const char *name)
+{
+	struct xl *xl = priv->xl;
+
+	for (int i = 0; name && i < xl->child_count; i++)
+		if (strcmp(xl->children[i]->name, name) == 0)
+			return xl->children[i];
+	return NULL;
+}
+
+static void server_handle_handshake(struct server_priv *priv,
+				    struct server_client *client,
+				    struct rpc_conn *conn,
+				    const struct rpc_msg *msg)
+{
+	const char *host = rpc_conn_peer_host(conn);
+	char *volume = NULL, *identity = NULL;
+	struct xl *subvol = NULL;
+	struct rpc_rbuf r;
+	struct rpc_wbuf w;
+	uint32_t version;
+	int ret;
+
+	rpc_rbuf_init(&r, msg->body, msg->body_len);
+	version = rpc_get_u32(&r);
+	ret = rpc_get_str(&r, XL_NAME_MAX, &volume);
+	if (ret == 0)
+		ret = rpc_get_str(&r, 1024, &identity);
+	(void)rpc_get_u32(&r); /* flags: none defined yet */
+	if (ret == 0 && r.err)
+		ret = r.err;
+	if (ret != 0)
+		goto out;
+	if (version != SERVER_PROTO_VERSION) {
+		ret = -EPROTO;
+		goto out;
+	}
+	if (!server_auth_allowed(priv->allow, priv->reject, host)) {
+		ret = -EACCES;
+		goto out;
+	}
+	subvol = server_find_subvol(priv, volume);
+	if (!subvol) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (client->subvol && client->subvol != subvol) {
+		/* fds of one volume must not be used on another. */
+		ret = -EBUSY;
+		goto out;
+	}
+	client->subvol = subvol;
+	free(client->identity);
+	client->identity = identity;
+	identity = NULL;
+out:
+	if (ret == 0)
+		xl_info(priv->xl->name,
+			"client attached: peer=%s id=%" PRIu64
+			" identity=%s volume=%s",
+			client->peer, client->id, client->identity,
+			subvol->name);
+	else
+		xl_warn(priv->xl->name,
+			"handshake refused: peer=%s volume=%s "
+			"errno=%d",
+			client->peer, volume ? volume : "?", -ret);
+	rpc_wbuf_init(&w);
+	rpc_put_u32(&w, (uint32_t)ret);
+	rpc_put_u32(&w, 0); /* capabilities: none yet */
+	if (w.err == 0)
+		rpc_conn_reply(conn, msg->xid, msg->proc, w.data, w.len, NULL);
+	rpc_wbuf_free(&w);
+	if (ret == -EACCES)
+		rpc_conn_close(conn);
+	free(volume);
+	free(identity);
+}
+
+/* Read DIR/name.vol into *text.  0, -ENOENT when absent, or -errno. */
+static int server_read_volfile(const char *dir, const char *name, char **text,
+			       size_t *len)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	char *buf = NULL;
+	ssize_t got;
+	int fd = -1, ret;
+
+	if (snprintf(path, sizeof(path), "%s/%s.vol", dir, name) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) != 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > SERVER_VOLFILE_MAX) {
+		ret = -EINVAL;
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	got = read(fd, buf, (size_t)st.st_size);
+	if (got < 0) {
+		ret = -errno;
+		goto out;
+	}
+	buf[got] = '\0';
+	*text = buf;
+	*len = (size_t)got;
+	buf = NULL;
+	ret = 0;
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+static int server_gen_volfile(struct server_priv *priv, struct rpc_conn *conn,
+			      const char *name, char **text, size_t *len)
+{
+	const char *host = rpc_conn_local_host(conn);
+	const char *transport = "tcp";
+	int n;
+
+	xl_opt_str(priv->xl, "transport-type", &transport);
+	/* A client reached us on this address; hand it back (bracket-free:
+	 * protocol/client takes a bare host). */
+	n = asprintf(text,
+		     "# generated by brickd for volume %s\n"
+		     "volume %s\n"
+		     "    type protocol/client\n"
+		     "    option remote-host %s\n"
+		     "    option remote-port %u\n"
+		     "    option remote-subvolume %s\n"
+		     "    option transport-type %s\n"
+		     "end-volume\n",
+		     name, name, host ? host : "127.0.0.1", priv->port, name,
+		     transport);
+	if (n < 0)
+		return -ENOMEM;
+	*len = (size_t)n;
+	return 0;
+}
+
+static void server_handle_getspec(struct server_priv *priv,
+				  struct server_client *client,
+				  struct rpc_conn *conn,
+				  const struct rpc_msg *msg)
+{
+	char *name = NULL, *text = NULL;
+	size_t len = 0;
+	struct rpc_rbuf r;
+	struct rpc_wbuf w;
+	int ret;
+
+	rpc_rbuf_init(&r, msg->body, msg->body_len);
+	ret = rpc_get_str(&r, XL_NAME_MAX, &name);
+	if (ret == 0 && (!name || !xl_name_is_valid(name)))
+		ret = -EINVAL;
+	if (ret != 0)
+		goto out;
+	if (!server_auth_allowed(priv->allow, priv->reject,
+				 rpc_conn_peer_host(conn))) {
+		ret = -EACCES;
+		goto out;
+	}
+	ret = -ENOENT;
+	if (priv->volfile_dir)
+		ret = server_read_volfile(priv->volfile_dir, name, &text, &len);
+	if (ret == -ENOENT && server_find_subvol(priv, name))
+		ret = server_gen_volfile(priv, conn, name, &text, &len);
+out:
+	xl_debug(priv->xl->name, "getspec: peer=%s volume=%s ret=%d",
+		 client->peer, name ? name : "?", ret);
+	rpc_wbuf_init(&w);
+	rpc_put_u32(&w, (uint32_t)ret);
+	rpc_put_bytes(&w, ret == 0 ? text : "", ret == 0 ? (uint32_t)len : 0);
+	if (w.err == 0)
+		rpc_conn_reply(conn, msg->xid, msg->proc, w.data, w.len, NULL);
+	rpc_wbuf_free(&w);
+	free(text);
+	free(name);
+}
+
+/* ---- connection callbacks -------------------------------------------- */
+
+static void server_on_connect(void *ctx, struct rpc_conn *conn)
+{
+	struct server_priv *priv = ctx;
+	struct server_client *client = calloc(1, sizeof(*client));
+
+	if (!client) {
+		xl_err(priv->xl->name, "no memory for client %s",
+		       rpc_conn_peer(conn));
+		rpc_conn_close(conn);
+		return;
+	}
+	atomic_init(&client->refs, 1);
+	pthread_mutex_init(&client->lock, NULL);
+	snprintf(client->peer, sizeof(client->peer), "%s", rpc_conn_peer(conn));
+	client->conn = rpc_conn_ref(conn);
+	pthread_mutex_lock(&priv->lock);
+	client->id = ++priv->next_client_id;
+	client->next = priv->clients;
+	if (priv->clients)
+		priv->clients->prev = client;
+	priv->clients = client;
+	pthread_mutex_unlock(&priv->lock);
+	rpc_conn_set_ctx(conn, client);
+	xl_debug(priv->xl->name, "connection from %s id=%" PRIu64, client->peer,
+		 client->id);
+}
+
+static void server_on_request(void *ctx, struct rpc_conn *conn,
+			      const struct rpc_msg *msg)
+{
+	struct server_priv *priv = ctx;
+	struct server_client *client = rpc_conn_get_ctx(conn);
+
+	if (!client) {
+		rpc_conn_close(conn);
+		return;
+	}
+	if (msg->proc == RPC_PROC_HANDSHAKE)
+		server_handle_handshake(priv, client, conn, msg);
+	else if (msg->proc == RPC_PROC_GETSPEC)
+		server_handle_getspec(priv, client, conn, msg);
+	else if (msg->proc < XL_FOP_COUNT)
+		server_handle_fop(priv, client, conn, msg);
+	else
+		server_reply_error(conn, msg->xid, msg->proc, -ENOSYS);
+}
+
+/* The client is gone: close every fd it left and drop its locks. */
+static void server_on_disconnect(void *ctx, struct rpc_conn *conn)
+{
+	struct server_priv *priv = ctx;
+	struct server_client *client = rpc_conn_get_ctx(conn);
+	struct server_fdent *list = NULL;
+	uint32_t count;
+
+	if (!client)
+		return;
+	rpc_conn_set_ctx(conn, NULL);
+	pthread_mutex_lock(&client->lock);
+	client->gone = true;
+	count = client->fd_count;
+	for (int b = 0; b < SERVER_FD_BUCKETS; b++) {
+		while (client->buckets[b]) {
+			struct server_fdent *ent = client->buckets[b];
+
+			client->buckets[b] = ent->next;
+			ent->next = list;
+			list = ent;
+		}
+	}
+	client->fd_count = 0;
+	pthread_mutex_unlock(&client->lock);
+
+	/* Connections that never attached (volfile fetches, refused
+	 * handshakes) are not worth an info line each. */
+	if (client->subvol)
+		xl_info(priv->xl->name,
+			"client gone: peer=%s id=%" PRIu64 " open-fds=%u",
+			client->peer, client->id, count);
+	else
+		xl_debug(priv->xl->name, "connection closed: peer=%s",
+			 client->peer);
+	while (list) {
+		struct server_fdent *ent = list;
+
+		list = ent->next;
+		if (client->subvol)
+			server_release_orphan(priv, client, ent->fd);
+		else
+			xl_fd_unref(ent->fd);
+		free(ent);
+	}
+
+	pthread_mutex_lock(&priv->lock);
+	if (client->prev)
+		client->prev->next = client->next;
+	else
+		priv->clients = client->next;
+	if (client->next)
+		client->next->prev = client->prev;
+	pthread_mutex_unlock(&priv->lock);
+	rpc_conn_unref(client->conn);
+	client->conn = NULL;
+	server_client_unref(client);
+}
+
+/* ---- translator ------------------------------------------------------ */
+
+/* Write the bound port to path atomically (temp file + rename). */
+static int server_write_port_file(const char *path, uint16_t port)
+{
+	char tmp[PATH_MAX];
+	char line[16];
+	int fd, len, ret = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >=
+	    (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	len = snprintf(line, sizeof(line), "%u\n", port);
+	if (write(fd, line, (size_t)len) != len)
+		ret = errno ? -errno : -EIO;
+	if (close(fd) != 0 && ret == 0)
+		ret = -errno;
+	if (ret == 0 && rename(tmp, path) != 0)
+		ret = -errno;
+	if (ret != 0)
+		unlink(tmp);
+	return ret;
+}
+
+static void server_fini(struct xl *xl);
+
+static int server_init(struct xl *xl, char **err)
+{
+	struct server_priv *priv;
+	const char *host = "0.0.0.0", *transport = "tcp", *port_file = NULL;
+	char *srv_err = NULL;
+	int64_t port = RPC_DEFAULT_PORT;
+	int ret;
+
+	static const struct rpc_srv_cbs cbs = {
+	    .on_connect = server_on_connect,
+	    .on_request = server_on_request,
+	    .on_disconnect = server_on_disconnect,
+	};
+
+	if (xl->child_count == 0) {
+		*err = strdup("protocol/server needs at least one subvolume");
+		return -EINVAL;
+	}
+	priv = calloc(1, sizeof(*priv));
+	if (!priv)
+		return -ENOMEM;
+	priv->xl = xl;
+	pthread_mutex_init(&priv->lock, NULL);
+	xl->private = priv;
+	xl_opt_str(xl, "listen-host", &host);
+	xl_opt_int(xl, "listen-port", &port);
+	xl_opt_str(xl, "transport-type", &transport);
+	if (xl_opt_str(xl, "auth.allow", &priv->allow) != 0)
+		priv->allow = NULL;
+	if (xl_opt_str(xl, "auth.reject", &priv->reject) != 0)
+		priv->reject = NULL;
+	if (xl_opt_str(xl, "volfile-dir", &priv->volfile_dir) != 0)
+		priv->volfile_dir = NULL;
+	if (xl_opt_str(xl, "port-file", &port_file) != 0)
+		port_file = NULL;
+
+	priv->loop = rpc_evloop_new(2);
+	if (!priv->loop) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = rpc_evloop_start(priv->loop);
+	if (ret != 0) {
+		if (asprintf(err, "cannot start event loop: %s",
+			     strerror(-ret)) < 0)
+			*err = NULL;
+		goto fail;
+	}
+	priv->srv = rpc_srv_new(priv->loop, host, (uint16_t)port, transport,
+				&cbs, priv, &srv_err);
+	if (!priv->srv) {
+		if (asprintf(err, "%s", srv_err ? srv_err : "cannot listen") <
+		    0)
+			*err = NULL;
+		free(srv_err);
+		ret = -EADDRNOTAVAIL;
+		goto fail;
+	}
+	priv->port = rpc_srv_port(priv->srv);
+	if (port_file) {
+		ret = server_write_port_file(port_file, priv->port);
+		if (ret != 0) {
+			if (asprintf(err, "cannot write port file %s: %s",
+				     port_file, strerror(-ret)) < 0)
+				*err = NULL;
+			goto fail;
+		}
+	}
+	xl_info(xl->name, "listening: host=%s port=%u transport=%s", host,
+		priv->port, transport);
+	return 0;
+fail:
+	server_fini(xl);
+	return ret;
+}
+
+static void server_fini(struct xl *xl)
+{
+	struct server_priv *priv = xl->private;
+	int waited = 0;
+
+	if (!priv)
+		return;
+	/* Stop accepting; closing the connections runs on_disconnect, which
+	 * sends the releases down while the children still exist. */
+	if (priv->srv)
+		rpc_srv_destroy(priv->srv);
+	while (atomic_load(&priv->inflight) > 0 && waited < SERVER_DRAIN_MS) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+
+		nanosleep(&ts, NULL);
+		waited += 10;
+	}
+	if (atomic_load(&priv->inflight) > 0)
+		xl_warn(xl->name, "shutting down with %d calls in flight",
+			atomic_load(&priv->inflight));
+	if (priv->loop) {
+		rpc_evloop_stop(priv->loop);
+		rpc_evloop_free(priv->loop);
+	}
+	pthread_mutex_destroy(&priv->lock);
+	free(priv);
+	xl->private = NULL;
+}
+
+static int server_notify(struct xl *xl, enum xl_event ev, struct xl *from)
+{
+	/* PARENT_UP goes down to the volumes; child up/down events stop
+	 * here: clients learn a brick is down from the connection. */
+	if (ev == XL_EV_PARENT_UP)
+		return xl_notify_default(xl, ev, from);
+	return 0;
+}
+
+static void server_dump(struct xl *xl, FILE *out)
+{
+	struct server_priv *priv = xl->private;
+	int n = 0;
+
+	if (!priv)
+		return;
+	fprintf(out, "port=%u\ninflight=%d\n", priv->port,
+		atomic_load(&priv->inflight));
+	pthread_mutex_lock(&priv->lock);
+	for (struct server_client *c = priv->clients; c; c = c->next) {
+		uint32_t fds;
+
+		pthread_mutex_lock(&c->lock);
+		fds = c->fd_count;
+		pthread_mutex_unlock(&c->lock);
+		fprintf(out,
+			"client.%d.peer=%s\nclient.%d.id=%" PRIu64
+			"\nclient.%d.identity=%s\nclient.%d.volume=%s\n"
+			"client.%d.open-fds=%u\n",
+			n, c->peer, n, c->id, n,
+			c->identity ? c->identity : "-", n,
+			c->subvol ? c->subvol->name : "-", n, fds);
+		n++;
+	}
+	pthread_mutex_unlock(&priv->lock);
+	fprintf(out, "clients=%d\n", n);
+}
+
+static const char *const server_transports[] = {"tcp", "rdma", NULL};
+
+static const struct xl_option_desc server_options[] = {
+    {.key = "auth.allow",
+     .type = XL_OPT_ADDRLIST,
+     .default_value = "*",
+     .help = "addresses allowed to attach (patterns with *)"},
+    {.key = "auth.reject",
+     .type = XL_OPT_ADDRLIST,
+     .help = "addresses refused even if allowed (reject wins)"},
+    {.key = "listen-host",
+     .type = XL_OPT_STR,
+     .default_value = "0.0.0.0",
+     .help = "address to listen on"},
+    {.key = "listen-port",
+     .type = XL_OPT_INT,
+     .default_value = "24010",
+     .min = 0,
+     .max = 65535,
+     .help = "port to listen on; 0 picks one"},
+    {.key = "transport-type",
+     .type = XL_OPT_ENUM,
+     .default_value = "tcp",
+     .choices = server_transports,
+     .help = "tcp or rdma"},
+    {.key = "volfile-dir",
+     .type = XL_OPT_PATH,
+     .help = "directory of client volfiles served by name (NAME.vol)"},
+    {.key = "port-file",
+     .type = XL_OPT_PATH,
+     .help = "file to write the bound port to once listening"},
+    {0},
+};
+
+const struct xl_desc mortar_xlator = {
+    .api_version = XL_API_VERSION,
+    .size = sizeof(struct xl_desc),
+    .type = "protocol/server",
+    .description = "serves the brick graph to clients over rpc",
+    .init = server_init,
+    .fini = server_fini,
+    .notify = server_notify,
+    .dump = server_dump,
+    .options = server_options,
+};

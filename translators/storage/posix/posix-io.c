@@ -1,0 +1,594 @@
+/*
+ * posix-io.c - storage/posix fops on open files and directories: open,
+ * create, read, write, flush, fsync, release, opendir, readdir(plus),
+ * fsyncdir, fallocate, lseek.
+ *
+ * The OS fd of an open file lives in a struct posix_fd stored in the
+ * xl_fd's ctx slot.  It is refcounted: the slot holds one reference and
+ * each fop using it takes one (posix_fd_get, under the xl_fd's lock), so a
+ * RELEASE racing with a read on another io-thread never closes the fd
+ * under the read.  RELEASE/RELEASEDIR empty the slot and drop its
+ * reference; desc.fd_ctx_free does the same when the xl_fd dies first.
+ *
+ * Directory streams: a DIR per open directory, guarded by posix_fd.lock,
+ * positioned with seekdir() on every readdir so any d_off returned earlier
+ * resumes the listing.
+ */
+#define _GNU_SOURCE
+#include "buf.h"
+#include "inode.h"
+#include "log.h"
+#include "posix-sys.h"
+#include "posix.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define POSIX_DIRENT_BASE 24  /* struct fuse_dirent without the name */
+#define POSIX_DIRENT_PLUS 128 /* struct fuse_entry_out */
+
+int posix_fill_attr_fd(int fd, const uint8_t *gfid, struct xl_iatt *ia)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	posix_iatt_fill(ia, &st, gfid);
+	return 0;
+}
+
+/* A new reference to fd's posix_fd, or NULL when it has none. */
+struct posix_fd *posix_fd_get(struct xl *xl, struct xl_fd *fd)
+{
+	struct posix_fd *pfd = NULL;
+
+	pthread_mutex_lock(&fd->lock);
+	if (fd->ctx)
+		pfd = fd->ctx[xl->index];
+	if (pfd)
+		atomic_fetch_add(&pfd->refs, 1);
+	pthread_mutex_unlock(&fd->lock);
+	return pfd;
+}
+
+/* Drop a reference; the last one closes the OS fd.  priv may be NULL
+ * (an xl_fd outliving the translator). */
+void posix_fd_put(struct posix_priv *priv, struct posix_fd *pfd)
+{
+	if (!pfd || atomic_fetch_sub(&pfd->refs, 1) != 1)
+		return;
+	if (pfd->dir)
+		closedir(pfd->dir);
+	posix_sys.close(pfd->fd);
+	pthread_mutex_destroy(&pfd->lock);
+	free(pfd);
+	if (priv)
+		atomic_fetch_sub(&priv->open_fds, 1);
+}
+
+void posix_fd_ctx_free(struct xl *xl, void *ctx)
+{
+	posix_fd_put(xl->private, ctx);
+}
+
+/* Store a new posix_fd owning osfd (and dir) in fd's slot.  On failure
+ * osfd and dir are closed. */
+static int posix_fd_install(struct xl *xl, struct xl_fd *fd, int osfd, DIR *dir,
+			    const uint8_t *gfid)
+{
+	struct posix_priv *priv = xl->private;
+	struct posix_fd *pfd = calloc(1, sizeof(*pfd));
+	struct posix_fd *old;
+
+	if (!pfd) {
+		if (dir)
+			closedir(dir);
+		posix_sys.close(osfd);
+		return -ENOMEM;
+	}
+	atomic_init(&pfd->refs, 1);
+	pfd->fd = osfd;
+	pfd->dir = dir;
+	pthread_mutex_init(&pfd->lock, NULL);
+	memcpy(pfd->gfid, gfid, XL_GFID_LEN);
+	atomic_fetch_add(&priv->open_fds, 1);
+	old = xl_fd_ctx_set(fd, xl, pfd);
+	/* A second open on one xl_fd would be a caller bug; do not leak. */
+	posix_fd_put(priv, old);
+	return 0;
+}
+
+static void posix_release_fd(struct xl *xl, struct xl_fd *fd)
+{
+	struct posix_fd *pfd;
+
+	pthread_mutex_lock(&fd->lock);
+	pfd = fd->ctx ? fd->ctx[xl->index] : NULL;
+	if (pfd)
+		fd->ctx[xl->index] = NULL;
+	pthread_mutex_unlock(&fd->lock);
+	posix_fd_put(xl->private, pfd);
+}
+
+void posix_release(struct xl *xl, struct xl_call *call)
+{
+	if (call->args.fd)
+		posix_release_fd(xl, call->args.fd);
+	call->reply.ret = 0;
+	xl_unwind(call);
+}
+
+/*
+ * Open an existing entry for I/O.  Only regular files (and directories
+ * read-only) are ever opened: a FIFO would block an io-thread and a device
+ * node a client made with mknod would hand out the brick host's device.
+ * The entry is pinned with O_PATH | O_NOFOLLOW, checked, then reopened
+ * through /proc/self/fd, so it cannot be swapped in between.  A symlink
+ * gives ELOOP (never followed).  New fd or -errno.
+ */
+int posix_open_existing(int pfd, const char *name, int flags)
+{
+	char path[40];
+	struct stat st;
+	int pin, fd;
+
+	pin = posix_sys.openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (pin < 0)
+		return -errno;
+	if (fstat(pin, &st) != 0) {
+		fd = -errno;
+		goto out;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		fd = -ELOOP;
+	} else if (S_ISDIR(st.st_mode)) {
+		fd = (flags & O_ACCMODE) == O_RDONLY ? 0 : -EISDIR;
+	} else if (!S_ISREG(st.st_mode)) {
+		fd = -EPERM;
+	} else {
+		fd = 0;
+	}
+	if (fd < 0)
+		goto out;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", pin);
+	fd = posix_sys.openat(
+	    AT_FDCWD, path,
+	    (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW)) | O_CLOEXEC,
+	    0);
+	if (fd < 0)
+		fd = -errno;
+out:
+	posix_sys.close(pin);
+	return fd;
+}
+
+/* The object open/opendir act on: args.loc (by gfid or name), else the
+ * fd's gfid. */
+static int posix_fd_target(struct posix_priv *priv, struct xl_call *call,
+			   struct posix_obj *obj, uint8_t *gfid)
+{
+	struct xl_loc *loc = &call->args.loc;
+	int ret;
+
+	if (loc->name && !xl_gfid_is_null(loc->pargfid)) {
+		ret = posix_resolve_loc(priv, loc, obj);
+		if (ret == 0)
+			ret = posix_gfid_ensure(priv, obj, loc->pargfid, gfid);
+		if (ret < 0)
+			posix_obj_release(obj);
+		return ret;
+	}
+	memcpy(gfid,
+	       xl_gfid_is_null(loc->gfid) ? call->args.fd->gfid : loc->gfid,
+	       XL_GFID_LEN);
+	return posix_resolve_gfid(priv, gfid, obj);
+}
+
+void posix_open(struct xl *xl, struct xl_call *call)
+{
+	struct posix_priv *priv = xl->private;
+	uint8_t gfid[XL_GFID_LEN];
+	struct posix_obj obj;
+	int flags, osfd, ret;
+
+	if (!call->args.fd) {
+		ret = -EBADF;
+		goto out;
+	}
+	ret = posix_fd_target(priv, call, &obj, gfid);
+	if (ret < 0)
+		goto out;
+	flags = call->args.flags & ~(O_CREAT | O_EXCL | O_NOCTTY);
+	ret = osfd = posix_open_existing(obj.pfd, obj.name, flags);
+	if (ret < 0)
+		goto release;
+	ret = posix_fill_attr_fd(osfd, gfid, &call->reply.attr);
+	if (ret < 0)
+		posix_sys.close(osfd);
+	else
+		ret = posix_fd_install(xl, call->args.fd, osfd, NULL, gfid);
+release:
+	posix_obj_release(&obj);
+out:
+	call->reply.ret = ret;
+	xl_unwind(call);
+}
+
+/* create: open the new name O_CREAT|O_EXCL; when it exists and the caller
+ * did not ask for O_EXCL, open the existing file instead. */
+static int posix_create_open(struct posix_obj *obj, int flags, mode_t want,
+			     bool *created)
+{
+	int fd;
+
+	flags = (flags & ~O_NOCTTY) | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
+	fd = posix_sys.openat(obj->pfd, obj->name, flags | O_EXCL, want);
+	*created = fd >= 0;
+	if (fd < 0 && errno == EEXIST && !(flags & O_EXCL))
+		return posix_open_existing(obj->pfd, obj->name,
+					   flags & ~(O_CREAT | O_TRUNC));
+	return fd < 0 ? -errno : fd;
+}
+
+void posix_create(struct xl *xl, struct xl_call *call)
+{
+	struct posix_priv *priv = xl->private;
+	struct xl_args *args = &call->args;
+	mode_t want = args->mode & ~args->umask & 07777;
+	uint8_t gfid[XL_GFID_LEN];
+	struct posix_obj obj;
+	bool created;
+	int osfd = -1, ret;
+
+	if (!args->fd || !args->loc.name) {
+		ret = -EINVAL;
+		goto out;
+	}
+	ret =
+	    posix_resolve_entry(priv, args->loc.pargfid, args->loc.name, &obj);
+	if (ret < 0)
+		goto out;
+	ret = osfd = posix_create_open(&obj, args->flags, want, &created);
+	if (ret < 0)
+		goto release;
+	if ((args->flags & O_TRUNC) && !created &&
+	    posix_sys.ftruncate(osfd, 0) != 0) {
+		ret = -errno;
+		goto release;
+	}
+	if (created) {
+		obj.exists = true;
+		obj.st.st_mode = S_IFREG;
+		ret = posix_new_entry_finish(priv, &obj, call, want, true);
+		memcpy(gfid, call->reply.attr.gfid, XL_GFID_LEN);
+	} else {
+		ret = posix_obj_stat(&obj);
+		if (ret == 0)
+			ret = posix_gfid_ensure(priv, &obj, args->loc.pargfid,
+						gfid);
+	}
+	if (ret == 0)
+		ret = posix_fill_attr_fd(osfd, gfid, &call->reply.attr);
+	if (ret == 0) {
+		ret = posix_fd_install(xl, args->fd, osfd, NULL, gfid);
+		osfd = -1;
+	}
+release:
+	if (osfd >= 0)
+		posix_sys.close(osfd);
+	posix_obj_release(&obj);
+out:
+	call->reply.ret = ret;
+	xl_unwind(call);
+}
+
+void posix_read(struct xl *xl, struct xl_call *call)
+{
+	struct posix_fd *pfd = posix_fd_get(xl, call->args.fd);
+	size_t size = call->args.size;
+	struct xl_iobuf *buf;
+	ssize_t n;
+	int ret;
+
+	if (!pfd) {
+		ret = -EBADF;
+		goto out;
+	}
+	if (size > XL_IO_SIZE_MAX || call->args.offset < 0) {
+		ret = -EINVAL;
+		goto out;
+	}
+	buf = xl_iobuf_new(size ? size : 1);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	n = posix_sys.pread(pfd->fd, buf->data, size, call->args.offset);
+	if (n < 0) {
+		ret = -errno;
+		xl_iobuf_unref(buf);
+		goto out;
+	}
+	buf->size = (size_t)n;
+	call->reply.data = buf;
+	ret = (int)n;
+out:
+	posix_fd_put(xl->private, pfd);
+	call->reply.ret = ret;
+	xl_unwind(call);
+}
+
+void posix_write(struct xl *xl, struct xl_call *call)
+{
+	struct posix_fd *pfd = posix_fd_get(xl, call->args.fd);
+	struct xl_iobuf *data = call->args.data;
+	ssize_t n;
+	int ret;
+
+	if (!pfd) {
+		ret = -EBADF;
+		goto out;
+	}
+	if (!data || data->size > XL_IO_SIZE_MAX || call->args.offset < 0) {
+		ret = -EINVAL;
+		goto out;
+	}
+	n = posix_sys.pwrite(pfd->fd, data->data, data->size,
+			     call->args.offset);
+	if (n < 0) {
+		ret = -errno;
+		goto out;
+	}
+	ret = posix_fill_attr_fd(pfd->fd, pfd->gfid, &call->reply.attr);
+	if (ret == 0)
+		ret = (int)n;
+out:
+	posix_fd_put(xl->private, pfd);
+	call->reply.ret = ret;
+	xl_unwind(call);
+}
+
+void posix_flush(struct xl *xl, struct xl_call *call)
+{
+	struct posix_fd *pfd = posix_fd_get(xl, call->args.fd);
+
+	call->reply.ret = pfd ? 0 : -EBADF;
+	posix_fd_put(xl->private, pfd);
+	xl_unwind(call);
+}
+
+/* fsync and fsyncdir: args.cmd != 0 asks for data only. */
+void posix_fsync(struct xl *xl, struct xl_call *call)
+{
+	struct posix_fd *pfd = posix_fd_get(xl, call->args.fd);
+	int ret = 0;
+
+	if (!pfd)
+		ret = -EBADF;
+	else if ((call->args.cmd ? posix_sys.fdatasync(pfd->fd)
+				 : posix_sys.fsync(pfd->fd)) != 0)
+		ret = -errno;
+	posix_fd_put(xl->private, pfd);
+	call->reply.ret = ret;
+	xl_unwind(call);
+}
+
+void posix_falloc(struct xl *xl, struct xl_call *call)
+{
+	struct posix_fd *pfd = posix_fd_get(xl, call->args.fd);
+	struct xl_args *args = &call->args;
+	int ret;
+
+	if (!pfd) {
+		ret = -EBADF;
+		goto out;
+	}
+	if (posix_sys.fallocate(pfd->fd, args->cmd, (off_t)args->offset,
+				(off_t)args->size) != 0) {
+		ret = -errno;
+		goto out;
+	}
+	ret = posix_fill_attr_fd(pfd->fd, pfd->gfid, &call->reply.attr);
+out:
+	posix_fd_put(xl->private, pfd);
+	call->reply.ret = ret;
+	xl_unwind(call);
+}
+
+void posix_lseek(struct xl *xl, struct xl_call *call)
+{
+	struct posix_fd *pfd = posix_fd_get(xl, call->args.fd);
+	off_t off;
+	int ret = 0;
+
+	if (!pfd) {
+		ret = -EBADF;
+		goto out;
+	}
+	/* pread/pwrite never use the fd position, so moving it is safe. */
+	off =
+	    posix_sys.lseek(pfd->fd, (off_t)call->args.offset, call->args.cmd);
+	if (off < 0)
+		ret = -errno;
+	else
+		call->reply.offset = off;
+out:
+	posix_fd_put(xl->private, pfd);
+	call->reply.ret = ret;
+	xl_unwind(call);
+}
+
+void posix_opendir(struct xl *xl, struct xl_call *call)
+{
+	struct posix_priv *priv = xl->private;
+	uint8_t gfid[XL_GFID_LEN];
+	struct posix_obj obj;
+	int dfd = -1, ret;
+	DIR *dir;
+
+	if (!call->args.fd) {
+		ret = -EBADF;
+		goto out;
+	}
+	ret = posix_fd_target(priv, call, &obj, gfid);
+	if (ret < 0)
+		goto out;
+	if (!S_ISDIR(obj.st.st_mode)) {
+		ret = -ENOTDIR;
+		goto release;
+	}
+	/* A fresh open file description: the stream's position is its own. */
+	dfd = posix_sys.openat(obj.pfd, obj.name,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+			       0);
+	if (dfd < 0) {
+		ret = -errno;
+		goto release;
+	}
+	dir = fdopendir(dfd);
+	if (!dir) {
+		ret = -errno;
+		posix_sys.close(dfd);
+		goto release;
+	}
+	dfd = dup(dirfd(dir)); /* fsyncdir / fstat use this one */
+	if (dfd < 0) {
+		ret = -errno;
+		closedir(dir);
+		goto release;
+	}
+	ret = posix_fill_attr_fd(dfd, gfid, &call->reply.attr);
+	if (ret == 0)
+		ret = posix_fd_install(xl, call->args.fd, dfd, dir, gfid);
+	else {
+		closedir(dir);
+		posix_sys.close(dfd);
+	}
+release:
+	posix_obj_release(&obj);
+out:
+	call->reply.ret = ret;
+	xl_unwind(call);
+}
+
+/* Attributes and gfid of one listed entry for readdirplus.  "." is the
+ * directory itself; ".." its parent (the root's ".." is the root: the
+ * brick's parent is never looked at).  -ENOENT: the entry vanished. */
+static int posix_dirent_attr(struct posix_priv *priv, struct posix_fd *pfd,
+			     const char *name, struct xl_iatt *ia)
+{
+	int dfd = dirfd(pfd->dir);
+	struct posix_obj obj;
+	uint8_t gfid[XL_GFID_LEN] = {0};
+	bool root = xl_gfid_is_root(pfd->gfid);
+	int ret;
+
+	posix_obj_init(&obj);
+	obj.pfd = dfd; /* borrowed: never released here */
+	snprintf(obj.name, sizeof(obj.name), "%s",
+		 strcmp(name, "..") == 0 && root ? "." : name);
+	ret = posix_obj_stat(&obj);
+	if (ret < 0)
+		return ret;
+	if (strcmp(obj.name, ".") == 0)
+		memcpy(gfid, pfd->gfid, XL_GFID_LEN);
+	else if (strcmp(obj.name, "..") == 0)
+		posix_gfid_get(&obj, gfid);
+	else
+		ret = posix_gfid_ensure(priv, &obj, pfd->gfid, gfid);
+	posix_iatt_fill(ia, &obj.st, gfid);
+	return ret;
+}
+
+/* Fill entries from the stream, at most `budget` bytes of FUSE dirents. */
+static int posix_readdir_fill(struct posix_priv *priv, struct posix_fd *pfd,
+			      struct xl_call *call, bool plus)
+{
+	bool root = xl_gfid_is_root(pfd->gfid);
+	uint64_t used = 0, budget = call->args.size;
+	struct xl_dirent *ents = NULL, *grown;
+	uint32_t count = 0, cap = 0;
+	struct dirent *de;
+	int ret = 0;
+
+	if (call->args.offset == 0)
+		rewinddir(pfd->dir);
+	else
+		seekdir(pfd->dir, (long)call->args.offset);
+	for (;;) {
+		size_t len;
+		uint64_t esz;
+
+		errno = 0;
+		de = readdir(pfd->dir);
+		if (!de) {
+			ret = errno ? -errno : 0;
+			break;
+		}
+		if (root && strcmp(de->d_name, POSIX_META_DIR) == 0)
+			continue;
+		len = strlen(de->d_name);
+		esz = ((POSIX_DIRENT_BASE + len + 7) & ~(uint64_t)7) +
+		      (plus ? POSIX_DIRENT_PLUS : 0);
+		if (used + esz > budget)
+			break;
+		if (count == cap) {
+			cap = cap ? cap * 2 : 32;
+			grown = realloc(ents, cap * sizeof(*ents));
+			if (!grown) {
+				ret = -ENOMEM;
+				break;
+			}
+			ents = grown;
+		}
+		memset(&ents[count], 0, sizeof(ents[count]));
+		ents[count].name = strdup(de->d_name);
+		if (!ents[count].name) {
+			ret = -ENOMEM;
+			break;
+		}
+		ents[count].d_off = (uint64_t)de->d_off;
+		ents[count].d_ino = de->d_ino;
+		ents[count].d_type = de->d_type;
+		if (plus && posix_dirent_attr(priv, pfd, de->d_name,
+					      &ents[count].attr) == -ENOENT) {
+			free(ents[count].name);
+			continue; /* removed while we listed it */
+		}
+		count++;
+		used += esz;
+	}
+	if (ret < 0 && count == 0) {
+		free(ents);
+		return ret;
+	}
+	call->reply.entries = ents;
+	call->reply.entry_count = count;
+	return 0;
+}
+
+/* readdir and readdirplus (told apart by call->fop). */
+void posix_readdir(struct xl *xl, struct xl_call *call)
+{
+	struct posix_fd *pfd = posix_fd_get(xl, call->args.fd);
+	int ret;
+
+	if (!pfd || !pfd->dir) {
+		ret = pfd ? -ENOTDIR : -EBADF;
+		goto out;
+	}
+	pthread_mutex_lock(&pfd->lock);
+	ret = posix_readdir_fill(xl->private, pfd, call,
+				 call->fop == XL_FOP_READDIRPLUS);
+	pthread_mutex_unlock(&pfd->lock);
+out:
+	posix_fd_put(xl->private, pfd);
+	call->reply.ret = ret;
+	xl_unwind(call);
+}

@@ -1,0 +1,50 @@
+/*
+ * posix-sys.c - the default (libc) entries of the posix syscall table.
+ *
+ * Thin wrappers only where libc's prototype differs from the table's
+ * (variadic openat, openat2 without a glibc wrapper).
+ */
+#define _GNU_SOURCE
+#include "posix-sys.h"
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int posix_sys_openat(int dirfd, const char *path, int flags, mode_t mode)
+{
+	return openat(dirfd, path, flags, mode);
+}
+
+static int posix_sys_openat2(int dirfd, const char *path,
+			     const struct open_how *how)
+{
+	return (int)syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
+}
+
+static const struct posix_sys_table posix_sys_default = {
+    .openat = posix_sys_openat,
+    .openat2 = posix_sys_openat2,
+    .close = close,
+    .pread = pread,
+    .pwrite = pwrite,
+    .fsync = fsync,
+    .fdatasync = fdatasync,
+    .ftruncate = ftruncate,
+    .fallocate = fallocate,
+    .lseek = lseek,
+    .fstatat = fstatat,
+    .mkdirat = mkdirat,
+    .mknodat = mknodat,
+    .symlinkat = symlinkat,
+    .linkat = linkat,
+    .unlinkat = unlinkat,
+    .renameat2 = renameat2,
+};
+
+struct posix_sys_table posix_sys = posix_sys_default;
+
+void posix_sys_reset(void)
+{
+	posix_sys = posix_sys_default;
+}
