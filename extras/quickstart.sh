@@ -24,6 +24,9 @@ mkdir -p build && cd build
 make -j"$(nproc)" >/dev/null
 make install >/dev/null
 ldconfig
+# mount(8) looks for helpers in /sbin: `mount -t mortar HOST:/VOLUME DIR`
+# and fstab lines need mount.mortar there.
+[ -e /sbin/mount.mortar ] || ln -s "$PREFIX/sbin/mount.mortar" /sbin/mount.mortar
 cd "$src"
 
 mkdir -p "$BRICK" "$MNT" /var/log/mortar /run/mortar
