@@ -52,7 +52,7 @@ run_build() {
 		grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' "$log" | sed "s|^|[$name ${log%/test-suite.log}] |"
 		count_results "$log"
 	done
-	find . -name '*.log' -path '*test*' -exec grep -hE '^(SKIP:|ok .*# SKIP|1\.\.0 # SKIP)' {} + 2>/dev/null | head -20 | sed "s/^/[$name] /"
+	find . -name '*.log' -path '*test*' -exec grep -hE '^(SKIP:|ok .*# SKIP|1\.\.0 # SKIP|\[  SKIPPED \] [a-z])' {} + 2>/dev/null | head -20 | sed "s/^/[$name] /"
 	cd "$src"
 }
 
