@@ -84,6 +84,25 @@ void fuse_bridge_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_bridge_call_start(call);
 }
 
+/*
+ * Without O_EXCL the brick may open a file that already exists instead of
+ * making one with the gfid we made up; its reply carries the real gfid.
+ * The fd must name the file the brick opened, or its locks and later fops
+ * go to a phantom gfid that no other client ever sees.  No one else has
+ * the fd yet, so it can be changed in place.
+ */
+static void fb_fd_adopt_inode(struct xl_fd *fd, struct xl_inode *inode)
+{
+	struct xl_inode *old = fd->inode;
+
+	if (old == inode)
+		return;
+	fd->inode = xl_inode_ref(inode);
+	memcpy(fd->gfid, inode->gfid, XL_GFID_LEN);
+	if (old)
+		xl_inode_unref(old);
+}
+
 static void fb_create_done(struct xl_call *parent, struct xl_call *call,
 			   void *cookie)
 {
@@ -105,6 +124,7 @@ static void fb_create_done(struct xl_call *parent, struct xl_call *call,
 			xl_fd_unref(fd);
 		return;
 	}
+	fb_fd_adopt_inode(fd, fuse_bridge_inode(fb, e.ino));
 	memset(&fi, 0, sizeof(fi));
 	fi.fh = (uintptr_t)fd;
 	fi.flags = fd->flags;

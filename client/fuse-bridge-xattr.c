@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -199,136 +198,23 @@ void fuse_bridge_getlk(fuse_req_t req, fuse_ino_t ino,
 }
 
 /*
- * A blocking F_SETLKW stays in the graph until granted; the reader thread
- * is free meanwhile.  A signal to the waiter makes the kernel send
- * INTERRUPT: the graph has no cancel, so the bridge answers EINTR at once
- * and, if the lock is granted later anyway, gives it back.
- *
- * Whoever sets `replied` first (interrupt or completion) answers the
- * kernel.  The completion clears the interrupt callback (which waits for
- * a running one) before it answers, so nothing touches the request or
- * this struct after the completion; the completion frees it.
+ * A blocking F_SETLKW (or flock without LOCK_NB) stays in the graph until
+ * it is granted; the reader thread is free meanwhile.  When the waiting
+ * process is interrupted (a signal, or SIGKILL: the kernel waits for the
+ * answer either way), fuse-bridge-lkwait.c withdraws it from the brick.
  */
-struct fb_lkw {
-	pthread_mutex_t lock; /* guards replied */
-	bool replied;
-	fuse_req_t req;
-};
-
-static bool fb_lkw_claim(struct fb_lkw *w)
-{
-	bool won;
-
-	pthread_mutex_lock(&w->lock);
-	won = !w->replied;
-	w->replied = true;
-	pthread_mutex_unlock(&w->lock);
-	return won;
-}
-
-/* libfuse calls this with the request's own lock held. */
-static void fb_lkw_interrupt(fuse_req_t req, void *data)
-{
-	struct fb_lkw *w = data;
-
-	if (fb_lkw_claim(w))
-		fuse_reply_err(req, EINTR);
-}
-
-static void fb_unlock_done(struct xl_call *parent, struct xl_call *call,
-			   void *cookie)
-{
-	(void)parent;
-	(void)cookie;
-	(void)call;
-}
-
-/* Give back a lock granted after its waiter was interrupted. */
-/* Give back a lock (LK or FLOCK) granted after its waiter was
- * interrupted. */
-static void fb_lkw_undo(struct xl_call *granted)
-{
-	struct xl_call *call;
-
-	call = xl_call_new_root(granted->graph, granted->fop, &granted->cred,
-				fb_unlock_done, NULL);
-	if (!call)
-		return;
-	memcpy(call->args.loc.gfid, granted->args.loc.gfid, XL_GFID_LEN);
-	call->args.fd = xl_fd_ref(granted->args.fd);
-	if (granted->fop == XL_FOP_FLOCK) {
-		call->args.cmd = LOCK_UN;
-	} else {
-		call->args.cmd = F_SETLK;
-		call->args.lock = granted->args.lock;
-		call->args.lock.type = F_UNLCK;
-	}
-	fuse_bridge_call_start(call);
-}
-
-static void fb_lkw_done(struct xl_call *parent, struct xl_call *call,
-			void *cookie)
-{
-	struct fb_lkw *w = cookie;
-	int ret = call->reply.ret;
-
-	(void)parent;
-	if (fb_lkw_claim(w)) {
-		fuse_req_interrupt_func(w->req, NULL, NULL);
-		fuse_reply_err(w->req, ret < 0 ? -ret : 0);
-	} else if (ret >= 0) {
-		fb_lkw_undo(call);
-	}
-	pthread_mutex_destroy(&w->lock);
-	free(w);
-}
-
-/* A lock call that may wait (F_SETLKW, flock without LOCK_NB); the caller
- * fills the lock and starts it with fb_lkw_start.  NULL after replying. */
-static struct xl_call *fb_lkw_call(fuse_req_t req, enum xl_fop fop,
-				   fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct fb_lkw *w = calloc(1, sizeof(*w));
-	struct xl_call *call;
-
-	if (!w) {
-		fuse_reply_err(req, ENOMEM);
-		return NULL;
-	}
-	pthread_mutex_init(&w->lock, NULL);
-	w->req = req;
-	call = fb_lock_call(req, fop, ino, fi, fb_lkw_done, w);
-	if (!call) {
-		pthread_mutex_destroy(&w->lock);
-		free(w);
-	}
-	return call;
-}
-
-static void fb_lkw_start(fuse_req_t req, struct xl_call *call)
-{
-	/* May run fb_lkw_interrupt now if the waiter is already signalled;
-	 * the call still goes out and is undone if granted. */
-	fuse_req_interrupt_func(req, fb_lkw_interrupt, call->cookie);
-	fuse_bridge_call_start(call);
-}
-
 void fuse_bridge_setlk(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi, struct flock *lock, int sleep)
 {
 	struct xl_call *call;
 
-	if (sleep)
-		call = fb_lkw_call(req, XL_FOP_LK, ino, fi);
-	else
-		call = fb_lock_call(req, XL_FOP_LK, ino, fi,
-				    fuse_bridge_done_err, req);
+	call = fb_lock_call(req, XL_FOP_LK, ino, fi, fuse_bridge_done_err, req);
 	if (!call)
 		return;
 	call->args.cmd = sleep ? F_SETLKW : F_SETLK;
 	fb_lock_from_flock(call, lock, fi->lock_owner);
-	if (sleep)
-		fb_lkw_start(req, call);
+	if (sleep && lock->l_type != F_UNLCK)
+		fuse_bridge_lock_wait(req, call);
 	else
 		fuse_bridge_call_start(call);
 }
@@ -337,22 +223,18 @@ void fuse_bridge_flock(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi, int op)
 {
 	struct xl_fd *fd = (struct xl_fd *)(uintptr_t)fi->fh;
-	bool wait = !(op & LOCK_NB) && (op & ~LOCK_NB) != LOCK_UN;
 	struct xl_call *call;
 
 	/* The kernel names the open file by fi->lock_owner here; it is the
 	 * same for every flock through this open file. */
 	fd->lk_owner = fi->lock_owner;
-	if (wait)
-		call = fb_lkw_call(req, XL_FOP_FLOCK, ino, fi);
-	else
-		call = fb_lock_call(req, XL_FOP_FLOCK, ino, fi,
-				    fuse_bridge_done_err, req);
+	call =
+	    fb_lock_call(req, XL_FOP_FLOCK, ino, fi, fuse_bridge_done_err, req);
 	if (!call)
 		return;
 	call->args.cmd = op;
-	if (wait)
-		fb_lkw_start(req, call);
+	if (!(op & LOCK_NB) && (op & ~LOCK_NB) != LOCK_UN)
+		fuse_bridge_lock_wait(req, call);
 	else
 		fuse_bridge_call_start(call);
 }

@@ -4,8 +4,7 @@
  *
  * The bridge turns each kernel request into one root call of the graph and
  * answers the kernel from the call's completion, on whatever thread that
- * completion runs.  The cookie of a root call is its fuse_req_t (blocking
- * lock waits use a small struct holding it, see fuse-bridge-xattr.c); the
+ * completion runs.  The cookie of a root call is its fuse_req_t; the
  * bridge itself is fuse_req_userdata(req).
  *
  * Node ids: a node id is the address of a struct xl_inode of the graph's
@@ -63,6 +62,10 @@ void fuse_bridge_loc_inode(struct fuse_bridge *fb, struct xl_loc *loc,
 int fuse_bridge_loc_name(struct fuse_bridge *fb, struct xl_loc *loc,
 			 fuse_ino_t parent, const char *name);
 
+/* Start a blocking lock call (F_SETLKW, flock without LOCK_NB) for req
+ * whose completion answers req: a kernel interrupt withdraws it from the
+ * brick's queue (fuse-bridge-lkwait.c).  Replaces call's completion. */
+void fuse_bridge_lock_wait(fuse_req_t req, struct xl_call *call);
 /* Start a filled call at the top of the graph. */
 void fuse_bridge_call_start(struct xl_call *call);
 

@@ -9,14 +9,21 @@
  * until that closes (conn->tconn becomes NULL), so replies to a closed
  * connection are dropped with -ENOTCONN.
  *
+ * Flow: a peer that sends requests and never reads the answers must not
+ * grow our memory.  The TCP transport stops reading while many reply bytes
+ * are queued; here a connection also stops reading while RPC_SRV_INFLIGHT_MAX
+ * of its requests wait for an answer, and one that has not completed a
+ * handshake SRV_GREET_MS after it arrived is closed (a sweep timer).
+ *
  * Locking: srv->lock protects closing and the connection list; conn->lock
- * protects conn->tconn and ctx.  Order: srv->lock before conn->lock; no
- * callback runs with either held.
+ * protects conn->tconn, ctx and greeted.  Order: srv->lock before
+ * conn->lock; no callback runs with either held.
  */
 #include "config.h"
 
 #include "evloop.h"
 #include "log.h"
+#include "tcp-flow.h"
 #include "transport.h"
 
 #include <errno.h>
@@ -24,9 +31,14 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SRV_DESTROY_WAIT_MS 10000
+#define SRV_GREET_MS	    30000 /* time a peer has to complete a handshake */
+#define SRV_SWEEP_MS	    5000  /* how often that is checked */
 
 struct rpc_srv {
 	atomic_int refs;
@@ -39,6 +51,8 @@ struct rpc_srv {
 	pthread_cond_t gone;	/* a connection left the list */
 	bool closing;		/* lock */
 	struct rpc_conn *conns; /* lock; doubly linked */
+	int sweep_fd;		/* timerfd for the handshake deadline */
+	uint64_t sweep_id;
 };
 
 struct rpc_conn {
@@ -48,6 +62,9 @@ struct rpc_conn {
 	struct rpc_tconn *tconn;      /* lock; NULL once closed */
 	void *ctx;		      /* lock */
 	struct rpc_conn *prev, *next; /* srv->lock */
+	uint64_t born_ms;	      /* accepted at (rpc_now_ms) */
+	bool greeted;		      /* lock: a handshake succeeded */
+	atomic_uint inflight;	      /* requests not yet answered */
 	char peer[RPC_ADDR_LEN];
 	char peer_host[RPC_ADDR_LEN];
 	char local_host[RPC_ADDR_LEN];
@@ -57,6 +74,8 @@ static void srv_unref(struct rpc_srv *srv)
 {
 	if (atomic_fetch_sub(&srv->refs, 1) != 1)
 		return;
+	if (srv->sweep_fd >= 0)
+		close(srv->sweep_fd);
 	pthread_cond_destroy(&srv->gone);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
@@ -115,6 +134,8 @@ static int srv_on_frame(void *ctx, struct rpc_tconn *c,
 		rpc_conn_reply(conn, h->xid, h->proc, NULL, 0, NULL);
 		return 0;
 	}
+	/* the transport stops reading at RPC_SRV_INFLIGHT_MAX */
+	atomic_fetch_add(&conn->inflight, 1);
 	if (srv->cbs.on_request)
 		srv->cbs.on_request(srv->ctx, conn, &msg);
 	return 0;
@@ -173,6 +194,7 @@ static void *srv_accept(void *lctx, struct rpc_tconn *c,
 	/* one for the transport (returned), one for the list */
 	atomic_init(&conn->refs, 2);
 	pthread_mutex_init(&conn->lock, NULL);
+	conn->born_ms = rpc_now_ms();
 	srv->tp->addrs(c, conn->peer, conn->peer_host, conn->local_host);
 	pthread_mutex_lock(&srv->lock);
 	if (srv->closing) {
@@ -184,6 +206,10 @@ static void *srv_accept(void *lctx, struct rpc_tconn *c,
 	atomic_fetch_add(&srv->refs, 1);
 	conn->srv = srv;
 	conn->tconn = srv->tp->ref(c);
+	/* Only TCP reads on its own; other transports bound their peers
+	 * with credits. */
+	if (srv->tp == &rpc_tcp_ops)
+		rpc_tcp_rx_limit(c, &conn->inflight, RPC_SRV_INFLIGHT_MAX);
 	conn->next = srv->conns;
 	if (srv->conns)
 		srv->conns->prev = conn;
@@ -194,6 +220,75 @@ static void *srv_accept(void *lctx, struct rpc_tconn *c,
 		srv->cbs.on_connect(srv->ctx, conn);
 	*cbs = &srv_tp_cbs;
 	return conn;
+}
+
+/* ---- handshake deadline ---------------------------------------------- */
+
+static void srv_sweep_ref(void *obj)
+{
+	struct rpc_srv *srv = obj;
+
+	atomic_fetch_add(&srv->refs, 1);
+}
+
+static void srv_sweep_unref(void *obj)
+{
+	srv_unref(obj);
+}
+
+/* Close every connection that is past its handshake deadline. */
+static void srv_sweep_handle(void *obj, uint32_t ev)
+{
+	struct rpc_srv *srv = obj;
+	struct rpc_tconn *late[64];
+	struct rpc_conn *conn;
+	uint64_t v, now = rpc_now_ms();
+	size_t n = 0;
+
+	if (read(srv->sweep_fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
+		xl_debug("rpc", "sweep timer read: errno=%d", errno);
+	pthread_mutex_lock(&srv->lock);
+	for (conn = srv->conns; conn && n < 64; conn = conn->next) {
+		pthread_mutex_lock(&conn->lock);
+		if (conn->tconn && !conn->greeted &&
+		    now - conn->born_ms > SRV_GREET_MS) {
+			xl_warn("rpc", "no handshake from %s in %d s: closing",
+				conn->peer, SRV_GREET_MS / 1000);
+			late[n++] = srv->tp->ref(conn->tconn);
+		}
+		pthread_mutex_unlock(&conn->lock);
+	}
+	if (!srv->closing)
+		rpc_ev_rearm(srv->loop, srv->sweep_id, srv->sweep_fd, EPOLLIN);
+	pthread_mutex_unlock(&srv->lock);
+	/* more than 64 late: the rest go on the next round */
+	for (size_t i = 0; i < n; i++) {
+		srv->tp->close(late[i], -ETIMEDOUT);
+		srv->tp->unref(late[i]);
+	}
+}
+
+static const struct rpc_ev_ops srv_sweep_ops = {
+    .handle = srv_sweep_handle,
+    .ref = srv_sweep_ref,
+    .unref = srv_sweep_unref,
+};
+
+static int srv_sweep_start(struct rpc_srv *srv)
+{
+	struct itimerspec its = {
+	    .it_interval = {.tv_sec = SRV_SWEEP_MS / 1000},
+	    .it_value = {.tv_sec = SRV_SWEEP_MS / 1000},
+	};
+
+	srv->sweep_fd =
+	    timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (srv->sweep_fd < 0)
+		return -errno;
+	if (timerfd_settime(srv->sweep_fd, 0, &its, NULL) == -1)
+		return -errno;
+	return rpc_ev_add(srv->loop, srv->sweep_fd, EPOLLIN, &srv_sweep_ops,
+			  srv, &srv->sweep_id);
 }
 
 /* ---- API ------------------------------------------------------------- */
@@ -214,6 +309,7 @@ struct rpc_srv *rpc_srv_new(struct rpc_evloop *loop, const char *host,
 	atomic_init(&srv->refs, 1);
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->gone, NULL);
+	srv->sweep_fd = -1;
 	srv->loop = loop;
 	srv->cbs = *cbs;
 	srv->ctx = ctx;
@@ -224,11 +320,21 @@ struct rpc_srv *rpc_srv_new(struct rpc_evloop *loop, const char *host,
 		srv_unref(srv);
 		return NULL;
 	}
+	ret = srv_sweep_start(srv);
+	if (ret) {
+		xl_err("rpc", "cannot start the handshake timer: errno=%d",
+		       -ret);
+		if (err)
+			*err = strdup("cannot start the handshake timer");
+		srv_unref(srv);
+		return NULL;
+	}
 	ret = srv->tp->listen(loop, host, port, srv_accept, srv, &srv->listener,
 			      err);
 	if (ret) {
 		xl_err("rpc", "cannot listen on %s:%u: errno=%d",
 		       host ? host : "*", port, -ret);
+		rpc_ev_del(loop, srv->sweep_id, srv->sweep_fd);
 		srv_unref(srv);
 		return NULL;
 	}
@@ -254,6 +360,7 @@ void rpc_srv_destroy(struct rpc_srv *srv)
 	pthread_mutex_lock(&srv->lock);
 	srv->closing = true;
 	pthread_mutex_unlock(&srv->lock);
+	rpc_ev_del(srv->loop, srv->sweep_id, srv->sweep_fd);
 	srv->tp->listener_close(srv->listener);
 
 	pthread_mutex_lock(&srv->lock);
@@ -320,6 +427,23 @@ int rpc_conn_reply(struct rpc_conn *conn, uint64_t xid, uint32_t proc,
 	iov[1].iov_base = (void *)body;
 	iov[1].iov_len = body_len;
 	ret = tp->send(t, iov, 2, bulk);
+	if (ret == 0 && proc != RPC_PROC_PING) {
+		unsigned int n = atomic_load(&conn->inflight);
+
+		/* never below zero, however many answers the owner sends */
+		while (n && !atomic_compare_exchange_weak(&conn->inflight, &n,
+							  n - 1))
+			;
+		if (tp == &rpc_tcp_ops)
+			rpc_tcp_rx_poke(t);
+		/* the handshake's answer starts with its status */
+		if (proc == RPC_PROC_HANDSHAKE && body_len >= 4 &&
+		    !memcmp(body, "\0\0\0\0", 4)) {
+			pthread_mutex_lock(&conn->lock);
+			conn->greeted = true;
+			pthread_mutex_unlock(&conn->lock);
+		}
+	}
 	tp->unref(t);
 	return ret;
 }

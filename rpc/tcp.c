@@ -15,6 +15,7 @@
 
 #include "evloop.h"
 #include "log.h"
+#include "tcp-flow.h"
 #include "transport.h"
 
 #include <arpa/inet.h>
@@ -63,7 +64,11 @@ struct rpc_tconn {
 	uint32_t pending_ev;	      /* lock: events seen while busy */
 	struct tcp_out *outq;	      /* lock */
 	struct tcp_out **outq_tail;
-	size_t queued; /* lock: bytes not yet written */
+	size_t queued;	       /* lock: bytes not yet written */
+	bool pause_on_queue;   /* accepted: stop reading while queued is big */
+	atomic_uint *rx_count; /* owner's requests in flight, or NULL */
+	unsigned int rx_max;   /* stop reading at this many */
+	bool rx_stopped;       /* lock: the reader stopped; kick it to resume */
 
 	/* reader: handler only */
 	enum tcp_stage stage;
@@ -91,6 +96,18 @@ struct rpc_tlistener {
 	rpc_tp_accept_fn accept;
 	void *lctx;
 };
+
+static atomic_size_t tcp_queued_peak;
+
+size_t rpc_tcp_queued_peak(void)
+{
+	return atomic_load(&tcp_queued_peak);
+}
+
+void rpc_tcp_queued_peak_reset(void)
+{
+	atomic_store(&tcp_queued_peak, 0);
+}
 
 static struct rpc_tconn *tcp_ref(struct rpc_tconn *c)
 {
@@ -278,11 +295,57 @@ static int tcp_flush_locked(struct rpc_tconn *c)
 	return 0;
 }
 
+/* Whether the reader may take more frames now. */
+static bool tcp_rx_ok_locked(struct rpc_tconn *c)
+{
+	if (c->rx_count && atomic_load(c->rx_count) >= c->rx_max)
+		return false;
+	return !c->pause_on_queue || c->queued <= RPC_TCP_QUEUE_PAUSE;
+}
+
+/* The reader stopped and may go on again: true once, and the caller
+ * kicks the handler with EPOLLIN (bytes may wait in the rx buffer, which
+ * no epoll event would announce). */
+static bool tcp_rx_resume_locked(struct rpc_tconn *c)
+{
+	if (!c->rx_stopped || !tcp_rx_ok_locked(c) || c->state != TCP_S_OPEN)
+		return false;
+	c->rx_stopped = false;
+	return true;
+}
+
 static uint32_t tcp_mask_locked(struct rpc_tconn *c)
 {
+	uint32_t mask = c->outq ? EPOLLOUT : 0;
+
 	if (c->state == TCP_S_CONNECTING)
 		return EPOLLOUT;
-	return EPOLLIN | EPOLLRDHUP | (c->outq ? EPOLLOUT : 0);
+	/* Not reading: a peer's EOF is found when it is read again, or by
+	 * EPOLLHUP/EPOLLERR, which epoll always reports. */
+	if (tcp_rx_ok_locked(c))
+		mask |= EPOLLIN | EPOLLRDHUP;
+	return mask;
+}
+
+void rpc_tcp_rx_limit(struct rpc_tconn *c, atomic_uint *count, unsigned int max)
+{
+	pthread_mutex_lock(&c->lock);
+	c->rx_count = count;
+	c->rx_max = max;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void rpc_tcp_rx_poke(struct rpc_tconn *c)
+{
+	bool kick;
+
+	/* The reader checks the count and marks itself stopped under the
+	 * lock: a count lowered after that finds it stopped here. */
+	pthread_mutex_lock(&c->lock);
+	kick = tcp_rx_resume_locked(c);
+	pthread_mutex_unlock(&c->lock);
+	if (kick)
+		rpc_ev_kick(c->loop, c->id, EPOLLIN);
 }
 
 /* Mark closing; the handler finishes.  Returns true if it was open. */
@@ -312,7 +375,7 @@ static int tcp_send(struct rpc_tconn *c, const struct iovec *iov, int iovcnt,
 		    struct xl_iobuf *bulk)
 {
 	struct tcp_out *o = calloc(1, sizeof(*o));
-	size_t len = 0;
+	size_t len = 0, peak;
 	int ret = 0;
 	bool kick = false;
 
@@ -343,6 +406,10 @@ static int tcp_send(struct rpc_tconn *c, const struct iovec *iov, int iovcnt,
 	*c->outq_tail = o;
 	c->outq_tail = &o->next;
 	c->queued += o->hb_len + (o->bulk ? o->bulk->size : 0);
+	peak = atomic_load(&tcp_queued_peak);
+	while (c->queued > peak && !atomic_compare_exchange_weak(
+				       &tcp_queued_peak, &peak, c->queued))
+		;
 	if (c->outq == o) {
 		ret = tcp_flush_locked(c);
 		if (ret) {
@@ -465,13 +532,30 @@ static int tcp_step(struct rpc_tconn *c)
 	return -EINVAL;
 }
 
-/* Read until the socket is empty.  0, or -errno to close. */
-static int tcp_read(struct rpc_tconn *c)
+/* True when the reader must stop taking frames for now (and is then
+ * marked stopped, so that whoever lifts the cause kicks it again). */
+static bool tcp_rx_pause(struct rpc_tconn *c)
+{
+	bool stop;
+
+	pthread_mutex_lock(&c->lock);
+	stop = !tcp_rx_ok_locked(c);
+	if (stop)
+		c->rx_stopped = true;
+	pthread_mutex_unlock(&c->lock);
+	return stop;
+}
+
+/* Read until the socket is empty or reading pauses.  0, or -errno to
+ * close.  force: the socket hung up or failed; read to find out. */
+static int tcp_read(struct rpc_tconn *c, bool force)
 {
 	ssize_t n;
 	int ret;
 
 	for (;;) {
+		if (!force && tcp_rx_pause(c))
+			return 0;
 		if (c->rx_pos == c->rx_len) {
 			c->rx_pos = c->rx_len = 0;
 			n = read(c->fd, c->rx, TCP_RX_SIZE);
@@ -492,6 +576,11 @@ static int tcp_read(struct rpc_tconn *c)
 				return ret;
 			/* a callback may have closed us */
 			if (c->state != TCP_S_OPEN)
+				return 0;
+			/* a frame was delivered: its answer may fill the
+			 * queue, or its owner hold us */
+			if (!force && c->stage == TCP_HDR && c->got == 0 &&
+			    tcp_rx_pause(c))
 				return 0;
 		} while (ret == 0 || c->rx_pos < c->rx_len);
 	}
@@ -558,12 +647,14 @@ static void tcp_process(struct rpc_tconn *c, uint32_t ev)
 	st = c->state;
 	if (st == TCP_S_OPEN && (ev & EPOLLOUT))
 		ret = tcp_flush_locked(c);
+	if (tcp_rx_resume_locked(c))
+		ev |= EPOLLIN; /* the queue drained below the pause mark */
 	pthread_mutex_unlock(&c->lock);
 	if (st == TCP_S_CONNECTING)
 		tcp_connected(c, ev);
 	else if (st == TCP_S_OPEN && !ret &&
 		 (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
-		ret = tcp_read(c);
+		ret = tcp_read(c, ev & (EPOLLHUP | EPOLLERR));
 	if (ret)
 		tcp_fail(c, ret);
 }
@@ -693,6 +784,7 @@ static void tcp_accept_one(struct rpc_tlistener *l, int fd)
 		return;
 	}
 	tcp_fill_addrs(c);
+	c->pause_on_queue = true;
 	ctx = l->accept(l->lctx, c, &cbs);
 	if (!ctx) {
 		tcp_unref(c);

@@ -119,8 +119,7 @@ static void call_fail_enomem(struct xl_call *parent, enum xl_fop fop,
 	xl_reply_clear(&stub.reply);
 }
 
-void xl_wind(struct xl_call *parent, struct xl *to, xl_cbk_fn cbk,
-	     void *cookie)
+void xl_wind(struct xl_call *parent, struct xl *to, xl_cbk_fn cbk, void *cookie)
 {
 	struct xl_call *child = xl_call_child(parent);
 
@@ -139,14 +138,15 @@ static void call_account(struct xl_call *call)
 		return;
 	struct xl_fop_stats *st = &xl->stats[call->fop];
 	uint64_t us = call_usec_since(&call->started);
-	uint_fast64_t max = atomic_load_explicit(&st->max_usec,
-						 memory_order_relaxed);
+	uint_fast64_t max =
+	    atomic_load_explicit(&st->max_usec, memory_order_relaxed);
 
 	atomic_fetch_add_explicit(&st->count, 1, memory_order_relaxed);
 	if (call->reply.ret < 0)
 		atomic_fetch_add_explicit(&st->errors, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&st->total_usec, us, memory_order_relaxed);
-	while (us > max && !atomic_compare_exchange_weak(&st->max_usec, &max, us))
+	while (us > max &&
+	       !atomic_compare_exchange_weak(&st->max_usec, &max, us))
 		;
 	atomic_fetch_sub_explicit(&xl->pending, 1, memory_order_relaxed);
 }
@@ -165,8 +165,7 @@ void xl_unwind_error(struct xl_call *call, int err)
 	xl_unwind(call);
 }
 
-void xl_default_cbk(struct xl_call *parent, struct xl_call *child,
-		    void *cookie)
+void xl_default_cbk(struct xl_call *parent, struct xl_call *child, void *cookie)
 {
 	(void)cookie;
 	xl_reply_move(&parent->reply, &child->reply);

@@ -4,8 +4,8 @@
  */
 #include "config.h"
 
-#include "fop.h"
 #include "buf.h"
+#include "fop.h"
 #include "inode.h"
 
 #include <errno.h>
@@ -15,60 +15,53 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
-#define L XL_A_LOC
+#define L   XL_A_LOC
 #define R_A XL_R_ATTR
 
 /* Which args/reply fields each fop uses.  The codec sends exactly these. */
 const struct xl_fop_info xl_fop_info[XL_FOP_COUNT] = {
-	[XL_FOP_LOOKUP] = {"lookup", L, R_A},
-	[XL_FOP_STAT] = {"stat", L | XL_A_FD_OPT, R_A},
-	[XL_FOP_SETATTR] = {"setattr", L | XL_A_FD_OPT | XL_A_ATTR, R_A},
-	[XL_FOP_ACCESS] = {"access", L | XL_A_MODE, 0},
-	[XL_FOP_READLINK] = {"readlink", L | XL_A_SIZE, XL_R_DATA},
-	[XL_FOP_MKNOD] = {"mknod", L | XL_A_MODE | XL_A_UMASK | XL_A_RDEV, R_A},
-	[XL_FOP_MKDIR] = {"mkdir", L | XL_A_MODE | XL_A_UMASK, R_A},
-	[XL_FOP_UNLINK] = {"unlink", L | XL_A_FLAGS, 0},
-	[XL_FOP_RMDIR] = {"rmdir", L | XL_A_FLAGS, 0},
-	[XL_FOP_SYMLINK] = {"symlink", L | XL_A_XNAME | XL_A_UMASK, R_A},
-	[XL_FOP_RENAME] = {"rename", L | XL_A_LOC2 | XL_A_FLAGS, R_A},
-	[XL_FOP_LINK] = {"link", L | XL_A_LOC2, R_A},
-	[XL_FOP_CREATE] = {"create",
-			   L | XL_A_FD | XL_A_FLAGS | XL_A_MODE | XL_A_UMASK,
-			   R_A},
-	[XL_FOP_OPEN] = {"open", L | XL_A_FD | XL_A_FLAGS, R_A},
-	[XL_FOP_READ] = {"read", XL_A_FD | XL_A_OFFSET | XL_A_SIZE | XL_A_FLAGS,
-			 XL_R_DATA | R_A},
-	[XL_FOP_WRITE] = {"write",
-			  XL_A_FD | XL_A_OFFSET | XL_A_DATA | XL_A_FLAGS, R_A},
-	[XL_FOP_FLUSH] = {"flush", XL_A_FD, 0},
-	[XL_FOP_RELEASE] = {"release", XL_A_FD, 0},
-	[XL_FOP_FSYNC] = {"fsync", XL_A_FD | XL_A_CMD, R_A},
-	[XL_FOP_OPENDIR] = {"opendir", L | XL_A_FD, R_A},
-	[XL_FOP_READDIR] = {"readdir", XL_A_FD | XL_A_OFFSET | XL_A_SIZE,
+    [XL_FOP_LOOKUP] = {"lookup", L, R_A},
+    [XL_FOP_STAT] = {"stat", L | XL_A_FD_OPT, R_A},
+    [XL_FOP_SETATTR] = {"setattr", L | XL_A_FD_OPT | XL_A_ATTR, R_A},
+    [XL_FOP_ACCESS] = {"access", L | XL_A_MODE, 0},
+    [XL_FOP_READLINK] = {"readlink", L | XL_A_SIZE, XL_R_DATA},
+    [XL_FOP_MKNOD] = {"mknod", L | XL_A_MODE | XL_A_UMASK | XL_A_RDEV, R_A},
+    [XL_FOP_MKDIR] = {"mkdir", L | XL_A_MODE | XL_A_UMASK, R_A},
+    [XL_FOP_UNLINK] = {"unlink", L | XL_A_FLAGS, 0},
+    [XL_FOP_RMDIR] = {"rmdir", L | XL_A_FLAGS, 0},
+    [XL_FOP_SYMLINK] = {"symlink", L | XL_A_XNAME | XL_A_UMASK, R_A},
+    [XL_FOP_RENAME] = {"rename", L | XL_A_LOC2 | XL_A_FLAGS, R_A},
+    [XL_FOP_LINK] = {"link", L | XL_A_LOC2, R_A},
+    [XL_FOP_CREATE] = {"create",
+		       L | XL_A_FD | XL_A_FLAGS | XL_A_MODE | XL_A_UMASK, R_A},
+    [XL_FOP_OPEN] = {"open", L | XL_A_FD | XL_A_FLAGS, R_A},
+    [XL_FOP_READ] = {"read", XL_A_FD | XL_A_OFFSET | XL_A_SIZE | XL_A_FLAGS,
+		     XL_R_DATA | R_A},
+    [XL_FOP_WRITE] = {"write", XL_A_FD | XL_A_OFFSET | XL_A_DATA | XL_A_FLAGS,
+		      R_A},
+    [XL_FOP_FLUSH] = {"flush", XL_A_FD, 0},
+    [XL_FOP_RELEASE] = {"release", XL_A_FD, 0},
+    [XL_FOP_FSYNC] = {"fsync", XL_A_FD | XL_A_CMD, R_A},
+    [XL_FOP_OPENDIR] = {"opendir", L | XL_A_FD, R_A},
+    [XL_FOP_READDIR] = {"readdir", XL_A_FD | XL_A_OFFSET | XL_A_SIZE,
+			XL_R_ENTRIES},
+    [XL_FOP_READDIRPLUS] = {"readdirplus", XL_A_FD | XL_A_OFFSET | XL_A_SIZE,
 			    XL_R_ENTRIES},
-	[XL_FOP_READDIRPLUS] = {"readdirplus",
-				XL_A_FD | XL_A_OFFSET | XL_A_SIZE,
-				XL_R_ENTRIES},
-	[XL_FOP_RELEASEDIR] = {"releasedir", XL_A_FD, 0},
-	[XL_FOP_FSYNCDIR] = {"fsyncdir", XL_A_FD | XL_A_CMD, 0},
-	[XL_FOP_STATFS] = {"statfs", L, XL_R_STATFS},
-	[XL_FOP_SETXATTR] = {"setxattr",
-			     L | XL_A_FD_OPT | XL_A_XNAME | XL_A_DATA |
-				     XL_A_FLAGS,
-			     0},
-	[XL_FOP_GETXATTR] = {"getxattr",
-			     L | XL_A_FD_OPT | XL_A_XNAME | XL_A_SIZE,
-			     XL_R_DATA},
-	[XL_FOP_LISTXATTR] = {"listxattr", L | XL_A_FD_OPT | XL_A_SIZE,
-			      XL_R_DATA},
-	[XL_FOP_REMOVEXATTR] = {"removexattr", L | XL_A_FD_OPT | XL_A_XNAME, 0},
-	[XL_FOP_LK] = {"lk", XL_A_FD | XL_A_CMD | XL_A_LOCK, XL_R_LOCK},
-	[XL_FOP_FLOCK] = {"flock", XL_A_FD | XL_A_CMD, 0},
-	[XL_FOP_FALLOCATE] = {"fallocate",
-			      XL_A_FD | XL_A_CMD | XL_A_OFFSET | XL_A_SIZE,
-			      R_A},
-	[XL_FOP_LSEEK] = {"lseek", XL_A_FD | XL_A_CMD | XL_A_OFFSET,
-			  XL_R_OFFSET},
+    [XL_FOP_RELEASEDIR] = {"releasedir", XL_A_FD, 0},
+    [XL_FOP_FSYNCDIR] = {"fsyncdir", XL_A_FD | XL_A_CMD, 0},
+    [XL_FOP_STATFS] = {"statfs", L, XL_R_STATFS},
+    [XL_FOP_SETXATTR] = {"setxattr",
+			 L | XL_A_FD_OPT | XL_A_XNAME | XL_A_DATA | XL_A_FLAGS,
+			 0},
+    [XL_FOP_GETXATTR] = {"getxattr", L | XL_A_FD_OPT | XL_A_XNAME | XL_A_SIZE,
+			 XL_R_DATA},
+    [XL_FOP_LISTXATTR] = {"listxattr", L | XL_A_FD_OPT | XL_A_SIZE, XL_R_DATA},
+    [XL_FOP_REMOVEXATTR] = {"removexattr", L | XL_A_FD_OPT | XL_A_XNAME, 0},
+    [XL_FOP_LK] = {"lk", XL_A_FD | XL_A_CMD | XL_A_LOCK, XL_R_LOCK},
+    [XL_FOP_FLOCK] = {"flock", XL_A_FD | XL_A_CMD, 0},
+    [XL_FOP_FALLOCATE] = {"fallocate",
+			  XL_A_FD | XL_A_CMD | XL_A_OFFSET | XL_A_SIZE, R_A},
+    [XL_FOP_LSEEK] = {"lseek", XL_A_FD | XL_A_CMD | XL_A_OFFSET, XL_R_OFFSET},
 };
 
 const char *xl_fop_name(int fop)

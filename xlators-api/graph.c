@@ -24,7 +24,7 @@
 #endif
 
 static int graph_errf(char **err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static int graph_errf(char **err, const char *fmt, ...)
 {
 	va_list ap;
@@ -102,8 +102,8 @@ int xl_load_desc(const char *type, const struct xl_desc **out, void **handle,
 		return graph_errf(err,
 				  "translator '%s' was built for another API "
 				  "(version %u size %u, runtime has %u/%zu)",
-				  type, d->api_version, d->size,
-				  XL_API_VERSION, sizeof(struct xl_desc));
+				  type, d->api_version, d->size, XL_API_VERSION,
+				  sizeof(struct xl_desc));
 	}
 	*out = d;
 	*handle = h;
@@ -133,9 +133,8 @@ static int graph_set_options(struct xl *xl, const struct xl_volspec *spec,
 					  file, o->line, spec->name, spec->type,
 					  o->key);
 		if (xl_option_validate(od, o->value, &why)) {
-			graph_errf(err, "%s:%d: volume '%s': %s", file,
-				   o->line, spec->name,
-				   why ? why : "bad value");
+			graph_errf(err, "%s:%d: volume '%s': %s", file, o->line,
+				   spec->name, why ? why : "bad value");
 			free(why);
 			return -EINVAL;
 		}
@@ -229,13 +228,12 @@ static int graph_link(struct xl_graph *g, const struct xl_volfile *vf,
 		for (int j = 0; j < spec->subvolume_count; j++) {
 			struct xl *c = xl_graph_find(g, spec->subvolumes[j]);
 			if (!c) {
-				ret = graph_errf(err,
-						 "%s:%d: volume '%s': subvolume "
-						 "'%s' is not defined",
-						 vf->filename,
-						 spec->subvolume_lines[j],
-						 spec->name,
-						 spec->subvolumes[j]);
+				ret = graph_errf(
+				    err,
+				    "%s:%d: volume '%s': subvolume "
+				    "'%s' is not defined",
+				    vf->filename, spec->subvolume_lines[j],
+				    spec->name, spec->subvolumes[j]);
 				break;
 			}
 			if (c == xl) {
@@ -266,13 +264,11 @@ static int graph_link(struct xl_graph *g, const struct xl_volfile *vf,
 				start++;
 			for (int k = start; k < n && off < sizeof(chain); k++)
 				off += (size_t)snprintf(
-					chain + off, sizeof(chain) - off,
-					"%s%s", k > start ? " -> " : "",
-					path[k]->name);
-			ret = graph_errf(err,
-					 "%s:%d: subvolume cycle: %s",
-					 vf->filename, path[start]->line,
-					 chain);
+				    chain + off, sizeof(chain) - off, "%s%s",
+				    k > start ? " -> " : "", path[k]->name);
+			ret =
+			    graph_errf(err, "%s:%d: subvolume cycle: %s",
+				       vf->filename, path[start]->line, chain);
 		}
 	}
 out:
@@ -494,8 +490,9 @@ void xl_graph_dump(struct xl_graph *g, FILE *out)
 			fprintf(out, "option.%s=%s\n", xl->options[j].key,
 				xl->options[j].value);
 		fprintf(out, "pending_calls=%d\n", atomic_load(&xl->pending));
-		fprintf(out, "memory.bytes=%" PRIdFAST64 "\nmemory.allocs=%"
-			     PRIdFAST64 "\n",
+		fprintf(out,
+			"memory.bytes=%" PRIdFAST64
+			"\nmemory.allocs=%" PRIdFAST64 "\n",
 			atomic_load(&xl->mem_bytes),
 			atomic_load(&xl->mem_allocs));
 		for (int f = 0; f < XL_FOP_COUNT; f++) {

@@ -9,8 +9,8 @@
  */
 #include "config.h"
 
-#include "inode.h"
 #include "graph.h"
+#include "inode.h"
 #include "log.h"
 #include "xlator.h"
 

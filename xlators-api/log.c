@@ -20,15 +20,15 @@ static atomic_int log_level = XL_LOG_INFO;
 static atomic_int log_fd = 2;
 
 static const char log_letters[] = " EWIDT";
-static const char *const log_names[] = {"none",  "error", "warning",
-					"info",  "debug", "trace"};
+static const char *const log_names[] = {"none", "error", "warning",
+					"info", "debug", "trace"};
 
 int xl_log_init(const char *path, enum xl_log_level level)
 {
 	atomic_store(&log_level, level);
 	if (path) {
-		int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-			      0644);
+		int fd =
+		    open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 		if (fd < 0)
 			return -errno;
 		int old = atomic_exchange(&log_fd, fd);

@@ -16,7 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
-static char *opt_errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *opt_errf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 static char *opt_errf(const char *fmt, ...)
 {
 	char *s = NULL;
@@ -262,7 +263,8 @@ int xl_opt_str(struct xl *xl, const char *key, const char **out)
 
 int xl_opt_int(struct xl *xl, const char *key, int64_t *out)
 {
-	const struct xl_option_desc *od = xl_option_find(xl->desc->options, key);
+	const struct xl_option_desc *od =
+	    xl_option_find(xl->desc->options, key);
 	const char *v = opt_value(xl, key);
 
 	if (!v || !od)

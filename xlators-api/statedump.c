@@ -4,8 +4,8 @@
  */
 #include "config.h"
 
-#include "statedump.h"
 #include "log.h"
+#include "statedump.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -120,9 +120,9 @@ static void *sig_thread(void *arg)
 		if (sig == SIGUSR1) {
 			char *path = NULL;
 			pthread_mutex_lock(&sig_state.lock);
-			int ret = xl_statedump_write(sig_state.graph,
-						     sig_state.prog,
-						     sig_state.dir, &path);
+			int ret =
+			    xl_statedump_write(sig_state.graph, sig_state.prog,
+					       sig_state.dir, &path);
 			pthread_mutex_unlock(&sig_state.lock);
 			if (ret)
 				xl_err("statedump", "state dump failed: %s",

@@ -25,7 +25,7 @@ struct vf_parser {
 };
 
 static int vf_error(struct vf_parser *p, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int vf_error(struct vf_parser *p, int line, const char *fmt, ...)
 {
 	char *msg = NULL;
@@ -106,8 +106,8 @@ static int vf_begin_volume(struct vf_parser *p, char *rest)
 					"volume '%s' already defined at line "
 					"%d",
 					name, vf->volumes[i].line);
-	vols = realloc(vf->volumes, (size_t)(vf->volume_count + 1) *
-					    sizeof(*vols));
+	vols = realloc(vf->volumes,
+		       (size_t)(vf->volume_count + 1) * sizeof(*vols));
 	if (!vols)
 		return -ENOMEM;
 	vf->volumes = vols;
@@ -133,8 +133,8 @@ static int vf_add_option(struct vf_parser *p, char *rest)
 					"option '%s' given twice in volume "
 					"'%s' (first at line %d)",
 					key, v->name, v->options[i].line);
-	opts = realloc(v->options,
-		       (size_t)(v->option_count + 1) * sizeof(*opts));
+	opts =
+	    realloc(v->options, (size_t)(v->option_count + 1) * sizeof(*opts));
 	if (!opts)
 		return -ENOMEM;
 	v->options = opts;
@@ -153,20 +153,21 @@ static int vf_add_subvolumes(struct vf_parser *p, char *rest)
 	char *name;
 
 	if (v->subvolume_count)
-		return vf_error(p, p->line, "'subvolumes' given twice in "
-					    "volume '%s'",
+		return vf_error(p, p->line,
+				"'subvolumes' given twice in "
+				"volume '%s'",
 				v->name);
 	while ((name = vf_word(&rest))) {
-		char **names = realloc(v->subvolumes,
-				       (size_t)(v->subvolume_count + 1) *
-					       sizeof(*names));
+		char **names =
+		    realloc(v->subvolumes,
+			    (size_t)(v->subvolume_count + 1) * sizeof(*names));
 		int *lines;
 		if (!names)
 			return -ENOMEM;
 		v->subvolumes = names;
-		lines = realloc(v->subvolume_lines,
-				(size_t)(v->subvolume_count + 1) *
-					sizeof(*lines));
+		lines =
+		    realloc(v->subvolume_lines,
+			    (size_t)(v->subvolume_count + 1) * sizeof(*lines));
 		if (!lines)
 			return -ENOMEM;
 		v->subvolume_lines = lines;
@@ -182,8 +183,9 @@ static int vf_add_subvolumes(struct vf_parser *p, char *rest)
 		v->subvolume_count++;
 	}
 	if (!v->subvolume_count)
-		return vf_error(p, p->line, "'subvolumes' needs at least one "
-					    "name");
+		return vf_error(p, p->line,
+				"'subvolumes' needs at least one "
+				"name");
 	return 0;
 }
 
@@ -208,8 +210,9 @@ static int vf_line(struct vf_parser *p, char *line)
 				word);
 	if (strcmp(word, "end-volume") == 0) {
 		if (vf_word(&rest))
-			return vf_error(p, p->line, "'end-volume' takes no "
-						    "arguments");
+			return vf_error(p, p->line,
+					"'end-volume' takes no "
+					"arguments");
 		if (!p->cur->type)
 			return vf_error(p, p->cur->line,
 					"volume '%s' has no 'type'",
@@ -312,7 +315,8 @@ int xl_volfile_read(const char *path, struct xl_volfile **out, char **err)
 			if (cap > (16u << 20) || !(t = realloc(text, cap))) {
 				free(text);
 				fclose(f);
-				if (asprintf(err, "%s: volfile too large", path) < 0)
+				if (asprintf(err, "%s: volfile too large",
+					     path) < 0)
 					*err = NULL;
 				return -EFBIG;
 			}

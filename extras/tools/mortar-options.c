@@ -85,9 +85,8 @@ static int opts_print(const char *type, bool markdown)
 			       range, od->help ? od->help : "");
 		else
 			printf("  %-22s %s%s%s%s%s%s\n      %s\n", od->key,
-			       opts_type_name(od->type),
-			       range[0] ? " " : "", range,
-			       od->default_value ? ", default " : "",
+			       opts_type_name(od->type), range[0] ? " " : "",
+			       range, od->default_value ? ", default " : "",
 			       od->default_value ? od->default_value : "",
 			       od->required ? ", required" : "",
 			       od->help ? od->help : "");
@@ -108,9 +107,10 @@ int main(int argc, char **argv)
 		first = 2;
 	}
 	if (first >= argc) {
-		fprintf(stderr,
-			"usage: mortar-options [--markdown] TYPE...\n"
-			"  e.g. mortar-options storage/posix protocol/client\n");
+		fprintf(
+		    stderr,
+		    "usage: mortar-options [--markdown] TYPE...\n"
+		    "  e.g. mortar-options storage/posix protocol/client\n");
 		return 2;
 	}
 	if (markdown)

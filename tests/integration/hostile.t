@@ -9,7 +9,7 @@
 
 HOSTILE=$MT_TOOLS/hostile
 require_binaries "$HOSTILE"
-plan 8
+plan 9
 
 # The brick lives in its own jail dir, so anything a "../x" name
 # managed to create shows up as a change in the jail listing.
@@ -77,6 +77,22 @@ else
 		diag_file -
 fi
 
+# A client that sends and never reads: the brick stops reading it
+# instead of queueing replies; its RSS is watched through -P.
+# A sanitizer build keeps freed memory in quarantine (256 MiB): allow
+# for it, the sent bytes still show whether the brick stopped reading.
+FLOOD_MAX_KB=$((64 << 10))
+grep -qa __asan_init "/proc/$HPID/exe" 2>/dev/null &&
+	FLOOD_MAX_KB=$((384 << 10))
+run_flood() {
+	timeout 60 "$HOSTILE" -p "$HPORT" -v hvol -t 5 -P "$HPID" \
+		-M "$FLOOD_MAX_KB" flood \
+		>"$MT_TMP/flood.out" 2>&1 || {
+		diag_file "$MT_TMP/flood.out"
+		return 1
+	}
+}
+
 wait_for 30 mt_pid_gone "$IO_PID"
 wait "$IO_PID"
 tap_result "the mount kept working during the attack" $? ||
@@ -84,6 +100,9 @@ tap_result "the mount kept working during the attack" $? ||
 diag "io loop: $(tail -n 1 "$MT_TMP/io.out")"
 mt_untrack .pids "$IO_PID"
 
+tap_check "brick memory stays bounded under a flood of unread replies" \
+	run_flood
+diag "$(grep -h 'RSS' "$MT_TMP/flood.out")"
 tap_check "brick process still alive (kill -0 $HPID)" kill -0 "$HPID"
 tap_check "brick still answers a fresh hostile PING" \
 	timeout 30 "$HOSTILE" -p "$HPORT" -v hvol -t 5 framing

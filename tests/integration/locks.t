@@ -5,17 +5,19 @@
 # pipes, every wait bounded); this script sets up the volume and runs each
 # scenario once per topology, one TAP point each.  Last, a client that
 # dies (mortar killed with SIGKILL) must not leave its locks on the brick.
+# A create that finds the file already there must lock that file, and a
+# reconnect that loses the brick's locks must fail the fds that held them.
 # shellcheck source=../lib/mortar-test.sh
 . "$(dirname "$0")/../lib/mortar-test.sh"
 
 LOCKTEST=$MT_TOOLS/locktest
-SCENARIOS="wrlck getlk rdlck ranges setlkw close kill flock flock-wait flock-kill"
+SCENARIOS="wrlck getlk rdlck ranges setlkw setlkw-intr close kill flock flock-wait flock-kill"
 # shellcheck disable=SC2086 # split into words on purpose
 set -- $SCENARIOS
 NSCN=$#
 
 require_binaries "$LOCKTEST"
-plan $((5 + 2 * NSCN))
+plan $((12 + 2 * NSCN))
 
 start_brick locks "$MT_TMP/brick" || bail_out "brick did not start"
 # No attribute/entry caching: the second mount must see files the first
@@ -71,6 +73,69 @@ leftover() {
 }
 tap_check "no lock left behind by killed or exited holders" leftover
 
+# A process killed while its lock request waits on the brick: the kernel
+# waits for the answer even through SIGKILL once the request reached the
+# file system, so the bridge must withdraw it from the brick's queue.
+: >"$MT_TMP/m1/kw-posix"
+: >"$MT_TMP/m1/kw-flock"
+wait_for 10 test -f "$MT_TMP/m2/kw-flock"
+"$LOCKTEST" -t 60 hold "$MT_TMP/m1/kw-posix" "$MT_TMP/m1/kw-flock" \
+	>"$MT_TMP/kw-hold.out" 2>&1 &
+KW_HOLD=$!
+mt_track .pids "$KW_HOLD"
+wait_for 10 grep -qx held "$MT_TMP/kw-hold.out" || diag_file "$MT_TMP/kw-hold.out"
+"$LOCKTEST" -t 60 wait "$MT_TMP/m2/kw-posix" - >"$MT_TMP/kw-w1.out" 2>&1 &
+KW_W1=$!
+"$LOCKTEST" -t 60 wait - "$MT_TMP/m2/kw-flock" >"$MT_TMP/kw-w2.out" 2>&1 &
+KW_W2=$!
+mt_track .pids "$KW_W1"
+mt_track .pids "$KW_W2"
+wait_for 10 grep -qx waiting "$MT_TMP/kw-w1.out"
+wait_for 10 grep -qx waiting "$MT_TMP/kw-w2.out"
+# Give both requests time to be parked on the brick, then kill them.
+sleep 1
+kill -KILL "$KW_W1" "$KW_W2"
+gone() { # pid: exited (a zombie counts: it is only waiting to be reaped)
+	[ ! -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
+both_gone() { gone "$KW_W1" && gone "$KW_W2"; }
+tap_check "waiters killed in F_SETLKW and flock exit at once (5 s)" \
+	wait_for 5 both_gone
+wait "$KW_W1" "$KW_W2" 2>/dev/null
+mt_untrack .pids "$KW_W1"
+mt_untrack .pids "$KW_W2"
+mt_kill_pid "$KW_HOLD"
+mt_untrack .pids "$KW_HOLD"
+kw_free() {
+	timeout 10 "$LOCKTEST" try "$MT_TMP/m2/kw-posix" "$MT_TMP/m2/kw-flock"
+}
+tap_check "the killed waiters left no lock behind (10 s)" wait_for 10 kw_free
+
+# O_CREAT on a name mount 4 cached as absent (negative-timeout) while
+# mount 1 created it meanwhile: the kernel sends CREATE, the brick opens
+# the existing file, and the lock must conflict with mount 1's, not land
+# on a gfid made up for a file that was never created.
+mount_volume "$MT_TMP/m4" locks "$BRICK_PORT" \
+	entry-timeout=0,attribute-timeout=0,negative-timeout=60 ||
+	bail_out "fourth mount failed"
+stat "$MT_TMP/m4/neg-posix" >/dev/null 2>&1 &&
+	diag "neg-posix exists before it was created"
+"$LOCKTEST" -t 60 hold "$MT_TMP/m1/neg-posix" "$MT_TMP/m1/neg-flock" \
+	>"$MT_TMP/neg-hold.out" 2>&1 &
+NEG_PID=$!
+mt_track .pids "$NEG_PID"
+wait_for 10 grep -qx held "$MT_TMP/neg-hold.out" || diag_file "$MT_TMP/neg-hold.out"
+neg_conflict() {
+	timeout 10 "$LOCKTEST" trylk "$MT_TMP/m4/neg-posix" - >"$MT_TMP/neg-try.out" 2>&1
+	local rc=$?
+	[ $rc -eq 1 ] || diag_file "$MT_TMP/neg-try.out"
+	[ $rc -eq 1 ]
+}
+tap_check "O_CREAT over a cached negative entry conflicts with mount 1's lock" \
+	neg_conflict
+mt_kill_pid "$NEG_PID"
+mt_untrack .pids "$NEG_PID"
+
 # A dead client: locks taken through mount 3, then its mortar process is
 # killed.  The brick sees the connection drop and must release them.
 mount_volume "$MT_TMP/m3" locks "$BRICK_PORT" "$OPTS" ||
@@ -99,3 +164,43 @@ mt_untrack .pids "$HOLD_PID"
 # by hand; the library's cleanup would take it for unmounted.
 timeout 10 umount "$MT_TMP/m3" 2>/dev/null || umount -l "$MT_TMP/m3"
 mt_untrack .mounts "$MT_TMP/m3"
+
+# The brick restarts while a process on mount 1 holds a lock: the new
+# brick knows nothing of it, so the fd that held it must fail (EBADFD)
+# instead of being reopened as if the lock were still there; a fresh
+# open works.  Meanwhile a process on mount 4 holds, without a lock, an
+# fd it got from O_CREAT over a cached negative entry (the brick opened
+# the existing file): it must be reopened as that file, and work.
+: >"$MT_TMP/m1/lost-lock"
+stat "$MT_TMP/m4/neg-keep" >/dev/null 2>&1 &&
+	diag "neg-keep exists before it was created"
+: >"$MT_TMP/m1/neg-keep"
+start_helper() { # MODE PATH_A PATH_B OUT: sets HELPER_PID
+	"$LOCKTEST" -t 120 "$1" "$2" "$3" >"$4" 2>&1 &
+	HELPER_PID=$!
+	mt_track .pids "$HELPER_PID"
+	wait_for 10 grep -qx ready "$4" || diag_file "$4"
+}
+start_helper lost "$MT_TMP/m1/lost-lock" "$MT_TMP/m1/lost-lock" "$MT_TMP/lost.out"
+LOST_PID=$HELPER_PID
+start_helper keep "$MT_TMP/m4/neg-keep" "$MT_TMP/m4/neg-keep" "$MT_TMP/keep.out"
+KEEP_PID=$HELPER_PID
+stop_brick locks KILL
+tap_check "brick restarts on the same port" restart_brick locks
+mounts_work() {
+	timeout 5 cat "$MT_TMP/m1/lost-lock" >/dev/null 2>&1 &&
+		timeout 5 cat "$MT_TMP/m4/neg-keep" >/dev/null 2>&1
+}
+tap_check "mounts 1 and 4 reconnect (30 s)" wait_for 30 mounts_work
+helper_check() { # PID OUT
+	kill -USR1 "$1"
+	wait "$1"
+	local rc=$?
+	mt_untrack .pids "$1"
+	[ $rc -eq 0 ] || diag_file "$2"
+	[ $rc -eq 0 ]
+}
+tap_check "an fd that held a lock fails with EBADFD after the reconnect" \
+	helper_check "$LOST_PID" "$MT_TMP/lost.out"
+tap_check "an fd created over an existing file is reopened as that file" \
+	helper_check "$KEEP_PID" "$MT_TMP/keep.out"

@@ -1,15 +1,17 @@
 #!/bin/bash
 # proto.t - protocol/client, protocol/server and brickd against real brick
 # processes, without FUSE (tests/tools/protoclient.c drives a client
-# graph): fops and the fd table, GETSPEC, refused handshakes (unknown
-# volume, auth.reject), fd reopen after a brick restart (and EBADFD when
-# the file is gone), per-client cleanup when a client dies, and brickd's
-# command line (daemonize, pid file, clean SIGTERM, bad input).
+# graph): fops and the fd table, create over an existing file (real gfid
+# on the brick fd), readdirplus larger than a frame, GETSPEC, refused
+# handshakes (unknown volume, auth.reject), fd reopen after a brick
+# restart (and EBADFD when the file is gone), per-client cleanup when a
+# client dies, and brickd's command line (daemonize, pid file, clean
+# SIGTERM, bad input).
 . "$(dirname "$0")/../lib/mortar-test.sh"
 
 PC=$MT_TOOLS/protoclient
 require_binaries "$PC"
-plan 16
+plan 18
 
 run_pc() { # log-name args...: run protoclient, keep its output
 	local name=$1
@@ -28,6 +30,10 @@ printf 'volume custom\n type debug/trace\nend-volume\n' >"$MT_TMP/vols/custom.vo
 
 tap_check "fops through protocol/client and protocol/server" \
 	run_pc basic "$PORT" pv basic
+tap_check "create over an existing file: its locks conflict with others" \
+	run_pc recreate "$PORT" pv recreate
+tap_check "readdirplus bigger than a frame is answered, pages list all" \
+	run_pc bigdir "$PORT" pv bigdir "$MT_TMP/brick"
 
 getspec_is() { # name want-ret [grep pattern]
 	timeout 20 "$PC" "$PORT" "$1" getspec >"$MT_TMP/gs.out" 2>&1 || return 1

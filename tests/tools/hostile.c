@@ -5,15 +5,17 @@
  * brick.
  *
  *   hostile [-h HOST] -p PORT [-v VOLUME] [-t SECONDS] [-s SEED] [-n ROUNDS]
- *           [-e OUTSIDE_DIR] [CASE...]
+ *           [-e OUTSIDE_DIR] [-P BRICK_PID [-M RSS_KIB]] [CASE...]
  *
  * -e names a directory outside the brick for the symlink-escape case
- * (skipped without it).  Without CASE it runs every case; -n repeats the whole
- * run (more fuzz, and a longer attack for a mount to survive meanwhile). Output
- * is one "# pass:"/"# FAIL:" line per check; exit 0 when every check passed, 1
- * when one failed, 2 on a usage error or when the brick cannot be reached at
- * all.  After each case a PING on a fresh connection proves the brick still
- * answers.
+ * (skipped without it); -P the brick's pid for the flood case, which
+ * watches its memory (skipped without it): growth above -M KiB fails
+ * (64 MiB by default).  Without CASE it runs every case; -n repeats the
+ * whole run (more fuzz, and a longer attack for a mount to survive
+ * meanwhile).  Output is one "# pass:"/"# FAIL:" line per check; exit 0
+ * when every check passed, 1 when one failed, 2 on a usage error or when
+ * the brick cannot be reached at all.  After each case a PING on a fresh
+ * connection proves the brick still answers.
  *
  * Each case opens its own TCP connection, so a brick that closes the
  * connection on a bad frame (what rpc.h promises) does not hide later
@@ -38,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,7 +63,9 @@ struct ho_conn {
 static const char *ho_host = "127.0.0.1";
 static const char *ho_port;
 static const char *ho_volume = "brick";
-static const char *ho_escape_dir; /* -e: a dir outside the brick */
+static const char *ho_escape_dir;     /* -e: a dir outside the brick */
+static int ho_brick_pid;	      /* -P: whose memory the flood watches */
+static long ho_rss_max_kb = 64 << 10; /* -M: how much it may grow */
 static int ho_timeout_ms = 5000;
 static int ho_failures;
 
@@ -891,6 +896,190 @@ struct ho_case {
 	void (*run)(void);
 };
 
+/* ---- case: an fd number from another connection ------------------- */
+
+/* OPENDIR the root on c; its remote fd number, or 0. */
+static uint64_t ho_opendir_root(struct ho_conn *c)
+{
+	struct xl_args args;
+	struct xl_reply reply;
+	struct rpc_wbuf w;
+	struct rpc_rbuf r;
+	uint8_t *body = NULL;
+	size_t body_len = 0;
+	uint64_t xid, num = 0;
+	int32_t ret = -1;
+
+	memset(&args, 0, sizeof(args));
+	memcpy(args.loc.gfid, xl_gfid_root, XL_GFID_LEN);
+	if (ho_encode(XL_FOP_OPENDIR, &args, 0, &w) < 0)
+		return 0;
+	if (ho_send_frame(c, XL_FOP_OPENDIR, w.data, w.len, NULL, 0, &xid) ==
+		0 &&
+	    ho_wait(c, xid, &ret, &body, &body_len) == HO_R_REPLY && ret == 0) {
+		memset(&reply, 0, sizeof(reply));
+		rpc_rbuf_init(&r, body, body_len);
+		if (rpc_decode_reply(&r, XL_FOP_OPENDIR, &reply, &num, NULL))
+			num = 0;
+		xl_reply_clear(&reply);
+	}
+	free(body);
+	rpc_wbuf_free(&w);
+	return num;
+}
+
+/* fd numbers are the brick's, never reused: a number one connection got
+ * names nothing on another (a client that kept it across a reconnect
+ * must get EBADF, not some other file). */
+static void ho_case_stale_fd(void)
+{
+	struct ho_conn a, b;
+	struct xl_args args;
+	struct rpc_wbuf w;
+	uint64_t na, nb, xid;
+	int32_t ret = 0;
+	enum ho_result r = HO_R_CLOSED;
+
+	if (ho_session(&a) < 0)
+		return;
+	if (ho_session(&b) < 0) {
+		ho_close(&a);
+		return;
+	}
+	na = ho_opendir_root(&a);
+	nb = ho_opendir_root(&b);
+	ho_check(na && nb && na != nb, "distinct fd numbers: %llu %llu",
+		 (unsigned long long)na, (unsigned long long)nb);
+	memset(&args, 0, sizeof(args));
+	args.size = 4096;
+	if (ho_encode(XL_FOP_READDIR, &args, na, &w) == 0) {
+		if (ho_send_frame(&b, XL_FOP_READDIR, w.data, w.len, NULL, 0,
+				  &xid) == 0)
+			r = ho_wait(&b, xid, &ret, NULL, NULL);
+		rpc_wbuf_free(&w);
+	}
+	ho_check(r == HO_R_REPLY && ret == -EBADF,
+		 "another connection's fd number is EBADF: %s",
+		 ho_result_name(r, ret));
+	ho_close(&b);
+	ho_close(&a);
+}
+
+/* ---- case: a flood of requests whose replies are never read -------- */
+
+#define HO_FLOOD_SECS 4
+
+static double ho_now(void)
+{
+	return ho_deadline() - ho_timeout_ms / 1000.0;
+}
+
+/* VmRSS of the brick in KiB, or -1. */
+static long ho_rss_kb(void)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", ho_brick_pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* Append one frame to a batch buffer. */
+static size_t ho_pack_frame(uint8_t *out, struct ho_conn *c, uint32_t proc,
+			    const void *body, size_t body_len)
+{
+	struct ho_hdr h = ho_hdr_request(c, proc, body_len, 0);
+
+	ho_hdr_pack(&h, out);
+	if (body_len)
+		memcpy(out + RPC_HEADER_LEN, body, body_len);
+	return RPC_HEADER_LEN + body_len;
+}
+
+/* A handshaken client sends PINGs and STATFS as fast as the brick takes
+ * them and never reads a reply.  The brick must stop reading it rather
+ * than queue answers without bound: its RSS may grow a little, not by
+ * what was sent. */
+static void ho_case_flood(void)
+{
+	struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
+	struct xl_args args;
+	struct rpc_wbuf statfs;
+	struct ho_conn c;
+	uint8_t *batch;
+	size_t len = 0, sent = 0;
+	long base, peak, now;
+	double end;
+
+	if (!ho_brick_pid) {
+		printf("# skip: flood needs -P BRICK_PID\n");
+		return;
+	}
+	base = peak = ho_rss_kb();
+	if (base < 0) {
+		ho_check(false, "read VmRSS of pid %d", ho_brick_pid);
+		return;
+	}
+	memset(&args, 0, sizeof(args));
+	memcpy(args.loc.gfid, xl_gfid_root, XL_GFID_LEN);
+	if (ho_encode(XL_FOP_STATFS, &args, 0, &statfs) < 0) {
+		ho_check(false, "encode STATFS");
+		return;
+	}
+	if (ho_session(&c) < 0) {
+		rpc_wbuf_free(&statfs);
+		return;
+	}
+	/* a brick that stops reading makes send time out: go on trying */
+	setsockopt(c.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	batch = malloc(64 * (16 * RPC_HEADER_LEN + statfs.len));
+	for (int i = 0; batch && i < 64; i++) {
+		for (int k = 0; k < 15; k++)
+			len += ho_pack_frame(batch + len, &c, RPC_PROC_PING,
+					     NULL, 0);
+		len += ho_pack_frame(batch + len, &c, XL_FOP_STATFS,
+				     statfs.data, statfs.len);
+	}
+	end = ho_now() + HO_FLOOD_SECS;
+	while (batch && ho_now() < end) {
+		size_t off = 0;
+
+		while (off < len && ho_now() < end) {
+			ssize_t n =
+			    send(c.fd, batch + off, len - off, MSG_NOSIGNAL);
+
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			if (n < 0)
+				break;
+			off += (size_t)n;
+			sent += (size_t)n;
+		}
+		now = ho_rss_kb();
+		if (now > peak)
+			peak = now;
+	}
+	usleep(500 * 1000);
+	now = ho_rss_kb();
+	if (now > peak)
+		peak = now;
+	ho_check(batch && peak - base <= ho_rss_max_kb,
+		 "brick RSS under a flood of %zu unread bytes: %ld -> %ld KiB",
+		 sent, base, peak);
+	free(batch);
+	rpc_wbuf_free(&statfs);
+	ho_close(&c);
+	ho_alive("flood");
+}
+
 static const struct ho_case ho_cases[] = {
     {"framing", ho_case_framing},
     {"truncated", ho_case_truncated},
@@ -901,6 +1090,8 @@ static const struct ho_case ho_cases[] = {
     {"bodies", ho_case_bodies},
     {"fuzz", ho_case_fuzz},
     {"symlink-escape", ho_case_symlink_escape},
+    {"stale-fd", ho_case_stale_fd},
+    {"flood", ho_case_flood},
 };
 
 #define HO_NCASES (sizeof(ho_cases) / sizeof(ho_cases[0]))
@@ -909,7 +1100,7 @@ static void ho_usage(void)
 {
 	fprintf(stderr, "usage: hostile [-h HOST] -p PORT [-v VOLUME] "
 			"[-t SECONDS] [-s SEED] [-n ROUNDS] [-e OUTSIDE_DIR] "
-			"[CASE...]\n"
+			"[-P BRICK_PID [-M RSS_KIB]] [CASE...]\n"
 			"cases:");
 	for (size_t i = 0; i < HO_NCASES; i++)
 		fprintf(stderr, " %s", ho_cases[i].name);
@@ -947,7 +1138,7 @@ int main(int argc, char **argv)
 	int rounds = 1, ret = 0;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "h:p:v:t:s:n:e:")) != -1) {
+	while ((opt = getopt(argc, argv, "h:p:v:t:s:n:e:P:M:")) != -1) {
 		switch (opt) {
 		case 'h':
 			ho_host = optarg;
@@ -969,6 +1160,12 @@ int main(int argc, char **argv)
 			break;
 		case 'e':
 			ho_escape_dir = optarg;
+			break;
+		case 'P':
+			ho_brick_pid = atoi(optarg);
+			break;
+		case 'M':
+			ho_rss_max_kb = atol(optarg);
 			break;
 		default:
 			ho_usage();

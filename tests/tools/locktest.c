@@ -5,17 +5,22 @@
  *
  *   locktest [-t SECONDS] SCENARIO PATH_A PATH_B
  *
- * Scenarios: wrlck getlk rdlck ranges setlkw close kill flock flock-wait
- * flock-kill, or "all".  Worker 0 (and worker 2 when a scenario needs a
- * third process) opens PATH_A, worker 1 opens PATH_B; give the same path
- * twice to test one mount.  Exit 0 when every check passed, 1 on a failed
+ * Scenarios: wrlck getlk rdlck ranges setlkw setlkw-intr close kill flock
+ * flock-wait flock-kill, or "all".  Worker 0 (and worker 2 when a scenario
+ * needs a third process) opens PATH_A, worker 1 opens PATH_B; give the same
+ * path twice to test one mount.  Exit 0 when every check passed, 1 on a failed
  * check, 2 on a usage or setup error.  Diagnostics go to stdout as "# "
  * lines so a TAP script can pass them through.
  *
  * Two helpers for scripts run in this process alone: "hold" takes a
  * whole-file F_WRLCK on PATH_A and flock LOCK_EX on PATH_B, prints "held"
  * and waits for a signal (or the -t limit); "try" attempts the same
- * without blocking and exits 0 only when it got both.
+ * without blocking and exits 0 only when it got both.  "trylk" opens
+ * PATH_A with O_CREAT and tries F_SETLK F_WRLCK: exit 0 granted, 1
+ * conflict.  "lost" locks PATH_A, prints "ready", and after SIGUSR1
+ * checks that the locked fd fails with EBADFD while a fresh open of
+ * PATH_B works; "keep" is the same without a lock, and the old fd must
+ * work too (see lt_reconnect).
  *
  * The driver never sleeps to coordinate: each worker is a forked process
  * fed commands over a pipe, and it answers twice per command ("started",
@@ -54,7 +59,8 @@ struct lt_cmd {
 	int lk_cmd; /* F_SETLK, F_SETLKW, F_GETLK */
 	short type; /* F_RDLCK, F_WRLCK, F_UNLCK */
 	long long start, len;
-	int flock_op; /* LOCK_* */
+	int flock_op;	  /* LOCK_* */
+	bool retry_eintr; /* LT_LK: call again when a signal cut it short */
 	char path[512];
 };
 
@@ -64,6 +70,7 @@ struct lt_reply {
 	int err;
 	struct flock fl; /* F_GETLK result */
 	double t;	 /* CLOCK_MONOTONIC seconds when the call returned */
+	int eintrs;	 /* LT_LK with retry_eintr: calls cut short */
 };
 
 struct lt_worker {
@@ -153,6 +160,11 @@ static void lt_exec(const struct lt_cmd *c, int *fds, struct lt_reply *r)
 		fl.l_start = c->start;
 		fl.l_len = c->len;
 		r->ret = fcntl(fds[c->slot], c->lk_cmd, &fl);
+		while (r->ret < 0 && errno == EINTR && c->retry_eintr) {
+			r->eintrs++;
+			fl.l_type = c->type;
+			r->ret = fcntl(fds[c->slot], c->lk_cmd, &fl);
+		}
 		r->fl = fl;
 		break;
 	case LT_FLOCK:
@@ -163,15 +175,24 @@ static void lt_exec(const struct lt_cmd *c, int *fds, struct lt_reply *r)
 	r->t = lt_now();
 }
 
+static void lt_on_usr1(int sig)
+{
+	(void)sig;
+}
+
 /* Serve commands until the driver closes the pipe (or dies). */
 static void __attribute__((noreturn)) lt_worker_main(int cmd_fd, int reply_fd)
 {
+	struct sigaction sa = {.sa_handler = lt_on_usr1};
 	int fds[LT_SLOTS];
 	struct lt_cmd c;
 	struct lt_reply r;
 
 	for (int i = 0; i < LT_SLOTS; i++)
 		fds[i] = -1;
+	/* SIGUSR1 interrupts a blocked call as any caught signal does (no
+	 * SA_RESTART): the setlkw-intr scenario sends it. */
+	sigaction(SIGUSR1, &sa, NULL);
 	/* The driver's alarm must never leave a worker holding locks. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	for (;;) {
@@ -553,6 +574,52 @@ static void lt_scn_setlkw(void)
 	lt_expect_conflict(&r, "A: F_RDLCK now that B holds the lock");
 }
 
+/*
+ * A caught signal during F_SETLKW, and the waiter retries on EINTR (as
+ * glibc users do).  Whatever the first call returned, once B has the
+ * lock nothing may take it away: the filesystem once answered EINTR at
+ * once and gave the lock back when the abandoned request was granted
+ * later, which removed the lock B got by retrying.
+ */
+static void lt_scn_setlkw_intr(void)
+{
+	struct lt_cmd wait = lt_lk_cmd(0, F_SETLKW, F_WRLCK, 0, 0);
+	struct lt_reply r;
+
+	wait.retry_eintr = true;
+	r = lt_lk(0, F_SETLK, F_WRLCK, 0, 0);
+	lt_expect_ok(&r, "A: F_WRLCK whole file");
+	if (lt_start(1, &wait) < 0) {
+		lt_check(false, "B: could not start F_SETLKW");
+		return;
+	}
+	if (!lt_expect_pending(1, "B: F_SETLKW under A's lock"))
+		return;
+	lt_diag("interrupting B's F_SETLKW with SIGUSR1");
+	kill(lt_workers[1].pid, SIGUSR1);
+	if (!lt_expect_pending(1, "B: F_SETLKW (or its retry) after SIGUSR1"))
+		return;
+	r = lt_lk(0, F_SETLK, F_UNLCK, 0, 0);
+	lt_expect_ok(&r, "A: unlock");
+	if (!lt_finish(1, &r, LT_WAKE_MS))
+		return;
+	lt_check(r.ret == 0,
+		 "B: F_SETLKW granted after A's unlock (%d EINTR "
+		 "retries, ret %d, %s)",
+		 r.eintrs, r.ret, r.ret < 0 ? strerror(r.err) : "ok");
+	/* Not coordination: room for a late give-back to land, which must
+	 * not happen at all. */
+	usleep(500 * 1000);
+	r = lt_lk(2, F_SETLK, F_WRLCK, 0, 1);
+	lt_expect_conflict(&r, "C: F_WRLCK while B holds the lock");
+	r = lt_lk(2, F_GETLK, F_WRLCK, 0, 0);
+	lt_check(r.ret == 0 && r.fl.l_type == F_WRLCK &&
+		     r.fl.l_pid == lt_workers[1].pid,
+		 "C: F_GETLK names B (pid %d) as the holder (got %s pid %d)",
+		 (int)lt_workers[1].pid, lt_type_name(r.fl.l_type),
+		 (int)r.fl.l_pid);
+}
+
 /* POSIX: closing any fd of the file drops the process's locks on it. */
 static void lt_scn_close(void)
 {
@@ -689,6 +756,7 @@ static const struct lt_scenario lt_scenarios[] = {
     {"rdlck", 3, lt_scn_rdlck},
     {"ranges", 2, lt_scn_ranges},
     {"setlkw", 2, lt_scn_setlkw},
+    {"setlkw-intr", 3, lt_scn_setlkw_intr},
     {"close", 2, lt_scn_close},
     {"kill", 3, lt_scn_kill},
     {"flock", 3, lt_scn_flock},
@@ -742,8 +810,117 @@ static int lt_take_both(const char *posix_path, const char *flock_path,
 	return ret;
 }
 
+/* trylk: F_SETLK F_WRLCK on PATH_A opened with O_CREAT.  0 granted, 1 on
+ * a conflict (EAGAIN/EACCES), 2 on any other error. */
+static int lt_trylk(const char *path)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0) {
+		printf("# open %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	if (fcntl(fd, F_SETLK, &fl) == 0) {
+		printf("# F_SETLK F_WRLCK %s: granted\n", path);
+		return 0;
+	}
+	printf("# F_SETLK F_WRLCK %s: %s\n", path, strerror(errno));
+	return errno == EAGAIN || errno == EACCES ? 1 : 2;
+}
+
+static volatile sig_atomic_t lt_go;
+
+static void lt_on_go(int sig)
+{
+	(void)sig;
+	lt_go = 1;
+}
+
+/* Write one byte through fd and push it to the brick; 0 or an errno. */
+static int lt_write_through(int fd)
+{
+	if (pwrite(fd, "x", 1, 0) != 1 || fsync(fd) != 0)
+		return errno;
+	return 0;
+}
+
+/*
+ * lost: F_WRLCK on PATH_A, print "ready", wait for SIGUSR1 (the script
+ * restarts the brick meanwhile), then the locked fd must fail with EBADFD
+ * while a fresh open of PATH_B writes fine.  0 when both hold.
+ * keep: the same without the lock, and the old fd must write fine too
+ * (it was reopened on the new connection).
+ */
+static int lt_reconnect(const char *a, const char *b, bool lock)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	struct sigaction sa = {.sa_handler = lt_on_go};
+	int fa, fb, err;
+
+	sigaction(SIGUSR1, &sa, NULL);
+	fa = open(a, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fa < 0 || (lock && fcntl(fa, F_SETLK, &fl) < 0)) {
+		printf("# open/lock %s: %s\n", a, strerror(errno));
+		return 2;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	while (!lt_go)
+		pause();
+	err = lt_write_through(fa);
+	printf("# write through the %s fd: %s\n", lock ? "locked" : "old",
+	       err ? strerror(err) : "ok");
+	fb = open(b, O_RDWR | O_CLOEXEC);
+	if (fb < 0) {
+		printf("# fresh open %s: %s\n", b, strerror(errno));
+		return 1;
+	}
+	if (lt_write_through(fb) != 0) {
+		printf("# write through a fresh fd: %s\n", strerror(errno));
+		return 1;
+	}
+	printf("# write through a fresh fd: ok\n");
+	return err == (lock ? EBADFD : 0) ? 0 : 1;
+}
+
+/*
+ * wait: print "waiting", then a blocking F_SETLKW F_WRLCK on PATH_A (unless
+ * "-") and a blocking flock LOCK_EX on PATH_B (unless "-"); print "held"
+ * and stay.  Scripts kill it while it waits: a blocked lock request must
+ * not keep a killed process alive.
+ */
+static int lt_wait(const char *a, const char *b)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	int fa = -1, fb = -1;
+
+	if ((strcmp(a, "-") && (fa = open(a, O_RDWR | O_CLOEXEC)) < 0) ||
+	    (strcmp(b, "-") && (fb = open(b, O_RDWR | O_CLOEXEC)) < 0)) {
+		printf("# open: %s\n", strerror(errno));
+		return 2;
+	}
+	printf("waiting\n");
+	fflush(stdout);
+	if ((fa >= 0 && fcntl(fa, F_SETLKW, &fl) < 0) ||
+	    (fb >= 0 && flock(fb, LOCK_EX) < 0)) {
+		printf("# blocking lock: %s\n", strerror(errno));
+		return 1;
+	}
+	printf("held\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
 static int lt_helper(const char *mode, const char *a, const char *b)
 {
+	if (!strcmp(mode, "wait"))
+		return lt_wait(a, b);
+	if (!strcmp(mode, "trylk"))
+		return lt_trylk(a);
+	if (!strcmp(mode, "lost") || !strcmp(mode, "keep"))
+		return lt_reconnect(a, b, !strcmp(mode, "lost"));
 	if (!strcmp(mode, "try"))
 		return lt_take_both(a, b, false) == 0 ? 0 : 1;
 	if (lt_take_both(a, b, false) < 0)
@@ -756,8 +933,10 @@ static int lt_helper(const char *mode, const char *a, const char *b)
 
 static void lt_usage(void)
 {
-	fprintf(stderr, "usage: locktest [-t SECONDS] SCENARIO|all|hold|try "
-			"PATH_A PATH_B\nscenarios:");
+	fprintf(stderr,
+		"usage: locktest [-t SECONDS] "
+		"SCENARIO|all|hold|try|trylk|wait|lost|keep PATH_A PATH_B\n"
+		"scenarios:");
 	for (size_t i = 0; i < sizeof(lt_scenarios) / sizeof(lt_scenarios[0]);
 	     i++)
 		fprintf(stderr, " %s", lt_scenarios[i].name);
@@ -787,7 +966,9 @@ int main(int argc, char **argv)
 	lt_paths[2] = argv[optind + 1];
 	/* Default SIGALRM action ends the driver; PDEATHSIG ends workers. */
 	alarm(limit);
-	if (!strcmp(argv[optind], "hold") || !strcmp(argv[optind], "try"))
+	if (!strcmp(argv[optind], "hold") || !strcmp(argv[optind], "try") ||
+	    !strcmp(argv[optind], "trylk") || !strcmp(argv[optind], "lost") ||
+	    !strcmp(argv[optind], "keep") || !strcmp(argv[optind], "wait"))
 		return lt_helper(argv[optind], lt_paths[0], lt_paths[1]);
 	for (size_t i = 0; i < sizeof(lt_scenarios) / sizeof(lt_scenarios[0]);
 	     i++) {

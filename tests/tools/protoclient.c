@@ -12,6 +12,12 @@
  *                                          then read via the old fd: data,
  *                                          or EBADFD when it was deleted
  *   protoclient PORT VOLUME hold           open 3 fds + a lock, then wait
+ *   protoclient PORT VOLUME recreate       create over an existing file
+ *                                          with a made-up gfid: the brick
+ *                                          fd carries the real one (locks)
+ *   protoclient PORT VOLUME bigdir BRICK   readdirplus of 1 MiB over 3000
+ *                                          entries is answered; paging
+ *                                          lists each name once
  *   protoclient PORT NAME getspec|badproc|fop-before-hs   raw rpc calls
  */
 
@@ -33,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static pthread_mutex_t lk = PTHREAD_MUTEX_INITIALIZER;
@@ -379,6 +386,111 @@ static void hold(int n)
 	pause();
 }
 
+static int do_setlk(struct xl_fd *fd, uint64_t owner)
+{
+	struct res r;
+	struct xl_call *c = mk(XL_FOP_LK, &r);
+
+	c->args.fd = xl_fd_ref(fd);
+	c->args.cmd = F_SETLK;
+	c->args.lock.type = F_WRLCK;
+	c->args.lock.owner = owner;
+	return run(c, &r);
+}
+
+/* A create that finds the file already there is an open: its brick fd
+ * must carry the file's real gfid, not the one the client made up, or
+ * locks taken through it never conflict with the others. */
+static void recreate(void)
+{
+	uint8_t real[16], fake[16];
+	struct xl_fd *fd1, *fd2;
+	int ret;
+
+	fd1 = do_create(xl_gfid_root, "recreated", real);
+	ret = do_setlk(fd1, 42);
+	CHECK(ret == 0, "lock through the first fd ret=%d", ret);
+	/* the same name again, as a client that had not seen it would */
+	fd2 = do_create(xl_gfid_root, "recreated", fake);
+	ret = do_setlk(fd2, 43);
+	CHECK(ret == -EAGAIN || ret == -EACCES,
+	      "lock through the re-created fd conflicts ret=%d", ret);
+	do_release(fd2, false);
+	do_release(fd1, false);
+}
+
+#define BIGDIR_N 3000
+
+/* 3000 entries with readdirplus attributes do not fit one 256 KiB frame:
+ * the brick must answer with less (or an error), never stay silent. */
+static void bigdir(const char *brick)
+{
+	static bool seen[BIGDIR_N];
+	uint8_t dgfid[16];
+	uint64_t off = 0;
+	uint32_t total = 0, dups = 0, pages = 0;
+	struct xl_fd *fd;
+	struct xl_call *c;
+	struct res r;
+	char path[4096];
+	int ret;
+
+	c = mk(XL_FOP_MKDIR, &r);
+	xl_gfid_generate(dgfid);
+	memcpy(c->args.loc.pargfid, xl_gfid_root, 16);
+	memcpy(c->args.loc.gfid, dgfid, 16);
+	c->args.loc.name = strdup("big");
+	c->args.mode = 0755;
+	ret = run(c, &r);
+	CHECK(ret == 0, "mkdir big ret=%d", ret);
+	/* fill it behind the brick's back: 6000 rpcs would be slow */
+	for (int i = 0; i < BIGDIR_N; i++) {
+		snprintf(path, sizeof(path),
+			 "%s/big/a-rather-long-file-name-to-fill-frames-%04d",
+			 brick, i);
+		close(open(path, O_CREAT | O_WRONLY, 0644));
+	}
+	c = mk(XL_FOP_OPENDIR, &r);
+	memcpy(c->args.loc.gfid, dgfid, 16);
+	fd = xl_fd_new(G, dgfid, NULL, 0, true);
+	c->args.fd = xl_fd_ref(fd);
+	ret = run(c, &r);
+	CHECK(ret == 0, "opendir big ret=%d", ret);
+	for (;;) {
+		uint32_t n;
+
+		c = mk(XL_FOP_READDIRPLUS, &r);
+		c->args.fd = xl_fd_ref(fd);
+		c->args.size = 1u << 20;
+		c->args.offset = (int64_t)off;
+		ret = run(c, &r);
+		n = r.reply.entry_count;
+		if (ret < 0 || n == 0)
+			break;
+		pages++;
+		for (uint32_t i = 0; i < n; i++) {
+			const char *name = r.reply.entries[i].name;
+			const char *num = strrchr(name, '-');
+			int k = num ? atoi(num + 1) : -1;
+
+			if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+				continue;
+			if (k < 0 || k >= BIGDIR_N || seen[k])
+				dups++;
+			else
+				seen[k] = true;
+			total++;
+		}
+		off = r.reply.entries[n - 1].d_off;
+		xl_reply_clear(&r.reply);
+	}
+	xl_reply_clear(&r.reply);
+	CHECK(ret >= 0, "readdirplus 1 MiB answered ret=%d", ret);
+	CHECK(total == BIGDIR_N && dups == 0 && pages > 1,
+	      "every name once: total=%u dups=%u pages=%u", total, dups, pages);
+	do_release(fd, true);
+}
+
 int main(int argc, char **argv)
 {
 	struct xl_volfile *vf;
@@ -431,6 +543,10 @@ int main(int argc, char **argv)
 		basic();
 	else if (strcmp(argv[3], "hold") == 0)
 		hold(3);
+	else if (strcmp(argv[3], "recreate") == 0)
+		recreate();
+	else if (strcmp(argv[3], "bigdir") == 0 && argc > 4)
+		bigdir(argv[4]);
 	else {
 		expect_bad = strcmp(argv[3], "reopen-bad") == 0;
 		reopen(argv[4]);

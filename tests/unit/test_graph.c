@@ -16,9 +16,9 @@
 #include "inode.h"
 #include "xlpath.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -85,11 +85,11 @@ static void test_build_good_options(void **state)
 {
 	(void)state;
 	char *err = NULL;
-	struct xl_graph *g = build(
-		"volume l\ntype test/leaf\noption limit 64K\n"
-		"option allow 127.0.0.1,10.1.*,::1\noption async yes\n"
-		"end-volume\n",
-		&err);
+	struct xl_graph *g =
+	    build("volume l\ntype test/leaf\noption limit 64K\n"
+		  "option allow 127.0.0.1,10.1.*,::1\noption async yes\n"
+		  "end-volume\n",
+		  &err);
 	int64_t v;
 	bool b;
 	const char *s;
@@ -214,8 +214,8 @@ static void test_inode_table(void **state)
 {
 	(void)state;
 	char *err = NULL;
-	struct xl_graph *g = build("volume l\ntype test/leaf\nend-volume\n",
-				   &err);
+	struct xl_graph *g =
+	    build("volume l\ntype test/leaf\nend-volume\n", &err);
 	uint8_t gfid[XL_GFID_LEN];
 
 	assert_non_null(g);
@@ -248,11 +248,11 @@ static void test_inode_table(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_build_errors),
-		cmocka_unit_test(test_build_good_options),
-		cmocka_unit_test(test_fanout_sync),
-		cmocka_unit_test(test_fanout_async),
-		cmocka_unit_test(test_inode_table),
+	    cmocka_unit_test(test_build_errors),
+	    cmocka_unit_test(test_build_good_options),
+	    cmocka_unit_test(test_fanout_sync),
+	    cmocka_unit_test(test_fanout_async),
+	    cmocka_unit_test(test_inode_table),
 	};
 	if (xlpath_setup() != 0)
 		return 1;

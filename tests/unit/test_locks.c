@@ -262,6 +262,84 @@ static void test_setlkw_fifo(void **state)
 	xl_fd_unref(fd);
 }
 
+/* A cancel ("mortar.lk-cancel") withdraws exactly the matching parked
+ * request: it is answered EINTR, waiters it held back may go, nothing
+ * granted is touched; with nothing parked the cancel says ENOENT. */
+static void cancel_lk(struct result *r, uint64_t client, uint64_t owner,
+		      int type, int64_t start, int64_t len, struct xl_fd *fd)
+{
+	struct xl_call *call = mkcall(XL_FOP_LK, r, client, fd);
+
+	assert_int_equal(
+	    xl_dict_set_u64(call->args.xdata, "mortar.lk-cancel", 1), 0);
+	call->args.cmd = F_SETLKW;
+	call->args.lock.type = (int16_t)type;
+	call->args.lock.whence = SEEK_SET;
+	call->args.lock.start = start;
+	call->args.lock.len = len;
+	call->args.lock.owner = owner;
+	xl_call_start(call, &lk_xl);
+}
+
+static void test_cancel(void **state)
+{
+	struct xl_fd *fd = newfd(gfid1);
+	struct result h, w1, w2, c, u, f1, f2, fc;
+
+	(void)state;
+	lk(&h, 1, 1, F_SETLK, F_WRLCK, 0, 100, fd);
+	expect_done(&h, 0);
+	lk(&w1, 2, 2, F_SETLKW, F_WRLCK, 0, 10, fd);
+	lk(&w2, 3, 3, F_SETLKW, F_RDLCK, 5, 1, fd);
+	assert_int_equal(w1.answers + w2.answers, 0);
+	/* wrong owner, wrong range: nothing withdrawn */
+	cancel_lk(&c, 2, 9, F_WRLCK, 0, 10, fd);
+	expect_done(&c, -ENOENT);
+	cancel_lk(&c, 2, 2, F_WRLCK, 0, 11, fd);
+	expect_done(&c, -ENOENT);
+	assert_int_equal(w1.answers, 0);
+	/* the right one: w1 gets EINTR, w2 stays parked */
+	cancel_lk(&c, 2, 2, F_WRLCK, 0, 10, fd);
+	expect_done(&c, 0);
+	expect_done(&w1, -EINTR);
+	assert_int_equal(w2.answers, 0);
+	/* again: nothing parked for that owner any more */
+	cancel_lk(&c, 2, 2, F_WRLCK, 0, 10, fd);
+	expect_done(&c, -ENOENT);
+	/* the holder's lock is untouched; its unlock now grants w2, which
+	 * FIFO would have kept behind the withdrawn w1 */
+	lk(&u, 4, 4, F_SETLK, F_WRLCK, 50, 1, fd);
+	expect_done(&u, -EAGAIN);
+	lk(&u, 1, 1, F_SETLK, F_UNLCK, 0, 0, fd);
+	expect_done(&u, 0);
+	expect_done(&w2, 0);
+	lk(&u, 3, 3, F_SETLK, F_UNLCK, 0, 0, fd);
+
+	/* flock: a parked LOCK_EX withdrawn by a cancel through its fd */
+	struct xl_fd *a = newfd(gfid2), *b = newfd(gfid2);
+	flk(&f1, 1, LOCK_EX, a);
+	expect_done(&f1, 0);
+	flk(&f2, 1, LOCK_EX, b);
+	assert_int_equal(f2.answers, 0);
+	struct xl_call *call = mkcall(XL_FOP_FLOCK, &fc, 1, b);
+	xl_dict_set_u64(call->args.xdata, "mortar.lk-cancel", 1);
+	call->args.cmd = LOCK_EX;
+	xl_call_start(call, &lk_xl);
+	expect_done(&fc, 0);
+	expect_done(&f2, -EINTR);
+	flk(&f1, 1, LOCK_UN, a);
+	expect_done(&f1, 0);
+	flk(&f2, 1, LOCK_EX | LOCK_NB, b); /* nothing left behind */
+	expect_done(&f2, 0);
+	flk(&f2, 1, LOCK_UN, b);
+	release(&u, 1, false, a);
+	release(&u, 1, false, b);
+	release(&u, 1, false, fd);
+	xl_fd_unref(a);
+	xl_fd_unref(b);
+	xl_fd_unref(fd);
+}
+
 static void test_deadlock(void **state)
 {
 	struct xl_fd *fa = newfd(gfid1), *fb = newfd(gfid2);
@@ -400,6 +478,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_setlk_getlk, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_setlkw_fifo, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_deadlock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_flush, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_flock, setup, teardown),

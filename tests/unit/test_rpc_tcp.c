@@ -14,6 +14,7 @@
 
 #include "frame.h"
 #include "rpc.h"
+#include "tcp-flow.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -97,7 +98,12 @@ static uint64_t now_ms(void)
 
 struct echo {
 	bool silent; /* never answer (requests are dropped) */
-	bool keep;   /* keep a ref on the first connection */
+	bool defer;  /* keep xids in held[] for the test to answer */
+	pthread_mutex_t held_lock;
+	struct rpc_conn *held_conn;
+	uint64_t held[RPC_SRV_INFLIGHT_MAX];
+	int nheld;
+	bool keep; /* keep a ref on the first connection */
 	struct rpc_conn *kept;
 	atomic_int requests;
 	atomic_int disconnects;
@@ -109,6 +115,15 @@ static void echo_request(void *ctx, struct rpc_conn *conn,
 	struct echo *e = ctx;
 
 	atomic_fetch_add(&e->requests, 1);
+	if (e->defer) {
+		pthread_mutex_lock(&e->held_lock);
+		if (!e->held_conn)
+			e->held_conn = rpc_conn_ref(conn);
+		if (e->nheld < RPC_SRV_INFLIGHT_MAX)
+			e->held[e->nheld++] = req->xid;
+		pthread_mutex_unlock(&e->held_lock);
+		return;
+	}
 	if (e->silent)
 		return;
 	rpc_conn_reply(conn, req->xid, req->proc, req->body, req->body_len,
@@ -686,6 +701,138 @@ static void test_ipv6_and_names(void **state)
 	rpc_srv_destroy(srv6);
 }
 
+/* ---- a peer that never reads its replies ------------------------------ */
+
+struct unread {
+	int fd;
+	uint32_t proc;
+	atomic_bool stop;
+	atomic_size_t sent;
+};
+
+/* Write request frames as fast as the server takes them; never read. */
+static void *unread_thread(void *arg)
+{
+	struct unread *u = arg;
+	uint8_t frames[64][RPC_HEADER_LEN + 4];
+	uint64_t xid = 1;
+
+	while (!atomic_load(&u->stop)) {
+		for (int i = 0; i < 64; i++) {
+			rpc_frame_encode(frames[i], RPC_T_REQUEST,
+					 u->proc == RPC_PROC_PING ? 0 : 4, 0,
+					 xid++, u->proc);
+			memset(frames[i] + RPC_HEADER_LEN, 0, 4);
+		}
+		for (int i = 0; i < 64; i++) {
+			size_t len =
+			    RPC_HEADER_LEN + (u->proc == RPC_PROC_PING ? 0 : 4);
+			ssize_t n = send(u->fd, frames[i], len, MSG_NOSIGNAL);
+
+			if (n != (ssize_t)len)
+				return NULL; /* closed, or timed out */
+			atomic_fetch_add(&u->sent, len);
+		}
+	}
+	return NULL;
+}
+
+static void flood_unread(struct fixture *fx, uint32_t proc)
+{
+	uint16_t port = rpc_srv_port(fx->srv);
+	struct timeval tv = {.tv_sec = 1};
+	struct unread u = {.proc = proc};
+	pthread_t th;
+	int status = -1;
+
+	fx->clnt = fx_client(fx, port, NULL);
+	assert_true(waiter_wait(&fx->conn_w, 1, WAIT_MS));
+	rpc_tcp_queued_peak_reset();
+	u.fd = raw_connect(port);
+	/* a blocked send gives up after a second, so the thread ends */
+	setsockopt(u.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	assert_int_equal(pthread_create(&th, NULL, unread_thread, &u), 0);
+	/* long enough to push far more than the pause mark unbounded */
+	usleep(3000 * 1000);
+	/* the server still answers others */
+	assert_int_equal(one_call(fx->clnt, &status), 0);
+	assert_int_equal(status, 0);
+	atomic_store(&u.stop, true);
+	pthread_join(th, NULL);
+	print_message("flood: sent %zu bytes, server queue peak %zu\n",
+		      atomic_load(&u.sent), rpc_tcp_queued_peak());
+	/* one rx buffer of requests past the mark at most */
+	assert_true(rpc_tcp_queued_peak() <= RPC_TCP_QUEUE_PAUSE + (1u << 20));
+	/* reading the replies lets the server resume: every whole request
+	 * sent gets its answer (each answer is as long as its request) */
+	{
+		size_t flen = RPC_HEADER_LEN + (proc == RPC_PROC_PING ? 0 : 4);
+		size_t want = atomic_load(&u.sent) / flen * flen, got = 0;
+		static uint8_t buf[1 << 16];
+		ssize_t n;
+
+		while (got < want && (n = read(u.fd, buf, sizeof(buf))) > 0)
+			got += (size_t)n;
+		assert_int_equal(got, want);
+	}
+	close(u.fd);
+}
+
+/* PINGs are answered by the rpc layer itself, before any handshake: the
+ * reply queue is what must stay bounded. */
+static void test_ping_flood_unread(void **state)
+{
+	flood_unread(*state, RPC_PROC_PING);
+}
+
+/* Requests the owner answers: the in-flight cap and the reply queue. */
+static void test_request_flood_unread(void **state)
+{
+	struct fixture *fx = *state;
+
+	flood_unread(fx, 7);
+	assert_true(atomic_load(&fx->echo.requests) > 0);
+}
+
+/* A peer's requests in flight are capped (RPC_SRV_INFLIGHT_MAX): past that the
+ * server stops reading it, so an owner that answers slowly is not handed
+ * an unbounded pile of work. */
+static void test_inflight_cap(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t frame[RPC_HEADER_LEN + 4] = {0};
+	uint64_t t0;
+	int fd, answered = 0;
+
+	pthread_mutex_init(&fx->echo.held_lock, NULL);
+	fx->echo.defer = true;
+	fd = raw_connect(rpc_srv_port(fx->srv));
+	for (uint64_t xid = 1; xid <= 1500; xid++) {
+		rpc_frame_encode(frame, RPC_T_REQUEST, 4, 0, xid, 7);
+		assert_int_equal(write(fd, frame, sizeof(frame)),
+				 (ssize_t)sizeof(frame));
+	}
+	usleep(500 * 1000);
+	assert_int_equal(atomic_load(&fx->echo.requests), RPC_SRV_INFLIGHT_MAX);
+	/* answering lets the rest in */
+	t0 = now_ms();
+	while (answered < 1500 && now_ms() - t0 < WAIT_MS) {
+		pthread_mutex_lock(&fx->echo.held_lock);
+		for (int i = 0; i < fx->echo.nheld; i++)
+			rpc_conn_reply(fx->echo.held_conn, fx->echo.held[i], 7,
+				       "abcd", 4, NULL);
+		answered += fx->echo.nheld;
+		fx->echo.nheld = 0;
+		pthread_mutex_unlock(&fx->echo.held_lock);
+		usleep(10 * 1000);
+	}
+	assert_int_equal(answered, 1500);
+	assert_int_equal(atomic_load(&fx->echo.requests), 1500);
+	close(fd);
+	rpc_conn_unref(fx->echo.held_conn);
+	pthread_mutex_destroy(&fx->echo.held_lock);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -707,6 +854,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_destroy_waits_callbacks,
 					    fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv6_and_names, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_ping_flood_unread, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_request_flood_unread, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_inflight_cap, fx_setup,
 					    fx_teardown),
 	};
 

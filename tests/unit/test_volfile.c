@@ -46,18 +46,18 @@ static void parse_bad(const char *text, const char *want)
 static void test_parse_good(void **state)
 {
 	(void)state;
-	struct xl_volfile *vf = parse_ok(
-		"# a comment\n"
-		"volume b1\n"
-		"  type storage/posix\n"
-		"  option directory /data/brick 1   # trailing comment\n"
-		"end-volume\n"
-		"\n"
-		"volume top\n"
-		"\ttype debug/trace\n"
-		"\toption note has#hash\n"
-		"\tsubvolumes b1\n"
-		"end-volume\n");
+	struct xl_volfile *vf =
+	    parse_ok("# a comment\n"
+		     "volume b1\n"
+		     "  type storage/posix\n"
+		     "  option directory /data/brick 1   # trailing comment\n"
+		     "end-volume\n"
+		     "\n"
+		     "volume top\n"
+		     "\ttype debug/trace\n"
+		     "\toption note has#hash\n"
+		     "\tsubvolumes b1\n"
+		     "end-volume\n");
 	assert_int_equal(vf->volume_count, 2);
 	assert_string_equal(vf->volumes[0].name, "b1");
 	assert_string_equal(vf->volumes[0].type, "storage/posix");
@@ -77,8 +77,10 @@ static void test_parse_bad(void **state)
 	(void)state;
 	parse_bad("", "t.vol:1: no volumes defined");
 	parse_bad("type storage/posix\n", "t.vol:1: 'type' outside a volume");
-	parse_bad("volume a\ntype x/y\n", "t.vol:1: volume 'a' has no 'end-volume'");
-	parse_bad("volume a\nend-volume\n", "t.vol:1: volume 'a' has no 'type'");
+	parse_bad("volume a\ntype x/y\n",
+		  "t.vol:1: volume 'a' has no 'end-volume'");
+	parse_bad("volume a\nend-volume\n",
+		  "t.vol:1: volume 'a' has no 'type'");
 	parse_bad("volume a\ntype x/y\nbogus 1\nend-volume\n",
 		  "t.vol:3: unknown directive 'bogus'");
 	parse_bad("volume a\ntype x/y\noption k\nend-volume\n",
@@ -88,11 +90,13 @@ static void test_parse_bad(void **state)
 	parse_bad("volume a\ntype x/y\nend-volume\nvolume a\ntype x/y\n"
 		  "end-volume\n",
 		  "t.vol:4: volume 'a' already defined at line 1");
-	parse_bad("volume a\nvolume b\n", "t.vol:2: 'volume' inside volume 'a'");
+	parse_bad("volume a\nvolume b\n",
+		  "t.vol:2: 'volume' inside volume 'a'");
 	parse_bad("volume a b\n", "t.vol:1: 'volume' takes exactly one name");
 	parse_bad("volume a/b\n", "t.vol:1: bad volume name");
 	parse_bad("volume a\ntype posix\nend-volume\n", "t.vol:2: bad type");
-	parse_bad("volume a\ntype ../../etc/x\nend-volume\n", "t.vol:2: bad type");
+	parse_bad("volume a\ntype ../../etc/x\nend-volume\n",
+		  "t.vol:2: bad type");
 	parse_bad("volume a\ntype x/y\nsubvolumes\nend-volume\n",
 		  "t.vol:3: 'subvolumes' needs at least one name");
 	parse_bad("volume a\ntype x/y\nsubvolumes b b\nend-volume\n",
@@ -106,9 +110,9 @@ static void test_parse_nul(void **state)
 	struct xl_volfile *vf = NULL;
 	char *err = NULL;
 
-	assert_int_equal(xl_volfile_parse(text, sizeof(text) - 1, "t.vol", &vf,
-					  &err),
-			 -EINVAL);
+	assert_int_equal(
+	    xl_volfile_parse(text, sizeof(text) - 1, "t.vol", &vf, &err),
+	    -EINVAL);
 	assert_non_null(strstr(err, "t.vol:2: NUL byte"));
 	free(err);
 }
@@ -128,10 +132,10 @@ static void test_read_missing_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_good),
-		cmocka_unit_test(test_parse_bad),
-		cmocka_unit_test(test_parse_nul),
-		cmocka_unit_test(test_read_missing_file),
+	    cmocka_unit_test(test_parse_good),
+	    cmocka_unit_test(test_parse_bad),
+	    cmocka_unit_test(test_parse_nul),
+	    cmocka_unit_test(test_read_missing_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

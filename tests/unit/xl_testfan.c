@@ -45,9 +45,9 @@ static void fan_lookup(struct xl *xl, struct xl_call *call)
 }
 
 const struct xl_desc mortar_xlator = {
-	.api_version = XL_API_VERSION,
-	.size = sizeof(struct xl_desc),
-	.type = "test/fan",
-	.local_size = sizeof(struct fan_local),
-	.fops = {[XL_FOP_LOOKUP] = fan_lookup},
+    .api_version = XL_API_VERSION,
+    .size = sizeof(struct xl_desc),
+    .type = "test/fan",
+    .local_size = sizeof(struct fan_local),
+    .fops = {[XL_FOP_LOOKUP] = fan_lookup},
 };

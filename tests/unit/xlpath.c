@@ -21,8 +21,7 @@ int xlpath_setup(void)
 	char build[2048], link[4096], path[8192];
 	const char *mods[] = {"leaf", "fan"};
 
-	snprintf(build, sizeof(build), "%s/tests/unit/.libs",
-		 top ? top : "..");
+	snprintf(build, sizeof(build), "%s/tests/unit/.libs", top ? top : "..");
 	snprintf(xlpath_dir, sizeof(xlpath_dir), "/tmp/mortar-xlpath-XXXXXX");
 	if (!mkdtemp(xlpath_dir))
 		return -1;

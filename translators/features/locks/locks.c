@@ -42,6 +42,7 @@
 #define LK_BUCKETS	  256
 #define LK_KEY_CLIENT	  "mortar.client-id"
 #define LK_KEY_DISCONNECT "mortar.disconnect"
+#define LK_KEY_CANCEL	  "mortar.lk-cancel"
 
 struct lk_inode {
 	struct lk_inode *hash_next;
@@ -191,6 +192,19 @@ static bool lk_is_disconnect(const struct xl_call *call)
 	return v != 0;
 }
 
+/* A cancel (xdata "mortar.lk-cancel") asks to withdraw a parked blocking
+ * request of the same owner, range and type: the client sends it when the
+ * waiting process is interrupted (the kernel waits for the answer even for
+ * SIGKILL once the request reached the file system). */
+static bool lk_is_cancel(const struct xl_call *call)
+{
+	uint64_t v = 0;
+
+	if (call->args.xdata)
+		xl_dict_get_u64(call->args.xdata, LK_KEY_CANCEL, &v);
+	return v != 0;
+}
+
 static const uint8_t *lk_call_gfid(const struct xl_call *call)
 {
 	if (call->args.fd)
@@ -218,6 +232,55 @@ static bool lk_deadlock_locked(struct lk_priv *priv, const struct lk_owner *who,
 }
 
 /* ---- LK -------------------------------------------------------------- */
+
+/*
+ * Withdraw the parked request matching req (owner, range, type) from q: it
+ * is answered EINTR, and waiters it held back may be granted now.  0, or
+ * -ENOENT when nothing matches (not parked yet, or granted already: the
+ * client retries until its original call is answered).
+ */
+static int lk_withdraw_locked(struct lk_waitq *q, struct lk_list *held,
+			      const struct lk_range *req,
+			      struct lk_waiter **chain)
+{
+	for (struct lk_waiter *w = q->head; w; w = w->next) {
+		if (!lk_owner_equal(&w->req.who, &req->who) ||
+		    w->req.start != req->start || w->req.end != req->end ||
+		    w->req.type != req->type)
+			continue;
+		lk_waitq_remove(q, w);
+		w->next = NULL;
+		w->ret = -EINTR;
+		lk_chain_append(chain, w);
+		lk_waitq_grant(q, held, chain);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* Answer a cancel for the POSIX (posix = true) or flock queue. */
+static void lk_cancel(struct xl *xl, struct xl_call *call,
+		      const struct lk_range *req, bool posix)
+{
+	struct lk_priv *priv = xl->private;
+	struct lk_waiter *chain = NULL;
+	struct lk_inode *ino;
+	int ret = -ENOENT;
+
+	pthread_mutex_lock(&priv->mutex);
+	ino = lk_inode_get_locked(xl, priv, lk_call_gfid(call), false);
+	if (ino) {
+		ret = posix ? lk_withdraw_locked(&ino->posix_wait, &ino->posix,
+						 req, &chain)
+			    : lk_withdraw_locked(&ino->flock_wait, &ino->flocks,
+						 req, &chain);
+		lk_inode_put_locked(xl, priv, ino);
+	}
+	pthread_mutex_unlock(&priv->mutex);
+	call->reply.ret = ret;
+	xl_unwind(call);
+	lk_answer(xl, chain);
+}
 
 static void lk_getlk(struct xl *xl, struct xl_call *call,
 		     const struct lk_range *req)
@@ -319,6 +382,10 @@ static void lk_lk(struct xl *xl, struct xl_call *call)
 		lk_getlk(xl, call, &req);
 		return;
 	}
+	if (lk_is_cancel(call)) {
+		lk_cancel(xl, call, &req, true);
+		return;
+	}
 	if (call->args.cmd != F_SETLK && call->args.cmd != F_SETLKW) {
 		ret = -EINVAL;
 		goto out;
@@ -412,6 +479,10 @@ static void lk_flock(struct xl *xl, struct xl_call *call)
 	else {
 		ret = -EINVAL;
 		goto out;
+	}
+	if (lk_is_cancel(call)) {
+		lk_cancel(xl, call, &req, false);
+		return;
 	}
 	pthread_mutex_lock(&priv->mutex);
 	ret = lk_flock_locked(xl, priv, call, &req,

@@ -53,6 +53,10 @@ struct client_fdctx {
 	int32_t flags;
 	bool is_dir;
 	bool bad; /* could not be reopened: every fop fails EBADFD */
+	/* A lock was granted through this fd.  The brick drops locks with
+	 * the connection, so such an fd is not reopened after a reconnect:
+	 * the application must not go on believing it holds them. */
+	bool locked;
 	uint8_t gfid[XL_GFID_LEN];
 };
 
@@ -69,8 +73,7 @@ struct client_priv {
 	bool connected;	      /* transport up */
 	bool up;	      /* handshaken and fds reopened: fops go */
 	int reopen_pending;
-	bool had_locks; /* a lock was granted on this connection */
-	bool started;	/* rpc_clnt_start done (first PARENT_UP) */
+	bool started; /* rpc_clnt_start done (first PARENT_UP) */
 	/* A refused handshake is retried later, with backoff, by the retry
 	 * thread instead of at once: a brick that says ENOENT or EACCES
 	 * will say it again, and the log should not fill with it. */
@@ -155,19 +158,28 @@ static bool client_fop_opens(enum xl_fop fop)
 
 /* ---- fops ------------------------------------------------------------ */
 
+/* Mark the fd of a granted lock (see client_fdctx.locked).  Once marked
+ * it stays marked: an unlock may leave other ranges locked, and telling
+ * them apart would mean tracking the brick's lock table here. */
 static void client_note_lock(struct client_priv *priv, struct xl_call *call)
 {
+	struct client_fdctx *ctx;
 	bool taken = false;
 
 	if (call->fop == XL_FOP_LK)
-		taken = call->args.cmd != F_GETLK &&
-			call->args.lock.type != F_UNLCK;
+		taken =
+		    (call->args.cmd == F_SETLK || call->args.cmd == F_SETLKW) &&
+		    (call->args.lock.type == F_RDLCK ||
+		     call->args.lock.type == F_WRLCK);
 	else if (call->fop == XL_FOP_FLOCK)
-		taken = !(call->args.cmd & LOCK_UN);
-	if (!taken)
+		taken = (call->args.cmd & ~LOCK_NB) == LOCK_SH ||
+			(call->args.cmd & ~LOCK_NB) == LOCK_EX;
+	if (!taken || !call->args.fd)
 		return;
 	pthread_mutex_lock(&priv->lock);
-	priv->had_locks = true;
+	ctx = xl_fd_ctx_get(call->args.fd, priv->xl);
+	if (ctx)
+		ctx->locked = true;
 	pthread_mutex_unlock(&priv->lock);
 }
 
@@ -225,7 +237,12 @@ static int client_keep_fd(struct client_priv *priv, struct xl_call *call,
 	ctx->generation = generation;
 	ctx->flags = call->args.flags;
 	ctx->is_dir = call->fop == XL_FOP_OPENDIR;
-	if (!xl_gfid_is_null(fd->gfid))
+	/* A create may have opened an existing file rather than the gfid
+	 * proposed in fd->gfid: the reply says which file it is. */
+	if (call->fop == XL_FOP_CREATE &&
+	    !xl_gfid_is_null(call->reply.attr.gfid))
+		memcpy(ctx->gfid, call->reply.attr.gfid, XL_GFID_LEN);
+	else if (!xl_gfid_is_null(fd->gfid))
 		memcpy(ctx->gfid, fd->gfid, XL_GFID_LEN);
 	else if (!xl_gfid_is_null(call->reply.attr.gfid))
 		memcpy(ctx->gfid, call->reply.attr.gfid, XL_GFID_LEN);
@@ -462,9 +479,18 @@ static void client_reopen_cbk(void *cookie, int status,
 static void client_reopen_all(struct client_priv *priv, uint64_t generation)
 {
 	struct client_fdctx **todo = NULL;
-	int count = 0, n = 0, left;
+	int count = 0, n = 0, lost = 0, left;
 
 	pthread_mutex_lock(&priv->lock);
+	/* The brick dropped the locks of the old connection.  Reopening an
+	 * fd that held some would let its owner write as if it still had
+	 * them while another client takes them: fail it instead. */
+	for (struct client_fdctx *c = priv->fds; c; c = c->next) {
+		if (c->bad || !c->locked || c->generation == generation)
+			continue;
+		c->bad = true;
+		lost++;
+	}
 	for (struct client_fdctx *c = priv->fds; c; c = c->next)
 		if (!c->bad && c->generation != generation)
 			count++;
@@ -488,6 +514,13 @@ static void client_reopen_all(struct client_priv *priv, uint64_t generation)
 	 * sent. */
 	priv->reopen_pending = n + 1;
 	pthread_mutex_unlock(&priv->lock);
+
+	if (lost)
+		xl_warn(priv->xl->name,
+			"%d fds held locks through the previous connection "
+			"to %s:%u; the brick dropped them: those fds now "
+			"fail with EBADFD",
+			lost, priv->host, priv->port);
 
 	if (n)
 		xl_info(priv->xl->name, "reopening %d fds on %s:%u", n,
@@ -579,7 +612,6 @@ static void client_handshake_cbk(void *cookie, int status,
 	struct client_priv *priv = cookie;
 	struct rpc_rbuf r;
 	uint64_t generation;
-	bool had_locks;
 	int32_t ret;
 
 	if (status < 0) {
@@ -601,15 +633,7 @@ static void client_handshake_cbk(void *cookie, int status,
 	priv->last_refusal = 0;
 	priv->retry_at_ms = 0;
 	generation = priv->generation;
-	had_locks = priv->had_locks;
-	priv->had_locks = false;
 	pthread_mutex_unlock(&priv->lock);
-	if (had_locks)
-		xl_warn(priv->xl->name,
-			"locks held through the previous "
-			"connection to %s:%u were dropped by the "
-			"brick and are not re-acquired",
-			priv->host, priv->port);
 	client_reopen_all(priv, generation);
 }
 
@@ -902,9 +926,10 @@ static void client_dump(struct xl *xl, FILE *out)
 	     c && shown < CLIENT_DUMP_FDS_MAX; c = c->next, shown++)
 		fprintf(out,
 			"fd.%d=gfid:%s remote:%" PRIu64 " dir:%d bad:%d "
-			"stale:%d\n",
+			"locked:%d stale:%d\n",
 			shown, xl_gfid_to_str(c->gfid, gfid), c->remote_fd,
-			c->is_dir, c->bad, c->generation != priv->generation);
+			c->is_dir, c->bad, c->locked,
+			c->generation != priv->generation);
 	pthread_mutex_unlock(&priv->lock);
 }
 

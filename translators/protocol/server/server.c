@@ -26,6 +26,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,8 +65,12 @@ struct server_client {
 	struct server_fdent *buckets[SERVER_FD_BUCKETS];
 	uint32_t fd_count;
 	uint32_t fd_reserved; /* opens in flight, counted against the cap */
-	uint64_t next_fd;     /* numbers are never reused on a connection */
 };
+
+/* fd numbers come from one counter for the whole process and are never
+ * reused: a number a client kept from an old connection then names no fd
+ * on the new one (-EBADF) instead of some other client file. */
+static atomic_uint_fast64_t server_next_fd;
 
 struct server_priv {
 	struct xl *xl;
@@ -123,7 +128,7 @@ static int server_fd_insert_locked(struct server_client *c, struct xl_fd *fd,
 
 	if (!ent)
 		return -ENOMEM;
-	ent->num = ++c->next_fd;
+	ent->num = atomic_fetch_add(&server_next_fd, 1) + 1;
 	ent->fd = fd;
 	slot = &c->buckets[ent->num % SERVER_FD_BUCKETS];
 	ent->next = *slot;
@@ -179,13 +184,21 @@ static void server_send_fop_reply(struct rpc_conn *conn, uint64_t xid,
 
 	rpc_wbuf_init(&w);
 	ret = rpc_encode_reply(&w, (enum xl_fop)proc, reply, remote_fd, &bulk);
-	if (ret == 0 && w.err == 0) {
-		rpc_conn_reply(conn, xid, proc, w.data, w.len, bulk);
-	} else {
-		/* The answer itself could not be encoded: say so instead. */
-		struct xl_reply err = {.ret = ret < 0 ? ret : -ENOMEM};
+	if (ret == 0 && w.err != 0)
+		ret = w.err;
+	else if (ret == 0)
+		ret = rpc_conn_reply(conn, xid, proc, w.data, w.len, bulk);
+	else
+		ret = ret < 0 ? ret : -ENOMEM;
+	/* The answer could not be encoded or not sent (too big for a frame,
+	 * no memory): send an error in its place, or the client waits for
+	 * it forever.  A closed connection has nobody left to tell. */
+	if (ret != 0 && ret != -ENOTCONN) {
+		struct xl_reply err = {.ret = ret == -EMSGSIZE ? -EIO : ret};
 		struct rpc_wbuf w2;
 
+		xl_warn("server", "reply to %s failed: errno=%d",
+			xl_fop_name((enum xl_fop)proc), -ret);
 		rpc_wbuf_init(&w2);
 		if (rpc_encode_reply(&w2, (enum xl_fop)proc, &err, 0, NULL) ==
 			0 &&
@@ -318,8 +331,11 @@ static uint64_t server_keep_fd(struct server_priv *priv,
 
 	if (!fd)
 		return 0;
-	if (xl_gfid_is_null(fd->gfid) &&
-	    !xl_gfid_is_null(call->reply.attr.gfid))
+	/* The brick's gfid wins over the one the client sent: a create that
+	 * found the file already there carries the client's made-up gfid,
+	 * and locks (keyed by fd->gfid) would then never conflict with
+	 * those taken through other fds of the same file. */
+	if (!xl_gfid_is_null(call->reply.attr.gfid))
 		memcpy(fd->gfid, call->reply.attr.gfid, XL_GFID_LEN);
 	xl_fd_ref(fd);
 	pthread_mutex_lock(&client->lock);

@@ -32,6 +32,12 @@
 
 #define POSIX_DIRENT_BASE 24  /* struct fuse_dirent without the name */
 #define POSIX_DIRENT_PLUS 128 /* struct fuse_entry_out */
+/* Largest listing one readdir returns, whatever size was asked.  A reply
+ * must fit one rpc frame (RPC_BODY_MAX, 256 KiB) or it is never sent; the
+ * size budgeted per entry above is never less than its encoding on the
+ * wire (24 bytes + name, + 112 of attributes for readdirplus), so half a
+ * frame leaves room for the rest of the reply.  Callers page with d_off. */
+#define POSIX_READDIR_MAX (128u << 10)
 
 int posix_fill_attr_fd(int fd, const uint8_t *gfid, struct xl_iatt *ia)
 {
@@ -517,6 +523,8 @@ static int posix_readdir_fill(struct posix_priv *priv, struct posix_fd *pfd,
 	struct dirent *de;
 	int ret = 0;
 
+	if (budget > POSIX_READDIR_MAX)
+		budget = POSIX_READDIR_MAX;
 	if (call->args.offset == 0)
 		rewinddir(pfd->dir);
 	else
