@@ -4,7 +4,8 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(build-essential autoconf automake libtool pkg-config
       libfuse3-dev fuse3 libxxhash-dev librdmacm-dev libibverbs-dev
-      libcmocka-dev attr util-linux iproute2 procps psmisc coreutils)
+      libcmocka-dev attr util-linux iproute2 procps psmisc coreutils
+      python3)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
