@@ -13,7 +13,7 @@
 #include "fuse-bridge.h"
 #include "graph.h"
 #include "log.h"
-#include "mortar-fetch.h"
+#include "volfile-fetch.h"
 #include "mortar-opts.h"
 #include "statedump.h"
 
@@ -225,7 +225,7 @@ static int mt_graph_setup(struct mortar *m)
 	if (o->volfile) {
 		ret = xl_volfile_read(o->volfile, &vf, &err);
 	} else {
-		ret = mortar_volfile_fetch(o->server_host, o->server_port,
+		ret = rpc_volfile_fetch(o->server_host, o->server_port,
 					   o->volume, MT_FETCH_TIMEOUT_SEC,
 					   &text, &len, &err);
 		snprintf(name, sizeof(name), "%s:%u/%s", o->server_host,

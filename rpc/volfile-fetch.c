@@ -8,7 +8,7 @@
  */
 #include "config.h"
 
-#include "mortar-fetch.h"
+#include "volfile-fetch.h"
 #include "rpc.h"
 
 #include <errno.h>
@@ -150,7 +150,7 @@ static int fetch_run(struct fetch *f, struct rpc_clnt *clnt, const char *volume,
 	return ret;
 }
 
-int mortar_volfile_fetch(const char *host, uint16_t port, const char *volume,
+int rpc_volfile_fetch(const char *host, uint16_t port, const char *volume,
 			 int timeout_sec, char **text, size_t *len, char **err)
 {
 	struct rpc_clnt_opts opts = {.transport = "tcp",

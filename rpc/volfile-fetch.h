@@ -1,9 +1,9 @@
 /*
- * mortar-fetch.h - private to client/: get a client volfile from a
- * volfile server.
+ * volfile-fetch.h - get a client volfile from a volfile server (the mount
+ * program and the admin tools that talk to a volume).
  */
-#ifndef MORTAR_CLIENT_FETCH_H
-#define MORTAR_CLIENT_FETCH_H
+#ifndef MORTAR_RPC_VOLFILE_FETCH_H
+#define MORTAR_RPC_VOLFILE_FETCH_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -11,7 +11,7 @@
 /* Blocks up to timeout_sec.  On 0, *text is the NUL-terminated volfile
  * (malloc'd, *len bytes).  On -errno, *err is a malloc'd message naming
  * the server and the volume (-ENOENT: unknown volume). */
-int mortar_volfile_fetch(const char *host, uint16_t port, const char *volume,
+int rpc_volfile_fetch(const char *host, uint16_t port, const char *volume,
 			 int timeout_sec, char **text, size_t *len, char **err);
 
 #endif
