@@ -35,7 +35,7 @@ PREFIX=${PREFIX:-/usr/local}
 RUN=${RUN:-/run/mortar}
 LOGS=${LOGS:-/var/log/mortar}
 
-type= nbricks= replica= build=1
+type='' nbricks='' replica='' build=1
 die() {
 	echo "quickstart: $*" >&2
 	exit 1
@@ -55,8 +55,9 @@ while [ $# -gt 0 ]; do
 	shift
 done
 if [ -n "$type$nbricks$replica" ]; then
-	[ -n "$type" ] && [ -n "$nbricks" ] ||
+	if [ -z "$type" ] || [ -z "$nbricks" ]; then
 		die "--type and --bricks go together (see --help)"
+	fi
 	[[ $nbricks =~ ^[1-9][0-9]*$ ]] || die "bad --bricks '$nbricks'"
 	[ -z "$replica" ] || [[ $replica =~ ^[1-9][0-9]*$ ]] ||
 		die "bad --replica '$replica'"
