@@ -20,6 +20,9 @@ ONLY="raw passthrough mortar"
 STEP_TIMEOUT=900 # seconds any one step may take
 KEEP=0
 LOG_LEVEL=warning
+VOL_TYPE=
+NBRICKS=1
+REPLICA=
 
 usage() {
 	cat <<EOF
@@ -35,6 +38,12 @@ usage: bench.sh [options]
   --smoke         quick run: --size-mb 64 --files 1000
   --keep          keep the work dir (logs) after the run
   --log-level L   brickd and mortar log level (default $LOG_LEVEL)
+  --volume-type T the mortar column on a volume made by mortar-volgen
+                  over local bricks: unify, distribute, replicate,
+                  distributed-replicate, unify-replicate (default: one
+                  brick, brickd --export)
+  --bricks N      bricks of that volume (default $NBRICKS)
+  --replica N     copies of each file (replicate types)
 EOF
 }
 
@@ -49,6 +58,9 @@ while [ $# -gt 0 ]; do
 	--smoke) SIZE_MB=64; FILES=1000; shift ;;
 	--keep) KEEP=1; shift ;;
 	--log-level) LOG_LEVEL=$2; shift 2 ;;
+	--volume-type) VOL_TYPE=$2; shift 2 ;;
+	--bricks) NBRICKS=$2; shift 2 ;;
+	--replica) REPLICA=$2; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "bench.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
 	esac
@@ -129,9 +141,11 @@ build_passthrough() {
 
 BRICKD=brickd
 MORTAR=mortar
+VOLGEN=mortar-volgen
 if [ -n "$BUILD_DIR" ]; then
 	BRICKD=$BUILD_DIR/brickd/brickd
 	MORTAR=$BUILD_DIR/client/mortar
+	VOLGEN=$BUILD_DIR/extras/tools/mortar-volgen
 	export MORTAR_XLATOR_PATH=$BUILD_DIR/translators
 fi
 
@@ -173,6 +187,7 @@ passthrough_teardown() {
 BRICK_PORT=
 mortar_setup() {
 	local pid
+	[ -z "$VOL_TYPE" ] || { mortar_setup_volume && return 0; return 1; }
 	mkdir -p "$WORK/brick" "$WORK/mnt"
 	MOUNTS+=("$WORK/mnt")
 	# -N keeps it in the foreground so its PID is ours to stop.
@@ -185,6 +200,37 @@ mortar_setup() {
 	wait_until 20 test -s "$WORK/brick.port" ||
 		{ log "brickd did not start (see $WORK/brickd.log, brickd.out)"; return 1; }
 	BRICK_PORT=$(cat "$WORK/brick.port")
+	mortar_mount || return 1
+	KDIR=$WORK/mnt
+}
+# A volume of NBRICKS local bricks: volgen's server volfiles, each brick
+# on a port the kernel picks, then the volfiles again with those ports
+# (the client volfile the bricks serve names them).
+mortar_setup_volume() {
+	local i pid vols=$WORK/vols
+	local -a bricks=()
+	mkdir -p "$WORK/mnt" "$vols"
+	MOUNTS+=("$WORK/mnt")
+	for ((i = 0; i < NBRICKS; i++)); do
+		mkdir -p "$WORK/brick$i"
+		bricks+=("127.0.0.1:$WORK/brick$i")
+	done
+	"$VOLGEN" -q --force --out "$vols" ${REPLICA:+--replica "$REPLICA"} \
+		bench "$VOL_TYPE" "${bricks[@]}" || return 1
+	for ((i = 0; i < NBRICKS; i++)); do
+		"$BRICKD" -N -f "$vols/bench-brick-$i.vol" --volfile-dir "$vols" \
+			--host 127.0.0.1 --port 0 --port-file "$WORK/brick$i.port" \
+			--log-file "$WORK/brickd$i.log" --log-level "$LOG_LEVEL" \
+			>>"$WORK/brickd$i.out" 2>&1 &
+		pid=$!
+		PIDS+=("$pid")
+		wait_until 20 test -s "$WORK/brick$i.port" ||
+			{ log "brick $i did not start (see $WORK/brickd$i.log)"; return 1; }
+		bricks[i]="127.0.0.1:$(cat "$WORK/brick$i.port"):$WORK/brick$i"
+	done
+	"$VOLGEN" -q --force --out "$vols" ${REPLICA:+--replica "$REPLICA"} \
+		bench "$VOL_TYPE" "${bricks[@]}" || return 1
+	BRICK_PORT=$(cat "$WORK/brick0.port")
 	mortar_mount || return 1
 	KDIR=$WORK/mnt
 }
@@ -279,6 +325,10 @@ for kind in $ONLY; do
 		if ! command -v "$BRICKD" >/dev/null || ! command -v "$MORTAR" >/dev/null; then
 			log "no brickd/mortar ($BRICKD, $MORTAR): skipped"
 			continue
+		fi
+		if [ -n "$VOL_TYPE" ] && ! command -v "$VOLGEN" >/dev/null; then
+			log "no mortar-volgen ($VOLGEN): skipped"
+			continue
 		fi ;;
 	*) die "unknown kind $kind" ;;
 	esac
@@ -287,8 +337,10 @@ done
 
 # ---- report ----------------------------------------------------------
 
-printf '\nMortar bench: %s MiB sequential, %s files, %s FUSE threads, %s\n\n' \
-	"$SIZE_MB" "$FILES" "$THREADS" "$(date -u +%FT%TZ)"
+VOLUME_DESC="one brick"
+[ -z "$VOL_TYPE" ] || VOLUME_DESC="$VOL_TYPE, $NBRICKS bricks${REPLICA:+, replica $REPLICA}"
+printf '\nMortar bench: %s MiB sequential, %s files, %s FUSE threads, mortar on %s, %s\n\n' \
+	"$SIZE_MB" "$FILES" "$THREADS" "$VOLUME_DESC" "$(date -u +%FT%TZ)"
 printf '%-22s | %12s | %12s | %12s | %s\n' metric raw passthrough mortar \
 	mortar/passthrough
 printf -- '-----------------------+--------------+--------------+--------------+-------------------\n'
