@@ -91,8 +91,9 @@ tap_check "stop the remaining bricks" stop_volume rdr
 linktos=$(find "$MT_TMP/rdr" -path '*/.mortar' -prune -o -type f -perm 1000 -size 0 -print | wc -l)
 blamed=0
 while IFS= read -r f; do
-	v=$(getfattr --only-values -e hex -n trusted.mortar.afr.rdr-client-1 "$f" 2>/dev/null)
-	[ -n "$v" ] && [ -n "${v//[0x]/}" ] && blamed=$((blamed + 1))
+	v=$(getfattr --absolute-names -e hex -n trusted.mortar.afr.rdr-client-1 "$f" 2>/dev/null |
+		sed -n 's/^trusted.mortar.afr.rdr-client-1=0x//p')
+	[ -n "${v//0/}" ] && blamed=$((blamed + 1))
 done < <(find "$(brick_dir rdr-b0)" -path '*/.mortar' -prune -o -print)
 diag "on the bricks: $linktos linkto files; $blamed files on brick 0 blaming brick 1"
 
