@@ -12,12 +12,12 @@
  * The set costs memory in proportion to the directory's size while it is
  * open; it is dropped when the listing starts again at offset 0.
  *
- * Offsets: a child offset that fits in 63 - b bits (b = bits for the
- * child index) is shifted left by b; a larger one (ext4's 63-bit hash
- * cookies) keeps its high bits and loses its low b bits to the index,
- * flagged by the top bit.  Resuming at such an offset lands at most a few
- * entries early in hash order (entries whose hashes differ only in those
- * bits); those few entries may then be listed twice.
+ * Offsets (bit 63 stays clear: the kernel's offsets are signed): a child
+ * offset that fits in 62 - b bits (b = bits for the child index) is
+ * shifted left by b; a larger one (ext4's 63-bit hash cookies) is flagged
+ * by bit 62 and loses its low b + 1 bits.  Resuming at such an offset lands at
+ * most a few entries early in hash order (entries whose hashes differ only in
+ * those bits); those few entries may then be listed twice.
  */
 #include "config.h"
 
@@ -155,17 +155,18 @@ static int unify_doff_bits(int n)
 	return b;
 }
 
+#define UNIFY_DOFF_HASHED ((uint64_t)1 << 62)
+
+/* d_off goes up as a signed 64-bit offset: bit 63 stays clear. */
 static uint64_t unify_doff_encode(int n, int idx, uint64_t off)
 {
 	int b = unify_doff_bits(n);
-	uint64_t mask = ((uint64_t)1 << b) - 1;
 
 	if (b == 0)
 		return off;
-	if ((off >> (63 - b)) == 0)
+	if ((off >> (62 - b)) == 0)
 		return (off << b) | (uint64_t)idx;
-	return ((uint64_t)1 << 63) | (off & ~mask & ~((uint64_t)1 << 63)) |
-	       (uint64_t)idx;
+	return UNIFY_DOFF_HASHED | ((off >> (b + 1)) << b) | (uint64_t)idx;
 }
 
 static void unify_doff_decode(int n, uint64_t d, int *idx, uint64_t *off)
@@ -179,10 +180,11 @@ static void unify_doff_decode(int n, uint64_t d, int *idx, uint64_t *off)
 		return;
 	}
 	*idx = (int)(d & mask);
-	if (d >> 63)
-		*off = d & ~mask & ~((uint64_t)1 << 63);
+	if (d & UNIFY_DOFF_HASHED)
+		*off = ((d & ~UNIFY_DOFF_HASHED & ~((uint64_t)1 << 63)) >> b)
+		       << (b + 1);
 	else
-		*off = d >> b;
+		*off = (d & ~((uint64_t)1 << 63)) >> b;
 }
 
 /* ---- opendir / releasedir / fsyncdir ---------------------------------- */
