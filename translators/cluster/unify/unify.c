@@ -151,7 +151,6 @@ static int unify_fan_prepare(struct xl_call *child, int slot, void *cookie)
 	struct xl_args *a = &child->args;
 	struct xl_loc tmp;
 
-	(void)slot;
 	child->fop = local->fan_fop;
 	switch (local->fan_edit) {
 	case UNIFY_EDIT_GFID:
@@ -166,6 +165,13 @@ static int unify_fan_prepare(struct xl_call *child, int slot, void *cookie)
 		child->cred.uid = local->attr.uid;
 		child->cred.gid = local->attr.gid;
 		break;
+	case UNIFY_EDIT_EXCHANGE:
+		if (local->fan_map[slot] == local->keep)
+			break;
+		a->flags = 0;
+		if (!(local->swap & unify_bit(local->fan_map[slot])))
+			break;
+		/* fall through */
 	case UNIFY_EDIT_SWAP:
 		tmp = a->loc;
 		a->loc = a->loc2;
@@ -869,6 +875,46 @@ static void unify_rename_file_cbk(struct xl_call *parent, struct xl_call *child,
 		  unify_rename_cleaned);
 }
 
+/*
+ * RENAME_EXCHANGE where the two objects are not on the same children.
+ * Each object stays where it is: two files on different children are
+ * each renamed to the other's name on their own child; a file and a
+ * directory are exchanged on the file's child and the directory is
+ * renamed to the file's old name on every other child.  Not atomic
+ * across children; a partial failure is answered with its error.
+ */
+static void unify_exchange(struct xl_call *call, int src, bool src_dir,
+			   uint64_t dst_files)
+{
+	struct unify_local *local = call->local;
+	struct unify_priv *priv = unify_priv(call->xl);
+	uint64_t mask;
+
+	if (!src_dir && !dst_files) { /* file <-> directory */
+		local->keep = src;
+		local->swap = unify_all_mask(priv) & ~unify_bit(src);
+		mask = unify_all_mask(priv);
+	} else if (src_dir) { /* directory <-> file */
+		local->keep = __builtin_ctzll(dst_files);
+		local->swap = 0;
+		mask = unify_all_mask(priv);
+	} else { /* two files on different children */
+		local->keep = -1;
+		local->swap = dst_files;
+		mask = unify_bit(src) | dst_files;
+	}
+	if (dst_files & (dst_files - 1)) {
+		xl_unwind_error(call, -EIO); /* target on two children */
+		return;
+	}
+	if ((mask & unify_up_mask(priv)) != mask) {
+		xl_unwind_error(call, -ENOTCONN);
+		return;
+	}
+	unify_fan(call, mask, XL_FOP_RENAME, UNIFY_EDIT_EXCHANGE,
+		  unify_dir_change_done);
+}
+
 /* What the lookups of both names found: decide and act.  Slots
  * 0..half-1 looked up the source, half.. the target (unify_rename). */
 static void unify_rename_looked(struct xl_call *call, struct xl_call **children,
@@ -905,6 +951,16 @@ static void unify_rename_looked(struct xl_call *call, struct xl_call **children,
 		    call, err == -ENOENT && half < priv->n ? -ENOTCONN : err);
 		return;
 	}
+	if ((call->args.flags & RENAME_EXCHANGE) && !(dst_files | dst_dirs)) {
+		xl_unwind_error(call, -ENOENT);
+		return;
+	}
+	if ((call->args.flags & RENAME_EXCHANGE) &&
+	    (src_dir != (dst_dirs != 0) ||
+	     (!src_dir && dst_files != unify_bit(src)))) {
+		unify_exchange(call, src, src_dir, dst_files);
+		return;
+	}
 	if (src_dir) {
 		if (unify_need_all(call))
 			unify_fan(call, unify_all_mask(priv), XL_FOP_RENAME,
@@ -913,11 +969,6 @@ static void unify_rename_looked(struct xl_call *call, struct xl_call **children,
 	}
 	if ((call->args.flags & RENAME_NOREPLACE) && (dst_files | dst_dirs)) {
 		xl_unwind_error(call, -EEXIST);
-		return;
-	}
-	if ((call->args.flags & RENAME_EXCHANGE) &&
-	    dst_files != unify_bit(src)) {
-		xl_unwind_error(call, dst_dirs ? -EISDIR : -EXDEV);
 		return;
 	}
 	if (dst_dirs) {

@@ -77,8 +77,10 @@ struct unify_local {
 	int fan_map[UNIFY_MAX_CHILDREN]; /* fanned slot -> child index */
 	int idx;			 /* the chosen child */
 	int src;			 /* rename: the source's child */
-	uint64_t mask;			 /* a set of children */
-	struct xl_iatt attr;   /* an object's attributes, kept for later */
+	int keep;	     /* exchange: the child that gets RENAME_EXCHANGE */
+	uint64_t swap;	     /* exchange: children that rename loc2 -> loc */
+	uint64_t mask;	     /* a set of children */
+	struct xl_iatt attr; /* an object's attributes, kept for later */
 	struct xl_reply saved; /* the answer, unwound after follow-ups */
 	/* readdir */
 	int rd_idx;
@@ -89,10 +91,11 @@ struct unify_local {
 
 enum {
 	UNIFY_EDIT_NONE = 0,
-	UNIFY_EDIT_GFID,  /* loc = just loc.gfid (nameless lookup) */
-	UNIFY_EDIT_MKDIR, /* mkdir loc with local->attr's mode/owner */
-	UNIFY_EDIT_SWAP,  /* loc <-> loc2 (undo a rename) */
-	UNIFY_EDIT_LOC2,  /* loc = loc2 (act on the rename target) */
+	UNIFY_EDIT_GFID,     /* loc = just loc.gfid (nameless lookup) */
+	UNIFY_EDIT_MKDIR,    /* mkdir loc with local->attr's mode/owner */
+	UNIFY_EDIT_SWAP,     /* loc <-> loc2 (undo a rename) */
+	UNIFY_EDIT_LOC2,     /* loc = loc2 (act on the rename target) */
+	UNIFY_EDIT_EXCHANGE, /* one child of a RENAME_EXCHANGE (unify.c) */
 };
 
 static inline struct unify_priv *unify_priv(struct xl *xl)
