@@ -1303,7 +1303,7 @@ static const struct xl_option_desc unify_options[] = {
 	.type = XL_OPT_SIZE,
 	.default_value = "1G",
 	.min = 0,
-	.max = INT64_MAX,
+	.max = (int64_t)1 << 50,
 	.help = "alu: a subvolume whose free space is more than this below "
 		"the emptiest subvolume's gets no new files",
     },
@@ -1312,7 +1312,7 @@ static const struct xl_option_desc unify_options[] = {
 	.type = XL_OPT_INT,
 	.default_value = "10000",
 	.min = 0,
-	.max = INT64_MAX,
+	.max = 1000000000,
 	.help = "alu: among those, one holding more than this many files "
 		"above the least-filled one gets no new files",
     },
@@ -1321,7 +1321,7 @@ static const struct xl_option_desc unify_options[] = {
 	.type = XL_OPT_INT,
 	.default_value = "64",
 	.min = 0,
-	.max = INT64_MAX,
+	.max = 1000000,
 	.help = "alu: among those, one with more than this many writes in "
 		"flight above the least-busy one gets no new files",
     },
