@@ -6,7 +6,9 @@
 #                                    $MT_TMP/NAME<i> (or UNIFY_BRICK_DIR[i])
 #   unify_volfile NAME COUNT FILE [option lines...]
 #                                    client volfile: one protocol/client per
-#                                    brick, cluster/unify NAME on top
+#                                    brick, cluster/unify NAME on top (with
+#                                    child-up-timeout 10 unless given, so a
+#                                    test starts with every brick connected)
 #   mount_volfile VOLFILE MNT [-o opts]
 #                                    mortar -N -f VOLFILE MNT, tracked for
 #                                    cleanup like mount_volume
@@ -40,6 +42,8 @@ EOV
 	{
 		echo "volume $name"
 		echo "    type cluster/unify"
+		[[ " $* " == *" child-up-timeout "* ]] ||
+			echo "    option child-up-timeout 10"
 		for opt in "$@"; do
 			echo "    option $opt"
 		done

@@ -17,7 +17,7 @@ MT_TIMEOUT=${MORTAR_TEST_TIMEOUT:-180}
 require_binaries
 command -v getfattr >/dev/null || skip_all "getfattr missing"
 command -v perl >/dev/null || skip_all "perl missing"
-plan 29
+plan 38
 
 M=$MT_TMP/mnt
 B=("$MT_TMP/u0" "$MT_TMP/u1" "$MT_TMP/u2" "$MT_TMP/u3")
@@ -231,3 +231,29 @@ dump_shows_state() {
 }
 tap_check "state dump: subvolumes, scheduler, counters" dump_shows_state
 tap_check "unmount cleanly" unmount_volume "$M"
+
+# ---- a brick added later
+tap_require "start a fifth, empty brick" start_brick u4 "$MT_TMP/u4"
+B[4]=$MT_TMP/u4
+unify_volfile u 5 "$MT_TMP/u5.vol" "scheduler rr"
+tap_require "mount the volume with 5 bricks" mount_volfile "$MT_TMP/u5.vol" "$M"
+dirs_of() { (cd "$1" && find . -type d ! -path './.mortar*' | sort); }
+added_brick_dirs() {
+	find "$M" >/dev/null || return 1 # looks every name up
+	diff <(dirs_of "${B[0]}") <(dirs_of "${B[4]}") || return 1
+	[ "$(gfid_of "${B[4]}/many")" = "$(gfid_of "${B[0]}/many")" ]
+}
+tap_check "lookups recreate every directory on the added brick (same gfid)" added_brick_dirs
+added_brick_files() {
+	for i in 0 1 2 3 4 5 6 7 8 9; do echo "$i" >"$M/many/new$i" || return 1; done
+	[ "$(ls "${B[4]}/many" | grep -c '^new')" -eq 2 ]
+}
+tap_check "new files go to the added brick too" added_brick_files
+tap_check "unmount the 5-brick volume" unmount_volume "$M"
+
+# ---- up with one brick missing (child-up-timeout 0: up at the first)
+tap_require "stop brick 1" stop_brick u1
+unify_volfile u 5 "$MT_TMP/u0.vol" "child-up-timeout 0"
+tap_require "mount with brick 1 down" mount_volfile "$MT_TMP/u0.vol" "$M"
+tap_check "files on live bricks read" test "$(cat "$M/$K0")" = "$K0"
+tap_check "unmount cleanly (brick 1 down)" unmount_volume "$M"

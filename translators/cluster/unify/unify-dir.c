@@ -394,8 +394,9 @@ static uint32_t unify_rd_filter_locked(struct unify_dirfd *d, int n, int idx,
 	return kept;
 }
 
-/* Unwind the entries; for readdirplus remember where each object is
- * (held across the unwind, see unify_ctx_set). */
+/* Unwind the entries; for readdirplus remember where each file is (held
+ * across the unwind, see unify_ctx_set) and hand up directories without
+ * attributes. */
 static void unify_rd_answer(struct xl_call *call, struct xl_dirent *out,
 			    uint32_t kept, int idx)
 {
@@ -411,6 +412,13 @@ static void unify_rd_answer(struct xl_call *call, struct xl_dirent *out,
 		if (strcmp(e->name, ".") == 0 || strcmp(e->name, "..") == 0 ||
 		    xl_gfid_is_null(e->attr.gfid))
 			continue;
+		if (S_ISDIR(e->attr.mode)) {
+			/* No handle for a directory: the kernel looks it up
+			 * before using it, and that lookup recreates it on
+			 * children that lack it. */
+			memset(&out[k].attr, 0, sizeof(out[k].attr));
+			continue;
+		}
 		held[nheld] = unify_ctx_set(
 		    call->xl, e->attr.gfid, NULL,
 		    S_ISDIR(e->attr.mode) ? UNIFY_CTX_DIR : (uintptr_t)idx + 1);

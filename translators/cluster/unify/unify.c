@@ -699,45 +699,42 @@ static void unify_rmdir_done(struct xl_call *call, struct xl_call **children,
 		  unify_rmdir_restored);
 }
 
-static void unify_rmdir_looked(struct xl_call *parent, struct xl_call *child,
-			       void *cookie)
+static void unify_rmdir_looked(struct xl_call *call, struct xl_call **children,
+			       int n, void *cookie)
 {
-	struct unify_local *local = xl_call_local(parent);
+	struct unify_local *local = call->local;
+	int err = -ENOENT, found = -1;
 
 	(void)cookie;
-	if (child->reply.ret < 0) {
-		xl_unwind_error(parent, child->reply.ret);
+	for (int k = 0; k < n && found < 0; k++) {
+		struct xl_reply *r = &children[k]->reply;
+
+		if (r->ret == 0)
+			found = k;
+		else if (r->ret != -ENOENT)
+			err = r->ret;
+	}
+	if (found < 0) {
+		xl_unwind_error(call, err);
 		return;
 	}
-	if (!S_ISDIR(child->reply.attr.mode)) {
-		xl_unwind_error(parent, -ENOTDIR);
+	if (!S_ISDIR(children[found]->reply.attr.mode)) {
+		xl_unwind_error(call, -ENOTDIR);
 		return;
 	}
-	local->attr = child->reply.attr;
-	unify_fan(parent, unify_all_mask(unify_priv(parent->xl)), XL_FOP_RMDIR,
+	local->attr = children[found]->reply.attr;
+	unify_fan(call, unify_all_mask(unify_priv(call->xl)), XL_FOP_RMDIR,
 		  UNIFY_EDIT_NONE, unify_rmdir_done);
 }
 
-/* rmdir: read the directory's attributes from child 0 (to recreate it if
- * another child refuses), then remove it everywhere. */
+/* rmdir: read the directory's attributes (to recreate it where it was
+ * removed if another child refuses, e.g. ENOTEMPTY), then remove it from
+ * every child at once. */
 static void unify_rmdir(struct xl *xl, struct xl_call *call)
 {
-	struct unify_local *local = xl_call_local(call);
-	struct xl_call *child;
-
-	if (!local) {
-		xl_unwind_error(call, -ENOMEM);
-		return;
-	}
-	if (!unify_need_all(call))
-		return;
-	child = xl_call_child(call);
-	if (!child) {
-		xl_unwind_error(call, -ENOMEM);
-		return;
-	}
-	child->fop = XL_FOP_LOOKUP;
-	xl_call_send(child, xl->children[0], unify_rmdir_looked, NULL);
+	if (unify_need_all(call))
+		unify_fan(call, unify_all_mask(unify_priv(xl)), XL_FOP_LOOKUP,
+			  UNIFY_EDIT_NONE, unify_rmdir_looked);
 }
 
 /* ---- link and rename ----------------------------------------------- */
@@ -1062,10 +1059,11 @@ static void *unify_waiter_main(void *arg)
 }
 
 /*
- * CHILD_UP / CHILD_DOWN from a child.  The parents hear CHILD_UP once
- * every child is up, or child-up-timeout seconds after the first one came
- * up (so files are not all placed on the first child to connect), and
- * CHILD_DOWN when the last child went down.
+ * CHILD_UP / CHILD_DOWN from a child.  The parents hear CHILD_UP when the
+ * first child comes up, or, with child-up-timeout > 0, once every child
+ * is up or that many seconds after the first one came up (so a fresh
+ * mount does not place its first files on the first child to connect);
+ * and CHILD_DOWN when the last child went down.
  */
 static int unify_notify(struct xl *xl, enum xl_event ev, struct xl *from)
 {
@@ -1085,7 +1083,7 @@ static int unify_notify(struct xl *xl, enum xl_event ev, struct xl *from)
 		priv->sched[i].stats_known = false;
 	}
 	if (ev == XL_EV_CHILD_UP && !priv->parent_up) {
-		if (priv->up_count == priv->n) {
+		if (priv->up_count == priv->n || priv->child_wait == 0) {
 			priv->parent_up = tell = true;
 			pthread_cond_broadcast(&priv->up_cond);
 		} else if (!priv->waiter_running) {
@@ -1338,11 +1336,12 @@ static const struct xl_option_desc unify_options[] = {
     {
 	.key = "child-up-timeout",
 	.type = XL_OPT_TIME,
-	.default_value = "5",
+	.default_value = "0",
 	.min = 0,
 	.max = 600,
 	.help = "seconds to wait for every subvolume before the volume "
-		"reports itself up with only some of them",
+		"reports itself up with only some of them (0: up as soon as "
+		"one subvolume is)",
     },
     {0},
 };
