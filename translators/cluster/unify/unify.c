@@ -437,7 +437,7 @@ static void unify_write_cbk(struct xl_call *parent, struct xl_call *child,
 static bool unify_fop_changes_dir(enum xl_fop fop)
 {
 	return fop == XL_FOP_SETATTR || fop == XL_FOP_SETXATTR ||
-	       fop == XL_FOP_REMOVEXATTR;
+	       fop == XL_FOP_REMOVEXATTR || fop == XL_FOP_XATTROP;
 }
 
 /* A change to a directory, done on every child: answer with the first
@@ -1161,9 +1161,15 @@ static int unify_init_sched(struct xl *xl, struct unify_priv *priv, char **err)
 		}
 	}
 	if (priv->conf.kind == UNIFY_SCHED_NUFA && priv->conf.local < 0) {
-		*err = strdup("cluster/unify: scheduler nufa needs option "
-			      "local-volume-name");
-		return -EINVAL;
+		priv->conf.local = unify_find_local(xl);
+		if (priv->conf.local < 0)
+			xl_warn(xl->name,
+				"nufa: no subvolume is on this "
+				"machine and local-volume-name is not set: "
+				"new files go round-robin");
+		else
+			xl_info(xl->name, "nufa: local subvolume is %s",
+				xl->children[priv->conf.local]->name);
 	}
 	return 0;
 }
@@ -1293,8 +1299,9 @@ static const struct xl_option_desc unify_options[] = {
     {
 	.key = "local-volume-name",
 	.type = XL_OPT_STR,
-	.help = "nufa: the subvolume new files prefer (usually the brick on "
-		"this machine); must name one of the subvolumes",
+	.help = "nufa: the subvolume new files prefer; must name one of "
+		"the subvolumes (default: the first subvolume whose "
+		"protocol/client remote-host is an address of this machine)",
     },
     {
 	.key = "alu.disk-usage.entry-threshold",
@@ -1395,5 +1402,8 @@ const struct xl_desc mortar_xlator = {
 	    [XL_FOP_FLOCK] = unify_by_identity,
 	    [XL_FOP_FALLOCATE] = unify_by_identity,
 	    [XL_FOP_LSEEK] = unify_by_identity,
+	    [XL_FOP_INODELK] = unify_by_identity,
+	    [XL_FOP_XATTROP] = unify_by_identity,
+	    [XL_FOP_RCHECKSUM] = unify_by_identity,
 	},
 };

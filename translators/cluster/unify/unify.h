@@ -117,6 +117,9 @@ void unify_fan(struct xl_call *call, uint64_t mask, enum xl_fop fop, int edit,
 struct xl_inode *unify_ctx_set(struct xl *xl, const uint8_t *gfid,
 			       struct xl_inode *hint, uintptr_t value);
 
+/* unify-local.c: the first child served by this machine, or -1. */
+int unify_find_local(struct xl *xl);
+
 /* unify-dir.c */
 void unify_opendir(struct xl *xl, struct xl_call *call);
 void unify_readdir(struct xl *xl, struct xl_call *call);
