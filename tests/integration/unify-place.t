@@ -1,23 +1,26 @@
 #!/bin/bash
 #
 # unify-place.t: where cluster/unify's schedulers put new files, counted
-# in the brick directories.
+# in the brick directories.  Volumes come from mortar-volgen (start_volume).
 #   rr:   4*k files land exactly k on each of 4 bricks.
-#   nufa: files go to the local brick (a small tmpfs) until its free space
-#         drops below min-free-disk, then to the others; no write fails.
+#   nufa: files go to the local brick (local-volume-name; a small tmpfs)
+#         until its free space drops below min-free-disk, then to the
+#         others; no write fails.  Without local-volume-name the brick on
+#         this machine (loopback: the first) is the local one.
 #   alu:  with one brick pre-filled on disk, new files go to the emptier.
 #
 # shellcheck disable=SC2034 # read by mortar-test.sh
 MT_TIMEOUT=${MORTAR_TEST_TIMEOUT:-180}
 # shellcheck source=SCRIPTDIR/../lib/mortar-test.sh
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/mortar-test.sh"
-# shellcheck source=SCRIPTDIR/unify-lib.sh
-. "$top_srcdir/tests/integration/unify-lib.sh"
 
-require_binaries
-plan 18
+require_binaries "$MORTAR_VOLGEN"
+plan 26
 
 K=25
+# Every volume waits for all its bricks before it is up, so the first
+# files are not all placed on the first brick to connect.
+WAIT=child-up-timeout=10
 
 # small_fs DIR SIZE: a tmpfs of SIZE at DIR, unmounted by the cleanup.
 small_fs() {
@@ -25,84 +28,109 @@ small_fs() {
 		mt_track .mounts "$1"
 }
 
+# count DIR: regular files directly in a brick directory.
+count() {
+	find "$1" -maxdepth 1 -type f | wc -l
+}
+
+# places VOL N PREFIX: the brick index of PREFIX0..PREFIX<N-1>, one digit
+# each (x: on no brick).
+places() {
+	local vol=$1 n=$2 p=$3 i b where out=
+	for ((i = 0; i < n; i++)); do
+		where=x
+		for b in 0 1 2 3; do
+			[ -f "$MT_TMP/$vol/b$b/$p$i" ] && where=$b
+		done
+		out+=$where
+	done
+	echo "$out"
+}
+
 # ---- rr
-tap_require "start 4 bricks (rr)" unify_bricks r 4
-unify_volfile r 4 "$MT_TMP/r.vol" "scheduler rr"
-tap_require "mount rr volume" mount_volfile "$MT_TMP/r.vol" "$MT_TMP/mr"
+tap_require "start a 4-brick rr volume" start_volume r unify 4 \
+	--scheduler rr --option "r-unify:$WAIT"
+tap_require "mount it" mount_volume_of r "$MT_TMP/mr"
 rr_even() {
 	for ((i = 0; i < 4 * K; i++)); do
 		echo "$i" >"$MT_TMP/mr/f$i" || return 1
 	done
 	for i in 0 1 2 3; do
-		echo "brick $i: $(unify_count "$MT_TMP/r$i")"
-		[ "$(unify_count "$MT_TMP/r$i")" -eq "$K" ] || return 1
+		echo "brick $i: $(count "$MT_TMP/r/b$i")"
+		[ "$(count "$MT_TMP/r/b$i")" -eq "$K" ] || return 1
 	done
 }
 tap_check "rr: $((4 * K)) files, exactly $K on each brick" rr_even
 tap_check "unmount rr volume" unmount_volume "$MT_TMP/mr"
+tap_check "stop rr volume" stop_volume r
 
-# ---- nufa: local brick n0 on a 16 MiB tmpfs, min-free-disk 50%; the
-# others on 64 MiB ones (so their free share does not depend on /tmp)
-tap_require "tmpfs for the bricks" eval 'small_fs "$MT_TMP/n0" 16m &&
-	small_fs "$MT_TMP/n1" 64m && small_fs "$MT_TMP/n2" 64m'
-tap_require "start 3 bricks (nufa)" unify_bricks n 3
-unify_volfile n 3 "$MT_TMP/n.vol" "scheduler nufa" \
-	"local-volume-name n-client-0" "min-free-disk 50" "refresh-interval 0"
-tap_require "mount nufa volume" mount_volfile "$MT_TMP/n.vol" "$MT_TMP/mn"
+# ---- nufa: local brick b1 on a 16 MiB tmpfs, min-free-disk 50%; the
+# others on 64 MiB ones (their free share must not depend on /tmp)
+tap_require "tmpfs for the bricks" eval 'small_fs "$MT_TMP/n/b0" 64m &&
+	small_fs "$MT_TMP/n/b1" 16m && small_fs "$MT_TMP/n/b2" 64m'
+tap_require "start a 3-brick nufa volume (local n-client-1)" start_volume n \
+	unify 3 --scheduler nufa --option n-unify:local-volume-name=n-client-1 \
+	--option n-unify:min-free-disk=50 --option n-unify:refresh-interval=0 \
+	--option "n-unify:$WAIT"
+tap_require "mount it" mount_volume_of n "$MT_TMP/mn"
 nufa_fill() {
-	local i where
+	local i
 	df "$MT_TMP/mn" >/dev/null # free space known before the first file
 	for ((i = 0; i < 20; i++)); do
 		dd if=/dev/urandom of="$MT_TMP/mn/f$i" bs=1M count=1 \
 			status=none conv=fsync || { echo "write f$i failed"; return 1; }
 	done
-	for ((i = 0; i < 20; i++)); do
-		where=x
-		for b in 0 1 2; do [ -f "$MT_TMP/n$b/f$i" ] && where=$b; done
-		NUFA_PLACES+="$where"
-	done
-	echo "placement of f0..f19: $NUFA_PLACES"
 }
-NUFA_PLACES=
 tap_check "nufa: 20 files of 1 MiB written, no write fails" nufa_fill
-nufa_local_first() {
-	# The first files (16 MiB fs, half must stay free) go local.
-	[[ ${NUFA_PLACES:0:6} == 000000 ]]
-}
-tap_check "nufa: the first files land on the local brick" nufa_local_first
+NUFA=$(places n 20 f)
+diag "nufa placement of f0..f19: $NUFA"
+tap_check "nufa: the first files land on the local brick" \
+	test "${NUFA:0:6}" = 111111
 nufa_then_elsewhere() {
-	local tail=${NUFA_PLACES:12}
-	echo "last 8: $tail"
-	[[ $tail != *0* ]] && [[ $tail == *1* ]] && [[ $tail == *2* ]] &&
-		[ "$(unify_count "$MT_TMP/n0")" -le 10 ]
+	local tail=${NUFA:12}
+	[[ $tail != *1* ]] && [[ $tail == *0* ]] && [[ $tail == *2* ]] &&
+		[ "$(count "$MT_TMP/n/b1")" -le 10 ]
 }
 tap_check "nufa: past min-free-disk new files go to the other bricks" nufa_then_elsewhere
+tap_check "nufa: every file is on one brick" eval '[[ $NUFA != *x* ]]'
 nufa_data() {
 	for ((i = 0; i < 20; i++)); do
-		for b in 0 1 2; do
-			[ -f "$MT_TMP/n$b/f$i" ] || continue
-			cmp "$MT_TMP/mn/f$i" "$MT_TMP/n$b/f$i" || return 1
-		done
+		cmp "$MT_TMP/mn/f$i" "$MT_TMP/n/b${NUFA:$i:1}/f$i" || return 1
 	done
 }
 tap_check "nufa: every file reads back as its brick copy" nufa_data
 tap_check "unmount nufa volume" unmount_volume "$MT_TMP/mn"
+tap_check "stop nufa volume" stop_volume n
 
-# ---- alu: two 32 MiB tmpfs bricks, a0 pre-filled with 20 MiB
-tap_require "tmpfs for two alu bricks" eval 'small_fs "$MT_TMP/a0" 32m && small_fs "$MT_TMP/a1" 32m'
-tap_require "pre-fill brick a0 on disk" \
-	dd if=/dev/zero of="$MT_TMP/a0/filler" bs=1M count=20 status=none
-tap_require "start 2 bricks (alu)" unify_bricks a 2
-unify_volfile a 2 "$MT_TMP/a.vol" "scheduler alu" "min-free-disk 5" \
-	"alu.disk-usage.entry-threshold 4M" "refresh-interval 0"
-tap_require "mount alu volume" mount_volfile "$MT_TMP/a.vol" "$MT_TMP/ma"
+# nufa without local-volume-name: the brick on this machine.  All bricks
+# are on 127.0.0.1 here, so the first one.
+tap_require "start a nufa volume without local-volume-name" start_volume m \
+	unify 3 --scheduler nufa --option "m-unify:$WAIT"
+tap_require "mount it" mount_volume_of m "$MT_TMP/mm"
+nufa_auto() {
+	for ((i = 0; i < 6; i++)); do echo "$i" >"$MT_TMP/mm/g$i" || return 1; done
+	[ "$(places m 6 g)" = 000000 ]
+}
+tap_check "nufa: files go to the brick found on this machine" nufa_auto
+tap_check "unmount" unmount_volume "$MT_TMP/mm"
+
+# ---- alu: two 32 MiB tmpfs bricks, b0 pre-filled with 20 MiB on disk
+tap_require "tmpfs for two alu bricks" eval 'small_fs "$MT_TMP/a/b0" 32m &&
+	small_fs "$MT_TMP/a/b1" 32m'
+tap_require "pre-fill brick 0 on disk" \
+	dd if=/dev/zero of="$MT_TMP/a/b0/filler" bs=1M count=20 status=none
+tap_require "start a 2-brick alu volume" start_volume a unify 2 \
+	--scheduler alu --option a-unify:alu.disk-usage.entry-threshold=4M \
+	--option a-unify:refresh-interval=0 --option "a-unify:$WAIT"
+tap_require "mount it" mount_volume_of a "$MT_TMP/ma"
 alu_prefers_empty() {
 	df "$MT_TMP/ma" >/dev/null
 	for ((i = 0; i < 12; i++)); do
 		echo "$i" >"$MT_TMP/ma/s$i" || return 1
 	done
-	echo "a0: $(unify_count "$MT_TMP/a0") a1: $(unify_count "$MT_TMP/a1")"
-	[ "$(unify_count "$MT_TMP/a1")" -eq 12 ]
+	echo "b0: $(count "$MT_TMP/a/b0") b1: $(count "$MT_TMP/a/b1")"
+	[ "$(count "$MT_TMP/a/b1")" -eq 12 ]
 }
 tap_check "alu: new files go to the emptier brick" alu_prefers_empty
 tap_check "unmount alu volume" unmount_volume "$MT_TMP/ma"
+tap_check "stop alu volume" stop_volume a

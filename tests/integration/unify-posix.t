@@ -9,19 +9,17 @@
 MT_TIMEOUT=${MORTAR_TEST_TIMEOUT:-600}
 # shellcheck source=SCRIPTDIR/../lib/mortar-test.sh
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/mortar-test.sh"
-# shellcheck source=SCRIPTDIR/unify-lib.sh
-. "$top_srcdir/tests/integration/unify-lib.sh"
 
-require_binaries "$MT_TOOLS/posix_check" "$MT_TOOLS/datacheck"
+require_binaries "$MORTAR_VOLGEN" "$MT_TOOLS/posix_check" "$MT_TOOLS/datacheck"
 plan 8
 
 M=$MT_TMP/mnt
 OPS=${MORTAR_TEST_DATACHECK_OPS:-6000}
 SEED2=${MORTAR_TEST_SEED:-$RANDOM$RANDOM}
 
-tap_require "start 4 bricks" unify_bricks p 4
-unify_volfile p 4 "$MT_TMP/p.vol"
-tap_require "mount the unify volume" mount_volfile "$MT_TMP/p.vol" "$M"
+tap_require "start a 4-brick unify volume" start_volume p unify 4 \
+	--option p-unify:child-up-timeout=10
+tap_require "mount it" mount_volume_of p "$M"
 
 tap_run_tool "posix_check --mortar on unify" \
 	"$MT_TOOLS/posix_check" --mortar "$M"
@@ -36,9 +34,9 @@ MT_VERBOSE=1 tap_check "datacheck $OPS ops, seed $SEED2" \
 same_as_brick() {
 	local i n=0
 	for i in 0 1 2 3; do
-		[ -f "$MT_TMP/p$i/$1" ] || continue
+		[ -f "$MT_TMP/p/b$i/$1" ] || continue
 		n=$((n + 1))
-		cmp "$M/$1" "$MT_TMP/p$i/$1" || return 1
+		cmp "$M/$1" "$MT_TMP/p/b$i/$1" || return 1
 	done
 	[ "$n" -eq 1 ]
 }
