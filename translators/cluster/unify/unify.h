@@ -117,6 +117,25 @@ void unify_fan(struct xl_call *call, uint64_t mask, enum xl_fop fop, int edit,
 struct xl_inode *unify_ctx_set(struct xl *xl, const uint8_t *gfid,
 			       struct xl_inode *hint, uintptr_t value);
 
+/* Where a by-identity call's object is: a child index, UNIFY_WHERE_DIR or
+ * UNIFY_WHERE_NONE. */
+int unify_where(struct xl *xl, struct xl_call *call);
+/* Every child up, else the call is answered ENOTCONN (false). */
+bool unify_need_all(struct xl_call *call);
+/* Unwind local->saved, remembering ctx for its gfid. */
+void unify_lookup_finish(struct xl_call *call, uintptr_t ctx);
+void unify_inode_put(struct xl_inode *inode);
+/* gather: the first error, else the first child's reply. */
+void unify_dir_change_done(struct xl_call *call, struct xl_call **children,
+			   int n, void *cookie);
+
+/* unify-entry.c */
+void unify_mkdir(struct xl *xl, struct xl_call *call);
+void unify_rmdir(struct xl *xl, struct xl_call *call);
+void unify_unlink(struct xl *xl, struct xl_call *call);
+void unify_link(struct xl *xl, struct xl_call *call);
+void unify_rename(struct xl *xl, struct xl_call *call);
+
 /* unify-local.c: the first child served by this machine, or -1. */
 int unify_find_local(struct xl *xl);
 
