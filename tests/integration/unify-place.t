@@ -8,6 +8,7 @@
 #         others; no write fails.  Without local-volume-name the brick on
 #         this machine (loopback: the first) is the local one.
 #   alu:  with one brick pre-filled on disk, new files go to the emptier.
+#   random: each file on one brick, more than one brick used.
 #
 # shellcheck disable=SC2034 # read by mortar-test.sh
 MT_TIMEOUT=${MORTAR_TEST_TIMEOUT:-180}
@@ -15,7 +16,7 @@ MT_TIMEOUT=${MORTAR_TEST_TIMEOUT:-180}
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/mortar-test.sh"
 
 require_binaries "$MORTAR_VOLGEN"
-plan 26
+plan 31
 
 K=25
 # Every volume waits for all its bricks before it is up, so the first
@@ -64,6 +65,23 @@ rr_even() {
 tap_check "rr: $((4 * K)) files, exactly $K on each brick" rr_even
 tap_check "unmount rr volume" unmount_volume "$MT_TMP/mr"
 tap_check "stop rr volume" stop_volume r
+
+# ---- random: every file on exactly one brick, more than one brick used
+tap_require "start a 4-brick random volume" start_volume x unify 4 \
+	--scheduler random --option "x-unify:$WAIT"
+tap_require "mount it" mount_volume_of x "$MT_TMP/mx"
+random_spread() {
+	local p used=0
+	for ((i = 0; i < 40; i++)); do echo "$i" >"$MT_TMP/mx/f$i" || return 1; done
+	p=$(places x 40 f)
+	echo "placement: $p"
+	[ "${p//[0123]/}" = "" ] || return 1
+	for b in 0 1 2 3; do [[ $p == *$b* ]] && used=$((used + 1)); done
+	[ $used -ge 2 ] # all 40 on one brick: chance 4^-39
+}
+tap_check "random: 40 files, each on one brick, spread over bricks" random_spread
+tap_check "unmount random volume" unmount_volume "$MT_TMP/mx"
+tap_check "stop random volume" stop_volume x
 
 # ---- nufa: local brick b1 on a 16 MiB tmpfs, min-free-disk 50%; the
 # others on 64 MiB ones (their free share must not depend on /tmp)

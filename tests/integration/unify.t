@@ -92,7 +92,7 @@ unify_count() {
 require_binaries
 command -v getfattr >/dev/null || skip_all "getfattr missing"
 command -v perl >/dev/null || skip_all "perl missing"
-plan 38
+plan 40
 
 M=$MT_TMP/mnt
 B=("$MT_TMP/u0" "$MT_TMP/u1" "$MT_TMP/u2" "$MT_TMP/u3")
@@ -300,6 +300,21 @@ tap_require "restart brick 3" restart_brick u3
 tap_check "its files read again after restart" \
 	wait_for 20 sh -c "[ \"\$(cat '$M/$K3' 2>/dev/null)\" = '$K3' ]"
 tap_check "mkdir works again" wait_for 20 mkdir "$M/after"
+
+# A brick that stops answering (SIGSTOP, not a closed connection): the
+# volume waits for it at most ping-timeout (5 s in the volfile), then goes
+# on without it.
+stopped_brick() {
+	local t0=$SECONDS rc=0
+	brick_signal u2 STOP || return 1
+	drop_caches
+	timeout 30 cat "$M/$K0" >/dev/null || rc=1
+	echo "a file on brick 0 read after $((SECONDS - t0)) s"
+	brick_signal u2 CONT
+	[ $rc -eq 0 ] && [ $((SECONDS - t0)) -le 15 ]
+}
+tap_check "a brick that stops answering does not hang the volume" stopped_brick
+tap_check "it serves again after SIGCONT" wait_for 30 mkdir "$M/after-stop"
 
 dump_shows_state() {
 	local f
