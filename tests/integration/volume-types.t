@@ -171,7 +171,8 @@ for vol in $VOLUMES; do
 	set -- ${SPEC[$vol]}
 	o=$MT_TMP/$vol
 	report_tool "$vol: posix_check --mortar" "$o.posix.out" "$(cat "$o.posix.rc")"
-	report_tool "$vol: datacheck ($OPS ops, seed $SEED)" "$o.data.out" "$(cat "$o.data.rc")"
+	diag_file "$o.data.out" # its summary line, or where it failed
+	tap_result "$vol: datacheck ($OPS ops, seed $SEED)" "$(cat "$o.data.rc")"
 	[ "$(cat "$o.place.rc")" = 0 ] || diag_file "$o.place.out"
 	tap_result "$vol: files are plain files on the bricks the type says" "$(cat "$o.place.rc")"
 	tap_check "$vol: unmount cleanly" unmount_volume "$MT_TMP/mnt-$vol"
