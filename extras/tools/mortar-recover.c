@@ -23,8 +23,9 @@
  *     split-brain: it is listed on stdout, not copied, and the exit status
  *     is 2;
  *   - the brick's .mortar/ directory is never read.
- * Copied: data, mode, owner, times, symlinks, device nodes and fifos,
- * user.* xattrs, and hard links (names sharing a gfid become links).
+ * Copied: data (holes stay holes), mode, owner, times, symlinks, device
+ * nodes and fifos, user.* xattrs, and hard links (names sharing a gfid
+ * become links).
  *
  * The tree is walked once, depth first; each name is resolved from the
  * top of the graph down to the brick copies.  Exit: 0 all recovered,
@@ -765,45 +766,75 @@ static void rc_set_meta(struct rc *rc, const struct rc_obj *o, const char *dst)
 		rc_error(rc, "utimes %s: %s", dst, strerror(errno));
 }
 
-static int rc_copy_data(const char *src, const char *dst)
+/* Copy [off, end) of in to the same offsets of out. */
+static int rc_copy_range(int in, int out, off_t off, off_t end)
 {
 	static char buf[1 << 20];
+
+	while (off < end) {
+		size_t want = (size_t)(end - off) < sizeof(buf)
+				  ? (size_t)(end - off)
+				  : sizeof(buf);
+		ssize_t got = pread(in, buf, want, off);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		if (got == 0)
+			break; /* the file shrank: its size is set after */
+		for (ssize_t done = 0; done < got;) {
+			ssize_t w = pwrite(out, buf + done,
+					   (size_t)(got - done), off + done);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				return -errno;
+			done += w;
+		}
+		off += got;
+	}
+	return 0;
+}
+
+/* Data only where the source has data (SEEK_DATA / SEEK_HOLE), so sparse
+ * files stay sparse; the size is set at the end. */
+static int rc_copy_data(const char *src, const char *dst)
+{
 	int in, out, ret = 0;
-	ssize_t got;
+	struct stat st;
+	off_t pos = 0, data, hole;
 
 	in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (in < 0)
 		return -errno;
 	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		   0600);
-	if (out < 0) {
+	if (out < 0 || fstat(in, &st) != 0) {
 		ret = -errno;
-		close(in);
-		return ret;
+		goto out;
 	}
-	while ((got = read(in, buf, sizeof(buf))) != 0) {
-		if (got < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
+	while (ret == 0 && pos < st.st_size) {
+		data = lseek(in, pos, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			break; /* only a hole is left */
+		if (data < 0) {
+			/* No SEEK_DATA here: copy everything. */
+			ret = rc_copy_range(in, out, pos, st.st_size);
 			break;
 		}
-		for (ssize_t off = 0; off < got;) {
-			ssize_t w = write(out, buf + off, (size_t)(got - off));
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				ret = -errno;
-				break;
-			}
-			off += w;
-		}
-		if (ret)
-			break;
+		hole = lseek(in, data, SEEK_HOLE);
+		if (hole < 0)
+			hole = st.st_size;
+		ret = rc_copy_range(in, out, data, hole);
+		pos = hole;
 	}
+	if (ret == 0 && ftruncate(out, st.st_size) != 0)
+		ret = -errno;
+out:
 	close(in);
-	if (close(out) != 0 && ret == 0)
+	if (out >= 0 && close(out) != 0 && ret == 0)
 		ret = -errno;
 	return ret;
 }

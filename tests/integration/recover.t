@@ -16,7 +16,7 @@ VG=$top_builddir/extras/tools/mortar-volgen
 RC=$top_builddir/extras/tools/mortar-recover
 require_binaries "$VG" "$RC"
 command -v setfattr >/dev/null || skip_all "setfattr (package attr) missing"
-plan 17
+plan 18
 
 R=$MT_TMP/rv
 V=$MT_TMP/vols
@@ -122,6 +122,15 @@ layout() {
 		mkfifo "$R/$b/fifo"
 		gfid "$R/$b/fifo" 19
 	done
+	# sparse.img on set 1: 64 MiB with 4 KiB of data in the middle.
+	head -c 4096 /dev/urandom >"$MT_TMP/blk"
+	for b in "$W" "$R/b2" "$R/b3"; do
+		truncate -s 64M "$b/sparse.img"
+		dd if="$MT_TMP/blk" of="$b/sparse.img" bs=4096 seek=4096 \
+			conv=notrunc status=none
+	done
+	gfid "$R/b2/sparse.img" 20
+	gfid "$R/b3/sparse.img" 20
 	ln "$W/d/a" "$W/d/a-link"
 	ln -s a "$W/d/sl"
 	mkfifo "$W/fifo"
@@ -184,6 +193,12 @@ meta_ok() {
 		[ -z "$(getfattr -d -m 'trusted\.' "$T/d/a" 2>/dev/null)" ]
 }
 tap_check "mode, owner, times, user xattrs (metadata from the good copy), no trusted.*" meta_ok
+sparse_ok() {
+	cmp "$W/sparse.img" "$T/sparse.img" &&
+		[ "$(stat -c %s "$T/sparse.img")" = $((64 << 20)) ] &&
+		[ "$(($(stat -c '%b * %B' "$T/sparse.img")))" -lt $((1 << 20)) ]
+}
+tap_check "a sparse file stays sparse (64 MiB, under 1 MiB allocated)" sparse_ok
 tap_check "hard links stay hard links" \
 	test "$(stat -c %i "$T/d/a")" = "$(stat -c %i "$T/d/a-link")"
 tap_check "a directory's names come from the copy that does not miss entries" \
