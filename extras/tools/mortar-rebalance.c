@@ -199,7 +199,8 @@ static int rb_status(const char *path)
 	int ret;
 
 	if (!path) {
-		fprintf(stderr, "mortar-rebalance: status needs --state FILE\n");
+		fprintf(stderr,
+			"mortar-rebalance: status needs --state FILE\n");
 		return 1;
 	}
 	strcpy(st.status, "none");
@@ -317,9 +318,8 @@ static void rb_report(struct rb_run *run, const char *what)
 	uint64_t bytes = atomic_load(&v->bytes_moved);
 	uint64_t qbytes = atomic_load(&v->bytes_queued);
 	double rate = secs > 0 ? (double)bytes / secs : 0;
-	double left = rate > 0 && qbytes > bytes ? (double)(qbytes - bytes) /
-						       rate
-						 : 0;
+	double left =
+	    rate > 0 && qbytes > bytes ? (double)(qbytes - bytes) / rate : 0;
 
 	printf("%s: %.0f s, dirs %" PRIu64 ", files moved %" PRIu64
 	       " of %" PRIu64 " found (skipped %" PRIu64 ", failed %" PRIu64
@@ -341,8 +341,7 @@ static void *rb_reporter_main(void *arg)
 	while (!run->report_done) {
 		clock_gettime(CLOCK_REALTIME, &deadline);
 		deadline.tv_sec += run->progress_sec;
-		if (pthread_cond_timedwait(&run->report_cond,
-					   &run->report_lock,
+		if (pthread_cond_timedwait(&run->report_cond, &run->report_lock,
 					   &deadline) == ETIMEDOUT &&
 		    !run->report_done) {
 			pthread_mutex_unlock(&run->report_lock);
@@ -362,7 +361,8 @@ static int rb_dir_push(struct rb_run *run, const uint8_t *pargfid,
 	struct rb_dir *d;
 
 	for (size_t i = run->dnext; i < run->ndirs; i++)
-		if (run->dirs[i].name && !memcmp(run->dirs[i].pargfid, pargfid, 16) &&
+		if (run->dirs[i].name &&
+		    !memcmp(run->dirs[i].pargfid, pargfid, 16) &&
 		    !strcmp(run->dirs[i].name, name))
 			return 0; /* listed by another child too */
 	if (run->ndirs == run->dcap) {
@@ -386,11 +386,17 @@ static int rb_dir_push(struct rb_run *run, const uint8_t *pargfid,
 	return 0;
 }
 
+/* One directory being listed: the files to move are collected first and
+ * queued once every child is listed, so no worker creates entries in a
+ * copy the crawler is still reading (a brick's readdirplus may give a
+ * gfid to an entry that its creator has not labelled yet). */
 struct rb_listing {
 	struct rb_run *run;
 	struct rb_dir *dir;
 	const struct dht_range *ranges;
 	bool skip_files;
+	struct rb_job *jobs;
+	size_t njobs, cap;
 };
 
 static int rb_entry(void *arg, int s, const struct xl_dirent *d)
@@ -416,9 +422,41 @@ static int rb_entry(void *arg, int s, const struct xl_dirent *d)
 	job.src = s;
 	job.dst = h;
 	job.size = d->attr.size;
-	atomic_fetch_add(&run->vol.files_queued, 1);
-	atomic_fetch_add(&run->vol.bytes_queued, d->attr.size);
-	return rb_queue_put(&run->q, &job);
+	if (l->njobs == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct rb_job *jobs = realloc(l->jobs, cap * sizeof(*jobs));
+
+		if (!jobs) {
+			free(job.name);
+			return -ENOMEM;
+		}
+		l->jobs = jobs;
+		l->cap = cap;
+	}
+	l->jobs[l->njobs++] = job;
+	return 0;
+}
+
+/* Queue what a listing collected (the queue owns the names after). */
+static int rb_queue_listing(struct rb_run *run, struct rb_listing *l)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < l->njobs; i++) {
+		if (ret == 0 && !rb_stop) {
+			atomic_fetch_add(&run->vol.files_queued, 1);
+			atomic_fetch_add(&run->vol.bytes_queued,
+					 l->jobs[i].size);
+			ret = rb_queue_put(&run->q, &l->jobs[i]);
+			if (ret == 0)
+				continue;
+		}
+		free(l->jobs[i].name);
+	}
+	free(l->jobs);
+	l->jobs = NULL;
+	l->njobs = l->cap = 0;
+	return ret;
 }
 
 static int rb_crawl(struct rb_run *run)
@@ -438,8 +476,9 @@ static int rb_crawl(struct rb_run *run)
 				    dir->name, dir->gfid, ranges);
 		dir = &run->dirs[run->dnext];
 		if (ret < 0) {
-			fprintf(stderr, "mortar-rebalance: %s: layout not "
-					"written: %s\n",
+			fprintf(stderr,
+				"mortar-rebalance: %s: layout not "
+				"written: %s\n",
 				dir->path ? dir->path : "?", strerror(-ret));
 			errors++;
 			run->dnext++;
@@ -451,10 +490,13 @@ static int rb_crawl(struct rb_run *run)
 			l.dir = &run->dirs[run->dnext];
 			ret = rb_list_dir(v, s, l.dir->gfid, rb_entry, &l);
 		}
+		if (rb_queue_listing(run, &l) < 0 && ret == 0)
+			ret = -ENOMEM;
 		rb_queue_drain(&run->q);
 		dir = &run->dirs[run->dnext];
 		if (ret < 0) {
-			fprintf(stderr, "mortar-rebalance: %s: not listed: %s\n",
+			fprintf(stderr,
+				"mortar-rebalance: %s: not listed: %s\n",
 				dir->path ? dir->path : "?", strerror(-ret));
 			errors++;
 		} else if (!rb_stop && !done_before) {

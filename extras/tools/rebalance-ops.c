@@ -45,8 +45,8 @@
 
 #define RB_XATTR_LAYOUT "trusted.mortar.dht.layout"
 #define RB_XATTR_LINKTO "trusted.mortar.dht.linkto"
-#define RB_LINKTO_MODE (S_IFREG | S_ISVTX)
-#define RB_MARK (S_ISVTX | S_ISGID)
+#define RB_LINKTO_MODE	(S_IFREG | S_ISVTX)
+#define RB_MARK		(S_ISVTX | S_ISGID)
 
 static const char rb_xattr_req[] = RB_XATTR_LAYOUT "\0" RB_XATTR_LINKTO;
 
@@ -63,16 +63,15 @@ int64_t rb_now_ns(void)
 static int rb_call(struct rb_vol *v, int s, enum xl_fop fop,
 		   struct xl_args *args, struct xl_reply *reply)
 {
-	int ret = tool_call(v->tg, s < 0 ? v->dht : v->subvols[s], fop, args,
-			    reply);
+	int ret =
+	    tool_call(v->tg, s < 0 ? v->dht : v->subvols[s], fop, args, reply);
 
 	xl_args_clear(args);
 	return ret;
 }
 
 /* The same, when only the result matters. */
-static int rb_do(struct rb_vol *v, int s, enum xl_fop fop,
-		 struct xl_args *args)
+static int rb_do(struct rb_vol *v, int s, enum xl_fop fop, struct xl_args *args)
 {
 	struct xl_reply r;
 	int ret = rb_call(v, s, fop, args, &r);
@@ -89,8 +88,7 @@ static int rb_internal(struct xl_args *a)
 }
 
 static int rb_lookup(struct rb_vol *v, int s, const uint8_t *pargfid,
-		     const char *name, const uint8_t *gfid,
-		     struct xl_reply *r)
+		     const char *name, const uint8_t *gfid, struct xl_reply *r)
 {
 	struct xl_args a = {0};
 	int ret = tool_loc_set(&a.loc, pargfid, name, gfid);
@@ -207,10 +205,11 @@ int rb_fix_layout(struct rb_vol *v, const uint8_t *pargfid, const char *name,
 	dht_layout_assign(ranges, v->n, NULL, (uint32_t)time(NULL));
 	for (int i = 0; i < v->n && ret == 0; i++) {
 		dht_range_encode(&ranges[i], buf);
-		ret = rb_setxattr(v, i, gfid, RB_XATTR_LAYOUT, buf, sizeof(buf));
+		ret =
+		    rb_setxattr(v, i, gfid, RB_XATTR_LAYOUT, buf, sizeof(buf));
 	}
-	uret = rb_inodelk(v, 0, gfid, "distribute.layout", F_UNLCK, 0, 0,
-			  owner);
+	uret =
+	    rb_inodelk(v, 0, gfid, "distribute.layout", F_UNLCK, 0, 0, owner);
 	return ret < 0 ? ret : uret;
 }
 
@@ -256,7 +255,8 @@ int rb_list_dir(struct rb_vol *v, int s, const uint8_t *gfid, rb_entry_fn cb,
 
 /* ---- files ----------------------------------------------------------- */
 
-/* Sleep until this run's bytes fit the throttle. */
+/* Reserve `more` bytes of this run's budget and sleep until they are
+ * due, before copying them (so a burst never runs ahead of the rate). */
 static void rb_throttle(struct rb_vol *v, uint64_t more)
 {
 	uint64_t done = atomic_fetch_add(&v->run_bytes, more) + more;
@@ -264,8 +264,8 @@ static void rb_throttle(struct rb_vol *v, uint64_t more)
 
 	if (v->throttle_bps <= 0)
 		return;
-	due = v->start_ns + (int64_t)((double)done * 1e9 /
-				      (double)v->throttle_bps);
+	due = v->start_ns +
+	      (int64_t)((double)done * 1e9 / (double)v->throttle_bps);
 	while (!rb_stop && (now = rb_now_ns()) < due) {
 		int64_t ns = due - now;
 		struct timespec ts = {.tv_sec = ns / 1000000000,
@@ -290,12 +290,20 @@ static int rb_copy(struct rb_vol *v, const struct rb_job *job,
 	int ret = 0;
 
 	for (;;) {
+		if (!locked) {
+			/* What this chunk will most likely copy. */
+			uint64_t want = job->size > *off ? job->size - *off : 0;
+
+			rb_throttle(v, want < 4096	 ? 4096
+				       : want > RB_CHUNK ? RB_CHUNK
+							 : want);
+		}
 		if (!locked && rb_stop)
 			return -EINTR;
 		if (!locked) {
-			ret = rb_inodelk(v, job->src, gfid, "distribute.migrate",
-					 F_WRLCK, (int64_t)*off, RB_CHUNK,
-					 owner);
+			ret =
+			    rb_inodelk(v, job->src, gfid, "distribute.migrate",
+				       F_WRLCK, (int64_t)*off, RB_CHUNK, owner);
 			if (ret < 0)
 				return ret;
 		}
@@ -325,16 +333,14 @@ static int rb_copy(struct rb_vol *v, const struct rb_job *job,
 		*off += (uint64_t)ret;
 		atomic_fetch_add(&v->bytes_moved, (uint64_t)ret);
 		xl_reply_clear(&r);
-		if (!locked)
-			rb_throttle(v, (uint64_t)ret);
 	}
 }
 
 static int rb_open(struct rb_vol *v, int s, const uint8_t *gfid, int flags,
 		   struct xl_fd **out)
 {
-	struct xl_fd *fd = xl_fd_new(tool_graph_get(v->tg), gfid, NULL, flags,
-				     false);
+	struct xl_fd *fd =
+	    xl_fd_new(tool_graph_get(v->tg), gfid, NULL, flags, false);
 	struct xl_args a = {0};
 	int ret;
 
@@ -468,7 +474,8 @@ static int rb_switch(struct rb_vol *v, const struct rb_job *job,
 	ret = rb_copy(v, job, gfid, sfd, dfd, off, true, owner);
 	if (ret < 0)
 		return ret;
-	at.mode = (at.mode & 07777 & ~(uint32_t)RB_MARK) | (orig_mode & RB_MARK);
+	at.mode =
+	    (at.mode & 07777 & ~(uint32_t)RB_MARK) | (orig_mode & RB_MARK);
 	ret = rb_setattr(v, job->dst, gfid, dfd,
 			 XL_SET_SIZE | XL_SET_UID | XL_SET_GID | XL_SET_ATIME |
 			     XL_SET_MTIME,

@@ -18,7 +18,7 @@
 
 struct rb_vol {
 	struct tool_graph *tg;
-	struct xl *dht;     /* the cluster/distribute translator */
+	struct xl *dht; /* the cluster/distribute translator */
 	struct xl **subvols;
 	int n;
 	int64_t throttle_bps; /* 0: unlimited */

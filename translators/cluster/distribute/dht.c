@@ -89,6 +89,7 @@ static void dht_local_free(void *p)
 		xl_inode_unref(local->hold);
 	if (local->fd)
 		xl_fd_unref(local->fd);
+	free(local->xops);
 	for (int i = 0; i < local->nnames; i++)
 		free(local->names[i]);
 	free(local->names);

@@ -99,6 +99,17 @@ struct dht_where {
 #define DHT_FOP_INODELK	 ((enum xl_fop)33)
 #define DHT_HAVE_INODELK 1
 
+/* One step of an exchanging rename (dht-entry.c). */
+struct dht_xop {
+	enum { DHT_XOP_RENAME, DHT_XOP_UNLINK, DHT_XOP_LINKTO } kind;
+	int subvol;
+	int from, to;	     /* 1: args.loc, 2: args.loc2 */
+	int flags;	     /* rename flags */
+	int target;	     /* linkto: the child it names */
+	const uint8_t *gfid; /* linkto */
+	bool must;	     /* its failure fails the fop */
+};
+
 struct dht_local;
 typedef void (*dht_next_fn)(struct xl_call *call);
 
@@ -130,6 +141,9 @@ struct dht_local {
 	const struct xl_loc *linkto_loc;
 	uint8_t linkto_gfid[XL_GFID_LEN];
 	bool linkto_retried;
+	/* rename with RENAME_EXCHANGE: a list of steps run in order */
+	struct dht_xop *xops;
+	int nxops, xnext;
 	/* rmdir: the directory opened on every child, linkto names found */
 	struct xl_fd *fd;
 	char **names;
