@@ -7,7 +7,8 @@
 #       (protocol/client NAME-client-K, cluster/distribute NAME on top).
 #   dht_add_brick NAME       one more brick, volfile written again
 #   dht_volfile NAME [opts]  (re)write the volfile for the bricks started
-#   dht_mount VOLFILE MNT    mortar -N -f VOLFILE MNT, tracked for cleanup
+#   dht_mount VOLFILE MNT [OPTS]  mortar -N -f VOLFILE [-o OPTS] MNT,
+#                            tracked for cleanup
 #   dht_unmount MNT          the test library's unmount_volume
 #   dht_data_files DIR       regular files below a brick dir, without
 #                            linkto files and .mortar
@@ -64,11 +65,14 @@ dht_volume() {
 
 dht_mount() {
 	local vf=$1 mnt=$2 log pid
+	local -a extra=()
+	[ -n "${3:-}" ] && extra=(-o "$3")
 	mkdir -p "$mnt"
 	log="$MT_TMP/logs/mount-$(basename "$mnt").log"
 	# shellcheck disable=SC2046 # no option at all when the level is unset
 	"$MORTAR" $(mt_log_level_args) -N -f "$vf" --log-file "$log" \
-		--dump-dir "$MT_TMP/dump" "$mnt" </dev/null >>"$log.out" 2>&1 &
+		--dump-dir "$MT_TMP/dump" "${extra[@]}" "$mnt" \
+		</dev/null >>"$log.out" 2>&1 &
 	pid=$!
 	mt_track .pids "$pid"
 	mt_track .mounts "$mnt"
@@ -95,4 +99,18 @@ dht_data_files() {
 
 dht_linkto_files() {
 	find "$1" -path "$1/.mortar" -prune -o -type f -perm 1000 -print
+}
+
+# The brick (0..) of a volume made by dht_volume holding NAME's data,
+# given the path below the brick root; empty when none.
+dht_brick_of() {
+	local vol=$1 rel=$2 b
+	for ((b = 0; b < ${DHT_BRICKS[$vol]}; b++)); do
+		if [ -f "$MT_TMP/$vol-b$b/$rel" ] &&
+			[ "$(stat -c %a "$MT_TMP/$vol-b$b/$rel")" != 1000 ]; then
+			echo "$b"
+			return 0
+		fi
+	done
+	return 1
 }
