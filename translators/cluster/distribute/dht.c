@@ -586,25 +586,24 @@ static const struct xl_option_desc dht_options[] = {
     {.key = "min-free-disk",
      .type = XL_OPT_STR,
      .default_value = "10%",
-     .help = "Free space a subvolume keeps: a size (512M, 1G) or a "
-	     "percentage of the subvolume (10%). A new file whose hashed "
-	     "subvolume has less goes to the subvolume with the most free "
-	     "space, with a linkto file on the hashed one. 0 turns it off."},
+     .help = "free space a subvolume keeps, a size (512M, 1G) or a "
+	     "percentage (10%); a new file whose hashed subvolume has less "
+	     "goes to the one with the most, with a linkto file on the "
+	     "hashed one; 0 turns it off"},
     {.key = "layout-refresh-timeout",
      .type = XL_OPT_TIME,
      .default_value = "5",
      .min = 0,
      .max = 3600,
-     .help = "Seconds a directory's cached layout is trusted before it is "
-	     "read again from the bricks (so a fix-layout done by another "
-	     "client is seen)."},
+     .help = "seconds a directory's cached layout is used before it is "
+	     "read again (so a fix-layout by another client is seen)"},
     {.key = "child-up-timeout",
      .type = XL_OPT_TIME,
      .default_value = "5",
      .min = 0,
      .max = 600,
-     .help = "Seconds to wait at start for every subvolume before "
-	     "serving with the ones that are up."},
+     .help = "seconds to wait at start for every subvolume before "
+	     "serving with the ones that are up"},
     {0},
 };
 
