@@ -90,14 +90,21 @@ new_files_land() {
 tap_check "new files land on the new brick after fix-layout" new_files_land
 (cd "$M" && md5sum d1/new*) >>"$MT_TMP/sums"
 
-# The writer: overwrite a 4 KiB block at a random offset or append one,
-# to the volume and to the shadow alike, until told to stop.
+# The writer: overwrite a 4 KiB block at a random offset, append one, or
+# now and then rewrite a whole file through a truncating open (half its
+# size, so the old tail must go), to the volume and to the shadow alike,
+# until told to stop.
 writer() {
 	local n=0 i off blk=$MT_TMP/blk
 	while [ ! -e "$MT_TMP/stop-writer" ]; do
 		i=$((RANDOM % 8))
 		head -c 4096 /dev/urandom >"$blk"
-		if [ $((n % 5)) -eq 4 ]; then
+		if [ $((n % 40)) -eq 39 ]; then
+			# a whole new content through a truncating open
+			head -c $((MB << 19)) /dev/urandom >"$blk.big"
+			cp "$blk.big" "$M/w/w$i" || exit 1
+			cp "$blk.big" "$SHADOW/w$i"
+		elif [ $((n % 5)) -eq 4 ]; then
 			cat "$blk" >>"$M/w/w$i" || exit 1
 			cat "$blk" >>"$SHADOW/w$i"
 		else

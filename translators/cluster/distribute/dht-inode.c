@@ -8,7 +8,7 @@
  * directory's setattr and xattr changes go to every live child; its stat
  * merges the copies' times; other reads ask the first live child.
  *
- * Migration (see extras/tools/mortar-rebalance.c): while a file is copied
+ * Migration (see extras/tools/rebalance-ops.c): while a file is copied
  * from child S to child D, its copy on S has the mode bits S_ISVTX|S_ISGID
  * and the xattr trusted.mortar.dht.linkto naming D.  A write, truncate or
  * fallocate whose reply from S shows those bits is repeated on D (the
@@ -465,6 +465,12 @@ static void dht_open_cbk(struct xl_call *call, struct xl_call *child,
 		f->subvol = s;
 		f->opened[s] = true;
 		pthread_mutex_unlock(&f->lock);
+		if (call->args.flags & O_TRUNC) {
+			/* A truncating open of a file being migrated is
+			 * repeated on the target like a truncate. */
+			dht_after_change(call, child, s);
+			return;
+		}
 	}
 	xl_reply_move(&call->reply, &child->reply);
 	xl_unwind(call);
