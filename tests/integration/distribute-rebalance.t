@@ -79,15 +79,22 @@ new_has_range() {
 tap_check "the new brick has d2/sub with a share of the hash space" \
 	new_has_range
 
+# A client sees the new layout once it reads the directory again (its
+# next lookup of it, at most layout-refresh-timeout later): create files
+# until some land on the new brick.
 new_files_land() {
-	local i
-	for i in $(seq 1 40); do
-		echo "new $i" >"$M/d1/new$i" || return 1
+	local i n
+	n=$(ls "$M/d1" | grep -c '^new')
+	for i in 1 2 3 4 5; do
+		n=$((n + 1))
+		echo "new $n" >"$M/d1/new$n" || return 1
 	done
-	echo "on the new brick: $(ls "$MT_TMP/rb-b3/d1" | grep -c '^new')"
 	[ "$(ls "$MT_TMP/rb-b3/d1" | grep -c '^new')" -gt 0 ]
 }
-tap_check "new files land on the new brick after fix-layout" new_files_land
+tap_check "new files land on the new brick after fix-layout" \
+	wait_for 20 new_files_land
+NEWN=$(ls "$M/d1" | grep -c '^new')
+diag "new files: $NEWN, on the new brick: $(ls "$MT_TMP/rb-b3/d1" | grep -c '^new')"
 (cd "$M" && md5sum d1/new*) >>"$MT_TMP/sums"
 
 # The writer: overwrite a 4 KiB block at a random offset, append one, or
@@ -171,8 +178,8 @@ one_copy_hashed() {
 			"$MT_TMP/rb-b$b" | wc -l) linkto files"
 		total=$((total + n))
 	done
-	# 60 + 40 + 8 + 40 files, each exactly once
-	[ "$total" -eq 148 ] && [ "$(dht_data_files "$MT_TMP/rb-b3" | wc -l)" -gt 20 ]
+	# 60 + 40 + 8 + the new ones, each exactly once
+	[ "$total" -eq $((108 + NEWN)) ] && [ "$(dht_data_files "$MT_TMP/rb-b3" | wc -l)" -gt 20 ]
 }
 tap_check "each file has one data copy; the new brick holds its share" \
 	one_copy_hashed

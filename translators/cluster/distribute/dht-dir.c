@@ -160,12 +160,13 @@ static void dht_readdir_cbk(struct xl_call *call, struct xl_call *child,
 	uint32_t kept = 0;
 	uint64_t last_off = 0;
 
-	if (r->ret < 0) {
+	if (r->ret < 0 && r->ret != -ENOTCONN) {
 		xl_reply_move(&call->reply, r);
 		xl_unwind(call);
 		return;
 	}
-	if (r->entry_count == 0) {
+	if (r->ret < 0 || r->entry_count == 0) {
+		/* Its end, or it went down since opendir: the next child. */
 		dht_readdir_from(call, dht_next_opened(call->xl, f, idx + 1),
 				 0);
 		return;

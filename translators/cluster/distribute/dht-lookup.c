@@ -230,12 +230,14 @@ static void dht_layout_rewrite(struct xl_call *call)
 	struct dht_local *local = dht_local(call);
 	struct dht_priv *priv = dht_priv(call->xl);
 	int subvols[DHT_MAX_SUBVOLS], n = 0;
-	bool keep;
+	bool keep, ign[DHT_MAX_SUBVOLS];
 
 	/* Keep the ranges of the copies that had them when they still
-	 * cover the space: the new copies then only get empty ranges. */
-	keep = dht_layout_check(local->ranges, priv->n, local->missing) ==
-	       DHT_LAYOUT_OK;
+	 * cover the space: the others (new copies, a new brick's) then only
+	 * get empty ranges; spreading over them is fix-layout's job. */
+	for (int i = 0; i < priv->n; i++)
+		ign[i] = !local->dir_on[i] || !local->ranges[i].present;
+	keep = dht_layout_check(local->ranges, priv->n, ign) == DHT_LAYOUT_OK;
 	if (keep) {
 		for (int i = 0; i < priv->n; i++) {
 			if (!local->dir_on[i] || local->ranges[i].present)
