@@ -19,7 +19,7 @@ command -v setpriv >/dev/null || skip_all "setpriv missing"
 plan 9
 
 M=$MT_TMP/mnt
-OPS=${MORTAR_TEST_DATACHECK_OPS:-5000}
+OPS=${MORTAR_TEST_DATACHECK_OPS:-3000}
 SEED=${MORTAR_TEST_SEED:-$RANDOM$RANDOM}
 
 tap_require "start a 4-brick distribute volume" \

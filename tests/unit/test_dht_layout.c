@@ -1,8 +1,8 @@
 /*
  * test_dht_layout.c - cmocka tests of cluster/distribute's layout math
  * (translators/cluster/distribute/dht-layout.c): the name hash, the stored
- * encoding, assigning ranges, searching them and checking layouts for
- * holes, overlaps and missing ranges.
+ * encoding, assigning ranges, searching them, checking layouts for
+ * holes, overlaps and missing ranges, and readdir offsets.
  */
 #include "config.h"
 
@@ -164,6 +164,44 @@ static void test_spread(void **state)
 		assert_in_range(count[i], 9500, 10500);
 }
 
+static void test_doff(void **state)
+{
+	const uint64_t small[] = {0, 1, 12345, (1ull << 61) - 1};
+	const uint64_t big[] = {1ull << 61, 0x7ffffffffffffffeull,
+				0x1234567890abcdefull};
+	uint64_t off;
+	int idx;
+
+	(void)state;
+	for (int bits = 1; bits <= 8; bits++) {
+		for (int i = 0; i < (1 << bits); i += 1 + (1 << bits) / 4) {
+			for (size_t k = 0; k < 4; k++) {
+				if (small[k] >= (1ull << (63 - bits)))
+					continue;
+				uint64_t d = dht_doff_encode(bits, i, small[k]);
+				dht_doff_decode(bits, d, &idx, &off);
+				assert_int_equal(idx, i);
+				assert_true(off == small[k]);
+				assert_true(d < (1ull << 63));
+			}
+			for (size_t k = 0; k < 3; k++) {
+				uint64_t d = dht_doff_encode(bits, i, big[k]);
+				uint64_t mask = (1ull << bits) - 1;
+				dht_doff_decode(bits, d, &idx, &off);
+				assert_int_equal(idx, i);
+				/* shifted when it fits, else only the
+				 * child's bits are lost */
+				if (big[k] < (1ull << (63 - bits)))
+					assert_true(off == big[k]);
+				else
+					assert_true(off == (big[k] & ~mask));
+			}
+		}
+	}
+	/* offset 0 of child 0 is 0: a readdir from the start */
+	assert_true(dht_doff_encode(2, 0, 0) == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +212,7 @@ int main(void)
 	    cmocka_unit_test(test_search),
 	    cmocka_unit_test(test_check_detects),
 	    cmocka_unit_test(test_spread),
+	    cmocka_unit_test(test_doff),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,7 +11,8 @@
  * only its lowest bits, where ext4 keeps the minor hash.  Linkto files
  * are hidden; directories are listed from the first child only.
  *
- * statfs sums the children (scaled to the first child's block size).
+ * (dht_doff_encode in dht-layout.c).  statfs sums the children (scaled to
+ * the first child's block size).
  */
 #include "config.h"
 
@@ -23,27 +24,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DHT_OFF_BIG (1ull << 63)
-
 static uint64_t dht_off_encode(struct dht_priv *priv, int idx, uint64_t off)
 {
-	uint64_t mask = (1ull << priv->dbits) - 1;
-
-	if (off < (1ull << (63 - priv->dbits)))
-		return off << priv->dbits | (uint64_t)idx;
-	return DHT_OFF_BIG | (off & ~mask & ~DHT_OFF_BIG) | (uint64_t)idx;
+	return dht_doff_encode(priv->dbits, idx, off);
 }
 
 static void dht_off_decode(struct dht_priv *priv, uint64_t d, int *idx,
 			   uint64_t *off)
 {
-	uint64_t mask = (1ull << priv->dbits) - 1;
-
-	*idx = (int)(d & mask);
-	if (d & DHT_OFF_BIG)
-		*off = d & ~mask & ~DHT_OFF_BIG;
-	else
-		*off = d >> priv->dbits;
+	dht_doff_decode(priv->dbits, d, idx, off);
 }
 
 /* ---- opendir --------------------------------------------------------- */

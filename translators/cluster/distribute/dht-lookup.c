@@ -819,6 +819,39 @@ static void dht_lookup_reply(struct xl_call *call)
 	xl_unwind(call);
 }
 
+static void dht_lookup_gfid_done(struct xl_call *call);
+
+/* A file asked where the ctx said: gone from there (migrated, removed by
+ * hand) means asking every child once. */
+static void dht_lookup_cached_cbk(struct xl_call *call, struct xl_call *child,
+				  void *cookie)
+{
+	struct xl_reply *r = &child->reply;
+	struct xl_inode *ref = NULL;
+	struct dht_ictx *ctx;
+
+	(void)cookie;
+	if ((r->ret == -ENOENT || r->ret == -ESTALE) ||
+	    (r->ret == 0 && dht_is_linkto(&r->attr, r->xdata))) {
+		ctx =
+		    call->args.loc.inode
+			? dht_ictx(call->xl, call->args.loc.inode, false)
+			: dht_ictx_by_gfid(call->xl, call->args.loc.gfid, &ref);
+		if (ctx) {
+			pthread_mutex_lock(&ctx->lock);
+			ctx->cached = -1;
+			pthread_mutex_unlock(&ctx->lock);
+		}
+		if (ref)
+			xl_inode_unref(ref);
+		dht_locate(call, call->args.loc.gfid, call->args.loc.inode,
+			   dht_lookup_gfid_done);
+		return;
+	}
+	xl_reply_move(&call->reply, r);
+	xl_unwind(call);
+}
+
 static void dht_lookup_gfid_done(struct xl_call *call)
 {
 	struct dht_local *local = dht_local(call);
@@ -836,7 +869,7 @@ static void dht_lookup_gfid_done(struct xl_call *call)
 	if (local->target >= 0 && local->flag) {
 		/* From the cache: ask that child. */
 		dht_send(call, XL_FOP_LOOKUP, local->target, dht_fill_lookup,
-			 xl_default_cbk, NULL);
+			 dht_lookup_cached_cbk, NULL);
 		return;
 	}
 	if (local->ret < 0 || local->target < 0) {
