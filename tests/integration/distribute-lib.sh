@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # distribute-lib.sh - helpers the cluster/distribute tests share (sourced
 # after tests/lib/mortar-test.sh).
 #
@@ -76,7 +77,9 @@ dht_mount() {
 	pid=$!
 	mt_track .pids "$pid"
 	mt_track .mounts "$mnt"
-	MT_MOUNT_PID[$mnt]=$pid
+	# shellcheck disable=SC2034 # read by mortar-test.sh (unmount_volume)
+	MT_MOUNT_PID["$mnt"]=$pid
+	# shellcheck disable=SC2034 # for the caller, as mount_volume sets it
 	MOUNT_PID=$pid
 	if ! wait_for "${MT_MOUNT_TIMEOUT:-20}" mt_mount_ready "$mnt" "$pid" ||
 		! mountpoint -q "$mnt"; then

@@ -84,17 +84,17 @@ tap_check "the new brick has d2/sub with a share of the hash space" \
 # until some land on the new brick.
 new_files_land() {
 	local i n
-	n=$(ls "$M/d1" | grep -c '^new')
+	n=$(find "$M/d1" -maxdepth 1 -name 'new*' | wc -l)
 	for i in 1 2 3 4 5; do
 		n=$((n + 1))
 		echo "new $n" >"$M/d1/new$n" || return 1
 	done
-	[ "$(ls "$MT_TMP/rb-b3/d1" | grep -c '^new')" -gt 0 ]
+	[ "$(find "$MT_TMP/rb-b3/d1" -maxdepth 1 -name 'new*' | wc -l)" -gt 0 ]
 }
 tap_check "new files land on the new brick after fix-layout" \
 	wait_for 20 new_files_land
-NEWN=$(ls "$M/d1" | grep -c '^new')
-diag "new files: $NEWN, on the new brick: $(ls "$MT_TMP/rb-b3/d1" | grep -c '^new')"
+NEWN=$(find "$M/d1" -maxdepth 1 -name 'new*' | wc -l)
+diag "new files: $NEWN, on the new brick: $(find "$MT_TMP/rb-b3/d1" -maxdepth 1 -name 'new*' | wc -l)"
 (cd "$M" && md5sum d1/new*) >>"$MT_TMP/sums"
 
 # The writer: overwrite a 4 KiB block at a random offset, append one, or

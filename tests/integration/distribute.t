@@ -45,7 +45,8 @@ spread() {
 }
 MT_VERBOSE=1 tap_check "$NFILES files spread within 15% per brick" spread
 tap_check "readdir lists each of them once" \
-	test "$(ls "$M/spread" | sort -u | wc -l)" -eq "$NFILES"
+	test "$(find "$M/spread" -mindepth 1 -maxdepth 1 -printf '%f\n' |
+		sort -u | wc -l)" -eq "$NFILES"
 rm -rf "$M/spread"
 
 # ---- a file placed by hand on a brick its name does not hash to
@@ -86,7 +87,9 @@ linkto_left() {
 	local b f n=0
 	for b in 0 1 2 3; do
 		f=$B$b/d/$NEW
-		[ -f "$f" ] && [ "$(stat -c '%a %s' "$f")" = "1000 0" ] || continue
+		if [ ! -f "$f" ] || [ "$(stat -c '%a %s' "$f")" != "1000 0" ]; then
+			continue
+		fi
 		n=$((n + 1))
 		getfattr -n trusted.mortar.dht.linkto --only-values "$f" |
 			tr -d '\0' | grep -qx "dd-client-$SRC_BRICK" || return 1
@@ -102,9 +105,10 @@ tap_check "rename leaves one linkto (mode 1000, names the data, same gfid)" \
 tap_check "the renamed file reads back the same data" \
 	cmp "$MT_TMP/data" "$M/d/$NEW"
 tap_check "readdir lists the new name once and hides the linkto" \
-	test "$(ls "$M/d" | grep -cx "$NEW")" -eq 1
+	test "$(find "$M/d" -mindepth 1 -maxdepth 1 -printf '%f\n' |
+		grep -cx "$NEW")" -eq 1
 gone_everywhere() {
-	! ls "$B"*/d/"$NEW" 2>/dev/null | grep -q .
+	! find "$B"*/d -maxdepth 1 -name "$NEW" | grep -q .
 }
 rm "$M/d/$NEW"
 tap_check "unlink removes data and linkto" gone_everywhere
@@ -116,7 +120,7 @@ rmdir_leftover() {
 	touch "${B}1/e/stale" && chmod 1000 "${B}1/e/stale" &&
 		setfattr -n trusted.mortar.dht.linkto -v dd-client-0 \
 			"${B}1/e/stale" || return 1
-	rmdir "$M/e" && ! ls -d "$B"*/e 2>/dev/null | grep -q .
+	rmdir "$M/e" && ! find "$B"* -maxdepth 1 -name e | grep -q .
 }
 tap_check "rmdir removes a directory holding only a linkto leftover" \
 	rmdir_leftover
@@ -167,7 +171,7 @@ creates_down() {
 	done
 	echo "creates: $ok made, $enotconn ENOTCONN, $other other errors"
 	[ $ok -gt 0 ] && [ $enotconn -gt 0 ] && [ $other -eq 0 ] &&
-		! ls "${B}2/d" | grep -q '^new'
+		! find "${B}2/d" -maxdepth 1 -name 'new*' | grep -q .
 }
 tap_check "creates: ENOTCONN when hashed to the down brick, else made" \
 	creates_down
