@@ -499,8 +499,9 @@ static int rb_crawl(struct rb_run *run)
 				"mortar-rebalance: %s: not listed: %s\n",
 				dir->path ? dir->path : "?", strerror(-ret));
 			errors++;
-		} else if (!rb_stop && !done_before) {
-			/* Every file of it handled: record it. */
+		} else if (!rb_stop && !done_before && run->migrate) {
+			/* Every file of it handled: record it (fix-layout
+			 * moves no file, so it records nothing to skip). */
 			rb_state_add(&run->st, dir->gfid);
 			atomic_fetch_add(&v->dirs_done, 1);
 			rb_state_save(run, "running");
@@ -641,6 +642,30 @@ static void rb_stop_workers(struct rb_run *run, struct rb_worker *w, int n)
 		pthread_join(w[i].thread, NULL);
 }
 
+/* Record how the run ended, report it, release everything; the exit
+ * status. */
+static int rb_finish(struct rb_run *run, int ret)
+{
+	const char *status;
+
+	status = rb_stop ? "stopped" : ret < 0 ? "failed" : "completed";
+	if (atomic_load(&run->vol.files_failed))
+		status = rb_stop ? "stopped" : "failed";
+	rb_state_save(run, status);
+	rb_report(run, status);
+	tool_graph_close(run->vol.tg);
+	for (size_t i = 0; i < run->ndirs; i++) {
+		free(run->dirs[i].name);
+		free(run->dirs[i].path);
+	}
+	free(run->dirs);
+	free(run->q.jobs);
+	free(run->st.done);
+	if (rb_stop)
+		return 2;
+	return strcmp(status, "completed") == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct rb_run run;
@@ -649,7 +674,6 @@ int main(int argc, char **argv)
 	pthread_t reporter;
 	struct sigaction sa;
 	char *err = NULL;
-	const char *status;
 	int ret, nworkers;
 
 	if (rb_parse(argc, argv, &o) < 0)
@@ -717,20 +741,5 @@ int main(int argc, char **argv)
 	pthread_mutex_unlock(&run.report_lock);
 	pthread_join(reporter, NULL);
 
-	status = rb_stop ? "stopped" : ret < 0 ? "failed" : "completed";
-	if (atomic_load(&run.vol.files_failed))
-		status = rb_stop ? "stopped" : "failed";
-	rb_state_save(&run, status);
-	rb_report(&run, status);
-	tool_graph_close(run.vol.tg);
-	for (size_t i = 0; i < run.ndirs; i++) {
-		free(run.dirs[i].name);
-		free(run.dirs[i].path);
-	}
-	free(run.dirs);
-	free(run.q.jobs);
-	free(run.st.done);
-	if (rb_stop)
-		return 2;
-	return strcmp(status, "completed") == 0 ? 0 : 1;
+	return rb_finish(&run, ret);
 }
