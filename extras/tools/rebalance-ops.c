@@ -444,6 +444,14 @@ static int rb_prepare_dst(struct rb_vol *v, const struct rb_job *job,
 		tool_loc_set(&a.loc, job->pargfid, job->name, gfid);
 		a.mode = RB_LINKTO_MODE;
 		ret = rb_do(v, job->dst, XL_FOP_MKNOD, &a);
+		if (ret == -EEXIST) {
+			/* A concurrent readdirplus on D may label a new entry
+			 * with a gfid of its own before the brick's mknod
+			 * does, which then fails and removes it: once more. */
+			tool_loc_set(&a.loc, job->pargfid, job->name, gfid);
+			a.mode = RB_LINKTO_MODE;
+			ret = rb_do(v, job->dst, XL_FOP_MKNOD, &a);
+		}
 		if (ret < 0)
 			return ret;
 		*created = true;
