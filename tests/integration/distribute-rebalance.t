@@ -7,7 +7,8 @@
 # to their hashed brick while a writer keeps overwriting and appending to
 # files being moved (each write also applied to a shadow copy outside the
 # volume): afterwards every file equals its recorded checksum or its
-# shadow, no data file has two copies and each is on its hashed brick.
+# shadow (a second writer keeps four of them open through the whole
+# run), no data file has two copies, and the new brick holds its share.
 # A throttled run is stopped with SIGINT (exit 2, state "stopped") and
 # resumed with the same state file; the throttled rate is printed and
 # checked against a generous bound.
@@ -21,6 +22,7 @@ MT_TIMEOUT=${MORTAR_TEST_TIMEOUT:-300}
 
 RB=$top_builddir/extras/tools/mortar-rebalance
 require_binaries "$RB"
+command -v python3 >/dev/null || skip_all "python3 missing"
 plan 18
 
 M=$MT_TMP/mnt
@@ -97,14 +99,15 @@ NEWN=$(find "$M/d1" -maxdepth 1 -name 'new*' | wc -l)
 diag "new files: $NEWN, on the new brick: $(find "$MT_TMP/rb-b3/d1" -maxdepth 1 -name 'new*' | wc -l)"
 (cd "$M" && md5sum d1/new*) >>"$MT_TMP/sums"
 
-# The writer: overwrite a 4 KiB block at a random offset, append one, or
+# The writer (files w0..w3): overwrite a 4 KiB block at a random offset,
+# append one, or
 # now and then rewrite a whole file through a truncating open (half its
 # size, so the old tail must go), to the volume and to the shadow alike,
 # until told to stop.
 writer() {
 	local n=0 i off blk=$MT_TMP/blk
 	while [ ! -e "$MT_TMP/stop-writer" ]; do
-		i=$((RANDOM % 8))
+		i=$((RANDOM % 4))
 		head -c 4096 /dev/urandom >"$blk"
 		if [ $((n % 40)) -eq 39 ]; then
 			# a whole new content through a truncating open
@@ -128,6 +131,33 @@ writer() {
 writer &
 WRITER=$!
 mt_track .pids "$WRITER"
+
+# A second writer keeps w4..w7 open for the whole run and writes through
+# the same descriptors before, during and after their migration.
+cat >"$MT_TMP/longwriter.py" <<'EOP'
+import os, random, sys
+mnt, shadow, stop, mb = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+fds = [(os.open(f"{mnt}/w/w{i}", os.O_RDWR), os.open(f"{shadow}/w{i}", os.O_RDWR))
+       for i in range(4, 8)]
+n = 0
+while not os.path.exists(stop):
+    m, s = random.choice(fds)
+    blk = os.urandom(4096)
+    off = random.randrange(mb * 256) * 4096
+    if os.pwrite(m, blk, off) != 4096:
+        sys.exit(1)
+    os.pwrite(s, blk, off)
+    n += 1
+for m, s in fds:
+    os.fsync(m)
+    os.close(m)
+    os.close(s)
+print(n)
+EOP
+python3 "$MT_TMP/longwriter.py" "$M" "$SHADOW" "$MT_TMP/stop-writer" "$MB" \
+	>"$MT_TMP/longwriter.out" 2>&1 &
+LONGW=$!
+mt_track .pids "$LONGW"
 
 # A throttled run, stopped after it has moved something.
 "$RB" -f "$VF" --state "$STATE" --threads 2 --throttle 1 --progress 1 \
@@ -161,6 +191,11 @@ touch "$MT_TMP/stop-writer"
 wait "$WRITER"
 WRC=$?
 mt_untrack .pids "$WRITER"
+wait "$LONGW"
+LRC=$?
+mt_untrack .pids "$LONGW"
+diag "writer with open files: $(cat "$MT_TMP/longwriter.out") writes, exit $LRC"
+[ "$LRC" -eq 0 ] || WRC=$LRC
 diag "writer: $(cat "$MT_TMP/writer-ops" 2>/dev/null) writes, exit $WRC; rebalance took $(echo "$T1 - $T0" | bc) s"
 tap_check "no write failed during the rebalance" test "$WRC" -eq 0
 kill -USR1 "${MT_MOUNT_PID[$M]}"

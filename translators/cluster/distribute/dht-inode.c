@@ -96,6 +96,29 @@ static void dht_repeat_unlocked(struct xl_call *call, struct xl_call *child,
 	dht_repeat_finish(call);
 }
 
+static void dht_repeat_send(struct xl_call *call);
+static void dht_repeat_done(struct xl_call *call, struct xl_call *child,
+			    void *cookie);
+static int dht_fill_dst_open(struct xl_call *call, struct xl_call *child,
+			     int subvol, int k);
+
+/* The fd was open on an earlier, abandoned target (unlinked since):
+ * opened on the current one, the repeat is sent again. */
+static void dht_reopen_cbk(struct xl_call *call, struct xl_call *child,
+			   void *cookie)
+{
+	struct dht_local *local = dht_local(call);
+
+	(void)cookie;
+	if (child->reply.ret < 0) {
+		/* No target any more: the migration was abandoned. */
+		local->ret = 0;
+		dht_repeat_done(call, child, NULL);
+		return;
+	}
+	dht_repeat_send(call);
+}
+
 static void dht_repeat_done(struct xl_call *call, struct xl_call *child,
 			    void *cookie)
 {
@@ -103,7 +126,17 @@ static void dht_repeat_done(struct xl_call *call, struct xl_call *child,
 	struct dht_priv *priv = dht_priv(call->xl);
 
 	(void)cookie;
-	local->ret = child->reply.ret < 0 ? child->reply.ret : 0;
+	if (child->fop == call->fop && child->reply.ret >= 0 &&
+	    child->reply.attr.nlink == 0 && call->args.fd &&
+	    !local->linkto_retried) {
+		local->linkto_retried = true; /* once */
+		dht_send(call, XL_FOP_OPEN, local->linkto_target,
+			 dht_fill_dst_open, dht_reopen_cbk, NULL);
+		return;
+	}
+	local->ret = child->reply.ret < 0 && child->fop == call->fop
+			 ? child->reply.ret
+			 : 0;
 	pthread_mutex_lock(&priv->lock);
 	priv->migrate_repeats++;
 	pthread_mutex_unlock(&priv->lock);
@@ -225,9 +258,13 @@ static int dht_fill_linkto_get(struct xl_call *call, struct xl_call *child,
 
 	(void)subvol;
 	(void)k;
-	memcpy(child->args.loc.gfid, local->saved.attr.gfid, XL_GFID_LEN);
+	/* By the fd when there is one: once the migration is over, S's
+	 * name and gfid handle are gone and only open fds reach it. */
 	if (call->args.fd)
 		child->args.fd = xl_fd_ref(call->args.fd);
+	else
+		memcpy(child->args.loc.gfid, local->saved.attr.gfid,
+		       XL_GFID_LEN);
 	child->args.xname = strdup(DHT_XATTR_LINKTO);
 	child->args.size = 256;
 	if (!child->args.xname)
