@@ -450,6 +450,8 @@ static uint64_t codec_size_max(enum xl_fop fop)
 	case XL_FOP_READDIRPLUS:
 	case XL_FOP_READLINK:
 		return XL_IO_SIZE_MAX;
+	case XL_FOP_RCHECKSUM:
+		return XL_RCHECKSUM_MAX;
 	default:
 		return UINT64_MAX; /* fallocate length */
 	}
@@ -474,6 +476,8 @@ static bool codec_cmd_valid(enum xl_fop fop, int32_t cmd)
 	switch (fop) {
 	case XL_FOP_LK:
 		return cmd == F_GETLK || cmd == F_SETLK || cmd == F_SETLKW;
+	case XL_FOP_INODELK:
+		return cmd == F_SETLK || cmd == F_SETLKW;
 	case XL_FOP_FLOCK:
 		cmd &= ~LOCK_NB;
 		return cmd == LOCK_SH || cmd == LOCK_EX || cmd == LOCK_UN;

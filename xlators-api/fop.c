@@ -62,6 +62,11 @@ const struct xl_fop_info xl_fop_info[XL_FOP_COUNT] = {
     [XL_FOP_FALLOCATE] = {"fallocate",
 			  XL_A_FD | XL_A_CMD | XL_A_OFFSET | XL_A_SIZE, R_A},
     [XL_FOP_LSEEK] = {"lseek", XL_A_FD | XL_A_CMD | XL_A_OFFSET, XL_R_OFFSET},
+    [XL_FOP_INODELK] = {"inodelk",
+			L | XL_A_FD_OPT | XL_A_CMD | XL_A_LOCK | XL_A_XNAME, 0},
+    [XL_FOP_XATTROP] = {"xattrop", L | XL_A_FD_OPT | XL_A_FLAGS, 0},
+    [XL_FOP_RCHECKSUM] = {"rchecksum", XL_A_FD | XL_A_OFFSET | XL_A_SIZE,
+			  XL_R_DATA | XL_R_OFFSET},
 };
 
 const char *xl_fop_name(int fop)
@@ -206,6 +211,14 @@ bool xl_gfid_is_null(const uint8_t *gfid)
 bool xl_gfid_is_root(const uint8_t *gfid)
 {
 	return memcmp(gfid, xl_gfid_root, XL_GFID_LEN) == 0;
+}
+
+const uint8_t xl_gfid_index[XL_GFID_LEN] = {0, 0, 0, 0, 0, 0, 0, 0,
+					    0, 0, 0, 0, 0, 0, 0, 5};
+
+bool xl_gfid_is_index(const uint8_t *gfid)
+{
+	return memcmp(gfid, xl_gfid_index, XL_GFID_LEN) == 0;
 }
 
 void xl_gfid_generate(uint8_t *gfid)

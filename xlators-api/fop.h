@@ -58,8 +58,18 @@ enum xl_fop {
 	XL_FOP_FLOCK,
 	XL_FOP_FALLOCATE,
 	XL_FOP_LSEEK,
+	/* Appended for the cluster translators (doc/cluster.md). */
+	XL_FOP_INODELK,   /* internal lock: xname = domain, lock, cmd */
+	XL_FOP_XATTROP,   /* atomic add to internal xattrs in xdata */
+	XL_FOP_RCHECKSUM, /* XXH64 of a range of an open file */
 	XL_FOP_COUNT
 };
+
+/* xattrop: args.flags.  Each xdata value is n x int64 big-endian added
+ * element-wise to the stored value. */
+#define XL_XATTROP_ADD64 1
+/* rchecksum: the largest range one call hashes. */
+#define XL_RCHECKSUM_MAX (4u << 20)
 
 /* Attributes of one file, as the brick's file system reports them. */
 struct xl_iatt {
@@ -160,17 +170,20 @@ struct xl_inode;
  *   loc      every path fop; the object or the parent+name
  *   loc2     rename (new location), link (new name)
  *   fd       fd fops; optional for stat/setattr (fstat/fsetattr)
- *   flags    open/create flags, rename flags (RENAME_*), setxattr flags
+ *   flags    open/create flags, rename flags (RENAME_*), setxattr flags,
+ *            xattrop op (XL_XATTROP_*)
  *   mode     mknod/mkdir/create/open mode, access mask
  *   umask    mknod/mkdir/create
  *   rdev     mknod
- *   offset   read/write/fallocate/lseek/readdir offset
- *   size     read/readdir size, fallocate length, getxattr/listxattr size
- *   cmd      lk (F_GETLK/F_SETLK/F_SETLKW), flock (LOCK_* | LOCK_NB),
+ *   offset   read/write/fallocate/lseek/readdir/rchecksum offset
+ *   size     read/readdir/rchecksum size, fallocate length,
+ *            getxattr/listxattr size
+ *   cmd      lk (F_GETLK/F_SETLK/F_SETLKW), inodelk (F_SETLK/F_SETLKW),
+ *            flock (LOCK_* | LOCK_NB),
  *            lseek whence, fsync/fsyncdir datasync, fallocate mode
  *   valid    setattr XL_SET_* mask; attr holds the values
- *   lock     lk
- *   xname    xattr name (get/set/remove); symlink target
+ *   lock     lk, inodelk
+ *   xname    xattr name (get/set/remove); symlink target; inodelk domain
  *   data     write payload, setxattr value
  *   xdata    extra key/values between translators
  */
@@ -198,12 +211,13 @@ struct xl_args {
  * otherwise); ret < 0 is -errno.  Field use:
  *   attr      lookup/stat/setattr/mknod/mkdir/symlink/link/create/
  *             write/fallocate/open: the object after the fop
- *   data      read data, readlink target, getxattr value, listxattr names
+ *   data      read data, readlink target, getxattr value, listxattr
+ *             names, rchecksum (8 bytes, XXH64 big-endian)
  *   entries   readdir/readdirplus (count in entry_count)
  *   statfs    statfs
  *   lock      lk F_GETLK result
- *   offset    lseek result
- *   xdata     extra key/values between translators
+ *   offset    lseek result; rchecksum: bytes hashed
+ *   xdata     extra key/values between translators; xattrop: new values
  */
 struct xl_reply {
 	int32_t ret;
@@ -269,6 +283,10 @@ void xl_dirents_free(struct xl_dirent *entries, uint32_t count);
 
 /* gfid helpers */
 extern const uint8_t xl_gfid_root[XL_GFID_LEN]; /* 00..01 */
+/* The brick's pending-heal index as a virtual directory (doc/cluster.md):
+ * opendir/readdir list gfid strings; unlink drops one. 00..05 */
+extern const uint8_t xl_gfid_index[XL_GFID_LEN];
+bool xl_gfid_is_index(const uint8_t *gfid);
 bool xl_gfid_is_null(const uint8_t *gfid);
 bool xl_gfid_is_root(const uint8_t *gfid);
 void xl_gfid_generate(uint8_t *gfid);

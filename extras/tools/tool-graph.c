@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#define TOOL_DEFAULT_PORT 24010
+#define TOOL_DEFAULT_PORT      24010
 #define TOOL_FETCH_TIMEOUT_SEC 10
 
 struct tool_graph {
@@ -78,8 +78,8 @@ static int tool_split_server(const char *server, char **host, uint16_t *port)
 	} else {
 		colon = NULL;
 	}
-	*host = colon ? strndup(server, (size_t)(colon - server))
-		      : strdup(server);
+	*host =
+	    colon ? strndup(server, (size_t)(colon - server)) : strdup(server);
 	if (!*host)
 		return -ENOMEM;
 	*port = (uint16_t)p;
@@ -117,9 +117,8 @@ static int tool_read_volfile(const char *server, const char *volume,
 	return ret;
 }
 
-int tool_graph_open(const char *server, const char *volume,
-		    const char *volfile, int timeout_sec,
-		    struct tool_graph **out, char **err)
+int tool_graph_open(const char *server, const char *volume, const char *volfile,
+		    int timeout_sec, struct tool_graph **out, char **err)
 {
 	struct tool_graph *tg = calloc(1, sizeof(*tg));
 	struct xl_volfile *vf = NULL;
@@ -140,8 +139,8 @@ int tool_graph_open(const char *server, const char *volume,
 	}
 	if (ret == 0) {
 		ret = tool_wait_up(tg, timeout_sec);
-		if (ret < 0 && asprintf(err, "volume not up after %d s",
-					timeout_sec) < 0)
+		if (ret < 0 &&
+		    asprintf(err, "volume not up after %d s", timeout_sec) < 0)
 			*err = NULL;
 	}
 	if (vf)

@@ -24,9 +24,8 @@ struct tool_graph;
  * Waits up to timeout_sec for CHILD_UP (a graph whose top never comes up
  * is -ENOTCONN).  0 or -errno with *err a malloc'd message.
  */
-int tool_graph_open(const char *server, const char *volume,
-		    const char *volfile, int timeout_sec,
-		    struct tool_graph **out, char **err);
+int tool_graph_open(const char *server, const char *volume, const char *volfile,
+		    int timeout_sec, struct tool_graph **out, char **err);
 void tool_graph_close(struct tool_graph *tg);
 struct xl_graph *tool_graph_get(struct tool_graph *tg);
 

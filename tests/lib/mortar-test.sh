@@ -38,6 +38,8 @@ MT_CLEANED=
 MT_WATCHDOG_PID=
 MT_SCRIPT=$(basename "$0")
 declare -A MT_BRICK_PID MT_BRICK_PORT MT_BRICK_DIR MT_BRICK_ARGS MT_MOUNT_PID
+# Volumes (start_volume): a brick of one runs from a server volfile.
+declare -A MT_BRICK_VOLFILE MT_VOL_DIR MT_VOL_BRICKS
 
 # ------------------------------------------------------------------- TAP
 
@@ -368,6 +370,7 @@ mt_init() {
 	export MORTAR_XLATOR_PATH
 	BRICKD=$top_builddir/brickd/brickd
 	MORTAR=$top_builddir/client/mortar
+	MORTAR_VOLGEN=$top_builddir/extras/tools/mortar-volgen
 	MT_TOOLS=$top_builddir/tests/tools
 	MT_TIMEOUT=${MT_TIMEOUT:-${MORTAR_TEST_TIMEOUT:-300}}
 
@@ -411,16 +414,26 @@ start_brick() {
 	mkdir -p "$dir"
 	MT_BRICK_DIR[$name]=$dir
 	MT_BRICK_ARGS[$name]="$*"
+	MT_BRICK_VOLFILE[$name]=
 	mt_spawn_brick "$name" 0 "$@"
 }
 
 # mt_spawn_brick NAME PORT [args]: the common part of start and restart.
+# A brick of a volume (start_volume) runs its server volfile; the others
+# export their directory under their own name.
 mt_spawn_brick() {
-	local name=$1 port=$2 pf="$MT_TMP/brick-$1.port" pid
+	local name=$1 port=$2 pf="$MT_TMP/brick-$1.port" pid vf
+	local -a graph
 	shift 2
 	rm -f "$pf"
+	vf=${MT_BRICK_VOLFILE[$name]:-}
+	if [ -n "$vf" ]; then
+		graph=(-f "$vf" --volfile-dir "$(dirname "$vf")")
+	else
+		graph=(--export "${MT_BRICK_DIR[$name]}" --volume "$name")
+	fi
 	# shellcheck disable=SC2046 # no option at all when the level is unset
-	"$BRICKD" $(mt_log_level_args) -N --export "${MT_BRICK_DIR[$name]}" --volume "$name" \
+	"$BRICKD" $(mt_log_level_args) -N "${graph[@]}" \
 		--host 127.0.0.1 --port "$port" --port-file "$pf" \
 		--log-file "$MT_TMP/logs/brick-$name.log" \
 		--dump-dir "$MT_TMP/dump" "$@" \
@@ -495,6 +508,98 @@ restart_brick() {
 
 brick_signal() { # NAME SIGNAL: e.g. USR1 for a state dump
 	kill "-$2" "${MT_BRICK_PID[$1]}"
+}
+
+# brick_dir BRICK: the directory a brick serves (any brick, e.g. vol-b1).
+brick_dir() {
+	echo "${MT_BRICK_DIR[$1]}"
+}
+
+# ----------------------------------------------------------------- volumes
+
+# start_volume NAME TYPE NBRICKS [mortar-volgen options...]
+# A whole volume on loopback: brick dirs $MT_TMP/NAME/b<i>, volfiles from
+# mortar-volgen in $MT_TMP/vols/NAME (MT_VOL_DIR[NAME]), one brickd -f per
+# brick, named NAME-b0, NAME-b1, ... for stop_brick / kill_brick /
+# restart_brick / brick_signal / brick_dir.  Each brick binds port 0 (the
+# kernel picks a free one, no race with other tests), then the volfiles
+# are generated again with the ports the bricks got, so the client volfile
+# every brick serves names the real ports.  MT_VOL_BRICKS[NAME] lists the
+# brick names.  Mount with mount_volume_of NAME MNT.
+start_volume() {
+	local vol=$1 type=$2 n=$3 vdir i b out
+	local -a bricks=() names=()
+	shift 3
+	[ -x "$MORTAR_VOLGEN" ] || {
+		diag "missing $MORTAR_VOLGEN (run make first)"
+		return 1
+	}
+	vdir=$MT_TMP/vols/$vol
+	out=$MT_TMP/logs/volgen-$vol.out
+	mkdir -p "$vdir"
+	for ((i = 0; i < n; i++)); do
+		mkdir -p "$MT_TMP/$vol/b$i"
+		bricks+=("127.0.0.1:$MT_TMP/$vol/b$i")
+		names+=("$vol-b$i")
+	done
+	if ! "$MORTAR_VOLGEN" -q --force --out "$vdir" "$@" "$vol" "$type" \
+		"${bricks[@]}" >"$out" 2>&1; then
+		diag "mortar-volgen failed for $vol:"
+		diag_file "$out"
+		return 1
+	fi
+	MT_VOL_DIR[$vol]=$vdir
+	MT_VOL_BRICKS[$vol]="${names[*]}"
+	for ((i = 0; i < n; i++)); do
+		b=${names[$i]}
+		MT_BRICK_DIR[$b]=$MT_TMP/$vol/b$i
+		MT_BRICK_VOLFILE[$b]=$vdir/$vol-brick-$i.vol
+		MT_BRICK_ARGS[$b]=
+		mt_spawn_brick "$b" 0 || return 1
+		bricks[i]="127.0.0.1:${MT_BRICK_PORT[$b]}:$MT_TMP/$vol/b$i"
+	done
+	if ! "$MORTAR_VOLGEN" -q --force --out "$vdir" "$@" "$vol" "$type" \
+		"${bricks[@]}" >"$out" 2>&1; then
+		diag "mortar-volgen failed for $vol (with ports):"
+		diag_file "$out"
+		return 1
+	fi
+	diag "volume $vol: $type, $n bricks ($*) in $vdir"
+	return 0
+}
+
+# volume_port NAME: the port of a running brick of the volume (the first).
+volume_port() {
+	local b
+	for b in ${MT_VOL_BRICKS[$1]:-}; do
+		if [ -n "${MT_BRICK_PID[$b]:-}" ] &&
+			mt_pid_alive "${MT_BRICK_PID[$b]}"; then
+			echo "${MT_BRICK_PORT[$b]}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# mount_volume_of NAME MNT [opts]: mount volume NAME, its volfile fetched
+# from any running brick of it.
+mount_volume_of() {
+	local port
+	port=$(volume_port "$1") || {
+		diag "volume $1: no brick running"
+		return 1
+	}
+	mount_volume "$2" "$1" "$port" "${3:-}"
+}
+
+# stop_volume NAME [SIGNAL]: stop every running brick of the volume.
+stop_volume() {
+	local b rc=0
+	for b in ${MT_VOL_BRICKS[$1]:-}; do
+		[ -n "${MT_BRICK_PID[$b]:-}" ] || continue
+		stop_brick "$b" "${2:-TERM}" || rc=1
+	done
+	return $rc
 }
 
 # ------------------------------------------------------------------ mounts

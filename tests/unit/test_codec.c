@@ -73,6 +73,7 @@ static int32_t cmd_for(enum xl_fop fop)
 {
 	switch (fop) {
 	case XL_FOP_LK:
+	case XL_FOP_INODELK:
 		return F_SETLKW;
 	case XL_FOP_FLOCK:
 		return LOCK_EX | LOCK_NB;

@@ -444,6 +444,105 @@ static void test_disconnect(void **state)
 	xl_fd_unref(fb);
 }
 
+/* An internal lock (INODELK) by gfid, in a domain, with no fd. */
+static void ilk(struct result *r, uint64_t client, uint64_t owner,
+		const char *domain, int cmd, int type, int64_t start,
+		int64_t len, const uint8_t *gfid)
+{
+	struct xl_call *call = mkcall(XL_FOP_INODELK, r, client, NULL);
+
+	memcpy(call->args.loc.gfid, gfid, XL_GFID_LEN);
+	call->args.xname = strdup(domain);
+	call->args.cmd = cmd;
+	call->args.lock.type = (int16_t)type;
+	call->args.lock.start = start;
+	call->args.lock.len = len;
+	call->args.lock.owner = owner;
+	xl_call_start(call, &lk_xl);
+}
+
+static void ilk_disconnect(struct result *r, uint64_t client)
+{
+	struct xl_call *call = mkcall(XL_FOP_INODELK, r, client, NULL);
+
+	xl_dict_set_u64(call->args.xdata, "mortar.disconnect", 1);
+	call->args.cmd = F_SETLK;
+	call->args.lock.type = F_UNLCK;
+	xl_call_start(call, &lk_xl);
+}
+
+/* Internal locks: conflicts within a domain only, never with POSIX locks;
+ * F_SETLKW parks and is granted in order on unlock; never passed down. */
+static void test_inodelk(void **state)
+{
+	struct xl_fd *fa = newfd(gfid1);
+	struct result r, w1, w2;
+
+	(void)state;
+	ilk(&r, 1, 7, "replicate.data", F_SETLK, F_WRLCK, 0, 0, gfid1);
+	expect_done(&r, 0);
+	/* same range, other owner: refused, or parked */
+	ilk(&r, 2, 7, "replicate.data", F_SETLK, F_WRLCK, 0, 0, gfid1);
+	expect_done(&r, -EAGAIN);
+	ilk(&w1, 2, 7, "replicate.data", F_SETLKW, F_WRLCK, 0, 0, gfid1);
+	ilk(&w2, 3, 9, "replicate.data", F_SETLKW, F_RDLCK, 10, 5, gfid1);
+	assert_int_equal(w1.answers + w2.answers, 0);
+	/* other domains, other inodes and POSIX locks are independent */
+	ilk(&r, 2, 7, "replicate.meta", F_SETLK, F_WRLCK, 0, 0, gfid1);
+	expect_done(&r, 0);
+	ilk(&r, 2, 7, "replicate.data", F_SETLK, F_WRLCK, 0, 0, gfid2);
+	expect_done(&r, 0);
+	lk(&r, 2, 7, F_SETLK, F_WRLCK, 0, 0, fa);
+	expect_done(&r, 0);
+	/* the holder unlocks: the first waiter gets it, the second (which
+	 * conflicts with it) keeps waiting */
+	ilk(&r, 1, 7, "replicate.data", F_SETLK, F_UNLCK, 0, 0, gfid1);
+	expect_done(&r, 0);
+	expect_done(&w1, 0);
+	assert_int_equal(w2.answers, 0);
+	ilk(&r, 2, 7, "replicate.data", F_SETLK, F_UNLCK, 0, 0, gfid1);
+	expect_done(&r, 0);
+	expect_done(&w2, 0);
+	/* bad requests */
+	ilk(&r, 1, 1, "", F_SETLK, F_WRLCK, 0, 0, gfid1);
+	expect_done(&r, -EINVAL);
+	ilk(&r, 1, 1, "d", F_GETLK, F_WRLCK, 0, 0, gfid1);
+	expect_done(&r, -EINVAL);
+	ilk(&r, 1, 1, "d", F_SETLK, F_WRLCK, -5, 0, gfid1);
+	expect_done(&r, -EINVAL);
+	assert_int_equal(child_seen[XL_FOP_INODELK], 0);
+	release(&r, 2, true, fa);
+	xl_fd_unref(fa);
+}
+
+/* A gone client's internal locks go on every inode, its parked requests
+ * are answered ENOTCONN, and the others' requests are granted. */
+static void test_inodelk_disconnect(void **state)
+{
+	struct result r, w_other, w_gone;
+
+	(void)state;
+	ilk(&r, 1, 1, "replicate.entry", F_SETLK, F_WRLCK, 0, 0, gfid1);
+	expect_done(&r, 0);
+	ilk(&r, 1, 1, "replicate.data", F_SETLK, F_WRLCK, 0, 0, gfid2);
+	expect_done(&r, 0);
+	ilk(&r, 2, 1, "replicate.data", F_SETLK, F_RDLCK, 0, 0, gfid1);
+	expect_done(&r, 0);
+	ilk(&w_other, 3, 1, "replicate.data", F_SETLKW, F_WRLCK, 0, 0, gfid2);
+	ilk(&w_gone, 1, 2, "replicate.data", F_SETLKW, F_WRLCK, 0, 0, gfid1);
+	assert_int_equal(w_other.answers + w_gone.answers, 0);
+	ilk_disconnect(&r, 1);
+	expect_done(&r, 0);
+	expect_done(&w_gone, -ENOTCONN);
+	expect_done(&w_other, 0);
+	/* client 1's entry lock is gone too */
+	ilk(&r, 3, 1, "replicate.entry", F_SETLK, F_WRLCK, 0, 0, gfid1);
+	expect_done(&r, 0);
+	/* client 2's read lock stayed */
+	ilk(&r, 3, 1, "replicate.data", F_SETLK, F_WRLCK, 0, 0, gfid1);
+	expect_done(&r, -EAGAIN);
+}
+
 static void test_dump(void **state)
 {
 	struct xl_fd *fd = newfd(gfid1);
@@ -483,6 +582,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_flush, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_flock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_disconnect, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_inodelk, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_inodelk_disconnect, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_dump, setup, teardown),
 	};
 

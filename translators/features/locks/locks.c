@@ -7,6 +7,14 @@
  * other, as on Linux) and a FIFO queue of parked blocking requests for
  * each.  The range arithmetic is in locks-range.c.
  *
+ * Internal locks (INODELK, doc/cluster.md) are what the cluster
+ * translators serialise their transactions with: byte ranges like POSIX
+ * locks, but kept per named domain (a list of struct lk_domain on the
+ * inode), never conflicting with POSIX locks or other domains, owned by
+ * (client-id, args.lock.owner) and independent of any open fd, so a
+ * disconnect drops them through a separate INODELK that carries
+ * "mortar.disconnect".
+ *
  * Owners: a POSIX lock belongs to (client-id, lk owner), a flock lock to
  * (client-id, the xl_fd it was taken through).  client-id comes from the
  * xdata key "mortar.client-id" that protocol/server sets (0 when absent,
@@ -44,6 +52,14 @@
 #define LK_KEY_DISCONNECT "mortar.disconnect"
 #define LK_KEY_CANCEL	  "mortar.lk-cancel"
 
+/* The internal locks of one domain on one inode. */
+struct lk_domain {
+	struct lk_domain *next;
+	char *name;
+	struct lk_list held;
+	struct lk_waitq wait;
+};
+
 struct lk_inode {
 	struct lk_inode *hash_next;
 	uint8_t gfid[XL_GFID_LEN];
@@ -51,6 +67,7 @@ struct lk_inode {
 	struct lk_list flocks;
 	struct lk_waitq posix_wait;
 	struct lk_waitq flock_wait;
+	struct lk_domain *domains; /* internal locks, by domain name */
 };
 
 struct lk_priv {
@@ -60,6 +77,7 @@ struct lk_priv {
 	uint64_t parked;  /* requests ever parked */
 	uint64_t refused; /* EAGAIN / EWOULDBLOCK answers */
 	uint64_t deadlocks;
+	uint64_t internal_parked; /* INODELK requests ever parked */
 };
 
 /* ---- table ----------------------------------------------------------- */
@@ -105,7 +123,7 @@ static void lk_inode_put_locked(struct xl *xl, struct lk_priv *priv,
 	struct lk_inode **pp;
 
 	if (!ino || ino->posix.head || ino->flocks.head ||
-	    ino->posix_wait.count || ino->flock_wait.count)
+	    ino->posix_wait.count || ino->flock_wait.count || ino->domains)
 		return;
 	for (pp = &priv->buckets[lk_hash(ino->gfid)]; *pp;
 	     pp = &(*pp)->hash_next) {
@@ -496,6 +514,176 @@ out:
 	lk_answer(xl, chain);
 }
 
+/* ---- INODELK (internal locks) ---------------------------------------- */
+
+/* The domain called name on ino, created when create is set. */
+static struct lk_domain *lk_domain_get_locked(struct xl *xl,
+					      struct lk_inode *ino,
+					      const char *name, bool create)
+{
+	struct lk_domain *d;
+
+	for (d = ino->domains; d; d = d->next)
+		if (strcmp(d->name, name) == 0)
+			return d;
+	if (!create)
+		return NULL;
+	d = xl_calloc(xl, 1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->name = strdup(name);
+	if (!d->name) {
+		xl_free(xl, d);
+		return NULL;
+	}
+	lk_waitq_init(&d->wait);
+	d->next = ino->domains;
+	ino->domains = d;
+	return d;
+}
+
+/* Unlink and free the domains of ino that hold nothing any more. */
+static void lk_domains_prune_locked(struct xl *xl, struct lk_inode *ino)
+{
+	struct lk_domain **pp = &ino->domains;
+
+	while (*pp) {
+		struct lk_domain *d = *pp;
+
+		if (d->held.head || d->wait.count) {
+			pp = &d->next;
+			continue;
+		}
+		*pp = d->next;
+		free(d->name);
+		xl_free(xl, d);
+	}
+}
+
+/* A client is gone: every internal lock and parked request it has, on
+ * every inode, goes; the requests are answered ENOTCONN (the server drops
+ * those answers) and whoever they held back is granted. */
+static void lk_inodelk_disconnect(struct xl *xl, struct xl_call *call)
+{
+	struct lk_priv *priv = xl->private;
+	struct lk_owner any = {lk_client_id(call), 0};
+	struct lk_waiter *chain = NULL;
+	unsigned dropped = 0;
+
+	pthread_mutex_lock(&priv->mutex);
+	for (int b = 0; b < LK_BUCKETS; b++) {
+		struct lk_inode *ino = priv->buckets[b], *next;
+
+		for (; ino; ino = next) {
+			next = ino->hash_next;
+			for (struct lk_domain *d = ino->domains; d;
+			     d = d->next) {
+				dropped += lk_list_drop(&d->held, &any, true);
+				lk_cancel_locked(&d->wait, &any, true,
+						 -ENOTCONN, &chain);
+				lk_waitq_grant(&d->wait, &d->held, &chain);
+			}
+			lk_domains_prune_locked(xl, ino);
+			lk_inode_put_locked(xl, priv, ino);
+		}
+	}
+	pthread_mutex_unlock(&priv->mutex);
+	if (dropped)
+		xl_info(xl->name,
+			"internal locks of gone client dropped: client=%" PRIu64
+			" ranges=%u",
+			any.client, dropped);
+	call->reply.ret = 0;
+	xl_unwind(call);
+	lk_answer(xl, chain);
+}
+
+/* Returns 1 when parked, else 0 or -errno for the caller to answer. */
+static int lk_inodelk_locked(struct xl *xl, struct lk_priv *priv,
+			     struct xl_call *call, const struct lk_range *req,
+			     struct lk_waiter **chain)
+{
+	bool unlock = req->type == F_UNLCK;
+	struct lk_inode *ino;
+	struct lk_domain *d = NULL;
+	struct lk_waiter *w;
+	int ret = 0;
+
+	ino = lk_inode_get_locked(xl, priv, lk_call_gfid(call), !unlock);
+	if (ino)
+		d = lk_domain_get_locked(xl, ino, call->args.xname, !unlock);
+	if (!d) {
+		ret = unlock ? 0 : -ENOMEM;
+		goto out;
+	}
+	if (unlock || !lk_list_conflict(&d->held, req)) {
+		ret = lk_list_apply(&d->held, req);
+	} else if (call->args.cmd != F_SETLKW) {
+		priv->refused++;
+		ret = -EAGAIN;
+	} else {
+		w = xl_calloc(xl, 1, sizeof(*w));
+		if (!w) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		w->req = *req;
+		w->data = call;
+		lk_waitq_push(&d->wait, w);
+		priv->internal_parked++;
+		return 1;
+	}
+	lk_waitq_grant(&d->wait, &d->held, chain);
+out:
+	if (ino) {
+		lk_domains_prune_locked(xl, ino);
+		lk_inode_put_locked(xl, priv, ino);
+	}
+	return ret;
+}
+
+static void lk_inodelk(struct xl *xl, struct xl_call *call)
+{
+	struct lk_priv *priv = xl->private;
+	const struct xl_flock *fl = &call->args.lock;
+	struct lk_waiter *chain = NULL;
+	struct lk_range req = {.type = fl->type, .pid = fl->pid};
+	const uint8_t *gfid = lk_call_gfid(call);
+	int ret;
+
+	if (lk_is_disconnect(call)) {
+		lk_inodelk_disconnect(xl, call);
+		return;
+	}
+	req.who.client = lk_client_id(call);
+	req.who.owner = fl->owner;
+	ret = -EINVAL;
+	if (!call->args.xname || !call->args.xname[0] || xl_gfid_is_null(gfid))
+		goto out;
+	if (fl->type != F_RDLCK && fl->type != F_WRLCK && fl->type != F_UNLCK)
+		goto out;
+	if (call->args.cmd != F_SETLK && call->args.cmd != F_SETLKW)
+		goto out;
+	ret = lk_range_from_flock(fl->start, fl->len, &req.start, &req.end);
+	if (ret < 0)
+		goto out;
+	pthread_mutex_lock(&priv->mutex);
+	ret = lk_inodelk_locked(xl, priv, call, &req, &chain);
+	pthread_mutex_unlock(&priv->mutex);
+	if (ret == 1) {
+		xl_debug(xl->name,
+			 "inodelk parked: unique=%" PRIu64
+			 " domain=%s client=%" PRIu64 " owner=%" PRIx64,
+			 call->unique, call->args.xname, req.who.client,
+			 req.who.owner);
+		return;
+	}
+out:
+	call->reply.ret = ret;
+	xl_unwind(call);
+	lk_answer(xl, chain);
+}
+
 /* ---- FLUSH, RELEASE, RELEASEDIR ----------------------------------------- */
 
 /*
@@ -603,6 +791,13 @@ static void lk_fini(struct xl *xl)
 					     &chain);
 			lk_cancel_all_locked(&ino->flock_wait, -ENOTCONN,
 					     &chain);
+			for (struct lk_domain *d = ino->domains; d;
+			     d = d->next) {
+				lk_list_free(&d->held);
+				lk_cancel_all_locked(&d->wait, -ENOTCONN,
+						     &chain);
+			}
+			lk_domains_prune_locked(xl, ino);
 			xl_free(xl, ino);
 		}
 	}
@@ -642,6 +837,12 @@ static void lk_dump_inode(FILE *out, const struct lk_inode *ino)
 		lk_dump_range(out, "flock", "granted", gfid, r);
 	for (const struct lk_waiter *w = ino->flock_wait.head; w; w = w->next)
 		lk_dump_range(out, "flock", "waiting", gfid, &w->req);
+	for (const struct lk_domain *d = ino->domains; d; d = d->next) {
+		for (const struct lk_range *r = d->held.head; r; r = r->next)
+			lk_dump_range(out, d->name, "granted", gfid, r);
+		for (const struct lk_waiter *w = d->wait.head; w; w = w->next)
+			lk_dump_range(out, d->name, "waiting", gfid, &w->req);
+	}
 }
 
 static void lk_dump(struct xl *xl, FILE *out)
@@ -653,9 +854,10 @@ static void lk_dump(struct xl *xl, FILE *out)
 	pthread_mutex_lock(&priv->mutex);
 	fprintf(out,
 		"locks: inodes=%" PRIu64 " parked-total=%" PRIu64
-		" refused=%" PRIu64 " deadlocks=%" PRIu64 "\n",
-		priv->inode_count, priv->parked, priv->refused,
-		priv->deadlocks);
+		" internal-parked-total=%" PRIu64 " refused=%" PRIu64
+		" deadlocks=%" PRIu64 "\n",
+		priv->inode_count, priv->parked, priv->internal_parked,
+		priv->refused, priv->deadlocks);
 	for (int b = 0; b < LK_BUCKETS; b++)
 		for (const struct lk_inode *ino = priv->buckets[b]; ino;
 		     ino = ino->hash_next)
@@ -667,7 +869,8 @@ const struct xl_desc mortar_xlator = {
     .api_version = XL_API_VERSION,
     .size = sizeof(struct xl_desc),
     .type = "features/locks",
-    .description = "POSIX record locks and flock locks on the brick",
+    .description = "POSIX record locks, flock locks and internal (inodelk) "
+		   "locks on the brick",
     .init = lk_init,
     .fini = lk_fini,
     .dump = lk_dump,
@@ -678,5 +881,6 @@ const struct xl_desc mortar_xlator = {
 	    [XL_FOP_FLUSH] = lk_flush,
 	    [XL_FOP_RELEASE] = lk_release,
 	    [XL_FOP_RELEASEDIR] = lk_release,
+	    [XL_FOP_INODELK] = lk_inodelk,
 	},
 };

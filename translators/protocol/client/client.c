@@ -1011,5 +1011,8 @@ const struct xl_desc mortar_xlator = {
 	    [XL_FOP_FLOCK] = client_fop,
 	    [XL_FOP_FALLOCATE] = client_fop,
 	    [XL_FOP_LSEEK] = client_fop,
+	    [XL_FOP_INODELK] = client_fop,
+	    [XL_FOP_XATTROP] = client_fop,
+	    [XL_FOP_RCHECKSUM] = client_fop,
 	},
 };

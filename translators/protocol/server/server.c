@@ -234,7 +234,8 @@ static void server_reply_error(struct rpc_conn *conn, uint64_t xid,
 static bool server_fop_tags_client(enum xl_fop fop)
 {
 	return fop == XL_FOP_LK || fop == XL_FOP_FLOCK || fop == XL_FOP_FLUSH ||
-	       fop == XL_FOP_RELEASE || fop == XL_FOP_RELEASEDIR;
+	       fop == XL_FOP_RELEASE || fop == XL_FOP_RELEASEDIR ||
+	       fop == XL_FOP_INODELK;
 }
 
 static bool server_fop_opens(enum xl_fop fop)
@@ -254,7 +255,8 @@ static bool server_fop_needs_file(enum xl_fop fop)
 	return fop == XL_FOP_READ || fop == XL_FOP_WRITE ||
 	       fop == XL_FOP_RELEASE || fop == XL_FOP_FSYNC ||
 	       fop == XL_FOP_LK || fop == XL_FOP_FALLOCATE ||
-	       fop == XL_FOP_LSEEK || fop == XL_FOP_FLUSH;
+	       fop == XL_FOP_LSEEK || fop == XL_FOP_FLUSH ||
+	       fop == XL_FOP_RCHECKSUM;
 }
 
 /* Set the xdata keys the locks translator reads. */
@@ -314,6 +316,35 @@ static void server_release_orphan(struct server_priv *priv,
 			"release without client tags: "
 			"client=%" PRIu64,
 			client->id);
+	atomic_fetch_add(&priv->inflight, 1);
+	xl_call_start(call, client->subvol);
+}
+
+/* Drop every internal lock (inodelk) the gone client holds on the brick,
+ * whichever inode it is on: those locks need no open fd, so the per-fd
+ * releases above do not reach them. */
+static void server_drop_internal_locks(struct server_priv *priv,
+				       struct server_client *client)
+{
+	struct xl_cred cred = {0};
+	struct xl_call *call;
+
+	call = xl_call_new_root(priv->xl->graph, XL_FOP_INODELK, &cred,
+				server_release_done, priv);
+	if (!call || server_tag_xdata(&call->args, client->id, true) != 0) {
+		xl_err(priv->xl->name,
+		       "cannot drop internal locks of gone client "
+		       "%" PRIu64 ": errno=%d",
+		       client->id, ENOMEM);
+		if (call) {
+			call->reply.ret = -ENOMEM;
+			atomic_fetch_add(&priv->inflight, 1);
+			xl_unwind(call);
+		}
+		return;
+	}
+	call->args.cmd = F_SETLK;
+	call->args.lock.type = F_UNLCK;
 	atomic_fetch_add(&priv->inflight, 1);
 	xl_call_start(call, client->subvol);
 }
@@ -784,6 +815,8 @@ static void server_on_disconnect(void *ctx, struct rpc_conn *conn)
 			xl_fd_unref(ent->fd);
 		free(ent);
 	}
+	if (client->subvol)
+		server_drop_internal_locks(priv, client);
 
 	pthread_mutex_lock(&priv->lock);
 	if (client->prev)

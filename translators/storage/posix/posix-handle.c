@@ -393,6 +393,8 @@ int posix_resolve_gfid(struct posix_priv *priv, const uint8_t *gfid,
 	posix_obj_init(obj);
 	if (xl_gfid_is_null(gfid))
 		return -EINVAL;
+	if (xl_gfid_is_index(gfid))
+		return posix_index_open(priv, obj);
 	if (!xl_gfid_is_root(gfid)) {
 		bfd = posix_bucket_open(priv, gfid, false);
 		if (bfd < 0)
@@ -667,7 +669,7 @@ int posix_handle_init(struct posix_priv *priv, const char *dir, char **err)
 	struct stat st;
 	int fd, ret;
 
-	priv->root_fd = priv->handles_fd = -1;
+	priv->root_fd = priv->handles_fd = priv->index_fd = -1;
 	fd = posix_sys.openat(AT_FDCWD, dir, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0) {
 		ret = -errno;
@@ -688,12 +690,14 @@ int posix_handle_init(struct posix_priv *priv, const char *dir, char **err)
 	if (ret >= 0) {
 		int mfd = ret;
 
-		ret = posix_subdir_open(mfd, "handles", true);
+		ret = posix_index_init(priv, mfd);
+		if (ret == 0)
+			ret = posix_subdir_open(mfd, "handles", true);
 		posix_sys.close(mfd);
 	}
 	if (ret < 0) {
 		if (asprintf(err, "brick directory %s: cannot make %s: %s", dir,
-			     POSIX_HANDLES_DIR, strerror(-ret)) < 0)
+			     POSIX_META_DIR, strerror(-ret)) < 0)
 			*err = NULL;
 		goto fail;
 	}
@@ -728,9 +732,11 @@ fail:
 
 void posix_handle_fini(struct posix_priv *priv)
 {
+	if (priv->index_fd >= 0)
+		posix_sys.close(priv->index_fd);
 	if (priv->handles_fd >= 0)
 		posix_sys.close(priv->handles_fd);
 	if (priv->root_fd >= 0)
 		posix_sys.close(priv->root_fd);
-	priv->handles_fd = priv->root_fd = -1;
+	priv->handles_fd = priv->root_fd = priv->index_fd = -1;
 }

@@ -20,6 +20,8 @@
 #include "log.h"
 #include "posix-sys.h"
 #include "posix.h"
+#include <endian.h>
+#include <xxhash.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -325,6 +327,65 @@ void posix_read(struct xl *xl, struct xl_call *call)
 	call->reply.data = buf;
 	ret = (int)n;
 out:
+	posix_fd_put(xl->private, pfd);
+	call->reply.ret = ret;
+	xl_unwind(call);
+}
+
+/*
+ * RCHECKSUM: XXH64 of [offset, offset + size) as read now, so replicate's
+ * data heal can compare copies chunk by chunk and move only the chunks
+ * that differ.  Short at end of file: reply.offset says how many bytes
+ * were hashed.
+ */
+void posix_rchecksum(struct xl *xl, struct xl_call *call)
+{
+	struct posix_fd *pfd = posix_fd_get(xl, call->args.fd);
+	uint64_t want = call->args.size, done = 0, be;
+	XXH64_state_t *st = NULL;
+	char *buf = NULL;
+	int ret = 0;
+
+	if (!pfd) {
+		ret = -EBADF;
+		goto out;
+	}
+	if (want > XL_RCHECKSUM_MAX || call->args.offset < 0) {
+		ret = -EINVAL;
+		goto out;
+	}
+	st = XXH64_createState();
+	buf = malloc(POSIX_CHECKSUM_BUF);
+	if (!st || !buf) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	XXH64_reset(st, 0);
+	while (done < want) {
+		size_t n = want - done < POSIX_CHECKSUM_BUF
+			       ? want - done
+			       : POSIX_CHECKSUM_BUF;
+		ssize_t got = posix_sys.pread(pfd->fd, buf, n,
+					      call->args.offset + (off_t)done);
+
+		if (got < 0) {
+			ret = -errno;
+			goto out;
+		}
+		if (got == 0)
+			break;
+		XXH64_update(st, buf, (size_t)got);
+		done += (uint64_t)got;
+	}
+	be = htobe64(XXH64_digest(st));
+	call->reply.data = xl_iobuf_from(&be, sizeof(be));
+	call->reply.offset = (int64_t)done;
+	if (!call->reply.data)
+		ret = -ENOMEM;
+out:
+	free(buf);
+	if (st)
+		XXH64_freeState(st);
 	posix_fd_put(xl->private, pfd);
 	call->reply.ret = ret;
 	xl_unwind(call);

@@ -1,10 +1,14 @@
 /*
  * posix-xattr.c - storage/posix extended attribute fops: setxattr,
- * getxattr, listxattr, removexattr.
+ * getxattr, listxattr, removexattr; the xattr targets XATTROP
+ * (posix-index.c) shares.
  *
  * Names starting with "trusted.mortar." are the brick's own (the gfid
  * first of all): clients cannot set or remove them (EPERM), getxattr of
- * one says ENODATA and listxattr leaves them out.
+ * one says ENODATA and listxattr leaves them out.  The cluster translators
+ * keep their state in such names (doc/cluster.md): a call whose xdata has
+ * "mortar.internal" may read, list, set and remove them, except the gfid,
+ * which stays read-only.  The FUSE bridge never sets that key.
  *
  * The target is args.fd when set and args.loc has nothing, else
  * args.loc.  By loc, the l*xattr calls get /proc/self/fd/<pfd>/<name>,
@@ -13,23 +17,34 @@
 #define _GNU_SOURCE
 #include "buf.h"
 #include "inode.h"
+#include "log.h"
 #include "posix.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
 
-/* Where an xattr fop acts: an OS fd (xpath empty) or a path. */
-struct posix_xtarget {
-	struct posix_obj obj;
-	struct posix_fd *pfd; /* ref, or NULL */
-	char xpath[XL_NAME_MAX + 40];
-};
-
 static bool posix_xattr_internal(const char *name)
 {
 	return strncmp(name, POSIX_INTERNAL_XATTR_PREFIX,
 		       strlen(POSIX_INTERNAL_XATTR_PREFIX)) == 0;
+}
+
+bool posix_call_internal(const struct xl_call *call)
+{
+	return call->args.xdata &&
+	       xl_dict_get(call->args.xdata, POSIX_KEY_INTERNAL) != NULL;
+}
+
+/* May this call read (write = false) or change the xattr `name`? */
+static bool posix_xattr_allowed(const struct xl_call *call, const char *name,
+				bool write)
+{
+	if (!posix_xattr_internal(name))
+		return true;
+	if (!posix_call_internal(call))
+		return false;
+	return !write || strcmp(name, POSIX_GFID_XATTR) != 0;
 }
 
 static int posix_xname_check(const char *name)
@@ -40,8 +55,8 @@ static int posix_xname_check(const char *name)
 	return 0;
 }
 
-static int posix_xtarget_get(struct xl *xl, struct xl_call *call,
-			     struct posix_xtarget *t)
+int posix_xtarget_get(struct xl *xl, struct xl_call *call,
+		      struct posix_xtarget *t)
 {
 	const struct xl_loc *loc = &call->args.loc;
 	int ret;
@@ -59,10 +74,42 @@ static int posix_xtarget_get(struct xl *xl, struct xl_call *call,
 	return ret;
 }
 
-static void posix_xtarget_put(struct xl *xl, struct posix_xtarget *t)
+void posix_xtarget_put(struct xl *xl, struct posix_xtarget *t)
 {
 	posix_fd_put(xl->private, t->pfd);
 	posix_obj_release(&t->obj);
+}
+
+ssize_t posix_xtarget_get_value(const struct posix_xtarget *t, const char *name,
+				void *buf, size_t cap)
+{
+	ssize_t n = t->pfd ? fgetxattr(t->pfd->fd, name, buf, cap)
+			   : lgetxattr(t->xpath, name, buf, cap);
+
+	return n < 0 ? -errno : n;
+}
+
+int posix_xtarget_set_value(const struct posix_xtarget *t, const char *name,
+			    const void *value, size_t len)
+{
+	int r = t->pfd ? fsetxattr(t->pfd->fd, name, value, len, 0)
+		       : lsetxattr(t->xpath, name, value, len, 0);
+
+	return r != 0 ? -errno : 0;
+}
+
+int posix_xtarget_gfid(const struct posix_xtarget *t, uint8_t *gfid)
+{
+	ssize_t n;
+
+	if (t->pfd) {
+		memcpy(gfid, t->pfd->gfid, XL_GFID_LEN);
+		return 0;
+	}
+	n = posix_xtarget_get_value(t, POSIX_GFID_XATTR, gfid, XL_GFID_LEN);
+	if (n == XL_GFID_LEN)
+		return 0;
+	return n < 0 ? (int)n : -EINVAL;
 }
 
 void posix_setxattr(struct xl *xl, struct xl_call *call)
@@ -75,7 +122,7 @@ void posix_setxattr(struct xl *xl, struct xl_call *call)
 	int ret, r;
 
 	ret = posix_xname_check(name);
-	if (ret == 0 && posix_xattr_internal(name))
+	if (ret == 0 && !posix_xattr_allowed(call, name, true))
 		ret = -EPERM;
 	if (ret == 0 && len > XL_XATTR_SIZE_MAX)
 		ret = -E2BIG;
@@ -103,7 +150,7 @@ void posix_getxattr(struct xl *xl, struct xl_call *call)
 	int ret;
 
 	ret = posix_xname_check(name);
-	if (ret == 0 && posix_xattr_internal(name))
+	if (ret == 0 && !posix_xattr_allowed(call, name, false))
 		ret = -ENODATA;
 	if (ret < 0)
 		goto out;
@@ -136,7 +183,7 @@ out:
 
 /* The raw name list of t (malloc'd into *list), retrying while it grows.
  * Length or -errno. */
-static ssize_t posix_list_raw(const struct posix_xtarget *t, char **list)
+ssize_t posix_xtarget_list(const struct posix_xtarget *t, char **list)
 {
 	for (int tries = 0; tries < 8; tries++) {
 		ssize_t n = t->pfd ? flistxattr(t->pfd->fd, NULL, 0)
@@ -189,12 +236,13 @@ void posix_listxattr(struct xl *xl, struct xl_call *call)
 	ret = posix_xtarget_get(xl, call, &t);
 	if (ret < 0)
 		goto put;
-	n = posix_list_raw(&t, &list);
+	n = posix_xtarget_list(&t, &list);
 	if (n < 0) {
 		ret = (int)n;
 		goto put;
 	}
-	len = posix_list_filter(list, (size_t)n);
+	len = posix_call_internal(call) ? (size_t)n
+					: posix_list_filter(list, (size_t)n);
 	if (call->args.size && len > call->args.size) {
 		ret = -ERANGE;
 	} else if (call->args.size) {
@@ -217,7 +265,7 @@ void posix_removexattr(struct xl *xl, struct xl_call *call)
 	int ret, r;
 
 	ret = posix_xname_check(name);
-	if (ret == 0 && posix_xattr_internal(name))
+	if (ret == 0 && !posix_xattr_allowed(call, name, true))
 		ret = -EPERM;
 	if (ret < 0)
 		goto out;
@@ -231,4 +279,66 @@ void posix_removexattr(struct xl *xl, struct xl_call *call)
 out:
 	call->reply.ret = ret;
 	xl_unwind(call);
+}
+
+/* Add one xattr of xpath to *out (created on first use).  An absent
+ * xattr is skipped; other errors are reported. */
+static int posix_lookup_xattr_one(const char *xpath, const char *name,
+				  struct xl_dict **out)
+{
+	ssize_t n = lgetxattr(xpath, name, NULL, 0);
+	char *buf;
+	int ret;
+
+	if (n < 0)
+		return errno == ENODATA ? 0 : -errno;
+	if (n > XL_XATTR_SIZE_MAX)
+		return -E2BIG;
+	buf = malloc((size_t)n + 1);
+	if (!buf)
+		return -ENOMEM;
+	n = lgetxattr(xpath, name, buf, (size_t)n);
+	if (n < 0) {
+		ret = errno == ENODATA ? 0 : -errno;
+		free(buf);
+		return ret;
+	}
+	if (!*out && !(*out = xl_dict_new())) {
+		free(buf);
+		return -ENOMEM;
+	}
+	ret = xl_dict_set(*out, name, buf, (uint32_t)n);
+	free(buf);
+	return ret;
+}
+
+/*
+ * Lookup with "mortar.xattr-req": the cluster translators learn a
+ * directory's layout or a file's changelog in the same round trip as the
+ * lookup.  Each named xattr that exists goes into reply.xdata; a failure
+ * here is logged and leaves the lookup itself successful (the caller sees
+ * the xattr as absent and asks again).
+ */
+void posix_lookup_xattrs(struct posix_obj *obj, struct xl_call *call)
+{
+	const struct xl_dict_pair *req;
+	char xpath[XL_NAME_MAX + 40];
+	int ret;
+
+	if (!call->args.xdata ||
+	    !(req = xl_dict_get(call->args.xdata, POSIX_KEY_XATTR_REQ)))
+		return;
+	ret = posix_obj_xpath(obj, xpath, sizeof(xpath));
+	for (uint32_t off = 0; ret == 0 && off < req->len;) {
+		const char *name = (const char *)req->value + off;
+		size_t nl = strnlen(name, req->len - off);
+
+		off += (uint32_t)nl + 1;
+		if (nl == 0 || nl > XL_XATTR_NAME_MAX || off > req->len)
+			continue; /* empty or unterminated: not a name */
+		ret = posix_lookup_xattr_one(xpath, name, &call->reply.xdata);
+	}
+	if (ret < 0)
+		xl_warn(call->xl->name, "lookup xattrs of %s failed: errno=%d",
+			obj->name, -ret);
 }

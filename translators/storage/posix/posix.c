@@ -169,8 +169,10 @@ static void posix_lookup(struct xl *xl, struct xl_call *call)
 	if (ret < 0)
 		goto out;
 	ret = posix_loc_gfid(priv, loc, &obj, gfid);
-	if (ret == 0)
+	if (ret == 0) {
 		posix_attr_reply(call, &obj, gfid);
+		posix_lookup_xattrs(&obj, call);
+	}
 	posix_obj_release(&obj);
 out:
 	call->reply.ret = ret;
@@ -531,6 +533,12 @@ out:
 
 static void posix_unlink(struct xl *xl, struct xl_call *call)
 {
+	if (xl_gfid_is_index(call->args.loc.pargfid)) {
+		call->reply.ret =
+		    posix_index_unlink(posix_priv(xl), call->args.loc.name);
+		xl_unwind(call);
+		return;
+	}
 	posix_unlink_rmdir(xl, call, false);
 }
 
@@ -784,5 +792,8 @@ const struct xl_desc mortar_xlator = {
 	    [XL_FOP_FLOCK] = posix_nolock,
 	    [XL_FOP_FALLOCATE] = posix_falloc,
 	    [XL_FOP_LSEEK] = posix_lseek,
+	    [XL_FOP_INODELK] = posix_nolock,
+	    [XL_FOP_XATTROP] = posix_xattrop,
+	    [XL_FOP_RCHECKSUM] = posix_rchecksum,
 	},
 };

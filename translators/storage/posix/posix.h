@@ -3,8 +3,9 @@
  *
  * Files: posix.c (descriptor, init, entry fops), posix-handle.c (gfid
  * handles, confinement, resolution), posix-io.c (open/read/write/readdir
- * and other fd fops), posix-xattr.c (xattr fops), posix-sys.c (the
- * overridable syscall table).
+ * and other fd fops), posix-xattr.c (xattr fops), posix-index.c
+ * (xattrop and the pending-heal index), posix-sys.c (the overridable
+ * syscall table).
  *
  * Confinement model.  Every object a fop touches is reached as
  * (pfd, name): pfd an open directory fd inside the brick and name one
@@ -33,12 +34,21 @@
 #define POSIX_HANDLE_PATH_MAX 64
 /* deepest directory chain the component-wise resolver follows */
 #define POSIX_MAX_DEPTH 4096
+/* xdata key: this call may touch trusted.mortar.* names (doc/cluster.md) */
+#define POSIX_KEY_INTERNAL "mortar.internal"
+/* xdata key on lookup: NUL-separated xattr names to return in reply.xdata */
+#define POSIX_KEY_XATTR_REQ "mortar.xattr-req"
+/* mutexes that make xattrops on one object atomic (posix-index.c) */
+#define POSIX_XATTROP_STRIPES 64
+/* read size of one rchecksum step */
+#define POSIX_CHECKSUM_BUF (128u << 10)
 
 /* xl->private.  Set at init, read-only afterwards except the counters. */
 struct posix_priv {
 	char *base;		/* brick directory as configured; owned */
 	int root_fd;		/* O_DIRECTORY fd of the brick root; owned */
 	int handles_fd;		/* O_DIRECTORY fd of .mortar/handles; owned */
+	int index_fd;		/* .mortar/indices/xattrop; owned */
 	atomic_bool no_openat2; /* set once openat2 said ENOSYS */
 	atomic_long open_fds;	/* fd ctxs alive (files and dirs) */
 	atomic_ulong tmp_seq;	/* unique names for handle rewrites */
@@ -104,6 +114,7 @@ void posix_opendir(struct xl *xl, struct xl_call *call);
 void posix_readdir(struct xl *xl, struct xl_call *call);
 void posix_falloc(struct xl *xl, struct xl_call *call);
 void posix_lseek(struct xl *xl, struct xl_call *call);
+void posix_rchecksum(struct xl *xl, struct xl_call *call);
 void posix_fd_ctx_free(struct xl *xl, void *ctx);
 struct posix_fd *posix_fd_get(struct xl *xl, struct xl_fd *fd);
 void posix_fd_put(struct posix_priv *priv, struct posix_fd *pfd);
@@ -122,10 +133,34 @@ void posix_iatt_fill(struct xl_iatt *ia, const struct stat *st,
 void posix_attr_reply(struct xl_call *call, const struct posix_obj *obj,
 		      const uint8_t *gfid);
 
+/* Where an xattr fop acts: an OS fd (xpath empty) or a path. */
+struct posix_xtarget {
+	struct posix_obj obj;
+	struct posix_fd *pfd; /* ref, or NULL */
+	char xpath[XL_NAME_MAX + 40];
+};
+
 /* posix-xattr.c */
+bool posix_call_internal(const struct xl_call *call);
+int posix_xtarget_get(struct xl *xl, struct xl_call *call,
+		      struct posix_xtarget *t);
+void posix_xtarget_put(struct xl *xl, struct posix_xtarget *t);
+ssize_t posix_xtarget_list(const struct posix_xtarget *t, char **list);
+ssize_t posix_xtarget_get_value(const struct posix_xtarget *t, const char *name,
+				void *buf, size_t cap);
+int posix_xtarget_set_value(const struct posix_xtarget *t, const char *name,
+			    const void *value, size_t len);
+int posix_xtarget_gfid(const struct posix_xtarget *t, uint8_t *gfid);
 void posix_setxattr(struct xl *xl, struct xl_call *call);
 void posix_getxattr(struct xl *xl, struct xl_call *call);
 void posix_listxattr(struct xl *xl, struct xl_call *call);
 void posix_removexattr(struct xl *xl, struct xl_call *call);
+void posix_lookup_xattrs(struct posix_obj *obj, struct xl_call *call);
+
+/* posix-index.c: XATTROP and the pending-heal index */
+int posix_index_init(struct posix_priv *priv, int meta_fd);
+int posix_index_open(struct posix_priv *priv, struct posix_obj *obj);
+int posix_index_unlink(struct posix_priv *priv, const char *name);
+void posix_xattrop(struct xl *xl, struct xl_call *call);
 
 #endif
