@@ -406,6 +406,15 @@ int main(int argc, char **argv)
 		case 'p':
 			policy = optarg;
 			break;
+		case 'l':
+			level = xl_log_level_parse(optarg);
+			if (level < 0) {
+				fprintf(stderr,
+					"mortar-heal: bad log level '%s'\n",
+					optarg);
+				return 2;
+			}
+			break;
 		case 'h':
 			heal_usage(stdout);
 			return 0;
@@ -441,7 +450,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	hc.g = tool_graph_get(hc.tg);
-	heal_wait_children(&hc, timeout);
+	/* Listing need not wait long for a brick that is down; healing
+	 * wants every copy it can get. */
+	heal_wait_children(&hc, strcmp(cmd, "info") == 0 ||
+					strcmp(cmd, "split-brain") == 0
+				    ? (timeout < 3 ? timeout : 3)
+				    : timeout);
 	if (strcmp(cmd, "info") == 0)
 		heal_info(&hc, false);
 	else if (strcmp(cmd, "split-brain") == 0)

@@ -174,6 +174,7 @@ struct afr_hstate {
 	int64_t m[AFR_MAX_CHILDREN][AFR_MAX_CHILDREN][AFR_TYPES];
 	struct afr_verdict v;
 	uint64_t owner;
+	uint64_t moved; /* data bytes written to sinks */
 };
 
 static int afr_heal_one(struct afr_priv *priv, const uint8_t *gfid,
@@ -310,6 +311,39 @@ static int afr_checksum(struct afr_priv *priv, int child, struct xl_fd *fd,
 	return ret;
 }
 
+/* XXH64 of [off, off+len) on every child in mask at once.  0 or -EIO. */
+static int afr_checksums(struct afr_priv *priv, uint32_t mask, struct xl_fd *fd,
+			 uint64_t off, uint64_t len, uint64_t *sum)
+{
+	struct xl_args args[AFR_MAX_CHILDREN];
+	struct xl_reply reps[AFR_MAX_CHILDREN];
+	int ret = 0;
+
+	memset(args, 0, sizeof(args));
+	memset(reps, 0, sizeof(reps));
+	for (int i = 0; i < priv->n; i++)
+		if (mask & (1u << i)) {
+			args[i].fd = xl_fd_ref(fd);
+			args[i].offset = (int64_t)off;
+			args[i].size = len;
+		}
+	afr_sync_multi(priv, mask, XL_FOP_RCHECKSUM, args, reps);
+	for (int i = 0; i < priv->n; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		sum[i] = 0;
+		if (reps[i].ret < 0 || !reps[i].data ||
+		    reps[i].data->size < 8) {
+			ret = -EIO;
+			continue;
+		}
+		for (int b = 0; b < 8; b++)
+			sum[i] = (sum[i] << 8) | (uint8_t)reps[i].data->data[b];
+	}
+	afr_replies_clear(priv, reps);
+	return ret;
+}
+
 /* Pick a source among the valid copies by policy; -1 when none wins. */
 static int afr_policy_pick(struct afr_hstate *h, enum afr_policy policy)
 {
@@ -440,7 +474,11 @@ static int afr_heal_data_copy(struct afr_hstate *h, int src, uint32_t sinks)
 	struct xl_reply reps[AFR_MAX_CHILDREN];
 	uint32_t all = sinks | (1u << src), open_ok = 0;
 	uint64_t size = h->attr[src].size, chunk = priv->chunk_size;
+	uint64_t old_size[AFR_MAX_CHILDREN];
 	int ret = 0;
+
+	for (int i = 0; i < priv->n; i++)
+		old_size[i] = h->attr[i].size;
 
 	fd = xl_fd_new(priv->xl->graph, h->gfid, NULL, O_RDWR, false);
 	if (!fd)
@@ -476,24 +514,39 @@ static int afr_heal_data_copy(struct afr_hstate *h, int src, uint32_t sinks)
 		if ((sinks & (1u << i)) && reps[i].ret < 0)
 			ret = reps[i].ret;
 	afr_replies_clear(priv, reps);
-	for (uint64_t off = 0; ret == 0 && off < size; off += chunk) {
+	for (uint64_t off = 0; ret == 0 && off < size;) {
 		uint64_t len = size - off < chunk ? size - off : chunk;
-		uint64_t want, got;
-		uint32_t differ = 0;
+		uint64_t sum[AFR_MAX_CHILDREN];
+		uint32_t differ = 0, ask = 0;
 		struct xl_reply rd;
 		struct xl_args a;
 
-		if (afr_checksum(priv, src, fd, off, len, &want) < 0) {
-			ret = -EIO;
-			break;
-		}
+		/* Past a sink's old end there is nothing to compare: copy
+		 * in the largest pieces a read carries. */
 		for (int i = 0; i < priv->n; i++)
-			if ((sinks & (1u << i)) &&
-			    (afr_checksum(priv, i, fd, off, len, &got) < 0 ||
-			     got != want))
-				differ |= 1u << i;
-		if (!differ)
+			if (sinks & (1u << i)) {
+				if (off >= old_size[i])
+					differ |= 1u << i;
+				else
+					ask |= 1u << i;
+			}
+		if (!ask) {
+			len = size - off < XL_IO_SIZE_MAX ? size - off
+							  : XL_IO_SIZE_MAX;
+		} else {
+			ask |= 1u << src;
+			ret = afr_checksums(priv, ask, fd, off, len, sum);
+			if (ret < 0)
+				break;
+			for (int i = 0; i < priv->n; i++)
+				if ((ask & (1u << i)) && i != src &&
+				    sum[i] != sum[src])
+					differ |= 1u << i;
+		}
+		if (!differ) {
+			off += len;
 			continue;
+		}
 		memset(&a, 0, sizeof(a));
 		a.fd = xl_fd_ref(fd);
 		a.offset = (int64_t)off;
@@ -517,6 +570,8 @@ static int afr_heal_data_copy(struct afr_hstate *h, int src, uint32_t sinks)
 				ret = reps[i].ret;
 		afr_replies_clear(priv, reps);
 		xl_reply_clear(&rd);
+		h->moved += len * (uint64_t)afr_popcount(differ);
+		off += len;
 	}
 out:
 	memset(args, 0, sizeof(args));
@@ -965,6 +1020,12 @@ static int afr_heal_one(struct afr_priv *priv, const uint8_t *gfid,
 	ret = afr_hs_lookup(h);
 	if (ret < 0)
 		goto out;
+	if (h->missing) {
+		/* A copy lacks the object: the entry heal of its parent
+		 * creates it (and heals it); nothing to do from here. */
+		ret = -EAGAIN;
+		goto out;
+	}
 	if (S_ISREG(h->attr[__builtin_ctz(h->valid)].mode))
 		order[no++] = AFR_DATA;
 	if (S_ISDIR(h->attr[__builtin_ctz(h->valid)].mode))
@@ -1177,7 +1238,8 @@ static void afr_wg_done(void *ctx, int ret)
 	pthread_mutex_lock(&wg->m);
 	if (ret > 0)
 		wg->healed++;
-	else if (ret < 0 && ret != -ENOENT)
+	else if (ret < 0 && ret != -ENOENT && ret != -EAGAIN &&
+		 ret != -ENOTCONN)
 		wg->failed++;
 	if (--wg->left == 0)
 		pthread_cond_signal(&wg->c);
