@@ -890,7 +890,7 @@ static int afr_recreate(struct afr_priv *priv, int src, int sink,
 }
 
 static int afr_heal_entry_copy(struct afr_hstate *h, int src, uint32_t sinks,
-			       int depth)
+			       bool remove, int depth)
 {
 	struct afr_priv *priv = h->priv;
 	struct afr_names sn, kn;
@@ -905,7 +905,7 @@ static int afr_heal_entry_copy(struct afr_hstate *h, int src, uint32_t sinks,
 		ret = afr_list(priv, i, h->gfid, &kn);
 		if (ret < 0)
 			break;
-		for (size_t k = 0; k < kn.count; k++)
+		for (size_t k = 0; remove && k < kn.count; k++)
 			if (!afr_names_has(&sn, kn.name[k]))
 				afr_remove(priv, i, h->gfid, kn.name[k], 0);
 		for (size_t k = 0; k < sn.count; k++) {
@@ -977,6 +977,17 @@ static int afr_heal_type(struct afr_hstate *h, int t, enum afr_policy policy,
 		ret = 0;
 		goto out;
 	}
+	if (t == AFR_ENTRY && (h->v.sb & (1u << t)) && forced < 0 &&
+	    policy == AFR_POLICY_NONE) {
+		/* Directories in split-brain merge: every name any copy has
+		 * is made on the others, nothing is removed, no data lost. */
+		ret = 0;
+		for (int i = 0; i < priv->n && ret == 0; i++)
+			if (h->valid & (1u << i))
+				ret = afr_heal_entry_copy(
+				    h, i, h->valid & ~(1u << i), false, depth);
+		goto done;
+	}
 	src = afr_hs_source(h, t, policy, forced);
 	if (src < 0) {
 		ret = src;
@@ -988,7 +999,8 @@ static int afr_heal_type(struct afr_hstate *h, int t, enum afr_policy policy,
 	else if (t == AFR_META)
 		ret = afr_heal_meta_copy(h, src, sinks);
 	else
-		ret = afr_heal_entry_copy(h, src, sinks, depth);
+		ret = afr_heal_entry_copy(h, src, sinks, true, depth);
+done:
 	/* Only when every copy is here can the counters say "in sync". */
 	if (ret == 0 && h->valid == ((1u << priv->n) - 1) &&
 	    afr_hs_clear(h, t, h->valid) == 0)
