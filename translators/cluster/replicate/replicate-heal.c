@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 enum afr_job_kind { AFR_JOB_HEAL = 1, AFR_JOB_STATUS, AFR_JOB_INDEX };
 
@@ -67,6 +68,11 @@ struct afr_heal_rt {
 };
 
 static struct afr_heal_rt *afr_rt(struct afr_priv *priv);
+static bool afr_heal_stopping(struct afr_priv *priv);
+
+/* How long a heal waits for a copy's lock before it gives up (the next
+ * crawl or lookup tries again). */
+#define AFR_HEAL_LOCK_WAIT_MS 30000
 
 /* ---- waiting for internal fops (heal threads only) --------------------- */
 
@@ -232,18 +238,32 @@ static uint32_t afr_hs_lock(struct afr_hstate *h, int type, uint32_t mask,
 	struct xl_args a;
 	struct xl_reply r;
 
+	uint64_t deadline = afr_now_ms() + AFR_HEAL_LOCK_WAIT_MS;
+	int ret;
+
 	for (int i = 0; i < h->priv->n; i++) {
 		if (!(mask & (1u << i)))
 			continue;
-		memset(&a, 0, sizeof(a));
-		afr_loc_gfid(&a.loc, h->gfid);
-		a.cmd = unlock ? F_SETLK : F_SETLKW;
-		a.lock.type = unlock ? F_UNLCK : F_WRLCK;
-		a.lock.owner = h->owner;
-		a.xname = strdup(dom[type]);
-		if (afr_sync_one(h->priv, i, XL_FOP_INODELK, &a, &r) == 0)
+		/* Non-blocking with retries: a heal thread must be able to
+		 * give up (a lock left by a client the brick has not yet seen
+		 * go, or the translator stopping). */
+		for (;;) {
+			memset(&a, 0, sizeof(a));
+			afr_loc_gfid(&a.loc, h->gfid);
+			a.cmd = F_SETLK;
+			a.lock.type = unlock ? F_UNLCK : F_WRLCK;
+			a.lock.owner = h->owner;
+			a.xname = strdup(dom[type]);
+			ret = afr_sync_one(h->priv, i, XL_FOP_INODELK, &a, &r);
+			xl_reply_clear(&r);
+			if (ret != -EAGAIN || unlock ||
+			    afr_heal_stopping(h->priv) ||
+			    afr_now_ms() > deadline)
+				break;
+			usleep(20 * 1000);
+		}
+		if (ret == 0)
 			got |= 1u << i;
-		xl_reply_clear(&r);
 	}
 	return got;
 }
@@ -1152,7 +1172,10 @@ static void *afr_worker_main(void *arg)
 		rt->queued--;
 		rt->active++;
 		pthread_mutex_unlock(&rt->lock);
-		if (j->kind == AFR_JOB_HEAL) {
+		if (rt->stopping && j->kind == AFR_JOB_HEAL) {
+			/* Stopping: answer, do not start new work. */
+			j->ret = -ESHUTDOWN;
+		} else if (j->kind == AFR_JOB_HEAL) {
 			j->ret = afr_heal_one(priv, j->gfid, j->policy,
 					      j->source, 0);
 			if (!j->done) {
@@ -1192,7 +1215,8 @@ static void afr_job_queue(struct afr_priv *priv, struct afr_job *j)
 		rt->head = j;
 	rt->tail = j;
 	rt->queued++;
-	pthread_cond_signal(&rt->cond);
+	/* Workers and the crawler share the cond: wake them all. */
+	pthread_cond_broadcast(&rt->cond);
 	pthread_mutex_unlock(&rt->lock);
 }
 
@@ -1339,7 +1363,7 @@ static int afr_crawl(struct afr_priv *priv)
 	pthread_mutex_lock(&priv->lock);
 	priv->index_crawls++;
 	pthread_mutex_unlock(&priv->lock);
-	for (int pass = 0; pass < 16; pass++) {
+	for (int pass = 0; pass < 16 && !afr_heal_stopping(priv); pass++) {
 		seen = afr_crawl_pass(priv, &healed, &failed);
 		total += healed;
 		ret = failed ? -EIO : 0;
@@ -1422,6 +1446,17 @@ void afr_heal_index(struct afr_priv *priv, void (*done)(void *ctx, int ret),
 }
 
 /* ---- runtime setup (called from replicate.c init / fini) ----------------- */
+
+static bool afr_heal_stopping(struct afr_priv *priv)
+{
+	struct afr_heal_rt *rt = afr_rt(priv);
+	bool stop;
+
+	pthread_mutex_lock(&rt->lock);
+	stop = rt->stopping;
+	pthread_mutex_unlock(&rt->lock);
+	return stop;
+}
 
 static struct afr_heal_rt *afr_rt(struct afr_priv *priv)
 {

@@ -299,8 +299,11 @@ static int afr_notify(struct xl *xl, enum xl_event ev, struct xl *from)
 	} else if (ev == XL_EV_CHILD_DOWN) {
 		if (priv->up & (1u << i))
 			xl_warn(xl->name, "child %s is down", from->name);
+		/* A child can miss changes once it was up, or while the
+		 * others serve the volume. */
+		if ((priv->up & (1u << i)) || priv->announced)
+			priv->seen_down |= 1u << i;
 		priv->up &= ~(1u << i);
-		priv->seen_down |= 1u << i;
 		if (priv->up == 0 && priv->announced) {
 			priv->announced = false;
 			send_down = true;
