@@ -20,7 +20,7 @@
 . "$top_srcdir/tests/lib/replica.sh"
 
 require_binaries "$MT_HEAL"
-plan 24
+plan 27
 
 OPTS=(--option cluster/replicate:quorum=none
 	--option cluster/replicate:heal-on-lookup=off
@@ -48,6 +48,10 @@ put() { # FILE CONTENT
 
 # Files written while both are up, then one side each.
 for f in f_size f_mtime f_src f_fav; do put $f base; done
+M2=$MT_TMP/mnt2
+tap_require "second mount" mount_volume_of sb "$M2" \
+	entry-timeout=600,attribute-timeout=600
+cat "$M2/f_src" "$M2/f_mtime" >/dev/null
 kill_brick sb-b0
 put f_size "long content written while brick 0 was down"
 put f_mtime "old"
@@ -55,6 +59,11 @@ put f_src "from brick 1"
 put f_fav "older"
 restart_brick sb-b0
 tap_check "mount sees brick 0 again" wait_for 20 sees_up sb-b0
+# A second client that knew the files before: it must not read the copy
+# that missed the writes (close-to-open across clients).
+tap_check "a second client reads the new content, not the stale copy" \
+	sh -c "[ \"\$(cat '$M2/f_src')\" = 'from brick 1' ] &&
+	       [ \"\$(cat '$M2/f_mtime')\" = old ]"
 kill_brick sb-b1
 put f_size "short"
 sleep 1.1 # mtime has 1 ns resolution, but be clear about "later"
@@ -107,6 +116,7 @@ tap_check "index heal with favorite-child-policy mtime" \
 tap_check "favorite-child-policy: the newest copy survives" resolved f_fav newest
 tap_check "nothing left in split-brain" heal_done sb
 tap_check "unmount" unmount_volume "$M"
+tap_check "unmount the second client" unmount_volume "$M2"
 
 # ---- majority with replica 3 -------------------------------------------
 tap_require "start a replica 3 volume" start_volume s3 replicate 3 \

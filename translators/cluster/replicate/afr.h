@@ -181,6 +181,7 @@ void afr_read_fop(struct xl *xl, struct xl_call *call);
 void afr_getxattr(struct xl *xl, struct xl_call *call);
 void afr_statfs(struct xl *xl, struct xl_call *call);
 void afr_lk(struct xl *xl, struct xl_call *call);
+void afr_inspect(struct xl_call *call, void (*then)(struct xl_call *call));
 /* The child to read gfid from, among up children not in ai->bad; -1 when
  * none. */
 int afr_read_child(struct afr_priv *priv, struct afr_inode *ai,

@@ -19,6 +19,7 @@
 #include "afr.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -217,6 +218,89 @@ void afr_lookup(struct xl *xl, struct xl_call *call)
 			lc->idx[n++] = i;
 		}
 	xl_fanout(call, targets, n, afr_lookup_prepare, afr_lookup_done, lc);
+}
+
+/* ---- inspect: the changelog of one gfid, before an open ----------------- */
+
+struct afr_inspect {
+	struct xl_call *call;
+	void (*then)(struct xl_call *call);
+	uint32_t sent;
+	atomic_int left;
+	pthread_mutex_t lock; /* guards valid, m, mode */
+	uint32_t valid;
+	uint32_t mode;
+	int64_t m[AFR_MAX_CHILDREN][AFR_MAX_CHILDREN][AFR_TYPES];
+};
+
+static void afr_inspect_cbk(void *ctx, int child, struct xl_reply *r)
+{
+	struct afr_inspect *in = ctx;
+	struct afr_local *l;
+	struct afr_verdict v;
+	uint32_t bad;
+
+	if (child >= 0 && r && r->ret >= 0) {
+		pthread_mutex_lock(&in->lock);
+		in->valid |= 1u << child;
+		in->mode = r->attr.mode;
+		afr_pending_row(afr_local(in->call)->priv, r->xdata,
+				in->m[child]);
+		pthread_mutex_unlock(&in->lock);
+	}
+	if (atomic_fetch_sub(&in->left, 1) != 1)
+		return;
+	l = afr_local(in->call);
+	if (in->valid && l->ai) {
+		afr_judge(l->priv, in->valid, in->m, &v);
+		bad = (~in->valid | (in->valid & ~v.sources[AFR_DATA])) &
+		      ((1u << l->priv->n) - 1);
+		pthread_mutex_lock(&l->ai->lock);
+		if (!(v.sb & (1u << AFR_DATA)) && l->ai->estate == AFR_E_NONE)
+			l->ai->bad = bad;
+		l->ai->sb = (v.sb & (1u << AFR_DATA)) ? 1u << AFR_DATA : 0;
+		pthread_mutex_unlock(&l->ai->lock);
+		if (v.dirty[AFR_DATA] && l->priv->heal_on_lookup &&
+		    !(v.sb & (1u << AFR_DATA)))
+			afr_heal_background(l->priv, l->ai->gfid);
+	}
+	pthread_mutex_destroy(&in->lock);
+	in->then(in->call);
+	free(in);
+}
+
+/* Read the pending counters of call's gfid from every up child (another
+ * client may have written while a copy was away), update the gfid's
+ * state, then run then(call).  Never fails: without answers the state
+ * stays as it was. */
+void afr_inspect(struct xl_call *call, void (*then)(struct xl_call *call))
+{
+	struct afr_local *l = afr_local(call);
+	struct afr_priv *priv = l->priv;
+	struct afr_inspect *in = calloc(1, sizeof(*in));
+	uint32_t up = afr_up_mask(priv);
+	struct xl_args a;
+
+	if (!in) {
+		then(call);
+		return;
+	}
+	in->call = call;
+	in->then = then;
+	pthread_mutex_init(&in->lock, NULL);
+	atomic_store(&in->left, afr_popcount(up) + 1);
+	for (int i = 0; i < priv->n; i++) {
+		if (!(up & (1u << i)))
+			continue;
+		memset(&a, 0, sizeof(a));
+		afr_loc_gfid(&a.loc, afr_call_gfid(call));
+		a.xdata = xl_dict_new();
+		if (a.xdata)
+			xl_dict_set(a.xdata, AFR_KEY_XATTR_REQ, priv->xattr_req,
+				    priv->xattr_req_len);
+		afr_op_send(priv, i, XL_FOP_LOOKUP, &a, afr_inspect_cbk, in);
+	}
+	afr_inspect_cbk(in, -1, NULL);
 }
 
 /* ---- reads ------------------------------------------------------------- */

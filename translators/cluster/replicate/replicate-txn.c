@@ -1045,17 +1045,28 @@ static void afr_fanout_anyok(struct xl_call *call, bool all_children)
 	xl_fanout(call, targets, n, NULL, afr_anyok_done, idx);
 }
 
+static void afr_open_checked(struct xl_call *call);
+
+/* Open checks the copies first (close-to-open: a file another client
+ * wrote while a copy was away must not be read from that copy). */
 void afr_open(struct xl *xl, struct xl_call *call)
 {
 	struct afr_local *l = afr_local(call);
-	struct afr_priv *priv = xl->private;
-	uint32_t sb = 0;
 
 	if (!l) {
 		xl_unwind_error(call, -ENOMEM);
 		return;
 	}
-	l->ai = afr_inode_get(priv, afr_call_gfid(call));
+	l->ai = afr_inode_get(xl->private, afr_call_gfid(call));
+	afr_inspect(call, afr_open_checked);
+}
+
+static void afr_open_checked(struct xl_call *call)
+{
+	struct afr_local *l = afr_local(call);
+	struct xl *xl = call->xl;
+	uint32_t sb = 0;
+
 	if (l->ai) {
 		pthread_mutex_lock(&l->ai->lock);
 		sb = l->ai->sb;

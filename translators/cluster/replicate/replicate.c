@@ -542,13 +542,19 @@ static void afr_dump(struct xl *xl, FILE *out)
 	pthread_mutex_unlock(&priv->lock);
 }
 
+/* A number must also be at most the child count (checked at init). */
+static const char *const afr_quorums[] = {
+    "auto", "none", "1",  "2",	"3",  "4",  "5",  "6",	"7", "8",
+    "9",    "10",   "11", "12", "13", "14", "15", "16", NULL};
+
 static const char *const afr_policies[] = {"none", "size", "mtime", "majority",
 					   NULL};
 
 static const struct xl_option_desc afr_options[] = {
     {.key = "quorum",
-     .type = XL_OPT_STR,
+     .type = XL_OPT_ENUM,
      .default_value = "auto",
+     .choices = afr_quorums,
      .help = "client quorum for changes: auto (more than half of the "
 	     "children, or exactly half including the first), none, or a "
 	     "number of children; a change without quorum fails with EROFS"},
@@ -573,7 +579,7 @@ static const struct xl_option_desc afr_options[] = {
      .type = XL_OPT_SIZE,
      .default_value = "128K",
      .min = 4096,
-     .max = 4 << 20,
+     .max = 1 << 20,
      .help = "data heal compares copies by XXH64 checksums of chunks of "
 	     "this size and copies only the chunks that differ"},
     {.key = "heal-parallel",
