@@ -19,8 +19,9 @@
  * application call, so they can outlive it (eager post-op, background
  * heal).
  *
- * Lock order: priv->lock, then an afr_inode's lock is never taken while
- * priv->lock is held except in afr_inode_get/put (table manipulation).
+ * Lock order: priv->lock before an afr_inode's lock (table walks); never
+ * priv->lock while an afr_inode's lock is held.  priv->up is atomic so the
+ * eager-lock code can read it under the inode's lock.
  */
 #ifndef MORTAR_AFR_H
 #define MORTAR_AFR_H
@@ -32,6 +33,7 @@
 #include "xlator.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -103,10 +105,12 @@ struct afr_priv {
 	int post_op_delay_ms;
 	uint64_t client_salt; /* spreads read children across clients */
 
-	pthread_mutex_t lock; /* guards up, was_down, table, heal counters */
-	uint32_t up;
-	uint32_t seen_down; /* children that went down since first up */
-	bool announced;	    /* CHILD_UP sent to the parents */
+	/* Children that are up.  Atomic: read without any lock (it is
+	 * read under afr_inode locks, which must never take priv->lock). */
+	_Atomic uint32_t up;
+	pthread_mutex_t lock; /* guards seen_down, table, heal counters */
+	uint32_t seen_down;   /* children that went down since first up */
+	bool announced;	      /* CHILD_UP sent to the parents */
 	struct afr_inode *table[AFR_BUCKETS];
 	int inode_count;
 	int heals_running;

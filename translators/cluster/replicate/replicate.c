@@ -38,12 +38,7 @@ int afr_popcount(uint32_t m)
 
 uint32_t afr_up_mask(struct afr_priv *priv)
 {
-	uint32_t m;
-
-	pthread_mutex_lock(&priv->lock);
-	m = priv->up;
-	pthread_mutex_unlock(&priv->lock);
-	return m;
+	return atomic_load(&priv->up);
 }
 
 /* Client quorum: auto = more than half, or exactly half including the
@@ -530,7 +525,8 @@ static void afr_dump(struct xl *xl, FILE *out)
 			sb += ai->sb != 0;
 		}
 	fprintf(out, "children=%d up=0x%x quorum=%d favorite-child-policy=%d\n",
-		priv->n, priv->up, priv->quorum, (int)priv->favorite);
+		priv->n, (unsigned)atomic_load(&priv->up), priv->quorum,
+		(int)priv->favorite);
 	fprintf(out,
 		"inodes=%d eager-locks=%d with-bad-copy=%d split-brain=%d\n",
 		priv->inode_count, eager, bad, sb);
