@@ -11,8 +11,10 @@
  * Files: replicate.c (descriptor, options, notify, per-gfid state, the
  * idle timer), replicate-txn.c (transactions and every fop that changes
  * something, eager locking for writes), replicate-read.c (lookup and the
- * read path), replicate-dir.c (directories), replicate-heal.c (data,
- * metadata and entry heal, split-brain policies, the index crawl).
+ * read path), replicate-dir.c (directories), replicate-heal.c (one heal,
+ * the verdict, split-brain policies), replicate-heal-copy.c (data,
+ * metadata and entry copies), replicate-heal-queue.c (heal threads, the
+ * index crawl, the virtual xattrs of mortar-heal).
  *
  * Internal operations (locks, xattrops, heal reads and writes) are root
  * calls sent straight to one child (afr_op_send): they belong to no

@@ -848,6 +848,11 @@ static void afr_write_send(struct xl_call *call, struct afr_inode *ai)
 	pthread_mutex_lock(&ai->lock);
 	if (ai->estate == AFR_E_LOCKED && !ai->release_asap) {
 		on = ai->eon & ~ai->efailed & afr_up_mask(priv);
+		/* A child of the transaction that went down misses this
+		 * write even though no write to it failed: the post-op must
+		 * keep blaming it. */
+		ai->efailed |= ai->eon & ~on;
+		ai->bad |= ai->eon & ~on;
 		if (!afr_quorum_ok(priv, on)) {
 			pthread_mutex_unlock(&ai->lock);
 			xl_warn(priv->xl->name, "write without quorum: EROFS");
