@@ -8,7 +8,8 @@
 #   mtime     the copy written last
 #   source    the copy of the brick the admin names
 #   majority  (replica 3) the content two of three copies agree on
-# and by `option favorite-child-policy` during an index heal.
+# and by `option favorite-child-policy` during an index heal.  Last,
+# `mortar-heal full` finds by crawling what no pending index lists.
 #
 # The volumes run with quorum none (so one brick takes writes) and with
 # heal-on-lookup and self-heal-daemon off (so nothing heals in between).
@@ -20,7 +21,7 @@
 . "$top_srcdir/tests/lib/replica.sh"
 
 require_binaries "$MT_HEAL"
-plan 27
+plan 30
 
 OPTS=(--option cluster/replicate:quorum=none
 	--option cluster/replicate:heal-on-lookup=off
@@ -115,6 +116,18 @@ tap_check "index heal with favorite-child-policy mtime" \
 	"$MT_HEAL" -f "$MT_TMP/fav.vol" index
 tap_check "favorite-child-policy: the newest copy survives" resolved f_fav newest
 tap_check "nothing left in split-brain" heal_done sb
+
+# ---- full crawl: what no index lists is found by crawling -----------------
+kill_brick sb-b1
+mkdir -p "$M/deep/er"
+head -c 300000 /dev/urandom >"$M/deep/er/full1"
+echo two >"$M/deep/full2"
+restart_brick sb-b1
+tap_check "mount sees brick 1 again (full crawl)" wait_for 20 sees_up sb-b1
+rm -f "$B0"/.mortar/indices/xattrop/* "$B1"/.mortar/indices/xattrop/*
+tap_check "mortar-heal full" heal_cmd sb full
+tap_check "full crawl made the missed tree on brick 1" sh -c \
+	"cmp '$B0/deep/er/full1' '$B1/deep/er/full1' && cmp '$B0/deep/full2' '$B1/deep/full2'"
 tap_check "unmount" unmount_volume "$M"
 tap_check "unmount the second client" unmount_volume "$M2"
 
