@@ -69,15 +69,17 @@ tap_check "mortar-heal info becomes empty" wait_for 60 heal_done kc
 t1=$(now_ns)
 diag "heal of the create run: $(awk -v a="$t0" -v b="$t1" \
 	'BEGIN { printf "%.1f", b - a }') s"
-# listing DIR: name, type, mode, owner of everything in a tree, and the
-# content hash of its files (directory sizes differ between file systems'
+# listing DIR: name, type, mode, owner and gfid of everything in a tree,
+# and the content hash of its files (directory sizes differ between file systems'
 # histories, so they are left out).
 listing() {
 	(cd "$1" && find . -path ./.mortar -prune -o -printf '%p %y %m %u %g\n' |
 		sort && find . -path ./.mortar -prune -o -type f -print0 |
-		sort -z | xargs -0 md5sum)
+		sort -z | xargs -0 md5sum &&
+		getfattr -R -h -n trusted.mortar.gfid -e hex . 2>/dev/null |
+		awk '/^# file:/ { f = $3 } /^trusted/ { print f, $0 }' | sort)
 }
-tap_check "both bricks hold the same names, data, modes and owners" \
+tap_check "both bricks hold the same names, gfids, data, modes and owners" \
 	diff <(listing "$B0/many") <(listing "$B1/many")
 tap_check "the names are all there" \
 	sh -c "[ \$(ls '$B1/many' | grep -c '^f') -eq $FILES ]"

@@ -128,9 +128,11 @@ tap_check "both copies of the big file are identical" cmp "$B0/big" "$B1/big"
 listing() {
 	(cd "$1" && find . -path ./.mortar -prune -o -printf '%p %y %m %u %g\n' |
 		sort && find . -path ./.mortar -prune -o -type f -print0 |
-		sort -z | xargs -0 md5sum)
+		sort -z | xargs -0 md5sum &&
+		getfattr -R -h -n trusted.mortar.gfid -e hex . 2>/dev/null |
+		awk '/^# file:/ { f = $3 } /^trusted/ { print f, $0 }' | sort)
 }
-tap_check "both bricks hold the same created files, modes, owners" \
+tap_check "both bricks hold the same created files, gfids, modes, owners" \
 	diff <(listing "$B0/many") <(listing "$B1/many")
 tap_check "no pending counters left on the big file" sh -c \
 	"! getfattr -d -m trusted.mortar.afr -e hex '$B0/big' '$B1/big' 2>/dev/null | grep '^trusted' | grep -v '=0x0*$'"
