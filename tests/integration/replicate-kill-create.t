@@ -6,9 +6,9 @@
 # bricks hold the same names, data, modes and owners.
 #
 # Knob: MORTAR_TEST_FILES (files in the create run, default 2000).
-# shellcheck source=../lib/mortar-test.sh
+# shellcheck source=SCRIPTDIR/../lib/mortar-test.sh
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/mortar-test.sh"
-# shellcheck source=../lib/replica.sh
+# shellcheck source=SCRIPTDIR/../lib/replica.sh
 . "$top_srcdir/tests/lib/replica.sh"
 
 FILES=${MORTAR_TEST_FILES:-2000}

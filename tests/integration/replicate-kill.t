@@ -6,9 +6,9 @@
 # replicate-kill-create.t does the same under a create-heavy run.
 #
 # Knob: MORTAR_TEST_BIG_MB (size of the dd, default 1024).
-# shellcheck source=../lib/mortar-test.sh
+# shellcheck source=SCRIPTDIR/../lib/mortar-test.sh
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/mortar-test.sh"
-# shellcheck source=../lib/replica.sh
+# shellcheck source=SCRIPTDIR/../lib/replica.sh
 . "$top_srcdir/tests/lib/replica.sh"
 
 BIG_MB=${MORTAR_TEST_BIG_MB:-1024}

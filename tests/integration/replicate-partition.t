@@ -10,11 +10,11 @@
 # Skipped when `ip netns` is not available.
 # Knobs: MORTAR_TEST_BIG_MB (dd size, default 1024; this test writes half
 # of it), MORTAR_TEST_FILES (default 2000; this test makes half of them).
-# shellcheck source=../lib/mortar-test.sh
+# shellcheck source=SCRIPTDIR/../lib/mortar-test.sh
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/mortar-test.sh"
-# shellcheck source=../lib/replica.sh
+# shellcheck source=SCRIPTDIR/../lib/replica.sh
 . "$top_srcdir/tests/lib/replica.sh"
-# shellcheck source=../lib/netns.sh
+# shellcheck source=SCRIPTDIR/../lib/netns.sh
 . "$top_srcdir/tests/lib/netns.sh"
 
 netns_available || skip_all "ip netns is not available here"

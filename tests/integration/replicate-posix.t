@@ -10,9 +10,9 @@
 # a local ext4 either once another xattr is there).
 #
 # Knobs: MORTAR_TEST_DATACHECK_OPS (default 3000 here), MORTAR_TEST_SEED.
-# shellcheck source=../lib/mortar-test.sh
+# shellcheck source=SCRIPTDIR/../lib/mortar-test.sh
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/mortar-test.sh"
-# shellcheck source=../lib/replica.sh
+# shellcheck source=SCRIPTDIR/../lib/replica.sh
 . "$top_srcdir/tests/lib/replica.sh"
 
 require_binaries "$MT_TOOLS/posix_check" "$MT_TOOLS/datacheck"

@@ -15,9 +15,9 @@
 # heal-on-lookup and self-heal-daemon off (so nothing heals in between).
 # The root directory ends up in entry split-brain too (each side got names
 # the other lacks): heal merges directories, it never removes a name then.
-# shellcheck source=../lib/mortar-test.sh
+# shellcheck source=SCRIPTDIR/../lib/mortar-test.sh
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/mortar-test.sh"
-# shellcheck source=../lib/replica.sh
+# shellcheck source=SCRIPTDIR/../lib/replica.sh
 . "$top_srcdir/tests/lib/replica.sh"
 
 require_binaries "$MT_HEAL"

@@ -4,10 +4,10 @@
 # the pending counters are all zero afterwards, and client quorum: with quorum
 # auto a replica 2 volume refuses changes with EROFS once its first brick
 # is gone; with quorum none it goes on.
-# shellcheck source=../lib/mortar-test.sh
+# shellcheck source=SCRIPTDIR/../lib/mortar-test.sh
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/mortar-test.sh"
 
-# shellcheck source=../lib/replica.sh
+# shellcheck source=SCRIPTDIR/../lib/replica.sh
 . "$top_srcdir/tests/lib/replica.sh"
 
 require_binaries

@@ -18,6 +18,7 @@
 # netns_cleanup_all, which the EXIT trap runs before the library's own
 # cleanup (also when a test fails or the watchdog fires).
 
+# shellcheck disable=SC2034 # NETNS_ADDR is for the tests
 declare -A NETNS_NAME NETNS_ADDR NETNS_VETH
 
 netns_available() {

@@ -49,6 +49,7 @@ clean_counters() {
 }
 
 # heal_info VOL: print what mortar-heal info says for VOL's volfile.
+# shellcheck disable=SC2154 # top_builddir: set by mortar-test.sh
 MT_HEAL=$top_builddir/extras/tools/mortar-heal
 heal_cmd() { # VOL ARGS...
 	local vol=$1
