@@ -71,13 +71,14 @@ struct afr_inode {
 	uint32_t type; /* S_IFMT once known */
 	bool healing;  /* a background heal runs */
 	/* Eager lock for writes (replicate-txn.c). */
-	int estate;	   /* AFR_E_* */
-	uint32_t eon;	   /* children in the eager transaction */
-	uint32_t efailed;  /* of those, children where a write failed */
-	uint32_t elocked;  /* children whose lock was granted */
-	int inflight;	   /* writes sent, not answered */
-	bool release_asap; /* flush/fsync/other txn wants the lock */
-	uint64_t last_ms;  /* last write activity (CLOCK_MONOTONIC) */
+	int estate;	    /* AFR_E_* */
+	uint32_t eon;	    /* children in the eager transaction */
+	uint32_t efailed;   /* of those, children where a write failed */
+	uint32_t elocked;   /* children whose lock was granted */
+	int inflight;	    /* writes sent, not answered */
+	bool release_asap;  /* flush/fsync/other txn wants the lock */
+	uint64_t last_ms;   /* last write activity (CLOCK_MONOTONIC) */
+	uint64_t locked_ms; /* when the eager lock was granted */
 	struct afr_waiter *waiters; /* calls waiting for lock or release */
 };
 

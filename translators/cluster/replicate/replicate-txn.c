@@ -39,6 +39,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Longest an eager lock is kept while writes keep coming. */
+#define AFR_EAGER_MAX_HOLD_MS 1000
+
 static const char *const afr_domains[AFR_TYPES] = {
     "replicate.data", "replicate.meta", "replicate.entry"};
 
@@ -509,6 +512,7 @@ static void afr_eager_locked(struct afr_eager *e, int err)
 		ai->efailed = 0;
 		ai->elocked = e->locked;
 		ai->last_ms = afr_now_ms();
+		ai->locked_ms = ai->last_ms;
 	}
 	w = afr_waiters_take_locked(ai);
 	pthread_mutex_unlock(&ai->lock);
@@ -844,8 +848,15 @@ static void afr_write_send(struct xl_call *call, struct afr_inode *ai)
 	struct xl *targets[AFR_MAX_CHILDREN];
 	int *idx, n;
 	uint32_t on;
+	bool release = false;
 
 	pthread_mutex_lock(&ai->lock);
+	/* A writer that never pauses gives the lock back now and then, so
+	 * others waiting for it (another client, a heal) get their turn:
+	 * the brick grants blocked locks in order. */
+	if (ai->estate == AFR_E_LOCKED && !ai->release_asap &&
+	    afr_now_ms() > ai->locked_ms + AFR_EAGER_MAX_HOLD_MS)
+		ai->release_asap = true;
 	if (ai->estate == AFR_E_LOCKED && !ai->release_asap) {
 		on = ai->eon & ~ai->efailed & afr_up_mask(priv);
 		/* A child of the transaction that went down misses this
@@ -883,6 +894,10 @@ static void afr_write_send(struct xl_call *call, struct afr_inode *ai)
 	w->resume = afr_write_send;
 	w->next = ai->waiters;
 	ai->waiters = w;
+	if (ai->release_asap && afr_eager_due_locked(priv, ai, afr_now_ms())) {
+		ai->estate = AFR_E_RELEASING;
+		release = true;
+	}
 	if (ai->estate == AFR_E_NONE) {
 		afr_eager_start_locked(priv, ai, &e);
 		if (!e) {
@@ -894,6 +909,8 @@ static void afr_write_send(struct xl_call *call, struct afr_inode *ai)
 		}
 	}
 	pthread_mutex_unlock(&ai->lock);
+	if (release)
+		afr_eager_release(priv, ai);
 	if (e) {
 		/* The LOCKING..NONE cycle holds its own ref on ai. */
 		afr_inode_get(priv, ai->gfid);
