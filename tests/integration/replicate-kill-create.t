@@ -3,7 +3,8 @@
 # of a create-heavy run (files with data, modes, owners, subdirectories):
 # the application sees no error and reads every file back; after the brick
 # returns, mortar-heal (index) and the automatic heal complete, and both
-# bricks hold the same names, data, modes and owners.
+# bricks hold the same names, gfids, data, modes and owners (names removed
+# while it was away are gone from it too).
 #
 # Knob: MORTAR_TEST_FILES (files in the create run, default 2000).
 # shellcheck source=SCRIPTDIR/../lib/mortar-test.sh
@@ -14,7 +15,7 @@
 FILES=${MORTAR_TEST_FILES:-2000}
 
 require_binaries "$MT_HEAL"
-plan 11
+plan 12
 
 tap_require "start a replica 2 volume" start_volume kc replicate 2 --replica 2
 M=$MT_TMP/mnt
@@ -60,6 +61,9 @@ check_files() {
 	done
 }
 tap_check "every file reads back" check_files
+# Names removed while brick 1 is away must go from it too.
+tap_check "remove a file and a tree made before the kill" \
+	sh -c "[ -e '$B1/many/f0' ] && [ -e '$B1/many/d0/s' ] && rm '$M/many/f0' && rm -r '$M/many/d0'"
 tap_check "brick 1 missed some of them" \
 	sh -c "[ \$(ls '$B1/many' | wc -l) -lt \$(ls '$B0/many' | wc -l) ]"
 tap_require "brick 1 restarts" restart_brick kc-b1
@@ -81,6 +85,7 @@ listing() {
 }
 tap_check "both bricks hold the same names, gfids, data, modes and owners" \
 	diff <(listing "$B0/many") <(listing "$B1/many")
-tap_check "the names are all there" \
-	sh -c "[ \$(ls '$B1/many' | grep -c '^f') -eq $FILES ]"
+tap_check "the names are all there, the removed ones gone" \
+	sh -c "[ \$(ls '$B1/many' | grep -c '^f') -eq $((FILES - 1)) ] &&
+	       [ ! -e '$B1/many/f0' ] && [ ! -e '$B1/many/d0' ]"
 tap_check "unmount" unmount_volume "$M"

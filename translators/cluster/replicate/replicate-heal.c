@@ -153,6 +153,9 @@ int afr_hs_lookup(struct afr_hstate *h)
 		if (!(h->up & (1u << i)))
 			continue;
 		if (reps[i].ret < 0) {
+			/* By gfid, a removed object is ESTALE: gone. */
+			if (reps[i].ret == -ESTALE)
+				reps[i].ret = -ENOENT;
 			if (reps[i].ret == -ENOENT)
 				h->missing |= 1u << i;
 			if (err == -ENOTCONN)
