@@ -23,7 +23,13 @@
 #include <cmocka.h>
 
 #include "posix-fixture.h"
+#include "posix-sys.h"
 #include "posix.h"
+
+#include <pthread.h>
+#include <time.h>
+
+extern const struct xl_desc mortar_xlator; /* the compiled-in copy */
 
 #define AFR_A "trusted.mortar.afr.vol-client-0"
 #define AFR_B "trusted.mortar.afr.vol-client-1"
@@ -320,6 +326,90 @@ static void test_rchecksum(void **state)
 	do_release(f, fd, XL_FOP_RELEASE);
 }
 
+/* ---- a lookup racing a create ---- */
+
+struct racer {
+	struct fx *f;
+	uint8_t gfid[XL_GFID_LEN];
+	int ret;
+	bool done;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
+
+static struct racer *race_racer;
+
+static void *race_lookup(void *arg)
+{
+	struct racer *rc = arg;
+	struct xl_iatt ia;
+	int ret = do_lookup(rc->f, xl_gfid_root, "raced", NULL, &ia);
+
+	pthread_mutex_lock(&rc->lock);
+	rc->ret = ret;
+	memcpy(rc->gfid, ia.gfid, XL_GFID_LEN);
+	rc->done = true;
+	pthread_cond_signal(&rc->cond);
+	pthread_mutex_unlock(&rc->lock);
+	return NULL;
+}
+
+/* mknodat that lets a lookup of the new name run (in another thread)
+ * between making the entry and its gfid label, as an io-thread would. */
+static int race_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
+{
+	struct timespec until;
+	pthread_t t;
+	int ret = mknodat(dirfd, path, mode, dev);
+
+	if (ret != 0 || strcmp(path, "raced") != 0)
+		return ret;
+	assert_int_equal(pthread_create(&t, NULL, race_lookup, race_racer), 0);
+	pthread_detach(t);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += 200 * 1000 * 1000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	/* Fixed: the lookup waits for the label, so this times out.  Broken:
+	 * the lookup labels the entry itself and finishes first. */
+	pthread_mutex_lock(&race_racer->lock);
+	while (!race_racer->done &&
+	       pthread_cond_timedwait(&race_racer->cond, &race_racer->lock,
+				      &until) == 0)
+		;
+	pthread_mutex_unlock(&race_racer->lock);
+	return 0;
+}
+
+static void test_lookup_during_create(void **state)
+{
+	struct fx *f = *state;
+	struct racer rc = {.f = f, .ret = 1};
+	uint8_t g[XL_GFID_LEN];
+	struct xl_iatt ia;
+
+	pthread_mutex_init(&rc.lock, NULL);
+	pthread_cond_init(&rc.cond, NULL);
+	race_racer = &rc;
+	*(struct xl_desc *)f->xl->desc = mortar_xlator; /* see test_posix_fops */
+	posix_sys.mknodat = race_mknodat;
+	assert_int_equal(do_make(f, XL_FOP_MKNOD, xl_gfid_root, "raced",
+				 S_IFIFO | 0644, NULL, g, &ia),
+			 0);
+	posix_sys_reset();
+	pthread_mutex_lock(&rc.lock);
+	while (!rc.done)
+		pthread_cond_wait(&rc.cond, &rc.lock);
+	pthread_mutex_unlock(&rc.lock);
+	assert_int_equal(rc.ret, 0);
+	assert_memory_equal(ia.gfid, g, XL_GFID_LEN);
+	assert_memory_equal(rc.gfid, g, XL_GFID_LEN);
+	pthread_cond_destroy(&rc.cond);
+	pthread_mutex_destroy(&rc.lock);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +422,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_index_virtual_dir, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_rchecksum, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lookup_during_create, setup,
+					    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

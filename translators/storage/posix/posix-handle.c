@@ -626,6 +626,54 @@ out:
  * pargfid is the parent's gfid for a directory reached by name (NULL when
  * unknown, e.g. by gfid: then its handle already exists).
  */
+/*
+ * Entry-creation stripes.  A creating fop makes the entry, then labels it
+ * with the client's gfid; a lookup or readdirplus that sees the entry in
+ * between must not give it a gfid of its own (the creator's label would
+ * then fail and the create be undone).  Both sides hold the stripe of the
+ * entry's name across "make and label" / "check and label".
+ */
+static pthread_mutex_t posix_entry_stripes[POSIX_ENTRY_STRIPES] = {
+    [0 ... POSIX_ENTRY_STRIPES - 1] = PTHREAD_MUTEX_INITIALIZER};
+
+pthread_mutex_t *posix_entry_lock(const char *name)
+{
+	unsigned h = 5381;
+
+	for (const char *p = name; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	return &posix_entry_stripes[h % POSIX_ENTRY_STRIPES];
+}
+
+/* Label an entry that has no gfid (copied in by an admin) with a fresh
+ * one, unless its creator labels it first. */
+static int posix_gfid_assign(struct posix_priv *priv, struct posix_obj *obj,
+			     const uint8_t *pargfid, uint8_t *gfid)
+{
+	pthread_mutex_t *stripe = posix_entry_lock(obj->name);
+	char gstr[XL_GFID_STR_LEN];
+	int ret;
+
+	pthread_mutex_lock(stripe);
+	ret = posix_gfid_get(obj, gfid);
+	if (ret != -ENODATA)
+		goto out; /* labelled by its creator meanwhile */
+	xl_gfid_generate(gfid);
+	ret = posix_gfid_set(obj, gfid);
+	if (ret == -EEXIST) {
+		ret = posix_gfid_get(obj, gfid); /* raced with another */
+		goto out;
+	}
+	if (ret < 0)
+		goto out;
+	xl_info(priv->name, "assigned gfid %s to %s",
+		xl_gfid_to_str(gfid, gstr), obj->name);
+	ret = posix_handle_create(priv, obj, gfid, pargfid);
+out:
+	pthread_mutex_unlock(stripe);
+	return ret;
+}
+
 int posix_gfid_ensure(struct posix_priv *priv, struct posix_obj *obj,
 		      const uint8_t *pargfid, uint8_t *gfid)
 {
@@ -649,15 +697,7 @@ int posix_gfid_ensure(struct posix_priv *priv, struct posix_obj *obj,
 	}
 	if (ret != -ENODATA || !pargfid)
 		return ret;
-	xl_gfid_generate(gfid);
-	ret = posix_gfid_set(obj, gfid);
-	if (ret == -EEXIST)
-		return posix_gfid_get(obj, gfid); /* raced with another */
-	if (ret < 0)
-		return ret;
-	xl_info(priv->name, "assigned gfid %s to %s",
-		xl_gfid_to_str(gfid, gstr), obj->name);
-	return posix_handle_create(priv, obj, gfid, pargfid);
+	return posix_gfid_assign(priv, obj, pargfid, gfid);
 }
 
 /* Open the brick root, check it, make .mortar/handles and the root's gfid

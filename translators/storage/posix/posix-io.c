@@ -262,20 +262,23 @@ void posix_create(struct xl *xl, struct xl_call *call)
 	    posix_resolve_entry(priv, args->loc.pargfid, args->loc.name, &obj);
 	if (ret < 0)
 		goto out;
+	pthread_mutex_lock(posix_entry_lock(obj.name));
 	ret = osfd = posix_create_open(&obj, args->flags, want, &created);
-	if (ret < 0)
+	if (ret >= 0 && created) {
+		obj.exists = true;
+		obj.st.st_mode = S_IFREG;
+		ret = posix_new_entry_finish(priv, &obj, call, want, true);
+		memcpy(gfid, call->reply.attr.gfid, XL_GFID_LEN);
+	}
+	pthread_mutex_unlock(posix_entry_lock(obj.name));
+	if (osfd < 0)
 		goto release;
 	if ((args->flags & O_TRUNC) && !created &&
 	    posix_sys.ftruncate(osfd, 0) != 0) {
 		ret = -errno;
 		goto release;
 	}
-	if (created) {
-		obj.exists = true;
-		obj.st.st_mode = S_IFREG;
-		ret = posix_new_entry_finish(priv, &obj, call, want, true);
-		memcpy(gfid, call->reply.attr.gfid, XL_GFID_LEN);
-	} else {
+	if (!created) {
 		ret = posix_obj_stat(&obj);
 		if (ret == 0)
 			ret = posix_gfid_ensure(priv, &obj, args->loc.pargfid,

@@ -96,7 +96,8 @@ static void posix_entry_undo(struct posix_obj *obj)
  * caller's owner, the exact mode (chown clears set-ID bits; set_mode is
  * false for symlinks, whose mode cannot change), its gfid (args.loc.gfid,
  * or a fresh one) and its handle.  On failure the entry is removed again.
- * Fills call->reply.attr.
+ * Fills call->reply.attr.  The caller holds posix_entry_lock(obj->name)
+ * from making the entry until this returns.
  */
 int posix_new_entry_finish(struct posix_priv *priv, struct posix_obj *obj,
 			   struct xl_call *call, mode_t want_mode,
@@ -410,11 +411,13 @@ static void posix_mknod(struct xl *xl, struct xl_call *call)
 	ret = posix_new_entry_resolve(priv, &args->loc, &obj);
 	if (ret < 0)
 		goto out;
+	pthread_mutex_lock(posix_entry_lock(obj.name));
 	if (posix_sys.mknodat(obj.pfd, obj.name, (args->mode & S_IFMT) | want,
 			      (dev_t)args->rdev) != 0)
 		ret = -errno;
 	else
 		ret = posix_new_entry_finish(priv, &obj, call, want, true);
+	pthread_mutex_unlock(posix_entry_lock(obj.name));
 	posix_obj_release(&obj);
 out:
 	call->reply.ret = ret;
@@ -437,6 +440,7 @@ static void posix_mkdir(struct xl *xl, struct xl_call *call)
 	ret = posix_new_entry_owner(&obj, &call->cred, &gid, &psgid);
 	if (ret == 0 && psgid)
 		want |= S_ISGID; /* as a local file system does */
+	pthread_mutex_lock(posix_entry_lock(obj.name));
 	if (ret == 0 && posix_sys.mkdirat(obj.pfd, obj.name, want) != 0)
 		ret = -errno;
 	if (ret == 0) {
@@ -444,6 +448,7 @@ static void posix_mkdir(struct xl *xl, struct xl_call *call)
 		obj.st.st_mode = S_IFDIR; /* for the undo path */
 		ret = posix_new_entry_finish(priv, &obj, call, want, true);
 	}
+	pthread_mutex_unlock(posix_entry_lock(obj.name));
 	posix_obj_release(&obj);
 out:
 	call->reply.ret = ret;
@@ -465,10 +470,12 @@ static void posix_symlink(struct xl *xl, struct xl_call *call)
 	ret = posix_new_entry_resolve(priv, &args->loc, &obj);
 	if (ret < 0)
 		goto out;
+	pthread_mutex_lock(posix_entry_lock(obj.name));
 	if (posix_sys.symlinkat(args->xname, obj.pfd, obj.name) != 0)
 		ret = -errno;
 	else
 		ret = posix_new_entry_finish(priv, &obj, call, 0, false);
+	pthread_mutex_unlock(posix_entry_lock(obj.name));
 	posix_obj_release(&obj);
 out:
 	call->reply.ret = ret;

@@ -40,6 +40,8 @@
 #define POSIX_KEY_XATTR_REQ "mortar.xattr-req"
 /* mutexes that make xattrops on one object atomic (posix-index.c) */
 #define POSIX_XATTROP_STRIPES 64
+/* mutexes between creating an entry and labelling it (posix-handle.c) */
+#define POSIX_ENTRY_STRIPES 64
 /* read size of one rchecksum step */
 #define POSIX_CHECKSUM_BUF (128u << 10)
 
@@ -91,6 +93,7 @@ int posix_resolve_loc(struct posix_priv *priv, const struct xl_loc *loc,
 int posix_gfid_get_path(const char *xpath, uint8_t *gfid);
 int posix_gfid_get(const struct posix_obj *obj, uint8_t *gfid);
 int posix_gfid_set(const struct posix_obj *obj, const uint8_t *gfid);
+pthread_mutex_t *posix_entry_lock(const char *name);
 int posix_gfid_ensure(struct posix_priv *priv, struct posix_obj *obj,
 		      const uint8_t *pargfid, uint8_t *gfid);
 int posix_handle_create(struct posix_priv *priv, const struct posix_obj *obj,

@@ -1,0 +1,338 @@
+/*
+ * dht-dir.c - cluster/distribute: open directories and the volume.
+ *
+ * opendir opens the directory on every live child with the same xl_fd
+ * (each protocol/client keeps its own remote fd in its slot).  readdir
+ * walks the children in order: child i's entries, then child i+1's from
+ * its start.  The child's index is kept in the low bits of every d_off we
+ * hand out, so the next readdir (even by another thread) knows where to
+ * resume; a child offset too big to shift (ext4's 63-bit hash offsets)
+ * keeps its high bits and marks itself with the top bit instead, losing
+ * only its lowest bits, where ext4 keeps the minor hash.  Linkto files
+ * are hidden; directories are listed from the first child only.
+ *
+ * (dht_doff_encode in dht-layout.c).  statfs sums the children (scaled to
+ * the first child's block size).
+ */
+#include "config.h"
+
+#include "dht.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t dht_off_encode(struct dht_priv *priv, int idx, uint64_t off)
+{
+	return dht_doff_encode(priv->dbits, idx, off);
+}
+
+static void dht_off_decode(struct dht_priv *priv, uint64_t d, int *idx,
+			   uint64_t *off)
+{
+	dht_doff_decode(priv->dbits, d, idx, off);
+}
+
+/* ---- opendir --------------------------------------------------------- */
+
+static void dht_opendir_done(struct xl_call *call, struct xl_call **children,
+			     const int *subvols, int n)
+{
+	struct dht_fdctx *f = dht_fdctx(call->xl, call->args.fd, true);
+	int ok = -1, err = -ENOTCONN;
+
+	if (!f) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	pthread_mutex_lock(&f->lock);
+	for (int k = 0; k < n; k++) {
+		if (children[k]->reply.ret == 0) {
+			f->opened[subvols[k]] = true;
+			if (ok < 0)
+				ok = k;
+		} else if (err == -ENOTCONN) {
+			err = children[k]->reply.ret;
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+	if (ok < 0) {
+		xl_unwind_error(call, err);
+		return;
+	}
+	xl_reply_move(&call->reply, &children[ok]->reply);
+	xl_unwind(call);
+}
+
+static int dht_fill_args(struct xl_call *call, struct xl_call *child,
+			 int subvol, int k)
+{
+	(void)subvol;
+	(void)k;
+	return xl_args_copy(&child->args, &call->args);
+}
+
+void dht_opendir(struct xl *xl, struct xl_call *call)
+{
+	int subvols[DHT_MAX_SUBVOLS];
+	int n = dht_up_subvols(xl, subvols);
+
+	if (n == 0) {
+		xl_unwind_error(call, -ENOTCONN);
+		return;
+	}
+	dht_fan(call, XL_FOP_OPENDIR, subvols, n, dht_fill_args,
+		dht_opendir_done);
+}
+
+void dht_releasedir(struct xl *xl, struct xl_call *call)
+{
+	/* Each child's slot is closed when the fd dies (fd_ctx_free of
+	 * protocol/client); tell the ones that hold it now. */
+	struct dht_fdctx *f = dht_fdctx(xl, call->args.fd, false);
+	int subvols[DHT_MAX_SUBVOLS], n = 0;
+
+	if (f) {
+		pthread_mutex_lock(&f->lock);
+		for (int i = 0; i < dht_priv(xl)->n; i++)
+			if (f->opened[i])
+				subvols[n++] = i;
+		pthread_mutex_unlock(&f->lock);
+	}
+	for (int k = 0; k < n; k++)
+		dht_send(call, call->fop, subvols[k], dht_fill_args,
+			 dht_ignore_cbk, NULL);
+	call->reply.ret = 0;
+	xl_unwind(call);
+}
+
+/* ---- readdir ------------------------------------------------------------- */
+
+/* The first child >= from that holds fd open, or -1. */
+static int dht_next_opened(struct xl *xl, struct dht_fdctx *f, int from)
+{
+	int n = dht_priv(xl)->n, found = -1;
+
+	pthread_mutex_lock(&f->lock);
+	for (int i = from < 0 ? 0 : from; i < n && found < 0; i++)
+		if (f->opened[i])
+			found = i;
+	pthread_mutex_unlock(&f->lock);
+	return found;
+}
+
+static void dht_readdir_from(struct xl_call *call, int idx, uint64_t off);
+
+static int dht_fill_readdir(struct xl_call *call, struct xl_call *child,
+			    int subvol, int k)
+{
+	struct dht_local *local = dht_local(call);
+	int ret;
+
+	(void)subvol;
+	(void)k;
+	ret = xl_args_copy(&child->args, &call->args);
+	child->args.offset = (int64_t)local->owner;
+	return ret;
+}
+
+static void dht_readdir_cbk(struct xl_call *call, struct xl_call *child,
+			    void *cookie)
+{
+	struct dht_priv *priv = dht_priv(call->xl);
+	struct dht_fdctx *f = dht_fdctx(call->xl, call->args.fd, false);
+	struct xl_reply *r = &child->reply;
+	int idx = (int)(intptr_t)cookie,
+	    first = dht_next_opened(call->xl, f, 0);
+	uint32_t kept = 0;
+	uint64_t last_off = 0;
+
+	if (r->ret < 0 && r->ret != -ENOTCONN) {
+		xl_reply_move(&call->reply, r);
+		xl_unwind(call);
+		return;
+	}
+	if (r->ret < 0 || r->entry_count == 0) {
+		/* Its end, or it went down since opendir: the next child. */
+		dht_readdir_from(call, dht_next_opened(call->xl, f, idx + 1),
+				 0);
+		return;
+	}
+	for (uint32_t i = 0; i < r->entry_count; i++) {
+		struct xl_dirent *d = &r->entries[i];
+		bool dot = d->name &&
+			   (!strcmp(d->name, ".") || !strcmp(d->name, ".."));
+		bool dir = d->d_type == DT_DIR || S_ISDIR(d->attr.mode);
+		bool keep = d->name && !dht_mode_is_linkto(d->attr.mode) &&
+			    (idx == first || (!dot && !dir));
+
+		last_off = d->d_off;
+		if (!keep) {
+			free(d->name);
+			d->name = NULL;
+			continue;
+		}
+		d->d_off = dht_off_encode(priv, idx, d->d_off);
+		if (kept != i) {
+			r->entries[kept] = *d;
+			d->name = NULL;
+		}
+		kept++;
+	}
+	if (kept == 0) {
+		/* All hidden: read on in the same child. */
+		dht_readdir_from(call, idx, last_off);
+		return;
+	}
+	for (uint32_t i = kept; i < r->entry_count; i++)
+		free(r->entries[i].name);
+	r->entry_count = kept;
+	xl_reply_move(&call->reply, r);
+	xl_unwind(call);
+}
+
+static void dht_readdir_from(struct xl_call *call, int idx, uint64_t off)
+{
+	struct dht_local *local = dht_local(call);
+
+	if (idx < 0) {
+		call->reply.ret = 0; /* end of the directory */
+		call->reply.entry_count = 0;
+		xl_unwind(call);
+		return;
+	}
+	local->owner = off;
+	dht_send(call, XL_FOP_READDIRPLUS, idx, dht_fill_readdir,
+		 dht_readdir_cbk, (void *)(intptr_t)idx);
+}
+
+void dht_readdir(struct xl *xl, struct xl_call *call)
+{
+	struct dht_priv *priv = dht_priv(xl);
+	struct dht_fdctx *f = dht_fdctx(xl, call->args.fd, false);
+	uint64_t off = 0;
+	int idx = 0, at;
+
+	if (!f) {
+		xl_unwind_error(call, -EBADF);
+		return;
+	}
+	if (!dht_local(call)) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	if (call->args.offset != 0)
+		dht_off_decode(priv, (uint64_t)call->args.offset, &idx, &off);
+	if (idx >= priv->n) {
+		xl_unwind_error(call, -EINVAL);
+		return;
+	}
+	at = dht_next_opened(xl, f, idx);
+	dht_readdir_from(call, at, at == idx ? off : 0);
+}
+
+/* ---- statfs -------------------------------------------------------------- */
+
+static void dht_statfs_store(struct xl *xl, struct xl_call **children,
+			     const int *subvols, int n)
+{
+	struct dht_priv *priv = dht_priv(xl);
+
+	pthread_mutex_lock(&priv->lock);
+	for (int k = 0; k < n; k++)
+		if (children[k]->reply.ret == 0)
+			priv->sfs[subvols[k]] = children[k]->reply.statfs;
+	priv->sfs_ms = dht_now_ms();
+	pthread_mutex_unlock(&priv->lock);
+}
+
+static void dht_statfs_done(struct xl_call *call, struct xl_call **children,
+			    const int *subvols, int n)
+{
+	struct xl_statfs *sum = &call->reply.statfs;
+	uint64_t unit = 0;
+	int ok = 0, err = -ENOTCONN;
+
+	dht_statfs_store(call->xl, children, subvols, n);
+	memset(sum, 0, sizeof(*sum));
+	for (int k = 0; k < n; k++) {
+		const struct xl_statfs *s = &children[k]->reply.statfs;
+		uint64_t u;
+
+		if (children[k]->reply.ret < 0) {
+			err = children[k]->reply.ret;
+			continue;
+		}
+		u = s->frsize ? s->frsize : s->bsize;
+		if (!ok) {
+			*sum = *s;
+			unit = u ? u : 4096;
+			sum->frsize = unit;
+			sum->blocks = sum->bfree = sum->bavail = 0;
+			sum->files = sum->ffree = sum->favail = 0;
+		}
+		ok++;
+		sum->blocks += s->blocks * u / unit;
+		sum->bfree += s->bfree * u / unit;
+		sum->bavail += s->bavail * u / unit;
+		sum->files += s->files;
+		sum->ffree += s->ffree;
+		sum->favail += s->favail;
+		if (s->namemax && s->namemax < sum->namemax)
+			sum->namemax = s->namemax;
+	}
+	call->reply.ret = ok ? 0 : err;
+	xl_unwind(call);
+}
+
+static int dht_fill_statfs(struct xl_call *call, struct xl_call *child,
+			   int subvol, int k)
+{
+	(void)call;
+	(void)subvol;
+	(void)k;
+	memcpy(child->args.loc.gfid, xl_gfid_root, XL_GFID_LEN);
+	return 0;
+}
+
+void dht_statfs(struct xl *xl, struct xl_call *call)
+{
+	int subvols[DHT_MAX_SUBVOLS];
+	int n = dht_up_subvols(xl, subvols);
+
+	if (n == 0) {
+		xl_unwind_error(call, -ENOTCONN);
+		return;
+	}
+	dht_fan(call, XL_FOP_STATFS, subvols, n, dht_fill_statfs,
+		dht_statfs_done);
+}
+
+static void dht_statfs_refreshed(struct xl_call *call,
+				 struct xl_call **children, const int *subvols,
+				 int n)
+{
+	dht_statfs_store(call->xl, children, subvols, n);
+	dht_local(call)->next(call);
+}
+
+void dht_statfs_refresh(struct xl_call *call, bool force, dht_next_fn next)
+{
+	struct dht_priv *priv = dht_priv(call->xl);
+	int subvols[DHT_MAX_SUBVOLS], n;
+	bool fresh;
+
+	pthread_mutex_lock(&priv->lock);
+	fresh = priv->sfs_ms && dht_now_ms() - priv->sfs_ms < 1000;
+	pthread_mutex_unlock(&priv->lock);
+	if (fresh && !force) {
+		next(call);
+		return;
+	}
+	n = dht_up_subvols(call->xl, subvols);
+	dht_local(call)->next = next;
+	dht_fan(call, XL_FOP_STATFS, subvols, n, dht_fill_statfs,
+		dht_statfs_refreshed);
+}

@@ -1,0 +1,1235 @@
+/*
+ * dht-entry.c - cluster/distribute: fops that make, remove or rename
+ * names.
+ *
+ * Files (create, mknod, symlink) go to the child their name hashes to in
+ * the parent's layout.  When that child has less free space than
+ * min-free-disk the file goes to the live child with the most, and a
+ * linkto file (doc/cluster.md) on the hashed child points at it.  A
+ * create whose hashed child is down fails with ENOTCONN: the linkto that
+ * would let other clients find the file cannot be written there.
+ *
+ * A directory is made on the hashed child first (so EEXIST is decided
+ * once), then on every other live child in parallel with the same gfid,
+ * then its layout is written on all of them.  rmdir removes it everywhere
+ * after checking that no child holds anything but linkto files (which it
+ * removes); it needs every child up.  A file renamed to a name that
+ * hashes elsewhere stays where its data is; a linkto is left on the new
+ * hashed child.
+ */
+#include "config.h"
+
+#include "dht.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+static int dht_fill_copy(struct xl_call *call, struct xl_call *child,
+			 int subvol, int k)
+{
+	(void)subvol;
+	(void)k;
+	return xl_args_copy(&child->args, &call->args);
+}
+
+static int dht_fill_loc(struct xl_call *call, struct xl_call *child, int subvol,
+			int k)
+{
+	(void)subvol;
+	(void)k;
+	return xl_loc_copy(&child->args.loc, &call->args.loc);
+}
+
+static int dht_fill_loc2(struct xl_call *call, struct xl_call *child,
+			 int subvol, int k)
+{
+	(void)subvol;
+	(void)k;
+	return xl_loc_copy(&child->args.loc, &call->args.loc2);
+}
+
+/* ---- linkto files -------------------------------------------------------- */
+
+static int dht_fill_linkto_mknod(struct xl_call *call, struct xl_call *child,
+				 int subvol, int k)
+{
+	struct dht_local *local = dht_local(call);
+	int ret;
+
+	(void)subvol;
+	(void)k;
+	ret = xl_loc_copy(&child->args.loc, local->linkto_loc);
+	memcpy(child->args.loc.gfid, local->linkto_gfid, XL_GFID_LEN);
+	child->args.mode = DHT_LINKTO_MODE;
+	child->args.umask = 0;
+	return ret;
+}
+
+static int dht_fill_linkto_xattr(struct xl_call *call, struct xl_call *child,
+				 int subvol, int k)
+{
+	struct dht_local *local = dht_local(call);
+	const char *name =
+	    dht_priv(call->xl)->subvols[local->linkto_target]->name;
+
+	(void)subvol;
+	(void)k;
+	memcpy(child->args.loc.gfid, local->linkto_gfid, XL_GFID_LEN);
+	child->args.xname = strdup(DHT_XATTR_LINKTO);
+	child->args.data = xl_iobuf_from(name, strlen(name) + 1);
+	if (!child->args.xname || !child->args.data)
+		return -ENOMEM;
+	return dht_set_internal(&child->args.xdata);
+}
+
+static int dht_fill_linkto_name(struct xl_call *call, struct xl_call *child,
+				int subvol, int k)
+{
+	struct dht_local *local = dht_local(call);
+
+	(void)subvol;
+	(void)k;
+	return xl_loc_copy(&child->args.loc, local->linkto_loc);
+}
+
+static void dht_linkto_xattr_cbk(struct xl_call *call, struct xl_call *child,
+				 void *cookie)
+{
+	struct dht_local *local = dht_local(call);
+
+	(void)cookie;
+	local->ret = child->reply.ret < 0 ? child->reply.ret : 0;
+	if (local->ret < 0)
+		xl_warn(call->xl->name,
+			"linkto %s on %s: xattr not set: "
+			"errno=%d",
+			local->linkto_loc->name,
+			dht_priv(call->xl)->subvols[local->linkto_on]->name,
+			-local->ret);
+	local->knext(call);
+}
+
+static void dht_linkto_mknod_cbk(struct xl_call *call, struct xl_call *child,
+				 void *cookie);
+
+static void dht_linkto_stale_gone(struct xl_call *call, struct xl_call *child,
+				  void *cookie)
+{
+	struct dht_local *local = dht_local(call);
+
+	(void)child;
+	(void)cookie;
+	dht_send(call, XL_FOP_MKNOD, local->linkto_on, dht_fill_linkto_mknod,
+		 dht_linkto_mknod_cbk, NULL);
+}
+
+static void dht_linkto_exists_cbk(struct xl_call *call, struct xl_call *child,
+				  void *cookie)
+{
+	struct dht_local *local = dht_local(call);
+	struct xl_reply *r = &child->reply;
+
+	(void)cookie;
+	if (r->ret == 0 && dht_is_linkto(&r->attr, r->xdata)) {
+		/* A stale linkto in the way: replace it. */
+		dht_send(call, XL_FOP_UNLINK, local->linkto_on,
+			 dht_fill_linkto_name, dht_linkto_stale_gone, NULL);
+		return;
+	}
+	local->ret = -EEXIST;
+	local->knext(call);
+}
+
+static int dht_fill_linkto_lookup(struct xl_call *call, struct xl_call *child,
+				  int subvol, int k)
+{
+	int ret = dht_fill_linkto_name(call, child, subvol, k);
+
+	dht_xattr_req_add(child);
+	return ret;
+}
+
+static void dht_linkto_mknod_cbk(struct xl_call *call, struct xl_call *child,
+				 void *cookie)
+{
+	struct dht_local *local = dht_local(call);
+
+	(void)cookie;
+	if (child->reply.ret == -EEXIST && !local->linkto_retried) {
+		local->linkto_retried = true;
+		dht_send(call, XL_FOP_LOOKUP, local->linkto_on,
+			 dht_fill_linkto_lookup, dht_linkto_exists_cbk, NULL);
+		return;
+	}
+	if (child->reply.ret < 0) {
+		local->ret = child->reply.ret;
+		local->knext(call);
+		return;
+	}
+	dht_send(call, XL_FOP_SETXATTR, local->linkto_on, dht_fill_linkto_xattr,
+		 dht_linkto_xattr_cbk, NULL);
+}
+
+void dht_linkto_make(struct xl_call *call, int on, const struct xl_loc *loc,
+		     const uint8_t *gfid, int target, dht_next_fn next)
+{
+	struct dht_local *local = dht_local(call);
+
+	local->knext = next;
+	local->linkto_on = on;
+	local->linkto_target = target;
+	local->linkto_loc = loc;
+	local->linkto_retried = false;
+	memcpy(local->linkto_gfid, gfid, XL_GFID_LEN);
+	dht_send(call, XL_FOP_MKNOD, on, dht_fill_linkto_mknod,
+		 dht_linkto_mknod_cbk, NULL);
+}
+
+/* ---- create, mknod, symlink ------------------------------------------ */
+
+/* Whether child i keeps min-free-disk after the last statfs; *avail is
+ * its free bytes. */
+static bool dht_space_ok(struct dht_priv *priv, int i, uint64_t *avail)
+{
+	const struct xl_statfs *s = &priv->sfs[i];
+	uint64_t unit = s->frsize ? s->frsize : s->bsize;
+	uint64_t total = s->blocks * unit;
+
+	*avail = s->bavail * unit;
+	if (total == 0)
+		return true; /* never read: do not judge */
+	if (priv->min_free_bytes)
+		return *avail >= (uint64_t)priv->min_free_bytes;
+	return *avail * 100 >= total * (uint64_t)priv->min_free_percent;
+}
+
+static void dht_newfile_cbk(struct xl_call *call, struct xl_call *child,
+			    void *cookie)
+{
+	struct dht_local *local = dht_local(call);
+	int target = (int)(intptr_t)cookie;
+
+	if (child->reply.ret >= 0) {
+		struct xl_inode *inode = NULL;
+
+		if (call->xl->graph && call->xl->graph->itable)
+			inode = xl_inode_get(call->xl->graph->itable,
+					     child->reply.attr.gfid);
+		if (inode) {
+			if (local->hold)
+				xl_inode_unref(local->hold);
+			local->hold = inode;
+		}
+		dht_ictx_set_file(call->xl, &call->args.loc, &child->reply.attr,
+				  target);
+		if (call->fop == XL_FOP_CREATE && call->args.fd) {
+			struct dht_fdctx *f =
+			    dht_fdctx(call->xl, call->args.fd, true);
+
+			if (f) {
+				pthread_mutex_lock(&f->lock);
+				f->subvol = target;
+				f->opened[target] = true;
+				pthread_mutex_unlock(&f->lock);
+			}
+		}
+	} else if (local->w.linkto_at >= 0) {
+		/* The data file failed: take the linkto back. */
+		dht_send(call, XL_FOP_UNLINK, local->w.linkto_at, dht_fill_loc,
+			 dht_ignore_cbk, NULL);
+	}
+	xl_reply_move(&call->reply, &child->reply);
+	xl_unwind(call);
+}
+
+static void dht_newfile_wind(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+	struct dht_priv *priv = dht_priv(call->xl);
+
+	if (local->ret < 0) {
+		xl_unwind_error(call, local->ret);
+		return;
+	}
+	xl_wind(call, priv->subvols[local->target], dht_newfile_cbk,
+		(void *)(intptr_t)local->target);
+}
+
+static void dht_newfile_linkto_done(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+
+	if (local->ret == 0)
+		local->w.linkto_at = local->linkto_on;
+	else
+		local->w.linkto_at = -1;
+	dht_newfile_wind(call);
+}
+
+static void dht_newfile_space(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+	struct dht_priv *priv = dht_priv(call->xl);
+	int h = local->w.hashed, best = -1;
+	uint64_t avail, best_avail = 0, h_avail = 0;
+
+	pthread_mutex_lock(&priv->lock);
+	if (!dht_space_ok(priv, h, &h_avail)) {
+		for (int i = 0; i < priv->n; i++) {
+			if (i == h || !priv->up[i] ||
+			    !dht_space_ok(priv, i, &avail))
+				continue;
+			if (best < 0 || avail > best_avail) {
+				best = i;
+				best_avail = avail;
+			}
+		}
+	}
+	if (best >= 0)
+		priv->linkto_creates++;
+	pthread_mutex_unlock(&priv->lock);
+	local->ret = 0;
+	if (best < 0) {
+		local->target = h;
+		dht_newfile_wind(call);
+		return;
+	}
+	xl_debug(call->xl->name, "%s: %s is short of space, placed on %s",
+		 call->args.loc.name, priv->subvols[h]->name,
+		 priv->subvols[best]->name);
+	local->target = best;
+	dht_linkto_make(call, h, &call->args.loc, call->args.loc.gfid, best,
+			dht_newfile_linkto_done);
+}
+
+static void dht_newfile_placed(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+	struct dht_priv *priv = dht_priv(call->xl);
+	int subvols[DHT_MAX_SUBVOLS];
+	int h;
+
+	if (local->ret < 0) {
+		xl_unwind_error(call, local->ret);
+		return;
+	}
+	h = dht_hashed_subvol(call->xl, &call->args.loc);
+	if (h < 0 || !dht_is_up(call->xl, h)) {
+		/* A hole is a child that was down when the layout was
+		 * read; a layout with a hole while all are up is broken. */
+		xl_unwind_error(
+		    call, h < 0 && dht_up_subvols(call->xl, subvols) == priv->n
+			      ? -EIO
+			      : -ENOTCONN);
+		return;
+	}
+	memset(&local->w, 0, sizeof(local->w));
+	local->w.hashed = h;
+	local->w.linkto_at = -1;
+	local->target = h;
+	if (xl_gfid_is_null(call->args.loc.gfid))
+		xl_gfid_generate(call->args.loc.gfid);
+	if (priv->min_free_bytes == 0 && priv->min_free_percent == 0) {
+		dht_newfile_wind(call);
+		return;
+	}
+	{
+		uint64_t avail, want;
+		bool near;
+
+		/* Close to the limit: read it for every create, so a burst
+		 * of creates cannot overshoot it by a second's worth. */
+		pthread_mutex_lock(&priv->lock);
+		dht_space_ok(priv, h, &avail);
+		want = priv->min_free_bytes;
+		if (!want) {
+			const struct xl_statfs *s = &priv->sfs[h];
+			want = s->blocks * (s->frsize ? s->frsize : s->bsize) *
+			       (uint64_t)priv->min_free_percent / 100;
+		}
+		near = avail < 2 * want;
+		pthread_mutex_unlock(&priv->lock);
+		dht_statfs_refresh(call, near, dht_newfile_space);
+	}
+}
+
+static void dht_newfile(struct xl *xl, struct xl_call *call)
+{
+	struct xl_loc *loc = &call->args.loc;
+
+	(void)xl;
+	if (!dht_local(call)) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	if (!loc->name) {
+		xl_unwind_error(call, -EINVAL);
+		return;
+	}
+	dht_layout_get(call, loc->pargfid, loc->parent, dht_newfile_placed);
+}
+
+void dht_create(struct xl *xl, struct xl_call *call)
+{
+	dht_newfile(xl, call);
+}
+
+void dht_mknod(struct xl *xl, struct xl_call *call)
+{
+	dht_newfile(xl, call);
+}
+
+void dht_symlink(struct xl *xl, struct xl_call *call)
+{
+	dht_newfile(xl, call);
+}
+
+/* ---- mkdir ------------------------------------------------------------- */
+
+static void dht_mkdir_layout_done(struct xl_call *call,
+				  struct xl_call **children, const int *subvols,
+				  int n)
+{
+	struct dht_local *local = dht_local(call);
+	struct xl *xl = call->xl;
+	struct dht_priv *priv = dht_priv(xl);
+	struct xl_inode *inode = NULL;
+	struct dht_ictx *ctx;
+
+	for (int k = 0; k < n; k++)
+		if (children[k]->reply.ret < 0) {
+			xl_warn(xl->name,
+				"mkdir %s: layout not written on %s: "
+				"errno=%d",
+				call->args.loc.name,
+				priv->subvols[subvols[k]]->name,
+				-children[k]->reply.ret);
+			local->ranges[subvols[k]].present = false;
+		}
+	if (xl->graph && xl->graph->itable)
+		inode = xl_inode_get(xl->graph->itable, local->attr.gfid);
+	ctx = inode ? dht_ictx(xl, inode, true) : NULL;
+	if (ctx) {
+		pthread_mutex_lock(&ctx->lock);
+		ctx->is_dir = true;
+		memcpy(ctx->ranges, local->ranges,
+		       (size_t)priv->n * sizeof(ctx->ranges[0]));
+		ctx->layout_valid = true;
+		ctx->layout_ms = dht_now_ms();
+		pthread_mutex_unlock(&ctx->lock);
+	}
+	if (inode) {
+		if (local->hold)
+			xl_inode_unref(local->hold);
+		local->hold = inode;
+	}
+	xl_reply_move(&call->reply, &local->saved);
+	xl_unwind(call);
+}
+
+static int dht_fill_mkdir_layout(struct xl_call *call, struct xl_call *child,
+				 int subvol, int k)
+{
+	struct dht_local *local = dht_local(call);
+	uint8_t buf[DHT_LAYOUT_XATTR_LEN];
+
+	(void)k;
+	dht_range_encode(&local->ranges[subvol], buf);
+	memcpy(child->args.loc.gfid, local->attr.gfid, XL_GFID_LEN);
+	child->args.xname = strdup(DHT_XATTR_LAYOUT);
+	child->args.data = xl_iobuf_from(buf, sizeof(buf));
+	if (!child->args.xname || !child->args.data)
+		return -ENOMEM;
+	return dht_set_internal(&child->args.xdata);
+}
+
+static void dht_mkdir_others_done(struct xl_call *call,
+				  struct xl_call **children, const int *subvols,
+				  int n)
+{
+	struct dht_local *local = dht_local(call);
+	struct dht_priv *priv = dht_priv(call->xl);
+	int on[DHT_MAX_SUBVOLS], non = 0;
+
+	for (int k = 0; k < n; k++)
+		if (children[k]->reply.ret == 0)
+			local->dir_on[subvols[k]] = true;
+	dht_layout_assign(local->ranges, priv->n, local->dir_on,
+			  (uint32_t)dht_now_ms());
+	for (int i = 0; i < priv->n; i++) {
+		if (local->dir_on[i])
+			on[non++] = i;
+		else
+			local->ranges[i].present = false;
+	}
+	dht_fan(call, XL_FOP_SETXATTR, on, non, dht_fill_mkdir_layout,
+		dht_mkdir_layout_done);
+}
+
+static int dht_fill_mkdir_other(struct xl_call *call, struct xl_call *child,
+				int subvol, int k)
+{
+	struct dht_local *local = dht_local(call);
+	int ret = dht_fill_copy(call, child, subvol, k);
+
+	memcpy(child->args.loc.gfid, local->attr.gfid, XL_GFID_LEN);
+	return ret;
+}
+
+static void dht_mkdir_hashed_cbk(struct xl_call *call, struct xl_call *child,
+				 void *cookie)
+{
+	struct dht_local *local = dht_local(call);
+	struct dht_priv *priv = dht_priv(call->xl);
+	int h = (int)(intptr_t)cookie, others[DHT_MAX_SUBVOLS], n = 0;
+	int up[DHT_MAX_SUBVOLS], nup;
+
+	if (child->reply.ret < 0) {
+		xl_reply_move(&call->reply, &child->reply);
+		xl_unwind(call);
+		return;
+	}
+	local->ranges = calloc((size_t)priv->n, sizeof(*local->ranges));
+	local->dir_on = calloc((size_t)priv->n, sizeof(bool));
+	if (!local->ranges || !local->dir_on) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	local->attr = child->reply.attr;
+	xl_reply_move(&local->saved, &child->reply);
+	local->dir_on[h] = true;
+	nup = dht_up_subvols(call->xl, up);
+	for (int k = 0; k < nup; k++)
+		if (up[k] != h)
+			others[n++] = up[k];
+	dht_fan(call, XL_FOP_MKDIR, others, n, dht_fill_mkdir_other,
+		dht_mkdir_others_done);
+}
+
+static void dht_mkdir_placed(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+	int h;
+
+	if (local->ret < 0) {
+		xl_unwind_error(call, local->ret);
+		return;
+	}
+	h = dht_hashed_subvol(call->xl, &call->args.loc);
+	if (h < 0 || !dht_is_up(call->xl, h)) {
+		xl_unwind_error(call, -ENOTCONN);
+		return;
+	}
+	if (xl_gfid_is_null(call->args.loc.gfid))
+		xl_gfid_generate(call->args.loc.gfid);
+	xl_wind(call, dht_priv(call->xl)->subvols[h], dht_mkdir_hashed_cbk,
+		(void *)(intptr_t)h);
+}
+
+void dht_mkdir(struct xl *xl, struct xl_call *call)
+{
+	struct xl_loc *loc = &call->args.loc;
+
+	(void)xl;
+	if (!dht_local(call)) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	if (!loc->name) {
+		xl_unwind_error(call, -EINVAL);
+		return;
+	}
+	dht_layout_get(call, loc->pargfid, loc->parent, dht_mkdir_placed);
+}
+
+/* ---- unlink -------------------------------------------------------------- */
+
+static void dht_unlink_linkto_cbk(struct xl_call *call, struct xl_call *child,
+				  void *cookie)
+{
+	struct dht_local *local = dht_local(call);
+
+	(void)cookie;
+	if (child->reply.ret < 0 && child->reply.ret != -ENOENT)
+		xl_warn(call->xl->name,
+			"unlink %s: linkto on %s stays: errno=%d",
+			call->args.loc.name,
+			dht_priv(call->xl)->subvols[local->w.linkto_at]->name,
+			-child->reply.ret);
+	xl_reply_move(&call->reply, &local->saved);
+	xl_unwind(call);
+}
+
+static void dht_unlink_data_cbk(struct xl_call *call, struct xl_call *child,
+				void *cookie)
+{
+	struct dht_local *local = dht_local(call);
+
+	(void)cookie;
+	if (child->reply.ret < 0 || local->w.linkto_at < 0 ||
+	    local->w.linkto_at == local->w.cached) {
+		xl_reply_move(&call->reply, &child->reply);
+		xl_unwind(call);
+		return;
+	}
+	xl_reply_move(&local->saved, &child->reply);
+	dht_send(call, XL_FOP_UNLINK, local->w.linkto_at, dht_fill_copy,
+		 dht_unlink_linkto_cbk, NULL);
+}
+
+static void dht_unlink_resolved(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+
+	if (!local->w.found) {
+		xl_unwind_error(call, local->w.ret ? local->w.ret : -ENOENT);
+		return;
+	}
+	if (local->w.is_dir) {
+		xl_unwind_error(call, -EISDIR);
+		return;
+	}
+	dht_send(call, XL_FOP_UNLINK, local->w.cached, dht_fill_copy,
+		 dht_unlink_data_cbk, NULL);
+}
+
+void dht_unlink(struct xl *xl, struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+
+	(void)xl;
+	if (!local) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	dht_resolve(call, &call->args.loc, &local->w, dht_unlink_resolved);
+}
+
+/* ---- rmdir ----------------------------------------------------------- */
+
+static void dht_rmdir_done(struct xl_call *call, struct xl_call **children,
+			   const int *subvols, int n)
+{
+	int ret = -ENOENT, first_ok = -1;
+
+	(void)subvols;
+	for (int k = 0; k < n; k++) {
+		int r = children[k]->reply.ret;
+
+		if (r == 0 && first_ok < 0)
+			first_ok = k;
+		if (r < 0 && r != -ENOENT) {
+			ret = r;
+			break;
+		}
+		if (r == 0)
+			ret = 0;
+	}
+	if (ret < 0) {
+		xl_warn(call->xl->name, "rmdir %s: errno=%d",
+			call->args.loc.name, -ret);
+		xl_unwind_error(call, ret);
+		return;
+	}
+	xl_reply_move(&call->reply, &children[first_ok]->reply);
+	xl_unwind(call);
+}
+
+static void dht_rmdir_all(struct xl_call *call)
+{
+	int subvols[DHT_MAX_SUBVOLS];
+	int n = dht_up_subvols(call->xl, subvols);
+
+	dht_fan(call, XL_FOP_RMDIR, subvols, n, dht_fill_copy, dht_rmdir_done);
+}
+
+static void dht_rmdir_cleaned(struct xl_call *call, struct xl_call **children,
+			      const int *subvols, int n)
+{
+	(void)children;
+	(void)subvols;
+	(void)n;
+	dht_rmdir_all(call);
+}
+
+static int dht_fill_rmdir_linkto(struct xl_call *call, struct xl_call *child,
+				 int subvol, int k)
+{
+	struct dht_local *local = dht_local(call);
+
+	(void)subvol;
+	memcpy(child->args.loc.pargfid, local->w.attr.gfid, XL_GFID_LEN);
+	child->args.loc.name = strdup(local->names[k]);
+	return child->args.loc.name ? 0 : -ENOMEM;
+}
+
+static int dht_rmdir_note(struct dht_local *local, int subvol, const char *name)
+{
+	char **names =
+	    realloc(local->names, (size_t)(local->nnames + 1) * sizeof(char *));
+	int *sv;
+
+	if (!names)
+		return -ENOMEM;
+	local->names = names;
+	sv = realloc(local->name_sv, (size_t)(local->nnames + 1) * sizeof(int));
+	if (!sv)
+		return -ENOMEM;
+	local->name_sv = sv;
+	if (!(names[local->nnames] = strdup(name)))
+		return -ENOMEM;
+	sv[local->nnames++] = subvol;
+	return 0;
+}
+
+static void dht_rmdir_listed(struct xl_call *call, struct xl_call **children,
+			     const int *subvols, int n)
+{
+	struct dht_local *local = dht_local(call);
+	int ret = 0;
+
+	for (int k = 0; k < n && ret == 0; k++) {
+		struct xl_reply *r = &children[k]->reply;
+
+		if (r->ret < 0) {
+			ret = r->ret == -ENOENT ? 0 : r->ret;
+			continue;
+		}
+		for (uint32_t i = 0; i < r->entry_count && ret == 0; i++) {
+			const struct xl_dirent *d = &r->entries[i];
+
+			if (!d->name || !strcmp(d->name, ".") ||
+			    !strcmp(d->name, ".."))
+				continue;
+			if (dht_mode_is_linkto(d->attr.mode))
+				ret =
+				    dht_rmdir_note(local, subvols[k], d->name);
+			else
+				ret = -ENOTEMPTY;
+		}
+	}
+	xl_fd_unref(local->fd); /* closes it on every child */
+	local->fd = NULL;
+	if (ret < 0) {
+		xl_unwind_error(call, ret);
+		return;
+	}
+	if (local->nnames == 0) {
+		dht_rmdir_all(call);
+		return;
+	}
+	dht_fan(call, XL_FOP_UNLINK, local->name_sv, local->nnames,
+		dht_fill_rmdir_linkto, dht_rmdir_cleaned);
+}
+
+static int dht_fill_rmdir_read(struct xl_call *call, struct xl_call *child,
+			       int subvol, int k)
+{
+	struct dht_local *local = dht_local(call);
+
+	(void)subvol;
+	(void)k;
+	memcpy(child->args.loc.gfid, local->w.attr.gfid, XL_GFID_LEN);
+	child->args.fd = xl_fd_ref(local->fd);
+	child->args.offset = 0;
+	child->args.size = 128 * 1024;
+	return 0;
+}
+
+static void dht_rmdir_opened(struct xl_call *call, struct xl_call **children,
+			     const int *subvols, int n)
+{
+	int ok[DHT_MAX_SUBVOLS], nok = 0;
+
+	for (int k = 0; k < n; k++) {
+		if (children[k]->reply.ret == 0)
+			ok[nok++] = subvols[k];
+		else if (children[k]->reply.ret != -ENOENT) {
+			xl_unwind_error(call, children[k]->reply.ret);
+			return;
+		}
+	}
+	dht_fan(call, XL_FOP_READDIRPLUS, ok, nok, dht_fill_rmdir_read,
+		dht_rmdir_listed);
+}
+
+static void dht_rmdir_resolved(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+	struct dht_priv *priv = dht_priv(call->xl);
+	int subvols[DHT_MAX_SUBVOLS], n;
+
+	if (!local->w.found) {
+		xl_unwind_error(call, local->w.ret ? local->w.ret : -ENOENT);
+		return;
+	}
+	if (!local->w.is_dir) {
+		xl_unwind_error(call, -ENOTDIR);
+		return;
+	}
+	n = dht_up_subvols(call->xl, subvols);
+	if (n < priv->n) {
+		/* Removing it from the live children only would bring it
+		 * back from the down one later. */
+		xl_unwind_error(call, -ENOTCONN);
+		return;
+	}
+	local->fd = xl_fd_new(call->xl->graph, local->w.attr.gfid, NULL,
+			      O_RDONLY, true);
+	if (!local->fd) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	dht_fan(call, XL_FOP_OPENDIR, subvols, n, dht_fill_rmdir_read,
+		dht_rmdir_opened);
+}
+
+void dht_rmdir(struct xl *xl, struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+
+	(void)xl;
+	if (!local) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	dht_resolve(call, &call->args.loc, &local->w, dht_rmdir_resolved);
+}
+
+/* ---- rename ------------------------------------------------------------ */
+
+static void dht_rename_finish(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+
+	dht_ictx_set_file(call->xl, &call->args.loc, &local->w.attr,
+			  local->w.cached);
+	xl_reply_move(&call->reply, &local->saved);
+	xl_unwind(call);
+}
+
+static void dht_rename_old_linkto_cbk(struct xl_call *call,
+				      struct xl_call *child, void *cookie)
+{
+	(void)child;
+	(void)cookie;
+	dht_rename_finish(call);
+}
+
+/* D: the old name's linkto goes. */
+static void dht_rename_step_old(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+
+	if (local->ret < 0)
+		xl_warn(call->xl->name,
+			"rename %s -> %s: linkto not made: "
+			"errno=%d",
+			call->args.loc.name, call->args.loc2.name, -local->ret);
+	if (local->w.linkto_at >= 0 && local->w.linkto_at != local->w.cached) {
+		dht_send(call, XL_FOP_UNLINK, local->w.linkto_at, dht_fill_loc,
+			 dht_rename_old_linkto_cbk, NULL);
+		return;
+	}
+	dht_rename_finish(call);
+}
+
+static void dht_rename_new_cleared(struct xl_call *call, struct xl_call *child,
+				   void *cookie)
+{
+	struct dht_local *local = dht_local(call);
+	int hd = local->w2.hashed, c = local->w.cached;
+
+	(void)child;
+	(void)cookie;
+	local->ret = 0;
+	if (hd >= 0 && hd != c && dht_is_up(call->xl, hd)) {
+		dht_linkto_make(call, hd, &call->args.loc2, local->w.attr.gfid,
+				c, dht_rename_step_old);
+		return;
+	}
+	dht_rename_step_old(call);
+}
+
+/* C: the new name gets a linkto on its hashed child when the data is
+ * elsewhere; an old linkto for the new name is removed first. */
+static void dht_rename_data_cbk(struct xl_call *call, struct xl_call *child,
+				void *cookie)
+{
+	struct dht_local *local = dht_local(call);
+	int l2 = local->w2.linkto_at;
+
+	(void)cookie;
+	if (child->reply.ret < 0) {
+		xl_reply_move(&call->reply, &child->reply);
+		xl_unwind(call);
+		return;
+	}
+	xl_reply_move(&local->saved, &child->reply);
+	if (l2 >= 0 && l2 != local->w.cached) {
+		dht_send(call, XL_FOP_UNLINK, l2, dht_fill_loc2,
+			 dht_rename_new_cleared, NULL);
+		return;
+	}
+	dht_rename_new_cleared(call, NULL, NULL);
+}
+
+/* B: rename where the data is. */
+static void dht_rename_data(struct xl_call *call, struct xl_call *child,
+			    void *cookie)
+{
+	struct dht_local *local = dht_local(call);
+
+	(void)child;
+	(void)cookie;
+	dht_send(call, XL_FOP_RENAME, local->w.cached, dht_fill_copy,
+		 dht_rename_data_cbk, NULL);
+}
+
+static void dht_rename_dir_done(struct xl_call *call, struct xl_call **children,
+				const int *subvols, int n)
+{
+	int ok = -1;
+
+	(void)subvols;
+	for (int k = 0; k < n; k++) {
+		int r = children[k]->reply.ret;
+
+		if (r < 0 && r != -ENOENT) {
+			xl_unwind_error(call, r);
+			return;
+		}
+		if (r == 0 && ok < 0)
+			ok = k;
+	}
+	if (ok < 0) {
+		xl_unwind_error(call, -ENOENT);
+		return;
+	}
+	xl_reply_move(&call->reply, &children[ok]->reply);
+	xl_unwind(call);
+}
+
+/* ---- RENAME_EXCHANGE: steps run one after the other ---------------------- */
+
+static void dht_xop_run(struct xl_call *call);
+
+static const struct xl_loc *dht_xop_loc(struct xl_call *call, int which)
+{
+	return which == 2 ? &call->args.loc2 : &call->args.loc;
+}
+
+static int dht_fill_xop(struct xl_call *call, struct xl_call *child, int subvol,
+			int k)
+{
+	struct dht_local *local = dht_local(call);
+	const struct dht_xop *op = &local->xops[local->xnext];
+	int ret;
+
+	(void)subvol;
+	(void)k;
+	ret = xl_loc_copy(&child->args.loc, dht_xop_loc(call, op->from));
+	if (ret == 0 && op->kind == DHT_XOP_RENAME)
+		ret = xl_loc_copy(&child->args.loc2, dht_xop_loc(call, op->to));
+	child->args.flags = op->flags;
+	return ret;
+}
+
+static void dht_xop_cbk(struct xl_call *call, struct xl_call *child,
+			void *cookie)
+{
+	struct dht_local *local = dht_local(call);
+	const struct dht_xop *op = &local->xops[local->xnext];
+
+	(void)cookie;
+	if (child && child->reply.ret < 0) {
+		if (op->must) {
+			xl_reply_move(&call->reply, &child->reply);
+			xl_unwind(call);
+			return;
+		}
+		xl_warn(call->xl->name,
+			"rename %s <-> %s: a step on %s: "
+			"errno=%d",
+			call->args.loc.name, call->args.loc2.name,
+			dht_priv(call->xl)->subvols[op->subvol]->name,
+			-child->reply.ret);
+	}
+	if (child && child->reply.ret >= 0 && op->kind == DHT_XOP_RENAME &&
+	    local->saved.ret == 0 && !local->flag) {
+		xl_reply_move(&local->saved, &child->reply);
+		local->flag = true;
+	}
+	local->xnext++;
+	dht_xop_run(call);
+}
+
+static void dht_xop_linkto_done(struct xl_call *call)
+{
+	dht_xop_cbk(call, NULL, NULL);
+}
+
+static void dht_xop_run(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+	const struct dht_xop *op;
+
+	if (local->xnext >= local->nxops) {
+		xl_reply_move(&call->reply, &local->saved);
+		call->reply.ret = 0;
+		xl_unwind(call);
+		return;
+	}
+	op = &local->xops[local->xnext];
+	if (op->kind == DHT_XOP_LINKTO) {
+		dht_linkto_make(call, op->subvol, dht_xop_loc(call, op->from),
+				op->gfid, op->target, dht_xop_linkto_done);
+		return;
+	}
+	dht_send(call,
+		 op->kind == DHT_XOP_RENAME ? XL_FOP_RENAME : XL_FOP_UNLINK,
+		 op->subvol, dht_fill_xop, dht_xop_cbk, NULL);
+}
+
+static void dht_xop_add(struct dht_local *local, struct dht_xop op)
+{
+	local->xops[local->nxops++] = op;
+}
+
+/* Swap two names whose objects are on different children (a file on
+ * each, or a file and a directory): plain renames plus linkto files,
+ * not atomic for an observer. */
+static void dht_rename_exchange(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+	struct dht_priv *priv = dht_priv(call->xl);
+	struct dht_where *w = &local->w, *w2 = &local->w2;
+	int h1 = dht_hashed_subvol(call->xl, &call->args.loc);
+	int h2 = dht_hashed_subvol(call->xl, &call->args.loc2);
+
+	local->xops = calloc((size_t)(2 * priv->n + 6), sizeof(*local->xops));
+	if (!local->xops) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	if (!w->is_dir && !w2->is_dir) {
+		int c1 = w->cached, c2 = w2->cached;
+
+		dht_xop_add(local, (struct dht_xop){DHT_XOP_RENAME, c1, 1, 2, 0,
+						    0, NULL, true});
+		dht_xop_add(local, (struct dht_xop){DHT_XOP_RENAME, c2, 2, 1, 0,
+						    0, NULL, false});
+		if (h1 >= 0 && h1 != c2)
+			dht_xop_add(
+			    local, (struct dht_xop){DHT_XOP_LINKTO, h1, 1, 0, 0,
+						    c2, w2->attr.gfid, false});
+		if (h2 >= 0 && h2 != c1)
+			dht_xop_add(
+			    local, (struct dht_xop){DHT_XOP_LINKTO, h2, 2, 0, 0,
+						    c1, w->attr.gfid, false});
+	} else {
+		/* f: the file's loc (1 or 2), d: the directory's. */
+		int f = w->is_dir ? 2 : 1, d = 3 - f;
+		struct dht_where *fw = f == 1 ? w : w2;
+		int c = fw->cached, hf = f == 1 ? h1 : h2,
+		    hd = f == 1 ? h2 : h1;
+
+		dht_xop_add(local,
+			    (struct dht_xop){DHT_XOP_RENAME, c, 1, 2,
+					     RENAME_EXCHANGE, 0, NULL, true});
+		for (int s = 0; s < priv->n; s++) {
+			if (s == c)
+				continue;
+			if (s == hf || s == fw->linkto_at)
+				dht_xop_add(local, (struct dht_xop){
+						       DHT_XOP_UNLINK, s, f, 0,
+						       0, 0, NULL, false});
+			dht_xop_add(local,
+				    (struct dht_xop){DHT_XOP_RENAME, s, d, f, 0,
+						     0, NULL, false});
+		}
+		if (hd >= 0 && hd != c)
+			dht_xop_add(
+			    local, (struct dht_xop){DHT_XOP_LINKTO, hd, d, 0, 0,
+						    c, fw->attr.gfid, false});
+	}
+	local->xnext = 0;
+	local->flag = false;
+	dht_xop_run(call);
+}
+
+static void dht_rename_dir_done_one(struct xl_call *call, struct xl_call *child,
+				    void *cookie)
+{
+	(void)cookie;
+	xl_reply_move(&call->reply, &child->reply);
+	xl_unwind(call);
+}
+
+static void dht_rename_resolved2(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+	struct dht_where *w = &local->w, *w2 = &local->w2;
+	int subvols[DHT_MAX_SUBVOLS], n;
+
+	if ((call->args.flags & RENAME_NOREPLACE) && w2->found) {
+		xl_unwind_error(call, -EEXIST);
+		return;
+	}
+	if (call->args.flags & RENAME_EXCHANGE) {
+		if (!w2->found) {
+			xl_unwind_error(call, w2->ret ? w2->ret : -ENOENT);
+			return;
+		}
+		n = dht_up_subvols(call->xl, subvols);
+		if (n < dht_priv(call->xl)->n) {
+			xl_unwind_error(call, -ENOTCONN);
+			return;
+		}
+		if (w->is_dir && w2->is_dir)
+			goto fan; /* on every child */
+		if (!w->is_dir && !w2->is_dir && w->cached == w2->cached) {
+			dht_send(call, XL_FOP_RENAME, w->cached, dht_fill_copy,
+				 dht_rename_dir_done_one, NULL);
+			return;
+		}
+		dht_rename_exchange(call);
+		return;
+	}
+	if (w->is_dir) {
+	fan:
+		n = dht_up_subvols(call->xl, subvols);
+		if (n < dht_priv(call->xl)->n) {
+			xl_unwind_error(call, -ENOTCONN);
+			return;
+		}
+		dht_fan(call, XL_FOP_RENAME, subvols, n, dht_fill_copy,
+			dht_rename_dir_done);
+		return;
+	}
+	if (!dht_is_up(call->xl, w->cached)) {
+		xl_unwind_error(call, -ENOTCONN);
+		return;
+	}
+	/* A: a file the new name replaces, whose data is elsewhere. */
+	if (w2->found && !w2->is_dir && w2->cached != w->cached &&
+	    memcmp(w2->attr.gfid, w->attr.gfid, XL_GFID_LEN) != 0) {
+		if (w2->linkto_at == w->cached)
+			w2->linkto_at = -1; /* the rename replaces it */
+		dht_send(call, XL_FOP_UNLINK, w2->cached, dht_fill_loc2,
+			 dht_rename_data, NULL);
+		return;
+	}
+	if (w2->linkto_at == w->cached)
+		w2->linkto_at = -1;
+	dht_rename_data(call, NULL, NULL);
+}
+
+static void dht_rename_resolved1(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+
+	if (!local->w.found) {
+		xl_unwind_error(call, local->w.ret ? local->w.ret : -ENOENT);
+		return;
+	}
+	dht_resolve(call, &call->args.loc2, &local->w2, dht_rename_resolved2);
+}
+
+void dht_rename(struct xl *xl, struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+
+	(void)xl;
+	if (!local) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	if (!call->args.loc.name || !call->args.loc2.name) {
+		xl_unwind_error(call, -EINVAL);
+		return;
+	}
+	if (call->args.flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+		xl_unwind_error(call, -EINVAL);
+		return;
+	}
+	dht_resolve(call, &call->args.loc, &local->w, dht_rename_resolved1);
+}
+
+/* ---- link ------------------------------------------------------------ */
+
+static void dht_link_linkto_done(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+
+	xl_reply_move(&call->reply, &local->saved);
+	xl_unwind(call);
+}
+
+static void dht_link_cbk(struct xl_call *call, struct xl_call *child,
+			 void *cookie)
+{
+	struct dht_local *local = dht_local(call);
+	int hd = dht_hashed_subvol(call->xl, &call->args.loc2);
+
+	(void)cookie;
+	if (child->reply.ret < 0 || hd < 0 || hd == local->count ||
+	    !dht_is_up(call->xl, hd)) {
+		xl_reply_move(&call->reply, &child->reply);
+		xl_unwind(call);
+		return;
+	}
+	xl_reply_move(&local->saved, &child->reply);
+	dht_linkto_make(call, hd, &call->args.loc2, local->saved.attr.gfid,
+			local->count, dht_link_linkto_done);
+}
+
+static void dht_link_placed(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+
+	if (local->ret < 0) {
+		xl_unwind_error(call, local->ret);
+		return;
+	}
+	dht_send(call, XL_FOP_LINK, local->count, dht_fill_copy, dht_link_cbk,
+		 NULL);
+}
+
+static void dht_link_located(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+	int target = local->target;
+
+	if (local->ret < 0 || target == -1) {
+		xl_unwind_error(call, local->ret < 0 ? local->ret : -ESTALE);
+		return;
+	}
+	if (target == -2) {
+		xl_unwind_error(call, -EPERM); /* a directory */
+		return;
+	}
+	local->count = target; /* dht_layout_get may use local->target */
+	dht_layout_get(call, call->args.loc2.pargfid, call->args.loc2.parent,
+		       dht_link_placed);
+}
+
+void dht_link(struct xl *xl, struct xl_call *call)
+{
+	(void)xl;
+	if (!dht_local(call)) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	dht_locate(call, call->args.loc.gfid, call->args.loc.inode,
+		   dht_link_located);
+}

@@ -1,0 +1,635 @@
+/*
+ * dht-inode.c - cluster/distribute: fops on a known file or directory,
+ * and the write path while the rebalance tool migrates a file.
+ *
+ * A file's fops go to the child holding its data: the fd's child for fd
+ * fops, else the child cached in the inode ctx (found again on every
+ * child when the cache is missing or stale: ENOENT/ESTALE there).  A
+ * directory's setattr and xattr changes go to every live child; its stat
+ * merges the copies' times; other reads ask the first live child.
+ *
+ * Migration (see extras/tools/rebalance-ops.c): while a file is copied
+ * from child S to child D, its copy on S has the mode bits S_ISVTX|S_ISGID
+ * and the xattr trusted.mortar.dht.linkto naming D.  A write, truncate or
+ * fallocate whose reply from S shows those bits is repeated on D (the
+ * same fd, opened there by gfid) while holding an inodelk on S's copy over
+ * the written range in the domain "distribute.migrate".  The tool copies
+ * each chunk under the same lock and switches the file over under a lock
+ * on the whole file, so every write reaches D either through the copy or
+ * through the repeat, in order.
+ */
+#include "config.h"
+
+#include "dht.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int dht_fill_args(struct xl_call *call, struct xl_call *child,
+			 int subvol, int k)
+{
+	(void)subvol;
+	(void)k;
+	return xl_args_copy(&child->args, &call->args);
+}
+
+static bool dht_fop_changes(enum xl_fop fop)
+{
+	return fop == XL_FOP_SETATTR || fop == XL_FOP_SETXATTR ||
+	       fop == XL_FOP_REMOVEXATTR;
+}
+
+static bool dht_shows_migration(const struct xl_reply *r)
+{
+	return r->ret >= 0 && S_ISREG(r->attr.mode) &&
+	       (r->attr.mode & DHT_MIGRATE_BITS) == DHT_MIGRATE_BITS &&
+	       !dht_mode_is_linkto(r->attr.mode);
+}
+
+/* ---- migration repeats ------------------------------------------------- */
+
+static void dht_repeat_finish(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+
+	if (local->ret < 0 && local->ret != -ENOENT && local->ret != -ESTALE) {
+		/* S has the change but D may not: say so rather than let a
+		 * migration finish without it. */
+		xl_warn(call->xl->name,
+			"%s repeated on the migration target "
+			"failed: errno=%d",
+			xl_fop_name(call->fop), -local->ret);
+		xl_unwind_error(call, -EIO);
+		return;
+	}
+	xl_reply_move(&call->reply, &local->saved);
+	xl_unwind(call);
+}
+
+static int dht_fill_mlock(struct xl_call *call, struct xl_call *child,
+			  int subvol, int k)
+{
+	struct dht_local *local = dht_local(call);
+
+	(void)subvol;
+	(void)k;
+	memcpy(child->args.loc.gfid, local->saved.attr.gfid, XL_GFID_LEN);
+	child->args.xname = strdup(DHT_LOCK_MIGRATE);
+	child->args.cmd = local->flag ? F_SETLKW : F_SETLK;
+	child->args.lock.type = local->flag ? F_WRLCK : F_UNLCK;
+	child->args.lock.whence = SEEK_SET;
+	child->args.lock.owner = local->owner;
+	if (call->fop == XL_FOP_WRITE && call->args.data) {
+		child->args.lock.start = call->args.offset;
+		child->args.lock.len = (int64_t)call->args.data->size;
+	}
+	return child->args.xname ? 0 : -ENOMEM;
+}
+
+static void dht_repeat_unlocked(struct xl_call *call, struct xl_call *child,
+				void *cookie)
+{
+	(void)child;
+	(void)cookie;
+	dht_repeat_finish(call);
+}
+
+static void dht_repeat_send(struct xl_call *call);
+static void dht_repeat_done(struct xl_call *call, struct xl_call *child,
+			    void *cookie);
+static int dht_fill_dst_open(struct xl_call *call, struct xl_call *child,
+			     int subvol, int k);
+
+/* The fd was open on an earlier, abandoned target (unlinked since):
+ * opened on the current one, the repeat is sent again. */
+static void dht_reopen_cbk(struct xl_call *call, struct xl_call *child,
+			   void *cookie)
+{
+	struct dht_local *local = dht_local(call);
+
+	(void)cookie;
+	if (child->reply.ret < 0) {
+		/* No target any more: the migration was abandoned. */
+		local->ret = 0;
+		dht_repeat_done(call, child, NULL);
+		return;
+	}
+	dht_repeat_send(call);
+}
+
+static void dht_repeat_done(struct xl_call *call, struct xl_call *child,
+			    void *cookie)
+{
+	struct dht_local *local = dht_local(call);
+	struct dht_priv *priv = dht_priv(call->xl);
+
+	(void)cookie;
+	if (child->fop == call->fop && child->reply.ret >= 0 &&
+	    child->reply.attr.nlink == 0 && call->args.fd &&
+	    !local->linkto_retried) {
+		local->linkto_retried = true; /* once */
+		dht_send(call, XL_FOP_OPEN, local->linkto_target,
+			 dht_fill_dst_open, dht_reopen_cbk, NULL);
+		return;
+	}
+	local->ret = child->reply.ret < 0 && child->fop == call->fop
+			 ? child->reply.ret
+			 : 0;
+	pthread_mutex_lock(&priv->lock);
+	priv->migrate_repeats++;
+	pthread_mutex_unlock(&priv->lock);
+	if (DHT_HAVE_INODELK) {
+		local->flag = false; /* unlock */
+		dht_send(call, DHT_FOP_INODELK, local->linkto_on,
+			 dht_fill_mlock, dht_repeat_unlocked, NULL);
+		return;
+	}
+	dht_repeat_finish(call);
+}
+
+static int dht_fill_repeat(struct xl_call *call, struct xl_call *child,
+			   int subvol, int k)
+{
+	int ret = dht_fill_args(call, child, subvol, k);
+
+	if (ret == 0 && child->args.fd)
+		memcpy(child->args.loc.gfid, child->args.fd->gfid, XL_GFID_LEN);
+	return ret;
+}
+
+static void dht_repeat_send(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+
+	dht_send(call, call->fop, local->linkto_target, dht_fill_repeat,
+		 dht_repeat_done, NULL);
+}
+
+static void dht_repeat_locked(struct xl_call *call, struct xl_call *child,
+			      void *cookie)
+{
+	struct dht_local *local = dht_local(call);
+
+	(void)cookie;
+	if (child->reply.ret < 0) {
+		local->ret = child->reply.ret;
+		dht_repeat_finish(call);
+		return;
+	}
+	dht_repeat_send(call);
+}
+
+static void dht_repeat_lock(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+	struct dht_priv *priv = dht_priv(call->xl);
+
+	if (!DHT_HAVE_INODELK) {
+		dht_repeat_send(call);
+		return;
+	}
+	local->owner = atomic_fetch_add(&priv->lock_owner_seq, 1) + 1;
+	local->flag = true;
+	dht_send(call, DHT_FOP_INODELK, local->linkto_on, dht_fill_mlock,
+		 dht_repeat_locked, NULL);
+}
+
+static int dht_fill_dst_open(struct xl_call *call, struct xl_call *child,
+			     int subvol, int k)
+{
+	(void)subvol;
+	(void)k;
+	memcpy(child->args.loc.gfid, call->args.fd->gfid, XL_GFID_LEN);
+	child->args.fd = xl_fd_ref(call->args.fd);
+	child->args.flags = O_RDWR;
+	return 0;
+}
+
+static void dht_dst_open_cbk(struct xl_call *call, struct xl_call *child,
+			     void *cookie)
+{
+	struct dht_local *local = dht_local(call);
+	struct dht_fdctx *f = cookie;
+
+	if (child->reply.ret < 0) {
+		/* The target went away (migration abandoned): S has it. */
+		local->ret = child->reply.ret;
+		dht_repeat_finish(call);
+		return;
+	}
+	pthread_mutex_lock(&f->lock);
+	f->dst_open = true;
+	f->opened[local->linkto_target] = true;
+	pthread_mutex_unlock(&f->lock);
+	dht_repeat_lock(call);
+}
+
+/* The target is known: open the fd there first when needed. */
+static void dht_repeat_target(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+	struct dht_fdctx *f =
+	    call->args.fd ? dht_fdctx(call->xl, call->args.fd, false) : NULL;
+	bool need_open = false;
+
+	if (f) {
+		pthread_mutex_lock(&f->lock);
+		if (f->migrate_dst != local->linkto_target) {
+			f->migrate_dst = local->linkto_target;
+			f->dst_open = f->opened[local->linkto_target];
+		}
+		need_open = !f->dst_open;
+		pthread_mutex_unlock(&f->lock);
+	}
+	if (need_open) {
+		dht_send(call, XL_FOP_OPEN, local->linkto_target,
+			 dht_fill_dst_open, dht_dst_open_cbk, f);
+		return;
+	}
+	dht_repeat_lock(call);
+}
+
+static int dht_fill_linkto_get(struct xl_call *call, struct xl_call *child,
+			       int subvol, int k)
+{
+	struct dht_local *local = dht_local(call);
+
+	(void)subvol;
+	(void)k;
+	/* By the fd when there is one: once the migration is over, S's
+	 * name and gfid handle are gone and only open fds reach it. */
+	if (call->args.fd)
+		child->args.fd = xl_fd_ref(call->args.fd);
+	else
+		memcpy(child->args.loc.gfid, local->saved.attr.gfid,
+		       XL_GFID_LEN);
+	child->args.xname = strdup(DHT_XATTR_LINKTO);
+	child->args.size = 256;
+	if (!child->args.xname)
+		return -ENOMEM;
+	return dht_set_internal(&child->args.xdata);
+}
+
+static void dht_linkto_got(struct xl_call *call, struct xl_call *child,
+			   void *cookie)
+{
+	struct dht_local *local = dht_local(call);
+	struct xl_reply *r = &child->reply;
+	char name[256];
+	int dst = -1;
+
+	(void)cookie;
+	if (r->ret >= 0 && r->data && r->data->size > 0 &&
+	    r->data->size < sizeof(name)) {
+		memcpy(name, r->data->data, r->data->size);
+		name[r->data->size] = '\0';
+		dst = dht_subvol_index(call->xl, name);
+	}
+	if (dst < 0 || dst == local->linkto_on) {
+		/* The bits without a target: not a migration (a user's
+		 * mode), or it just finished. */
+		local->ret = 0;
+		dht_repeat_finish(call);
+		return;
+	}
+	local->linkto_target = dst;
+	dht_repeat_target(call);
+}
+
+/* A changing fop on child s answered (reply in child): repeat it on the
+ * migration target when the reply shows one; else unwind it. */
+static void dht_after_change(struct xl_call *call, struct xl_call *child, int s)
+{
+	struct dht_local *local = dht_local(call);
+	struct dht_fdctx *f;
+	int dst = -1;
+
+	if (!local || !dht_shows_migration(&child->reply)) {
+		xl_reply_move(&call->reply, &child->reply);
+		xl_unwind(call);
+		return;
+	}
+	xl_reply_move(&local->saved, &child->reply);
+	local->linkto_on = s;
+	local->ret = 0;
+	f = call->args.fd ? dht_fdctx(call->xl, call->args.fd, false) : NULL;
+	if (f) {
+		pthread_mutex_lock(&f->lock);
+		dst = f->migrate_dst;
+		pthread_mutex_unlock(&f->lock);
+	}
+	if (dst >= 0) {
+		local->linkto_target = dst;
+		dht_repeat_target(call);
+		return;
+	}
+	dht_send(call, XL_FOP_GETXATTR, s, dht_fill_linkto_get, dht_linkto_got,
+		 NULL);
+}
+
+/* ---- files ----------------------------------------------------------- */
+
+static void dht_inode_located(struct xl_call *call);
+
+static bool dht_stale_retry(struct xl_call *call, const struct xl_reply *r,
+			    dht_next_fn next)
+{
+	struct dht_local *local = dht_local(call);
+	struct xl_inode *ref = NULL;
+	struct dht_ictx *ctx;
+
+	if ((r->ret != -ENOENT && r->ret != -ESTALE) || !local->flag ||
+	    local->step)
+		return false;
+	/* The cached child no longer has it (migrated): ask everyone. */
+	local->step = 1;
+	ctx = call->args.loc.inode
+		  ? dht_ictx(call->xl, call->args.loc.inode, false)
+		  : dht_ictx_by_gfid(call->xl, call->args.loc.gfid, &ref);
+	if (ctx) {
+		pthread_mutex_lock(&ctx->lock);
+		ctx->cached = -1;
+		pthread_mutex_unlock(&ctx->lock);
+	}
+	if (ref)
+		xl_inode_unref(ref);
+	dht_locate(call, call->args.loc.gfid, call->args.loc.inode, next);
+	return true;
+}
+
+static void dht_file_cbk(struct xl_call *call, struct xl_call *child,
+			 void *cookie)
+{
+	int s = (int)(intptr_t)cookie;
+
+	if (dht_stale_retry(call, &child->reply, dht_inode_located))
+		return;
+	if (call->fop == XL_FOP_SETATTR && (call->args.valid & XL_SET_SIZE)) {
+		dht_after_change(call, child, s);
+		return;
+	}
+	xl_reply_move(&call->reply, &child->reply);
+	xl_unwind(call);
+}
+
+/* ---- directories ------------------------------------------------------- */
+
+static void dht_dir_change_done(struct xl_call *call, struct xl_call **children,
+				const int *subvols, int n)
+{
+	int ok = -1;
+	bool stat = call->fop == XL_FOP_STAT;
+
+	(void)subvols;
+	for (int k = 0; k < n; k++) {
+		struct xl_reply *r = &children[k]->reply;
+
+		if (r->ret < 0 && r->ret != -ENOENT && !stat) {
+			xl_reply_move(&call->reply, r);
+			xl_unwind(call);
+			return;
+		}
+		if (r->ret < 0)
+			continue;
+		if (ok < 0) {
+			ok = k;
+			continue;
+		}
+		/* stat: the newest times of all copies */
+		struct xl_iatt *a = &children[ok]->reply.attr;
+		if (r->attr.mtime > a->mtime ||
+		    (r->attr.mtime == a->mtime &&
+		     r->attr.mtime_nsec > a->mtime_nsec)) {
+			a->mtime = r->attr.mtime;
+			a->mtime_nsec = r->attr.mtime_nsec;
+		}
+		if (r->attr.ctime > a->ctime ||
+		    (r->attr.ctime == a->ctime &&
+		     r->attr.ctime_nsec > a->ctime_nsec)) {
+			a->ctime = r->attr.ctime;
+			a->ctime_nsec = r->attr.ctime_nsec;
+		}
+	}
+	if (ok < 0) {
+		xl_reply_move(&call->reply, &children[0]->reply);
+		if (n == 0)
+			call->reply.ret = -ENOTCONN;
+		xl_unwind(call);
+		return;
+	}
+	xl_reply_move(&call->reply, &children[ok]->reply);
+	xl_unwind(call);
+}
+
+static void dht_dir_fop(struct xl_call *call)
+{
+	int subvols[DHT_MAX_SUBVOLS];
+	int n = dht_up_subvols(call->xl, subvols);
+
+	if (n == 0) {
+		xl_unwind_error(call, -ENOTCONN);
+		return;
+	}
+	if (dht_fop_changes(call->fop) || call->fop == XL_FOP_STAT) {
+		dht_fan(call, call->fop, subvols, n, dht_fill_args,
+			dht_dir_change_done);
+		return;
+	}
+	xl_wind(call, dht_priv(call->xl)->subvols[subvols[0]], xl_default_cbk,
+		NULL);
+}
+
+static void dht_inode_located(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+	int s = local->target;
+
+	if (s == -2) {
+		dht_dir_fop(call);
+		return;
+	}
+	if (local->ret < 0 || s < 0) {
+		xl_unwind_error(call, local->ret < 0 ? local->ret : -ESTALE);
+		return;
+	}
+	xl_wind(call, dht_priv(call->xl)->subvols[s], dht_file_cbk,
+		(void *)(intptr_t)s);
+}
+
+void dht_inode_fop(struct xl *xl, struct xl_call *call)
+{
+	struct dht_fdctx *f = dht_fdctx(xl, call->args.fd, false);
+
+	if (!dht_local(call)) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	if (f && f->subvol >= 0) {
+		dht_local(call)->flag = false;
+		xl_wind(call, dht_priv(xl)->subvols[f->subvol], dht_file_cbk,
+			(void *)(intptr_t)f->subvol);
+		return;
+	}
+	if (call->args.fd && call->args.fd->is_dir) {
+		dht_dir_fop(call);
+		return;
+	}
+	dht_locate(call, call->args.loc.gfid, call->args.loc.inode,
+		   dht_inode_located);
+}
+
+/* ---- open files ------------------------------------------------------ */
+
+static void dht_open_located(struct xl_call *call);
+
+static void dht_open_cbk(struct xl_call *call, struct xl_call *child,
+			 void *cookie)
+{
+	int s = (int)(intptr_t)cookie;
+	struct dht_fdctx *f;
+
+	if (dht_stale_retry(call, &child->reply, dht_open_located))
+		return;
+	if (child->reply.ret >= 0) {
+		f = dht_fdctx(call->xl, call->args.fd, true);
+		if (!f) {
+			xl_unwind_error(call, -ENOMEM);
+			return;
+		}
+		pthread_mutex_lock(&f->lock);
+		f->subvol = s;
+		f->opened[s] = true;
+		pthread_mutex_unlock(&f->lock);
+		if (call->args.flags & O_TRUNC) {
+			/* A truncating open of a file being migrated is
+			 * repeated on the target like a truncate. */
+			dht_after_change(call, child, s);
+			return;
+		}
+	}
+	xl_reply_move(&call->reply, &child->reply);
+	xl_unwind(call);
+}
+
+static void dht_open_located(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+	int s = local->target;
+
+	if (s == -2) {
+		xl_unwind_error(call, -EISDIR);
+		return;
+	}
+	if (local->ret < 0 || s < 0) {
+		xl_unwind_error(call, local->ret < 0 ? local->ret : -ESTALE);
+		return;
+	}
+	xl_wind(call, dht_priv(call->xl)->subvols[s], dht_open_cbk,
+		(void *)(intptr_t)s);
+}
+
+void dht_open(struct xl *xl, struct xl_call *call)
+{
+	(void)xl;
+	if (!dht_local(call)) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	dht_locate(call, call->args.loc.gfid, call->args.loc.inode,
+		   dht_open_located);
+}
+
+static int dht_fd_subvol(struct xl *xl, struct xl_fd *fd)
+{
+	struct dht_fdctx *f = dht_fdctx(xl, fd, false);
+	int s = -1;
+
+	if (f) {
+		pthread_mutex_lock(&f->lock);
+		s = f->subvol;
+		pthread_mutex_unlock(&f->lock);
+	}
+	return s;
+}
+
+static void dht_change_cbk(struct xl_call *call, struct xl_call *child,
+			   void *cookie)
+{
+	dht_after_change(call, child, (int)(intptr_t)cookie);
+}
+
+static void dht_fsyncdir_done(struct xl_call *call, struct xl_call **children,
+			      const int *subvols, int n)
+{
+	(void)subvols;
+	call->reply.ret = 0;
+	for (int k = 0; k < n; k++)
+		if (children[k]->reply.ret < 0)
+			call->reply.ret = children[k]->reply.ret;
+	xl_unwind(call);
+}
+
+void dht_fd_fop(struct xl *xl, struct xl_call *call)
+{
+	int s;
+
+	if (call->args.fd && call->args.fd->is_dir) {
+		struct dht_fdctx *f = dht_fdctx(xl, call->args.fd, false);
+		int subvols[DHT_MAX_SUBVOLS], n = 0;
+
+		if (f) {
+			pthread_mutex_lock(&f->lock);
+			for (int i = 0; i < dht_priv(xl)->n; i++)
+				if (f->opened[i])
+					subvols[n++] = i;
+			pthread_mutex_unlock(&f->lock);
+		}
+		dht_fan(call, call->fop, subvols, n, dht_fill_args,
+			dht_fsyncdir_done);
+		return;
+	}
+	s = dht_fd_subvol(xl, call->args.fd);
+	if (s < 0) {
+		xl_unwind_error(call, -EBADF);
+		return;
+	}
+	if (call->fop == XL_FOP_FALLOCATE) {
+		xl_wind(call, dht_priv(xl)->subvols[s], dht_change_cbk,
+			(void *)(intptr_t)s);
+		return;
+	}
+	xl_wind(call, dht_priv(xl)->subvols[s], xl_default_cbk, NULL);
+}
+
+void dht_write(struct xl *xl, struct xl_call *call)
+{
+	int s = dht_fd_subvol(xl, call->args.fd);
+
+	if (s < 0) {
+		xl_unwind_error(call, -EBADF);
+		return;
+	}
+	xl_wind(call, dht_priv(xl)->subvols[s], dht_change_cbk,
+		(void *)(intptr_t)s);
+}
+
+void dht_release(struct xl *xl, struct xl_call *call)
+{
+	struct dht_fdctx *f = dht_fdctx(xl, call->args.fd, false);
+	int subvols[DHT_MAX_SUBVOLS], n = 0;
+
+	if (f) {
+		pthread_mutex_lock(&f->lock);
+		for (int i = 0; i < dht_priv(xl)->n; i++)
+			if (f->opened[i])
+				subvols[n++] = i;
+		pthread_mutex_unlock(&f->lock);
+	}
+	for (int k = 0; k < n; k++)
+		dht_send(call, call->fop, subvols[k], dht_fill_args,
+			 dht_ignore_cbk, NULL);
+	call->reply.ret = 0;
+	xl_unwind(call);
+}

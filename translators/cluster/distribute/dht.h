@@ -1,0 +1,237 @@
+/*
+ * dht.h - cluster/distribute's shared types: the translator's private
+ * state, what it keeps on inodes and fds, its per-call state, and the
+ * functions its files share.
+ *
+ * Files: dht.c (init, notify, fan-out, contexts, the descriptor),
+ * dht-lookup.c (finding names, directory layouts and their repair),
+ * dht-entry.c (fops that create, remove or rename names), dht-dir.c
+ * (readdir, statfs, directory-wide fops), dht-inode.c (fops on a known
+ * file, and the write path during a migration), dht-layout.c (the pure
+ * layout math).  What is stored on bricks is in doc/cluster.md.
+ *
+ * Lock order: inode ctx lock, then priv->lock; neither is held while
+ * winding or unwinding.
+ */
+#ifndef MORTAR_DHT_H
+#define MORTAR_DHT_H
+
+#include "buf.h"
+#include "call.h"
+#include "dht-layout.h"
+#include "graph.h"
+#include "inode.h"
+#include "log.h"
+#include "xlator.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define DHT_XATTR_LAYOUT  "trusted.mortar.dht.layout"
+#define DHT_XATTR_LINKTO  "trusted.mortar.dht.linkto"
+#define DHT_KEY_INTERNAL  "mortar.internal"
+#define DHT_KEY_XATTR_REQ "mortar.xattr-req"
+#define DHT_LOCK_LAYOUT	  "distribute.layout"
+#define DHT_LOCK_MIGRATE  "distribute.migrate"
+/* A linkto file: a regular file with exactly the sticky bit. */
+#define DHT_LINKTO_MODE (S_IFREG | S_ISVTX)
+/* A file being migrated carries these on its source copy. */
+#define DHT_MIGRATE_BITS (S_ISVTX | S_ISGID)
+
+struct dht_priv {
+	int n; /* children, in volfile order = layout order */
+	struct xl **subvols;
+	int dbits; /* low bits of a readdir d_off that hold the child */
+	int64_t min_free_bytes; /* 0: use min_free_percent */
+	int min_free_percent;
+	int layout_refresh_sec; /* re-read a cached layout older than this */
+	int up_wait_sec;
+	atomic_uint_fast64_t lock_owner_seq;
+
+	pthread_mutex_t lock; /* guards everything below */
+	pthread_cond_t cond;  /* the up-wait thread sleeps on it */
+	bool *up;
+	bool sent_up;
+	bool stopping;
+	bool timer_started;
+	pthread_t timer;
+	struct xl_statfs *sfs;	 /* last statfs per child */
+	int64_t sfs_ms;		 /* when sfs was read (monotonic ms), 0 never */
+	uint64_t linkto_creates; /* creates sent elsewhere (min-free-disk) */
+	uint64_t repairs;	 /* directories repaired */
+	uint64_t migrate_repeats; /* writes repeated on a migration target */
+};
+
+/* What distribute keeps on an inode (xl_inode ctx slot).  lock guards the
+ * fields; the slot itself is set once and freed by dht_inode_ctx_free. */
+struct dht_ictx {
+	pthread_mutex_t lock;
+	bool is_dir;
+	int cached;		   /* file: the child holding the data, -1 */
+	bool layout_valid;	   /* dir: ranges hold a usable layout */
+	int64_t layout_ms;	   /* when it was read */
+	struct dht_range ranges[]; /* dir: [priv->n] */
+};
+
+/* What distribute keeps on an open fd. */
+struct dht_fdctx {
+	pthread_mutex_t lock;
+	int subvol;	   /* file: child it was opened on */
+	int migrate_dst;   /* file: child a migration copies it to, -1 */
+	bool dst_open;	   /* fd opened on migrate_dst too */
+	uint64_t lk_owner; /* inodelk owner for migration repeats */
+	bool opened[];	   /* [priv->n]: children holding it open */
+};
+
+/* Where a name lives, as a lookup found it. */
+struct dht_where {
+	bool found;
+	bool is_dir;
+	int hashed;    /* child the name hashes to, -1 none (a hole) */
+	int cached;    /* child with the data (file) */
+	int linkto_at; /* child with a linkto file for the name, -1 */
+	struct xl_iatt attr;
+	int ret; /* 0, or why not found */
+};
+
+/* The inode-lock fop of doc/cluster.md (fop 33); locking is skipped by a
+ * runtime without it. */
+#define DHT_FOP_INODELK	 ((enum xl_fop)33)
+#define DHT_HAVE_INODELK 1
+
+/* One step of an exchanging rename (dht-entry.c). */
+struct dht_xop {
+	enum { DHT_XOP_RENAME, DHT_XOP_UNLINK, DHT_XOP_LINKTO } kind;
+	int subvol;
+	int from, to;	     /* 1: args.loc, 2: args.loc2 */
+	int flags;	     /* rename flags */
+	int target;	     /* linkto: the child it names */
+	const uint8_t *gfid; /* linkto */
+	bool must;	     /* its failure fails the fop */
+};
+
+struct dht_local;
+typedef void (*dht_next_fn)(struct xl_call *call);
+
+/* Per-call state (desc.local_size). */
+struct dht_local {
+	dht_next_fn next;      /* the fop's own continuation */
+	dht_next_fn rnext;     /* after dht_resolve / dht_locate */
+	dht_next_fn lnext;     /* after dht_layout_get */
+	struct xl_inode *hold; /* ref kept until the call dies (see lookup) */
+	int step;
+	int ret;
+	struct dht_where w, w2; /* loc, loc2 */
+	struct dht_where *cur;	/* the one being resolved */
+	const struct xl_loc *cur_loc;
+	struct dht_range *ranges; /* [n] gathered directory layout */
+	bool *dir_on;		  /* [n] the directory exists there */
+	bool *missing;		  /* [n] ENOENT there (to mkdir) */
+	struct xl_iatt attr;
+	struct xl_inode *dir_inode; /* ref: directory being read */
+	uint8_t dir_gfid[XL_GFID_LEN];
+	struct xl_reply saved;
+	int target;
+	int count;
+	uint64_t owner;
+	bool flag;
+	/* linkto creation (dht_linkto_make) */
+	dht_next_fn knext;
+	int linkto_on, linkto_target;
+	const struct xl_loc *linkto_loc;
+	uint8_t linkto_gfid[XL_GFID_LEN];
+	bool linkto_retried;
+	/* rename with RENAME_EXCHANGE: a list of steps run in order */
+	struct dht_xop *xops;
+	int nxops, xnext;
+	/* rmdir: the directory opened on every child, linkto names found */
+	struct xl_fd *fd;
+	char **names;
+	int *name_sv;
+	int nnames;
+};
+
+/* dht.c */
+struct dht_priv *dht_priv(struct xl *xl);
+int64_t dht_now_ms(void);
+int dht_subvol_index(struct xl *xl, const char *name);
+bool dht_is_up(struct xl *xl, int i);
+struct dht_local *dht_local(struct xl_call *call);
+/* The inode's ctx, created when create is set (NULL on ENOMEM). */
+struct dht_ictx *dht_ictx(struct xl *xl, struct xl_inode *inode, bool create);
+/* The ctx of the inode with gfid, if the graph's table has it. */
+struct dht_ictx *dht_ictx_by_gfid(struct xl *xl, const uint8_t *gfid,
+				  struct xl_inode **ref);
+void dht_ictx_set_file(struct xl *xl, const struct xl_loc *loc,
+		       const struct xl_iatt *attr, int cached);
+struct dht_fdctx *dht_fdctx(struct xl *xl, struct xl_fd *fd, bool create);
+bool dht_is_linkto(const struct xl_iatt *attr, const struct xl_dict *xdata);
+bool dht_mode_is_linkto(uint32_t mode);
+int dht_linkto_subvol(struct xl *xl, const struct xl_dict *xdata);
+int dht_set_internal(struct xl_dict **xdata);
+
+/* Fill one child's args (0, or -errno to fail it unsent). */
+typedef int (*dht_fill_fn)(struct xl_call *call, struct xl_call *child,
+			   int subvol, int k);
+/* All answers: children[k] answered subvols[k]. */
+typedef void (*dht_gather_fn)(struct xl_call *call, struct xl_call **children,
+			      const int *subvols, int n);
+/* Send fop to each of subvols[0..n-1] at once (parallel), gather. */
+void dht_fan(struct xl_call *call, enum xl_fop fop, const int *subvols, int n,
+	     dht_fill_fn fill, dht_gather_fn done);
+/* One child call of fop to subvol with args filled by fill; cbk as
+ * xl_call_send.  fill may be NULL (empty args). */
+void dht_send(struct xl_call *call, enum xl_fop fop, int subvol,
+	      dht_fill_fn fill, xl_cbk_fn cbk, void *cookie);
+/* A completion for a child whose answer does not matter. */
+void dht_ignore_cbk(struct xl_call *call, struct xl_call *child, void *cookie);
+/* Every up child's index into subvols; returns how many. */
+int dht_up_subvols(struct xl *xl, int *subvols);
+
+/* dht-lookup.c */
+/* Find loc's name (parent layout first): fills *w, then runs next. */
+void dht_resolve(struct xl_call *call, const struct xl_loc *loc,
+		 struct dht_where *w, dht_next_fn next);
+/* Make sure the directory (gfid, inode may be NULL) has a usable cached
+ * layout; local->ret < 0 when it cannot be had.  Then next. */
+void dht_layout_get(struct xl_call *call, const uint8_t *gfid,
+		    struct xl_inode *inode, dht_next_fn next);
+/* Hashed child of name in directory pargfid from the cached layout, -1. */
+int dht_hashed_subvol(struct xl *xl, const struct xl_loc *loc);
+/* Where a file known by gfid lives: ctx, else asks every child. */
+void dht_locate(struct xl_call *call, const uint8_t *gfid,
+		struct xl_inode *inode, dht_next_fn next);
+void dht_lookup(struct xl *xl, struct xl_call *call);
+void dht_xattr_req_add(struct xl_call *child);
+
+/* dht-entry.c */
+void dht_create(struct xl *xl, struct xl_call *call);
+void dht_mknod(struct xl *xl, struct xl_call *call);
+void dht_symlink(struct xl *xl, struct xl_call *call);
+void dht_mkdir(struct xl *xl, struct xl_call *call);
+void dht_unlink(struct xl *xl, struct xl_call *call);
+void dht_rmdir(struct xl *xl, struct xl_call *call);
+void dht_rename(struct xl *xl, struct xl_call *call);
+void dht_link(struct xl *xl, struct xl_call *call);
+/* Make a linkto file for loc's name on child `on` naming child `target`
+ * with gfid; local->ret says how it went; then next. */
+void dht_linkto_make(struct xl_call *call, int on, const struct xl_loc *loc,
+		     const uint8_t *gfid, int target, dht_next_fn next);
+
+/* dht-dir.c */
+void dht_opendir(struct xl *xl, struct xl_call *call);
+void dht_readdir(struct xl *xl, struct xl_call *call);
+void dht_releasedir(struct xl *xl, struct xl_call *call);
+void dht_statfs(struct xl *xl, struct xl_call *call);
+/* Read every child's statfs again when the last is older than 1 s (or
+ * always with force); then next. */
+void dht_statfs_refresh(struct xl_call *call, bool force, dht_next_fn next);
+
+/* dht-inode.c */
+void dht_inode_fop(struct xl *xl, struct xl_call *call);
+void dht_fd_fop(struct xl *xl, struct xl_call *call);
+void dht_open(struct xl *xl, struct xl_call *call);
+void dht_write(struct xl *xl, struct xl_call *call);
+void dht_release(struct xl *xl, struct xl_call *call);
+
+#endif
