@@ -618,6 +618,8 @@ static void rc_names_unique(struct rc_names *l)
 {
 	size_t out = 0;
 
+	if (l->n == 0)
+		return; /* an empty directory: no array at all */
 	qsort(l->v, l->n, sizeof(*l->v), rc_names_cmp);
 	for (size_t i = 0; i < l->n; i++) {
 		if (out > 0 && strcmp(l->v[out - 1], l->v[i]) == 0) {

@@ -34,7 +34,8 @@ layout() {
 	local b
 	mkdir -p "$W" "$V"
 	for b in b0 b1 b2 b3; do
-		mkdir -p "$R/$b/.mortar/handles/00" "$R/$b/d" "$R/$b/e"
+		mkdir -p "$R/$b/.mortar/handles/00" "$R/$b/d" "$R/$b/e" "$R/$b/empty"
+		gfid "$R/$b/empty" 4
 		echo "index" >"$R/$b/.mortar/handles/00/junk"
 		gfid "$R/$b" 1
 		gfid "$R/$b/d" 2
@@ -44,7 +45,7 @@ layout() {
 		setfattr -n user.color -v blue "$R/$b/d"
 		setfattr -n trusted.mortar.dht.layout -v 0x00000001000000000000000000000000 "$R/$b/d"
 	done
-	mkdir -p "$W/d" "$W/e"
+	mkdir -p "$W/d" "$W/e" "$W/empty"
 
 	# d/a on replica set 0, identical copies, hard link d/a-link.
 	head -c 65536 /dev/urandom >"$W/d/a"
@@ -147,6 +148,8 @@ recover() {
 	shift
 	"$RC" "$@" "$V/rv.vol" "$target" >"$MT_TMP/rc.out" 2>"$MT_TMP/rc.err"
 	echo $? >"$MT_TMP/rc.status"
+	# (the cleanup fails the script on a sanitizer report in logs/)
+	cat "$MT_TMP/rc.err" >>"$MT_TMP/logs/mortar-recover.err"
 	cat "$MT_TMP/rc.out" "$MT_TMP/rc.err"
 }
 
@@ -220,7 +223,8 @@ with_brick_args() {
 	cp "$V/rv.vol" "$MT_TMP/alone/rv.vol"
 	"$RC" --brick "rv-client-0=$R/b0" --brick "rv-client-1=$R/b1" \
 		--brick "rv-client-2=$R/b2" --brick "rv-client-3=$R/b3" \
-		"$MT_TMP/alone/rv.vol" "$MT_TMP/out2" >/dev/null
+		"$MT_TMP/alone/rv.vol" "$MT_TMP/out2" >/dev/null \
+		2>>"$MT_TMP/logs/mortar-recover.err"
 	b=$?
 	[ $b = 2 ] && same_tree "$W" "$MT_TMP/out2"
 }

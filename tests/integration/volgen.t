@@ -31,6 +31,8 @@ refuses() {
 		return 1
 	fi
 	cat "$MT_TMP/vg.out"
+	# (the cleanup fails the script on a sanitizer report in logs/)
+	cat "$MT_TMP/vg.out" >>"$MT_TMP/logs/mortar-volgen.out"
 	grep -qF -- "$want" "$MT_TMP/vg.out" || return 1
 	[ -z "$(ls -A "$O")" ] || { echo "wrote: $(ls "$O")"; return 1; }
 }
@@ -99,7 +101,7 @@ opt() {
 
 gen() {
 	rm -rf "$O"
-	"$VG" -q --out "$O" "$@"
+	"$VG" -q --out "$O" "$@" 2>>"$MT_TMP/logs/mortar-volgen.out"
 }
 
 dr_shape() {
