@@ -638,6 +638,14 @@ mt_mount_ready() {
 	mountpoint -q "$1"
 }
 
+# mt_stacks PID: every thread's stack of a stuck process, as diagnostics
+# (gdb when installed), so a hang in CI can be diagnosed from its log.
+mt_stacks() {
+	command -v gdb >/dev/null || return 0
+	timeout 30 gdb -p "$1" -batch -ex "thread apply all bt" 2>/dev/null |
+		grep -E '^(Thread|#)' | head -n 120 | sed 's/^/# /'
+}
+
 # unmount_volume MNT: umount, wait for the client process to exit.
 unmount_volume() {
 	local mnt=$1 pid=${MT_MOUNT_PID[$1]:-} rc=0 status
@@ -650,6 +658,7 @@ unmount_volume() {
 	if [ -n "$pid" ]; then
 		if ! wait_for 10 mt_pid_gone "$pid"; then
 			diag "mortar (pid $pid) still running after umount"
+			mt_stacks "$pid"
 			mt_kill_pid "$pid"
 			rc=1
 		fi
