@@ -11,7 +11,7 @@
 
 PC=$MT_TOOLS/protoclient
 require_binaries "$PC"
-plan 18
+plan 19
 
 run_pc() { # log-name args...: run protoclient, keep its output
 	local name=$1
@@ -27,6 +27,8 @@ start_brick pv "$MT_TMP/brick" --volfile-dir "$MT_TMP/vols" ||
 PORT=$BRICK_PORT
 mkdir -p "$MT_TMP/vols"
 printf 'volume custom\n type debug/trace\nend-volume\n' >"$MT_TMP/vols/custom.vol"
+printf 'volume b\n type storage/posix\n option directory /srv\nend-volume\nvolume s\n type protocol/server\n subvolumes b\nend-volume\n' \
+	>"$MT_TMP/vols/brickvol.vol"
 
 tap_check "fops through protocol/client and protocol/server" \
 	run_pc basic "$PORT" pv basic
@@ -44,6 +46,8 @@ tap_check "GETSPEC generates a client volfile for a brick volume" \
 	getspec_is pv 0 "option remote-port $PORT"
 tap_check "GETSPEC serves --volfile-dir files first" \
 	getspec_is custom 0 "type debug/trace"
+tap_check "GETSPEC refuses a brick (server) volfile with EACCES" \
+	getspec_is brickvol -13
 tap_check "GETSPEC: unknown volume is ENOENT, bad name EINVAL" \
 	sh -c "'$PC' $PORT nope getspec | grep -qx ret=-2 &&
 	       '$PC' $PORT ../x getspec | grep -qx ret=-22"

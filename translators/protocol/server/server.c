@@ -654,6 +654,29 @@ out:
 	return ret;
 }
 
+/* A brick's own (server) volfile sits in the same directory as the client
+ * volfiles it serves; it names directories and listen addresses and is no
+ * graph a client can mount, so it is not handed out. */
+static bool server_volfile_is_brick(const char *text, size_t len)
+{
+	struct xl_volfile *vf = NULL;
+	char *err = NULL;
+	bool brick = false;
+
+	/* One that does not parse is served: the client reports its error
+	 * with the line number. */
+	if (xl_volfile_parse(text, len, "volfile", &vf, &err) != 0) {
+		free(err);
+		return false;
+	}
+	for (int i = 0; i < vf->volume_count; i++)
+		if (vf->volumes[i].type &&
+		    strcmp(vf->volumes[i].type, "protocol/server") == 0)
+			brick = true;
+	xl_volfile_free(vf);
+	return brick;
+}
+
 static int server_gen_volfile(struct server_priv *priv, struct rpc_conn *conn,
 			      const char *name, char **text, size_t *len)
 {
@@ -706,6 +729,15 @@ static void server_handle_getspec(struct server_priv *priv,
 	ret = -ENOENT;
 	if (priv->volfile_dir)
 		ret = server_read_volfile(priv->volfile_dir, name, &text, &len);
+	if (ret == 0 && server_volfile_is_brick(text, len)) {
+		xl_warn(priv->xl->name,
+			"getspec: %s.vol is a brick volfile, not served: "
+			"peer=%s",
+			name, client->peer);
+		free(text);
+		text = NULL;
+		ret = -EACCES;
+	}
 	if (ret == -ENOENT && server_find_subvol(priv, name))
 		ret = server_gen_volfile(priv, conn, name, &text, &len);
 out:
