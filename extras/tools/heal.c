@@ -1,7 +1,7 @@
 /*
  * heal.c - mortar-heal: look at and heal the replica sets of a volume.
  *
- *   mortar-heal (--server HOST[:PORT] --volume NAME | -f CLIENT.vol)
+ *   mortar-heal (--volfile-server HOST[:PORT] --volume NAME | -f CLIENT.vol)
  *               [--timeout SEC] [index|info|split-brain|full|resolve ...]
  *
  *   index        heal what the bricks' pending indices list (default)
@@ -52,17 +52,17 @@ struct heal_ctx {
 
 static void heal_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: mortar-heal (--server HOST[:PORT] --volume NAME | -f "
-		"CLIENT.vol)\n"
-		"                   [--timeout SEC] [--log-level L] [COMMAND]\n"
-		"commands:\n"
-		"  index        heal what the pending indices list (default)\n"
-		"  info         list entries that need heal\n"
-		"  split-brain  list entries in split-brain\n"
-		"  full         crawl the whole volume and heal everything\n"
-		"  resolve PATH --source-brick NAME-client-<i>\n"
-		"  resolve PATH --policy size|mtime|majority\n");
+	fprintf(
+	    f, "usage: mortar-heal (--volfile-server HOST[:PORT] --volume NAME "
+	       "| -f CLIENT.vol)\n"
+	       "                   [--timeout SEC] [--log-level L] [COMMAND]\n"
+	       "commands:\n"
+	       "  index        heal what the pending indices list (default)\n"
+	       "  info         list entries that need heal\n"
+	       "  split-brain  list entries in split-brain\n"
+	       "  full         crawl the whole volume and heal everything\n"
+	       "  resolve PATH --source-brick NAME-client-<i>\n"
+	       "  resolve PATH --policy size|mtime|majority\n");
 }
 
 static bool heal_is_replicate(struct xl *xl)
@@ -368,6 +368,8 @@ static int heal_resolve(struct heal_ctx *hc, const char *path,
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
+	    {"volfile-server", required_argument, NULL, 's'},
+	    /* the short form the first releases documented */
 	    {"server", required_argument, NULL, 's'},
 	    {"volume", required_argument, NULL, 'v'},
 	    {"volfile", required_argument, NULL, 'f'},
