@@ -6,34 +6,22 @@
  * walks the children in order: child i's entries, then child i+1's from
  * its start.  The child's index is kept in the low bits of every d_off we
  * hand out, so the next readdir (even by another thread) knows where to
- * resume; a child offset too big to shift (ext4's 63-bit hash offsets)
- * keeps its high bits and marks itself with the top bit instead, losing
- * only its lowest bits, where ext4 keeps the minor hash.  Linkto files
- * are hidden; directories are listed from the first child only.
- *
- * (dht_doff_encode in dht-layout.c).  statfs sums the children (scaled to
- * the first child's block size).
+ * resume (xl_doff_encode, xlators-api/dirent-off.h, shared with
+ * cluster/unify).  Linkto files are hidden; directories are listed from
+ * the first child only.  statfs sums the children (scaled to the first
+ * child's block size).
  */
 #include "config.h"
 
 #include "dht.h"
+
+#include "dirent-off.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-
-static uint64_t dht_off_encode(struct dht_priv *priv, int idx, uint64_t off)
-{
-	return dht_doff_encode(priv->dbits, idx, off);
-}
-
-static void dht_off_decode(struct dht_priv *priv, uint64_t d, int *idx,
-			   uint64_t *off)
-{
-	dht_doff_decode(priv->dbits, d, idx, off);
-}
 
 /* ---- opendir --------------------------------------------------------- */
 
@@ -174,7 +162,7 @@ static void dht_readdir_cbk(struct xl_call *call, struct xl_call *child,
 			d->name = NULL;
 			continue;
 		}
-		d->d_off = dht_off_encode(priv, idx, d->d_off);
+		d->d_off = xl_doff_encode(priv->n, idx, d->d_off);
 		if (kept != i) {
 			r->entries[kept] = *d;
 			d->name = NULL;
@@ -224,7 +212,8 @@ void dht_readdir(struct xl *xl, struct xl_call *call)
 		return;
 	}
 	if (call->args.offset != 0)
-		dht_off_decode(priv, (uint64_t)call->args.offset, &idx, &off);
+		xl_doff_decode(priv->n, (uint64_t)call->args.offset, &idx,
+			       &off);
 	if (idx >= priv->n) {
 		xl_unwind_error(call, -EINVAL);
 		return;

@@ -511,10 +511,6 @@ static int dht_init(struct xl *xl, char **err)
 		return -ENOMEM;
 	priv->n = xl->child_count;
 	priv->subvols = xl->children;
-	while ((1 << priv->dbits) < priv->n)
-		priv->dbits++;
-	if (priv->dbits == 0)
-		priv->dbits = 1;
 	priv->up = calloc((size_t)priv->n, sizeof(bool));
 	priv->sfs = calloc((size_t)priv->n, sizeof(*priv->sfs));
 	if (!priv->up || !priv->sfs) {

@@ -41,7 +41,6 @@
 struct dht_priv {
 	int n; /* children, in volfile order = layout order */
 	struct xl **subvols;
-	int dbits; /* low bits of a readdir d_off that hold the child */
 	int64_t min_free_bytes; /* 0: use min_free_percent */
 	int min_free_percent;
 	int layout_refresh_sec; /* re-read a cached layout older than this */
