@@ -681,4 +681,63 @@ now_ns() {
 	date +%s.%N
 }
 
+# readdir_resumes DIR [INDEX...]: list DIR once, keeping telldir() before
+# each entry; then, for each INDEX (default: the first three, the ones
+# around each quarter of the listing, the last), seekdir() there on the
+# same handle and on a fresh one and read to the end: the rest must be the
+# listing's own rest, in order.  Fails (printing where) otherwise.  For
+# translators that merge several children's listings into one.
+readdir_resumes() {
+	perl -e '
+		my $dir = shift;
+		opendir(my $d, $dir) or die "opendir $dir: $!";
+		my (@names, @pos);
+		while (1) {
+			my $p = telldir($d);
+			my $n = readdir($d);
+			last unless defined $n;
+			push @names, $n;
+			push @pos, $p;
+		}
+		my $n = @names;
+		my @at = @ARGV;
+		if (!@at) {
+			@at = (0, 1, 2, $n - 1);
+			for my $q (1, 2, 3) {
+				my $i = int($n * $q / 4);
+				push @at, $i - 1, $i, $i + 1;
+			}
+		}
+		my $bad = 0;
+		for my $fresh (0, 1) {
+			for my $k (@at) {
+				next if $k < 0 || $k >= $n;
+				my $h = $d;
+				if ($fresh) {
+					opendir($h, $dir) or die "opendir: $!";
+				}
+				if (!seekdir($h, $pos[$k])) {
+					print "seekdir to entry $k ($pos[$k]) failed: $!\n";
+					$bad = 1;
+					next;
+				}
+				my @rest;
+				while (defined(my $e = readdir($h))) {
+					push @rest, $e;
+				}
+				my @want = @names[$k .. $n - 1];
+				if ("@rest" ne "@want") {
+					printf "resumed at entry %d of %d (%s handle, " .
+					    "offset %s): %d entries, want %d\n",
+					    $k, $n, $fresh ? "fresh" : "same",
+					    $pos[$k], scalar(@rest), scalar(@want);
+					$bad = 1;
+				}
+				closedir($h) if $fresh;
+			}
+		}
+		print "$n entries, resumed at ", scalar(@at), " places\n";
+		exit $bad;' "$@"
+}
+
 mt_init
