@@ -20,7 +20,7 @@ MT_TIMEOUT=${MORTAR_TEST_TIMEOUT:-300}
 
 require_binaries
 command -v getfattr >/dev/null || skip_all "getfattr missing"
-plan 21
+plan 22
 
 M=$MT_TMP/mnt
 B=$MT_TMP/dd-b
@@ -47,6 +47,10 @@ MT_VERBOSE=1 tap_check "$NFILES files spread within 15% per brick" spread
 tap_check "readdir lists each of them once" \
 	test "$(find "$M/spread" -mindepth 1 -maxdepth 1 -printf '%f\n' |
 		sort -u | wc -l)" -eq "$NFILES"
+# telldir/seekdir: the offsets handed up (ext4 bricks give 63-bit hash
+# offsets) are valid for seekdir and resume where they were taken.
+tap_check "a listing resumed at any returned offset goes on where it was" \
+	readdir_resumes "$M/spread"
 rm -rf "$M/spread"
 
 # ---- a file placed by hand on a brick its name does not hash to
