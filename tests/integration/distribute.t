@@ -9,7 +9,9 @@
 #  - rmdir cleans linkto-only leftovers, and says ENOTEMPTY for a real
 #    file on any brick;
 #  - with a brick killed: its files give ENOTCONN, creates hashed to it
-#    fail with ENOTCONN, the rest works, nothing hangs; back after restart.
+#    fail with ENOTCONN, the rest works, nothing hangs; back after restart;
+#  - a client that re-reads the parents' layouts for every new name
+#    (layout-refresh-timeout 0) makes directories the other client sees.
 #
 # shellcheck disable=SC2034 # read by mortar-test.sh
 MT_TIMEOUT=${MORTAR_TEST_TIMEOUT:-300}
@@ -20,7 +22,7 @@ MT_TIMEOUT=${MORTAR_TEST_TIMEOUT:-300}
 
 require_binaries
 command -v getfattr >/dev/null || skip_all "getfattr missing"
-plan 22
+plan 25
 
 M=$MT_TMP/mnt
 B=$MT_TMP/dd-b
@@ -183,4 +185,19 @@ tap_check "ls works with a brick down" timeout 20 ls "$M/d"
 tap_check "restart brick 2" restart_brick dd-brick-2
 back() { timeout 10 cat "$M/d/$ON2" 2>/dev/null | grep -qx "file ${ON2#k}"; }
 tap_check "its files read again once it is back" wait_for 30 back
+
+# A client that reads every parent's layout again for each new name
+# (layout-refresh-timeout 0): directories made through it are there for
+# the other client (and, under the sanitizers, it leaks nothing).
+M2=$MT_TMP/mnt2
+DHT_OPTS[dd]="layout-refresh-timeout=0"
+dht_volfile dd
+tap_require "mount a second client, layout-refresh-timeout 0" \
+	dht_mount "$MT_TMP/dd.vol" "$M2"
+fresh_mkdirs() {
+	mkdir -p "$M2/fr/a/b" "$M2/fr/c" && echo x >"$M2/fr/a/b/f" &&
+		[ "$(cat "$M/fr/a/b/f")" = x ] && [ -d "$M/fr/c" ]
+}
+tap_check "mkdir and create re-reading the parents' layouts" fresh_mkdirs
+tap_check "unmount the second client" dht_unmount "$M2"
 tap_check "unmount" dht_unmount "$M"

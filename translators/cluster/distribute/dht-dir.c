@@ -54,46 +54,10 @@ static void dht_opendir_done(struct xl_call *call, struct xl_call **children,
 	xl_unwind(call);
 }
 
-static int dht_fill_args(struct xl_call *call, struct xl_call *child,
-			 int subvol, int k)
-{
-	(void)subvol;
-	(void)k;
-	return xl_args_copy(&child->args, &call->args);
-}
-
 void dht_opendir(struct xl *xl, struct xl_call *call)
 {
-	int subvols[DHT_MAX_SUBVOLS];
-	int n = dht_up_subvols(xl, subvols);
-
-	if (n == 0) {
-		xl_unwind_error(call, -ENOTCONN);
-		return;
-	}
-	dht_fan(call, XL_FOP_OPENDIR, subvols, n, dht_fill_args,
-		dht_opendir_done);
-}
-
-void dht_releasedir(struct xl *xl, struct xl_call *call)
-{
-	/* Each child's slot is closed when the fd dies (fd_ctx_free of
-	 * protocol/client); tell the ones that hold it now. */
-	struct dht_fdctx *f = dht_fdctx(xl, call->args.fd, false);
-	int subvols[DHT_MAX_SUBVOLS], n = 0;
-
-	if (f) {
-		pthread_mutex_lock(&f->lock);
-		for (int i = 0; i < dht_priv(xl)->n; i++)
-			if (f->opened[i])
-				subvols[n++] = i;
-		pthread_mutex_unlock(&f->lock);
-	}
-	for (int k = 0; k < n; k++)
-		dht_send(call, call->fop, subvols[k], dht_fill_args,
-			 dht_ignore_cbk, NULL);
-	call->reply.ret = 0;
-	xl_unwind(call);
+	(void)xl;
+	dht_fan_up(call, XL_FOP_OPENDIR, dht_fill_copy, dht_opendir_done);
 }
 
 /* ---- readdir ------------------------------------------------------------- */
@@ -116,13 +80,9 @@ static void dht_readdir_from(struct xl_call *call, int idx, uint64_t off);
 static int dht_fill_readdir(struct xl_call *call, struct xl_call *child,
 			    int subvol, int k)
 {
-	struct dht_local *local = dht_local(call);
-	int ret;
+	int ret = dht_fill_copy(call, child, subvol, k);
 
-	(void)subvol;
-	(void)k;
-	ret = xl_args_copy(&child->args, &call->args);
-	child->args.offset = (int64_t)local->owner;
+	child->args.offset = (int64_t)dht_local(call)->owner;
 	return ret;
 }
 
@@ -288,15 +248,8 @@ static int dht_fill_statfs(struct xl_call *call, struct xl_call *child,
 
 void dht_statfs(struct xl *xl, struct xl_call *call)
 {
-	int subvols[DHT_MAX_SUBVOLS];
-	int n = dht_up_subvols(xl, subvols);
-
-	if (n == 0) {
-		xl_unwind_error(call, -ENOTCONN);
-		return;
-	}
-	dht_fan(call, XL_FOP_STATFS, subvols, n, dht_fill_statfs,
-		dht_statfs_done);
+	(void)xl;
+	dht_fan_up(call, XL_FOP_STATFS, dht_fill_statfs, dht_statfs_done);
 }
 
 static void dht_statfs_refreshed(struct xl_call *call,

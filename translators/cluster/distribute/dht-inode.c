@@ -27,14 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int dht_fill_args(struct xl_call *call, struct xl_call *child,
-			 int subvol, int k)
-{
-	(void)subvol;
-	(void)k;
-	return xl_args_copy(&child->args, &call->args);
-}
-
 static bool dht_fop_changes(enum xl_fop fop)
 {
 	return fop == XL_FOP_SETATTR || fop == XL_FOP_SETXATTR ||
@@ -140,19 +132,15 @@ static void dht_repeat_done(struct xl_call *call, struct xl_call *child,
 	pthread_mutex_lock(&priv->lock);
 	priv->migrate_repeats++;
 	pthread_mutex_unlock(&priv->lock);
-	if (DHT_HAVE_INODELK) {
-		local->flag = false; /* unlock */
-		dht_send(call, DHT_FOP_INODELK, local->linkto_on,
-			 dht_fill_mlock, dht_repeat_unlocked, NULL);
-		return;
-	}
-	dht_repeat_finish(call);
+	local->flag = false; /* unlock */
+	dht_send(call, XL_FOP_INODELK, local->linkto_on, dht_fill_mlock,
+		 dht_repeat_unlocked, NULL);
 }
 
 static int dht_fill_repeat(struct xl_call *call, struct xl_call *child,
 			   int subvol, int k)
 {
-	int ret = dht_fill_args(call, child, subvol, k);
+	int ret = dht_fill_copy(call, child, subvol, k);
 
 	if (ret == 0 && child->args.fd)
 		memcpy(child->args.loc.gfid, child->args.fd->gfid, XL_GFID_LEN);
@@ -184,15 +172,10 @@ static void dht_repeat_locked(struct xl_call *call, struct xl_call *child,
 static void dht_repeat_lock(struct xl_call *call)
 {
 	struct dht_local *local = dht_local(call);
-	struct dht_priv *priv = dht_priv(call->xl);
 
-	if (!DHT_HAVE_INODELK) {
-		dht_repeat_send(call);
-		return;
-	}
-	local->owner = atomic_fetch_add(&priv->lock_owner_seq, 1) + 1;
+	local->owner = dht_lock_owner(call->xl);
 	local->flag = true;
-	dht_send(call, DHT_FOP_INODELK, local->linkto_on, dht_fill_mlock,
+	dht_send(call, XL_FOP_INODELK, local->linkto_on, dht_fill_mlock,
 		 dht_repeat_locked, NULL);
 }
 
@@ -398,19 +381,7 @@ static void dht_dir_change_done(struct xl_call *call, struct xl_call **children,
 			continue;
 		}
 		/* stat: the newest times of all copies */
-		struct xl_iatt *a = &children[ok]->reply.attr;
-		if (r->attr.mtime > a->mtime ||
-		    (r->attr.mtime == a->mtime &&
-		     r->attr.mtime_nsec > a->mtime_nsec)) {
-			a->mtime = r->attr.mtime;
-			a->mtime_nsec = r->attr.mtime_nsec;
-		}
-		if (r->attr.ctime > a->ctime ||
-		    (r->attr.ctime == a->ctime &&
-		     r->attr.ctime_nsec > a->ctime_nsec)) {
-			a->ctime = r->attr.ctime;
-			a->ctime_nsec = r->attr.ctime_nsec;
-		}
+		dht_iatt_merge_dir(&children[ok]->reply.attr, &r->attr, false);
 	}
 	if (ok < 0) {
 		xl_reply_move(&call->reply, &children[0]->reply);
@@ -426,36 +397,45 @@ static void dht_dir_change_done(struct xl_call *call, struct xl_call **children,
 static void dht_dir_fop(struct xl_call *call)
 {
 	int subvols[DHT_MAX_SUBVOLS];
-	int n = dht_up_subvols(call->xl, subvols);
+	int n;
 
-	if (n == 0) {
-		xl_unwind_error(call, -ENOTCONN);
+	if (dht_fop_changes(call->fop) || call->fop == XL_FOP_STAT) {
+		dht_fan_up(call, call->fop, dht_fill_copy, dht_dir_change_done);
 		return;
 	}
-	if (dht_fop_changes(call->fop) || call->fop == XL_FOP_STAT) {
-		dht_fan(call, call->fop, subvols, n, dht_fill_args,
-			dht_dir_change_done);
+	n = dht_up_subvols(call->xl, subvols);
+	if (n == 0) {
+		xl_unwind_error(call, -ENOTCONN);
 		return;
 	}
 	xl_wind(call, dht_priv(call->xl)->subvols[subvols[0]], xl_default_cbk,
 		NULL);
 }
 
-static void dht_inode_located(struct xl_call *call)
+/* After dht_locate: wind the call to the file's child with cbk (cookie:
+ * the child's index), or answer it (a directory: dir_err, or the
+ * directory path when dir_err is 0). */
+static void dht_wind_located(struct xl_call *call, xl_cbk_fn cbk, int dir_err)
 {
 	struct dht_local *local = dht_local(call);
 	int s = local->target;
 
-	if (s == -2) {
+	if (s == -2 && !dir_err) {
 		dht_dir_fop(call);
 		return;
 	}
-	if (local->ret < 0 || s < 0) {
-		xl_unwind_error(call, local->ret < 0 ? local->ret : -ESTALE);
+	if (s == -2 || local->ret < 0 || s < 0) {
+		xl_unwind_error(call, s == -2	       ? dir_err
+				      : local->ret < 0 ? local->ret
+						       : -ESTALE);
 		return;
 	}
-	xl_wind(call, dht_priv(call->xl)->subvols[s], dht_file_cbk,
-		(void *)(intptr_t)s);
+	xl_wind(call, dht_priv(call->xl)->subvols[s], cbk, (void *)(intptr_t)s);
+}
+
+static void dht_inode_located(struct xl_call *call)
+{
+	dht_wind_located(call, dht_file_cbk, 0);
 }
 
 void dht_inode_fop(struct xl *xl, struct xl_call *call)
@@ -515,19 +495,7 @@ static void dht_open_cbk(struct xl_call *call, struct xl_call *child,
 
 static void dht_open_located(struct xl_call *call)
 {
-	struct dht_local *local = dht_local(call);
-	int s = local->target;
-
-	if (s == -2) {
-		xl_unwind_error(call, -EISDIR);
-		return;
-	}
-	if (local->ret < 0 || s < 0) {
-		xl_unwind_error(call, local->ret < 0 ? local->ret : -ESTALE);
-		return;
-	}
-	xl_wind(call, dht_priv(call->xl)->subvols[s], dht_open_cbk,
-		(void *)(intptr_t)s);
+	dht_wind_located(call, dht_open_cbk, -EISDIR);
 }
 
 void dht_open(struct xl *xl, struct xl_call *call)
@@ -576,17 +544,10 @@ void dht_fd_fop(struct xl *xl, struct xl_call *call)
 	int s;
 
 	if (call->args.fd && call->args.fd->is_dir) {
-		struct dht_fdctx *f = dht_fdctx(xl, call->args.fd, false);
-		int subvols[DHT_MAX_SUBVOLS], n = 0;
+		int subvols[DHT_MAX_SUBVOLS];
+		int n = dht_fd_subvols(xl, call->args.fd, subvols);
 
-		if (f) {
-			pthread_mutex_lock(&f->lock);
-			for (int i = 0; i < dht_priv(xl)->n; i++)
-				if (f->opened[i])
-					subvols[n++] = i;
-			pthread_mutex_unlock(&f->lock);
-		}
-		dht_fan(call, call->fop, subvols, n, dht_fill_args,
+		dht_fan(call, call->fop, subvols, n, dht_fill_copy,
 			dht_fsyncdir_done);
 		return;
 	}
@@ -613,23 +574,4 @@ void dht_write(struct xl *xl, struct xl_call *call)
 	}
 	xl_wind(call, dht_priv(xl)->subvols[s], dht_change_cbk,
 		(void *)(intptr_t)s);
-}
-
-void dht_release(struct xl *xl, struct xl_call *call)
-{
-	struct dht_fdctx *f = dht_fdctx(xl, call->args.fd, false);
-	int subvols[DHT_MAX_SUBVOLS], n = 0;
-
-	if (f) {
-		pthread_mutex_lock(&f->lock);
-		for (int i = 0; i < dht_priv(xl)->n; i++)
-			if (f->opened[i])
-				subvols[n++] = i;
-		pthread_mutex_unlock(&f->lock);
-	}
-	for (int k = 0; k < n; k++)
-		dht_send(call, call->fop, subvols[k], dht_fill_args,
-			 dht_ignore_cbk, NULL);
-	call->reply.ret = 0;
-	xl_unwind(call);
 }

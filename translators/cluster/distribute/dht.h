@@ -93,11 +93,6 @@ struct dht_where {
 	int ret; /* 0, or why not found */
 };
 
-/* The inode-lock fop of doc/cluster.md (fop 33); locking is skipped by a
- * runtime without it. */
-#define DHT_FOP_INODELK	 ((enum xl_fop)33)
-#define DHT_HAVE_INODELK 1
-
 /* One step of an exchanging rename (dht-entry.c). */
 struct dht_xop {
 	enum { DHT_XOP_RENAME, DHT_XOP_UNLINK, DHT_XOP_LINKTO } kind;
@@ -178,6 +173,12 @@ typedef void (*dht_gather_fn)(struct xl_call *call, struct xl_call **children,
 /* Send fop to each of subvols[0..n-1] at once (parallel), gather. */
 void dht_fan(struct xl_call *call, enum xl_fop fop, const int *subvols, int n,
 	     dht_fill_fn fill, dht_gather_fn done);
+/* dht_fan to every up child; ENOTCONN (done not called) when none is. */
+void dht_fan_up(struct xl_call *call, enum xl_fop fop, dht_fill_fn fill,
+		dht_gather_fn done);
+/* A dht_fill_fn: the child gets a copy of the call's args. */
+int dht_fill_copy(struct xl_call *call, struct xl_call *child, int subvol,
+		  int k);
 /* One child call of fop to subvol with args filled by fill; cbk as
  * xl_call_send.  fill may be NULL (empty args). */
 void dht_send(struct xl_call *call, enum xl_fop fop, int subvol,
@@ -186,6 +187,13 @@ void dht_send(struct xl_call *call, enum xl_fop fop, int subvol,
 void dht_ignore_cbk(struct xl_call *call, struct xl_call *child, void *cookie);
 /* Every up child's index into subvols; returns how many. */
 int dht_up_subvols(struct xl *xl, int *subvols);
+/* The children holding fd open (its fd ctx), into subvols; how many. */
+int dht_fd_subvols(struct xl *xl, struct xl_fd *fd, int *subvols);
+/* release / releasedir: sent to every child holding the fd, answered at
+ * once (nothing can fail that the caller could act on). */
+void dht_release(struct xl *xl, struct xl_call *call);
+/* A new inodelk owner, unique within this client. */
+uint64_t dht_lock_owner(struct xl *xl);
 
 /* dht-lookup.c */
 /* Find loc's name (parent layout first): fills *w, then runs next. */
@@ -202,6 +210,24 @@ void dht_locate(struct xl_call *call, const uint8_t *gfid,
 		struct xl_inode *inode, dht_next_fn next);
 void dht_lookup(struct xl *xl, struct xl_call *call);
 void dht_xattr_req_add(struct xl_call *child);
+/* A dht_fill_fn: setxattr of local->ranges[subvol] as the layout of the
+ * directory local->attr.gfid. */
+int dht_fill_layout_set(struct xl_call *call, struct xl_call *child, int subvol,
+			int k);
+/* After a layout setxattr fan-out: log the children that failed (what:
+ * the fop it was part of) and mark their ranges not present. */
+void dht_layout_set_failed(struct xl_call *call, struct xl_call **children,
+			   const int *subvols, int n, const char *what);
+/* Store local->ranges as the cached layout of directory gfid (valid:
+ * usable for placing names). */
+void dht_layout_cache(struct xl *xl, struct xl_call *call, const uint8_t *gfid,
+		      bool valid);
+/* local->ranges, dir_on and missing for n children, allocated when not
+ * yet and zeroed (0, or -ENOMEM). */
+int dht_local_arrays(struct dht_local *local, int n);
+/* Merge a directory copy's times into `into` (the newest; first: copy). */
+void dht_iatt_merge_dir(struct xl_iatt *into, const struct xl_iatt *a,
+			bool first);
 
 /* dht-entry.c */
 void dht_create(struct xl *xl, struct xl_call *call);
@@ -220,7 +246,6 @@ void dht_linkto_make(struct xl_call *call, int on, const struct xl_loc *loc,
 /* dht-dir.c */
 void dht_opendir(struct xl *xl, struct xl_call *call);
 void dht_readdir(struct xl *xl, struct xl_call *call);
-void dht_releasedir(struct xl *xl, struct xl_call *call);
 void dht_statfs(struct xl *xl, struct xl_call *call);
 /* Read every child's statfs again when the last is older than 1 s (or
  * always with force); then next. */
@@ -231,6 +256,5 @@ void dht_inode_fop(struct xl *xl, struct xl_call *call);
 void dht_fd_fop(struct xl *xl, struct xl_call *call);
 void dht_open(struct xl *xl, struct xl_call *call);
 void dht_write(struct xl *xl, struct xl_call *call);
-void dht_release(struct xl *xl, struct xl_call *call);
 
 #endif
