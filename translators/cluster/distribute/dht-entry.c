@@ -545,16 +545,22 @@ static void dht_unlink_resolved(struct xl_call *call)
 		 dht_unlink_data_cbk, NULL);
 }
 
-void dht_unlink(struct xl *xl, struct xl_call *call)
+/* A fop on an existing name (args.loc): find it into local->w, then next. */
+static void dht_old_name(struct xl_call *call, dht_next_fn next)
 {
 	struct dht_local *local = dht_local(call);
 
-	(void)xl;
 	if (!local) {
 		xl_unwind_error(call, -ENOMEM);
 		return;
 	}
-	dht_resolve(call, &call->args.loc, &local->w, dht_unlink_resolved);
+	dht_resolve(call, &call->args.loc, &local->w, next);
+}
+
+void dht_unlink(struct xl *xl, struct xl_call *call)
+{
+	(void)xl;
+	dht_old_name(call, dht_unlink_resolved);
 }
 
 /* ---- rmdir ----------------------------------------------------------- */
@@ -735,14 +741,8 @@ static void dht_rmdir_resolved(struct xl_call *call)
 
 void dht_rmdir(struct xl *xl, struct xl_call *call)
 {
-	struct dht_local *local = dht_local(call);
-
 	(void)xl;
-	if (!local) {
-		xl_unwind_error(call, -ENOMEM);
-		return;
-	}
-	dht_resolve(call, &call->args.loc, &local->w, dht_rmdir_resolved);
+	dht_old_name(call, dht_rmdir_resolved);
 }
 
 /* ---- rename ------------------------------------------------------------ */
@@ -1087,22 +1087,13 @@ static void dht_rename_resolved1(struct xl_call *call)
 
 void dht_rename(struct xl *xl, struct xl_call *call)
 {
-	struct dht_local *local = dht_local(call);
-
 	(void)xl;
-	if (!local) {
-		xl_unwind_error(call, -ENOMEM);
-		return;
-	}
-	if (!call->args.loc.name || !call->args.loc2.name) {
+	if (!call->args.loc.name || !call->args.loc2.name ||
+	    (call->args.flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))) {
 		xl_unwind_error(call, -EINVAL);
 		return;
 	}
-	if (call->args.flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
-		xl_unwind_error(call, -EINVAL);
-		return;
-	}
-	dht_resolve(call, &call->args.loc, &local->w, dht_rename_resolved1);
+	dht_old_name(call, dht_rename_resolved1);
 }
 
 /* ---- link ------------------------------------------------------------ */

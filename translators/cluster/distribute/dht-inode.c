@@ -64,20 +64,14 @@ static int dht_fill_mlock(struct xl_call *call, struct xl_call *child,
 			  int subvol, int k)
 {
 	struct dht_local *local = dht_local(call);
+	bool write = call->fop == XL_FOP_WRITE && call->args.data;
 
 	(void)subvol;
 	(void)k;
-	memcpy(child->args.loc.gfid, local->saved.attr.gfid, XL_GFID_LEN);
-	child->args.xname = strdup(DHT_LOCK_MIGRATE);
-	child->args.cmd = local->flag ? F_SETLKW : F_SETLK;
-	child->args.lock.type = local->flag ? F_WRLCK : F_UNLCK;
-	child->args.lock.whence = SEEK_SET;
-	child->args.lock.owner = local->owner;
-	if (call->fop == XL_FOP_WRITE && call->args.data) {
-		child->args.lock.start = call->args.offset;
-		child->args.lock.len = (int64_t)call->args.data->size;
-	}
-	return child->args.xname ? 0 : -ENOMEM;
+	return dht_inodelk_args(child, local->saved.attr.gfid, DHT_LOCK_MIGRATE,
+				local->flag, local->owner,
+				write ? call->args.offset : 0,
+				write ? (int64_t)call->args.data->size : 0);
 }
 
 static void dht_repeat_unlocked(struct xl_call *call, struct xl_call *child,

@@ -160,6 +160,7 @@ static void dht_dir_done(struct xl_call *call)
 	local->lnext(call);
 }
 
+/* The layout lock on the directory (local->attr.gfid), whole range. */
 static int dht_fill_unlock(struct xl_call *call, struct xl_call *child,
 			   int subvol, int k)
 {
@@ -167,12 +168,8 @@ static int dht_fill_unlock(struct xl_call *call, struct xl_call *child,
 
 	(void)subvol;
 	(void)k;
-	memcpy(child->args.loc.gfid, local->attr.gfid, XL_GFID_LEN);
-	child->args.xname = strdup(DHT_LOCK_LAYOUT);
-	child->args.cmd = F_SETLK;
-	child->args.lock.type = F_UNLCK;
-	child->args.lock.owner = local->owner;
-	return child->args.xname ? 0 : -ENOMEM;
+	return dht_inodelk_args(child, local->attr.gfid, DHT_LOCK_LAYOUT, false,
+				local->owner, 0, 0);
 }
 
 static void dht_layout_unlocked(struct xl_call *call, struct xl_call *child,
@@ -280,11 +277,12 @@ static void dht_layout_rewrite(struct xl_call *call)
 static int dht_fill_lock(struct xl_call *call, struct xl_call *child,
 			 int subvol, int k)
 {
-	int ret = dht_fill_unlock(call, child, subvol, k);
+	struct dht_local *local = dht_local(call);
 
-	child->args.cmd = F_SETLKW;
-	child->args.lock.type = F_WRLCK;
-	return ret;
+	(void)subvol;
+	(void)k;
+	return dht_inodelk_args(child, local->attr.gfid, DHT_LOCK_LAYOUT, true,
+				local->owner, 0, 0);
 }
 
 static void dht_layout_locked(struct xl_call *call, struct xl_call *child,

@@ -17,6 +17,7 @@
 #include "graph.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,21 @@ int dht_up_subvols(struct xl *xl, int *subvols)
 uint64_t dht_lock_owner(struct xl *xl)
 {
 	return atomic_fetch_add(&dht_priv(xl)->lock_owner_seq, 1) + 1;
+}
+
+int dht_inodelk_args(struct xl_call *child, const uint8_t *gfid,
+		     const char *domain, bool lock, uint64_t owner,
+		     int64_t start, int64_t len)
+{
+	memcpy(child->args.loc.gfid, gfid, XL_GFID_LEN);
+	child->args.xname = strdup(domain);
+	child->args.cmd = lock ? F_SETLKW : F_SETLK;
+	child->args.lock.type = lock ? F_WRLCK : F_UNLCK;
+	child->args.lock.whence = SEEK_SET;
+	child->args.lock.owner = owner;
+	child->args.lock.start = start;
+	child->args.lock.len = len;
+	return child->args.xname ? 0 : -ENOMEM;
 }
 
 int dht_fd_subvols(struct xl *xl, struct xl_fd *fd, int *subvols)

@@ -194,6 +194,11 @@ int dht_fd_subvols(struct xl *xl, struct xl_fd *fd, int *subvols);
 void dht_release(struct xl *xl, struct xl_call *call);
 /* A new inodelk owner, unique within this client. */
 uint64_t dht_lock_owner(struct xl *xl);
+/* Fill child's args for an inodelk on gfid in domain: a blocking write
+ * lock (lock) or an unlock of [start, start + len) (len 0: to the end). */
+int dht_inodelk_args(struct xl_call *child, const uint8_t *gfid,
+		     const char *domain, bool lock, uint64_t owner,
+		     int64_t start, int64_t len);
 
 /* dht-lookup.c */
 /* Find loc's name (parent layout first): fills *w, then runs next. */
