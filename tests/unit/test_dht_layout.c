@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "dht-layout.h"
-#include "dirent-off.h"
+#include "merge.h"
 
 static void test_hash_is_xxh32(void **state)
 {
@@ -165,7 +165,7 @@ static void test_spread(void **state)
 		assert_in_range(count[i], 9500, 10500);
 }
 
-/* readdir offsets (xlators-api/dirent-off.c, used by distribute and
+/* readdir offsets (xlators-api/merge.c, used by distribute and
  * unify): the child and its offset come back, and what goes up to the
  * kernel is a valid (non-negative) off_t, or seekdir refuses it. */
 static void test_doff(void **state)
@@ -212,6 +212,41 @@ static void test_doff(void **state)
 	assert_true(xl_doff_encode(4, 0, 0) == 0);
 }
 
+/* statfs sums (xlators-api/merge.c): in the first answer's block size. */
+static void test_statfs_add(void **state)
+{
+	struct xl_statfs sum, a = {.bsize = 4096,
+				   .frsize = 4096,
+				   .blocks = 100,
+				   .bfree = 50,
+				   .bavail = 40,
+				   .files = 10,
+				   .ffree = 5,
+				   .favail = 5,
+				   .namemax = 255};
+	struct xl_statfs b = {.bsize = 1024,
+			      .blocks = 400,
+			      .bfree = 200,
+			      .bavail = 100,
+			      .files = 7,
+			      .ffree = 3,
+			      .favail = 2,
+			      .namemax = 200};
+
+	(void)state;
+	memset(&sum, 0, sizeof(sum));
+	xl_statfs_add(&sum, &a);
+	xl_statfs_add(&sum, &b);
+	assert_int_equal(sum.frsize, 4096);
+	assert_int_equal(sum.blocks, 200);
+	assert_int_equal(sum.bfree, 100);
+	assert_int_equal(sum.bavail, 65);
+	assert_int_equal(sum.files, 17);
+	assert_int_equal(sum.ffree, 8);
+	assert_int_equal(sum.favail, 7);
+	assert_int_equal(sum.namemax, 200);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +258,7 @@ int main(void)
 	    cmocka_unit_test(test_check_detects),
 	    cmocka_unit_test(test_spread),
 	    cmocka_unit_test(test_doff),
+	    cmocka_unit_test(test_statfs_add),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,7 @@
  * walks the children in order: child i's entries, then child i+1's from
  * its start.  The child's index is kept in the low bits of every d_off we
  * hand out, so the next readdir (even by another thread) knows where to
- * resume (xl_doff_encode, xlators-api/dirent-off.h, shared with
+ * resume (xl_doff_encode, xlators-api/merge.h, shared with
  * cluster/unify).  Linkto files are hidden; directories are listed from
  * the first child only.  statfs sums the children (scaled to the first
  * child's block size).
@@ -15,7 +15,7 @@
 
 #include "dht.h"
 
-#include "dirent-off.h"
+#include "merge.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -200,37 +200,17 @@ static void dht_statfs_store(struct xl *xl, struct xl_call **children,
 static void dht_statfs_done(struct xl_call *call, struct xl_call **children,
 			    const int *subvols, int n)
 {
-	struct xl_statfs *sum = &call->reply.statfs;
-	uint64_t unit = 0;
 	int ok = 0, err = -ENOTCONN;
 
 	dht_statfs_store(call->xl, children, subvols, n);
-	memset(sum, 0, sizeof(*sum));
+	memset(&call->reply.statfs, 0, sizeof(call->reply.statfs));
 	for (int k = 0; k < n; k++) {
-		const struct xl_statfs *s = &children[k]->reply.statfs;
-		uint64_t u;
-
 		if (children[k]->reply.ret < 0) {
 			err = children[k]->reply.ret;
 			continue;
 		}
-		u = s->frsize ? s->frsize : s->bsize;
-		if (!ok) {
-			*sum = *s;
-			unit = u ? u : 4096;
-			sum->frsize = unit;
-			sum->blocks = sum->bfree = sum->bavail = 0;
-			sum->files = sum->ffree = sum->favail = 0;
-		}
+		xl_statfs_add(&call->reply.statfs, &children[k]->reply.statfs);
 		ok++;
-		sum->blocks += s->blocks * u / unit;
-		sum->bfree += s->bfree * u / unit;
-		sum->bavail += s->bavail * u / unit;
-		sum->files += s->files;
-		sum->ffree += s->ffree;
-		sum->favail += s->favail;
-		if (s->namemax && s->namemax < sum->namemax)
-			sum->namemax = s->namemax;
 	}
 	call->reply.ret = ok ? 0 : err;
 	xl_unwind(call);

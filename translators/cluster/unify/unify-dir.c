@@ -12,14 +12,14 @@
  * The set costs memory in proportion to the directory's size while it is
  * open; it is dropped when the listing starts again at offset 0.
  *
- * Offsets: xl_doff_encode (xlators-api/dirent-off.h, shared with
+ * Offsets: xl_doff_encode (xlators-api/merge.h, shared with
  * cluster/distribute).
  */
 #include "config.h"
 
 #include "unify.h"
 
-#include "dirent-off.h"
+#include "merge.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -538,39 +538,18 @@ static void unify_statfs_done(struct xl_call *call, struct xl_call **children,
 {
 	struct unify_local *local = call->local;
 	struct unify_priv *priv = unify_priv(call->xl);
-	struct xl_statfs *sum = &call->reply.statfs;
-	uint64_t unit = 0;
 	int err = -ENOTCONN, ok = 0;
 
 	(void)cookie;
-	memset(sum, 0, sizeof(*sum));
+	memset(&call->reply.statfs, 0, sizeof(call->reply.statfs));
 	for (int k = 0; k < n; k++) {
-		const struct xl_statfs *s = &children[k]->reply.statfs;
-		uint64_t u;
-
 		if (children[k]->reply.ret < 0) {
 			err = children[k]->reply.ret;
 			continue;
 		}
-		unify_statfs_note(priv, local->fan_map[k], s);
-		u = s->frsize ? s->frsize : s->bsize;
-		if (!u)
-			continue;
-		if (!unit) {
-			unit = u;
-			sum->bsize = s->bsize;
-			sum->frsize = unit;
-			sum->fsid = s->fsid;
-			sum->namemax = s->namemax;
-		}
-		sum->blocks += s->blocks * u / unit;
-		sum->bfree += s->bfree * u / unit;
-		sum->bavail += s->bavail * u / unit;
-		sum->files += s->files;
-		sum->ffree += s->ffree;
-		sum->favail += s->favail;
-		if (s->namemax && s->namemax < sum->namemax)
-			sum->namemax = s->namemax;
+		unify_statfs_note(priv, local->fan_map[k],
+				  &children[k]->reply.statfs);
+		xl_statfs_add(&call->reply.statfs, &children[k]->reply.statfs);
 		ok++;
 	}
 	xl_unwind_error(call, ok ? 0 : err);

@@ -1,10 +1,10 @@
 /*
- * dirent-off.c - readdir offsets of translators that list several
- * children in turn; the encoding is described in dirent-off.h.
+ * merge.c - helpers for translators that merge their children's answers:
+ * readdir offsets (the encoding is described in merge.h), statfs sums.
  */
 #include "config.h"
 
-#include "dirent-off.h"
+#include "merge.h"
 
 #define XL_DOFF_HASHED ((uint64_t)1 << 62)
 #define XL_DOFF_SIGN   ((uint64_t)1 << 63)
@@ -44,4 +44,26 @@ void xl_doff_decode(int nchildren, uint64_t d, int *idx, uint64_t *off)
 		*off = ((d & ~XL_DOFF_HASHED) >> b) << (b + 1);
 	else
 		*off = d >> b;
+}
+
+void xl_statfs_add(struct xl_statfs *sum, const struct xl_statfs *s)
+{
+	uint64_t u = s->frsize ? s->frsize : s->bsize;
+
+	if (!u)
+		u = 4096;
+	if (!sum->frsize) {
+		*sum = *s;
+		sum->frsize = u;
+		sum->blocks = sum->bfree = sum->bavail = 0;
+		sum->files = sum->ffree = sum->favail = 0;
+	}
+	sum->blocks += s->blocks * u / sum->frsize;
+	sum->bfree += s->bfree * u / sum->frsize;
+	sum->bavail += s->bavail * u / sum->frsize;
+	sum->files += s->files;
+	sum->ffree += s->ffree;
+	sum->favail += s->favail;
+	if (s->namemax && (!sum->namemax || s->namemax < sum->namemax))
+		sum->namemax = s->namemax;
 }
