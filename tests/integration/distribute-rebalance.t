@@ -26,14 +26,14 @@ command -v python3 >/dev/null || skip_all "python3 missing"
 plan 18
 
 M=$MT_TMP/mnt
-VF=$MT_TMP/rb.vol
 SHADOW=$MT_TMP/shadow
 STATE=$MT_TMP/rb.state
 MB=${MORTAR_TEST_REBALANCE_MB:-2} # size of each file the writer touches
 mkdir -p "$SHADOW"
 
 tap_require "start 3 bricks" dht_volume rb 3 min-free-disk=0
-tap_require "mount" dht_mount "$VF" "$M"
+VF=$(volume_volfile rb)
+tap_require "mount" mount_volume_of rb "$M"
 
 # Files to keep: d1 (60 small files), d2/sub (40), the writer's 8 files.
 populate() {
@@ -54,9 +54,9 @@ populate() {
 }
 tap_require "write 108 files" populate
 
-tap_check "unmount" dht_unmount "$M"
-tap_require "add a fourth brick (volfile regenerated)" dht_add_brick rb
-tap_require "mount the grown volume" dht_mount "$VF" "$M"
+tap_check "unmount" unmount_volume "$M"
+tap_require "add a fourth brick (volfile regenerated)" add_brick rb
+tap_require "mount the grown volume" mount_volume_of rb "$M"
 
 check_all() {
 	(cd "$M" && md5sum --quiet -c "$MT_TMP/sums") || return 1
@@ -73,7 +73,7 @@ new_has_range() {
 	# 16 bytes: format 1, commit, start, stop; start <= stop
 	local hex
 	hex=$(getfattr -n trusted.mortar.dht.layout -e hex --only-values \
-		"$MT_TMP/rb-b3/d2/sub" 2>/dev/null) || return 1
+		"$MT_TMP/rb/b3/d2/sub" 2>/dev/null) || return 1
 	hex=${hex#0x}
 	echo "new brick's d2/sub layout: $hex"
 	[ $((16#${hex:16:8})) -le $((16#${hex:24:8})) ]
@@ -91,12 +91,12 @@ new_files_land() {
 		n=$((n + 1))
 		echo "new $n" >"$M/d1/new$n" || return 1
 	done
-	[ "$(find "$MT_TMP/rb-b3/d1" -maxdepth 1 -name 'new*' | wc -l)" -gt 0 ]
+	[ "$(find "$MT_TMP/rb/b3/d1" -maxdepth 1 -name 'new*' | wc -l)" -gt 0 ]
 }
 tap_check "new files land on the new brick after fix-layout" \
 	wait_for 20 new_files_land
 NEWN=$(find "$M/d1" -maxdepth 1 -name 'new*' | wc -l)
-diag "new files: $NEWN, on the new brick: $(find "$MT_TMP/rb-b3/d1" -maxdepth 1 -name 'new*' | wc -l)"
+diag "new files: $NEWN, on the new brick: $(find "$MT_TMP/rb/b3/d1" -maxdepth 1 -name 'new*' | wc -l)"
 (cd "$M" && md5sum d1/new*) >>"$MT_TMP/sums"
 
 # The writer (files w0..w3): overwrite a 4 KiB block at a random offset,
@@ -208,14 +208,14 @@ tap_check "every file reads back, including the writer's last writes" \
 one_copy_hashed() {
 	local total=0 b n
 	for b in 0 1 2 3; do
-		n=$(dht_data_files "$MT_TMP/rb-b$b" | wc -l)
+		n=$(dht_data_files "$MT_TMP/rb/b$b" | wc -l)
 		echo "brick $b: $n data files, $(dht_linkto_files \
-			"$MT_TMP/rb-b$b" | wc -l) linkto files"
+			"$MT_TMP/rb/b$b" | wc -l) linkto files"
 		total=$((total + n))
 	done
 	# 60 + 40 + 8 + the new ones, each exactly once
-	[ "$total" -eq $((108 + NEWN)) ] && [ "$(dht_data_files "$MT_TMP/rb-b3" | wc -l)" -gt 20 ]
+	[ "$total" -eq $((108 + NEWN)) ] && [ "$(dht_data_files "$MT_TMP/rb/b3" | wc -l)" -gt 20 ]
 }
 tap_check "each file has one data copy; the new brick holds its share" \
 	one_copy_hashed
-tap_check "unmount" dht_unmount "$M"
+tap_check "unmount" unmount_volume "$M"
