@@ -535,7 +535,8 @@ start_volume() {
 	}
 	MT_VOL_DIR[$vol]=$MT_TMP/vols/$vol
 	MT_VOL_TYPE[$vol]=$type
-	MT_VOL_OPTS[$vol]=$(printf '%q ' "$@")
+	MT_VOL_OPTS[$vol]=
+	[ $# -gt 0 ] && MT_VOL_OPTS[$vol]=$(printf '%q ' "$@")
 	MT_VOL_BRICKS[$vol]=
 	mkdir -p "${MT_VOL_DIR[$vol]}"
 	for ((i = 0; i < n; i++)); do
