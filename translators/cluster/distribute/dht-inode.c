@@ -11,12 +11,13 @@
  * Migration (see extras/tools/rebalance-ops.c): while a file is copied
  * from child S to child D, its copy on S has the mode bits S_ISVTX|S_ISGID
  * and the xattr trusted.mortar.dht.linkto naming D.  A write, truncate or
- * fallocate whose reply from S shows those bits is repeated on D (the
- * same fd, opened there by gfid) while holding an inodelk on S's copy over
- * the written range in the domain "distribute.migrate".  The tool copies
- * each chunk under the same lock and switches the file over under a lock
- * on the whole file, so every write reaches D either through the copy or
- * through the repeat, in order.
+ * fallocate whose reply from S shows those bits is repeated on D (read
+ * from S's xattr for every repeat, or found by gfid once S's copy is
+ * gone from its name; the same fd, opened there by gfid) while holding an
+ * inodelk on S's copy over the written range in the domain
+ * "distribute.migrate".  The tool copies each chunk under the same lock and
+ * switches the file over under a lock on the whole file, so every write reaches
+ * D either through the copy or through the repeat, in order.
  */
 #include "config.h"
 
@@ -249,6 +250,46 @@ static int dht_fill_linkto_get(struct xl_call *call, struct xl_call *child,
 	return dht_set_internal(&child->args.xdata);
 }
 
+static int dht_fill_gfid_lookup(struct xl_call *call, struct xl_call *child,
+				int subvol, int k)
+{
+	(void)subvol;
+	(void)k;
+	memcpy(child->args.loc.gfid, dht_local(call)->saved.attr.gfid,
+	       XL_GFID_LEN);
+	dht_xattr_req_add(child);
+	return 0;
+}
+
+/* Who holds the data now that S's copy is gone from its name: the child
+ * (other than S) with a regular, non-linkto file of this gfid. */
+static void dht_target_found(struct xl_call *call, struct xl_call **children,
+			     const int *subvols, int n)
+{
+	struct dht_local *local = dht_local(call);
+	int dst = -1;
+
+	for (int k = 0; k < n && dst < 0; k++) {
+		struct xl_reply *r = &children[k]->reply;
+
+		if (r->ret == 0 && S_ISREG(r->attr.mode) &&
+		    !dht_is_linkto(&r->attr, r->xdata) &&
+		    subvols[k] != local->linkto_on)
+			dst = subvols[k];
+	}
+	if (dst < 0) {
+		xl_warn(call->xl->name,
+			"%s on a file whose migration finished: no target "
+			"found, the change is on the old copy only",
+			xl_fop_name(call->fop));
+		local->ret = -EIO;
+		dht_repeat_finish(call);
+		return;
+	}
+	local->linkto_target = dst;
+	dht_repeat_target(call);
+}
+
 static void dht_linkto_got(struct xl_call *call, struct xl_call *child,
 			   void *cookie)
 {
@@ -258,6 +299,17 @@ static void dht_linkto_got(struct xl_call *call, struct xl_call *child,
 	int dst = -1;
 
 	(void)cookie;
+	if ((r->ret == -ESTALE || r->ret == -ENOENT) && call->args.fd) {
+		/* The switch is done: S's name (and with it its gfid
+		 * handle) is gone and the brick no longer answers for the
+		 * copy this fd holds.  Find the target by gfid. */
+		int subvols[DHT_MAX_SUBVOLS];
+		int n = dht_up_subvols(call->xl, subvols);
+
+		dht_fan(call, XL_FOP_LOOKUP, subvols, n, dht_fill_gfid_lookup,
+			dht_target_found);
+		return;
+	}
 	if (r->ret >= 0 && r->data && r->data->size > 0 &&
 	    r->data->size < sizeof(name)) {
 		memcpy(name, r->data->data, r->data->size);
@@ -280,8 +332,6 @@ static void dht_linkto_got(struct xl_call *call, struct xl_call *child,
 static void dht_after_change(struct xl_call *call, struct xl_call *child, int s)
 {
 	struct dht_local *local = dht_local(call);
-	struct dht_fdctx *f;
-	int dst = -1;
 
 	if (!local || !dht_shows_migration(&child->reply)) {
 		xl_reply_move(&call->reply, &child->reply);
@@ -291,17 +341,9 @@ static void dht_after_change(struct xl_call *call, struct xl_call *child, int s)
 	xl_reply_move(&local->saved, &child->reply);
 	local->linkto_on = s;
 	local->ret = 0;
-	f = call->args.fd ? dht_fdctx(call->xl, call->args.fd, false) : NULL;
-	if (f) {
-		pthread_mutex_lock(&f->lock);
-		dst = f->migrate_dst;
-		pthread_mutex_unlock(&f->lock);
-	}
-	if (dst >= 0) {
-		local->linkto_target = dst;
-		dht_repeat_target(call);
-		return;
-	}
+	/* The target is read again for every repeat, not taken from the
+	 * fd: a run that was abandoned and a later one to another child
+	 * would otherwise send the repeats to the first one's target. */
 	dht_send(call, XL_FOP_GETXATTR, s, dht_fill_linkto_get, dht_linkto_got,
 		 NULL);
 }
