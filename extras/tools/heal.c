@@ -1,0 +1,490 @@
+/*
+ * heal.c - mortar-heal: look at and heal the replica sets of a volume.
+ *
+ *   mortar-heal (--server HOST[:PORT] --volume NAME | -f CLIENT.vol)
+ *               [--timeout SEC] [index|info|split-brain|full|resolve ...]
+ *
+ *   index        heal what the bricks' pending indices list (default)
+ *   info         list the entries that need heal, then "entries: N"
+ *   split-brain  list the entries in split-brain, then "entries: N"
+ *   full         crawl the whole tree and heal everything
+ *   resolve PATH --source-brick NAME-client-<i> | --policy size|mtime|majority
+ *                heal a split-brain file from the chosen copy
+ *
+ * The tool opens the volume's client graph (tool-graph.h) and talks to
+ * each cluster/replicate translator in it directly: the index of each of
+ * its children is read by opendir/readdir of the virtual gfid
+ * 00000000-0000-0000-0000-000000000005 on the child, and the heal itself
+ * runs inside the replicate translator, driven by virtual xattrs
+ * (mortar.replicate.heal, .heal-status, .heal-index, .resolve).
+ */
+#include "config.h"
+
+#include "buf.h"
+#include "inode.h"
+#include "log.h"
+#include "tool-graph.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HEAL_VX_STATUS	"mortar.replicate.heal-status"
+#define HEAL_VX_HEAL	"mortar.replicate.heal"
+#define HEAL_VX_RESOLVE "mortar.replicate.resolve"
+#define HEAL_VX_INDEX	"mortar.replicate.heal-index"
+
+static const uint8_t heal_gfid_index[XL_GFID_LEN] = {0, 0, 0, 0, 0, 0, 0, 0,
+						     0, 0, 0, 0, 0, 0, 0, 5};
+
+struct heal_ctx {
+	struct tool_graph *tg;
+	struct xl_graph *g;
+	int errors;
+	long entries;
+};
+
+static void heal_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mortar-heal (--server HOST[:PORT] --volume NAME | -f "
+		"CLIENT.vol)\n"
+		"                   [--timeout SEC] [--log-level L] [COMMAND]\n"
+		"commands:\n"
+		"  index        heal what the pending indices list (default)\n"
+		"  info         list entries that need heal\n"
+		"  split-brain  list entries in split-brain\n"
+		"  full         crawl the whole volume and heal everything\n"
+		"  resolve PATH --source-brick NAME-client-<i>\n"
+		"  resolve PATH --policy size|mtime|majority\n");
+}
+
+static bool heal_is_replicate(struct xl *xl)
+{
+	return strcmp(xl->desc->type, "cluster/replicate") == 0;
+}
+
+/* Every child of every replicate answers (or timeout). */
+static void heal_wait_children(struct heal_ctx *hc, int timeout_sec)
+{
+	time_t end = time(NULL) + timeout_sec;
+	struct xl_args a;
+	struct xl_reply r;
+	bool all;
+
+	memset(&a, 0, sizeof(a));
+	tool_loc_set(&a.loc, NULL, NULL, xl_gfid_root);
+	do {
+		all = true;
+		for (int x = 0; x < hc->g->count; x++) {
+			struct xl *xl = hc->g->xls[x];
+
+			if (!heal_is_replicate(xl))
+				continue;
+			for (int i = 0; i < xl->child_count; i++) {
+				if (tool_call(hc->tg, xl->children[i],
+					      XL_FOP_STATFS, &a, &r) < 0)
+					all = false;
+				xl_reply_clear(&r);
+			}
+		}
+		if (!all)
+			usleep(100 * 1000);
+	} while (!all && time(NULL) < end);
+	xl_args_clear(&a);
+}
+
+static int heal_setx(struct heal_ctx *hc, struct xl *to, const uint8_t *gfid,
+		     const char *key, const char *val)
+{
+	struct xl_args a;
+	struct xl_reply r;
+	int ret;
+
+	memset(&a, 0, sizeof(a));
+	tool_loc_set(&a.loc, NULL, NULL, gfid);
+	a.xname = strdup(key);
+	a.data = xl_iobuf_from(val, strlen(val));
+	ret = tool_call(hc->tg, to, XL_FOP_SETXATTR, &a, &r);
+	xl_reply_clear(&r);
+	xl_args_clear(&a);
+	return ret;
+}
+
+static int heal_status(struct heal_ctx *hc, struct xl *to, const uint8_t *gfid,
+		       char *out, size_t len)
+{
+	struct xl_args a;
+	struct xl_reply r;
+	int ret;
+
+	memset(&a, 0, sizeof(a));
+	tool_loc_set(&a.loc, NULL, NULL, gfid);
+	a.xname = strdup(HEAL_VX_STATUS);
+	a.size = 256;
+	ret = tool_call(hc->tg, to, XL_FOP_GETXATTR, &a, &r);
+	out[0] = 0;
+	if (ret >= 0 && r.data) {
+		size_t l = r.data->size < len - 1 ? r.data->size : len - 1;
+
+		memcpy(out, r.data->data, l);
+		out[l] = 0;
+	}
+	xl_reply_clear(&r);
+	xl_args_clear(&a);
+	return ret;
+}
+
+/* Call fn for every name in directory gfid, read through xl. */
+static int heal_list(struct heal_ctx *hc, struct xl *xl, const uint8_t *gfid,
+		     void (*fn)(struct heal_ctx *, struct xl *, const char *,
+				void *),
+		     void *arg)
+{
+	struct xl_fd *fd = xl_fd_new(hc->g, gfid, NULL, O_RDONLY, true);
+	struct xl_args a;
+	struct xl_reply r;
+	int64_t off = 0;
+	int ret;
+
+	if (!fd)
+		return -ENOMEM;
+	memset(&a, 0, sizeof(a));
+	tool_loc_set(&a.loc, NULL, NULL, gfid);
+	a.fd = fd;
+	ret = tool_call(hc->tg, xl, XL_FOP_OPENDIR, &a, &r);
+	xl_reply_clear(&r);
+	while (ret >= 0) {
+		a.offset = off;
+		a.size = 128 * 1024;
+		ret = tool_call(hc->tg, xl, XL_FOP_READDIR, &a, &r);
+		if (ret < 0 || r.entry_count == 0) {
+			xl_reply_clear(&r);
+			break;
+		}
+		for (uint32_t k = 0; k < r.entry_count; k++) {
+			off = (int64_t)r.entries[k].d_off;
+			if (strcmp(r.entries[k].name, ".") &&
+			    strcmp(r.entries[k].name, ".."))
+				fn(hc, xl, r.entries[k].name, arg);
+		}
+		xl_reply_clear(&r);
+	}
+	tool_call(hc->tg, xl, XL_FOP_RELEASEDIR, &a, &r);
+	xl_reply_clear(&r);
+	xl_args_clear(&a); /* drops the fd */
+	return ret < 0 ? ret : 0;
+}
+
+/* ---- info / split-brain ---------------------------------------------- */
+
+struct heal_seen {
+	char **names;
+	size_t count;
+	bool sb_only;
+	struct xl *rep;
+};
+
+static void heal_index_entry(struct heal_ctx *hc, struct xl *child,
+			     const char *name, void *arg)
+{
+	struct heal_seen *s = arg;
+	uint8_t g[XL_GFID_LEN];
+	char st[256];
+	char **nn;
+
+	(void)child;
+	if (xl_gfid_parse(name, g) != 0)
+		return;
+	for (size_t k = 0; k < s->count; k++)
+		if (strcmp(s->names[k], name) == 0)
+			return;
+	nn = realloc(s->names, (s->count + 1) * sizeof(char *));
+	if (!nn)
+		return;
+	s->names = nn;
+	s->names[s->count++] = strdup(name);
+	if (heal_status(hc, s->rep, g, st, sizeof(st)) < 0)
+		return; /* gone everywhere: a stale index entry */
+	if (strcmp(st, "ok") == 0)
+		return;
+	if (s->sb_only && strncmp(st, "split-brain", 11) != 0)
+		return;
+	printf("%s %s %s\n", s->rep->name, name, st);
+	hc->entries++;
+}
+
+static void heal_info(struct heal_ctx *hc, bool sb_only)
+{
+	for (int x = 0; x < hc->g->count; x++) {
+		struct xl *xl = hc->g->xls[x];
+		struct heal_seen s = {.sb_only = sb_only, .rep = xl};
+
+		if (!heal_is_replicate(xl))
+			continue;
+		for (int i = 0; i < xl->child_count; i++)
+			if (heal_list(hc, xl->children[i], heal_gfid_index,
+				      heal_index_entry, &s) < 0) {
+				/* A brick that is down has nothing to say;
+				 * what it missed is in the others' index. */
+				fprintf(stderr,
+					"mortar-heal: cannot read the index of "
+					"%s (down?)\n",
+					xl->children[i]->name);
+			}
+		for (size_t k = 0; k < s.count; k++)
+			free(s.names[k]);
+		free(s.names);
+	}
+	printf("entries: %ld\n", hc->entries);
+}
+
+/* ---- full crawl -------------------------------------------------------- */
+
+struct heal_dir {
+	uint8_t gfid[XL_GFID_LEN];
+};
+
+static void heal_tree(struct heal_ctx *hc, struct xl *rep, const uint8_t *gfid,
+		      int depth);
+
+static void heal_full_entry(struct heal_ctx *hc, struct xl *rep,
+			    const char *name, void *arg)
+{
+	struct heal_dir *d = arg;
+	struct xl_args a;
+	struct xl_reply r;
+
+	memset(&a, 0, sizeof(a));
+	tool_loc_set(&a.loc, d->gfid, name, NULL);
+	if (tool_call(hc->tg, rep, XL_FOP_LOOKUP, &a, &r) >= 0) {
+		uint8_t g[XL_GFID_LEN];
+		bool dir = S_ISDIR(r.attr.mode);
+
+		memcpy(g, r.attr.gfid, XL_GFID_LEN);
+		xl_reply_clear(&r);
+		if (dir)
+			heal_tree(hc, rep, g, 0);
+		else if (heal_setx(hc, rep, g, HEAL_VX_HEAL, "") < 0) {
+			fprintf(stderr, "mortar-heal: %s: not healed\n", name);
+			hc->errors++;
+		} else
+			hc->entries++;
+	} else
+		xl_reply_clear(&r);
+	xl_args_clear(&a);
+}
+
+static void heal_tree(struct heal_ctx *hc, struct xl *rep, const uint8_t *gfid,
+		      int depth)
+{
+	struct heal_dir d;
+	char s[XL_GFID_STR_LEN];
+
+	if (depth > 256)
+		return;
+	if (heal_setx(hc, rep, gfid, HEAL_VX_HEAL, "") < 0) {
+		fprintf(stderr, "mortar-heal: directory %s: not healed\n",
+			xl_gfid_to_str(gfid, s));
+		hc->errors++;
+	}
+	hc->entries++;
+	memcpy(d.gfid, gfid, XL_GFID_LEN);
+	heal_list(hc, rep, gfid, heal_full_entry, &d);
+}
+
+/* ---- resolve ------------------------------------------------------------ */
+
+static int heal_resolve_path(struct heal_ctx *hc, struct xl *rep,
+			     const char *path, uint8_t *gfid)
+{
+	char *copy = strdup(path), *save = NULL, *part;
+	uint8_t cur[XL_GFID_LEN];
+	int ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	memcpy(cur, xl_gfid_root, XL_GFID_LEN);
+	for (part = strtok_r(copy, "/", &save); part && ret == 0;
+	     part = strtok_r(NULL, "/", &save)) {
+		struct xl_args a;
+		struct xl_reply r;
+
+		memset(&a, 0, sizeof(a));
+		tool_loc_set(&a.loc, cur, part, NULL);
+		ret = tool_call(hc->tg, rep, XL_FOP_LOOKUP, &a, &r);
+		if (ret >= 0) {
+			memcpy(cur, r.attr.gfid, XL_GFID_LEN);
+			ret = 0;
+		}
+		xl_reply_clear(&r);
+		xl_args_clear(&a);
+	}
+	free(copy);
+	memcpy(gfid, cur, XL_GFID_LEN);
+	return ret;
+}
+
+static int heal_resolve(struct heal_ctx *hc, const char *path,
+			const char *source, const char *policy)
+{
+	char val[300];
+	int ret = -ENOENT;
+
+	if (source)
+		snprintf(val, sizeof(val), "source=%s", source);
+	else
+		snprintf(val, sizeof(val), "policy=%s", policy);
+	for (int x = 0; x < hc->g->count; x++) {
+		struct xl *xl = hc->g->xls[x];
+		uint8_t g[XL_GFID_LEN];
+		bool has = !source;
+
+		if (!heal_is_replicate(xl))
+			continue;
+		for (int i = 0; source && i < xl->child_count; i++)
+			has |= strcmp(xl->children[i]->name, source) == 0;
+		if (!has || heal_resolve_path(hc, xl, path, g) < 0)
+			continue;
+		ret = heal_setx(hc, xl, g, HEAL_VX_RESOLVE, val);
+		if (ret < 0)
+			fprintf(stderr, "mortar-heal: resolve %s: %s\n", path,
+				strerror(-ret));
+		else
+			printf("resolved %s\n", path);
+		return ret;
+	}
+	fprintf(stderr, "mortar-heal: %s: not found%s\n", path,
+		source ? " on the replica set of that brick" : "");
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"server", required_argument, NULL, 's'},
+	    {"volume", required_argument, NULL, 'v'},
+	    {"volfile", required_argument, NULL, 'f'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"source-brick", required_argument, NULL, 'b'},
+	    {"policy", required_argument, NULL, 'p'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *server = NULL, *volume = NULL, *volfile = NULL;
+	const char *source = NULL, *policy = NULL, *cmd = "index";
+	const char *path = NULL;
+	struct heal_ctx hc = {0};
+	int timeout = 20, c, ret, level = XL_LOG_ERROR;
+	char *err = NULL;
+
+	while ((c = getopt_long(argc, argv, "s:v:f:t:b:p:h", opts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 's':
+			server = optarg;
+			break;
+		case 'v':
+			volume = optarg;
+			break;
+		case 'f':
+			volfile = optarg;
+			break;
+		case 't':
+			timeout = atoi(optarg);
+			break;
+		case 'b':
+			source = optarg;
+			break;
+		case 'p':
+			policy = optarg;
+			break;
+		case 'l':
+			level = xl_log_level_parse(optarg);
+			if (level < 0) {
+				fprintf(stderr,
+					"mortar-heal: bad log level '%s'\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			heal_usage(stdout);
+			return 0;
+		default:
+			heal_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc)
+		cmd = argv[optind++];
+	if (strcmp(cmd, "resolve") == 0 && optind < argc)
+		path = argv[optind++];
+	if (optind < argc || (!volfile && (!server || !volume)) ||
+	    timeout <= 0) {
+		heal_usage(stderr);
+		return 2;
+	}
+	if (strcmp(cmd, "resolve") == 0 &&
+	    (!path || (!source == !policy) ||
+	     (policy && strcmp(policy, "size") && strcmp(policy, "mtime") &&
+	      strcmp(policy, "majority")))) {
+		fprintf(stderr, "mortar-heal: resolve needs PATH and one of "
+				"--source-brick NAME or --policy "
+				"size|mtime|majority\n");
+		return 2;
+	}
+	xl_log_set_level((enum xl_log_level)level);
+	ret = tool_graph_open(server, volume, volfile, timeout, &hc.tg, &err);
+	if (ret < 0) {
+		fprintf(stderr, "mortar-heal: %s\n",
+			err ? err : strerror(-ret));
+		free(err);
+		return 1;
+	}
+	hc.g = tool_graph_get(hc.tg);
+	/* Listing need not wait long for a brick that is down; healing
+	 * wants every copy it can get. */
+	heal_wait_children(&hc, strcmp(cmd, "info") == 0 ||
+					strcmp(cmd, "split-brain") == 0
+				    ? (timeout < 3 ? timeout : 3)
+				    : timeout);
+	if (strcmp(cmd, "info") == 0)
+		heal_info(&hc, false);
+	else if (strcmp(cmd, "split-brain") == 0)
+		heal_info(&hc, true);
+	else if (strcmp(cmd, "index") == 0) {
+		for (int x = 0; x < hc.g->count; x++)
+			if (heal_is_replicate(hc.g->xls[x]) &&
+			    heal_setx(&hc, hc.g->xls[x], xl_gfid_root,
+				      HEAL_VX_INDEX, "") < 0) {
+				fprintf(stderr,
+					"mortar-heal: %s: some entries were "
+					"not healed (split-brain?)\n",
+					hc.g->xls[x]->name);
+				hc.errors++;
+			}
+	} else if (strcmp(cmd, "full") == 0) {
+		for (int x = 0; x < hc.g->count; x++)
+			if (heal_is_replicate(hc.g->xls[x]))
+				heal_tree(&hc, hc.g->xls[x], xl_gfid_root, 0);
+		printf("crawled: %ld\n", hc.entries);
+	} else if (strcmp(cmd, "resolve") == 0) {
+		if (heal_resolve(&hc, path, source, policy) < 0)
+			hc.errors++;
+	} else {
+		fprintf(stderr, "mortar-heal: unknown command '%s'\n", cmd);
+		heal_usage(stderr);
+		tool_graph_close(hc.tg);
+		return 2;
+	}
+	tool_graph_close(hc.tg);
+	return hc.errors ? 1 : 0;
+}

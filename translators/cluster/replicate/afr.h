@@ -1,0 +1,239 @@
+/*
+ * afr.h - cluster/replicate: what its files share (private header).
+ *
+ * Synchronous N-way replication.  Every copy keeps, per sibling, pending
+ * counters trusted.mortar.afr.<child name> (data, metadata, entry; see
+ * doc/cluster.md).  Writes run in a transaction (inodelk, pre-op xattrop
+ * +1 for every child, the fop on all, post-op xattrop -1 for the children
+ * where it worked, unlock), so a copy that missed something stays blamed
+ * by the others: that is what heal reads.
+ *
+ * Files: replicate.c (descriptor, options, notify, per-gfid state, the
+ * idle timer), replicate-txn.c (transactions and every fop that changes
+ * something, eager locking for writes), replicate-read.c (lookup and the
+ * read path), replicate-dir.c (directories), replicate-heal.c (one heal,
+ * the verdict, split-brain policies), replicate-heal-copy.c (data,
+ * metadata and entry copies), replicate-heal-queue.c (heal threads, the
+ * index crawl, the virtual xattrs of mortar-heal).
+ *
+ * Internal operations (locks, xattrops, heal reads and writes) are root
+ * calls sent straight to one child (afr_op_send): they belong to no
+ * application call, so they can outlive it (eager post-op, background
+ * heal).
+ *
+ * Lock order: priv->lock before an afr_inode's lock (table walks); never
+ * priv->lock while an afr_inode's lock is held.  priv->up is atomic so the
+ * eager-lock code can read it under the inode's lock.
+ */
+#ifndef MORTAR_AFR_H
+#define MORTAR_AFR_H
+
+#include "buf.h"
+#include "call.h"
+#include "inode.h"
+#include "log.h"
+#include "xlator.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define AFR_MAX_CHILDREN   16
+#define AFR_BUCKETS	   1024
+#define AFR_PENDING_PREFIX "trusted.mortar.afr."
+#define AFR_KEY_INTERNAL   "mortar.internal"
+#define AFR_KEY_XATTR_REQ  "mortar.xattr-req"
+/* Virtual xattrs the heal tool uses on the top of the graph. */
+#define AFR_VX_STATUS  "mortar.replicate.heal-status"
+#define AFR_VX_HEAL    "mortar.replicate.heal"
+#define AFR_VX_RESOLVE "mortar.replicate.resolve"
+#define AFR_VX_INDEX   "mortar.replicate.heal-index"
+
+enum afr_type { AFR_DATA = 0, AFR_META = 1, AFR_ENTRY = 2, AFR_TYPES = 3 };
+
+enum afr_policy {
+	AFR_POLICY_NONE = 0,
+	AFR_POLICY_SIZE,
+	AFR_POLICY_MTIME,
+	AFR_POLICY_MAJORITY,
+};
+
+/* What is known about one gfid on this client, in priv's table.
+ * lock guards every field below it. */
+struct afr_inode {
+	struct afr_inode *hash_next; /* priv->lock */
+	int refs;		     /* priv->lock */
+	uint8_t gfid[XL_GFID_LEN];
+	pthread_mutex_t lock;
+	uint32_t bad;  /* children not to read from (blamed / failed) */
+	uint32_t sb;   /* AFR_TYPES bits: split-brain seen on lookup */
+	uint32_t type; /* S_IFMT once known */
+	bool healing;  /* a background heal runs */
+	/* Eager lock for writes (replicate-txn.c). */
+	int estate;	    /* AFR_E_* */
+	uint32_t eon;	    /* children in the eager transaction */
+	uint32_t efailed;   /* of those, children where a write failed */
+	uint32_t elocked;   /* children whose lock was granted */
+	int inflight;	    /* writes sent, not answered */
+	bool release_asap;  /* flush/fsync/other txn wants the lock */
+	uint64_t last_ms;   /* last write activity (CLOCK_MONOTONIC) */
+	uint64_t locked_ms; /* when the eager lock was granted */
+	struct afr_waiter *waiters; /* calls waiting for lock or release */
+};
+
+enum { AFR_E_NONE = 0, AFR_E_LOCKING, AFR_E_LOCKED, AFR_E_RELEASING };
+
+struct afr_waiter {
+	struct afr_waiter *next;
+	struct xl_call *call;
+	void (*resume)(struct xl_call *call, struct afr_inode *ai);
+};
+
+struct afr_heal_rt;
+
+struct afr_priv {
+	struct xl *xl;
+	int n;
+	struct xl **children;
+	char *pending_key[AFR_MAX_CHILDREN]; /* trusted.mortar.afr.<name> */
+	char *xattr_req;		     /* NUL-separated pending keys */
+	uint32_t xattr_req_len;
+	int quorum; /* -1 auto, 0 none, N */
+	enum afr_policy favorite;
+	bool heal_on_lookup;
+	bool heal_daemon;
+	uint64_t chunk_size;
+	int heal_parallel;
+	int post_op_delay_ms;
+	uint64_t client_salt; /* spreads read children across clients */
+
+	/* Children that are up.  Atomic: read without any lock (it is
+	 * read under afr_inode locks, which must never take priv->lock). */
+	_Atomic uint32_t up;
+	pthread_mutex_t lock; /* guards seen_down, table, heal counters */
+	uint32_t seen_down;   /* children that went down since first up */
+	bool announced;	      /* CHILD_UP sent to the parents */
+	struct afr_inode *table[AFR_BUCKETS];
+	int inode_count;
+	int heals_running;
+	uint64_t heals_done, heals_failed, index_crawls;
+
+	/* The idle timer: delayed post-ops and queued index crawls. */
+	pthread_t timer;
+	bool timer_ok;
+	bool stopping;
+	pthread_cond_t cond;
+	uint32_t crawl_wanted; /* children whose return wants an index crawl */
+	bool crawl_running;
+	struct afr_heal_rt *heal_rt; /* replicate-heal.c */
+};
+
+/* Per-call state of every fop (desc->local_size). */
+struct afr_local {
+	struct afr_priv *priv;
+	struct afr_inode *ai;  /* ref, or NULL */
+	struct afr_txn *txn;   /* replicate-txn.c, owned */
+	struct xl_reply reply; /* the answer being built */
+	int child;	       /* read child tried */
+	uint32_t tried;
+	void *heal; /* replicate-heal.c job waited on (setxattr heal) */
+};
+
+/* ---- replicate.c -------------------------------------------------- */
+uint32_t afr_up_mask(struct afr_priv *priv);
+bool afr_quorum_ok(struct afr_priv *priv, uint32_t mask);
+int afr_popcount(uint32_t m);
+uint64_t afr_now_ms(void);
+struct afr_inode *afr_inode_get(struct afr_priv *priv, const uint8_t *gfid);
+void afr_inode_put(struct afr_priv *priv, struct afr_inode *ai);
+struct afr_local *afr_local(struct xl_call *call);
+/* gfid a fop acts on: loc.gfid, else the fd's. */
+const uint8_t *afr_call_gfid(struct xl_call *call);
+void afr_wake_timer(struct afr_priv *priv);
+
+/* An internal fop sent to one child as a root call.  cbk gets the reply
+ * (borrowed: move out what you keep).  args is moved into the call. */
+typedef void (*afr_op_cbk)(void *ctx, int child, struct xl_reply *reply);
+void afr_op_send(struct afr_priv *priv, int child, enum xl_fop fop,
+		 struct xl_args *args, afr_op_cbk cbk, void *ctx);
+int afr_loc_gfid(struct xl_loc *loc, const uint8_t *gfid);
+/* xdata for an xattrop: add delta at index type for each child in mask. */
+struct xl_dict *afr_pending_dict(struct afr_priv *priv, int type, uint32_t mask,
+				 int64_t delta);
+/* Read the pending matrix row of one copy from a dict of xattrs.
+ * row[j][t]; absent = 0. */
+void afr_pending_row(struct afr_priv *priv, const struct xl_dict *d,
+		     int64_t row[][AFR_TYPES]);
+
+/* ---- replicate-txn.c ---------------------------------------------- */
+void afr_writev(struct xl *xl, struct xl_call *call);
+void afr_setattr(struct xl *xl, struct xl_call *call);
+void afr_fallocate(struct xl *xl, struct xl_call *call);
+void afr_setxattr(struct xl *xl, struct xl_call *call);
+void afr_removexattr(struct xl *xl, struct xl_call *call);
+void afr_entry_fop(struct xl *xl, struct xl_call *call);
+void afr_open(struct xl *xl, struct xl_call *call);
+void afr_flush(struct xl *xl, struct xl_call *call);
+void afr_fsync(struct xl *xl, struct xl_call *call);
+void afr_release(struct xl *xl, struct xl_call *call);
+/* The idle timer's work: release eager locks idle for the delay. */
+void afr_eager_tick(struct afr_priv *priv);
+/* Release every eager lock now (fini). */
+void afr_eager_release_all(struct afr_priv *priv);
+
+/* ---- replicate-read.c --------------------------------------------- */
+void afr_lookup(struct xl *xl, struct xl_call *call);
+void afr_read_fop(struct xl *xl, struct xl_call *call);
+void afr_getxattr(struct xl *xl, struct xl_call *call);
+void afr_statfs(struct xl *xl, struct xl_call *call);
+void afr_lk(struct xl *xl, struct xl_call *call);
+void afr_inspect(struct xl_call *call, void (*then)(struct xl_call *call));
+/* The child to read gfid from, among up children not in ai->bad; -1 when
+ * none. */
+int afr_read_child(struct afr_priv *priv, struct afr_inode *ai,
+		   uint32_t exclude);
+
+/* ---- replicate-dir.c ---------------------------------------------- */
+void afr_opendir(struct xl *xl, struct xl_call *call);
+void afr_readdir(struct xl *xl, struct xl_call *call);
+void afr_releasedir(struct xl *xl, struct xl_call *call);
+void afr_fd_ctx_free(struct xl *xl, void *ctx);
+
+/* ---- replicate-heal.c --------------------------------------------- */
+/*
+ * Analyse the pending matrix of the copies that answered (valid mask):
+ * for each type, the sources (copies no other copy accuses) and the sinks.
+ * A copy accuses a sibling when its counter for the sibling exceeds the
+ * one for itself (equal counters are an unfinished transaction: "maybe
+ * dirty", not an accusation).  Split-brain: no source among valid copies
+ * while someone is accused.
+ */
+struct afr_verdict {
+	uint32_t sources[AFR_TYPES];
+	uint32_t sinks[AFR_TYPES];
+	uint32_t dirty[AFR_TYPES]; /* some counter not zero */
+	uint32_t sb;		   /* types in split-brain (bits 1<<type) */
+};
+void afr_judge(struct afr_priv *priv, uint32_t valid,
+	       int64_t (*m)[AFR_MAX_CHILDREN][AFR_TYPES],
+	       struct afr_verdict *v);
+/* Start a background heal of gfid (no-op if one runs or off). */
+void afr_heal_background(struct afr_priv *priv, const uint8_t *gfid);
+/* Heal gfid now; done(ctx, ret) when finished.  policy / source (-1)
+ * resolve split-brain when given. */
+void afr_heal_gfid(struct afr_priv *priv, const uint8_t *gfid,
+		   enum afr_policy policy, int source,
+		   void (*done)(void *ctx, int ret), void *ctx);
+/* Crawl the pending indices of the up children and heal each entry,
+ * heal_parallel at a time, until a pass heals nothing.  done(ctx, ret). */
+void afr_heal_index(struct afr_priv *priv, void (*done)(void *ctx, int ret),
+		    void *ctx);
+/* setxattr / getxattr of the AFR_VX_* keys. */
+bool afr_heal_vxattr_set(struct xl_call *call);
+bool afr_heal_vxattr_get(struct xl_call *call);
+void afr_crawl_start(struct afr_priv *priv);
+int afr_heal_init(struct afr_priv *priv);
+void afr_heal_fini(struct afr_priv *priv);
+
+#endif

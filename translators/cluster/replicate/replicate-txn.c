@@ -1,0 +1,1167 @@
+/*
+ * replicate-txn.c - cluster/replicate: every fop that changes something
+ * runs in a transaction on all live children.
+ *
+ *   lock      inodelk F_SETLKW on each live child, one after the other in
+ *             child order (the same order on every client: no deadlock),
+ *             domain replicate.data / replicate.meta, or replicate.entry
+ *             on the parent directory (both parents for rename, in gfid
+ *             order)
+ *   pre-op    xattrop +1 at the type's index of every child's counter, on
+ *             every locked child
+ *   fop       on those children at once (xl_fanout)
+ *   post-op   xattrop -1 for the children where the fop worked (or all,
+ *             when it failed the same way everywhere: nothing diverged)
+ *   unlock
+ *
+ * A child that was down, or failed, stays blamed by the others.
+ *
+ * Writes use eager locking: the first write on a file takes the lock and
+ * does the pre-op once (struct afr_inode.estate), the following writes
+ * from this client only do the fop, and the post-op and unlock run when
+ * the file has been idle for post-op-delay-msec (the timer thread), or
+ * on flush, or when another transaction of this client needs the data
+ * lock.  A client crash in between leaves the counters raised on every
+ * copy: "maybe dirty", which heal examines, never "clean".
+ *
+ * Ownership: a struct afr_txn belongs to the call's local (freed with
+ * it); a struct afr_eager lives from lock to unlock and holds a ref on
+ * its afr_inode.  ai->lock guards the eager fields; it is never held
+ * while sending.
+ */
+#include "config.h"
+
+#include "afr.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Longest an eager lock is kept while writes keep coming. */
+#define AFR_EAGER_MAX_HOLD_MS 1000
+
+static const char *const afr_domains[AFR_TYPES] = {
+    "replicate.data", "replicate.meta", "replicate.entry"};
+
+struct afr_txn {
+	struct xl_call *call;
+	struct afr_priv *priv;
+	int type;
+	uint8_t lk[2][XL_GFID_LEN];
+	int nlk;
+	uint64_t owner;
+	uint32_t on;	    /* children taking part */
+	uint32_t locked[2]; /* lock granted, per lk */
+	uint32_t ok;	    /* fop worked */
+	int pos;	    /* lock progress: pos = k * n + child */
+	int rets[2][AFR_MAX_CHILDREN];
+	atomic_int left;
+	int err; /* answer this instead of the fop's reply */
+	void (*run)(struct afr_txn *t);
+};
+
+static void afr_txn_lock_next(struct afr_txn *t);
+static void afr_txn_preop(struct afr_txn *t);
+static void afr_txn_postop(struct afr_txn *t);
+static void afr_txn_unlock(struct afr_txn *t);
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static void afr_inodelk_args(struct xl_args *a, const uint8_t *gfid, int type,
+			     short lk_type, uint64_t owner, int cmd)
+{
+	memset(a, 0, sizeof(*a));
+	afr_loc_gfid(&a->loc, gfid);
+	a->cmd = cmd;
+	a->lock.type = lk_type;
+	a->lock.whence = SEEK_SET;
+	a->lock.start = 0;
+	a->lock.len = 0;
+	a->lock.owner = owner;
+	a->xname = strdup(afr_domains[type]);
+}
+
+static int afr_xattrop_args(struct afr_priv *priv, struct xl_args *a,
+			    const uint8_t *gfid, int type, uint32_t mask,
+			    int64_t delta)
+{
+	memset(a, 0, sizeof(*a));
+	afr_loc_gfid(&a->loc, gfid);
+	a->flags = XL_XATTROP_ADD64;
+	a->xdata = afr_pending_dict(priv, type, mask, delta);
+	return a->xdata ? 0 : -ENOMEM;
+}
+
+/* Indices of the children in mask, for xl_fanout. */
+static int afr_targets(struct afr_priv *priv, uint32_t mask,
+		       struct xl **targets, int *idx)
+{
+	int n = 0;
+
+	for (int i = 0; i < priv->n; i++)
+		if (mask & (1u << i)) {
+			targets[n] = priv->children[i];
+			idx[n++] = i;
+		}
+	return n;
+}
+
+/* What a fan-out's answers say: which children worked, and the reply to
+ * give (moved into *reply): the first success, else the first error.
+ * A failure shared by every child with the same errno is consistent. */
+static uint32_t afr_collect(struct xl_call **children, int n, const int *idx,
+			    struct xl_reply *reply)
+{
+	uint32_t ok = 0, all = 0;
+	int first_ok = -1, first_err = -1;
+	bool same = true;
+
+	for (int k = 0; k < n; k++) {
+		all |= 1u << idx[k];
+		if (children[k]->reply.ret >= 0) {
+			ok |= 1u << idx[k];
+			if (first_ok < 0)
+				first_ok = k;
+		} else {
+			if (first_err < 0)
+				first_err = k;
+			else if (children[k]->reply.ret !=
+				 children[first_err]->reply.ret)
+				same = false;
+			if (children[k]->reply.ret == -ENOTCONN ||
+			    children[k]->reply.ret == -EBADFD)
+				same = false;
+		}
+	}
+	if (first_ok >= 0) {
+		xl_reply_move(reply, &children[first_ok]->reply);
+		return ok;
+	}
+	if (first_err >= 0) {
+		xl_reply_move(reply, &children[first_err]->reply);
+		return same ? all : 0;
+	}
+	reply->ret = -ENOTCONN;
+	return 0;
+}
+
+/* ---- the generic transaction ------------------------------------------ */
+
+static void afr_txn_finish(struct afr_txn *t)
+{
+	struct xl_call *call = t->call;
+	struct afr_local *l = afr_local(call);
+
+	if (t->err)
+		call->reply.ret = t->err;
+	else
+		xl_reply_move(&call->reply, &l->reply);
+	xl_unwind(call);
+}
+
+static void afr_txn_lock_cbk(void *ctx, int child, struct xl_reply *r)
+{
+	struct afr_txn *t = ctx;
+	int k = t->pos / t->priv->n;
+
+	if (r->ret == 0)
+		t->locked[k] |= 1u << child;
+	else {
+		xl_debug(t->priv->xl->name, "inodelk on %s failed: errno=%d",
+			 t->priv->children[child]->name, -r->ret);
+		t->on &= ~(1u << child);
+	}
+	t->pos++;
+	afr_txn_lock_next(t);
+}
+
+static void afr_txn_lock_next(struct afr_txn *t)
+{
+	struct afr_priv *priv = t->priv;
+	struct xl_args a;
+
+	while (t->pos < t->nlk * priv->n) {
+		int k = t->pos / priv->n, i = t->pos % priv->n;
+
+		if (!(t->on & (1u << i))) {
+			t->pos++;
+			continue;
+		}
+		afr_inodelk_args(&a, t->lk[k], t->type, F_WRLCK, t->owner,
+				 F_SETLKW);
+		afr_op_send(priv, i, XL_FOP_INODELK, &a, afr_txn_lock_cbk, t);
+		return;
+	}
+	if (!afr_quorum_ok(priv, t->on)) {
+		t->err = -EROFS;
+		afr_txn_unlock(t);
+		return;
+	}
+	afr_txn_preop(t);
+}
+
+static void afr_txn_preop_cbk(void *ctx, int child, struct xl_reply *r)
+{
+	struct afr_txn *t = ctx;
+
+	(void)child;
+	(void)r;
+	/* rets were preset to the slot; see afr_txn_preop */
+	if (atomic_fetch_sub(&t->left, 1) != 1)
+		return;
+	for (int k = 0; k < t->nlk; k++)
+		for (int i = 0; i < t->priv->n; i++)
+			if (t->rets[k][i] < 0)
+				t->on &= ~(1u << i);
+	if (!afr_quorum_ok(t->priv, t->on)) {
+		t->err = -EROFS;
+		afr_txn_unlock(t);
+		return;
+	}
+	t->run(t);
+}
+
+/* The answer of one pre-op / post-op xattrop: slot = k * n + child. */
+struct afr_slot {
+	struct afr_txn *t;
+	int k;
+};
+
+static void afr_txn_slot_cbk(void *ctx, int child, struct xl_reply *r)
+{
+	struct afr_slot *s = ctx;
+	struct afr_txn *t = s->t;
+
+	t->rets[s->k][child] = r->ret;
+	free(s);
+	afr_txn_preop_cbk(t, child, r);
+}
+
+static void afr_txn_xattrop_all(struct afr_txn *t, uint32_t mask, int64_t delta,
+				afr_op_cbk cbk)
+{
+	struct afr_priv *priv = t->priv;
+	struct xl_args a;
+	int count = afr_popcount(t->on) * t->nlk;
+
+	atomic_store(&t->left, count + 1);
+	for (int k = 0; k < t->nlk; k++)
+		for (int i = 0; i < priv->n; i++) {
+			struct afr_slot *s;
+
+			t->rets[k][i] = 0;
+			if (!(t->on & (1u << i)))
+				continue;
+			s = malloc(sizeof(*s));
+			if (!s || afr_xattrop_args(priv, &a, t->lk[k], t->type,
+						   mask, delta) != 0) {
+				struct xl_reply r = {.ret = -ENOMEM};
+
+				free(s);
+				t->rets[k][i] = -ENOMEM;
+				cbk(t, i, &r);
+				continue;
+			}
+			s->t = t;
+			s->k = k;
+			afr_op_send(priv, i, XL_FOP_XATTROP, &a,
+				    afr_txn_slot_cbk, s);
+		}
+	{
+		struct xl_reply r = {0};
+
+		cbk(t, -1, &r);
+	}
+}
+
+static void afr_txn_preop(struct afr_txn *t)
+{
+	uint32_t all = (1u << t->priv->n) - 1;
+
+	afr_txn_xattrop_all(t, all, 1, afr_txn_preop_cbk);
+}
+
+static void afr_txn_postop_cbk(void *ctx, int child, struct xl_reply *r)
+{
+	struct afr_txn *t = ctx;
+
+	(void)child;
+	(void)r;
+	if (atomic_fetch_sub(&t->left, 1) != 1)
+		return;
+	afr_txn_unlock(t);
+}
+
+static void afr_txn_postop(struct afr_txn *t)
+{
+	if (!t->ok) {
+		afr_txn_unlock(t);
+		return;
+	}
+	/* afr_txn_slot_cbk leads to afr_txn_preop_cbk; use a plain counter
+	 * for the post-op instead. */
+	struct afr_priv *priv = t->priv;
+	struct xl_args a;
+	int count = afr_popcount(t->on) * t->nlk;
+
+	atomic_store(&t->left, count + 1);
+	for (int k = 0; k < t->nlk; k++)
+		for (int i = 0; i < priv->n; i++) {
+			if (!(t->on & (1u << i)))
+				continue;
+			if (afr_xattrop_args(priv, &a, t->lk[k], t->type, t->ok,
+					     -1) != 0) {
+				afr_txn_postop_cbk(t, i, NULL);
+				continue;
+			}
+			afr_op_send(priv, i, XL_FOP_XATTROP, &a,
+				    afr_txn_postop_cbk, t);
+		}
+	afr_txn_postop_cbk(t, -1, NULL);
+}
+
+static void afr_txn_unlock_cbk(void *ctx, int child, struct xl_reply *r)
+{
+	struct afr_txn *t = ctx;
+
+	(void)child;
+	(void)r;
+	if (atomic_fetch_sub(&t->left, 1) != 1)
+		return;
+	afr_txn_finish(t);
+}
+
+static void afr_txn_unlock(struct afr_txn *t)
+{
+	struct afr_priv *priv = t->priv;
+	struct xl_args a;
+	int count = 0;
+
+	for (int k = 0; k < t->nlk; k++)
+		count += afr_popcount(t->locked[k]);
+	atomic_store(&t->left, count + 1);
+	for (int k = 0; k < t->nlk; k++)
+		for (int i = 0; i < priv->n; i++) {
+			if (!(t->locked[k] & (1u << i)))
+				continue;
+			afr_inodelk_args(&a, t->lk[k], t->type, F_UNLCK,
+					 t->owner, F_SETLK);
+			afr_op_send(priv, i, XL_FOP_INODELK, &a,
+				    afr_txn_unlock_cbk, t);
+		}
+	afr_txn_unlock_cbk(t, -1, NULL);
+}
+
+/* The fop itself on t->on; then the post-op. */
+static void afr_txn_fop_done(struct xl_call *call, struct xl_call **children,
+			     int n, void *cookie)
+{
+	struct afr_txn *t = cookie;
+	struct afr_local *l = afr_local(call);
+	int idx[AFR_MAX_CHILDREN];
+	struct xl *targets[AFR_MAX_CHILDREN];
+	uint32_t failed;
+
+	afr_targets(t->priv, t->on, targets, idx);
+	t->ok = afr_collect(children, n, idx, &l->reply);
+	failed = t->on & ~t->ok;
+	if (failed && l->ai) {
+		pthread_mutex_lock(&l->ai->lock);
+		l->ai->bad |= failed;
+		pthread_mutex_unlock(&l->ai->lock);
+	}
+	/* A new entry that only some children have: do not read it from
+	 * the others. */
+	if (failed && l->reply.ret >= 0 &&
+	    (call->fop == XL_FOP_CREATE || call->fop == XL_FOP_MKNOD ||
+	     call->fop == XL_FOP_MKDIR || call->fop == XL_FOP_SYMLINK)) {
+		struct afr_inode *ai =
+		    afr_inode_get(t->priv, call->args.loc.gfid);
+
+		if (ai) {
+			pthread_mutex_lock(&ai->lock);
+			ai->bad |= failed;
+			pthread_mutex_unlock(&ai->lock);
+			afr_inode_put(t->priv, ai);
+		}
+	}
+	afr_txn_postop(t);
+}
+
+static void afr_txn_run_fop(struct afr_txn *t)
+{
+	struct xl *targets[AFR_MAX_CHILDREN];
+	int idx[AFR_MAX_CHILDREN];
+	int n = afr_targets(t->priv, t->on, targets, idx);
+
+	xl_fanout(t->call, targets, n, NULL, afr_txn_fop_done, t);
+}
+
+/* Start a transaction of type on (one or two) gfids for call.  The call is
+ * answered when it ends. */
+static void afr_txn_start(struct xl_call *call, int type, const uint8_t *g0,
+			  const uint8_t *g1)
+{
+	struct afr_local *l = afr_local(call);
+	struct afr_priv *priv = call->xl->private;
+	struct afr_txn *t;
+	uint32_t up = afr_up_mask(priv);
+
+	if (!l) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	if (!afr_quorum_ok(priv, up)) {
+		xl_warn(priv->xl->name, "%s without quorum: EROFS",
+			xl_fop_name(call->fop));
+		xl_unwind_error(call, -EROFS);
+		return;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	l->txn = t;
+	t->call = call;
+	t->priv = priv;
+	t->type = type;
+	t->owner = (uint64_t)(uintptr_t)t;
+	t->on = up;
+	t->run = afr_txn_run_fop;
+	memcpy(t->lk[0], g0, XL_GFID_LEN);
+	t->nlk = 1;
+	if (g1 && memcmp(g0, g1, XL_GFID_LEN) != 0) {
+		/* Same order on every client. */
+		if (memcmp(g0, g1, XL_GFID_LEN) > 0) {
+			memcpy(t->lk[0], g1, XL_GFID_LEN);
+			memcpy(t->lk[1], g0, XL_GFID_LEN);
+		} else
+			memcpy(t->lk[1], g1, XL_GFID_LEN);
+		t->nlk = 2;
+	}
+	afr_txn_lock_next(t);
+}
+
+/* ---- eager locking for writes ------------------------------------------ */
+
+struct afr_eager {
+	struct afr_priv *priv;
+	struct afr_inode *ai; /* ref */
+	int pos;
+	uint32_t on;
+	uint32_t locked;
+	int rets[AFR_MAX_CHILDREN];
+	atomic_int left;
+	bool releasing;
+};
+
+static void afr_eager_lock_next(struct afr_eager *e);
+static void afr_eager_release(struct afr_priv *priv, struct afr_inode *ai);
+
+static uint64_t afr_eager_owner(struct afr_inode *ai)
+{
+	return (uint64_t)(uintptr_t)ai ^ 0x5a5a000000000000ull;
+}
+
+/* Resume every waiter (after lock, failure, or release).  err < 0: the
+ * lock could not be had. */
+static void afr_eager_wake(struct afr_inode *ai, struct afr_waiter *w, int err)
+{
+	struct afr_waiter *next;
+
+	for (; w; w = next) {
+		next = w->next;
+		if (err)
+			xl_unwind_error(w->call, err);
+		else
+			w->resume(w->call, ai);
+		free(w);
+	}
+}
+
+/* Reverse a list built by pushing at the head, so waiters resume in
+ * arrival order. */
+static struct afr_waiter *afr_waiters_take_locked(struct afr_inode *ai)
+{
+	struct afr_waiter *w = ai->waiters, *rev = NULL, *next;
+
+	ai->waiters = NULL;
+	for (; w; w = next) {
+		next = w->next;
+		w->next = rev;
+		rev = w;
+	}
+	return rev;
+}
+
+static void afr_eager_locked(struct afr_eager *e, int err)
+{
+	struct afr_inode *ai = e->ai;
+	struct afr_waiter *w;
+
+	pthread_mutex_lock(&ai->lock);
+	if (err) {
+		ai->estate = AFR_E_NONE;
+		ai->eon = ai->efailed = ai->elocked = 0;
+	} else {
+		ai->estate = AFR_E_LOCKED;
+		ai->eon = e->on;
+		ai->efailed = 0;
+		ai->elocked = e->locked;
+		ai->last_ms = afr_now_ms();
+		ai->locked_ms = ai->last_ms;
+	}
+	w = afr_waiters_take_locked(ai);
+	pthread_mutex_unlock(&ai->lock);
+	if (err) {
+		/* Nothing held: drop the eager's ref. */
+		struct afr_priv *priv = e->priv;
+
+		afr_eager_wake(ai, w, err);
+		afr_inode_put(priv, ai);
+		free(e);
+		return;
+	}
+	/* The eager object is not needed while locked; the release makes a
+	 * new one.  The ref on ai stays with the LOCKED state. */
+	free(e);
+	afr_eager_wake(ai, w, 0);
+}
+
+static void afr_eager_unlock_cbk(void *ctx, int child, struct xl_reply *r);
+
+static void afr_eager_preop_cbk(void *ctx, int child, struct xl_reply *r)
+{
+	struct afr_eager *e = ctx;
+
+	if (child >= 0 && r->ret < 0)
+		e->rets[child] = r->ret;
+	if (atomic_fetch_sub(&e->left, 1) != 1)
+		return;
+	for (int i = 0; i < e->priv->n; i++)
+		if (e->rets[i] < 0)
+			e->on &= ~(1u << i);
+	if (!afr_quorum_ok(e->priv, e->on)) {
+		/* Give back the locks, then fail the waiters. */
+		struct xl_args a;
+		struct afr_priv *priv = e->priv;
+
+		e->releasing = true;
+		atomic_store(&e->left, afr_popcount(e->locked) + 1);
+		for (int i = 0; i < priv->n; i++)
+			if (e->locked & (1u << i)) {
+				afr_inodelk_args(
+				    &a, e->ai->gfid, AFR_DATA, F_UNLCK,
+				    afr_eager_owner(e->ai), F_SETLK);
+				afr_op_send(priv, i, XL_FOP_INODELK, &a,
+					    afr_eager_unlock_cbk, e);
+			}
+		afr_eager_unlock_cbk(e, -1, NULL);
+		return;
+	}
+	afr_eager_locked(e, 0);
+}
+
+static void afr_eager_preop(struct afr_eager *e)
+{
+	struct afr_priv *priv = e->priv;
+	struct xl_args a;
+	uint32_t all = (1u << priv->n) - 1;
+
+	if (!afr_quorum_ok(priv, e->on)) {
+		atomic_store(&e->left, 1);
+		afr_eager_preop_cbk(e, -1, NULL);
+		return;
+	}
+	atomic_store(&e->left, afr_popcount(e->on) + 1);
+	for (int i = 0; i < priv->n; i++) {
+		e->rets[i] = 0;
+		if (!(e->on & (1u << i)))
+			continue;
+		if (afr_xattrop_args(priv, &a, e->ai->gfid, AFR_DATA, all, 1)) {
+			struct xl_reply r = {.ret = -ENOMEM};
+
+			afr_eager_preop_cbk(e, i, &r);
+			continue;
+		}
+		afr_op_send(priv, i, XL_FOP_XATTROP, &a, afr_eager_preop_cbk,
+			    e);
+	}
+	afr_eager_preop_cbk(e, -1, NULL);
+}
+
+static void afr_eager_lock_cbk(void *ctx, int child, struct xl_reply *r)
+{
+	struct afr_eager *e = ctx;
+
+	if (r->ret == 0)
+		e->locked |= 1u << child;
+	else
+		e->on &= ~(1u << child);
+	e->pos++;
+	afr_eager_lock_next(e);
+}
+
+static void afr_eager_lock_next(struct afr_eager *e)
+{
+	struct afr_priv *priv = e->priv;
+	struct xl_args a;
+
+	while (e->pos < priv->n) {
+		int i = e->pos;
+
+		if (!(e->on & (1u << i))) {
+			e->pos++;
+			continue;
+		}
+		afr_inodelk_args(&a, e->ai->gfid, AFR_DATA, F_WRLCK,
+				 afr_eager_owner(e->ai), F_SETLKW);
+		afr_op_send(priv, i, XL_FOP_INODELK, &a, afr_eager_lock_cbk, e);
+		return;
+	}
+	afr_eager_preop(e);
+}
+
+/* Called with ai->lock held and estate NONE: start taking the lock. */
+static void afr_eager_start_locked(struct afr_priv *priv, struct afr_inode *ai,
+				   struct afr_eager **out)
+{
+	struct afr_eager *e = calloc(1, sizeof(*e));
+
+	*out = e;
+	if (!e)
+		return;
+	ai->estate = AFR_E_LOCKING;
+	ai->release_asap = false;
+	e->priv = priv;
+	e->ai = ai;
+	e->on = afr_up_mask(priv);
+}
+
+static void afr_eager_unlock_cbk(void *ctx, int child, struct xl_reply *r)
+{
+	struct afr_eager *e = ctx;
+	struct afr_inode *ai = e->ai;
+	struct afr_priv *priv = e->priv;
+	struct afr_waiter *w;
+
+	(void)child;
+	(void)r;
+	if (atomic_fetch_sub(&e->left, 1) != 1)
+		return;
+	if (ai->estate == AFR_E_LOCKING) {
+		/* Failed lock attempt (no quorum): answer the waiters. */
+		afr_eager_locked(e, -EROFS);
+		return;
+	}
+	pthread_mutex_lock(&ai->lock);
+	ai->estate = AFR_E_NONE;
+	ai->eon = ai->efailed = ai->elocked = 0;
+	ai->release_asap = false;
+	w = afr_waiters_take_locked(ai);
+	pthread_mutex_unlock(&ai->lock);
+	free(e);
+	/* Waiters that are writes start a new lock cycle by themselves. */
+	afr_eager_wake(ai, w, 0);
+	afr_inode_put(priv, ai);
+}
+
+static void afr_eager_postop_cbk(void *ctx, int child, struct xl_reply *r)
+{
+	struct afr_eager *e = ctx;
+	struct afr_priv *priv = e->priv;
+	struct xl_args a;
+
+	(void)child;
+	(void)r;
+	if (atomic_fetch_sub(&e->left, 1) != 1)
+		return;
+	atomic_store(&e->left, afr_popcount(e->locked) + 1);
+	for (int i = 0; i < priv->n; i++)
+		if (e->locked & (1u << i)) {
+			afr_inodelk_args(&a, e->ai->gfid, AFR_DATA, F_UNLCK,
+					 afr_eager_owner(e->ai), F_SETLK);
+			afr_op_send(priv, i, XL_FOP_INODELK, &a,
+				    afr_eager_unlock_cbk, e);
+		}
+	afr_eager_unlock_cbk(e, -1, NULL);
+}
+
+/* Post-op and unlock of ai's eager transaction.  estate must have been
+ * switched to RELEASING by the caller (under ai->lock). */
+static void afr_eager_release(struct afr_priv *priv, struct afr_inode *ai)
+{
+	struct afr_eager *e = calloc(1, sizeof(*e));
+	struct xl_args a;
+	uint32_t ok;
+
+	if (!e) {
+		/* Keep it locked; the timer tries again. */
+		pthread_mutex_lock(&ai->lock);
+		ai->estate = AFR_E_LOCKED;
+		pthread_mutex_unlock(&ai->lock);
+		return;
+	}
+	pthread_mutex_lock(&ai->lock);
+	e->priv = priv;
+	e->ai = ai;
+	e->on = ai->eon;
+	e->locked = ai->elocked;
+	ok = ai->eon & ~ai->efailed;
+	pthread_mutex_unlock(&ai->lock);
+	e->releasing = true;
+	atomic_store(&e->left, afr_popcount(e->on) + 1);
+	for (int i = 0; i < priv->n; i++) {
+		if (!(e->on & (1u << i)))
+			continue;
+		if (!ok ||
+		    afr_xattrop_args(priv, &a, ai->gfid, AFR_DATA, ok, -1)) {
+			afr_eager_postop_cbk(e, i, NULL);
+			continue;
+		}
+		afr_op_send(priv, i, XL_FOP_XATTROP, &a, afr_eager_postop_cbk,
+			    e);
+	}
+	afr_eager_postop_cbk(e, -1, NULL);
+}
+
+/* ai->lock held: should the eager transaction end now? */
+static bool afr_eager_due_locked(struct afr_priv *priv, struct afr_inode *ai,
+				 uint64_t now)
+{
+	if (ai->estate != AFR_E_LOCKED || ai->inflight > 0)
+		return false;
+	return ai->release_asap ||
+	       now >= ai->last_ms + (uint64_t)priv->post_op_delay_ms;
+}
+
+void afr_eager_tick(struct afr_priv *priv)
+{
+	struct afr_inode *due[64];
+	int n = 0;
+	uint64_t now = afr_now_ms();
+
+	pthread_mutex_lock(&priv->lock);
+	for (int b = 0; b < AFR_BUCKETS && n < 64; b++)
+		for (struct afr_inode *ai = priv->table[b]; ai && n < 64;
+		     ai = ai->hash_next) {
+			pthread_mutex_lock(&ai->lock);
+			if (afr_eager_due_locked(priv, ai, now)) {
+				ai->estate = AFR_E_RELEASING;
+				due[n++] = ai;
+			}
+			pthread_mutex_unlock(&ai->lock);
+		}
+	pthread_mutex_unlock(&priv->lock);
+	for (int i = 0; i < n; i++)
+		afr_eager_release(priv, due[i]);
+}
+
+void afr_eager_release_all(struct afr_priv *priv)
+{
+	/* At fini the children are going away: the bricks drop our locks
+	 * with the connections and the counters stay "maybe dirty", which
+	 * heal handles. */
+	(void)priv;
+}
+
+/* Queue call on ai until the eager transaction is released (flush, a
+ * data transaction).  Returns false when nothing is held: go on now. */
+static bool afr_eager_wait_release(struct afr_priv *priv, struct afr_inode *ai,
+				   struct xl_call *call,
+				   void (*resume)(struct xl_call *,
+						  struct afr_inode *))
+{
+	struct afr_waiter *w;
+	bool start = false;
+
+	pthread_mutex_lock(&ai->lock);
+	if (ai->estate == AFR_E_NONE) {
+		pthread_mutex_unlock(&ai->lock);
+		return false;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		pthread_mutex_unlock(&ai->lock);
+		return false;
+	}
+	w->call = call;
+	w->resume = resume;
+	w->next = ai->waiters;
+	ai->waiters = w;
+	ai->release_asap = true;
+	if (afr_eager_due_locked(priv, ai, afr_now_ms())) {
+		ai->estate = AFR_E_RELEASING;
+		start = true;
+	}
+	pthread_mutex_unlock(&ai->lock);
+	if (start)
+		afr_eager_release(priv, ai);
+	return true;
+}
+
+static void afr_write_send(struct xl_call *call, struct afr_inode *ai);
+
+static void afr_write_done(struct xl_call *call, struct xl_call **children,
+			   int n, void *cookie)
+{
+	struct afr_local *l = afr_local(call);
+	struct afr_priv *priv = l->priv;
+	struct afr_inode *ai = l->ai;
+	int *idx = cookie;
+	uint32_t ok, sent = 0, failed;
+	bool start;
+
+	for (int k = 0; k < n; k++)
+		sent |= 1u << idx[k];
+	ok = afr_collect(children, n, idx, &call->reply);
+	failed = sent & ~ok;
+	free(idx);
+	pthread_mutex_lock(&ai->lock);
+	ai->efailed |= failed;
+	ai->bad |= failed;
+	ai->inflight--;
+	ai->last_ms = afr_now_ms();
+	start = afr_eager_due_locked(priv, ai, ai->last_ms) &&
+		(ai->release_asap || priv->post_op_delay_ms == 0);
+	if (start)
+		ai->estate = AFR_E_RELEASING;
+	pthread_mutex_unlock(&ai->lock);
+	if (failed)
+		xl_debug(priv->xl->name, "write failed on children 0x%x",
+			 failed);
+	if (start)
+		afr_eager_release(priv, ai);
+	xl_unwind(call);
+}
+
+/* Send the write under the held eager lock, or queue it. */
+static void afr_write_send(struct xl_call *call, struct afr_inode *ai)
+{
+	struct afr_local *l = afr_local(call);
+	struct afr_priv *priv = l->priv;
+	struct afr_eager *e = NULL;
+	struct afr_waiter *w;
+	struct xl *targets[AFR_MAX_CHILDREN];
+	int *idx, n;
+	uint32_t on;
+	bool release = false;
+
+	pthread_mutex_lock(&ai->lock);
+	/* A writer that never pauses gives the lock back now and then, so
+	 * others waiting for it (another client, a heal) get their turn:
+	 * the brick grants blocked locks in order. */
+	if (ai->estate == AFR_E_LOCKED && !ai->release_asap &&
+	    afr_now_ms() > ai->locked_ms + AFR_EAGER_MAX_HOLD_MS)
+		ai->release_asap = true;
+	if (ai->estate == AFR_E_LOCKED && !ai->release_asap) {
+		on = ai->eon & ~ai->efailed & afr_up_mask(priv);
+		/* A child of the transaction that went down misses this
+		 * write even though no write to it failed: the post-op must
+		 * keep blaming it. */
+		ai->efailed |= ai->eon & ~on;
+		ai->bad |= ai->eon & ~on;
+		if (!afr_quorum_ok(priv, on)) {
+			pthread_mutex_unlock(&ai->lock);
+			xl_warn(priv->xl->name, "write without quorum: EROFS");
+			xl_unwind_error(call, -EROFS);
+			return;
+		}
+		ai->inflight++;
+		pthread_mutex_unlock(&ai->lock);
+		idx = malloc(sizeof(int) * AFR_MAX_CHILDREN);
+		if (!idx) {
+			pthread_mutex_lock(&ai->lock);
+			ai->inflight--;
+			pthread_mutex_unlock(&ai->lock);
+			xl_unwind_error(call, -ENOMEM);
+			return;
+		}
+		n = afr_targets(priv, on, targets, idx);
+		xl_fanout(call, targets, n, NULL, afr_write_done, idx);
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		pthread_mutex_unlock(&ai->lock);
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	w->call = call;
+	w->resume = afr_write_send;
+	w->next = ai->waiters;
+	ai->waiters = w;
+	if (ai->release_asap && afr_eager_due_locked(priv, ai, afr_now_ms())) {
+		ai->estate = AFR_E_RELEASING;
+		release = true;
+	}
+	if (ai->estate == AFR_E_NONE) {
+		afr_eager_start_locked(priv, ai, &e);
+		if (!e) {
+			ai->waiters = w->next;
+			pthread_mutex_unlock(&ai->lock);
+			free(w);
+			xl_unwind_error(call, -ENOMEM);
+			return;
+		}
+	}
+	pthread_mutex_unlock(&ai->lock);
+	if (release)
+		afr_eager_release(priv, ai);
+	if (e) {
+		/* The LOCKING..NONE cycle holds its own ref on ai. */
+		afr_inode_get(priv, ai->gfid);
+		afr_eager_lock_next(e);
+	}
+}
+
+void afr_writev(struct xl *xl, struct xl_call *call)
+{
+	struct afr_local *l = afr_local(call);
+	struct afr_priv *priv = xl->private;
+
+	if (!l || !call->args.fd) {
+		xl_unwind_error(call, l ? -EBADF : -ENOMEM);
+		return;
+	}
+	if (!afr_quorum_ok(priv, afr_up_mask(priv))) {
+		xl_warn(xl->name, "write without quorum: EROFS");
+		xl_unwind_error(call, -EROFS);
+		return;
+	}
+	l->ai = afr_inode_get(priv, call->args.fd->gfid);
+	if (!l->ai) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	afr_write_send(call, l->ai);
+}
+
+/* ---- other changes ---------------------------------------------------- */
+
+static void afr_data_txn_resume(struct xl_call *call, struct afr_inode *ai)
+{
+	(void)ai;
+	afr_txn_start(call, AFR_DATA, afr_call_gfid(call), NULL);
+}
+
+/* A data transaction other than write: first end this client's eager
+ * transaction on the file, if any. */
+static void afr_data_txn(struct xl_call *call)
+{
+	struct afr_local *l = afr_local(call);
+	struct afr_priv *priv = call->xl->private;
+
+	if (!l) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	if (!l->ai)
+		l->ai = afr_inode_get(priv, afr_call_gfid(call));
+	if (l->ai &&
+	    afr_eager_wait_release(priv, l->ai, call, afr_data_txn_resume))
+		return;
+	afr_data_txn_resume(call, l->ai);
+}
+
+static void afr_meta_txn(struct xl_call *call)
+{
+	struct afr_local *l = afr_local(call);
+	struct afr_priv *priv = call->xl->private;
+
+	if (!l) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	if (!l->ai)
+		l->ai = afr_inode_get(priv, afr_call_gfid(call));
+	afr_txn_start(call, AFR_META, afr_call_gfid(call), NULL);
+}
+
+void afr_setattr(struct xl *xl, struct xl_call *call)
+{
+	(void)xl;
+	if (call->args.valid & XL_SET_SIZE)
+		afr_data_txn(call);
+	else
+		afr_meta_txn(call);
+}
+
+void afr_fallocate(struct xl *xl, struct xl_call *call)
+{
+	(void)xl;
+	afr_data_txn(call);
+}
+
+void afr_setxattr(struct xl *xl, struct xl_call *call)
+{
+	(void)xl;
+	if (afr_heal_vxattr_set(call))
+		return;
+	afr_meta_txn(call);
+}
+
+void afr_removexattr(struct xl *xl, struct xl_call *call)
+{
+	(void)xl;
+	afr_meta_txn(call);
+}
+
+void afr_entry_fop(struct xl *xl, struct xl_call *call)
+{
+	const uint8_t *g1 = NULL;
+	const uint8_t *g0 = call->args.loc.pargfid;
+
+	(void)xl;
+	if (call->fop == XL_FOP_LINK)
+		g0 = call->args.loc2.pargfid;
+	else if (call->fop == XL_FOP_RENAME)
+		g1 = call->args.loc2.pargfid;
+	if (xl_gfid_is_null(g0)) {
+		xl_unwind_error(call, -EINVAL);
+		return;
+	}
+	afr_txn_start(call, AFR_ENTRY, g0, g1);
+}
+
+/* ---- open, flush, fsync, release ---------------------------------------- */
+
+static void afr_anyok_done(struct xl_call *call, struct xl_call **children,
+			   int n, void *cookie)
+{
+	struct afr_priv *priv = call->xl->private;
+	int idx[AFR_MAX_CHILDREN];
+	int *map = cookie;
+
+	for (int k = 0; k < n; k++)
+		idx[k] = map ? map[k] : k;
+	free(map);
+	afr_collect(children, n, idx, &call->reply);
+	(void)priv;
+	xl_unwind(call);
+}
+
+/* Send call to every up child (or all with all_children); answer the
+ * first success. */
+static void afr_fanout_anyok(struct xl_call *call, bool all_children)
+{
+	struct afr_priv *priv = call->xl->private;
+	uint32_t mask = all_children ? (1u << priv->n) - 1 : afr_up_mask(priv);
+	struct xl *targets[AFR_MAX_CHILDREN];
+	int *idx = malloc(sizeof(int) * AFR_MAX_CHILDREN);
+	int n;
+
+	if (!idx) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	n = afr_targets(priv, mask, targets, idx);
+	if (n == 0) {
+		free(idx);
+		xl_unwind_error(call, -ENOTCONN);
+		return;
+	}
+	xl_fanout(call, targets, n, NULL, afr_anyok_done, idx);
+}
+
+static void afr_open_checked(struct xl_call *call);
+
+/* Open checks the copies first (close-to-open: a file another client
+ * wrote while a copy was away must not be read from that copy). */
+void afr_open(struct xl *xl, struct xl_call *call)
+{
+	struct afr_local *l = afr_local(call);
+
+	if (!l) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	l->ai = afr_inode_get(xl->private, afr_call_gfid(call));
+	afr_inspect(call, afr_open_checked);
+}
+
+static void afr_open_checked(struct xl_call *call)
+{
+	struct afr_local *l = afr_local(call);
+	struct xl *xl = call->xl;
+	uint32_t sb = 0;
+
+	if (l->ai) {
+		pthread_mutex_lock(&l->ai->lock);
+		sb = l->ai->sb;
+		pthread_mutex_unlock(&l->ai->lock);
+	}
+	if (sb & (1u << AFR_DATA)) {
+		char s[XL_GFID_STR_LEN];
+
+		xl_err(xl->name,
+		       "open refused: data split-brain gfid=%s "
+		       "(resolve with mortar-heal resolve)",
+		       xl_gfid_to_str(afr_call_gfid(call), s));
+		xl_unwind_error(call, -EIO);
+		return;
+	}
+	if (call->args.flags & O_TRUNC) {
+		afr_data_txn(call);
+		return;
+	}
+	afr_fanout_anyok(call, false);
+}
+
+static void afr_flush_resume(struct xl_call *call, struct afr_inode *ai)
+{
+	(void)ai;
+	afr_fanout_anyok(call, false);
+}
+
+void afr_flush(struct xl *xl, struct xl_call *call)
+{
+	struct afr_local *l = afr_local(call);
+	struct afr_priv *priv = xl->private;
+
+	if (!l || !call->args.fd) {
+		afr_fanout_anyok(call, false);
+		return;
+	}
+	l->ai = afr_inode_get(priv, call->args.fd->gfid);
+	if (l->ai &&
+	    afr_eager_wait_release(priv, l->ai, call, afr_flush_resume))
+		return;
+	afr_flush_resume(call, l->ai);
+}
+
+void afr_fsync(struct xl *xl, struct xl_call *call)
+{
+	(void)xl;
+	afr_fanout_anyok(call, false);
+}
+
+void afr_release(struct xl *xl, struct xl_call *call)
+{
+	struct afr_priv *priv = xl->private;
+	struct afr_inode *ai;
+	bool start = false;
+
+	if (call->args.fd && !call->args.fd->is_dir) {
+		ai = afr_inode_get(priv, call->args.fd->gfid);
+		if (ai) {
+			pthread_mutex_lock(&ai->lock);
+			if (ai->estate == AFR_E_LOCKED) {
+				ai->release_asap = true;
+				if (afr_eager_due_locked(priv, ai,
+							 afr_now_ms())) {
+					ai->estate = AFR_E_RELEASING;
+					start = true;
+				}
+			}
+			pthread_mutex_unlock(&ai->lock);
+			if (start)
+				afr_eager_release(priv, ai);
+			afr_inode_put(priv, ai);
+		}
+	}
+	afr_fanout_anyok(call, true);
+}
