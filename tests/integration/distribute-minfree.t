@@ -18,13 +18,13 @@ require_binaries
 plan 8
 
 M=$MT_TMP/mnt
-T=$MT_TMP/mf-b1
+T=$MT_TMP/mf/b1
 
 mkdir -p "$T"
 tap_require "a 12 MiB tmpfs for brick 1" mount -t tmpfs -o size=12m tmpfs "$T"
 mt_track .mounts "$T"
 tap_require "start 4 bricks, min-free-disk 8M" dht_volume mf 4 min-free-disk=8M
-tap_require "mount" dht_mount "$MT_TMP/mf.vol" "$M"
+tap_require "mount" mount_volume_of mf "$M"
 
 head -c $((512 << 10)) /dev/urandom >"$MT_TMP/blob"
 fill() {
@@ -56,4 +56,4 @@ tap_check "creates hashed to the full brick went elsewhere, with a linkto" \
 	linktos
 tap_check "brick 1 kept free space (never filled)" \
 	test "$(df -k --output=avail "$T" | tail -n 1)" -gt 4096
-tap_check "unmount" dht_unmount "$M"
+tap_check "unmount" unmount_volume "$M"

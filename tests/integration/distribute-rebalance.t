@@ -23,22 +23,26 @@ MT_TIMEOUT=${MORTAR_TEST_TIMEOUT:-300}
 RB=$top_builddir/extras/tools/mortar-rebalance
 require_binaries "$RB"
 command -v python3 >/dev/null || skip_all "python3 missing"
-plan 18
+plan 19
 
 M=$MT_TMP/mnt
-VF=$MT_TMP/rb.vol
 SHADOW=$MT_TMP/shadow
 STATE=$MT_TMP/rb.state
 MB=${MORTAR_TEST_REBALANCE_MB:-2} # size of each file the writer touches
 mkdir -p "$SHADOW"
 
 tap_require "start 3 bricks" dht_volume rb 3 min-free-disk=0
-tap_require "mount" dht_mount "$VF" "$M"
+VF=$(volume_volfile rb)
+tap_require "mount" mount_volume_of rb "$M"
 
-# Files to keep: d1 (60 small files), d2/sub (40), the writer's 8 files.
+# Files to keep: d1 (60 small files), d2/sub (40), the writers' 8 files,
+# and 16 files the second writer holds open but writes only after the
+# rebalance (idle/).
+NIDLE=16
 populate() {
 	local i
-	mkdir -p "$M/d1" "$M/d2/sub" "$M/w" || return 1
+	mkdir -p "$M/d1" "$M/d2/sub" "$M/w" "$M/idle" "$SHADOW/idle" ||
+		return 1
 	for i in $(seq 1 60); do
 		head -c $((RANDOM * 4 + 1)) /dev/urandom >"$M/d1/f$i" || return 1
 	done
@@ -49,20 +53,29 @@ populate() {
 		head -c $((MB << 20)) /dev/urandom >"$SHADOW/w$i" &&
 			cp "$SHADOW/w$i" "$M/w/w$i" || return 1
 	done
+	for ((i = 0; i < NIDLE; i++)); do
+		head -c 65536 /dev/urandom >"$SHADOW/idle/i$i" &&
+			cp "$SHADOW/idle/i$i" "$M/idle/i$i" || return 1
+	done
 	(cd "$M" && find d1 d2 -type f -print0 | sort -z |
 		xargs -0 md5sum) >"$MT_TMP/sums"
 }
-tap_require "write 108 files" populate
+tap_require "write $((108 + NIDLE)) files" populate
+declare -a IDLE_AT
+for ((i = 0; i < NIDLE; i++)); do IDLE_AT[i]=$(dht_brick_of rb "idle/i$i"); done
 
-tap_check "unmount" dht_unmount "$M"
-tap_require "add a fourth brick (volfile regenerated)" dht_add_brick rb
-tap_require "mount the grown volume" dht_mount "$VF" "$M"
+tap_check "unmount" unmount_volume "$M"
+tap_require "add a fourth brick (volfile regenerated)" add_brick rb
+tap_require "mount the grown volume" mount_volume_of rb "$M"
 
 check_all() {
 	(cd "$M" && md5sum --quiet -c "$MT_TMP/sums") || return 1
 	local i
 	for i in $(seq 0 7); do
 		cmp "$SHADOW/w$i" "$M/w/w$i" || return 1
+	done
+	for ((i = 0; i < NIDLE; i++)); do
+		cmp "$SHADOW/idle/i$i" "$M/idle/i$i" || return 1
 	done
 }
 tap_check "every file reads back on the grown volume" check_all
@@ -73,7 +86,7 @@ new_has_range() {
 	# 16 bytes: format 1, commit, start, stop; start <= stop
 	local hex
 	hex=$(getfattr -n trusted.mortar.dht.layout -e hex --only-values \
-		"$MT_TMP/rb-b3/d2/sub" 2>/dev/null) || return 1
+		"$MT_TMP/rb/b3/d2/sub" 2>/dev/null) || return 1
 	hex=${hex#0x}
 	echo "new brick's d2/sub layout: $hex"
 	[ $((16#${hex:16:8})) -le $((16#${hex:24:8})) ]
@@ -91,12 +104,12 @@ new_files_land() {
 		n=$((n + 1))
 		echo "new $n" >"$M/d1/new$n" || return 1
 	done
-	[ "$(find "$MT_TMP/rb-b3/d1" -maxdepth 1 -name 'new*' | wc -l)" -gt 0 ]
+	[ "$(find "$MT_TMP/rb/b3/d1" -maxdepth 1 -name 'new*' | wc -l)" -gt 0 ]
 }
 tap_check "new files land on the new brick after fix-layout" \
 	wait_for 20 new_files_land
 NEWN=$(find "$M/d1" -maxdepth 1 -name 'new*' | wc -l)
-diag "new files: $NEWN, on the new brick: $(find "$MT_TMP/rb-b3/d1" -maxdepth 1 -name 'new*' | wc -l)"
+diag "new files: $NEWN, on the new brick: $(find "$MT_TMP/rb/b3/d1" -maxdepth 1 -name 'new*' | wc -l)"
 (cd "$M" && md5sum d1/new*) >>"$MT_TMP/sums"
 
 # The writer (files w0..w3): overwrite a 4 KiB block at a random offset,
@@ -133,12 +146,18 @@ WRITER=$!
 mt_track .pids "$WRITER"
 
 # A second writer keeps w4..w7 open for the whole run and writes through
-# the same descriptors before, during and after their migration.
+# the same descriptors before, during and after their migration; it also
+# holds idle/* open from before the rebalance and writes to them through
+# those descriptors only when told to stop (after it: a file that moved
+# meanwhile gets the write on its new brick).
 cat >"$MT_TMP/longwriter.py" <<'EOP'
 import os, random, sys
 mnt, shadow, stop, mb = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+nidle = int(sys.argv[5])
 fds = [(os.open(f"{mnt}/w/w{i}", os.O_RDWR), os.open(f"{shadow}/w{i}", os.O_RDWR))
        for i in range(4, 8)]
+idle = [(os.open(f"{mnt}/idle/i{i}", os.O_RDWR),
+         os.open(f"{shadow}/idle/i{i}", os.O_RDWR)) for i in range(nidle)]
 n = 0
 while not os.path.exists(stop):
     m, s = random.choice(fds)
@@ -148,13 +167,19 @@ while not os.path.exists(stop):
         sys.exit(1)
     os.pwrite(s, blk, off)
     n += 1
-for m, s in fds:
+for m, s in idle:
+    blk = os.urandom(4096)
+    if os.pwrite(m, blk, 4096) != 4096:
+        sys.exit(1)
+    os.pwrite(s, blk, 4096)
+for m, s in fds + idle:
     os.fsync(m)
     os.close(m)
     os.close(s)
 print(n)
 EOP
 python3 "$MT_TMP/longwriter.py" "$M" "$SHADOW" "$MT_TMP/stop-writer" "$MB" \
+	"$NIDLE" \
 	>"$MT_TMP/longwriter.out" 2>&1 &
 LONGW=$!
 mt_track .pids "$LONGW"
@@ -204,18 +229,29 @@ wait_for 5 dumped
 diag "client: $(grep -hos 'migrate_repeats=[0-9]*' "$MT_TMP"/dump/* | tail -n 1) (writes repeated on a migration target)"
 tap_check "every file reads back, including the writer's last writes" \
 	check_all
+idle_moved() {
+	local i n=0
+	for ((i = 0; i < NIDLE; i++)); do
+		[ "$(dht_brick_of rb "idle/i$i")" != "${IDLE_AT[i]}" ] &&
+			n=$((n + 1))
+	done
+	echo "$n of $NIDLE idle files moved while held open"
+	[ "$n" -gt 0 ]
+}
+MT_VERBOSE=1 tap_check "some files held open moved (their later writes are checked)" \
+	idle_moved
 
 one_copy_hashed() {
 	local total=0 b n
 	for b in 0 1 2 3; do
-		n=$(dht_data_files "$MT_TMP/rb-b$b" | wc -l)
+		n=$(dht_data_files "$MT_TMP/rb/b$b" | wc -l)
 		echo "brick $b: $n data files, $(dht_linkto_files \
-			"$MT_TMP/rb-b$b" | wc -l) linkto files"
+			"$MT_TMP/rb/b$b" | wc -l) linkto files"
 		total=$((total + n))
 	done
-	# 60 + 40 + 8 + the new ones, each exactly once
-	[ "$total" -eq $((108 + NEWN)) ] && [ "$(dht_data_files "$MT_TMP/rb-b3" | wc -l)" -gt 20 ]
+	# 60 + 40 + 8 + the idle ones + the new ones, each exactly once
+	[ "$total" -eq $((108 + NIDLE + NEWN)) ] && [ "$(dht_data_files "$MT_TMP/rb/b3" | wc -l)" -gt 20 ]
 }
 tap_check "each file has one data copy; the new brick holds its share" \
 	one_copy_hashed
-tap_check "unmount" dht_unmount "$M"
+tap_check "unmount" unmount_volume "$M"

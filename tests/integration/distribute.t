@@ -9,7 +9,9 @@
 #  - rmdir cleans linkto-only leftovers, and says ENOTEMPTY for a real
 #    file on any brick;
 #  - with a brick killed: its files give ENOTCONN, creates hashed to it
-#    fail with ENOTCONN, the rest works, nothing hangs; back after restart.
+#    fail with ENOTCONN, the rest works, nothing hangs; back after restart;
+#  - a client that re-reads the parents' layouts for every new name
+#    (layout-refresh-timeout 0) makes directories the other client sees.
 #
 # shellcheck disable=SC2034 # read by mortar-test.sh
 MT_TIMEOUT=${MORTAR_TEST_TIMEOUT:-300}
@@ -20,14 +22,14 @@ MT_TIMEOUT=${MORTAR_TEST_TIMEOUT:-300}
 
 require_binaries
 command -v getfattr >/dev/null || skip_all "getfattr missing"
-plan 21
+plan 25
 
 M=$MT_TMP/mnt
-B=$MT_TMP/dd-b
+B=$MT_TMP/dd/b
 NFILES=${MORTAR_TEST_DHT_FILES:-10000}
 
 tap_require "start 4 bricks" dht_volume dd 4
-tap_require "mount" dht_mount "$MT_TMP/dd.vol" "$M"
+tap_require "mount" mount_volume_of dd "$M"
 
 # ---- spread
 spread() {
@@ -47,6 +49,10 @@ MT_VERBOSE=1 tap_check "$NFILES files spread within 15% per brick" spread
 tap_check "readdir lists each of them once" \
 	test "$(find "$M/spread" -mindepth 1 -maxdepth 1 -printf '%f\n' |
 		sort -u | wc -l)" -eq "$NFILES"
+# telldir/seekdir: the offsets handed up (ext4 bricks give 63-bit hash
+# offsets) are valid for seekdir and resume where they were taken.
+tap_check "a listing resumed at any returned offset goes on where it was" \
+	readdir_resumes "$M/spread"
 rm -rf "$M/spread"
 
 # ---- a file placed by hand on a brick its name does not hash to
@@ -146,7 +152,7 @@ for i in $(seq 1 40); do
 	[ "$b" != 2 ] && OFF2=k$i && break
 done
 diag "on brick 2: $ON2; elsewhere: $OFF2"
-tap_check "kill brick 2" kill_brick dd-brick-2
+tap_check "kill brick 2" kill_brick dd-b2
 down_errno() {
 	local out
 	out=$(timeout 20 cat "$M/d/$ON2" 2>&1)
@@ -176,7 +182,24 @@ creates_down() {
 tap_check "creates: ENOTCONN when hashed to the down brick, else made" \
 	creates_down
 tap_check "ls works with a brick down" timeout 20 ls "$M/d"
-tap_check "restart brick 2" restart_brick dd-brick-2
+tap_check "restart brick 2" restart_brick dd-b2
 back() { timeout 10 cat "$M/d/$ON2" 2>/dev/null | grep -qx "file ${ON2#k}"; }
 tap_check "its files read again once it is back" wait_for 30 back
-tap_check "unmount" dht_unmount "$M"
+
+# A client that reads every parent's layout again for each new name
+# (layout-refresh-timeout 0): directories made through it are there for
+# the other client (and, under the sanitizers, it leaks nothing).
+M2=$MT_TMP/mnt2
+sed '/type cluster\/distribute/a\    option layout-refresh-timeout 0' \
+	"$(volume_volfile dd)" >"$MT_TMP/dd-refresh0.vol"
+grep -q 'option layout-refresh-timeout 0' "$MT_TMP/dd-refresh0.vol" ||
+	bail_out "no cluster/distribute in $(volume_volfile dd)"
+tap_require "mount a second client, layout-refresh-timeout 0" \
+	mount_volfile "$MT_TMP/dd-refresh0.vol" "$M2"
+fresh_mkdirs() {
+	mkdir -p "$M2/fr/a/b" "$M2/fr/c" && echo x >"$M2/fr/a/b/f" &&
+		[ "$(cat "$M/fr/a/b/f")" = x ] && [ -d "$M/fr/c" ]
+}
+tap_check "mkdir and create re-reading the parents' layouts" fresh_mkdirs
+tap_check "unmount the second client" unmount_volume "$M2"
+tap_check "unmount" unmount_volume "$M"

@@ -14,93 +14,26 @@ MT_TIMEOUT=${MORTAR_TEST_TIMEOUT:-180}
 # shellcheck source=SCRIPTDIR/../lib/mortar-test.sh
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/mortar-test.sh"
 
-# This script writes its volfiles by hand (not mortar-volgen) to add a
-# fifth brick to the same bricks later and to vary child-up-timeout:
-#   unify_bricks NAME COUNT   start bricks NAME0.. on $MT_TMP/NAME<i>
-#   unify_volfile NAME COUNT FILE [option lines...]
-#                             one protocol/client per brick, cluster/unify
-#                             NAME on top (child-up-timeout 10 unless
-#                             given: every brick connected at the start)
-#   mount_volfile VOLFILE MNT mortar -N -f VOLFILE MNT, tracked for cleanup
-unify_bricks() {
-	local name=$1 count=$2 i
-	for ((i = 0; i < count; i++)); do
-		start_brick "$name$i" "$MT_TMP/$name$i" ||
-			return 1
-	done
-}
-
-unify_volfile() {
-	local name=$1 count=$2 file=$3 i subs=
-	shift 3
-	: >"$file"
-	for ((i = 0; i < count; i++)); do
-		cat >>"$file" <<EOV
-volume $name-client-$i
-    type protocol/client
-    option remote-host 127.0.0.1
-    option remote-port ${MT_BRICK_PORT[$name$i]}
-    option remote-subvolume $name$i
-    option ping-timeout 5
-end-volume
-
-EOV
-		subs="$subs $name-client-$i"
-	done
-	{
-		echo "volume $name"
-		echo "    type cluster/unify"
-		[[ " $* " == *" child-up-timeout "* ]] ||
-			echo "    option child-up-timeout 10"
-		for opt in "$@"; do
-			echo "    option $opt"
-		done
-		echo "    subvolumes$subs"
-		echo "end-volume"
-	} >>"$file"
-}
-
-mount_volfile() {
-	local vol=$1 mnt=$2 log pid
-	shift 2
-	mkdir -p "$mnt"
-	log="$MT_TMP/logs/mount-$(basename "$mnt").log"
-	# shellcheck disable=SC2046 # no option at all when the level is unset
-	"$MORTAR" $(mt_log_level_args) -N -f "$vol" --log-file "$log" \
-		--dump-dir "$MT_TMP/dump" "$@" "$mnt" </dev/null >>"$log.out" 2>&1 &
-	pid=$!
-	mt_track .pids "$pid"
-	mt_track .mounts "$mnt"
-	MT_MOUNT_PID[$mnt]=$pid
-	MOUNT_PID=$pid
-	if ! wait_for "${MT_MOUNT_TIMEOUT:-20}" mt_mount_ready "$mnt" "$pid" ||
-		! mountpoint -q "$mnt"; then
-		diag "mount of $vol on $mnt failed (pid $pid)"
-		diag_file "$log.out"
-		diag_file "$log"
-		return 1
-	fi
-	diag "mounted $vol on $mnt (pid $pid)"
-	return 0
-}
-
 # unify_count DIR: regular files directly in a brick directory.
 unify_count() {
 	find "$1" -maxdepth 1 -type f | wc -l
 }
 
-require_binaries
+require_binaries "$MORTAR_VOLGEN"
 command -v getfattr >/dev/null || skip_all "getfattr missing"
 command -v perl >/dev/null || skip_all "perl missing"
 plan 40
 
 M=$MT_TMP/mnt
-B=("$MT_TMP/u0" "$MT_TMP/u1" "$MT_TMP/u2" "$MT_TMP/u3")
+B=("$MT_TMP/u/b0" "$MT_TMP/u/b1" "$MT_TMP/u/b2" "$MT_TMP/u/b3")
 NFILES=${MORTAR_TEST_UNIFY_FILES:-3000}
 
-tap_require "start 4 bricks" unify_bricks u 4
-unify_volfile u 4 "$MT_TMP/u.vol" "scheduler rr"
-tap_require "mount the unify volume" mount_volfile "$MT_TMP/u.vol" "$M"
+# Every brick connected before the volume is up (child-up-timeout); a
+# stopped brick's calls fail after 5 s (ping-timeout).
+tap_require "start 4 bricks" start_volume u unify 4 --scheduler rr \
+	--option u-unify:child-up-timeout=10 \
+	--option protocol/client:ping-timeout=5
+tap_require "mount the unify volume" mount_volume_of u "$M"
 
 # brick_of NAME: the index of the brick holding regular file NAME.
 brick_of() {
@@ -176,31 +109,10 @@ list_once() {
 	done
 }
 tap_check "readdir lists each of the $NFILES names once (merged from 4 bricks)" list_once
-# telldir/seekdir: resume from offsets taken along one listing.
-resume_offsets() {
-	perl -e '
-		opendir(my $d, $ARGV[0]) or die "opendir: $!";
-		my (@names, @pos);
-		while (1) { my $p = telldir($d); my $n = readdir($d);
-			last unless defined $n; push @names, $n; push @pos, $p; }
-		my $bad = 0;
-		# The same handle, and a fresh one (that has not listed the
-		# lower bricks yet).
-		for my $fresh (0, 1) {
-		for my $k (0, 1, 2, 700, 751, 1499, 2222, 2998, $#names) {
-			next if $k > $#names;
-			my $h = $d;
-			if ($fresh) { opendir($h, $ARGV[0]) or die "opendir: $!"; }
-			seekdir($h, $pos[$k]);
-			my @rest; while (defined(my $n = readdir($h))) { push @rest, $n; }
-			my @want = @names[$k .. $#names];
-			if ("@rest" ne "@want") { print "resume at entry $k (fresh $fresh) differs\n"; $bad = 1; }
-			closedir($h) if $fresh;
-		}
-		}
-		exit $bad;' "$M/many"
-}
-tap_check "a listing resumed at any returned offset goes on where it was" resume_offsets
+# telldir/seekdir: resume from offsets taken along one listing (around
+# each brick's part of it).
+tap_check "a listing resumed at any returned offset goes on where it was" \
+	readdir_resumes "$M/many"
 
 # ---- rename, link
 rename_keeps() {
@@ -279,7 +191,7 @@ kill_and_check() {
 }
 tap_require "files on brick 0 and brick 3" kill_and_check
 exec 7<"$M/$K3"
-tap_require "kill brick 3" kill_brick u3
+tap_require "kill brick 3" kill_brick u-b3
 read_fd_enotconn() {
 	local out
 	out=$(head -c 10 <&7 2>&1) && { echo "read succeeded: $out"; return 1; }
@@ -303,7 +215,7 @@ mkdir_down() {
 }
 tap_check "mkdir with a brick down: ENOTCONN, nothing created" mkdir_down
 tap_check "the volume still lists" test "$(ls "$M/many" | wc -l)" -ge $((NFILES * 3 / 4))
-tap_require "restart brick 3" restart_brick u3
+tap_require "restart brick 3" restart_brick u-b3
 tap_check "its files read again after restart" \
 	wait_for 20 sh -c "[ \"\$(cat '$M/$K3' 2>/dev/null)\" = '$K3' ]"
 tap_check "mkdir works again" wait_for 20 mkdir "$M/after"
@@ -313,11 +225,11 @@ tap_check "mkdir works again" wait_for 20 mkdir "$M/after"
 # on without it.
 stopped_brick() {
 	local t0=$SECONDS rc=0
-	brick_signal u2 STOP || return 1
+	brick_signal u-b2 STOP || return 1
 	drop_caches
 	timeout 30 cat "$M/$K0" >/dev/null || rc=1
 	echo "a file on brick 0 read after $((SECONDS - t0)) s"
-	brick_signal u2 CONT
+	brick_signal u-b2 CONT
 	[ $rc -eq 0 ] && [ $((SECONDS - t0)) -le 15 ]
 }
 tap_check "a brick that stops answering does not hang the volume" stopped_brick
@@ -337,10 +249,10 @@ tap_check "state dump: subvolumes, scheduler, counters" dump_shows_state
 tap_check "unmount cleanly" unmount_volume "$M"
 
 # ---- a brick added later
-tap_require "start a fifth, empty brick" start_brick u4 "$MT_TMP/u4"
-B[4]=$MT_TMP/u4
-unify_volfile u 5 "$MT_TMP/u5.vol" "scheduler rr"
-tap_require "mount the volume with 5 bricks" mount_volfile "$MT_TMP/u5.vol" "$M"
+tap_require "start a fifth, empty brick" add_brick u
+B[4]=$MT_TMP/u/b4
+tap_require "mount the volume with 5 bricks" \
+	mount_volfile "$(volume_volfile u)" "$M"
 dirs_of() { (cd "$1" && find . -type d ! -path './.mortar*' | sort); }
 added_brick_dirs() {
 	find "$M" >/dev/null || return 1 # looks every name up
@@ -356,8 +268,11 @@ tap_check "new files go to the added brick too" added_brick_files
 tap_check "unmount the 5-brick volume" unmount_volume "$M"
 
 # ---- up with one brick missing (child-up-timeout 0: up at the first)
-tap_require "stop brick 1" stop_brick u1
-unify_volfile u 5 "$MT_TMP/u0.vol" "child-up-timeout 0"
+tap_require "stop brick 1" stop_brick u-b1
+sed 's/option child-up-timeout 10/option child-up-timeout 0/' \
+	"$(volume_volfile u)" >"$MT_TMP/u0.vol"
+grep -q 'option child-up-timeout 0' "$MT_TMP/u0.vol" ||
+	bail_out "no child-up-timeout in $(volume_volfile u)"
 tap_require "mount with brick 1 down" mount_volfile "$MT_TMP/u0.vol" "$M"
 tap_check "files on live bricks read" test "$(cat "$M/$K0")" = "$K0"
 tap_check "unmount cleanly (brick 1 down)" unmount_volume "$M"

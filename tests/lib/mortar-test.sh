@@ -39,7 +39,7 @@ MT_WATCHDOG_PID=
 MT_SCRIPT=$(basename "$0")
 declare -A MT_BRICK_PID MT_BRICK_PORT MT_BRICK_DIR MT_BRICK_ARGS MT_MOUNT_PID
 # Volumes (start_volume): a brick of one runs from a server volfile.
-declare -A MT_BRICK_VOLFILE MT_VOL_DIR MT_VOL_BRICKS
+declare -A MT_BRICK_VOLFILE MT_VOL_DIR MT_VOL_BRICKS MT_VOL_TYPE MT_VOL_OPTS
 
 # ------------------------------------------------------------------- TAP
 
@@ -527,45 +527,81 @@ brick_dir() {
 # every brick serves names the real ports.  MT_VOL_BRICKS[NAME] lists the
 # brick names.  Mount with mount_volume_of NAME MNT.
 start_volume() {
-	local vol=$1 type=$2 n=$3 vdir i b out
-	local -a bricks=() names=()
+	local vol=$1 type=$2 n=$3 i
 	shift 3
 	[ -x "$MORTAR_VOLGEN" ] || {
 		diag "missing $MORTAR_VOLGEN (run make first)"
 		return 1
 	}
-	vdir=$MT_TMP/vols/$vol
-	out=$MT_TMP/logs/volgen-$vol.out
-	mkdir -p "$vdir"
+	MT_VOL_DIR[$vol]=$MT_TMP/vols/$vol
+	MT_VOL_TYPE[$vol]=$type
+	MT_VOL_OPTS[$vol]=
+	[ $# -gt 0 ] && MT_VOL_OPTS[$vol]=$(printf '%q ' "$@")
+	MT_VOL_BRICKS[$vol]=
+	mkdir -p "${MT_VOL_DIR[$vol]}"
 	for ((i = 0; i < n; i++)); do
-		mkdir -p "$MT_TMP/$vol/b$i"
-		bricks+=("127.0.0.1:$MT_TMP/$vol/b$i")
-		names+=("$vol-b$i")
+		mt_vol_new_brick "$vol" "$i"
 	done
-	if ! "$MORTAR_VOLGEN" -q --force --out "$vdir" "$@" "$vol" "$type" \
-		"${bricks[@]}" >"$out" 2>&1; then
+	mt_volgen "$vol" || return 1
+	for ((i = 0; i < n; i++)); do
+		mt_spawn_brick "$vol-b$i" 0 || return 1
+	done
+	mt_volgen "$vol" || return 1
+	diag "volume $vol: $type, $n bricks ($*) in ${MT_VOL_DIR[$vol]}"
+	return 0
+}
+
+# add_brick NAME: one more brick (NAME-b<n>, dir $MT_TMP/NAME/b<n>) for a
+# volume made by start_volume, with the same mortar-volgen options; the
+# volfiles are generated again, so a client mounted from now on (or a
+# tool reading NAME.vol) sees it.  Clients already mounted keep their
+# graph.
+add_brick() {
+	local vol=$1 i
+	local -a have
+	read -ra have <<<"${MT_VOL_BRICKS[$vol]}"
+	i=${#have[@]}
+	mt_vol_new_brick "$vol" "$i"
+	mt_volgen "$vol" || return 1
+	mt_spawn_brick "$vol-b$i" 0 || return 1
+	mt_volgen "$vol" || return 1
+	diag "volume $vol: brick $vol-b$i added"
+}
+
+# volume_volfile NAME: the client volfile of a volume (for mortar -f or a
+# tool's -f).
+volume_volfile() {
+	echo "${MT_VOL_DIR[$1]}/$1.vol"
+}
+
+# mt_vol_new_brick VOL I: register brick I of VOL (not started).
+mt_vol_new_brick() {
+	local vol=$1 i=$2 b=$1-b$2
+	mkdir -p "$MT_TMP/$vol/b$i"
+	MT_BRICK_DIR[$b]=$MT_TMP/$vol/b$i
+	MT_BRICK_VOLFILE[$b]=${MT_VOL_DIR[$vol]}/$vol-brick-$i.vol
+	MT_BRICK_ARGS[$b]=
+	MT_BRICK_PORT[$b]=
+	MT_VOL_BRICKS[$vol]="${MT_VOL_BRICKS[$vol]:+${MT_VOL_BRICKS[$vol]} }$b"
+}
+
+# mt_volgen VOL: (re)write VOL's volfiles, with the port of every brick
+# that has one (bricks not started yet bind port 0 and are written again
+# once they run).
+mt_volgen() {
+	local vol=$1 b out=$MT_TMP/logs/volgen-$1.out
+	local -a bricks=() opts=()
+	eval "opts=(${MT_VOL_OPTS[$vol]})"
+	for b in ${MT_VOL_BRICKS[$vol]}; do
+		bricks+=("127.0.0.1:${MT_BRICK_PORT[$b]:+${MT_BRICK_PORT[$b]}:}${MT_BRICK_DIR[$b]}")
+	done
+	if ! "$MORTAR_VOLGEN" -q --force --out "${MT_VOL_DIR[$vol]}" \
+		"${opts[@]}" "$vol" "${MT_VOL_TYPE[$vol]}" "${bricks[@]}" \
+		>"$out" 2>&1; then
 		diag "mortar-volgen failed for $vol:"
 		diag_file "$out"
 		return 1
 	fi
-	MT_VOL_DIR[$vol]=$vdir
-	MT_VOL_BRICKS[$vol]="${names[*]}"
-	for ((i = 0; i < n; i++)); do
-		b=${names[$i]}
-		MT_BRICK_DIR[$b]=$MT_TMP/$vol/b$i
-		MT_BRICK_VOLFILE[$b]=$vdir/$vol-brick-$i.vol
-		MT_BRICK_ARGS[$b]=
-		mt_spawn_brick "$b" 0 || return 1
-		bricks[i]="127.0.0.1:${MT_BRICK_PORT[$b]}:$MT_TMP/$vol/b$i"
-	done
-	if ! "$MORTAR_VOLGEN" -q --force --out "$vdir" "$@" "$vol" "$type" \
-		"${bricks[@]}" >"$out" 2>&1; then
-		diag "mortar-volgen failed for $vol (with ports):"
-		diag_file "$out"
-		return 1
-	fi
-	diag "volume $vol: $type, $n bricks ($*) in $vdir"
-	return 0
 }
 
 # volume_port NAME: the port of a running brick of the volume (the first).
@@ -608,13 +644,26 @@ stop_volume() {
 # Runs mortar -N in the background and waits until MNT is a mountpoint.
 # Sets MOUNT_PID and MT_MOUNT_PID[MNT].
 mount_volume() {
-	local mnt=$1 vol=$2 port=$3 opts=${4:-} log pid
+	mt_mount "$1" "$2" "${4:-}" --volfile-server "127.0.0.1:$3" \
+		--volume "$2"
+}
+
+# mount_volfile VOLFILE MNT [mount -o options]: mortar -N -f VOLFILE MNT,
+# like mount_volume (for a volfile a test wrote or changed itself).
+mount_volfile() {
+	mt_mount "$2" "$1" "${3:-}" -f "$1"
+}
+
+# mt_mount MNT WHAT OPTS GRAPH-ARGS...: the common part of the mounts.
+mt_mount() {
+	local mnt=$1 what=$2 opts=$3 log pid
 	local -a extra=()
+	shift 3
 	mkdir -p "$mnt"
 	log="$MT_TMP/logs/mount-$(basename "$mnt").log"
 	[ -n "$opts" ] && extra=(-o "$opts")
 	# shellcheck disable=SC2046 # no option at all when the level is unset
-	"$MORTAR" $(mt_log_level_args) -N --volfile-server "127.0.0.1:$port" --volume "$vol" \
+	"$MORTAR" $(mt_log_level_args) -N "$@" \
 		--log-file "$log" --dump-dir "$MT_TMP/dump" "${extra[@]}" \
 		"$mnt" </dev/null >>"$log.out" 2>&1 &
 	pid=$!
@@ -624,12 +673,12 @@ mount_volume() {
 	MOUNT_PID=$pid
 	if ! wait_for "${MT_MOUNT_TIMEOUT:-20}" mt_mount_ready "$mnt" "$pid" ||
 		! mountpoint -q "$mnt"; then
-		diag "mount of $vol on $mnt failed (pid $pid)"
+		diag "mount of $what on $mnt failed (pid $pid)"
 		diag_file "$log.out"
 		diag_file "$log"
 		return 1
 	fi
-	diag "mounted $vol on $mnt (pid $pid)"
+	diag "mounted $what on $mnt (pid $pid)"
 	return 0
 }
 
@@ -688,6 +737,65 @@ drop_caches() {
 # Seconds.nanoseconds since the epoch, for timing.
 now_ns() {
 	date +%s.%N
+}
+
+# readdir_resumes DIR [INDEX...]: list DIR once, keeping telldir() before
+# each entry; then, for each INDEX (default: the first three, the ones
+# around each quarter of the listing, the last), seekdir() there on the
+# same handle and on a fresh one and read to the end: the rest must be the
+# listing's own rest, in order.  Fails (printing where) otherwise.  For
+# translators that merge several children's listings into one.
+readdir_resumes() {
+	perl -e '
+		my $dir = shift;
+		opendir(my $d, $dir) or die "opendir $dir: $!";
+		my (@names, @pos);
+		while (1) {
+			my $p = telldir($d);
+			my $n = readdir($d);
+			last unless defined $n;
+			push @names, $n;
+			push @pos, $p;
+		}
+		my $n = @names;
+		my @at = @ARGV;
+		if (!@at) {
+			@at = (0, 1, 2, $n - 1);
+			for my $q (1, 2, 3) {
+				my $i = int($n * $q / 4);
+				push @at, $i - 1, $i, $i + 1;
+			}
+		}
+		my $bad = 0;
+		for my $fresh (0, 1) {
+			for my $k (@at) {
+				next if $k < 0 || $k >= $n;
+				my $h = $d;
+				if ($fresh) {
+					opendir($h, $dir) or die "opendir: $!";
+				}
+				if (!seekdir($h, $pos[$k])) {
+					print "seekdir to entry $k ($pos[$k]) failed: $!\n";
+					$bad = 1;
+					next;
+				}
+				my @rest;
+				while (defined(my $e = readdir($h))) {
+					push @rest, $e;
+				}
+				my @want = @names[$k .. $n - 1];
+				if ("@rest" ne "@want") {
+					printf "resumed at entry %d of %d (%s handle, " .
+					    "offset %s): %d entries, want %d\n",
+					    $k, $n, $fresh ? "fresh" : "same",
+					    $pos[$k], scalar(@rest), scalar(@want);
+					$bad = 1;
+				}
+				closedir($h) if $fresh;
+			}
+		}
+		print "$n entries, resumed at ", scalar(@at), " places\n";
+		exit $bad;' "$@"
 }
 
 mt_init

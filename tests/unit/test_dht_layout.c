@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "dht-layout.h"
+#include "merge.h"
 
 static void test_hash_is_xxh32(void **state)
 {
@@ -164,42 +165,86 @@ static void test_spread(void **state)
 		assert_in_range(count[i], 9500, 10500);
 }
 
+/* readdir offsets (xlators-api/merge.c, used by distribute and
+ * unify): the child and its offset come back, and what goes up to the
+ * kernel is a valid (non-negative) off_t, or seekdir refuses it. */
 static void test_doff(void **state)
 {
-	const uint64_t small[] = {0, 1, 12345, (1ull << 61) - 1};
+	const uint64_t small[] = {0, 1, 12345, (1ull << 55) - 1};
+	/* ext4's 63-bit hash offsets */
 	const uint64_t big[] = {1ull << 61, 0x7ffffffffffffffeull,
-				0x1234567890abcdefull};
+				0x1234567890abcdefull, 0x7fffffffffffffffull};
 	uint64_t off;
 	int idx;
 
 	(void)state;
-	for (int bits = 1; bits <= 8; bits++) {
-		for (int i = 0; i < (1 << bits); i += 1 + (1 << bits) / 4) {
+	for (int n = 1; n <= 64; n++) {
+		int bits = 0;
+
+		while ((1 << bits) < n)
+			bits++;
+		for (int i = 0; i < n; i += 1 + n / 4) {
 			for (size_t k = 0; k < 4; k++) {
-				if (small[k] >= (1ull << (63 - bits)))
-					continue;
-				uint64_t d = dht_doff_encode(bits, i, small[k]);
-				dht_doff_decode(bits, d, &idx, &off);
+				uint64_t d = xl_doff_encode(n, i, small[k]);
+
+				xl_doff_decode(n, d, &idx, &off);
 				assert_int_equal(idx, i);
 				assert_true(off == small[k]);
 				assert_true(d < (1ull << 63));
 			}
-			for (size_t k = 0; k < 3; k++) {
-				uint64_t d = dht_doff_encode(bits, i, big[k]);
-				uint64_t mask = (1ull << bits) - 1;
-				dht_doff_decode(bits, d, &idx, &off);
+			for (size_t k = 0; k < 4; k++) {
+				uint64_t d = xl_doff_encode(n, i, big[k]);
+				uint64_t lost = (2ull << bits) - 1;
+
+				assert_true(d < (1ull << 63));
+				xl_doff_decode(n, d, &idx, &off);
 				assert_int_equal(idx, i);
-				/* shifted when it fits, else only the
-				 * child's bits are lost */
-				if (big[k] < (1ull << (63 - bits)))
+				/* kept when it fits, else only the
+				 * lowest 1 + bits bits are lost */
+				if (bits == 0 || (big[k] >> (62 - bits)) == 0)
 					assert_true(off == big[k]);
 				else
-					assert_true(off == (big[k] & ~mask));
+					assert_true(off == (big[k] & ~lost));
 			}
 		}
 	}
 	/* offset 0 of child 0 is 0: a readdir from the start */
-	assert_true(dht_doff_encode(2, 0, 0) == 0);
+	assert_true(xl_doff_encode(4, 0, 0) == 0);
+}
+
+/* statfs sums (xlators-api/merge.c): in the first answer's block size. */
+static void test_statfs_add(void **state)
+{
+	struct xl_statfs sum, a = {.bsize = 4096,
+				   .frsize = 4096,
+				   .blocks = 100,
+				   .bfree = 50,
+				   .bavail = 40,
+				   .files = 10,
+				   .ffree = 5,
+				   .favail = 5,
+				   .namemax = 255};
+	struct xl_statfs b = {.bsize = 1024,
+			      .blocks = 400,
+			      .bfree = 200,
+			      .bavail = 100,
+			      .files = 7,
+			      .ffree = 3,
+			      .favail = 2,
+			      .namemax = 200};
+
+	(void)state;
+	memset(&sum, 0, sizeof(sum));
+	xl_statfs_add(&sum, &a);
+	xl_statfs_add(&sum, &b);
+	assert_int_equal(sum.frsize, 4096);
+	assert_int_equal(sum.blocks, 200);
+	assert_int_equal(sum.bfree, 100);
+	assert_int_equal(sum.bavail, 65);
+	assert_int_equal(sum.files, 17);
+	assert_int_equal(sum.ffree, 8);
+	assert_int_equal(sum.favail, 7);
+	assert_int_equal(sum.namemax, 200);
 }
 
 int main(void)
@@ -213,6 +258,7 @@ int main(void)
 	    cmocka_unit_test(test_check_detects),
 	    cmocka_unit_test(test_spread),
 	    cmocka_unit_test(test_doff),
+	    cmocka_unit_test(test_statfs_add),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

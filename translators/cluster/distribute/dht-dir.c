@@ -6,34 +6,22 @@
  * walks the children in order: child i's entries, then child i+1's from
  * its start.  The child's index is kept in the low bits of every d_off we
  * hand out, so the next readdir (even by another thread) knows where to
- * resume; a child offset too big to shift (ext4's 63-bit hash offsets)
- * keeps its high bits and marks itself with the top bit instead, losing
- * only its lowest bits, where ext4 keeps the minor hash.  Linkto files
- * are hidden; directories are listed from the first child only.
- *
- * (dht_doff_encode in dht-layout.c).  statfs sums the children (scaled to
- * the first child's block size).
+ * resume (xl_doff_encode, xlators-api/merge.h, shared with
+ * cluster/unify).  Linkto files are hidden; directories are listed from
+ * the first child only.  statfs sums the children (scaled to the first
+ * child's block size).
  */
 #include "config.h"
 
 #include "dht.h"
+
+#include "merge.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-
-static uint64_t dht_off_encode(struct dht_priv *priv, int idx, uint64_t off)
-{
-	return dht_doff_encode(priv->dbits, idx, off);
-}
-
-static void dht_off_decode(struct dht_priv *priv, uint64_t d, int *idx,
-			   uint64_t *off)
-{
-	dht_doff_decode(priv->dbits, d, idx, off);
-}
 
 /* ---- opendir --------------------------------------------------------- */
 
@@ -66,46 +54,10 @@ static void dht_opendir_done(struct xl_call *call, struct xl_call **children,
 	xl_unwind(call);
 }
 
-static int dht_fill_args(struct xl_call *call, struct xl_call *child,
-			 int subvol, int k)
-{
-	(void)subvol;
-	(void)k;
-	return xl_args_copy(&child->args, &call->args);
-}
-
 void dht_opendir(struct xl *xl, struct xl_call *call)
 {
-	int subvols[DHT_MAX_SUBVOLS];
-	int n = dht_up_subvols(xl, subvols);
-
-	if (n == 0) {
-		xl_unwind_error(call, -ENOTCONN);
-		return;
-	}
-	dht_fan(call, XL_FOP_OPENDIR, subvols, n, dht_fill_args,
-		dht_opendir_done);
-}
-
-void dht_releasedir(struct xl *xl, struct xl_call *call)
-{
-	/* Each child's slot is closed when the fd dies (fd_ctx_free of
-	 * protocol/client); tell the ones that hold it now. */
-	struct dht_fdctx *f = dht_fdctx(xl, call->args.fd, false);
-	int subvols[DHT_MAX_SUBVOLS], n = 0;
-
-	if (f) {
-		pthread_mutex_lock(&f->lock);
-		for (int i = 0; i < dht_priv(xl)->n; i++)
-			if (f->opened[i])
-				subvols[n++] = i;
-		pthread_mutex_unlock(&f->lock);
-	}
-	for (int k = 0; k < n; k++)
-		dht_send(call, call->fop, subvols[k], dht_fill_args,
-			 dht_ignore_cbk, NULL);
-	call->reply.ret = 0;
-	xl_unwind(call);
+	(void)xl;
+	dht_fan_up(call, XL_FOP_OPENDIR, dht_fill_copy, dht_opendir_done);
 }
 
 /* ---- readdir ------------------------------------------------------------- */
@@ -128,13 +80,9 @@ static void dht_readdir_from(struct xl_call *call, int idx, uint64_t off);
 static int dht_fill_readdir(struct xl_call *call, struct xl_call *child,
 			    int subvol, int k)
 {
-	struct dht_local *local = dht_local(call);
-	int ret;
+	int ret = dht_fill_copy(call, child, subvol, k);
 
-	(void)subvol;
-	(void)k;
-	ret = xl_args_copy(&child->args, &call->args);
-	child->args.offset = (int64_t)local->owner;
+	child->args.offset = (int64_t)dht_local(call)->owner;
 	return ret;
 }
 
@@ -174,7 +122,7 @@ static void dht_readdir_cbk(struct xl_call *call, struct xl_call *child,
 			d->name = NULL;
 			continue;
 		}
-		d->d_off = dht_off_encode(priv, idx, d->d_off);
+		d->d_off = xl_doff_encode(priv->n, idx, d->d_off);
 		if (kept != i) {
 			r->entries[kept] = *d;
 			d->name = NULL;
@@ -224,7 +172,8 @@ void dht_readdir(struct xl *xl, struct xl_call *call)
 		return;
 	}
 	if (call->args.offset != 0)
-		dht_off_decode(priv, (uint64_t)call->args.offset, &idx, &off);
+		xl_doff_decode(priv->n, (uint64_t)call->args.offset, &idx,
+			       &off);
 	if (idx >= priv->n) {
 		xl_unwind_error(call, -EINVAL);
 		return;
@@ -251,37 +200,17 @@ static void dht_statfs_store(struct xl *xl, struct xl_call **children,
 static void dht_statfs_done(struct xl_call *call, struct xl_call **children,
 			    const int *subvols, int n)
 {
-	struct xl_statfs *sum = &call->reply.statfs;
-	uint64_t unit = 0;
 	int ok = 0, err = -ENOTCONN;
 
 	dht_statfs_store(call->xl, children, subvols, n);
-	memset(sum, 0, sizeof(*sum));
+	memset(&call->reply.statfs, 0, sizeof(call->reply.statfs));
 	for (int k = 0; k < n; k++) {
-		const struct xl_statfs *s = &children[k]->reply.statfs;
-		uint64_t u;
-
 		if (children[k]->reply.ret < 0) {
 			err = children[k]->reply.ret;
 			continue;
 		}
-		u = s->frsize ? s->frsize : s->bsize;
-		if (!ok) {
-			*sum = *s;
-			unit = u ? u : 4096;
-			sum->frsize = unit;
-			sum->blocks = sum->bfree = sum->bavail = 0;
-			sum->files = sum->ffree = sum->favail = 0;
-		}
+		xl_statfs_add(&call->reply.statfs, &children[k]->reply.statfs);
 		ok++;
-		sum->blocks += s->blocks * u / unit;
-		sum->bfree += s->bfree * u / unit;
-		sum->bavail += s->bavail * u / unit;
-		sum->files += s->files;
-		sum->ffree += s->ffree;
-		sum->favail += s->favail;
-		if (s->namemax && s->namemax < sum->namemax)
-			sum->namemax = s->namemax;
 	}
 	call->reply.ret = ok ? 0 : err;
 	xl_unwind(call);
@@ -299,15 +228,8 @@ static int dht_fill_statfs(struct xl_call *call, struct xl_call *child,
 
 void dht_statfs(struct xl *xl, struct xl_call *call)
 {
-	int subvols[DHT_MAX_SUBVOLS];
-	int n = dht_up_subvols(xl, subvols);
-
-	if (n == 0) {
-		xl_unwind_error(call, -ENOTCONN);
-		return;
-	}
-	dht_fan(call, XL_FOP_STATFS, subvols, n, dht_fill_statfs,
-		dht_statfs_done);
+	(void)xl;
+	dht_fan_up(call, XL_FOP_STATFS, dht_fill_statfs, dht_statfs_done);
 }
 
 static void dht_statfs_refreshed(struct xl_call *call,

@@ -33,14 +33,6 @@
 #define RENAME_EXCHANGE (1 << 1)
 #endif
 
-static int dht_fill_copy(struct xl_call *call, struct xl_call *child,
-			 int subvol, int k)
-{
-	(void)subvol;
-	(void)k;
-	return xl_args_copy(&child->args, &call->args);
-}
-
 static int dht_fill_loc(struct xl_call *call, struct xl_call *child, int subvol,
 			int k)
 {
@@ -362,11 +354,11 @@ static void dht_newfile_placed(struct xl_call *call)
 	}
 }
 
-static void dht_newfile(struct xl *xl, struct xl_call *call)
+/* A fop that makes a new name: the parent's layout first, then next. */
+static void dht_new_name(struct xl_call *call, dht_next_fn next)
 {
 	struct xl_loc *loc = &call->args.loc;
 
-	(void)xl;
 	if (!dht_local(call)) {
 		xl_unwind_error(call, -ENOMEM);
 		return;
@@ -375,7 +367,13 @@ static void dht_newfile(struct xl *xl, struct xl_call *call)
 		xl_unwind_error(call, -EINVAL);
 		return;
 	}
-	dht_layout_get(call, loc->pargfid, loc->parent, dht_newfile_placed);
+	dht_layout_get(call, loc->pargfid, loc->parent, next);
+}
+
+static void dht_newfile(struct xl *xl, struct xl_call *call)
+{
+	(void)xl;
+	dht_new_name(call, dht_newfile_placed);
 }
 
 void dht_create(struct xl *xl, struct xl_call *call)
@@ -400,56 +398,11 @@ static void dht_mkdir_layout_done(struct xl_call *call,
 				  int n)
 {
 	struct dht_local *local = dht_local(call);
-	struct xl *xl = call->xl;
-	struct dht_priv *priv = dht_priv(xl);
-	struct xl_inode *inode = NULL;
-	struct dht_ictx *ctx;
 
-	for (int k = 0; k < n; k++)
-		if (children[k]->reply.ret < 0) {
-			xl_warn(xl->name,
-				"mkdir %s: layout not written on %s: "
-				"errno=%d",
-				call->args.loc.name,
-				priv->subvols[subvols[k]]->name,
-				-children[k]->reply.ret);
-			local->ranges[subvols[k]].present = false;
-		}
-	if (xl->graph && xl->graph->itable)
-		inode = xl_inode_get(xl->graph->itable, local->attr.gfid);
-	ctx = inode ? dht_ictx(xl, inode, true) : NULL;
-	if (ctx) {
-		pthread_mutex_lock(&ctx->lock);
-		ctx->is_dir = true;
-		memcpy(ctx->ranges, local->ranges,
-		       (size_t)priv->n * sizeof(ctx->ranges[0]));
-		ctx->layout_valid = true;
-		ctx->layout_ms = dht_now_ms();
-		pthread_mutex_unlock(&ctx->lock);
-	}
-	if (inode) {
-		if (local->hold)
-			xl_inode_unref(local->hold);
-		local->hold = inode;
-	}
+	dht_layout_set_failed(call, children, subvols, n, "mkdir");
+	dht_layout_cache(call->xl, call, local->attr.gfid, true);
 	xl_reply_move(&call->reply, &local->saved);
 	xl_unwind(call);
-}
-
-static int dht_fill_mkdir_layout(struct xl_call *call, struct xl_call *child,
-				 int subvol, int k)
-{
-	struct dht_local *local = dht_local(call);
-	uint8_t buf[DHT_LAYOUT_XATTR_LEN];
-
-	(void)k;
-	dht_range_encode(&local->ranges[subvol], buf);
-	memcpy(child->args.loc.gfid, local->attr.gfid, XL_GFID_LEN);
-	child->args.xname = strdup(DHT_XATTR_LAYOUT);
-	child->args.data = xl_iobuf_from(buf, sizeof(buf));
-	if (!child->args.xname || !child->args.data)
-		return -ENOMEM;
-	return dht_set_internal(&child->args.xdata);
 }
 
 static void dht_mkdir_others_done(struct xl_call *call,
@@ -471,7 +424,7 @@ static void dht_mkdir_others_done(struct xl_call *call,
 		else
 			local->ranges[i].present = false;
 	}
-	dht_fan(call, XL_FOP_SETXATTR, on, non, dht_fill_mkdir_layout,
+	dht_fan(call, XL_FOP_SETXATTR, on, non, dht_fill_layout_set,
 		dht_mkdir_layout_done);
 }
 
@@ -498,9 +451,9 @@ static void dht_mkdir_hashed_cbk(struct xl_call *call, struct xl_call *child,
 		xl_unwind(call);
 		return;
 	}
-	local->ranges = calloc((size_t)priv->n, sizeof(*local->ranges));
-	local->dir_on = calloc((size_t)priv->n, sizeof(bool));
-	if (!local->ranges || !local->dir_on) {
+	/* The arrays may hold the parent's layout (dht_layout_get): reused,
+	 * not allocated again. */
+	if (dht_local_arrays(local, priv->n) < 0) {
 		xl_unwind_error(call, -ENOMEM);
 		return;
 	}
@@ -537,18 +490,8 @@ static void dht_mkdir_placed(struct xl_call *call)
 
 void dht_mkdir(struct xl *xl, struct xl_call *call)
 {
-	struct xl_loc *loc = &call->args.loc;
-
 	(void)xl;
-	if (!dht_local(call)) {
-		xl_unwind_error(call, -ENOMEM);
-		return;
-	}
-	if (!loc->name) {
-		xl_unwind_error(call, -EINVAL);
-		return;
-	}
-	dht_layout_get(call, loc->pargfid, loc->parent, dht_mkdir_placed);
+	dht_new_name(call, dht_mkdir_placed);
 }
 
 /* ---- unlink -------------------------------------------------------------- */
@@ -602,16 +545,22 @@ static void dht_unlink_resolved(struct xl_call *call)
 		 dht_unlink_data_cbk, NULL);
 }
 
-void dht_unlink(struct xl *xl, struct xl_call *call)
+/* A fop on an existing name (args.loc): find it into local->w, then next. */
+static void dht_old_name(struct xl_call *call, dht_next_fn next)
 {
 	struct dht_local *local = dht_local(call);
 
-	(void)xl;
 	if (!local) {
 		xl_unwind_error(call, -ENOMEM);
 		return;
 	}
-	dht_resolve(call, &call->args.loc, &local->w, dht_unlink_resolved);
+	dht_resolve(call, &call->args.loc, &local->w, next);
+}
+
+void dht_unlink(struct xl *xl, struct xl_call *call)
+{
+	(void)xl;
+	dht_old_name(call, dht_unlink_resolved);
 }
 
 /* ---- rmdir ----------------------------------------------------------- */
@@ -646,10 +595,7 @@ static void dht_rmdir_done(struct xl_call *call, struct xl_call **children,
 
 static void dht_rmdir_all(struct xl_call *call)
 {
-	int subvols[DHT_MAX_SUBVOLS];
-	int n = dht_up_subvols(call->xl, subvols);
-
-	dht_fan(call, XL_FOP_RMDIR, subvols, n, dht_fill_copy, dht_rmdir_done);
+	dht_fan_up(call, XL_FOP_RMDIR, dht_fill_copy, dht_rmdir_done);
 }
 
 static void dht_rmdir_cleaned(struct xl_call *call, struct xl_call **children,
@@ -795,14 +741,8 @@ static void dht_rmdir_resolved(struct xl_call *call)
 
 void dht_rmdir(struct xl *xl, struct xl_call *call)
 {
-	struct dht_local *local = dht_local(call);
-
 	(void)xl;
-	if (!local) {
-		xl_unwind_error(call, -ENOMEM);
-		return;
-	}
-	dht_resolve(call, &call->args.loc, &local->w, dht_rmdir_resolved);
+	dht_old_name(call, dht_rmdir_resolved);
 }
 
 /* ---- rename ------------------------------------------------------------ */
@@ -1147,22 +1087,13 @@ static void dht_rename_resolved1(struct xl_call *call)
 
 void dht_rename(struct xl *xl, struct xl_call *call)
 {
-	struct dht_local *local = dht_local(call);
-
 	(void)xl;
-	if (!local) {
-		xl_unwind_error(call, -ENOMEM);
-		return;
-	}
-	if (!call->args.loc.name || !call->args.loc2.name) {
+	if (!call->args.loc.name || !call->args.loc2.name ||
+	    (call->args.flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))) {
 		xl_unwind_error(call, -EINVAL);
 		return;
 	}
-	if (call->args.flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
-		xl_unwind_error(call, -EINVAL);
-		return;
-	}
-	dht_resolve(call, &call->args.loc, &local->w, dht_rename_resolved1);
+	dht_old_name(call, dht_rename_resolved1);
 }
 
 /* ---- link ------------------------------------------------------------ */

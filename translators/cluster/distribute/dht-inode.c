@@ -11,12 +11,13 @@
  * Migration (see extras/tools/rebalance-ops.c): while a file is copied
  * from child S to child D, its copy on S has the mode bits S_ISVTX|S_ISGID
  * and the xattr trusted.mortar.dht.linkto naming D.  A write, truncate or
- * fallocate whose reply from S shows those bits is repeated on D (the
- * same fd, opened there by gfid) while holding an inodelk on S's copy over
- * the written range in the domain "distribute.migrate".  The tool copies
- * each chunk under the same lock and switches the file over under a lock
- * on the whole file, so every write reaches D either through the copy or
- * through the repeat, in order.
+ * fallocate whose reply from S shows those bits is repeated on D (read
+ * from S's xattr for every repeat, or found by gfid once S's copy is
+ * gone from its name; the same fd, opened there by gfid) while holding an
+ * inodelk on S's copy over the written range in the domain
+ * "distribute.migrate".  The tool copies each chunk under the same lock and
+ * switches the file over under a lock on the whole file, so every write reaches
+ * D either through the copy or through the repeat, in order.
  */
 #include "config.h"
 
@@ -26,14 +27,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int dht_fill_args(struct xl_call *call, struct xl_call *child,
-			 int subvol, int k)
-{
-	(void)subvol;
-	(void)k;
-	return xl_args_copy(&child->args, &call->args);
-}
 
 static bool dht_fop_changes(enum xl_fop fop)
 {
@@ -72,20 +65,14 @@ static int dht_fill_mlock(struct xl_call *call, struct xl_call *child,
 			  int subvol, int k)
 {
 	struct dht_local *local = dht_local(call);
+	bool write = call->fop == XL_FOP_WRITE && call->args.data;
 
 	(void)subvol;
 	(void)k;
-	memcpy(child->args.loc.gfid, local->saved.attr.gfid, XL_GFID_LEN);
-	child->args.xname = strdup(DHT_LOCK_MIGRATE);
-	child->args.cmd = local->flag ? F_SETLKW : F_SETLK;
-	child->args.lock.type = local->flag ? F_WRLCK : F_UNLCK;
-	child->args.lock.whence = SEEK_SET;
-	child->args.lock.owner = local->owner;
-	if (call->fop == XL_FOP_WRITE && call->args.data) {
-		child->args.lock.start = call->args.offset;
-		child->args.lock.len = (int64_t)call->args.data->size;
-	}
-	return child->args.xname ? 0 : -ENOMEM;
+	return dht_inodelk_args(child, local->saved.attr.gfid, DHT_LOCK_MIGRATE,
+				local->flag, local->owner,
+				write ? call->args.offset : 0,
+				write ? (int64_t)call->args.data->size : 0);
 }
 
 static void dht_repeat_unlocked(struct xl_call *call, struct xl_call *child,
@@ -140,19 +127,15 @@ static void dht_repeat_done(struct xl_call *call, struct xl_call *child,
 	pthread_mutex_lock(&priv->lock);
 	priv->migrate_repeats++;
 	pthread_mutex_unlock(&priv->lock);
-	if (DHT_HAVE_INODELK) {
-		local->flag = false; /* unlock */
-		dht_send(call, DHT_FOP_INODELK, local->linkto_on,
-			 dht_fill_mlock, dht_repeat_unlocked, NULL);
-		return;
-	}
-	dht_repeat_finish(call);
+	local->flag = false; /* unlock */
+	dht_send(call, XL_FOP_INODELK, local->linkto_on, dht_fill_mlock,
+		 dht_repeat_unlocked, NULL);
 }
 
 static int dht_fill_repeat(struct xl_call *call, struct xl_call *child,
 			   int subvol, int k)
 {
-	int ret = dht_fill_args(call, child, subvol, k);
+	int ret = dht_fill_copy(call, child, subvol, k);
 
 	if (ret == 0 && child->args.fd)
 		memcpy(child->args.loc.gfid, child->args.fd->gfid, XL_GFID_LEN);
@@ -184,15 +167,10 @@ static void dht_repeat_locked(struct xl_call *call, struct xl_call *child,
 static void dht_repeat_lock(struct xl_call *call)
 {
 	struct dht_local *local = dht_local(call);
-	struct dht_priv *priv = dht_priv(call->xl);
 
-	if (!DHT_HAVE_INODELK) {
-		dht_repeat_send(call);
-		return;
-	}
-	local->owner = atomic_fetch_add(&priv->lock_owner_seq, 1) + 1;
+	local->owner = dht_lock_owner(call->xl);
 	local->flag = true;
-	dht_send(call, DHT_FOP_INODELK, local->linkto_on, dht_fill_mlock,
+	dht_send(call, XL_FOP_INODELK, local->linkto_on, dht_fill_mlock,
 		 dht_repeat_locked, NULL);
 }
 
@@ -272,6 +250,46 @@ static int dht_fill_linkto_get(struct xl_call *call, struct xl_call *child,
 	return dht_set_internal(&child->args.xdata);
 }
 
+static int dht_fill_gfid_lookup(struct xl_call *call, struct xl_call *child,
+				int subvol, int k)
+{
+	(void)subvol;
+	(void)k;
+	memcpy(child->args.loc.gfid, dht_local(call)->saved.attr.gfid,
+	       XL_GFID_LEN);
+	dht_xattr_req_add(child);
+	return 0;
+}
+
+/* Who holds the data now that S's copy is gone from its name: the child
+ * (other than S) with a regular, non-linkto file of this gfid. */
+static void dht_target_found(struct xl_call *call, struct xl_call **children,
+			     const int *subvols, int n)
+{
+	struct dht_local *local = dht_local(call);
+	int dst = -1;
+
+	for (int k = 0; k < n && dst < 0; k++) {
+		struct xl_reply *r = &children[k]->reply;
+
+		if (r->ret == 0 && S_ISREG(r->attr.mode) &&
+		    !dht_is_linkto(&r->attr, r->xdata) &&
+		    subvols[k] != local->linkto_on)
+			dst = subvols[k];
+	}
+	if (dst < 0) {
+		xl_warn(call->xl->name,
+			"%s on a file whose migration finished: no target "
+			"found, the change is on the old copy only",
+			xl_fop_name(call->fop));
+		local->ret = -EIO;
+		dht_repeat_finish(call);
+		return;
+	}
+	local->linkto_target = dst;
+	dht_repeat_target(call);
+}
+
 static void dht_linkto_got(struct xl_call *call, struct xl_call *child,
 			   void *cookie)
 {
@@ -281,6 +299,17 @@ static void dht_linkto_got(struct xl_call *call, struct xl_call *child,
 	int dst = -1;
 
 	(void)cookie;
+	if ((r->ret == -ESTALE || r->ret == -ENOENT) && call->args.fd) {
+		/* The switch is done: S's name (and with it its gfid
+		 * handle) is gone and the brick no longer answers for the
+		 * copy this fd holds.  Find the target by gfid. */
+		int subvols[DHT_MAX_SUBVOLS];
+		int n = dht_up_subvols(call->xl, subvols);
+
+		dht_fan(call, XL_FOP_LOOKUP, subvols, n, dht_fill_gfid_lookup,
+			dht_target_found);
+		return;
+	}
 	if (r->ret >= 0 && r->data && r->data->size > 0 &&
 	    r->data->size < sizeof(name)) {
 		memcpy(name, r->data->data, r->data->size);
@@ -303,8 +332,6 @@ static void dht_linkto_got(struct xl_call *call, struct xl_call *child,
 static void dht_after_change(struct xl_call *call, struct xl_call *child, int s)
 {
 	struct dht_local *local = dht_local(call);
-	struct dht_fdctx *f;
-	int dst = -1;
 
 	if (!local || !dht_shows_migration(&child->reply)) {
 		xl_reply_move(&call->reply, &child->reply);
@@ -314,17 +341,9 @@ static void dht_after_change(struct xl_call *call, struct xl_call *child, int s)
 	xl_reply_move(&local->saved, &child->reply);
 	local->linkto_on = s;
 	local->ret = 0;
-	f = call->args.fd ? dht_fdctx(call->xl, call->args.fd, false) : NULL;
-	if (f) {
-		pthread_mutex_lock(&f->lock);
-		dst = f->migrate_dst;
-		pthread_mutex_unlock(&f->lock);
-	}
-	if (dst >= 0) {
-		local->linkto_target = dst;
-		dht_repeat_target(call);
-		return;
-	}
+	/* The target is read again for every repeat, not taken from the
+	 * fd: a run that was abandoned and a later one to another child
+	 * would otherwise send the repeats to the first one's target. */
 	dht_send(call, XL_FOP_GETXATTR, s, dht_fill_linkto_get, dht_linkto_got,
 		 NULL);
 }
@@ -398,19 +417,7 @@ static void dht_dir_change_done(struct xl_call *call, struct xl_call **children,
 			continue;
 		}
 		/* stat: the newest times of all copies */
-		struct xl_iatt *a = &children[ok]->reply.attr;
-		if (r->attr.mtime > a->mtime ||
-		    (r->attr.mtime == a->mtime &&
-		     r->attr.mtime_nsec > a->mtime_nsec)) {
-			a->mtime = r->attr.mtime;
-			a->mtime_nsec = r->attr.mtime_nsec;
-		}
-		if (r->attr.ctime > a->ctime ||
-		    (r->attr.ctime == a->ctime &&
-		     r->attr.ctime_nsec > a->ctime_nsec)) {
-			a->ctime = r->attr.ctime;
-			a->ctime_nsec = r->attr.ctime_nsec;
-		}
+		dht_iatt_merge_dir(&children[ok]->reply.attr, &r->attr, false);
 	}
 	if (ok < 0) {
 		xl_reply_move(&call->reply, &children[0]->reply);
@@ -426,36 +433,45 @@ static void dht_dir_change_done(struct xl_call *call, struct xl_call **children,
 static void dht_dir_fop(struct xl_call *call)
 {
 	int subvols[DHT_MAX_SUBVOLS];
-	int n = dht_up_subvols(call->xl, subvols);
+	int n;
 
-	if (n == 0) {
-		xl_unwind_error(call, -ENOTCONN);
+	if (dht_fop_changes(call->fop) || call->fop == XL_FOP_STAT) {
+		dht_fan_up(call, call->fop, dht_fill_copy, dht_dir_change_done);
 		return;
 	}
-	if (dht_fop_changes(call->fop) || call->fop == XL_FOP_STAT) {
-		dht_fan(call, call->fop, subvols, n, dht_fill_args,
-			dht_dir_change_done);
+	n = dht_up_subvols(call->xl, subvols);
+	if (n == 0) {
+		xl_unwind_error(call, -ENOTCONN);
 		return;
 	}
 	xl_wind(call, dht_priv(call->xl)->subvols[subvols[0]], xl_default_cbk,
 		NULL);
 }
 
-static void dht_inode_located(struct xl_call *call)
+/* After dht_locate: wind the call to the file's child with cbk (cookie:
+ * the child's index), or answer it (a directory: dir_err, or the
+ * directory path when dir_err is 0). */
+static void dht_wind_located(struct xl_call *call, xl_cbk_fn cbk, int dir_err)
 {
 	struct dht_local *local = dht_local(call);
 	int s = local->target;
 
-	if (s == -2) {
+	if (s == -2 && !dir_err) {
 		dht_dir_fop(call);
 		return;
 	}
-	if (local->ret < 0 || s < 0) {
-		xl_unwind_error(call, local->ret < 0 ? local->ret : -ESTALE);
+	if (s == -2 || local->ret < 0 || s < 0) {
+		xl_unwind_error(call, s == -2	       ? dir_err
+				      : local->ret < 0 ? local->ret
+						       : -ESTALE);
 		return;
 	}
-	xl_wind(call, dht_priv(call->xl)->subvols[s], dht_file_cbk,
-		(void *)(intptr_t)s);
+	xl_wind(call, dht_priv(call->xl)->subvols[s], cbk, (void *)(intptr_t)s);
+}
+
+static void dht_inode_located(struct xl_call *call)
+{
+	dht_wind_located(call, dht_file_cbk, 0);
 }
 
 void dht_inode_fop(struct xl *xl, struct xl_call *call)
@@ -515,19 +531,7 @@ static void dht_open_cbk(struct xl_call *call, struct xl_call *child,
 
 static void dht_open_located(struct xl_call *call)
 {
-	struct dht_local *local = dht_local(call);
-	int s = local->target;
-
-	if (s == -2) {
-		xl_unwind_error(call, -EISDIR);
-		return;
-	}
-	if (local->ret < 0 || s < 0) {
-		xl_unwind_error(call, local->ret < 0 ? local->ret : -ESTALE);
-		return;
-	}
-	xl_wind(call, dht_priv(call->xl)->subvols[s], dht_open_cbk,
-		(void *)(intptr_t)s);
+	dht_wind_located(call, dht_open_cbk, -EISDIR);
 }
 
 void dht_open(struct xl *xl, struct xl_call *call)
@@ -576,17 +580,10 @@ void dht_fd_fop(struct xl *xl, struct xl_call *call)
 	int s;
 
 	if (call->args.fd && call->args.fd->is_dir) {
-		struct dht_fdctx *f = dht_fdctx(xl, call->args.fd, false);
-		int subvols[DHT_MAX_SUBVOLS], n = 0;
+		int subvols[DHT_MAX_SUBVOLS];
+		int n = dht_fd_subvols(xl, call->args.fd, subvols);
 
-		if (f) {
-			pthread_mutex_lock(&f->lock);
-			for (int i = 0; i < dht_priv(xl)->n; i++)
-				if (f->opened[i])
-					subvols[n++] = i;
-			pthread_mutex_unlock(&f->lock);
-		}
-		dht_fan(call, call->fop, subvols, n, dht_fill_args,
+		dht_fan(call, call->fop, subvols, n, dht_fill_copy,
 			dht_fsyncdir_done);
 		return;
 	}
@@ -613,23 +610,4 @@ void dht_write(struct xl *xl, struct xl_call *call)
 	}
 	xl_wind(call, dht_priv(xl)->subvols[s], dht_change_cbk,
 		(void *)(intptr_t)s);
-}
-
-void dht_release(struct xl *xl, struct xl_call *call)
-{
-	struct dht_fdctx *f = dht_fdctx(xl, call->args.fd, false);
-	int subvols[DHT_MAX_SUBVOLS], n = 0;
-
-	if (f) {
-		pthread_mutex_lock(&f->lock);
-		for (int i = 0; i < dht_priv(xl)->n; i++)
-			if (f->opened[i])
-				subvols[n++] = i;
-		pthread_mutex_unlock(&f->lock);
-	}
-	for (int k = 0; k < n; k++)
-		dht_send(call, call->fop, subvols[k], dht_fill_args,
-			 dht_ignore_cbk, NULL);
-	call->reply.ret = 0;
-	xl_unwind(call);
 }

@@ -149,25 +149,3 @@ const char *dht_layout_state_str(enum dht_layout_state s)
 	}
 	return "?";
 }
-
-#define DHT_OFF_BIG (1ull << 63)
-
-uint64_t dht_doff_encode(int bits, int idx, uint64_t off)
-{
-	uint64_t mask = (1ull << bits) - 1;
-
-	if (off < (1ull << (63 - bits)))
-		return off << bits | (uint64_t)idx;
-	return DHT_OFF_BIG | (off & ~mask & ~DHT_OFF_BIG) | (uint64_t)idx;
-}
-
-void dht_doff_decode(int bits, uint64_t d, int *idx, uint64_t *off)
-{
-	uint64_t mask = (1ull << bits) - 1;
-
-	*idx = (int)(d & mask);
-	if (d & DHT_OFF_BIG)
-		*off = d & ~mask & ~DHT_OFF_BIG;
-	else
-		*off = d >> bits;
-}

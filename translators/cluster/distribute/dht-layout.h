@@ -74,15 +74,4 @@ enum dht_layout_state dht_layout_check(const struct dht_range *ranges,
 
 const char *dht_layout_state_str(enum dht_layout_state s);
 
-/*
- * readdir offsets: the child's index goes in the low `bits` bits of the
- * d_off distribute hands out.  An offset small enough is shifted left; a
- * bigger one (ext4's 63-bit hash offsets) keeps its high bits, loses its
- * lowest `bits` bits (where ext4 keeps the minor hash) and is marked with
- * bit 63.  decode(encode(i, off)) gives i and off, or off with its low
- * bits cleared for a marked one.
- */
-uint64_t dht_doff_encode(int bits, int idx, uint64_t off);
-void dht_doff_decode(int bits, uint64_t d, int *idx, uint64_t *off);
-
 #endif

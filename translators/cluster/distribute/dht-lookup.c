@@ -67,8 +67,8 @@ int dht_hashed_subvol(struct xl *xl, const struct xl_loc *loc)
 
 /* ---- directories ----------------------------------------------------- */
 
-static void dht_iatt_merge_dir(struct xl_iatt *into, const struct xl_iatt *a,
-			       bool first)
+void dht_iatt_merge_dir(struct xl_iatt *into, const struct xl_iatt *a,
+			bool first)
 {
 	if (first) {
 		*into = *a;
@@ -90,7 +90,7 @@ static void dht_iatt_merge_dir(struct xl_iatt *into, const struct xl_iatt *a,
 	}
 }
 
-static int dht_local_arrays(struct dht_local *local, int n)
+int dht_local_arrays(struct dht_local *local, int n)
 {
 	if (!local->ranges)
 		local->ranges = calloc((size_t)n, sizeof(*local->ranges));
@@ -107,8 +107,8 @@ static int dht_local_arrays(struct dht_local *local, int n)
 }
 
 /* Store the gathered layout in the directory's inode ctx. */
-static void dht_layout_cache(struct xl *xl, struct xl_call *call,
-			     const uint8_t *gfid, bool valid)
+void dht_layout_cache(struct xl *xl, struct xl_call *call, const uint8_t *gfid,
+		      bool valid)
 {
 	struct dht_priv *priv = dht_priv(xl);
 	struct dht_local *local = dht_local(call);
@@ -160,6 +160,7 @@ static void dht_dir_done(struct xl_call *call)
 	local->lnext(call);
 }
 
+/* The layout lock on the directory (local->attr.gfid), whole range. */
 static int dht_fill_unlock(struct xl_call *call, struct xl_call *child,
 			   int subvol, int k)
 {
@@ -167,12 +168,8 @@ static int dht_fill_unlock(struct xl_call *call, struct xl_call *child,
 
 	(void)subvol;
 	(void)k;
-	memcpy(child->args.loc.gfid, local->attr.gfid, XL_GFID_LEN);
-	child->args.xname = strdup(DHT_LOCK_LAYOUT);
-	child->args.cmd = F_SETLK;
-	child->args.lock.type = F_UNLCK;
-	child->args.lock.owner = local->owner;
-	return child->args.xname ? 0 : -ENOMEM;
+	return dht_inodelk_args(child, local->attr.gfid, DHT_LOCK_LAYOUT, false,
+				local->owner, 0, 0);
 }
 
 static void dht_layout_unlocked(struct xl_call *call, struct xl_call *child,
@@ -183,8 +180,8 @@ static void dht_layout_unlocked(struct xl_call *call, struct xl_call *child,
 	dht_dir_done(call);
 }
 
-static int dht_fill_layout_set(struct xl_call *call, struct xl_call *child,
-			       int subvol, int k)
+int dht_fill_layout_set(struct xl_call *call, struct xl_call *child, int subvol,
+			int k)
 {
 	struct dht_local *local = dht_local(call);
 	uint8_t buf[DHT_LAYOUT_XATTR_LEN];
@@ -199,8 +196,8 @@ static int dht_fill_layout_set(struct xl_call *call, struct xl_call *child,
 	return dht_set_internal(&child->args.xdata);
 }
 
-static void dht_layout_written(struct xl_call *call, struct xl_call **children,
-			       const int *subvols, int n)
+void dht_layout_set_failed(struct xl_call *call, struct xl_call **children,
+			   const int *subvols, int n, const char *what)
 {
 	struct dht_local *local = dht_local(call);
 	struct xl *xl = call->xl;
@@ -209,15 +206,24 @@ static void dht_layout_written(struct xl_call *call, struct xl_call **children,
 	for (int k = 0; k < n; k++) {
 		if (children[k]->reply.ret < 0) {
 			xl_warn(xl->name,
-				"layout of %s not written on %s: errno=%d",
-				xl_gfid_to_str(local->attr.gfid, g),
+				"%s: layout of %s not written on %s: "
+				"errno=%d",
+				what, xl_gfid_to_str(local->attr.gfid, g),
 				dht_priv(xl)->subvols[subvols[k]]->name,
 				-children[k]->reply.ret);
 			local->ranges[subvols[k]].present = false;
 		}
 	}
+}
+
+static void dht_layout_written(struct xl_call *call, struct xl_call **children,
+			       const int *subvols, int n)
+{
+	struct dht_local *local = dht_local(call);
+
+	dht_layout_set_failed(call, children, subvols, n, "repair");
 	if (local->owner) {
-		dht_send(call, DHT_FOP_INODELK, local->target, dht_fill_unlock,
+		dht_send(call, XL_FOP_INODELK, local->target, dht_fill_unlock,
 			 dht_layout_unlocked, NULL);
 		return;
 	}
@@ -271,11 +277,12 @@ static void dht_layout_rewrite(struct xl_call *call)
 static int dht_fill_lock(struct xl_call *call, struct xl_call *child,
 			 int subvol, int k)
 {
-	int ret = dht_fill_unlock(call, child, subvol, k);
+	struct dht_local *local = dht_local(call);
 
-	child->args.cmd = F_SETLKW;
-	child->args.lock.type = F_WRLCK;
-	return ret;
+	(void)subvol;
+	(void)k;
+	return dht_inodelk_args(child, local->attr.gfid, DHT_LOCK_LAYOUT, true,
+				local->owner, 0, 0);
 }
 
 static void dht_layout_locked(struct xl_call *call, struct xl_call *child,
@@ -306,13 +313,8 @@ static void dht_dir_fix_layout(struct xl_call *call)
 		dht_dir_done(call);
 		return;
 	}
-	if (!DHT_HAVE_INODELK) {
-		local->owner = 0;
-		dht_layout_rewrite(call);
-		return;
-	}
-	local->owner = atomic_fetch_add(&priv->lock_owner_seq, 1) + 1;
-	dht_send(call, DHT_FOP_INODELK, local->target, dht_fill_lock,
+	local->owner = dht_lock_owner(call->xl);
+	dht_send(call, XL_FOP_INODELK, local->target, dht_fill_lock,
 		 dht_layout_locked, NULL);
 }
 

@@ -17,6 +17,7 @@
 #include "graph.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,41 @@ int dht_up_subvols(struct xl *xl, int *subvols)
 	return n;
 }
 
+uint64_t dht_lock_owner(struct xl *xl)
+{
+	return atomic_fetch_add(&dht_priv(xl)->lock_owner_seq, 1) + 1;
+}
+
+int dht_inodelk_args(struct xl_call *child, const uint8_t *gfid,
+		     const char *domain, bool lock, uint64_t owner,
+		     int64_t start, int64_t len)
+{
+	memcpy(child->args.loc.gfid, gfid, XL_GFID_LEN);
+	child->args.xname = strdup(domain);
+	child->args.cmd = lock ? F_SETLKW : F_SETLK;
+	child->args.lock.type = lock ? F_WRLCK : F_UNLCK;
+	child->args.lock.whence = SEEK_SET;
+	child->args.lock.owner = owner;
+	child->args.lock.start = start;
+	child->args.lock.len = len;
+	return child->args.xname ? 0 : -ENOMEM;
+}
+
+int dht_fd_subvols(struct xl *xl, struct xl_fd *fd, int *subvols)
+{
+	struct dht_fdctx *f = dht_fdctx(xl, fd, false);
+	int n = 0;
+
+	if (!f)
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	for (int i = 0; i < dht_priv(xl)->n; i++)
+		if (f->opened[i])
+			subvols[n++] = i;
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
 struct dht_local *dht_local(struct xl_call *call)
 {
 	return xl_call_local(call);
@@ -99,10 +135,29 @@ static void dht_local_free(void *p)
 
 /* ---- contexts -------------------------------------------------------- */
 
+/* Put ctx in *slot (guarded by lock) unless another thread was first:
+ * returns the ctx that is in the slot; ours is freed when it lost. */
+static void *dht_ctx_install(pthread_mutex_t *lock, void **slot, void *ctx,
+			     pthread_mutex_t *ctx_lock)
+{
+	void *old;
+
+	pthread_mutex_lock(lock);
+	old = *slot;
+	if (!old)
+		*slot = ctx;
+	pthread_mutex_unlock(lock);
+	if (!old)
+		return ctx;
+	pthread_mutex_destroy(ctx_lock);
+	free(ctx);
+	return old;
+}
+
 struct dht_ictx *dht_ictx(struct xl *xl, struct xl_inode *inode, bool create)
 {
 	struct dht_priv *priv = dht_priv(xl);
-	struct dht_ictx *ctx, *old;
+	struct dht_ictx *ctx;
 
 	if (!inode)
 		return NULL;
@@ -116,17 +171,8 @@ struct dht_ictx *dht_ictx(struct xl *xl, struct xl_inode *inode, bool create)
 	pthread_mutex_init(&ctx->lock, NULL);
 	ctx->cached = -1;
 	/* Two threads may race to create it: keep the first. */
-	pthread_mutex_lock(&inode->lock);
-	old = inode->ctx[xl->index];
-	if (!old)
-		inode->ctx[xl->index] = ctx;
-	pthread_mutex_unlock(&inode->lock);
-	if (old) {
-		pthread_mutex_destroy(&ctx->lock);
-		free(ctx);
-		return old;
-	}
-	return ctx;
+	return dht_ctx_install(&inode->lock, &inode->ctx[xl->index], ctx,
+			       &ctx->lock);
 }
 
 struct dht_ictx *dht_ictx_by_gfid(struct xl *xl, const uint8_t *gfid,
@@ -181,7 +227,7 @@ void dht_ictx_set_file(struct xl *xl, const struct xl_loc *loc,
 struct dht_fdctx *dht_fdctx(struct xl *xl, struct xl_fd *fd, bool create)
 {
 	struct dht_priv *priv = dht_priv(xl);
-	struct dht_fdctx *ctx, *old = NULL;
+	struct dht_fdctx *ctx;
 
 	if (!fd)
 		return NULL;
@@ -194,18 +240,8 @@ struct dht_fdctx *dht_fdctx(struct xl *xl, struct xl_fd *fd, bool create)
 	pthread_mutex_init(&ctx->lock, NULL);
 	ctx->subvol = -1;
 	ctx->migrate_dst = -1;
-	ctx->lk_owner = atomic_fetch_add(&priv->lock_owner_seq, 1) + 1;
-	pthread_mutex_lock(&fd->lock);
-	old = fd->ctx[xl->index];
-	if (!old)
-		fd->ctx[xl->index] = ctx;
-	pthread_mutex_unlock(&fd->lock);
-	if (old) {
-		pthread_mutex_destroy(&ctx->lock);
-		free(ctx);
-		return old;
-	}
-	return ctx;
+	ctx->lk_owner = dht_lock_owner(xl);
+	return dht_ctx_install(&fd->lock, &fd->ctx[xl->index], ctx, &ctx->lock);
 }
 
 static void dht_fd_ctx_free(struct xl *xl, void *p)
@@ -346,6 +382,41 @@ void dht_fan(struct xl_call *call, enum xl_fop fop, const int *subvols, int n,
 	}
 	if (atomic_fetch_sub(&fo->remaining, 1) == 1)
 		dht_fan_finish(fo);
+}
+
+void dht_fan_up(struct xl_call *call, enum xl_fop fop, dht_fill_fn fill,
+		dht_gather_fn done)
+{
+	int subvols[DHT_MAX_SUBVOLS];
+	int n = dht_up_subvols(call->xl, subvols);
+
+	if (n == 0) {
+		xl_unwind_error(call, -ENOTCONN);
+		return;
+	}
+	dht_fan(call, fop, subvols, n, fill, done);
+}
+
+int dht_fill_copy(struct xl_call *call, struct xl_call *child, int subvol,
+		  int k)
+{
+	(void)subvol;
+	(void)k;
+	return xl_args_copy(&child->args, &call->args);
+}
+
+void dht_release(struct xl *xl, struct xl_call *call)
+{
+	int subvols[DHT_MAX_SUBVOLS];
+	int n = dht_fd_subvols(xl, call->args.fd, subvols);
+
+	/* Each child's slot is closed when the fd dies (fd_ctx_free of
+	 * protocol/client); this tells the ones that hold it now. */
+	for (int k = 0; k < n; k++)
+		dht_send(call, call->fop, subvols[k], dht_fill_copy,
+			 dht_ignore_cbk, NULL);
+	call->reply.ret = 0;
+	xl_unwind(call);
 }
 
 void dht_ignore_cbk(struct xl_call *call, struct xl_call *child, void *cookie)
@@ -511,10 +582,6 @@ static int dht_init(struct xl *xl, char **err)
 		return -ENOMEM;
 	priv->n = xl->child_count;
 	priv->subvols = xl->children;
-	while ((1 << priv->dbits) < priv->n)
-		priv->dbits++;
-	if (priv->dbits == 0)
-		priv->dbits = 1;
 	priv->up = calloc((size_t)priv->n, sizeof(bool));
 	priv->sfs = calloc((size_t)priv->n, sizeof(*priv->sfs));
 	if (!priv->up || !priv->sfs) {
@@ -646,7 +713,7 @@ const struct xl_desc mortar_xlator = {
 	    [XL_FOP_OPENDIR] = dht_opendir,
 	    [XL_FOP_READDIR] = dht_readdir,
 	    [XL_FOP_READDIRPLUS] = dht_readdir,
-	    [XL_FOP_RELEASEDIR] = dht_releasedir,
+	    [XL_FOP_RELEASEDIR] = dht_release,
 	    [XL_FOP_FSYNCDIR] = dht_fd_fop,
 	    [XL_FOP_STATFS] = dht_statfs,
 	    [XL_FOP_SETXATTR] = dht_inode_fop,
@@ -657,5 +724,8 @@ const struct xl_desc mortar_xlator = {
 	    [XL_FOP_FLOCK] = dht_fd_fop,
 	    [XL_FOP_FALLOCATE] = dht_fd_fop,
 	    [XL_FOP_LSEEK] = dht_fd_fop,
+	    [XL_FOP_INODELK] = dht_inode_fop,
+	    [XL_FOP_XATTROP] = dht_inode_fop,
+	    [XL_FOP_RCHECKSUM] = dht_fd_fop,
 	},
 };

@@ -41,7 +41,6 @@
 struct dht_priv {
 	int n; /* children, in volfile order = layout order */
 	struct xl **subvols;
-	int dbits; /* low bits of a readdir d_off that hold the child */
 	int64_t min_free_bytes; /* 0: use min_free_percent */
 	int min_free_percent;
 	int layout_refresh_sec; /* re-read a cached layout older than this */
@@ -93,11 +92,6 @@ struct dht_where {
 	struct xl_iatt attr;
 	int ret; /* 0, or why not found */
 };
-
-/* The inode-lock fop of doc/cluster.md (fop 33); locking is skipped by a
- * runtime without it. */
-#define DHT_FOP_INODELK	 ((enum xl_fop)33)
-#define DHT_HAVE_INODELK 1
 
 /* One step of an exchanging rename (dht-entry.c). */
 struct dht_xop {
@@ -179,6 +173,12 @@ typedef void (*dht_gather_fn)(struct xl_call *call, struct xl_call **children,
 /* Send fop to each of subvols[0..n-1] at once (parallel), gather. */
 void dht_fan(struct xl_call *call, enum xl_fop fop, const int *subvols, int n,
 	     dht_fill_fn fill, dht_gather_fn done);
+/* dht_fan to every up child; ENOTCONN (done not called) when none is. */
+void dht_fan_up(struct xl_call *call, enum xl_fop fop, dht_fill_fn fill,
+		dht_gather_fn done);
+/* A dht_fill_fn: the child gets a copy of the call's args. */
+int dht_fill_copy(struct xl_call *call, struct xl_call *child, int subvol,
+		  int k);
 /* One child call of fop to subvol with args filled by fill; cbk as
  * xl_call_send.  fill may be NULL (empty args). */
 void dht_send(struct xl_call *call, enum xl_fop fop, int subvol,
@@ -187,6 +187,18 @@ void dht_send(struct xl_call *call, enum xl_fop fop, int subvol,
 void dht_ignore_cbk(struct xl_call *call, struct xl_call *child, void *cookie);
 /* Every up child's index into subvols; returns how many. */
 int dht_up_subvols(struct xl *xl, int *subvols);
+/* The children holding fd open (its fd ctx), into subvols; how many. */
+int dht_fd_subvols(struct xl *xl, struct xl_fd *fd, int *subvols);
+/* release / releasedir: sent to every child holding the fd, answered at
+ * once (nothing can fail that the caller could act on). */
+void dht_release(struct xl *xl, struct xl_call *call);
+/* A new inodelk owner, unique within this client. */
+uint64_t dht_lock_owner(struct xl *xl);
+/* Fill child's args for an inodelk on gfid in domain: a blocking write
+ * lock (lock) or an unlock of [start, start + len) (len 0: to the end). */
+int dht_inodelk_args(struct xl_call *child, const uint8_t *gfid,
+		     const char *domain, bool lock, uint64_t owner,
+		     int64_t start, int64_t len);
 
 /* dht-lookup.c */
 /* Find loc's name (parent layout first): fills *w, then runs next. */
@@ -203,6 +215,24 @@ void dht_locate(struct xl_call *call, const uint8_t *gfid,
 		struct xl_inode *inode, dht_next_fn next);
 void dht_lookup(struct xl *xl, struct xl_call *call);
 void dht_xattr_req_add(struct xl_call *child);
+/* A dht_fill_fn: setxattr of local->ranges[subvol] as the layout of the
+ * directory local->attr.gfid. */
+int dht_fill_layout_set(struct xl_call *call, struct xl_call *child, int subvol,
+			int k);
+/* After a layout setxattr fan-out: log the children that failed (what:
+ * the fop it was part of) and mark their ranges not present. */
+void dht_layout_set_failed(struct xl_call *call, struct xl_call **children,
+			   const int *subvols, int n, const char *what);
+/* Store local->ranges as the cached layout of directory gfid (valid:
+ * usable for placing names). */
+void dht_layout_cache(struct xl *xl, struct xl_call *call, const uint8_t *gfid,
+		      bool valid);
+/* local->ranges, dir_on and missing for n children, allocated when not
+ * yet and zeroed (0, or -ENOMEM). */
+int dht_local_arrays(struct dht_local *local, int n);
+/* Merge a directory copy's times into `into` (the newest; first: copy). */
+void dht_iatt_merge_dir(struct xl_iatt *into, const struct xl_iatt *a,
+			bool first);
 
 /* dht-entry.c */
 void dht_create(struct xl *xl, struct xl_call *call);
@@ -221,7 +251,6 @@ void dht_linkto_make(struct xl_call *call, int on, const struct xl_loc *loc,
 /* dht-dir.c */
 void dht_opendir(struct xl *xl, struct xl_call *call);
 void dht_readdir(struct xl *xl, struct xl_call *call);
-void dht_releasedir(struct xl *xl, struct xl_call *call);
 void dht_statfs(struct xl *xl, struct xl_call *call);
 /* Read every child's statfs again when the last is older than 1 s (or
  * always with force); then next. */
@@ -232,6 +261,5 @@ void dht_inode_fop(struct xl *xl, struct xl_call *call);
 void dht_fd_fop(struct xl *xl, struct xl_call *call);
 void dht_open(struct xl *xl, struct xl_call *call);
 void dht_write(struct xl *xl, struct xl_call *call);
-void dht_release(struct xl *xl, struct xl_call *call);
 
 #endif

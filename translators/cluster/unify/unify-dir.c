@@ -4,7 +4,7 @@
  *
  * Readdir lists child 0, then child 1, and so on.  A d_off handed up
  * encodes (child index, the child's own d_off) so a listing resumes from
- * any offset it returned (unify_doff_*).  Each name is listed once: a
+ * any offset it returned (xl_doff_*).  Each name is listed once: a
  * name of child i is skipped when a lower child has it.  To know that,
  * the directory's fd keeps the set of names of the lower children
  * (struct unify_dirfd): filled as a sequential listing goes by, or, when
@@ -12,16 +12,14 @@
  * The set costs memory in proportion to the directory's size while it is
  * open; it is dropped when the listing starts again at offset 0.
  *
- * Offsets (bit 63 stays clear: the kernel's offsets are signed): a child
- * offset that fits in 62 - b bits (b = bits for the child index) is
- * shifted left by b; a larger one (ext4's 63-bit hash cookies) is flagged
- * by bit 62 and loses its low b + 1 bits.  Resuming at such an offset lands at
- * most a few entries early in hash order (entries whose hashes differ only in
- * those bits); those few entries may then be listed twice.
+ * Offsets: xl_doff_encode (xlators-api/merge.h, shared with
+ * cluster/distribute).
  */
 #include "config.h"
 
 #include "unify.h"
+
+#include "merge.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -142,49 +140,6 @@ void unify_dirfd_free(struct xl *xl, void *ctx)
 	free(d->batch);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
-}
-
-/* ---- offsets --------------------------------------------------------- */
-
-static int unify_doff_bits(int n)
-{
-	int b = 0;
-
-	while ((1 << b) < n)
-		b++;
-	return b;
-}
-
-#define UNIFY_DOFF_HASHED ((uint64_t)1 << 62)
-
-/* d_off goes up as a signed 64-bit offset: bit 63 stays clear. */
-static uint64_t unify_doff_encode(int n, int idx, uint64_t off)
-{
-	int b = unify_doff_bits(n);
-
-	if (b == 0)
-		return off;
-	if ((off >> (62 - b)) == 0)
-		return (off << b) | (uint64_t)idx;
-	return UNIFY_DOFF_HASHED | ((off >> (b + 1)) << b) | (uint64_t)idx;
-}
-
-static void unify_doff_decode(int n, uint64_t d, int *idx, uint64_t *off)
-{
-	int b = unify_doff_bits(n);
-	uint64_t mask = ((uint64_t)1 << b) - 1;
-
-	if (b == 0) {
-		*idx = 0;
-		*off = d;
-		return;
-	}
-	*idx = (int)(d & mask);
-	if (d & UNIFY_DOFF_HASHED)
-		*off = ((d & ~UNIFY_DOFF_HASHED & ~((uint64_t)1 << 63)) >> b)
-		       << (b + 1);
-	else
-		*off = (d & ~((uint64_t)1 << 63)) >> b;
 }
 
 /* ---- opendir / releasedir / fsyncdir ---------------------------------- */
@@ -387,7 +342,7 @@ static uint32_t unify_rd_filter_locked(struct unify_dirfd *d, int n, int idx,
 		if (low >= 0 && low < idx)
 			continue;
 		out[kept] = *e;
-		out[kept].d_off = unify_doff_encode(n, idx, e->d_off);
+		out[kept].d_off = xl_doff_encode(n, idx, e->d_off);
 		e->name = NULL;
 		kept++;
 	}
@@ -551,8 +506,8 @@ void unify_readdir(struct xl *xl, struct xl_call *call)
 		local->rd_idx = 0;
 		local->rd_off = 0;
 	} else {
-		unify_doff_decode(unify_priv(xl)->n, off, &local->rd_idx,
-				  &local->rd_off);
+		xl_doff_decode(unify_priv(xl)->n, off, &local->rd_idx,
+			       &local->rd_off);
 		if (local->rd_idx >= unify_priv(xl)->n) {
 			xl_unwind_error(call, -EINVAL);
 			return;
@@ -583,39 +538,18 @@ static void unify_statfs_done(struct xl_call *call, struct xl_call **children,
 {
 	struct unify_local *local = call->local;
 	struct unify_priv *priv = unify_priv(call->xl);
-	struct xl_statfs *sum = &call->reply.statfs;
-	uint64_t unit = 0;
 	int err = -ENOTCONN, ok = 0;
 
 	(void)cookie;
-	memset(sum, 0, sizeof(*sum));
+	memset(&call->reply.statfs, 0, sizeof(call->reply.statfs));
 	for (int k = 0; k < n; k++) {
-		const struct xl_statfs *s = &children[k]->reply.statfs;
-		uint64_t u;
-
 		if (children[k]->reply.ret < 0) {
 			err = children[k]->reply.ret;
 			continue;
 		}
-		unify_statfs_note(priv, local->fan_map[k], s);
-		u = s->frsize ? s->frsize : s->bsize;
-		if (!u)
-			continue;
-		if (!unit) {
-			unit = u;
-			sum->bsize = s->bsize;
-			sum->frsize = unit;
-			sum->fsid = s->fsid;
-			sum->namemax = s->namemax;
-		}
-		sum->blocks += s->blocks * u / unit;
-		sum->bfree += s->bfree * u / unit;
-		sum->bavail += s->bavail * u / unit;
-		sum->files += s->files;
-		sum->ffree += s->ffree;
-		sum->favail += s->favail;
-		if (s->namemax && s->namemax < sum->namemax)
-			sum->namemax = s->namemax;
+		unify_statfs_note(priv, local->fan_map[k],
+				  &children[k]->reply.statfs);
+		xl_statfs_add(&call->reply.statfs, &children[k]->reply.statfs);
 		ok++;
 	}
 	xl_unwind_error(call, ok ? 0 : err);
