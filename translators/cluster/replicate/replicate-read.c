@@ -58,7 +58,54 @@ int afr_read_child(struct afr_priv *priv, struct afr_inode *ai,
 struct afr_lookup_ctx {
 	int idx[AFR_MAX_CHILDREN];
 	struct xl_dict *req;
+	uint32_t keep; /* pending keys the parent asked for itself */
 };
+
+/* Is name in the NUL-separated list (len bytes)? */
+static bool afr_list_has(const char *list, uint32_t len, const char *name)
+{
+	for (uint32_t off = 0; off < len;) {
+		size_t nl = strnlen(list + off, len - off);
+
+		if (off + nl < len && strcmp(list + off, name) == 0)
+			return true;
+		off += (uint32_t)nl + 1;
+	}
+	return false;
+}
+
+/*
+ * The lookup's mortar.xattr-req: the parent's names (distribute asks for
+ * its layout and linkto xattrs) followed by our pending keys.  A
+ * translator passes through what it does not own: replacing the list
+ * would hide a linkto file's xattr from distribute.  lc->keep gets the
+ * pending keys the parent asked for, which the reply keeps.
+ */
+static int afr_lookup_req(struct afr_priv *priv, struct afr_lookup_ctx *lc)
+{
+	const struct xl_dict_pair *p = xl_dict_get(lc->req, AFR_KEY_XATTR_REQ);
+	uint32_t plen = p ? p->len : 0;
+	char *list;
+	int ret;
+
+	/* A list not ending in NUL has an unterminated last name: drop it,
+	 * as storage/posix would. */
+	while (plen && ((const char *)p->value)[plen - 1] != '\0')
+		plen--;
+	for (int j = 0; j < priv->n; j++)
+		if (plen && afr_list_has(p->value, plen, priv->pending_key[j]))
+			lc->keep |= 1u << j;
+	list = malloc((size_t)plen + priv->xattr_req_len);
+	if (!list)
+		return -ENOMEM;
+	if (plen)
+		memcpy(list, p->value, plen);
+	memcpy(list + plen, priv->xattr_req, priv->xattr_req_len);
+	ret = xl_dict_set(lc->req, AFR_KEY_XATTR_REQ, list,
+			  plen + priv->xattr_req_len);
+	free(list);
+	return ret;
+}
 
 static int afr_lookup_prepare(struct xl_call *child, int index, void *cookie)
 {
@@ -127,7 +174,9 @@ static void afr_lookup_done(struct xl_call *call, struct xl_call **children,
 		afr_pending_row(priv, r->xdata, m[i]);
 		if (r->xdata)
 			for (int j = 0; j < priv->n; j++)
-				xl_dict_del(r->xdata, priv->pending_key[j]);
+				if (!(lc->keep & (1u << j)))
+					xl_dict_del(r->xdata,
+						    priv->pending_key[j]);
 	}
 	if (first < 0) {
 		xl_unwind_error(call, err ? err : -ENOTCONN);
@@ -203,9 +252,7 @@ void afr_lookup(struct xl *xl, struct xl_call *call)
 	if (lc)
 		lc->req = call->args.xdata ? xl_dict_copy(call->args.xdata)
 					   : xl_dict_new();
-	if (!lc || !lc->req ||
-	    xl_dict_set(lc->req, AFR_KEY_XATTR_REQ, priv->xattr_req,
-			priv->xattr_req_len) != 0) {
+	if (!lc || !lc->req || afr_lookup_req(priv, lc) != 0) {
 		if (lc && lc->req)
 			xl_dict_unref(lc->req);
 		free(lc);
