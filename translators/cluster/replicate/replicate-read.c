@@ -416,9 +416,7 @@ void afr_getxattr(struct xl *xl, struct xl_call *call)
 	afr_read_fop(xl, call);
 }
 
-/* First up child: statfs, and the lock server for POSIX locks / flock
- * (one child keeps them so two clients cannot each win on a different
- * copy). */
+/* First up child: statfs. */
 static int afr_first_up(struct afr_priv *priv)
 {
 	uint32_t up = afr_up_mask(priv);
@@ -438,9 +436,4 @@ void afr_statfs(struct xl *xl, struct xl_call *call)
 		return;
 	}
 	xl_wind(call, xl->children[c], xl_default_cbk, NULL);
-}
-
-void afr_lk(struct xl *xl, struct xl_call *call)
-{
-	afr_statfs(xl, call);
 }
