@@ -305,7 +305,9 @@ static void afr_inspect_cbk(void *ctx, int child, struct xl_reply *r)
 		pthread_mutex_lock(&l->ai->lock);
 		if (!(v.sb & (1u << AFR_DATA)) && l->ai->estate == AFR_E_NONE)
 			l->ai->bad = bad;
-		l->ai->sb = (v.sb & (1u << AFR_DATA)) ? 1u << AFR_DATA : 0;
+		/* Data only: the metadata verdict of the lookup stands. */
+		l->ai->sb =
+		    (l->ai->sb & ~(1u << AFR_DATA)) | (v.sb & (1u << AFR_DATA));
 		pthread_mutex_unlock(&l->ai->lock);
 		if (v.dirty[AFR_DATA] && l->priv->heal_on_lookup &&
 		    !(v.sb & (1u << AFR_DATA)))
@@ -383,6 +385,28 @@ static void afr_read_wind(struct xl_call *call)
 	xl_wind(call, l->priv->children[c], afr_read_cbk, NULL);
 }
 
+/* A split-brain is never resolved silently: a read of what the copies
+ * disagree on fails (EIO, logged): the data (read), or the metadata
+ * (stat, getxattr, listxattr: mode, owner, times, xattrs). */
+static bool afr_read_refused(struct xl_call *call, uint32_t sb)
+{
+	char s[XL_GFID_STR_LEN];
+	const char *what = NULL;
+
+	if (call->fop == XL_FOP_READ && (sb & (1u << AFR_DATA)))
+		what = "data";
+	else if ((call->fop == XL_FOP_STAT || call->fop == XL_FOP_GETXATTR ||
+		  call->fop == XL_FOP_LISTXATTR) &&
+		 (sb & (1u << AFR_META)))
+		what = "metadata";
+	if (!what)
+		return false;
+	xl_err(call->xl->name, "%s refused: %s split-brain gfid=%s",
+	       xl_fop_name(call->fop), what,
+	       xl_gfid_to_str(afr_call_gfid(call), s));
+	return true;
+}
+
 void afr_read_fop(struct xl *xl, struct xl_call *call)
 {
 	struct afr_local *l = afr_local(call);
@@ -398,11 +422,7 @@ void afr_read_fop(struct xl *xl, struct xl_call *call)
 		sb = l->ai->sb;
 		pthread_mutex_unlock(&l->ai->lock);
 	}
-	if (call->fop == XL_FOP_READ && (sb & (1u << AFR_DATA))) {
-		char s[XL_GFID_STR_LEN];
-
-		xl_err(xl->name, "read refused: data split-brain gfid=%s",
-		       xl_gfid_to_str(afr_call_gfid(call), s));
+	if (afr_read_refused(call, sb)) {
 		xl_unwind_error(call, -EIO);
 		return;
 	}
