@@ -1,7 +1,8 @@
 #!/bin/bash
 # replicate-splitbrain.t - split-brain made on purpose: brick A down, write;
 # A back, brick B down, write; B back.  Each copy now blames the other.
-# The split-brain is detected: a reader gets EIO, `mortar-heal
+# The split-brain is detected: a reader gets EIO (stat and getxattr
+# too for a metadata split-brain), `mortar-heal
 # split-brain` lists it, the automatic heal leaves it alone; and it is
 # resolved by each policy, keeping the copy the policy must pick:
 #   size      the bigger copy
@@ -21,7 +22,7 @@
 . "$top_srcdir/tests/lib/replica.sh"
 
 require_binaries "$MT_HEAL"
-plan 30
+plan 34
 
 OPTS=(--option cluster/replicate:quorum=none
 	--option cluster/replicate:heal-on-lookup=off
@@ -48,7 +49,7 @@ put() { # FILE CONTENT
 }
 
 # Files written while both are up, then one side each.
-for f in f_size f_mtime f_src f_fav; do put $f base; done
+for f in f_size f_mtime f_src f_fav f_meta; do put $f base; done
 M2=$MT_TMP/mnt2
 tap_require "second mount" mount_volume_of sb "$M2" \
 	entry-timeout=600,attribute-timeout=600
@@ -58,6 +59,7 @@ put f_size "long content written while brick 0 was down"
 put f_mtime "old"
 put f_src "from brick 1"
 put f_fav "older"
+chmod 600 "$M/f_meta" && setfattr -n user.side -v one "$M/f_meta"
 restart_brick sb-b0
 tap_check "mount sees brick 0 again" wait_for 20 sees_up sb-b0
 # A second client that knew the files before: it must not read the copy
@@ -71,6 +73,7 @@ sleep 1.1 # mtime has 1 ns resolution, but be clear about "later"
 put f_mtime "newer content"
 put f_src "from brick 0"
 put f_fav "newest"
+chmod 640 "$M/f_meta" && setfattr -n user.side -v zero "$M/f_meta"
 restart_brick sb-b1
 tap_check "mount sees brick 1 again" wait_for 20 sees_up sb-b1
 
@@ -92,6 +95,26 @@ tap_check "mortar-heal split-brain lists the four files" listed
 tap_check "mortar-heal index leaves them (and says so)" sh -c \
 	"! '$MT_HEAL' -f '${MT_VOL_DIR[sb]}/sb.vol' index"
 tap_check "the copies still differ" sh -c "! cmp -s '$B0/f_size' '$B1/f_size'"
+
+# Metadata split-brain (mode and a user xattr set on each side): stat and
+# getxattr are refused (so is fstat: cat fails too), and it stays until
+# the admin resolves it.
+eio_cmd() { # CMD...: fails with EIO
+	local out
+	out=$("$@" 2>&1) && { echo "worked: $out"; return 1; }
+	echo "$out" | grep -q 'Input/output error' || { echo "$out"; return 1; }
+}
+tap_check "metadata split-brain: stat and getfattr get EIO" sh -c \
+	"$(declare -f eio_cmd); eio_cmd stat '$M/f_meta' && eio_cmd getfattr -n user.side '$M/f_meta'"
+tap_check "metadata split-brain: each copy keeps its own mode (nothing healed)" \
+	sh -c "[ \$(stat -c %a '$B0/f_meta') = 640 ] && [ \$(stat -c %a '$B1/f_meta') = 600 ]"
+tap_check "resolve the metadata split-brain --source-brick sb-client-0" \
+	heal_cmd sb resolve /f_meta --source-brick sb-client-0
+meta_resolved() {
+	[ "$(stat -c %a "$B1/f_meta")" = 640 ] && [ "$(stat -c %a "$M/f_meta")" = 640 ] &&
+		[ "$(getfattr --only-values -n user.side "$M/f_meta")" = zero ]
+}
+tap_check "metadata: brick 0's mode and xattr on both, stat works" meta_resolved
 
 # resolved FILE CONTENT: both copies hold CONTENT, the mount reads it.
 resolved() {

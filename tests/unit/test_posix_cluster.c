@@ -95,6 +95,15 @@ static bool index_has(struct fx *f, const uint8_t *gfid)
 	return exists(path);
 }
 
+/* Is the xattr name stored on the brick's file "f"? */
+static bool brick_has_xattr(struct fx *f, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/f", f->brick);
+	return lgetxattr(path, name, NULL, 0) >= 0;
+}
+
 static void test_internal_xattrs(void **state)
 {
 	struct fx *f = *state;
@@ -215,11 +224,23 @@ static void test_xattrop_and_index(void **state)
 	assert_int_equal(counter(r.reply.xdata, AFR_A, 0), 0);
 	xl_reply_clear(&r.reply);
 	assert_true(index_has(f, g));
+	/* a counter that became all zero is removed (absent = zeros) */
+	assert_false(brick_has_xattr(f, AFR_A));
+	assert_true(brick_has_xattr(f, AFR_B));
 	/* B clean too: out of the index */
 	assert_int_equal(xattrop3(f, g, AFR_B, -1, -2, 0, &r), 0);
 	assert_int_equal(counter(r.reply.xdata, AFR_B, 0), 0);
 	assert_int_equal(counter(r.reply.xdata, AFR_B, 1), 0);
 	xl_reply_clear(&r.reply);
+	assert_false(index_has(f, g));
+	assert_false(brick_has_xattr(f, AFR_B));
+	/* and an absent counter counts from zero again */
+	assert_int_equal(xattrop3(f, g, AFR_A, 0, 3, 0, &r), 0);
+	assert_int_equal(counter(r.reply.xdata, AFR_A, 1), 3);
+	xl_reply_clear(&r.reply);
+	assert_int_equal(xattrop3(f, g, AFR_A, 0, -3, 0, &r), 0);
+	xl_reply_clear(&r.reply);
+	assert_false(brick_has_xattr(f, AFR_A));
 	assert_false(index_has(f, g));
 	/* bad requests */
 	assert_int_equal(xattrop3(f, g, "user.counter", 1, 0, 0, &r), -EPERM);
@@ -393,7 +414,8 @@ static void test_lookup_during_create(void **state)
 	pthread_mutex_init(&rc.lock, NULL);
 	pthread_cond_init(&rc.cond, NULL);
 	race_racer = &rc;
-	*(struct xl_desc *)f->xl->desc = mortar_xlator; /* see test_posix_fops */
+	*(struct xl_desc *)f->xl->desc =
+	    mortar_xlator; /* see test_posix_fops */
 	posix_sys.mknodat = race_mknodat;
 	assert_int_equal(do_make(f, XL_FOP_MKNOD, xl_gfid_root, "raced",
 				 S_IFIFO | 0644, NULL, g, &ia),

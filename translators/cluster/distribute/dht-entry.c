@@ -604,7 +604,7 @@ static void dht_rmdir_cleaned(struct xl_call *call, struct xl_call **children,
 	(void)children;
 	(void)subvols;
 	(void)n;
-	dht_rmdir_all(call);
+	dht_local(call)->rmnext(call);
 }
 
 static int dht_fill_rmdir_linkto(struct xl_call *call, struct xl_call *child,
@@ -613,7 +613,7 @@ static int dht_fill_rmdir_linkto(struct xl_call *call, struct xl_call *child,
 	struct dht_local *local = dht_local(call);
 
 	(void)subvol;
-	memcpy(child->args.loc.pargfid, local->w.attr.gfid, XL_GFID_LEN);
+	memcpy(child->args.loc.pargfid, local->rmw->attr.gfid, XL_GFID_LEN);
 	child->args.loc.name = strdup(local->names[k]);
 	return child->args.loc.name ? 0 : -ENOMEM;
 }
@@ -670,7 +670,7 @@ static void dht_rmdir_listed(struct xl_call *call, struct xl_call **children,
 		return;
 	}
 	if (local->nnames == 0) {
-		dht_rmdir_all(call);
+		local->rmnext(call);
 		return;
 	}
 	dht_fan(call, XL_FOP_UNLINK, local->name_sv, local->nnames,
@@ -684,7 +684,7 @@ static int dht_fill_rmdir_read(struct xl_call *call, struct xl_call *child,
 
 	(void)subvol;
 	(void)k;
-	memcpy(child->args.loc.gfid, local->w.attr.gfid, XL_GFID_LEN);
+	memcpy(child->args.loc.gfid, local->rmw->attr.gfid, XL_GFID_LEN);
 	child->args.fd = xl_fd_ref(local->fd);
 	child->args.offset = 0;
 	child->args.size = 128 * 1024;
@@ -708,11 +708,35 @@ static void dht_rmdir_opened(struct xl_call *call, struct xl_call **children,
 		dht_rmdir_listed);
 }
 
-static void dht_rmdir_resolved(struct xl_call *call)
+/* ENOTEMPTY unless the directory local->rmw holds no more than linkto
+ * files on every child; those are removed, then local->rmnext runs.  Every
+ * child must be up. */
+static void dht_dir_check_empty(struct xl_call *call)
 {
 	struct dht_local *local = dht_local(call);
 	struct dht_priv *priv = dht_priv(call->xl);
 	int subvols[DHT_MAX_SUBVOLS], n;
+
+	n = dht_up_subvols(call->xl, subvols);
+	if (n < priv->n) {
+		/* Removing it from the live children only would bring it
+		 * back from the down one later. */
+		xl_unwind_error(call, -ENOTCONN);
+		return;
+	}
+	local->fd = xl_fd_new(call->xl->graph, local->rmw->attr.gfid, NULL,
+			      O_RDONLY, true);
+	if (!local->fd) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	dht_fan(call, XL_FOP_OPENDIR, subvols, n, dht_fill_rmdir_read,
+		dht_rmdir_opened);
+}
+
+static void dht_rmdir_resolved(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
 
 	if (!local->w.found) {
 		xl_unwind_error(call, local->w.ret ? local->w.ret : -ENOENT);
@@ -722,21 +746,9 @@ static void dht_rmdir_resolved(struct xl_call *call)
 		xl_unwind_error(call, -ENOTDIR);
 		return;
 	}
-	n = dht_up_subvols(call->xl, subvols);
-	if (n < priv->n) {
-		/* Removing it from the live children only would bring it
-		 * back from the down one later. */
-		xl_unwind_error(call, -ENOTCONN);
-		return;
-	}
-	local->fd = xl_fd_new(call->xl->graph, local->w.attr.gfid, NULL,
-			      O_RDONLY, true);
-	if (!local->fd) {
-		xl_unwind_error(call, -ENOMEM);
-		return;
-	}
-	dht_fan(call, XL_FOP_OPENDIR, subvols, n, dht_fill_rmdir_read,
-		dht_rmdir_opened);
+	local->rmw = &local->w;
+	local->rmnext = dht_rmdir_all;
+	dht_dir_check_empty(call);
 }
 
 void dht_rmdir(struct xl *xl, struct xl_call *call)
@@ -1015,6 +1027,20 @@ static void dht_rename_dir_done_one(struct xl_call *call, struct xl_call *child,
 	xl_unwind(call);
 }
 
+/* A directory renamed (or exchanged) on every child at once. */
+static void dht_rename_dir_all(struct xl_call *call)
+{
+	int subvols[DHT_MAX_SUBVOLS], n;
+
+	n = dht_up_subvols(call->xl, subvols);
+	if (n < dht_priv(call->xl)->n) {
+		xl_unwind_error(call, -ENOTCONN);
+		return;
+	}
+	dht_fan(call, XL_FOP_RENAME, subvols, n, dht_fill_copy,
+		dht_rename_dir_done);
+}
+
 static void dht_rename_resolved2(struct xl_call *call)
 {
 	struct dht_local *local = dht_local(call);
@@ -1045,15 +1071,19 @@ static void dht_rename_resolved2(struct xl_call *call)
 		dht_rename_exchange(call);
 		return;
 	}
+	if (w->is_dir && w2->found && w2->is_dir &&
+	    memcmp(w->attr.gfid, w2->attr.gfid, XL_GFID_LEN) != 0) {
+		/* Over a directory: each child would judge emptiness by its
+		 * own part of it, and some would replace it while others
+		 * fail with ENOTEMPTY. */
+		local->rmw = w2;
+		local->rmnext = dht_rename_dir_all;
+		dht_dir_check_empty(call);
+		return;
+	}
 	if (w->is_dir) {
 	fan:
-		n = dht_up_subvols(call->xl, subvols);
-		if (n < dht_priv(call->xl)->n) {
-			xl_unwind_error(call, -ENOTCONN);
-			return;
-		}
-		dht_fan(call, XL_FOP_RENAME, subvols, n, dht_fill_copy,
-			dht_rename_dir_done);
+		dht_rename_dir_all(call);
 		return;
 	}
 	if (!dht_is_up(call->xl, w->cached)) {

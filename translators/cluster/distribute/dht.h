@@ -138,7 +138,12 @@ struct dht_local {
 	/* rename with RENAME_EXCHANGE: a list of steps run in order */
 	struct dht_xop *xops;
 	int nxops, xnext;
-	/* rmdir: the directory opened on every child, linkto names found */
+	/* rmdir, and rename over a directory: the directory checked for
+	 * emptiness (rmw: w, or w2), opened on every child, linkto names
+	 * found; rmnext runs once it is known empty and its linkto files
+	 * are gone */
+	struct dht_where *rmw;
+	dht_next_fn rmnext;
 	struct xl_fd *fd;
 	char **names;
 	int *name_sv;

@@ -11,7 +11,8 @@
  * Files: replicate.c (descriptor, options, notify, per-gfid state, the
  * idle timer), replicate-txn.c (transactions and every fop that changes
  * something, eager locking for writes), replicate-read.c (lookup and the
- * read path), replicate-dir.c (directories), replicate-heal.c (one heal,
+ * read path), replicate-lk.c (POSIX locks and flock on every copy),
+ * replicate-dir.c (directories), replicate-heal.c (one heal,
  * the verdict, split-brain policies), replicate-heal-copy.c (data,
  * metadata and entry copies), replicate-heal-queue.c (heal threads, the
  * index crawl, the virtual xattrs of mortar-heal).
@@ -187,12 +188,15 @@ void afr_lookup(struct xl *xl, struct xl_call *call);
 void afr_read_fop(struct xl *xl, struct xl_call *call);
 void afr_getxattr(struct xl *xl, struct xl_call *call);
 void afr_statfs(struct xl *xl, struct xl_call *call);
-void afr_lk(struct xl *xl, struct xl_call *call);
 void afr_inspect(struct xl_call *call, void (*then)(struct xl_call *call));
 /* The child to read gfid from, among up children not in ai->bad; -1 when
  * none. */
 int afr_read_child(struct afr_priv *priv, struct afr_inode *ai,
 		   uint32_t exclude);
+
+/* ---- replicate-lk.c ----------------------------------------------- */
+/* lk and flock: on every live copy (see the file's comment). */
+void afr_lk(struct xl *xl, struct xl_call *call);
 
 /* ---- replicate-dir.c ---------------------------------------------- */
 void afr_opendir(struct xl *xl, struct xl_call *call);

@@ -58,7 +58,54 @@ int afr_read_child(struct afr_priv *priv, struct afr_inode *ai,
 struct afr_lookup_ctx {
 	int idx[AFR_MAX_CHILDREN];
 	struct xl_dict *req;
+	uint32_t keep; /* pending keys the parent asked for itself */
 };
+
+/* Is name in the NUL-separated list (len bytes)? */
+static bool afr_list_has(const char *list, uint32_t len, const char *name)
+{
+	for (uint32_t off = 0; off < len;) {
+		size_t nl = strnlen(list + off, len - off);
+
+		if (off + nl < len && strcmp(list + off, name) == 0)
+			return true;
+		off += (uint32_t)nl + 1;
+	}
+	return false;
+}
+
+/*
+ * The lookup's mortar.xattr-req: the parent's names (distribute asks for
+ * its layout and linkto xattrs) followed by our pending keys.  A
+ * translator passes through what it does not own: replacing the list
+ * would hide a linkto file's xattr from distribute.  lc->keep gets the
+ * pending keys the parent asked for, which the reply keeps.
+ */
+static int afr_lookup_req(struct afr_priv *priv, struct afr_lookup_ctx *lc)
+{
+	const struct xl_dict_pair *p = xl_dict_get(lc->req, AFR_KEY_XATTR_REQ);
+	uint32_t plen = p ? p->len : 0;
+	char *list;
+	int ret;
+
+	/* A list not ending in NUL has an unterminated last name: drop it,
+	 * as storage/posix would. */
+	while (plen && ((const char *)p->value)[plen - 1] != '\0')
+		plen--;
+	for (int j = 0; j < priv->n; j++)
+		if (plen && afr_list_has(p->value, plen, priv->pending_key[j]))
+			lc->keep |= 1u << j;
+	list = malloc((size_t)plen + priv->xattr_req_len);
+	if (!list)
+		return -ENOMEM;
+	if (plen)
+		memcpy(list, p->value, plen);
+	memcpy(list + plen, priv->xattr_req, priv->xattr_req_len);
+	ret = xl_dict_set(lc->req, AFR_KEY_XATTR_REQ, list,
+			  plen + priv->xattr_req_len);
+	free(list);
+	return ret;
+}
 
 static int afr_lookup_prepare(struct xl_call *child, int index, void *cookie)
 {
@@ -127,7 +174,9 @@ static void afr_lookup_done(struct xl_call *call, struct xl_call **children,
 		afr_pending_row(priv, r->xdata, m[i]);
 		if (r->xdata)
 			for (int j = 0; j < priv->n; j++)
-				xl_dict_del(r->xdata, priv->pending_key[j]);
+				if (!(lc->keep & (1u << j)))
+					xl_dict_del(r->xdata,
+						    priv->pending_key[j]);
 	}
 	if (first < 0) {
 		xl_unwind_error(call, err ? err : -ENOTCONN);
@@ -203,9 +252,7 @@ void afr_lookup(struct xl *xl, struct xl_call *call)
 	if (lc)
 		lc->req = call->args.xdata ? xl_dict_copy(call->args.xdata)
 					   : xl_dict_new();
-	if (!lc || !lc->req ||
-	    xl_dict_set(lc->req, AFR_KEY_XATTR_REQ, priv->xattr_req,
-			priv->xattr_req_len) != 0) {
+	if (!lc || !lc->req || afr_lookup_req(priv, lc) != 0) {
 		if (lc && lc->req)
 			xl_dict_unref(lc->req);
 		free(lc);
@@ -258,7 +305,9 @@ static void afr_inspect_cbk(void *ctx, int child, struct xl_reply *r)
 		pthread_mutex_lock(&l->ai->lock);
 		if (!(v.sb & (1u << AFR_DATA)) && l->ai->estate == AFR_E_NONE)
 			l->ai->bad = bad;
-		l->ai->sb = (v.sb & (1u << AFR_DATA)) ? 1u << AFR_DATA : 0;
+		/* Data only: the metadata verdict of the lookup stands. */
+		l->ai->sb =
+		    (l->ai->sb & ~(1u << AFR_DATA)) | (v.sb & (1u << AFR_DATA));
 		pthread_mutex_unlock(&l->ai->lock);
 		if (v.dirty[AFR_DATA] && l->priv->heal_on_lookup &&
 		    !(v.sb & (1u << AFR_DATA)))
@@ -336,6 +385,28 @@ static void afr_read_wind(struct xl_call *call)
 	xl_wind(call, l->priv->children[c], afr_read_cbk, NULL);
 }
 
+/* A split-brain is never resolved silently: a read of what the copies
+ * disagree on fails (EIO, logged): the data (read), or the metadata
+ * (stat, getxattr, listxattr: mode, owner, times, xattrs). */
+static bool afr_read_refused(struct xl_call *call, uint32_t sb)
+{
+	char s[XL_GFID_STR_LEN];
+	const char *what = NULL;
+
+	if (call->fop == XL_FOP_READ && (sb & (1u << AFR_DATA)))
+		what = "data";
+	else if ((call->fop == XL_FOP_STAT || call->fop == XL_FOP_GETXATTR ||
+		  call->fop == XL_FOP_LISTXATTR) &&
+		 (sb & (1u << AFR_META)))
+		what = "metadata";
+	if (!what)
+		return false;
+	xl_err(call->xl->name, "%s refused: %s split-brain gfid=%s",
+	       xl_fop_name(call->fop), what,
+	       xl_gfid_to_str(afr_call_gfid(call), s));
+	return true;
+}
+
 void afr_read_fop(struct xl *xl, struct xl_call *call)
 {
 	struct afr_local *l = afr_local(call);
@@ -351,11 +422,7 @@ void afr_read_fop(struct xl *xl, struct xl_call *call)
 		sb = l->ai->sb;
 		pthread_mutex_unlock(&l->ai->lock);
 	}
-	if (call->fop == XL_FOP_READ && (sb & (1u << AFR_DATA))) {
-		char s[XL_GFID_STR_LEN];
-
-		xl_err(xl->name, "read refused: data split-brain gfid=%s",
-		       xl_gfid_to_str(afr_call_gfid(call), s));
+	if (afr_read_refused(call, sb)) {
 		xl_unwind_error(call, -EIO);
 		return;
 	}
@@ -369,9 +436,7 @@ void afr_getxattr(struct xl *xl, struct xl_call *call)
 	afr_read_fop(xl, call);
 }
 
-/* First up child: statfs, and the lock server for POSIX locks / flock
- * (one child keeps them so two clients cannot each win on a different
- * copy). */
+/* First up child: statfs. */
 static int afr_first_up(struct afr_priv *priv)
 {
 	uint32_t up = afr_up_mask(priv);
@@ -391,9 +456,4 @@ void afr_statfs(struct xl *xl, struct xl_call *call)
 		return;
 	}
 	xl_wind(call, xl->children[c], xl_default_cbk, NULL);
-}
-
-void afr_lk(struct xl *xl, struct xl_call *call)
-{
-	afr_statfs(xl, call);
 }

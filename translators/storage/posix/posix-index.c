@@ -2,7 +2,8 @@
  * posix-index.c - storage/posix: the pending-heal index and XATTROP.
  *
  * XATTROP (doc/cluster.md) adds arrays of big-endian int64 counters to
- * internal xattrs atomically: replicate's changelog is kept with it.  Two
+ * internal xattrs atomically: replicate's changelog is kept with it.  A
+ * counter that becomes all zero is removed (absent = zeros).  Two
  * clients updating the same object's counters at once must not lose an
  * increment, so every xattrop runs under one of XATTROP_STRIPES mutexes
  * chosen by the object's gfid (read, add, write back is not atomic in the
@@ -172,7 +173,15 @@ static int posix_xattrop_one(const struct posix_xtarget *t,
 		a = htobe64(be64toh(a) + be64toh(b));
 		memcpy(cur + i, &a, 8);
 	}
-	ret = posix_xtarget_set_value(t, p->key, cur, p->len);
+	/* All zero is stored as no xattr at all (absent = zeros): a file
+	 * at rest carries no counters, which leaves its xattr space (one
+	 * 4 KiB block on ext4) to the user. */
+	if (posix_counters_zero(cur, p->len)) {
+		ret = posix_xtarget_remove_value(t, p->key);
+		if (ret == -ENODATA)
+			ret = 0;
+	} else
+		ret = posix_xtarget_set_value(t, p->key, cur, p->len);
 	if (ret == 0)
 		ret = xl_dict_set(out, p->key, cur, p->len);
 	return ret;

@@ -98,6 +98,14 @@ int posix_xtarget_set_value(const struct posix_xtarget *t, const char *name,
 	return r != 0 ? -errno : 0;
 }
 
+int posix_xtarget_remove_value(const struct posix_xtarget *t, const char *name)
+{
+	int r = t->pfd ? fremovexattr(t->pfd->fd, name)
+		       : lremovexattr(t->xpath, name);
+
+	return r != 0 ? -errno : 0;
+}
+
 int posix_xtarget_gfid(const struct posix_xtarget *t, uint8_t *gfid)
 {
 	ssize_t n;

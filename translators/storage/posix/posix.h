@@ -153,6 +153,7 @@ ssize_t posix_xtarget_get_value(const struct posix_xtarget *t, const char *name,
 				void *buf, size_t cap);
 int posix_xtarget_set_value(const struct posix_xtarget *t, const char *name,
 			    const void *value, size_t len);
+int posix_xtarget_remove_value(const struct posix_xtarget *t, const char *name);
 int posix_xtarget_gfid(const struct posix_xtarget *t, uint8_t *gfid);
 void posix_setxattr(struct xl *xl, struct xl_call *call);
 void posix_getxattr(struct xl *xl, struct xl_call *call);
