@@ -687,12 +687,19 @@ mt_mount_ready() {
 	mountpoint -q "$1"
 }
 
-# mt_stacks PID: every thread's stack of a stuck process, as diagnostics
-# (gdb when installed), so a hang in CI can be diagnosed from its log.
+# mt_stacks PID: every thread's stack of a stuck process (gdb, when
+# installed) into logs/stacks-PID.txt, and one line per thread as
+# diagnostics (the functions on its stack, innermost first), so a hang in
+# CI can be diagnosed from its log.
 mt_stacks() {
+	local out="$MT_TMP/logs/stacks-$1.txt"
 	command -v gdb >/dev/null || return 0
-	timeout 30 gdb -p "$1" -batch -ex "thread apply all bt" 2>/dev/null |
-		grep -E '^(Thread|#)' | head -n 120 | sed 's/^/# /'
+	timeout 30 gdb -p "$1" -batch -ex "thread apply all bt" >"$out" 2>&1
+	awk '/^Thread /{if (line) print line; line=$1" "$2":"; next}
+	     /^#[0-9]/{for (i = 1; i <= NF; i++) if ($i == "in") {
+		fn = $(i + 1); if (fn !~ /^_*(GI_|futex|pthread|clone|start_thread|syscall)/)
+		line = line" "fn; break}}
+	     END{if (line) print line}' "$out" | head -n 40 | sed 's/^/# /'
 }
 
 # unmount_volume MNT: umount, wait for the client process to exit.
