@@ -28,19 +28,38 @@
 
 static const char dht_xattr_req[] = DHT_XATTR_LAYOUT "\0" DHT_XATTR_LINKTO;
 
-/* Ask the brick to return the layout and linkto xattrs with a lookup.
- * The child's xdata may be shared with its parent: copy before editing. */
+/* Ask the brick to return the layout and linkto xattrs with a lookup,
+ * after the names a translator above asked for (they pass through).  The
+ * child's xdata may be shared with its parent: copy before editing. */
 void dht_xattr_req_add(struct xl_call *child)
 {
 	struct xl_dict *d =
 	    child->args.xdata ? xl_dict_copy(child->args.xdata) : xl_dict_new();
+	const struct xl_dict_pair *above;
+	char *names;
+	uint32_t len;
 
 	if (!d)
 		return;
 	if (child->args.xdata)
 		xl_dict_unref(child->args.xdata);
 	child->args.xdata = d;
-	xl_dict_set(d, DHT_KEY_XATTR_REQ, dht_xattr_req, sizeof(dht_xattr_req));
+	above = xl_dict_get(d, DHT_KEY_XATTR_REQ);
+	if (!above || above->len == 0) {
+		xl_dict_set(d, DHT_KEY_XATTR_REQ, dht_xattr_req,
+			    sizeof(dht_xattr_req));
+		return;
+	}
+	/* "a\0b\0" + ours; the parent's list may lack its final NUL */
+	len = above->len + 1 + (uint32_t)sizeof(dht_xattr_req);
+	names = malloc(len);
+	if (!names)
+		return;
+	memcpy(names, above->value, above->len);
+	names[above->len] = '\0';
+	memcpy(names + above->len + 1, dht_xattr_req, sizeof(dht_xattr_req));
+	xl_dict_set(d, DHT_KEY_XATTR_REQ, names, len);
+	free(names);
 }
 
 int dht_hashed_subvol(struct xl *xl, const struct xl_loc *loc)
