@@ -17,9 +17,9 @@
 # shellcheck source=SCRIPTDIR/../lib/netns.sh
 . "$top_srcdir/tests/lib/netns.sh"
 
-netns_available || skip_all "ip netns is not available here"
+netns_available || skip_all "ip netns or nsenter is not available here"
 require_binaries "$MT_HEAL"
-plan 15
+plan 16
 
 BIG_MB=$((${MORTAR_TEST_BIG_MB:-1024} / 2))
 FILES=$((${MORTAR_TEST_FILES:-2000} / 2))
@@ -36,6 +36,16 @@ tap_require "brick 1 (in the namespace)" start_brick pv-b1 "$MT_TMP/b1" \
 	--host "${NETNS_ADDR[b1]}"
 P1=$BRICK_PORT
 BRICKD=$REAL_BRICKD
+# Its network is its own, its mounts are ours: a mount namespace of its
+# own would keep every FUSE mount of the moment (other tests' too) alive
+# after their umount.
+same_mnt_ns_other_net() {
+	local pid=${MT_BRICK_PID[pv-b1]}
+	[ "$(readlink "/proc/$pid/ns/mnt")" = "$(readlink /proc/self/ns/mnt)" ] &&
+		[ "$(readlink "/proc/$pid/ns/net")" != "$(readlink /proc/self/ns/net)" ]
+}
+tap_check "brick 1 is in the network namespace, not in a mount namespace" \
+	same_mnt_ns_other_net
 B0=$MT_TMP/b0
 B1=$MT_TMP/b1
 

@@ -696,9 +696,12 @@ mt_stacks() {
 	command -v gdb >/dev/null || return 0
 	timeout 30 gdb -p "$1" -batch -ex "thread apply all bt" >"$out" 2>&1
 	awk '/^Thread /{if (line) print line; line=$1" "$2":"; next}
-	     /^#[0-9]/{for (i = 1; i <= NF; i++) if ($i == "in") {
-		fn = $(i + 1); if (fn !~ /^_*(GI_|futex|pthread|clone|start_thread|syscall)/)
-		line = line" "fn; break}}
+	     /^#[0-9]/{fn = ""
+		for (i = 1; i <= NF; i++) if ($i == "in") fn = $(i + 1)
+		for (i = 1; i <= NF; i++) if ($i == "from") lib = $(i + 1)
+		if (fn == "??" && lib != "") { n = split(lib, p, "/"); fn = "??@" p[n] }
+		if (fn != "" && fn !~ /^_*(GI_|futex|pthread|clone|start_thread|syscall)/)
+			line = line" "fn; lib = ""}
 	     END{if (line) print line}' "$out" | head -n 40 | sed 's/^/# /'
 }
 

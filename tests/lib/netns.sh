@@ -10,8 +10,9 @@
 #   netns_create TAG           makes the namespace; sets NETNS_NAME[TAG],
 #                              NETNS_ADDR[TAG] (inside), NETNS_VETH[TAG]
 #   netns_exec_wrapper TAG F P writes F: a script that runs program P with
-#                              its arguments inside the namespace (exec, so
-#                              its PID is the program's)
+#                              its arguments inside the network namespace
+#                              (exec, so its PID is the program's; the
+#                              mount namespace stays the caller's)
 #   netns_cut TAG / netns_heal TAG   link down / up on the root side
 #
 # Every namespace made is listed in $MT_TMP/.netns and deleted by
@@ -24,6 +25,7 @@ declare -A NETNS_NAME NETNS_ADDR NETNS_VETH
 netns_available() {
 	local probe="mtprobe$$"
 	command -v ip >/dev/null 2>&1 || return 1
+	command -v nsenter >/dev/null 2>&1 || return 1
 	ip netns add "$probe" 2>/dev/null || return 1
 	ip netns del "$probe" 2>/dev/null
 	return 0
@@ -71,9 +73,13 @@ netns_link_up() {
 	ip link show "$1" | grep -q 'state UP'
 }
 
+# nsenter joins the network namespace only.  Not `ip netns exec`: that
+# also makes a new mount namespace holding a copy of every mount of the
+# moment, so other tests' FUSE mounts would live on there after their
+# umount, and their clients would never see the session end.
 netns_exec_wrapper() { # TAG FILE PROGRAM
-	printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "${NETNS_NAME[$1]}" \
-		"$3" >"$2"
+	printf '#!/bin/sh\nexec nsenter --net=/run/netns/%s %s "$@"\n' \
+		"${NETNS_NAME[$1]}" "$3" >"$2"
 	chmod +x "$2"
 }
 
