@@ -209,11 +209,14 @@ check "a caught signal leaves a blocked lock wait to its grant, which is kept" p
 import signal, subprocess, sys, time
 hold = "import fcntl, time\nf = open(\"big\", \"r+\")\nfcntl.{0}(f, fcntl.{1})\nprint(1, flush=True)\ntime.sleep(2)"
 wait = "import fcntl\nf = open(\"big\", \"r+\")\nfcntl.{0}(f, fcntl.{1})"
-waith = "import fcntl, signal, time\nsignal.signal(signal.SIGINT, lambda *a: None)\nf = open(\"big\", \"r+\")\nfcntl.{0}(f, fcntl.{1})\nprint(1, flush=True)\ntime.sleep(2)"
+waith = "import fcntl, signal, time\nsignal.signal(signal.SIGINT, lambda *a: None)\nf = open(\"big\", \"r+\")\nprint(0, flush=True)\nfcntl.{0}(f, fcntl.{1})\nprint(1, flush=True)\ntime.sleep(2)"
 for fn in ("lockf", "flock"):
     a = subprocess.Popen([sys.executable, "-c", hold.format(fn, "LOCK_EX")], stdout=subprocess.PIPE)
     a.stdout.readline()
     b = subprocess.Popen([sys.executable, "-c", waith.format(fn, "LOCK_EX")], stdout=subprocess.PIPE)
+    # its handler is in place before the signal (a slow start under load
+    # must not turn SIGINT into a KeyboardInterrupt)
+    assert b.stdout.readline().strip() == b"0"
     time.sleep(0.3)
     b.send_signal(signal.SIGINT)
     assert b.stdout.readline().strip() == b"1", fn + ": the waiter did not get the lock"
