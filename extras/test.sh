@@ -27,10 +27,22 @@ count_results() {
 	total_fail=$((total_fail + ${fail:-0} + ${err:-0} + ${xpass:-0}))
 }
 
+# Each suite's wall time (tests/lib/timed-run.sh writes it into the
+# suite's .log), slowest first.
+suite_times() {
+	local f t
+	for f in $(find . -name '*.log' ! -name test-suite.log ! -name 'make.log' ! -name check.log); do
+		t=$(sed -n 's/^# wall-time: \([0-9.]*\) s$/\1/p' "$f" | tail -1)
+		[ -n "$t" ] && printf '%8s s  %s\n' "$t" "${f#./}"
+	done | sort -rn
+}
+
 run_build() {
 	local name=$1; shift
 	local dir="$src/build-$name"
 	echo "=== build $name: configure $*"
+	local t0
+	t0=$(date +%s)
 	rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" || return 1
 	if ! "$src/configure" -q "$@" >/dev/null ||
 	   ! make -j"$jobs" >make.log 2>&1; then
@@ -40,8 +52,9 @@ run_build() {
 		status=1
 		cd "$src"; return 1
 	fi
-	echo "=== build $name: make check"
-	if ! make -k check >check.log 2>&1; then
+	echo "=== build $name: built in $(( $(date +%s) - t0 )) s; make -j$jobs check"
+	t0=$(date +%s)
+	if ! make -j"$jobs" -k check >check.log 2>&1; then
 		status=1
 		grep -E '^(FAIL|ERROR|XPASS)' check.log | head -40
 		for f in $(grep -lrE --include='*.log' '^(not ok|Bail out|FAIL|ERROR)' tests client 2>/dev/null | grep -v test-suite.log | head -8); do
@@ -52,6 +65,8 @@ run_build() {
 		grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' "$log" | sed "s|^|[$name ${log%/test-suite.log}] |"
 		count_results "$log"
 	done
+	echo "=== build $name: tests took $(( $(date +%s) - t0 )) s; each suite, slowest first:"
+	suite_times | sed "s/^/[$name] /"
 	find . -name '*.log' -path '*test*' -exec grep -hE '^(SKIP:|ok .*# SKIP|1\.\.0 # SKIP|\[  SKIPPED \] [a-z])' {} + 2>/dev/null | head -20 | sed "s/^/[$name] /"
 	cd "$src"
 }
