@@ -8,7 +8,8 @@
  *                                       full set (or one group: open, dirs,
  *                                       rename, rename2, links, attrs,
  *                                       truncate, sparse, fallocate, io,
- *                                       bigdir, xattr), as root
+ *                                       bigdir, unlinked, newattrs, xattr),
+ *                                       as root
  *   posix_check --prepare-user DIR      as root: make fixtures for --as-user
  *   posix_check --as-user DIR           as an unprivileged user, in a DIR
  *                                       made by --prepare-user
@@ -42,6 +43,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "posix-check.h"
+
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
 #endif
@@ -64,11 +67,8 @@
 static int pc_num;
 static int pc_failed;
 
-static void pc_result(int pass, const char *desc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* Print one TAP line; fmt (may be NULL) explains a failure. */
-static void pc_result(int pass, const char *desc, const char *fmt, ...)
+void pc_result(int pass, const char *desc, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -90,13 +90,13 @@ out:
 	fflush(stdout);
 }
 
-static void pc_skip(const char *desc, const char *why)
+void pc_skip(const char *desc, const char *why)
 {
 	pc_num++;
 	printf("ok %d - %s # SKIP %s\n", pc_num, desc, why);
 }
 
-static const char *pc_errname(int err)
+const char *pc_errname(int err)
 {
 	static char buf[64];
 
@@ -107,15 +107,14 @@ static const char *pc_errname(int err)
 }
 
 /* ret is a syscall result saved with its errno: expect success. */
-static int pc_ok(long ret, int err, const char *desc)
+int pc_ok(long ret, int err, const char *desc)
 {
 	pc_result(ret >= 0, desc, "expected success, got %s", pc_errname(err));
 	return ret >= 0 ? 0 : -1;
 }
 
 /* Expect a failure with errno want (or want2 when not 0). */
-static void pc_fail_with(long ret, int err, int want, int want2,
-			 const char *desc)
+void pc_fail_with(long ret, int err, int want, int want2, const char *desc)
 {
 	int pass = ret == -1 && (err == want || (want2 && err == want2));
 	char exp[128];
@@ -128,16 +127,13 @@ static void pc_fail_with(long ret, int err, int want, int want2,
 		  ret == -1 ? pc_errname(err) : "success");
 }
 
-/* Syscall wrappers that capture errno right after the call. */
-#define PC_CALL(expr, errp) ((errno = 0), pc_save((long)(expr), (errp)))
-static long pc_save(long ret, int *errp)
+long pc_save(long ret, int *errp)
 {
 	*errp = ret < 0 ? errno : 0;
 	return ret;
 }
 
-static int pc_write_file(const char *path, const void *data, size_t len,
-			 mode_t mode)
+int pc_write_file(const char *path, const void *data, size_t len, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
 	int ret = -errno;
@@ -154,7 +150,7 @@ out:
 }
 
 /* Read up to cap bytes of a file; returns the length or -errno. */
-static ssize_t pc_read_file(const char *path, void *buf, size_t cap)
+ssize_t pc_read_file(const char *path, void *buf, size_t cap)
 {
 	int fd = open(path, O_RDONLY);
 	ssize_t ret = -errno;
@@ -180,7 +176,7 @@ out:
 	return ret;
 }
 
-static int pc_file_is(const char *path, const char *want)
+int pc_file_is(const char *path, const char *want)
 {
 	char buf[256];
 	ssize_t n = pc_read_file(path, buf, sizeof(buf));
@@ -198,10 +194,8 @@ static int pc_all_zero(const unsigned char *buf, size_t len)
 	return 1;
 }
 
-static int pc_rm_rf(const char *path);
-
 /* Remove a tree (test cleanup only; no symlink following). */
-static int pc_rm_rf(const char *path)
+int pc_rm_rf(const char *path)
 {
 	struct dirent *de;
 	struct stat st;
@@ -1196,6 +1190,8 @@ int main(int argc, char **argv)
 	    {"fallocate", pc_check_fallocate},
 	    {"io", pc_check_io},
 	    {"bigdir", pc_check_bigdir},
+	    {"unlinked", pc_check_unlinked},
+	    {"newattrs", pc_check_new_attrs},
 	};
 	const char *mode = "", *dir = NULL, *only = NULL;
 	char work[64], top[PATH_MAX];

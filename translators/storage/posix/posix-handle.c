@@ -397,15 +397,21 @@ int posix_resolve_gfid(struct posix_priv *priv, const uint8_t *gfid,
 		return posix_index_open(priv, obj);
 	if (!xl_gfid_is_root(gfid)) {
 		bfd = posix_bucket_open(priv, gfid, false);
+		if (bfd == -ENOENT)
+			return posix_opens_resolve(priv, gfid, obj);
 		if (bfd < 0)
-			return bfd == -ENOENT ? -ESTALE : bfd;
+			return bfd;
 		xl_gfid_to_str(gfid, gstr);
 		obj->pfd = bfd;
 		snprintf(obj->name, sizeof(obj->name), "%s", gstr);
 		ret = posix_obj_stat(obj);
+		if (ret == -ENOENT) {
+			posix_obj_release(obj);
+			return posix_opens_resolve(priv, gfid, obj);
+		}
 		if (ret < 0) {
 			posix_obj_release(obj);
-			return ret == -ENOENT ? -ESTALE : ret;
+			return ret;
 		}
 		if (!posix_is_dir_handle(bfd, gstr, &obj->st, gfid))
 			return 0; /* the hard link is the object */
@@ -560,11 +566,13 @@ int posix_handle_create(struct posix_priv *priv, const struct posix_obj *obj,
 }
 
 /* Remove a handle: a directory's always; a non-directory's only when the
- * handle is its last name (st_nlink == 1). */
+ * handle is its last name (st_nlink == 1), and then, if the file is open
+ * on this brick, by moving it to the unlink area (posix-opens.c). */
 int posix_handle_remove(struct posix_priv *priv, const uint8_t *gfid,
 			bool is_dir)
 {
 	char gstr[XL_GFID_STR_LEN];
+	bool parked = false;
 	struct stat st;
 	int bfd, ret = 0;
 
@@ -582,6 +590,10 @@ int posix_handle_remove(struct posix_priv *priv, const uint8_t *gfid,
 		goto out;
 	if (is_dir && !posix_is_dir_handle(bfd, gstr, &st, gfid))
 		goto out; /* not ours to remove */
+	if (!is_dir)
+		ret = posix_opens_park(priv, bfd, gstr, gfid, &parked);
+	if (ret < 0 || parked)
+		goto out;
 	if (posix_sys.unlinkat(bfd, gstr, 0) != 0 && errno != ENOENT)
 		ret = -errno;
 out:
@@ -710,6 +722,7 @@ int posix_handle_init(struct posix_priv *priv, const char *dir, char **err)
 	int fd, ret;
 
 	priv->root_fd = priv->handles_fd = priv->index_fd = -1;
+	priv->unlink_fd = -1;
 	fd = posix_sys.openat(AT_FDCWD, dir, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0) {
 		ret = -errno;
@@ -731,6 +744,8 @@ int posix_handle_init(struct posix_priv *priv, const char *dir, char **err)
 		int mfd = ret;
 
 		ret = posix_index_init(priv, mfd);
+		if (ret == 0)
+			ret = posix_opens_init(priv, mfd);
 		if (ret == 0)
 			ret = posix_subdir_open(mfd, "handles", true);
 		posix_sys.close(mfd);
@@ -772,6 +787,8 @@ fail:
 
 void posix_handle_fini(struct posix_priv *priv)
 {
+	if (priv->unlink_fd >= 0)
+		posix_opens_fini(priv);
 	if (priv->index_fd >= 0)
 		posix_sys.close(priv->index_fd);
 	if (priv->handles_fd >= 0)

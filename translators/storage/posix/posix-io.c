@@ -41,13 +41,19 @@
  * frame leaves room for the rest of the reply.  Callers page with d_off. */
 #define POSIX_READDIR_MAX (128u << 10)
 
-int posix_fill_attr_fd(int fd, const uint8_t *gfid, struct xl_iatt *ia)
+/* Attributes through an OS fd.  A file whose one link is its parked
+ * handle has no name left: nlink 0. */
+int posix_fill_attr_fd(struct posix_priv *priv, int fd, const uint8_t *gfid,
+		       struct xl_iatt *ia)
 {
 	struct stat st;
 
 	if (fstat(fd, &st) != 0)
 		return -errno;
 	posix_iatt_fill(ia, &st, gfid);
+	if (!S_ISDIR(st.st_mode) && st.st_nlink == 1 &&
+	    posix_opens_parked(priv, gfid))
+		ia->nlink = 0;
 	return 0;
 }
 
@@ -71,6 +77,8 @@ void posix_fd_put(struct posix_priv *priv, struct posix_fd *pfd)
 {
 	if (!pfd || atomic_fetch_sub(&pfd->refs, 1) != 1)
 		return;
+	if (priv)
+		posix_opens_remove(priv, pfd);
 	if (pfd->dir)
 		closedir(pfd->dir);
 	posix_sys.close(pfd->fd);
@@ -93,6 +101,7 @@ static int posix_fd_install(struct xl *xl, struct xl_fd *fd, int osfd, DIR *dir,
 	struct posix_priv *priv = xl->private;
 	struct posix_fd *pfd = calloc(1, sizeof(*pfd));
 	struct posix_fd *old;
+	int ret;
 
 	if (!pfd) {
 		if (dir)
@@ -106,6 +115,11 @@ static int posix_fd_install(struct xl *xl, struct xl_fd *fd, int osfd, DIR *dir,
 	pthread_mutex_init(&pfd->lock, NULL);
 	memcpy(pfd->gfid, gfid, XL_GFID_LEN);
 	atomic_fetch_add(&priv->open_fds, 1);
+	ret = posix_opens_add(priv, pfd);
+	if (ret < 0) {
+		posix_fd_put(priv, pfd);
+		return ret;
+	}
 	old = xl_fd_ctx_set(fd, xl, pfd);
 	/* A second open on one xl_fd would be a caller bug; do not leak. */
 	posix_fd_put(priv, old);
@@ -212,11 +226,18 @@ void posix_open(struct xl *xl, struct xl_call *call)
 	ret = posix_fd_target(priv, call, &obj, gfid);
 	if (ret < 0)
 		goto out;
+	/* A file with no name left cannot be opened anew (only the fds it
+	 * had live on): the opener's name is stale, and ESTALE makes the
+	 * kernel look the name up again. */
+	if (obj.parked) {
+		ret = -ESTALE;
+		goto release;
+	}
 	flags = call->args.flags & ~(O_CREAT | O_EXCL | O_NOCTTY);
 	ret = osfd = posix_open_existing(obj.pfd, obj.name, flags);
 	if (ret < 0)
 		goto release;
-	ret = posix_fill_attr_fd(osfd, gfid, &call->reply.attr);
+	ret = posix_fill_attr_fd(priv, osfd, gfid, &call->reply.attr);
 	if (ret < 0)
 		posix_sys.close(osfd);
 	else
@@ -285,7 +306,7 @@ void posix_create(struct xl *xl, struct xl_call *call)
 						gfid);
 	}
 	if (ret == 0)
-		ret = posix_fill_attr_fd(osfd, gfid, &call->reply.attr);
+		ret = posix_fill_attr_fd(priv, osfd, gfid, &call->reply.attr);
 	if (ret == 0) {
 		ret = posix_fd_install(xl, args->fd, osfd, NULL, gfid);
 		osfd = -1;
@@ -415,7 +436,8 @@ void posix_write(struct xl *xl, struct xl_call *call)
 		ret = -errno;
 		goto out;
 	}
-	ret = posix_fill_attr_fd(pfd->fd, pfd->gfid, &call->reply.attr);
+	ret = posix_fill_attr_fd(xl->private, pfd->fd, pfd->gfid,
+				 &call->reply.attr);
 	if (ret == 0)
 		ret = (int)n;
 out:
@@ -464,7 +486,8 @@ void posix_falloc(struct xl *xl, struct xl_call *call)
 		ret = -errno;
 		goto out;
 	}
-	ret = posix_fill_attr_fd(pfd->fd, pfd->gfid, &call->reply.attr);
+	ret = posix_fill_attr_fd(xl->private, pfd->fd, pfd->gfid,
+				 &call->reply.attr);
 out:
 	posix_fd_put(xl->private, pfd);
 	call->reply.ret = ret;
@@ -533,7 +556,7 @@ void posix_opendir(struct xl *xl, struct xl_call *call)
 		closedir(dir);
 		goto release;
 	}
-	ret = posix_fill_attr_fd(dfd, gfid, &call->reply.attr);
+	ret = posix_fill_attr_fd(priv, dfd, gfid, &call->reply.attr);
 	if (ret == 0)
 		ret = posix_fd_install(xl, call->args.fd, dfd, dir, gfid);
 	else {

@@ -4,8 +4,9 @@
  * Files: posix.c (descriptor, init, entry fops), posix-handle.c (gfid
  * handles, confinement, resolution), posix-io.c (open/read/write/readdir
  * and other fd fops), posix-xattr.c (xattr fops), posix-index.c
- * (xattrop and the pending-heal index), posix-sys.c (the overridable
- * syscall table).
+ * (xattrop and the pending-heal index), posix-opens.c (open objects and
+ * the unlinked-but-open area), posix-sys.c (the overridable syscall
+ * table).
  *
  * Confinement model.  Every object a fop touches is reached as
  * (pfd, name): pfd an open directory fd inside the brick and name one
@@ -30,6 +31,10 @@
 #define POSIX_INTERNAL_XATTR_PREFIX "trusted.mortar."
 #define POSIX_META_DIR		    ".mortar"
 #define POSIX_HANDLES_DIR	    ".mortar/handles"
+/* .mortar/unlink: files open here whose last name is gone (posix-opens.c) */
+#define POSIX_UNLINK_DIR "unlink"
+/* chains of the open-gfid table */
+#define POSIX_OPEN_BUCKETS 256
 /* ".mortar/handles/aa/bb/" + gfid string */
 #define POSIX_HANDLE_PATH_MAX 64
 /* deepest directory chain the component-wise resolver follows */
@@ -45,12 +50,18 @@
 /* read size of one rchecksum step */
 #define POSIX_CHECKSUM_BUF (128u << 10)
 
-/* xl->private.  Set at init, read-only afterwards except the counters. */
+struct posix_open;
+
+/* xl->private.  Set at init, read-only afterwards except the counters and
+ * the open table (opens_lock). */
 struct posix_priv {
-	char *base;		/* brick directory as configured; owned */
-	int root_fd;		/* O_DIRECTORY fd of the brick root; owned */
-	int handles_fd;		/* O_DIRECTORY fd of .mortar/handles; owned */
-	int index_fd;		/* .mortar/indices/xattrop; owned */
+	char *base;	/* brick directory as configured; owned */
+	int root_fd;	/* O_DIRECTORY fd of the brick root; owned */
+	int handles_fd; /* O_DIRECTORY fd of .mortar/handles; owned */
+	int index_fd;	/* .mortar/indices/xattrop; owned */
+	int unlink_fd;	/* .mortar/unlink; owned */
+	pthread_mutex_t opens_lock;		      /* guards opens */
+	struct posix_open *opens[POSIX_OPEN_BUCKETS]; /* open gfids */
 	atomic_bool no_openat2; /* set once openat2 said ENOSYS */
 	atomic_long open_fds;	/* fd ctxs alive (files and dirs) */
 	atomic_ulong tmp_seq;	/* unique names for handle rewrites */
@@ -63,6 +74,7 @@ struct posix_obj {
 	char name[XL_NAME_MAX + 1];
 	struct stat st; /* valid when exists */
 	bool exists;
+	bool parked; /* reached in the unlink area: a file with no name */
 };
 
 /* The OS side of an open fd, stored in the xl_fd ctx slot. */
@@ -72,6 +84,8 @@ struct posix_fd {
 	void *dir;	      /* DIR * for directories, owns a dup of fd */
 	pthread_mutex_t lock; /* guards dir (readdir position) */
 	uint8_t gfid[XL_GFID_LEN];
+	struct posix_fd *open_next; /* same gfid's fds; priv->opens_lock */
+	bool in_opens;		    /* entered in priv->opens */
 };
 
 /* posix-handle.c */
@@ -121,8 +135,22 @@ void posix_rchecksum(struct xl *xl, struct xl_call *call);
 void posix_fd_ctx_free(struct xl *xl, void *ctx);
 struct posix_fd *posix_fd_get(struct xl *xl, struct xl_fd *fd);
 void posix_fd_put(struct posix_priv *priv, struct posix_fd *pfd);
-int posix_fill_attr_fd(int fd, const uint8_t *gfid, struct xl_iatt *ia);
+int posix_fill_attr_fd(struct posix_priv *priv, int fd, const uint8_t *gfid,
+		       struct xl_iatt *ia);
 int posix_open_existing(int pfd, const char *name, int flags);
+
+/* posix-opens.c: open objects and the unlinked-but-open area */
+int posix_opens_init(struct posix_priv *priv, int meta_fd);
+void posix_opens_fini(struct posix_priv *priv);
+int posix_opens_add(struct posix_priv *priv, struct posix_fd *pfd);
+void posix_opens_remove(struct posix_priv *priv, struct posix_fd *pfd);
+int posix_opens_park(struct posix_priv *priv, int bfd, const char *gstr,
+		     const uint8_t *gfid, bool *parked);
+bool posix_opens_parked(struct posix_priv *priv, const uint8_t *gfid);
+int posix_opens_resolve(struct posix_priv *priv, const uint8_t *gfid,
+			struct posix_obj *obj);
+struct posix_fd *posix_opens_dir_fd(struct posix_priv *priv,
+				    const uint8_t *gfid);
 
 /* posix.c: shared by the fop files */
 int posix_new_entry_owner(struct posix_obj *parent_dir_obj,
