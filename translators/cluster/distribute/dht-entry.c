@@ -393,6 +393,17 @@ void dht_symlink(struct xl *xl, struct xl_call *call)
 
 /* ---- mkdir ------------------------------------------------------------- */
 
+/*
+ * The layout is decided before the directory exists, over the children
+ * that are up, and travels in each child's mkdir (posix sets it before
+ * the directory's final stat, doc/cluster.md): the attributes mkdir
+ * answers, merged over the copies as stat merges them, are the ones the
+ * directory keeps, and no setxattr round trip follows.  The hashed child
+ * goes first (it decides EEXIST).  When another child fails, the layout
+ * is decided again over the children that have the directory and written
+ * with setxattr, as a repair would.
+ */
+
 static void dht_mkdir_layout_done(struct xl_call *call,
 				  struct xl_call **children, const int *subvols,
 				  int n)
@@ -412,10 +423,21 @@ static void dht_mkdir_others_done(struct xl_call *call,
 	struct dht_local *local = dht_local(call);
 	struct dht_priv *priv = dht_priv(call->xl);
 	int on[DHT_MAX_SUBVOLS], non = 0;
+	bool all = true;
 
-	for (int k = 0; k < n; k++)
+	for (int k = 0; k < n; k++) {
 		if (children[k]->reply.ret == 0)
-			local->dir_on[subvols[k]] = true;
+			dht_iatt_merge_dir(&local->saved.attr,
+					   &children[k]->reply.attr, false);
+		else
+			all = local->dir_on[subvols[k]] = false;
+	}
+	if (all) {
+		dht_layout_cache(call->xl, call, local->attr.gfid, true);
+		xl_reply_move(&call->reply, &local->saved);
+		xl_unwind(call);
+		return;
+	}
 	dht_layout_assign(local->ranges, priv->n, local->dir_on,
 			  (uint32_t)dht_now_ms());
 	for (int i = 0; i < priv->n; i++) {
@@ -428,50 +450,62 @@ static void dht_mkdir_others_done(struct xl_call *call,
 		dht_mkdir_layout_done);
 }
 
-static int dht_fill_mkdir_other(struct xl_call *call, struct xl_call *child,
-				int subvol, int k)
+/* A child's mkdir: the parent's args with this child's range of the new
+ * layout as an internal xattr to set at creation. */
+static int dht_fill_mkdir(struct xl_call *call, struct xl_call *child,
+			  int subvol, int k)
 {
 	struct dht_local *local = dht_local(call);
+	uint8_t buf[DHT_LAYOUT_XATTR_LEN];
+	struct xl_dict *d;
 	int ret = dht_fill_copy(call, child, subvol, k);
 
-	memcpy(child->args.loc.gfid, local->attr.gfid, XL_GFID_LEN);
-	return ret;
+	if (ret < 0)
+		return ret;
+	if (!xl_gfid_is_null(local->attr.gfid))
+		memcpy(child->args.loc.gfid, local->attr.gfid, XL_GFID_LEN);
+	/* the child's xdata is shared with the parent: edit a copy */
+	d = child->args.xdata ? xl_dict_copy(child->args.xdata) : xl_dict_new();
+	if (child->args.xdata)
+		xl_dict_unref(child->args.xdata);
+	child->args.xdata = d;
+	if (!d)
+		return -ENOMEM;
+	dht_range_encode(&local->ranges[subvol], buf);
+	ret = xl_dict_set(d, DHT_XATTR_LAYOUT, buf, sizeof(buf));
+	return ret < 0 ? ret : dht_set_internal(&child->args.xdata);
 }
 
-static void dht_mkdir_hashed_cbk(struct xl_call *call, struct xl_call *child,
-				 void *cookie)
+static void dht_mkdir_hashed_done(struct xl_call *call,
+				  struct xl_call **children, const int *subvols,
+				  int n)
 {
 	struct dht_local *local = dht_local(call);
 	struct dht_priv *priv = dht_priv(call->xl);
-	int h = (int)(intptr_t)cookie, others[DHT_MAX_SUBVOLS], n = 0;
-	int up[DHT_MAX_SUBVOLS], nup;
+	int others[DHT_MAX_SUBVOLS], no = 0;
 
-	if (child->reply.ret < 0) {
-		xl_reply_move(&call->reply, &child->reply);
+	if (n == 0 || children[0]->reply.ret < 0) {
+		if (n == 0)
+			call->reply.ret = -ENOTCONN;
+		else
+			xl_reply_move(&call->reply, &children[0]->reply);
 		xl_unwind(call);
 		return;
 	}
-	/* The arrays may hold the parent's layout (dht_layout_get): reused,
-	 * not allocated again. */
-	if (dht_local_arrays(local, priv->n) < 0) {
-		xl_unwind_error(call, -ENOMEM);
-		return;
-	}
-	local->attr = child->reply.attr;
-	xl_reply_move(&local->saved, &child->reply);
-	local->dir_on[h] = true;
-	nup = dht_up_subvols(call->xl, up);
-	for (int k = 0; k < nup; k++)
-		if (up[k] != h)
-			others[n++] = up[k];
-	dht_fan(call, XL_FOP_MKDIR, others, n, dht_fill_mkdir_other,
+	local->attr = children[0]->reply.attr;
+	xl_reply_move(&local->saved, &children[0]->reply);
+	for (int i = 0; i < priv->n; i++)
+		if (local->dir_on[i] && i != subvols[0])
+			others[no++] = i;
+	dht_fan(call, XL_FOP_MKDIR, others, no, dht_fill_mkdir,
 		dht_mkdir_others_done);
 }
 
 static void dht_mkdir_placed(struct xl_call *call)
 {
 	struct dht_local *local = dht_local(call);
-	int h;
+	struct dht_priv *priv = dht_priv(call->xl);
+	int h, up[DHT_MAX_SUBVOLS], nup;
 
 	if (local->ret < 0) {
 		xl_unwind_error(call, local->ret);
@@ -482,10 +516,26 @@ static void dht_mkdir_placed(struct xl_call *call)
 		xl_unwind_error(call, -ENOTCONN);
 		return;
 	}
+	/* The arrays may hold the parent's layout (dht_layout_get): reused,
+	 * not allocated again. */
+	if (dht_local_arrays(local, priv->n) < 0) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	nup = dht_up_subvols(call->xl, up);
+	for (int k = 0; k < nup; k++)
+		local->dir_on[up[k]] = true;
+	local->dir_on[h] = true;
+	if (dht_layout_assign(local->ranges, priv->n, local->dir_on,
+			      (uint32_t)dht_now_ms()) < 0) {
+		xl_unwind_error(call, -EINVAL);
+		return;
+	}
 	if (xl_gfid_is_null(call->args.loc.gfid))
 		xl_gfid_generate(call->args.loc.gfid);
-	xl_wind(call, dht_priv(call->xl)->subvols[h], dht_mkdir_hashed_cbk,
-		(void *)(intptr_t)h);
+	memset(local->attr.gfid, 0, XL_GFID_LEN);
+	dht_fan(call, XL_FOP_MKDIR, &h, 1, dht_fill_mkdir,
+		dht_mkdir_hashed_done);
 }
 
 void dht_mkdir(struct xl *xl, struct xl_call *call)

@@ -193,6 +193,10 @@ void afr_inspect(struct xl_call *call, void (*then)(struct xl_call *call));
  * none. */
 int afr_read_child(struct afr_priv *priv, struct afr_inode *ai,
 		   uint32_t exclude);
+/* The same pick for a gfid (NULL: by this client alone) with the copies
+ * in bad left out: also for an object replicate keeps no state for yet. */
+int afr_read_child_of(struct afr_priv *priv, const uint8_t *gfid, uint32_t bad,
+		      uint32_t exclude);
 
 /* ---- replicate-lk.c ----------------------------------------------- */
 /* lk and flock: on every live copy (see the file's comment). */

@@ -24,25 +24,19 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int afr_read_child(struct afr_priv *priv, struct afr_inode *ai,
-		   uint32_t exclude)
+int afr_read_child_of(struct afr_priv *priv, const uint8_t *gfid, uint32_t bad,
+		      uint32_t exclude)
 {
-	uint32_t up = afr_up_mask(priv) & ~exclude;
-	uint32_t cand = up;
+	uint32_t cand = afr_up_mask(priv) & ~exclude & ~bad;
 	uint32_t h;
 	int pick, k;
 
-	if (ai) {
-		pthread_mutex_lock(&ai->lock);
-		cand &= ~ai->bad;
-		pthread_mutex_unlock(&ai->lock);
-	}
 	if (!cand)
 		return -1;
 	h = (uint32_t)priv->client_salt;
-	if (ai)
+	if (gfid)
 		for (int i = 0; i < XL_GFID_LEN; i++)
-			h = (h ^ ai->gfid[i]) * 16777619u;
+			h = (h ^ gfid[i]) * 16777619u;
 	pick = (int)(h % (uint32_t)afr_popcount(cand));
 	for (k = 0; k < priv->n; k++)
 		if (cand & (1u << k)) {
@@ -51,6 +45,19 @@ int afr_read_child(struct afr_priv *priv, struct afr_inode *ai,
 			pick--;
 		}
 	return -1;
+}
+
+int afr_read_child(struct afr_priv *priv, struct afr_inode *ai,
+		   uint32_t exclude)
+{
+	uint32_t bad = 0;
+
+	if (ai) {
+		pthread_mutex_lock(&ai->lock);
+		bad = ai->bad;
+		pthread_mutex_unlock(&ai->lock);
+	}
+	return afr_read_child_of(priv, ai ? ai->gfid : NULL, bad, exclude);
 }
 
 /* ---- lookup ------------------------------------------------------------ */

@@ -108,11 +108,26 @@ static int afr_targets(struct afr_priv *priv, uint32_t mask,
 	return n;
 }
 
+/* The child whose reply answers a fop on an object: the copy later reads
+ * of it go to, so the attributes a client caches from the reply are the
+ * ones its next stat returns (the copies' times differ by the moments
+ * each brick did the change). */
+static int afr_reply_child(struct xl_call *call)
+{
+	struct afr_local *l = afr_local(call);
+	const uint8_t *gfid = afr_call_gfid(call);
+
+	if (l->ai && memcmp(l->ai->gfid, gfid, XL_GFID_LEN) == 0)
+		return afr_read_child(l->priv, l->ai, 0);
+	return afr_read_child_of(l->priv, gfid, 0, 0);
+}
+
 /* What a fan-out's answers say: which children worked, and the reply to
- * give (moved into *reply): the first success, else the first error.
- * A failure shared by every child with the same errno is consistent. */
+ * give (moved into *reply): child prefer's when it worked (-1: none
+ * preferred), else the first success, else the first error.  A failure
+ * shared by every child with the same errno is consistent. */
 static uint32_t afr_collect(struct xl_call **children, int n, const int *idx,
-			    struct xl_reply *reply)
+			    int prefer, struct xl_reply *reply)
 {
 	uint32_t ok = 0, all = 0;
 	int first_ok = -1, first_err = -1;
@@ -122,7 +137,7 @@ static uint32_t afr_collect(struct xl_call **children, int n, const int *idx,
 		all |= 1u << idx[k];
 		if (children[k]->reply.ret >= 0) {
 			ok |= 1u << idx[k];
-			if (first_ok < 0)
+			if (first_ok < 0 || idx[k] == prefer)
 				first_ok = k;
 		} else {
 			if (first_err < 0)
@@ -365,7 +380,7 @@ static void afr_txn_fop_done(struct xl_call *call, struct xl_call **children,
 	uint32_t failed;
 
 	afr_targets(t->priv, t->on, targets, idx);
-	t->ok = afr_collect(children, n, idx, &l->reply);
+	t->ok = afr_collect(children, n, idx, afr_reply_child(call), &l->reply);
 	failed = t->on & ~t->ok;
 	if (failed && l->ai) {
 		pthread_mutex_lock(&l->ai->lock);
@@ -817,7 +832,7 @@ static void afr_write_done(struct xl_call *call, struct xl_call **children,
 
 	for (int k = 0; k < n; k++)
 		sent |= 1u << idx[k];
-	ok = afr_collect(children, n, idx, &call->reply);
+	ok = afr_collect(children, n, idx, afr_reply_child(call), &call->reply);
 	failed = sent & ~ok;
 	free(idx);
 	pthread_mutex_lock(&ai->lock);
@@ -1039,7 +1054,7 @@ static void afr_anyok_done(struct xl_call *call, struct xl_call **children,
 	for (int k = 0; k < n; k++)
 		idx[k] = map ? map[k] : k;
 	free(map);
-	afr_collect(children, n, idx, &call->reply);
+	afr_collect(children, n, idx, -1, &call->reply);
 	(void)priv;
 	xl_unwind(call);
 }

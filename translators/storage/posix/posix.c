@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static struct posix_priv *posix_priv(struct xl *xl)
@@ -56,6 +57,8 @@ void posix_attr_reply(struct xl_call *call, const struct posix_obj *obj,
 		      const uint8_t *gfid)
 {
 	posix_iatt_fill(&call->reply.attr, &obj->st, gfid);
+	if (obj->parked)
+		call->reply.attr.nlink = 0; /* its one link is the parked one */
 }
 
 /* The gfid of an object resolved from loc: the one asked for when reached
@@ -68,6 +71,36 @@ static int posix_loc_gfid(struct posix_priv *priv, const struct xl_loc *loc,
 		return 0;
 	}
 	return posix_gfid_ensure(priv, obj, loc->pargfid, gfid);
+}
+
+/* The internal xattrs a creating fop asks for: with mortar.internal,
+ * every xdata key under trusted.mortar. but the gfid (a distribute
+ * directory's layout) is set on the new node before its final stat, so
+ * its first attributes are its lasting ones and no later call changes its
+ * ctime. */
+static int posix_new_entry_xattrs(const struct posix_obj *obj,
+				  const struct xl_call *call)
+{
+	const struct xl_dict *x = call->args.xdata;
+	const size_t plen = strlen(POSIX_INTERNAL_XATTR_PREFIX);
+	char xpath[XL_NAME_MAX + 40];
+	int ret;
+
+	if (!x || !posix_call_internal(call))
+		return 0;
+	ret = posix_obj_xpath(obj, xpath, sizeof(xpath));
+	for (uint32_t i = 0; ret == 0 && i < x->count; i++) {
+		const struct xl_dict_pair *p = &x->pairs[i];
+
+		if (strncmp(p->key, POSIX_INTERNAL_XATTR_PREFIX, plen) != 0 ||
+		    strcmp(p->key, POSIX_GFID_XATTR) == 0 ||
+		    strlen(p->key) > XL_XATTR_NAME_MAX ||
+		    p->len > XL_XATTR_SIZE_MAX)
+			continue;
+		if (lsetxattr(xpath, p->key, p->value, p->len, 0) != 0)
+			ret = -errno;
+	}
+	return ret;
 }
 
 /* Owner group of a new entry in the directory obj->pfd: the parent's gid
@@ -130,6 +163,12 @@ int posix_new_entry_finish(struct posix_priv *priv, struct posix_obj *obj,
 	ret = posix_gfid_set(obj, gfid);
 	if (ret == 0)
 		ret = posix_handle_create(priv, obj, gfid, loc->pargfid);
+	if (ret == 0)
+		ret = posix_new_entry_xattrs(obj, call);
+	/* Labelling changed the ctime (the xattrs; the handle's link count):
+	 * the reply carries the attributes the finished node keeps. */
+	if (ret == 0)
+		ret = posix_obj_stat(obj);
 	if (ret < 0)
 		goto fail;
 	posix_attr_reply(call, obj, gfid);
@@ -180,6 +219,21 @@ out:
 	xl_unwind(call);
 }
 
+/* fstat of a directory removed while open comes by gfid (the kernel
+ * sends GETATTR on the inode): answer it from one of its open fds. */
+static int posix_stat_removed_dir(struct posix_priv *priv, const uint8_t *gfid,
+				  struct xl_iatt *ia)
+{
+	struct posix_fd *pfd = posix_opens_dir_fd(priv, gfid);
+	int ret;
+
+	if (!pfd)
+		return -ESTALE;
+	ret = posix_fill_attr_fd(priv, pfd->fd, pfd->gfid, ia);
+	posix_fd_put(priv, pfd);
+	return ret;
+}
+
 static void posix_stat(struct xl *xl, struct xl_call *call)
 {
 	struct posix_priv *priv = posix_priv(xl);
@@ -191,13 +245,18 @@ static void posix_stat(struct xl *xl, struct xl_call *call)
 	if (args->fd) {
 		struct posix_fd *pfd = posix_fd_get(xl, args->fd);
 
-		ret = pfd ? posix_fill_attr_fd(pfd->fd, pfd->gfid,
+		ret = pfd ? posix_fill_attr_fd(priv, pfd->fd, pfd->gfid,
 					       &call->reply.attr)
 			  : -EBADF;
 		posix_fd_put(posix_priv(xl), pfd);
 		goto out;
 	}
 	ret = posix_resolve_loc(priv, &args->loc, &obj);
+	if (ret == -ESTALE && !args->loc.name) {
+		ret = posix_stat_removed_dir(priv, args->loc.gfid,
+					     &call->reply.attr);
+		goto out;
+	}
 	if (ret < 0)
 		goto out;
 	ret = posix_loc_gfid(priv, &args->loc, &obj, gfid);
@@ -308,7 +367,7 @@ static void posix_setattr(struct xl *xl, struct xl_call *call)
 
 		ret = pfd ? posix_setattr_fd(pfd->fd, args) : -EBADF;
 		if (ret == 0)
-			ret = posix_fill_attr_fd(pfd->fd, pfd->gfid,
+			ret = posix_fill_attr_fd(priv, pfd->fd, pfd->gfid,
 						 &call->reply.attr);
 		posix_fd_put(priv, pfd);
 		goto out;
@@ -636,6 +695,8 @@ static void posix_link(struct xl *xl, struct xl_call *call)
 	ret = posix_loc_gfid(priv, &args->loc, &src, gfid);
 	if (ret == 0 && S_ISDIR(src.st.st_mode))
 		ret = -EPERM;
+	if (ret == 0 && src.parked)
+		ret = -ENOENT; /* as link(2) of a file with no name left */
 	if (ret < 0)
 		goto release_src;
 	ret = posix_new_entry_resolve(priv, &args->loc2, &dst);
