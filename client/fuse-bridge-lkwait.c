@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "xdata-keys.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -29,7 +30,6 @@
 #include <time.h>
 
 #define LKW_LOG	       "fuse"
-#define LKW_CANCEL_KEY "mortar.lk-cancel"
 #define LKW_RETRY_MS   50
 #define LKW_MAX_TRIES  1200 /* a minute of retries, then give up */
 
@@ -96,7 +96,7 @@ static int lkw_send_cancel(struct fb_lkwait *w)
 		goto fail;
 	if (!call->args.xdata && !(call->args.xdata = xl_dict_new()))
 		goto fail;
-	if (xl_dict_set_u64(call->args.xdata, LKW_CANCEL_KEY, 1) != 0)
+	if (xl_dict_set_u64(call->args.xdata, XL_KEY_LK_CANCEL, 1) != 0)
 		goto fail;
 	pthread_mutex_lock(&w->lock);
 	w->cancel_done = false;

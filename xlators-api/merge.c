@@ -6,6 +6,8 @@
 
 #include "merge.h"
 
+#include <string.h>
+
 #define XL_DOFF_HASHED ((uint64_t)1 << 62)
 #define XL_DOFF_SIGN   ((uint64_t)1 << 63)
 
@@ -66,4 +68,36 @@ void xl_statfs_add(struct xl_statfs *sum, const struct xl_statfs *s)
 	sum->favail += s->favail;
 	if (s->namemax && (!sum->namemax || s->namemax < sum->namemax))
 		sum->namemax = s->namemax;
+}
+
+static bool xl_time_newer(int64_t s, uint32_t ns, int64_t than_s,
+			  uint32_t than_ns)
+{
+	return s > than_s || (s == than_s && ns > than_ns);
+}
+
+void xl_iatt_merge_dir(struct xl_iatt *into, const struct xl_iatt *a)
+{
+	if (xl_time_newer(a->mtime, a->mtime_nsec, into->mtime,
+			  into->mtime_nsec)) {
+		into->mtime = a->mtime;
+		into->mtime_nsec = a->mtime_nsec;
+	}
+	if (xl_time_newer(a->ctime, a->ctime_nsec, into->ctime,
+			  into->ctime_nsec)) {
+		into->ctime = a->ctime;
+		into->ctime_nsec = a->ctime_nsec;
+	}
+	if (xl_time_newer(a->atime, a->atime_nsec, into->atime,
+			  into->atime_nsec)) {
+		into->atime = a->atime;
+		into->atime_nsec = a->atime_nsec;
+	}
+}
+
+void xl_dirent_drop_dir_attr(struct xl_dirent *d)
+{
+	if (!xl_gfid_is_null(d->attr.gfid))
+		d->d_ino = xl_gfid_to_ino(d->attr.gfid);
+	memset(&d->attr, 0, sizeof(d->attr));
 }

@@ -1,7 +1,7 @@
 /*
  * merge.h - helpers for translators that merge their children's answers
- * into one (cluster/unify, cluster/distribute): readdir offsets and
- * statfs sums.
+ * into one (cluster/unify, cluster/distribute): readdir offsets,
+ * directory times and statfs sums.
  *
  * readdir: the children are listed one after another.  The offset handed up
  * carries the child's index in its low bits and the child's own offset above
@@ -29,6 +29,17 @@ uint64_t xl_doff_encode(int nchildren, int idx, uint64_t off);
 /* The child and its offset from an offset made by xl_doff_encode (idx may
  * be >= nchildren for an offset we did not make: the caller checks). */
 void xl_doff_decode(int nchildren, uint64_t d, int *idx, uint64_t *off);
+
+/* A directory that exists on several children shows the newest access,
+ * change and modification time of its copies (a file made or removed on
+ * any child changed the directory): fold copy a's times into into. */
+void xl_iatt_merge_dir(struct xl_iatt *into, const struct xl_iatt *a);
+
+/* A directory entry of a listing read from one child of several: its
+ * attributes are that copy's, not the merged ones, so they are dropped
+ * (the kernel looks the directory up before using it); d_ino keeps the
+ * number stat will show. */
+void xl_dirent_drop_dir_attr(struct xl_dirent *d);
 
 /* Add one child's statfs answer to sum, which starts zeroed: the first
  * answer added gives the block size (frsize) the others are scaled to,

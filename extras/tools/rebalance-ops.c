@@ -33,6 +33,7 @@
 
 #include "buf.h"
 #include "inode.h"
+#include "xdata-keys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -84,7 +85,7 @@ static int rb_internal(struct xl_args *a)
 {
 	if (!(a->xdata = xl_dict_new()))
 		return -ENOMEM;
-	return xl_dict_set_u64(a->xdata, "mortar.internal", 1);
+	return xl_dict_set_u64(a->xdata, XL_KEY_INTERNAL, 1);
 }
 
 static int rb_lookup(struct rb_vol *v, int s, const uint8_t *pargfid,
@@ -96,7 +97,7 @@ static int rb_lookup(struct rb_vol *v, int s, const uint8_t *pargfid,
 	if (ret == 0 && !(a.xdata = xl_dict_new()))
 		ret = -ENOMEM;
 	if (ret == 0)
-		ret = xl_dict_set(a.xdata, "mortar.xattr-req", rb_xattr_req,
+		ret = xl_dict_set(a.xdata, XL_KEY_XATTR_REQ, rb_xattr_req,
 				  sizeof(rb_xattr_req));
 	if (ret < 0) {
 		xl_args_clear(&a);

@@ -123,6 +123,9 @@ static void dht_readdir_cbk(struct xl_call *call, struct xl_call *child,
 			continue;
 		}
 		d->d_off = xl_doff_encode(priv->n, idx, d->d_off);
+		/* one copy's times: the kernel looks it up (merged) */
+		if (dir && !dot && priv->n > 1)
+			xl_dirent_drop_dir_attr(d);
 		if (kept != i) {
 			r->entries[kept] = *d;
 			d->name = NULL;

@@ -427,8 +427,8 @@ static void dht_mkdir_others_done(struct xl_call *call,
 
 	for (int k = 0; k < n; k++) {
 		if (children[k]->reply.ret == 0)
-			dht_iatt_merge_dir(&local->saved.attr,
-					   &children[k]->reply.attr, false);
+			xl_iatt_merge_dir(&local->saved.attr,
+					  &children[k]->reply.attr);
 		else
 			all = local->dir_on[subvols[k]] = false;
 	}

@@ -417,7 +417,7 @@ static void dht_dir_change_done(struct xl_call *call, struct xl_call **children,
 			continue;
 		}
 		/* stat: the newest times of all copies */
-		dht_iatt_merge_dir(&children[ok]->reply.attr, &r->attr, false);
+		xl_iatt_merge_dir(&children[ok]->reply.attr, &r->attr);
 	}
 	if (ok < 0) {
 		xl_reply_move(&call->reply, &children[0]->reply);

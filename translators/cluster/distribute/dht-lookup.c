@@ -44,9 +44,9 @@ void dht_xattr_req_add(struct xl_call *child)
 	if (child->args.xdata)
 		xl_dict_unref(child->args.xdata);
 	child->args.xdata = d;
-	above = xl_dict_get(d, DHT_KEY_XATTR_REQ);
+	above = xl_dict_get(d, XL_KEY_XATTR_REQ);
 	if (!above || above->len == 0) {
-		xl_dict_set(d, DHT_KEY_XATTR_REQ, dht_xattr_req,
+		xl_dict_set(d, XL_KEY_XATTR_REQ, dht_xattr_req,
 			    sizeof(dht_xattr_req));
 		return;
 	}
@@ -58,7 +58,7 @@ void dht_xattr_req_add(struct xl_call *child)
 	memcpy(names, above->value, above->len);
 	names[above->len] = '\0';
 	memcpy(names + above->len + 1, dht_xattr_req, sizeof(dht_xattr_req));
-	xl_dict_set(d, DHT_KEY_XATTR_REQ, names, len);
+	xl_dict_set(d, XL_KEY_XATTR_REQ, names, len);
 	free(names);
 }
 
@@ -85,29 +85,6 @@ int dht_hashed_subvol(struct xl *xl, const struct xl_loc *loc)
 }
 
 /* ---- directories ----------------------------------------------------- */
-
-void dht_iatt_merge_dir(struct xl_iatt *into, const struct xl_iatt *a,
-			bool first)
-{
-	if (first) {
-		*into = *a;
-		return;
-	}
-	if (a->mtime > into->mtime ||
-	    (a->mtime == into->mtime && a->mtime_nsec > into->mtime_nsec)) {
-		into->mtime = a->mtime;
-		into->mtime_nsec = a->mtime_nsec;
-	}
-	if (a->ctime > into->ctime ||
-	    (a->ctime == into->ctime && a->ctime_nsec > into->ctime_nsec)) {
-		into->ctime = a->ctime;
-		into->ctime_nsec = a->ctime_nsec;
-	}
-	if (a->atime > into->atime) {
-		into->atime = a->atime;
-		into->atime_nsec = a->atime_nsec;
-	}
-}
 
 int dht_local_arrays(struct dht_local *local, int n)
 {
@@ -409,7 +386,10 @@ static void dht_dir_gather(struct xl_call *call, struct xl_call **children,
 					priv->subvols[s]->name);
 				continue;
 			}
-			dht_iatt_merge_dir(&local->attr, &r->attr, first);
+			if (first)
+				local->attr = r->attr;
+			else
+				xl_iatt_merge_dir(&local->attr, &r->attr);
 			first = false;
 			local->dir_on[s] = true;
 			answered++;

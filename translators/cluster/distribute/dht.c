@@ -284,7 +284,7 @@ int dht_set_internal(struct xl_dict **xdata)
 {
 	if (!*xdata && !(*xdata = xl_dict_new()))
 		return -ENOMEM;
-	return xl_dict_set_u64(*xdata, DHT_KEY_INTERNAL, 1);
+	return xl_dict_set_u64(*xdata, XL_KEY_INTERNAL, 1);
 }
 
 /* ---- fan-out --------------------------------------------------------- */

@@ -22,6 +22,8 @@
 #include "graph.h"
 #include "inode.h"
 #include "log.h"
+#include "merge.h"
+#include "xdata-keys.h"
 #include "xlator.h"
 
 #include <pthread.h>
@@ -29,8 +31,6 @@
 
 #define DHT_XATTR_LAYOUT  "trusted.mortar.dht.layout"
 #define DHT_XATTR_LINKTO  "trusted.mortar.dht.linkto"
-#define DHT_KEY_INTERNAL  "mortar.internal"
-#define DHT_KEY_XATTR_REQ "mortar.xattr-req"
 #define DHT_LOCK_LAYOUT	  "distribute.layout"
 #define DHT_LOCK_MIGRATE  "distribute.migrate"
 /* A linkto file: a regular file with exactly the sticky bit. */
@@ -236,8 +236,6 @@ void dht_layout_cache(struct xl *xl, struct xl_call *call, const uint8_t *gfid,
  * yet and zeroed (0, or -ENOMEM). */
 int dht_local_arrays(struct dht_local *local, int n);
 /* Merge a directory copy's times into `into` (the newest; first: copy). */
-void dht_iatt_merge_dir(struct xl_iatt *into, const struct xl_iatt *a,
-			bool first);
 
 /* dht-entry.c */
 void dht_create(struct xl *xl, struct xl_call *call);

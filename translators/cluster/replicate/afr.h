@@ -34,6 +34,7 @@
 #include "inode.h"
 #include "log.h"
 #include "xlator.h"
+#include "xdata-keys.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -43,8 +44,6 @@
 #define AFR_MAX_CHILDREN   16
 #define AFR_BUCKETS	   1024
 #define AFR_PENDING_PREFIX "trusted.mortar.afr."
-#define AFR_KEY_INTERNAL   "mortar.internal"
-#define AFR_KEY_XATTR_REQ  "mortar.xattr-req"
 /* Virtual xattrs the heal tool uses on the top of the graph. */
 #define AFR_VX_STATUS  "mortar.replicate.heal-status"
 #define AFR_VX_HEAL    "mortar.replicate.heal"

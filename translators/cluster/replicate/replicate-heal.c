@@ -145,7 +145,7 @@ int afr_hs_lookup(struct afr_hstate *h)
 		afr_loc_gfid(&args[i].loc, h->gfid);
 		args[i].xdata = xl_dict_new();
 		if (args[i].xdata)
-			xl_dict_set(args[i].xdata, AFR_KEY_XATTR_REQ,
+			xl_dict_set(args[i].xdata, XL_KEY_XATTR_REQ,
 				    priv->xattr_req, priv->xattr_req_len);
 	}
 	afr_sync_multi(priv, h->up, XL_FOP_LOOKUP, args, reps);

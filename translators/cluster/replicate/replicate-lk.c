@@ -39,7 +39,6 @@
 #include <string.h>
 #include <sys/file.h>
 
-#define AFR_KEY_LK_CANCEL "mortar.lk-cancel"
 
 static bool afr_lk_is_unlock(const struct xl_call *call)
 {
@@ -211,7 +210,7 @@ void afr_lk(struct xl *xl, struct xl_call *call)
 	if (afr_lk_is_unlock(call) ||
 	    (call->fop == XL_FOP_LK && call->args.cmd == F_GETLK) ||
 	    (call->args.xdata &&
-	     xl_dict_get(call->args.xdata, AFR_KEY_LK_CANCEL))) {
+	     xl_dict_get(call->args.xdata, XL_KEY_LK_CANCEL))) {
 		afr_lk_all(call, up, NULL, afr_lk_all_done);
 		return;
 	}

@@ -90,7 +90,7 @@ static bool afr_list_has(const char *list, uint32_t len, const char *name)
  */
 static int afr_lookup_req(struct afr_priv *priv, struct afr_lookup_ctx *lc)
 {
-	const struct xl_dict_pair *p = xl_dict_get(lc->req, AFR_KEY_XATTR_REQ);
+	const struct xl_dict_pair *p = xl_dict_get(lc->req, XL_KEY_XATTR_REQ);
 	uint32_t plen = p ? p->len : 0;
 	char *list;
 	int ret;
@@ -108,7 +108,7 @@ static int afr_lookup_req(struct afr_priv *priv, struct afr_lookup_ctx *lc)
 	if (plen)
 		memcpy(list, p->value, plen);
 	memcpy(list + plen, priv->xattr_req, priv->xattr_req_len);
-	ret = xl_dict_set(lc->req, AFR_KEY_XATTR_REQ, list,
+	ret = xl_dict_set(lc->req, XL_KEY_XATTR_REQ, list,
 			  plen + priv->xattr_req_len);
 	free(list);
 	return ret;
@@ -352,7 +352,7 @@ void afr_inspect(struct xl_call *call, void (*then)(struct xl_call *call))
 		afr_loc_gfid(&a.loc, afr_call_gfid(call));
 		a.xdata = xl_dict_new();
 		if (a.xdata)
-			xl_dict_set(a.xdata, AFR_KEY_XATTR_REQ, priv->xattr_req,
+			xl_dict_set(a.xdata, XL_KEY_XATTR_REQ, priv->xattr_req,
 				    priv->xattr_req_len);
 		afr_op_send(priv, i, XL_FOP_LOOKUP, &a, afr_inspect_cbk, in);
 	}

@@ -369,9 +369,9 @@ static void unify_rd_answer(struct xl_call *call, struct xl_dirent *out,
 			continue;
 		if (S_ISDIR(e->attr.mode)) {
 			/* No handle for a directory: the kernel looks it up
-			 * before using it, and that lookup recreates it on
-			 * children that lack it. */
-			memset(&out[k].attr, 0, sizeof(out[k].attr));
+			 * before using it, and that lookup merges the copies'
+			 * times and recreates it on children that lack it. */
+			xl_dirent_drop_dir_attr(&out[k]);
 			continue;
 		}
 		held[nheld] = unify_ctx_set(

@@ -72,6 +72,7 @@ static void unify_mkdir_done(struct xl_call *call, struct xl_call **children,
 		return;
 	}
 	xl_reply_move(&local->saved, &children[first_ok]->reply);
+	unify_merge_dir_times(&local->saved.attr, children, n);
 	unify_lookup_finish(call, UNIFY_CTX_DIR);
 }
 
@@ -159,14 +160,16 @@ static void unify_rmdir_done(struct xl_call *call, struct xl_call **children,
 		  unify_rmdir_restored);
 }
 
+/* Slots 0..idx-1 looked the directory up, idx.. asked whether rmdir
+ * would work (unify_rmdir). */
 static void unify_rmdir_looked(struct xl_call *call, struct xl_call **children,
 			       int n, void *cookie)
 {
 	struct unify_local *local = call->local;
-	int err = -ENOENT, found = -1;
+	int err = -ENOENT, found = -1, half = local->idx;
 
 	(void)cookie;
-	for (int k = 0; k < n && found < 0; k++) {
+	for (int k = 0; k < half && found < 0; k++) {
 		struct xl_reply *r = &children[k]->reply;
 
 		if (r->ret == 0)
@@ -182,19 +185,65 @@ static void unify_rmdir_looked(struct xl_call *call, struct xl_call **children,
 		xl_unwind_error(call, -ENOTDIR);
 		return;
 	}
+	for (int k = half; k < n; k++) {
+		int ret = children[k]->reply.ret;
+
+		if (ret < 0 && ret != -ENOENT) {
+			xl_unwind_error(call, ret); /* ENOTEMPTY: untouched */
+			return;
+		}
+	}
 	local->attr = children[found]->reply.attr;
 	unify_fan(call, unify_all_mask(unify_priv(call->xl)), XL_FOP_RMDIR,
 		  UNIFY_EDIT_NONE, unify_rmdir_done);
 }
 
-/* rmdir: read the directory's attributes (to recreate it where it was
- * removed if another child refuses, e.g. ENOTEMPTY), then remove it from
- * every child at once. */
+static int unify_rmdir_prepare(struct xl_call *child, int slot, void *cookie)
+{
+	struct xl_call *parent = cookie;
+	struct unify_local *local = parent->local;
+	struct xl_dict *d;
+
+	if (slot < local->idx) {
+		child->fop = XL_FOP_LOOKUP;
+		return 0;
+	}
+	/* the xdata is shared with the parent: edit a copy */
+	d = child->args.xdata ? xl_dict_copy(child->args.xdata) : xl_dict_new();
+	if (child->args.xdata)
+		xl_dict_unref(child->args.xdata);
+	child->args.xdata = d;
+	return !d || xl_dict_set_u64(d, XL_KEY_CHECK_ONLY, 1) < 0 ? -ENOMEM : 0;
+}
+
+/*
+ * rmdir: in one fan-out, look the directory up on every child (its
+ * attributes, to put it back if a racing create makes one child refuse)
+ * and ask each whether rmdir would work there; only when every child
+ * says yes is it removed from all at once.  A directory that is not
+ * empty on one child is never removed from the others.
+ */
 void unify_rmdir(struct xl *xl, struct xl_call *call)
 {
-	if (unify_need_all(call))
-		unify_fan(call, unify_all_mask(unify_priv(xl)), XL_FOP_LOOKUP,
-			  UNIFY_EDIT_NONE, unify_rmdir_looked);
+	struct unify_local *local = xl_call_local(call);
+	struct xl *targets[UNIFY_MAX_CHILDREN * 2];
+	int n = 0;
+
+	if (!local) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	if (!unify_need_all(call))
+		return;
+	for (int half = 0; half < 2; half++)
+		for (int i = 0; i < xl->child_count; i++)
+			targets[n++] = xl->children[i];
+	n /= 2;
+	for (int i = 0; i < n; i++)
+		local->fan_map[i] = i;
+	local->idx = n;
+	xl_fanout(call, targets, 2 * n, unify_rmdir_prepare, unify_rmdir_looked,
+		  call);
 }
 
 /* ---- link and rename ----------------------------------------------- */
@@ -372,6 +421,23 @@ static void unify_exchange(struct xl_call *call, int src, bool src_dir,
 		  unify_dir_change_done);
 }
 
+/* Every child said whether the directory rename over a directory would
+ * work there: all yes, rename everywhere; else the first refusal. */
+static void unify_rename_dir_checked(struct xl_call *call,
+				     struct xl_call **children, int n,
+				     void *cookie)
+{
+	(void)cookie;
+	for (int k = 0; k < n; k++) {
+		if (children[k]->reply.ret < 0) {
+			xl_unwind_error(call, children[k]->reply.ret);
+			return;
+		}
+	}
+	unify_fan(call, unify_all_mask(unify_priv(call->xl)), XL_FOP_RENAME,
+		  UNIFY_EDIT_NONE, unify_rename_dir_done);
+}
+
 /* What the lookups of both names found: decide and act.  Slots
  * 0..half-1 looked up the source, half.. the target (unify_rename). */
 static void unify_rename_looked(struct xl_call *call, struct xl_call **children,
@@ -419,9 +485,14 @@ static void unify_rename_looked(struct xl_call *call, struct xl_call **children,
 		return;
 	}
 	if (src_dir) {
-		if (unify_need_all(call))
-			unify_fan(call, unify_all_mask(priv), XL_FOP_RENAME,
-				  UNIFY_EDIT_NONE, unify_rename_dir_done);
+		if (!unify_need_all(call))
+			return;
+		/* Over a directory: every child checks first (empty there
+		 * too?), so no child replaces a directory another refuses. */
+		unify_fan(call, unify_all_mask(priv), XL_FOP_RENAME,
+			  dst_dirs ? UNIFY_EDIT_CHECK : UNIFY_EDIT_NONE,
+			  dst_dirs ? unify_rename_dir_checked
+				   : unify_rename_dir_done);
 		return;
 	}
 	if ((call->args.flags & RENAME_NOREPLACE) && (dst_files | dst_dirs)) {

@@ -143,10 +143,20 @@ static int unify_fan_prepare(struct xl_call *child, int slot, void *cookie)
 	struct xl_call *parent = cookie;
 	struct unify_local *local = parent->local;
 	struct xl_args *a = &child->args;
+	struct xl_dict *d;
 	struct xl_loc tmp;
 
 	child->fop = local->fan_fop;
 	switch (local->fan_edit) {
+	case UNIFY_EDIT_CHECK:
+		/* the xdata is shared with the parent: edit a copy */
+		d = a->xdata ? xl_dict_copy(a->xdata) : xl_dict_new();
+		if (a->xdata)
+			xl_dict_unref(a->xdata);
+		a->xdata = d;
+		if (!d || xl_dict_set_u64(d, XL_KEY_CHECK_ONLY, 1) < 0)
+			return -ENOMEM;
+		break;
 	case UNIFY_EDIT_GFID:
 		free(a->loc.name);
 		a->loc.name = NULL;
@@ -348,6 +358,7 @@ static void unify_lookup_done(struct xl_call *call, struct xl_call **children,
 		unsure = true; /* a child is down */
 	if (first_dir >= 0) {
 		xl_reply_move(&local->saved, &children[first_dir]->reply);
+		unify_merge_dir_times(&local->saved.attr, children, n);
 		if (files)
 			xl_warn(call->xl->name,
 				"name is a directory and a file: name=%s; "
@@ -434,8 +445,24 @@ static bool unify_fop_changes_dir(enum xl_fop fop)
 	       fop == XL_FOP_REMOVEXATTR || fop == XL_FOP_XATTROP;
 }
 
-/* A change to a directory, done on every child: answer with the first
- * child's reply, or the first error. */
+/* A directory is on every child: its times are the newest of its copies
+ * (a file made or removed on any child changed it), folded into attr
+ * from every successful answer among children. */
+void unify_merge_dir_times(struct xl_iatt *attr, struct xl_call **children,
+			   int n)
+{
+	for (int k = 0; k < n; k++) {
+		const struct xl_reply *r = &children[k]->reply;
+
+		if (r->ret == 0 && S_ISDIR(r->attr.mode) &&
+		    memcmp(r->attr.gfid, attr->gfid, XL_GFID_LEN) == 0)
+			xl_iatt_merge_dir(attr, &r->attr);
+	}
+}
+
+/* A change to a directory, done on every child (or a stat, asked of
+ * every live child): answer with the first child's reply and the
+ * copies' merged times, or the first error. */
 void unify_dir_change_done(struct xl_call *call, struct xl_call **children,
 			   int n, void *cookie)
 {
@@ -453,6 +480,8 @@ void unify_dir_change_done(struct xl_call *call, struct xl_call **children,
 		return;
 	}
 	xl_reply_move(&call->reply, &children[pick]->reply);
+	if (call->reply.ret == 0 && (xl_fop_info[call->fop].reply & XL_R_ATTR))
+		unify_merge_dir_times(&call->reply.attr, children, n);
 	xl_unwind(call);
 }
 
@@ -486,6 +515,11 @@ static void unify_route(struct xl *xl, struct xl_call *call, int where)
 		up = unify_up_mask(priv);
 		if (!up) {
 			xl_unwind_error(call, -ENOTCONN);
+			return;
+		}
+		if (call->fop == XL_FOP_STAT) {
+			unify_fan(call, up, call->fop, UNIFY_EDIT_NONE,
+				  unify_dir_change_done);
 			return;
 		}
 		xl_wind(call, xl->children[__builtin_ctzll(up)], xl_default_cbk,

@@ -22,6 +22,8 @@
 #include "call.h"
 #include "inode.h"
 #include "log.h"
+#include "xdata-keys.h"
+#include "merge.h"
 #include "xlator.h"
 
 #include <pthread.h>
@@ -96,6 +98,7 @@ enum {
 	UNIFY_EDIT_SWAP,     /* loc <-> loc2 (undo a rename) */
 	UNIFY_EDIT_LOC2,     /* loc = loc2 (act on the rename target) */
 	UNIFY_EDIT_EXCHANGE, /* one child of a RENAME_EXCHANGE (unify.c) */
+	UNIFY_EDIT_CHECK,    /* + xdata XL_KEY_CHECK_ONLY: checks, no change */
 };
 
 static inline struct unify_priv *unify_priv(struct xl *xl)
@@ -125,9 +128,12 @@ bool unify_need_all(struct xl_call *call);
 /* Unwind local->saved, remembering ctx for its gfid. */
 void unify_lookup_finish(struct xl_call *call, uintptr_t ctx);
 void unify_inode_put(struct xl_inode *inode);
-/* gather: the first error, else the first child's reply. */
+/* gather: the first error, else the first child's reply with the
+ * directory copies' merged times. */
 void unify_dir_change_done(struct xl_call *call, struct xl_call **children,
 			   int n, void *cookie);
+void unify_merge_dir_times(struct xl_iatt *attr, struct xl_call **children,
+			   int n);
 
 /* unify-entry.c */
 void unify_mkdir(struct xl *xl, struct xl_call *call);

@@ -38,6 +38,7 @@
 #include "inode.h"
 #include "log.h"
 #include "xlator.h"
+#include "xdata-keys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,9 +49,6 @@
 #include <sys/file.h>
 
 #define LK_BUCKETS	  256
-#define LK_KEY_CLIENT	  "mortar.client-id"
-#define LK_KEY_DISCONNECT "mortar.disconnect"
-#define LK_KEY_CANCEL	  "mortar.lk-cancel"
 
 /* The internal locks of one domain on one inode. */
 struct lk_domain {
@@ -197,7 +195,7 @@ static uint64_t lk_client_id(const struct xl_call *call)
 	uint64_t id = 0;
 
 	if (call->args.xdata)
-		xl_dict_get_u64(call->args.xdata, LK_KEY_CLIENT, &id);
+		xl_dict_get_u64(call->args.xdata, XL_KEY_CLIENT_ID, &id);
 	return id;
 }
 
@@ -206,7 +204,7 @@ static bool lk_is_disconnect(const struct xl_call *call)
 	uint64_t v = 0;
 
 	if (call->args.xdata)
-		xl_dict_get_u64(call->args.xdata, LK_KEY_DISCONNECT, &v);
+		xl_dict_get_u64(call->args.xdata, XL_KEY_DISCONNECT, &v);
 	return v != 0;
 }
 
@@ -219,7 +217,7 @@ static bool lk_is_cancel(const struct xl_call *call)
 	uint64_t v = 0;
 
 	if (call->args.xdata)
-		xl_dict_get_u64(call->args.xdata, LK_KEY_CANCEL, &v);
+		xl_dict_get_u64(call->args.xdata, XL_KEY_LK_CANCEL, &v);
 	return v != 0;
 }
 

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "rpc.h"
 #include "xlator.h"
+#include "xdata-keys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -270,9 +271,9 @@ static int server_tag_xdata(struct xl_args *args, uint64_t client_id,
 		if (!args->xdata)
 			return -ENOMEM;
 	}
-	ret = xl_dict_set_u64(args->xdata, "mortar.client-id", client_id);
+	ret = xl_dict_set_u64(args->xdata, XL_KEY_CLIENT_ID, client_id);
 	if (ret == 0 && disconnect)
-		ret = xl_dict_set_u64(args->xdata, "mortar.disconnect", 1);
+		ret = xl_dict_set_u64(args->xdata, XL_KEY_DISCONNECT, 1);
 	return ret;
 }
 
@@ -496,8 +497,8 @@ static void server_handle_fop(struct server_priv *priv,
 	call->cred = cred;
 	/* A client may not forge the keys the brick sets itself. */
 	if (call->args.xdata) {
-		xl_dict_del(call->args.xdata, "mortar.client-id");
-		xl_dict_del(call->args.xdata, "mortar.disconnect");
+		xl_dict_del(call->args.xdata, XL_KEY_CLIENT_ID);
+		xl_dict_del(call->args.xdata, XL_KEY_DISCONNECT);
 	}
 	ret =
 	    server_resolve_fd(priv, client, call, remote_fd, &req->reserved_fd);

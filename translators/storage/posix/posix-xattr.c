@@ -33,7 +33,7 @@ static bool posix_xattr_internal(const char *name)
 bool posix_call_internal(const struct xl_call *call)
 {
 	return call->args.xdata &&
-	       xl_dict_get(call->args.xdata, POSIX_KEY_INTERNAL) != NULL;
+	       xl_dict_get(call->args.xdata, XL_KEY_INTERNAL) != NULL;
 }
 
 /* May this call read (write = false) or change the xattr `name`? */
@@ -334,7 +334,7 @@ void posix_lookup_xattrs(struct posix_obj *obj, struct xl_call *call)
 	int ret;
 
 	if (!call->args.xdata ||
-	    !(req = xl_dict_get(call->args.xdata, POSIX_KEY_XATTR_REQ)))
+	    !(req = xl_dict_get(call->args.xdata, XL_KEY_XATTR_REQ)))
 		return;
 	ret = posix_obj_xpath(obj, xpath, sizeof(xpath));
 	for (uint32_t off = 0; ret == 0 && off < req->len;) {

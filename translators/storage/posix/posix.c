@@ -22,6 +22,7 @@
 #include "inode.h"
 #include "log.h"
 #include "posix-sys.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -541,6 +542,8 @@ out:
 	xl_unwind(call);
 }
 
+static int posix_dir_empty(const struct posix_obj *obj);
+
 /* Resolve an existing entry by name for unlink/rmdir/rename. */
 static int posix_existing_entry(struct posix_priv *priv,
 				const struct xl_loc *loc, struct posix_obj *obj)
@@ -575,6 +578,11 @@ static void posix_unlink_rmdir(struct xl *xl, struct xl_call *call,
 	}
 	if (!is_rmdir && S_ISDIR(obj.st.st_mode)) {
 		ret = -EISDIR;
+		goto release;
+	}
+	if (is_rmdir && call->args.xdata &&
+	    xl_dict_get(call->args.xdata, XL_KEY_CHECK_ONLY)) {
+		ret = posix_dir_empty(&obj);
 		goto release;
 	}
 	has_gfid = posix_gfid_get(&obj, gfid) == 0;
@@ -640,6 +648,55 @@ static void posix_rename_fix(struct posix_priv *priv, const struct xl_args *a,
 			a->loc.name, a->loc2.name, strerror(-ret));
 }
 
+/* 0 when the directory obj names has no entries, else -ENOTEMPTY or
+ * -errno. */
+static int posix_dir_empty(const struct posix_obj *obj)
+{
+	struct dirent *de;
+	int fd, ret = 0;
+	DIR *d;
+
+	fd = posix_sys.openat(obj->pfd, obj->name,
+			      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+			      0);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		ret = -errno;
+		posix_sys.close(fd);
+		return ret;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			ret = -ENOTEMPTY;
+			break;
+		}
+	closedir(d);
+	return ret;
+}
+
+/* What rename(2) of old onto nobj would answer, without renaming
+ * (xdata XL_KEY_CHECK_ONLY). */
+static int posix_rename_check(const struct posix_obj *old,
+			      const struct posix_obj *nobj, unsigned flags)
+{
+	bool odir = S_ISDIR(old->st.st_mode);
+
+	if (!nobj->exists)
+		return flags & RENAME_EXCHANGE ? -ENOENT : 0;
+	if (flags & RENAME_NOREPLACE)
+		return -EEXIST;
+	if ((flags & RENAME_EXCHANGE) || (old->st.st_ino == nobj->st.st_ino &&
+					  old->st.st_dev == nobj->st.st_dev))
+		return 0;
+	if (odir && !S_ISDIR(nobj->st.st_mode))
+		return -ENOTDIR;
+	if (!odir && S_ISDIR(nobj->st.st_mode))
+		return -EISDIR;
+	return odir ? posix_dir_empty(nobj) : 0;
+}
+
 static void posix_rename(struct xl *xl, struct xl_call *call)
 {
 	struct posix_priv *priv = posix_priv(xl);
@@ -660,6 +717,10 @@ static void posix_rename(struct xl *xl, struct xl_call *call)
 				  &nobj);
 	if (ret < 0)
 		goto release_old;
+	if (args->xdata && xl_dict_get(args->xdata, XL_KEY_CHECK_ONLY)) {
+		ret = posix_rename_check(&old, &nobj, (unsigned)args->flags);
+		goto release;
+	}
 	have_o = posix_gfid_ensure(priv, &old, args->loc.pargfid, ogfid) == 0;
 	if (nobj.exists)
 		have_n = posix_gfid_get(&nobj, ngfid) == 0;

@@ -21,6 +21,7 @@
 #define MORTAR_POSIX_H
 
 #include "fop.h"
+#include "xdata-keys.h"
 #include "xlator.h"
 #include <pthread.h>
 #include <stdatomic.h>
@@ -39,10 +40,6 @@
 #define POSIX_HANDLE_PATH_MAX 64
 /* deepest directory chain the component-wise resolver follows */
 #define POSIX_MAX_DEPTH 4096
-/* xdata key: this call may touch trusted.mortar.* names (doc/cluster.md) */
-#define POSIX_KEY_INTERNAL "mortar.internal"
-/* xdata key on lookup: NUL-separated xattr names to return in reply.xdata */
-#define POSIX_KEY_XATTR_REQ "mortar.xattr-req"
 /* mutexes that make xattrops on one object atomic (posix-index.c) */
 #define POSIX_XATTROP_STRIPES 64
 /* mutexes between creating an entry and labelling it (posix-handle.c) */

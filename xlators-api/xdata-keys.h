@@ -1,0 +1,39 @@
+/*
+ * xdata-keys.h - every xdata key Mortar's translators and tools pass to
+ * each other, with what it means.  Keys travel on the wire in a fop's
+ * args.xdata (requests) or reply.xdata (answers); doc/cluster.md has the
+ * same table for people.
+ */
+#ifndef MORTAR_XDATA_KEYS_H
+#define MORTAR_XDATA_KEYS_H
+
+/* u64 1; set by the cluster translators and the admin tools.  The call
+ * may touch trusted.mortar.* xattrs (storage/posix; the gfid stays
+ * read-only), and a creating fop sets the trusted.mortar.* keys of its
+ * xdata as xattrs on the new node.  The FUSE bridge never sets it. */
+#define XL_KEY_INTERNAL "mortar.internal"
+
+/* NUL-separated xattr names; on lookup.  storage/posix answers each that
+ * exists in reply.xdata (key = name, value = its bytes).  A translator
+ * adds its names to those asked for above it. */
+#define XL_KEY_XATTR_REQ "mortar.xattr-req"
+
+/* u64; set by protocol/server on every call from a connection: the
+ * client's id, owner of its locks (features/locks). */
+#define XL_KEY_CLIENT_ID "mortar.client-id"
+
+/* u64 1; set by protocol/server on the cleanup calls of a connection that
+ * went away: release what that client held. */
+#define XL_KEY_DISCONNECT "mortar.disconnect"
+
+/* u64 1; on lk/flock: withdraw a parked blocking lock request (the FUSE
+ * bridge, when the waiting application was interrupted). */
+#define XL_KEY_LK_CANCEL "mortar.lk-cancel"
+
+/* u64 1; on rename: make every check rename(2) makes (the target
+ * directory empty, the types agree, RENAME_NOREPLACE/EXCHANGE) and
+ * answer its errno, without renaming.  cluster/unify asks every child
+ * before renaming a directory over another, so no child replaces it. */
+#define XL_KEY_CHECK_ONLY "mortar.check-only"
+
+#endif
