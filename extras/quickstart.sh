@@ -11,6 +11,8 @@
 #                    unify-replicate (needs --bricks)
 #   --bricks N       number of local bricks
 #   --replica N      copies of each file (replicate types)
+#   --arbiter 1      with --replica 3: the last brick of each set is an
+#                    arbiter (names and metadata, no file data)
 #   --no-build       use what is installed already
 #
 # Run again, it first stops what it started before for the same VOLUME
@@ -35,7 +37,7 @@ PREFIX=${PREFIX:-/usr/local}
 RUN=${RUN:-/run/mortar}
 LOGS=${LOGS:-/var/log/mortar}
 
-type='' nbricks='' replica='' build=1
+type='' nbricks='' replica='' arbiter='' build=1
 die() {
 	echo "quickstart: $*" >&2
 	exit 1
@@ -45,6 +47,7 @@ while [ $# -gt 0 ]; do
 	--type) type=${2:-} && shift ;;
 	--bricks) nbricks=${2:-} && shift ;;
 	--replica) replica=${2:-} && shift ;;
+	--arbiter) arbiter=${2:-} && shift ;;
 	--no-build) build= ;;
 	-h | --help)
 		sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
@@ -54,13 +57,15 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-if [ -n "$type$nbricks$replica" ]; then
+if [ -n "$type$nbricks$replica$arbiter" ]; then
 	if [ -z "$type" ] || [ -z "$nbricks" ]; then
 		die "--type and --bricks go together (see --help)"
 	fi
 	[[ $nbricks =~ ^[1-9][0-9]*$ ]] || die "bad --bricks '$nbricks'"
 	[ -z "$replica" ] || [[ $replica =~ ^[1-9][0-9]*$ ]] ||
 		die "bad --replica '$replica'"
+	[ -z "$arbiter" ] || [[ $arbiter =~ ^[01]$ ]] ||
+		die "bad --arbiter '$arbiter' (0 or 1)"
 fi
 
 [ "$(id -u)" -eq 0 ] || die "run as root"
@@ -92,7 +97,7 @@ if [ -n "$type" ]; then
 		bricks+=("127.0.0.1:$((PORT + i)):$BRICKS_DIR/brick$i")
 	done
 	check=$(mktemp -d)
-	"$VOLGEN" -q --out "$check" ${replica:+--replica "$replica"} \
+	"$VOLGEN" -q --out "$check" ${replica:+--replica "$replica"} ${arbiter:+--arbiter "$arbiter"} \
 		"$VOLUME" "$type" "${bricks[@]}" || { rm -rf "$check"; exit 1; }
 	rm -rf "$check"
 fi
@@ -141,7 +146,7 @@ else
 		mkdir -p "$BRICKS_DIR/brick$i"
 	done
 	mkdir -p "$VOLDIR"
-	"$VOLGEN" -q --force --out "$VOLDIR" ${replica:+--replica "$replica"} \
+	"$VOLGEN" -q --force --out "$VOLDIR" ${replica:+--replica "$replica"} ${arbiter:+--arbiter "$arbiter"} \
 		"$VOLUME" "$type" "${bricks[@]}"
 	for ((i = 0; i < nbricks; i++)); do
 		"$BRICKD" -f "$VOLDIR/$VOLUME-brick-$i.vol" \

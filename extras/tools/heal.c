@@ -331,6 +331,17 @@ static int heal_resolve_path(struct heal_ctx *hc, struct xl *rep,
 	return ret;
 }
 
+/* Whether child `name` of replicate rep is its arbiter (the last child
+ * with option arbiter-count 1). */
+static bool heal_is_arbiter(struct xl *rep, const char *name)
+{
+	int64_t count = 0;
+
+	xl_opt_int(rep, "arbiter-count", &count);
+	return count > 0 && rep->child_count > 0 &&
+	       strcmp(rep->children[rep->child_count - 1]->name, name) == 0;
+}
+
 static int heal_resolve(struct heal_ctx *hc, const char *path,
 			const char *source, const char *policy)
 {
@@ -352,6 +363,14 @@ static int heal_resolve(struct heal_ctx *hc, const char *path,
 			has |= strcmp(xl->children[i]->name, source) == 0;
 		if (!has || heal_resolve_path(hc, xl, path, g) < 0)
 			continue;
+		if (source && heal_is_arbiter(xl, source)) {
+			fprintf(stderr,
+				"mortar-heal: %s is an arbiter brick: it "
+				"holds no file data and cannot be the source; "
+				"name one of the data bricks of its set\n",
+				source);
+			return -EINVAL;
+		}
 		ret = heal_setx(hc, xl, g, HEAL_VX_RESOLVE, val);
 		if (ret < 0)
 			fprintf(stderr, "mortar-heal: resolve %s: %s\n", path,

@@ -17,7 +17,9 @@
  *     size 0, trusted.mortar.dht.linkto) is skipped and its data read on
  *     the subvolume it names;
  *   - replicate: a copy is good for data (metadata, entries) when no other
- *     copy blames it in its trusted.mortar.afr.<subvolume> counters; the
+ *     copy blames it in its trusted.mortar.afr.<subvolume> counters (an
+ *     arbiter brick, option arbiter-count, is never a file's data copy:
+ *     when only it is good, the file is listed as split-brain); the
  *     names of a directory come from its good copies for entries; when
  *     every copy is blamed (copies blaming each other) the file is in
  *     split-brain: it is listed on stdout, not copied, and the exit status
@@ -71,6 +73,7 @@ struct rc_node {
 	struct rc_node **kids;
 	int nkids;
 	char *brick; /* RC_LEAF: the brick directory */
+	int arbiter; /* RC_REPL: the kid that holds no file data, or -1 */
 };
 
 enum rc_obj_kind {
@@ -289,10 +292,16 @@ static struct rc_node *rc_build(struct rc *rc, const char *name, int depth)
 				n->brick);
 		return n;
 	}
-	if (strcmp(v->type, "cluster/replicate") == 0)
+	n->arbiter = -1;
+	if (strcmp(v->type, "cluster/replicate") == 0) {
+		const char *ac = rc_opt(v, "arbiter-count");
+
 		n->kind = RC_REPL;
-	else if (strcmp(v->type, "cluster/distribute") == 0 ||
-		 strcmp(v->type, "cluster/unify") == 0)
+		/* mortar-volgen --arbiter 1: the last brick of the set */
+		if (ac && strcmp(ac, "0") != 0)
+			n->arbiter = v->subvolume_count - 1;
+	} else if (strcmp(v->type, "cluster/distribute") == 0 ||
+		   strcmp(v->type, "cluster/unify") == 0)
 		n->kind = RC_MERGE;
 	else if (v->subvolume_count == 1)
 		n->kind = RC_PASS;
@@ -460,7 +469,9 @@ static void rc_resolve_repl(struct rc_node *n, const char *rel,
 	for (int i = 0; i < n->nkids; i++) {
 		if (m < 0 && mgood[i])
 			m = i;
-		if (d < 0 && dgood[i])
+		/* an arbiter's files are empty: never their data */
+		if (d < 0 && dgood[i] &&
+		    (i != n->arbiter || objs[i].kind == RC_DIR))
 			d = i;
 		if (first < 0 && objs[i].kind != RC_NONE)
 			first = i;
@@ -476,6 +487,9 @@ static void rc_resolve_repl(struct rc_node *n, const char *rel,
 		}
 	} else if (d < 0 || m < 0) {
 		rc_good_copies(n, objs, d < 0 ? 0 : 1, dgood, &why);
+		if (d < 0 && !why)
+			why = rc_printf("only the arbiter %s is good for data",
+					n->kids[n->arbiter]->name);
 		o->kind = RC_SPLIT;
 		o->why = why;
 		why = NULL;

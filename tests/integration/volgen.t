@@ -15,7 +15,7 @@ MT_TIMEOUT=${MORTAR_TEST_TIMEOUT:-120}
 VG=$top_builddir/extras/tools/mortar-volgen
 PC=$MT_TOOLS/protoclient
 require_binaries "$VG" "$PC"
-plan 30
+plan 33
 
 O=$MT_TMP/out
 
@@ -86,6 +86,13 @@ tap_check "--option naming nothing in the graph is refused" \
 	refuses "no volume named 'v-client-9'" v distribute \
 	--option v-client-9:ping-timeout=3 h:/a
 
+tap_check "--arbiter needs --replica 3" \
+	refuses "an arbiter set is --replica 3 --arbiter 1" v replicate \
+	--replica 2 --arbiter 1 h:/a h:/b
+tap_check "--arbiter needs a replicated type" \
+	refuses "--arbiter needs a replicated type" v distribute --arbiter 1 \
+	h:/a h:/b h:/c
+
 # shape FILE: one line per volume, "name type subvolumes..." in order.
 shape() {
 	awk '$1 == "volume" { name = $2; type = ""; subs = "" }
@@ -98,6 +105,20 @@ opt() {
 	awk -v v="$2" -v k="$3" '$1 == "volume" { in_v = ($2 == v) }
 	     in_v && $1 == "option" && $2 == k { print $3 }' "$1"
 }
+arbiter_graphs() {
+	rm -rf "$O" && mkdir -p "$O" &&
+		"$VG" -q --out "$O" --replica 3 --arbiter 1 av \
+			distributed-replicate h:/a h:/b h:/c h:/d h:/e h:/f &&
+		[ "$(opt "$O/av.vol" av-replicate-0 arbiter-count)" = 1 ] &&
+		[ "$(opt "$O/av.vol" av-replicate-1 arbiter-count)" = 1 ] &&
+		shape "$O/av-brick-2.vol" | grep -qx "av-brick-2-arbiter features/arbiter av-brick-2-posix" &&
+		shape "$O/av-brick-2.vol" | grep -qx "av-brick-2-locks features/locks av-brick-2-arbiter" &&
+		shape "$O/av-brick-5.vol" | grep -q "features/arbiter" &&
+		! shape "$O/av-brick-0.vol" | grep -q "features/arbiter" &&
+		! shape "$O/av-brick-4.vol" | grep -q "features/arbiter"
+}
+tap_check "--replica 3 --arbiter 1: the last brick of each set is an arbiter" \
+	arbiter_graphs
 
 gen() {
 	rm -rf "$O"

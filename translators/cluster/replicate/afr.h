@@ -100,6 +100,10 @@ struct afr_priv {
 	char *xattr_req;		     /* NUL-separated pending keys */
 	uint32_t xattr_req_len;
 	int quorum; /* -1 auto, 0 none, N */
+	/* Children holding no file data (arbiter bricks, features/arbiter
+	 * on the brick): never read from, never a data-heal source or sink
+	 * of bytes, but in quorum and in the changelog.  0 without. */
+	uint32_t arbiters;
 	enum afr_policy favorite;
 	bool heal_on_lookup;
 	bool heal_daemon;
@@ -143,6 +147,13 @@ struct afr_local {
 /* ---- replicate.c -------------------------------------------------- */
 uint32_t afr_up_mask(struct afr_priv *priv);
 bool afr_quorum_ok(struct afr_priv *priv, uint32_t mask);
+/* With an arbiter, a change of file data needs a data copy in mask that
+ * is not blamed (ai->bad): the arbiter alone knows the blamed one is
+ * stale, and writing there would turn its verdict into a split-brain.
+ * Always true without an arbiter.  _locked: ai->lock held. */
+bool afr_data_ok(struct afr_priv *priv, struct afr_inode *ai, uint32_t mask);
+bool afr_data_ok_locked(struct afr_priv *priv, struct afr_inode *ai,
+			uint32_t mask);
 int afr_popcount(uint32_t m);
 uint64_t afr_now_ms(void);
 struct afr_inode *afr_inode_get(struct afr_priv *priv, const uint8_t *gfid);

@@ -70,6 +70,12 @@ int afr_heal_data_copy(struct afr_hstate *h, int src, uint32_t sinks)
 
 	for (int i = 0; i < priv->n; i++)
 		old_size[i] = h->attr[i].size;
+	/* An arbiter keeps no bytes: healing its data is only clearing
+	 * its counters (the caller does that). */
+	sinks &= ~priv->arbiters;
+	all = sinks | (1u << src);
+	if (!sinks)
+		return 0;
 
 	fd = xl_fd_new(priv->xl->graph, h->gfid, NULL, O_RDWR, false);
 	if (!fd)

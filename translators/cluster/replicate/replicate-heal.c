@@ -282,9 +282,11 @@ static int afr_policy_pick(struct afr_hstate *h, enum afr_policy policy)
 	int best = -1;
 	bool tie = false;
 
+	uint32_t cand = h->valid & ~priv->arbiters; /* data decides */
+
 	if (policy == AFR_POLICY_SIZE || policy == AFR_POLICY_MTIME) {
 		for (int i = 0; i < priv->n; i++) {
-			if (!(h->valid & (1u << i)))
+			if (!(cand & (1u << i)))
 				continue;
 			if (best < 0) {
 				best = i;
@@ -322,30 +324,29 @@ static int afr_policy_pick(struct afr_hstate *h, enum afr_policy policy)
 		memset(args, 0, sizeof(args));
 		memset(reps, 0, sizeof(reps));
 		for (int i = 0; i < priv->n; i++)
-			if (h->valid & (1u << i)) {
+			if (cand & (1u << i)) {
 				afr_loc_gfid(&args[i].loc, h->gfid);
 				args[i].fd = xl_fd_ref(fd);
 				args[i].flags = O_RDONLY;
 			}
-		afr_sync_multi(priv, h->valid, XL_FOP_OPEN, args, reps);
+		afr_sync_multi(priv, cand, XL_FOP_OPEN, args, reps);
 		afr_replies_clear(priv, reps);
 		for (int i = 0; i < priv->n; i++)
-			if (h->valid & (1u << i))
+			if (cand & (1u << i))
 				afr_checksum(priv, i, fd, 0, 4u << 20, &sum[i]);
 		memset(args, 0, sizeof(args));
 		for (int i = 0; i < priv->n; i++)
-			if (h->valid & (1u << i))
+			if (cand & (1u << i))
 				args[i].fd = xl_fd_ref(fd);
-		afr_sync_multi(priv, h->valid, XL_FOP_RELEASE, args, reps);
+		afr_sync_multi(priv, cand, XL_FOP_RELEASE, args, reps);
 		afr_replies_clear(priv, reps);
 		xl_fd_unref(fd);
 		for (int i = 0; i < priv->n; i++) {
-			if (!(h->valid & (1u << i)))
+			if (!(cand & (1u << i)))
 				continue;
 			votes = 0;
 			for (int j = 0; j < priv->n; j++)
-				if ((h->valid & (1u << j)) &&
-				    sum[j] == sum[i] &&
+				if ((cand & (1u << j)) && sum[j] == sum[i] &&
 				    h->attr[j].size == h->attr[i].size)
 					votes++;
 			if (votes > bestv) {
@@ -367,6 +368,19 @@ static int afr_hs_source(struct afr_hstate *h, int t, enum afr_policy policy,
 	char s[XL_GFID_STR_LEN];
 	int best = -1;
 
+	/* An arbiter witnesses but holds no data: never a data source.
+	 * When it is the only copy nobody blames, the good data is away:
+	 * wait for it (EIO now, the next crawl tries again). */
+	if (t == AFR_DATA)
+		src &= ~priv->arbiters;
+
+	if (forced >= 0 && t == AFR_DATA && (priv->arbiters & (1u << forced))) {
+		xl_err(priv->xl->name,
+		       "%s is an arbiter: it holds no data, it cannot be the "
+		       "source of a data heal",
+		       priv->children[forced]->name);
+		return -EINVAL;
+	}
 	if (forced >= 0)
 		return (h->valid & (1u << forced)) ? forced : -ENOTCONN;
 	if (h->v.sb & (1u << t)) {

@@ -39,7 +39,6 @@
 #include <string.h>
 #include <sys/file.h>
 
-
 static bool afr_lk_is_unlock(const struct xl_call *call)
 {
 	if (call->fop == XL_FOP_FLOCK)

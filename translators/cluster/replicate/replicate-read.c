@@ -27,7 +27,7 @@
 int afr_read_child_of(struct afr_priv *priv, const uint8_t *gfid, uint32_t bad,
 		      uint32_t exclude)
 {
-	uint32_t cand = afr_up_mask(priv) & ~exclude & ~bad;
+	uint32_t cand = afr_up_mask(priv) & ~exclude & ~bad & ~priv->arbiters;
 	uint32_t h;
 	int pick, k;
 
@@ -227,6 +227,13 @@ static void afr_lookup_done(struct xl_call *call, struct xl_call **children,
 			if (lc->idx[k] == rc)
 				pick = k;
 		xl_reply_move(&call->reply, &children[pick]->reply);
+		/* A file whose good data copies are all away: the arbiter's
+		 * attributes (size 0) or a stale copy's would be wrong. */
+		if (rc < 0 && priv->arbiters &&
+		    S_ISREG(call->reply.attr.mode)) {
+			xl_reply_clear(&call->reply);
+			call->reply.ret = -ENOTCONN;
+		}
 	}
 	if (((heal & types) || missing) && priv->heal_on_lookup) {
 		if (heal & types)

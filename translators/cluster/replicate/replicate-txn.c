@@ -162,6 +162,18 @@ static uint32_t afr_collect(struct xl_call **children, int n, const int *idx,
 	return 0;
 }
 
+/* A data change refused by afr_data_ok: say why (rare; once per call). */
+static void afr_no_good_data(struct afr_priv *priv, const uint8_t *gfid)
+{
+	char s[XL_GFID_STR_LEN];
+
+	xl_warn(priv->xl->name,
+		"data change refused: the only data copy up is stale (the "
+		"arbiter blames it) gfid=%s: ENOTCONN until the good copy "
+		"is back",
+		xl_gfid_to_str(gfid, s));
+}
+
 /* ---- the generic transaction ------------------------------------------ */
 
 static void afr_txn_finish(struct afr_txn *t)
@@ -432,6 +444,11 @@ static void afr_txn_start(struct xl_call *call, int type, const uint8_t *g0,
 		xl_warn(priv->xl->name, "%s without quorum: EROFS",
 			xl_fop_name(call->fop));
 		xl_unwind_error(call, -EROFS);
+		return;
+	}
+	if (type == AFR_DATA && !afr_data_ok(priv, l->ai, up)) {
+		afr_no_good_data(priv, g0);
+		xl_unwind_error(call, -ENOTCONN);
 		return;
 	}
 	t = calloc(1, sizeof(*t));
@@ -885,6 +902,12 @@ static void afr_write_send(struct xl_call *call, struct afr_inode *ai)
 			xl_unwind_error(call, -EROFS);
 			return;
 		}
+		if (!afr_data_ok_locked(priv, ai, on)) {
+			pthread_mutex_unlock(&ai->lock);
+			afr_no_good_data(priv, ai->gfid);
+			xl_unwind_error(call, -ENOTCONN);
+			return;
+		}
 		ai->inflight++;
 		pthread_mutex_unlock(&ai->lock);
 		idx = malloc(sizeof(int) * AFR_MAX_CHILDREN);
@@ -950,6 +973,11 @@ void afr_writev(struct xl *xl, struct xl_call *call)
 	l->ai = afr_inode_get(priv, call->args.fd->gfid);
 	if (!l->ai) {
 		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	if (!afr_data_ok(priv, l->ai, afr_up_mask(priv))) {
+		afr_no_good_data(priv, l->ai->gfid);
+		xl_unwind_error(call, -ENOTCONN);
 		return;
 	}
 	afr_write_send(call, l->ai);

@@ -56,6 +56,28 @@ bool afr_quorum_ok(struct afr_priv *priv, uint32_t mask)
 	return 2 * cnt == priv->n && (mask & 1u);
 }
 
+bool afr_data_ok_locked(struct afr_priv *priv, struct afr_inode *ai,
+			uint32_t mask)
+{
+	uint32_t data = mask & ~priv->arbiters;
+
+	if (!priv->arbiters)
+		return true;
+	return (data & ~(ai ? ai->bad : 0)) != 0;
+}
+
+bool afr_data_ok(struct afr_priv *priv, struct afr_inode *ai, uint32_t mask)
+{
+	bool ok;
+
+	if (!priv->arbiters || !ai)
+		return afr_data_ok_locked(priv, NULL, mask);
+	pthread_mutex_lock(&ai->lock);
+	ok = afr_data_ok_locked(priv, ai, mask);
+	pthread_mutex_unlock(&ai->lock);
+	return ok;
+}
+
 struct afr_local *afr_local(struct xl_call *call)
 {
 	struct afr_local *l = xl_call_local(call);
@@ -437,6 +459,18 @@ static int afr_init(struct xl *xl, char **err)
 	ret = afr_parse_quorum(s, priv->n, &priv->quorum, err);
 	if (ret)
 		goto fail;
+	xl_opt_int(xl, "arbiter-count", &v);
+	if (v > 0 && priv->n != 3) {
+		if (asprintf(err,
+			     "arbiter-count %d needs 3 children (two data "
+			     "copies and an arbiter), not %d",
+			     (int)v, priv->n) < 0)
+			*err = NULL;
+		ret = -EINVAL;
+		goto fail;
+	}
+	/* The arbiter is the last child (mortar-volgen puts it there). */
+	priv->arbiters = v > 0 ? 1u << (priv->n - 1) : 0;
 	xl_opt_str(xl, "favorite-child-policy", &s);
 	priv->favorite = strcmp(s, "size") == 0	      ? AFR_POLICY_SIZE
 			 : strcmp(s, "mtime") == 0    ? AFR_POLICY_MTIME
@@ -524,9 +558,11 @@ static void afr_dump(struct xl *xl, FILE *out)
 			bad += ai->bad != 0;
 			sb += ai->sb != 0;
 		}
-	fprintf(out, "children=%d up=0x%x quorum=%d favorite-child-policy=%d\n",
+	fprintf(out,
+		"children=%d up=0x%x quorum=%d arbiters=0x%x "
+		"favorite-child-policy=%d\n",
 		priv->n, (unsigned)atomic_load(&priv->up), priv->quorum,
-		(int)priv->favorite);
+		(unsigned)priv->arbiters, (int)priv->favorite);
 	fprintf(out,
 		"inodes=%d eager-locks=%d with-bad-copy=%d split-brain=%d\n",
 		priv->inode_count, eager, bad, sb);
@@ -554,6 +590,15 @@ static const struct xl_option_desc afr_options[] = {
      .help = "client quorum for changes: auto (more than half of the "
 	     "children, or exactly half including the first), none, or a "
 	     "number of children; a change without quorum fails with EROFS"},
+    {.key = "arbiter-count",
+     .type = XL_OPT_INT,
+     .default_value = "0",
+     .min = 0,
+     .max = 1,
+     .help = "1: the last of the 3 children is an arbiter brick (names, "
+	     "metadata and the changelog, no file data; mortar-volgen "
+	     "--arbiter 1): never read from, never a data-heal source, part "
+	     "of quorum"},
     {.key = "favorite-child-policy",
      .type = XL_OPT_ENUM,
      .default_value = "none",
