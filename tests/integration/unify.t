@@ -22,7 +22,7 @@ unify_count() {
 require_binaries "$MORTAR_VOLGEN"
 command -v getfattr >/dev/null || skip_all "getfattr missing"
 command -v perl >/dev/null || skip_all "perl missing"
-plan 40
+plan 43
 
 M=$MT_TMP/mnt
 B=("$MT_TMP/u/b0" "$MT_TMP/u/b1" "$MT_TMP/u/b2" "$MT_TMP/u/b3")
@@ -201,12 +201,43 @@ read_fd_enotconn() {
 tap_check "reading a file of the killed brick: ENOTCONN" wait_for 10 read_fd_enotconn
 exec 7<&-
 tap_check "files on other bricks still read" test "$(cat "$M/$K0")" = "$K0"
-create_while_down() {
-	for i in 0 1 2 3 4 5; do echo "n$i" >"$M/down$i" || return 1; done
-	[ "$(ls "${B[3]}" | grep -c '^down')" = 0 ] &&
-		[ "$(cat "$M/down5")" = n5 ]
+# brick 3 may hold any name: no new name while it is down
+names_refused_while_down() {
+	local out
+	for op in "echo n >'$M/down0'" "mkfifo '$M/down0'" \
+		"ln -s x '$M/down0'" "ln '$M/$K0' '$M/down0'" \
+		"mv '$M/$K0' '$M/down0'"; do
+		out=$(sh -c "$op" 2>&1) && {
+			echo "$op: worked"
+			return 1
+		}
+		[[ $out == *"not connected"* ]] || {
+			echo "$op: $out"
+			return 1
+		}
+	done
+	! ls "${B[0]}" "${B[1]}" "${B[2]}" | grep -q '^down0$' &&
+		[ "$(cat "$M/$K0")" = "$K0" ]
 }
-tap_check "creates go to the live bricks only" create_while_down
+tap_check "new names while a brick is down: ENOTCONN, nothing made" \
+	names_refused_while_down
+# with create-while-down on, creates go to the live bricks
+sed -e '/type cluster\/unify/a\    option create-while-down on' \
+	-e 's/option child-up-timeout 10/option child-up-timeout 0/' \
+	"$(volume_volfile u)" >"$MT_TMP/u-cwd.vol"
+M2=$MT_TMP/mnt-cwd
+M_PID=$MOUNT_PID
+tap_require "mount with create-while-down on" \
+	mount_volfile "$MT_TMP/u-cwd.vol" "$M2"
+MOUNT_PID=$M_PID
+create_while_down() {
+	for i in 0 1 2 3 4 5; do echo "n$i" >"$M2/down$i" || return 1; done
+	[ "$(ls "${B[3]}" | grep -c '^down')" = 0 ] &&
+		[ "$(cat "$M2/down5")" = n5 ]
+}
+tap_check "create-while-down on: creates go to the live bricks only" \
+	create_while_down
+tap_check "unmount it" unmount_volume "$M2"
 mkdir_down() {
 	local out
 	out=$(mkdir "$M/nodir" 2>&1) && return 1

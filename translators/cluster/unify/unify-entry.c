@@ -288,6 +288,8 @@ void unify_link(struct xl *xl, struct xl_call *call)
 {
 	int where = unify_where(xl, call);
 
+	if (!unify_may_add_name(call))
+		return;
 	if (where == UNIFY_WHERE_DIR) {
 		xl_unwind_error(call, -EPERM);
 		return;
@@ -499,6 +501,9 @@ static void unify_rename_looked(struct xl_call *call, struct xl_call **children,
 		xl_unwind_error(call, -EEXIST);
 		return;
 	}
+	/* A new name for the file: a down child may hold it already. */
+	if (!(dst_files | dst_dirs) && !unify_may_add_name(call))
+		return;
 	if (dst_dirs) {
 		xl_unwind_error(call, -EISDIR);
 		return;

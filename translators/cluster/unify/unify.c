@@ -249,6 +249,15 @@ bool unify_need_all(struct xl_call *call)
 
 /* ---- lookup -------------------------------------------------------- */
 
+bool unify_may_add_name(struct xl_call *call)
+{
+	struct unify_priv *priv = unify_priv(call->xl);
+
+	if (priv->create_while_down)
+		return true;
+	return unify_need_all(call);
+}
+
 static uint64_t unify_name_hash(const uint8_t *pargfid, const char *name)
 {
 	uint64_t h = 1469598103934665603ull;
@@ -466,11 +475,19 @@ void unify_merge_dir_times(struct xl_iatt *attr, struct xl_call **children,
 void unify_dir_change_done(struct xl_call *call, struct xl_call **children,
 			   int n, void *cookie)
 {
+	bool stat = call->fop == XL_FOP_STAT;
 	int pick = 0;
 
 	(void)cookie;
+	/* A change must have worked everywhere: the first error wins.  A
+	 * stat answers from the copies that answered (one that went down
+	 * meanwhile only leaves its times out). */
 	for (int k = 0; k < n; k++) {
-		if (children[k]->reply.ret < 0) {
+		if (stat && children[k]->reply.ret == 0) {
+			pick = k;
+			break;
+		}
+		if (!stat && children[k]->reply.ret < 0) {
 			pick = k;
 			break;
 		}
@@ -573,6 +590,8 @@ static void unify_new_file(struct xl *xl, struct xl_call *call)
 	struct unify_sched_child snap[UNIFY_MAX_CHILDREN];
 	int i;
 
+	if (!unify_may_add_name(call))
+		return;
 	unify_refresh(xl, false);
 	pthread_mutex_lock(&priv->lock);
 	for (int k = 0; k < priv->n; k++) {
@@ -710,6 +729,9 @@ static int unify_init_sched(struct xl *xl, struct unify_priv *priv, char **err)
 		    xl_opt_int(xl, "refresh-interval", &priv->refresh_interval);
 	if (ret == 0)
 		ret = xl_opt_int(xl, "child-up-timeout", &priv->child_wait);
+	if (ret == 0)
+		ret = xl_opt_bool(xl, "create-while-down",
+				  &priv->create_while_down);
 	if (ret < 0)
 		return ret;
 	priv->conf.local = -1;
@@ -905,6 +927,15 @@ static const struct xl_option_desc unify_options[] = {
 	.help = "seconds between statfs refreshes of the subvolumes' free "
 		"space (asked in the background when a file is created; 0 = "
 		"at every create)",
+    },
+    {
+	.key = "create-while-down",
+	.type = XL_OPT_BOOL,
+	.default_value = "off",
+	.help = "allow new names (create, mknod, symlink, link, rename onto a "
+		"new name) while a subvolume is down; it may hold the same "
+		"name, which then exists twice when it returns (off: such "
+		"calls fail with ENOTCONN until every subvolume is up)",
     },
     {
 	.key = "child-up-timeout",

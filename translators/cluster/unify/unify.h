@@ -64,6 +64,7 @@ struct unify_priv {
 	struct unify_sched_conf conf; /* read-only after init */
 	int64_t refresh_interval;     /* seconds */
 	int64_t child_wait;	      /* seconds */
+	bool create_while_down;	      /* new names with a child down */
 
 	atomic_uint_fast64_t pending_writes[UNIFY_MAX_CHILDREN];
 	atomic_uint_fast64_t dup_names;	 /* names on two children seen */
@@ -125,6 +126,10 @@ struct xl_inode *unify_ctx_set(struct xl *xl, const uint8_t *gfid,
 int unify_where(struct xl *xl, struct xl_call *call);
 /* Every child up, else the call is answered ENOTCONN (false). */
 bool unify_need_all(struct xl_call *call);
+/* A new name (create, mknod, symlink, link, a rename onto a name no live
+ * child has): every child up, since the down one may hold the name,
+ * unless create-while-down; else answered ENOTCONN (false). */
+bool unify_may_add_name(struct xl_call *call);
 /* Unwind local->saved, remembering ctx for its gfid. */
 void unify_lookup_finish(struct xl_call *call, uintptr_t ctx);
 void unify_inode_put(struct xl_inode *inode);
