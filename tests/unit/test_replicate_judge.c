@@ -1,11 +1,12 @@
 /*
- * test_replicate_judge.c - cluster/replicate's verdict on the pending
- * counters (who is a source, who a sink, what is split-brain) and client
- * quorum.  The translator's sources are compiled in; no child is called.
+ * test_replicate_judge.c - cluster/replicate's pure decisions
+ * (replicate-judge.c, compiled in alone): the verdict on the pending
+ * counters (who is a source, who a sink, what is split-brain), client
+ * quorum, the read child, and what an arbiter may be.
  */
 #include "config.h"
 
-#include "afr.h"
+#include "replicate.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -130,6 +131,77 @@ static void test_quorum(void **state)
 	assert_true(afr_quorum_ok(&p, 7));
 }
 
+/* Replica 3 with an arbiter (child 2): quorum 2 of 3, any one down. */
+static void test_arbiter_quorum(void **state)
+{
+	struct afr_priv p = priv_of(3, -1);
+
+	(void)state;
+	p.arbiters = 1u << 2;
+	assert_true(afr_quorum_ok(&p, 0x6)); /* the first brick down */
+	assert_true(afr_quorum_ok(&p, 0x5));
+	assert_true(afr_quorum_ok(&p, 0x3)); /* the arbiter down */
+	assert_false(afr_quorum_ok(&p, 0x4));
+}
+
+/* A data change needs an unblamed data copy in the set it goes to. */
+static void test_arbiter_data_writable(void **state)
+{
+	struct afr_priv p = priv_of(3, -1);
+
+	(void)state;
+	assert_true(afr_data_writable(&p, 0x1, 0x5)); /* no arbiter: always */
+	p.arbiters = 1u << 2;
+	assert_true(afr_data_writable(&p, 0, 0x5));
+	assert_false(afr_data_writable(&p, 0x1, 0x5)); /* only the stale one */
+	assert_true(afr_data_writable(&p, 0x1, 0x7));
+	assert_false(afr_data_writable(&p, 0, 0x4)); /* the arbiter alone */
+}
+
+/* The arbiter blames copy 1 (copy 0 away): it is the only source, but
+ * never for data; metadata it may give. */
+static void test_arbiter_never_data_source(void **state)
+{
+	struct afr_priv p = priv_of(3, -1);
+	afr_matrix m;
+	struct afr_verdict v;
+
+	(void)state;
+	p.arbiters = 1u << 2;
+	memset(m, 0, sizeof(m));
+	m[2][1][AFR_DATA] = 3;
+	m[2][1][AFR_META] = 1;
+	afr_judge(&p, 0x6, m, &v);
+	assert_int_equal(v.sources[AFR_DATA], 0x4);
+	assert_int_equal(v.sb, 0);
+	assert_int_equal(afr_heal_sources(&p, &v, AFR_DATA), 0);
+	assert_int_equal(afr_heal_sources(&p, &v, AFR_META), 0x4);
+	/* with copy 0 back and blaming copy 1 too, copy 0 is the source */
+	m[0][1][AFR_DATA] = 3;
+	afr_judge(&p, 0x7, m, &v);
+	assert_int_equal(afr_heal_sources(&p, &v, AFR_DATA), 0x1);
+}
+
+/* Reads never go to the arbiter, whatever else is bad or down. */
+static void test_arbiter_never_read(void **state)
+{
+	struct afr_priv p = priv_of(3, -1);
+	uint8_t gfid[XL_GFID_LEN];
+
+	(void)state;
+	p.arbiters = 1u << 2;
+	atomic_store(&p.up, 0x7);
+	for (int g = 0; g < 64; g++) {
+		memset(gfid, g, sizeof(gfid));
+		p.client_salt = (uint64_t)g * 7919u;
+		assert_int_not_equal(afr_read_child_of(&p, gfid, 0, 0), 2);
+		assert_int_equal(afr_read_child_of(&p, gfid, 0x1, 0), 1);
+	}
+	assert_int_equal(afr_read_child_of(&p, gfid, 0x3, 0), -1);
+	atomic_store(&p.up, 0x4);
+	assert_int_equal(afr_read_child_of(&p, gfid, 0, 0), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -139,6 +211,10 @@ int main(void)
 	    cmocka_unit_test(test_unfinished_txn),
 	    cmocka_unit_test(test_valid_only),
 	    cmocka_unit_test(test_quorum),
+	    cmocka_unit_test(test_arbiter_quorum),
+	    cmocka_unit_test(test_arbiter_data_writable),
+	    cmocka_unit_test(test_arbiter_never_data_source),
+	    cmocka_unit_test(test_arbiter_never_read),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

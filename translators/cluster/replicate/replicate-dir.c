@@ -12,7 +12,7 @@
  */
 #include "config.h"
 
-#include "afr.h"
+#include "replicate.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -15,7 +15,7 @@
  */
 #include "config.h"
 
-#include "afr.h"
+#include "replicate.h"
 #include "replicate-heal.h"
 
 #include <errno.h>

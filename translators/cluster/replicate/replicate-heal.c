@@ -20,7 +20,7 @@
  */
 #include "config.h"
 
-#include "afr.h"
+#include "replicate.h"
 #include "replicate-heal.h"
 
 #include <errno.h>
@@ -96,32 +96,6 @@ void afr_replies_clear(struct afr_priv *priv, struct xl_reply *r)
 {
 	for (int i = 0; i < priv->n; i++)
 		xl_reply_clear(&r[i]);
-}
-
-/* ---- judging ------------------------------------------------------------- */
-
-void afr_judge(struct afr_priv *priv, uint32_t valid,
-	       int64_t (*m)[AFR_MAX_CHILDREN][AFR_TYPES], struct afr_verdict *v)
-{
-	memset(v, 0, sizeof(*v));
-	for (int t = 0; t < AFR_TYPES; t++) {
-		uint32_t accused = 0;
-
-		for (int i = 0; i < priv->n; i++) {
-			if (!(valid & (1u << i)))
-				continue;
-			for (int j = 0; j < priv->n; j++) {
-				if (m[i][j][t] != 0)
-					v->dirty[t] |= 1u << i;
-				if (j != i && m[i][j][t] > m[i][i][t])
-					accused |= 1u << j;
-			}
-		}
-		v->sources[t] = valid & ~accused;
-		v->sinks[t] = valid & accused;
-		if ((valid & accused) && !v->sources[t])
-			v->sb |= 1u << t;
-	}
 }
 
 /* ---- one heal --------------------------------------------------------------
@@ -364,15 +338,11 @@ static int afr_hs_source(struct afr_hstate *h, int t, enum afr_policy policy,
 			 int forced)
 {
 	struct afr_priv *priv = h->priv;
-	uint32_t src = h->v.sources[t];
+	/* none (only an arbiter for data): the good data is away, wait
+	 * for it (EIO now, the next crawl tries again) */
+	uint32_t src = afr_heal_sources(priv, &h->v, t);
 	char s[XL_GFID_STR_LEN];
 	int best = -1;
-
-	/* An arbiter witnesses but holds no data: never a data source.
-	 * When it is the only copy nobody blames, the good data is away:
-	 * wait for it (EIO now, the next crawl tries again). */
-	if (t == AFR_DATA)
-		src &= ~priv->arbiters;
 
 	if (forced >= 0 && t == AFR_DATA && (priv->arbiters & (1u << forced))) {
 		xl_err(priv->xl->name,

@@ -6,7 +6,7 @@
 #ifndef MORTAR_REPLICATE_HEAL_H
 #define MORTAR_REPLICATE_HEAL_H
 
-#include "afr.h"
+#include "replicate.h"
 
 /* How long a heal waits for a copy's lock before it gives up (the next
  * crawl or lookup tries again). */

@@ -31,7 +31,7 @@
  */
 #include "config.h"
 
-#include "afr.h"
+#include "replicate.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -16,36 +16,13 @@
  */
 #include "config.h"
 
-#include "afr.h"
+#include "replicate.h"
 
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-int afr_read_child_of(struct afr_priv *priv, const uint8_t *gfid, uint32_t bad,
-		      uint32_t exclude)
-{
-	uint32_t cand = afr_up_mask(priv) & ~exclude & ~bad & ~priv->arbiters;
-	uint32_t h;
-	int pick, k;
-
-	if (!cand)
-		return -1;
-	h = (uint32_t)priv->client_salt;
-	if (gfid)
-		for (int i = 0; i < XL_GFID_LEN; i++)
-			h = (h ^ gfid[i]) * 16777619u;
-	pick = (int)(h % (uint32_t)afr_popcount(cand));
-	for (k = 0; k < priv->n; k++)
-		if (cand & (1u << k)) {
-			if (pick == 0)
-				return k;
-			pick--;
-		}
-	return -1;
-}
 
 int afr_read_child(struct afr_priv *priv, struct afr_inode *ai,
 		   uint32_t exclude)

@@ -13,7 +13,7 @@
  */
 #include "config.h"
 
-#include "afr.h"
+#include "replicate.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,39 +31,10 @@ uint64_t afr_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-int afr_popcount(uint32_t m)
-{
-	return __builtin_popcount(m);
-}
-
-uint32_t afr_up_mask(struct afr_priv *priv)
-{
-	return atomic_load(&priv->up);
-}
-
-/* Client quorum: auto = more than half, or exactly half including the
- * first child; N = at least N; none = at least one. */
-bool afr_quorum_ok(struct afr_priv *priv, uint32_t mask)
-{
-	int cnt = afr_popcount(mask);
-
-	if (priv->quorum == 0)
-		return cnt >= 1;
-	if (priv->quorum > 0)
-		return cnt >= priv->quorum;
-	if (2 * cnt > priv->n)
-		return true;
-	return 2 * cnt == priv->n && (mask & 1u);
-}
-
 bool afr_data_ok_locked(struct afr_priv *priv, struct afr_inode *ai,
 			uint32_t mask)
 {
-	uint32_t data = mask & ~priv->arbiters;
-
-	if (!priv->arbiters)
-		return true;
-	return (data & ~(ai ? ai->bad : 0)) != 0;
+	return afr_data_writable(priv, ai ? ai->bad : 0, mask);
 }
 
 bool afr_data_ok(struct afr_priv *priv, struct afr_inode *ai, uint32_t mask)

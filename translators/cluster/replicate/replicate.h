@@ -1,5 +1,7 @@
 /*
- * afr.h - cluster/replicate: what its files share (private header).
+ * replicate.h - cluster/replicate: what its files share (private header).
+ * Its symbols carry the prefix afr_ (automatic file replication, the
+ * historical name of this translator in the systems Mortar grows from).
  *
  * Synchronous N-way replication.  Every copy keeps, per sibling, pending
  * counters trusted.mortar.afr.<child name> (data, metadata, entry; see
@@ -9,13 +11,15 @@
  * by the others: that is what heal reads.
  *
  * Files: replicate.c (descriptor, options, notify, per-gfid state, the
- * idle timer), replicate-txn.c (transactions and every fop that changes
- * something, eager locking for writes), replicate-read.c (lookup and the
- * read path), replicate-lk.c (POSIX locks and flock on every copy),
- * replicate-dir.c (directories), replicate-heal.c (one heal,
- * the verdict, split-brain policies), replicate-heal-copy.c (data,
- * metadata and entry copies), replicate-heal-queue.c (heal threads, the
- * index crawl, the virtual xattrs of mortar-heal).
+ * idle timer), replicate-judge.c (the pure decisions: verdict, quorum,
+ * read child, what an arbiter may be; no I/O), replicate-txn.c
+ * (transactions and every fop that changes something but writes),
+ * replicate-eager.c (writes, with eager locking), replicate-read.c
+ * (lookup and the read path), replicate-lk.c (POSIX locks and flock on
+ * every copy), replicate-dir.c (directories), replicate-heal.c (one heal,
+ * the split-brain policies), replicate-heal-copy.c (data, metadata and
+ * entry copies), replicate-heal-queue.c (heal threads, the index crawl,
+ * the virtual xattrs of mortar-heal).
  *
  * Internal operations (locks, xattrops, heal reads and writes) are root
  * calls sent straight to one child (afr_op_send): they belong to no
@@ -26,8 +30,8 @@
  * priv->lock while an afr_inode's lock is held.  priv->up is atomic so the
  * eager-lock code can read it under the inode's lock.
  */
-#ifndef MORTAR_AFR_H
-#define MORTAR_AFR_H
+#ifndef MORTAR_REPLICATE_H
+#define MORTAR_REPLICATE_H
 
 #include "buf.h"
 #include "call.h"
@@ -144,17 +148,50 @@ struct afr_local {
 	void *heal; /* replicate-heal.c job waited on (setxattr heal) */
 };
 
-/* ---- replicate.c -------------------------------------------------- */
+/* ---- replicate-judge.c: pure decisions, no I/O ---------------------- */
+int afr_popcount(uint32_t m);
 uint32_t afr_up_mask(struct afr_priv *priv);
+/* Client quorum: auto = more than half, or exactly half including the
+ * first child; N = at least N; none = at least one. */
 bool afr_quorum_ok(struct afr_priv *priv, uint32_t mask);
 /* With an arbiter, a change of file data needs a data copy in mask that
- * is not blamed (ai->bad): the arbiter alone knows the blamed one is
+ * is not in bad (blamed): the arbiter alone knows the blamed one is
  * stale, and writing there would turn its verdict into a split-brain.
- * Always true without an arbiter.  _locked: ai->lock held. */
+ * Always true without an arbiter. */
+bool afr_data_writable(const struct afr_priv *priv, uint32_t bad,
+		       uint32_t mask);
+/*
+ * Analyse the pending matrix of the copies that answered (valid mask):
+ * for each type, the sources (copies no other copy accuses) and the sinks.
+ * A copy accuses a sibling when its counter for the sibling exceeds the
+ * one for itself (equal counters are an unfinished transaction: "maybe
+ * dirty", not an accusation).  Split-brain: no source among valid copies
+ * while someone is accused.
+ */
+struct afr_verdict {
+	uint32_t sources[AFR_TYPES];
+	uint32_t sinks[AFR_TYPES];
+	uint32_t dirty[AFR_TYPES]; /* some counter not zero */
+	uint32_t sb;		   /* types in split-brain (bits 1<<type) */
+};
+void afr_judge(struct afr_priv *priv, uint32_t valid,
+	       int64_t (*m)[AFR_MAX_CHILDREN][AFR_TYPES],
+	       struct afr_verdict *v);
+/* The copy to read gfid from (NULL: by this client alone): hash of the
+ * gfid and the client among the up children not in bad or exclude, never
+ * an arbiter; -1 when none. */
+int afr_read_child_of(struct afr_priv *priv, const uint8_t *gfid, uint32_t bad,
+		      uint32_t exclude);
+/* The copies a heal of type may take as its source: the verdict's
+ * sources, never an arbiter for data.  0: none here now. */
+uint32_t afr_heal_sources(const struct afr_priv *priv,
+			  const struct afr_verdict *v, int type);
+
+/* ---- replicate.c -------------------------------------------------- */
+/* afr_data_writable for ai's bad copies.  _locked: ai->lock held. */
 bool afr_data_ok(struct afr_priv *priv, struct afr_inode *ai, uint32_t mask);
 bool afr_data_ok_locked(struct afr_priv *priv, struct afr_inode *ai,
 			uint32_t mask);
-int afr_popcount(uint32_t m);
 uint64_t afr_now_ms(void);
 struct afr_inode *afr_inode_get(struct afr_priv *priv, const uint8_t *gfid);
 void afr_inode_put(struct afr_priv *priv, struct afr_inode *ai);
@@ -203,10 +240,7 @@ void afr_inspect(struct xl_call *call, void (*then)(struct xl_call *call));
  * none. */
 int afr_read_child(struct afr_priv *priv, struct afr_inode *ai,
 		   uint32_t exclude);
-/* The same pick for a gfid (NULL: by this client alone) with the copies
- * in bad left out: also for an object replicate keeps no state for yet. */
-int afr_read_child_of(struct afr_priv *priv, const uint8_t *gfid, uint32_t bad,
-		      uint32_t exclude);
+/* afr_read_child_of (replicate-judge.c) with ai's bad copies. */
 
 /* ---- replicate-lk.c ----------------------------------------------- */
 /* lk and flock: on every live copy (see the file's comment). */
@@ -219,23 +253,6 @@ void afr_releasedir(struct xl *xl, struct xl_call *call);
 void afr_fd_ctx_free(struct xl *xl, void *ctx);
 
 /* ---- replicate-heal.c --------------------------------------------- */
-/*
- * Analyse the pending matrix of the copies that answered (valid mask):
- * for each type, the sources (copies no other copy accuses) and the sinks.
- * A copy accuses a sibling when its counter for the sibling exceeds the
- * one for itself (equal counters are an unfinished transaction: "maybe
- * dirty", not an accusation).  Split-brain: no source among valid copies
- * while someone is accused.
- */
-struct afr_verdict {
-	uint32_t sources[AFR_TYPES];
-	uint32_t sinks[AFR_TYPES];
-	uint32_t dirty[AFR_TYPES]; /* some counter not zero */
-	uint32_t sb;		   /* types in split-brain (bits 1<<type) */
-};
-void afr_judge(struct afr_priv *priv, uint32_t valid,
-	       int64_t (*m)[AFR_MAX_CHILDREN][AFR_TYPES],
-	       struct afr_verdict *v);
 /* Start a background heal of gfid (no-op if one runs or off). */
 void afr_heal_background(struct afr_priv *priv, const uint8_t *gfid);
 /* Heal gfid now; done(ctx, ret) when finished.  policy / source (-1)

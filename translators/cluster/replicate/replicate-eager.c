@@ -1,0 +1,543 @@
+/*
+ * replicate-eager.c - cluster/replicate: writes, with eager locking.
+ *
+ * The first write on a file takes the data lock and does the pre-op once
+ * (struct afr_inode.estate), the following writes from this client only
+ * do the fop, and the post-op and unlock run when the file has been idle
+ * for post-op-delay-msec (the timer thread), or on flush, or when another
+ * transaction of this client needs the data lock, or after
+ * AFR_EAGER_MAX_HOLD_MS of writes without a pause (so other writers and
+ * heals get their turn).  A client crash in between leaves the counters
+ * raised on every copy: "maybe dirty", which heal examines, never
+ * "clean".
+ *
+ *   NONE --first write--> LOCKING --locks, pre-op--> LOCKED
+ *   LOCKED --idle / flush / release_asap--> RELEASING --post-op,
+ *   unlock--> NONE
+ *
+ * Writes that arrive while the lock is being taken or given back wait on
+ * ai->waiters and are sent when it is LOCKED again.
+ *
+ * Ownership: a struct afr_eager lives from lock to unlock and holds a
+ * ref on its afr_inode.  ai->lock guards the eager fields; it is never
+ * held while sending.
+ */
+#include "config.h"
+
+#include "replicate.h"
+#include "replicate-txn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Longest an eager lock is kept while writes keep coming. */
+#define AFR_EAGER_MAX_HOLD_MS 1000
+
+/* ---- eager locking for writes ------------------------------------------ */
+
+struct afr_eager {
+	struct afr_priv *priv;
+	struct afr_inode *ai; /* ref */
+	int pos;
+	uint32_t on;
+	uint32_t locked;
+	int rets[AFR_MAX_CHILDREN];
+	atomic_int left;
+	bool releasing;
+};
+
+static void afr_eager_lock_next(struct afr_eager *e);
+void afr_eager_release(struct afr_priv *priv, struct afr_inode *ai);
+
+static uint64_t afr_eager_owner(struct afr_inode *ai)
+{
+	return (uint64_t)(uintptr_t)ai ^ 0x5a5a000000000000ull;
+}
+
+/* Resume every waiter (after lock, failure, or release).  err < 0: the
+ * lock could not be had. */
+static void afr_eager_wake(struct afr_inode *ai, struct afr_waiter *w, int err)
+{
+	struct afr_waiter *next;
+
+	for (; w; w = next) {
+		next = w->next;
+		if (err)
+			xl_unwind_error(w->call, err);
+		else
+			w->resume(w->call, ai);
+		free(w);
+	}
+}
+
+/* Reverse a list built by pushing at the head, so waiters resume in
+ * arrival order. */
+static struct afr_waiter *afr_waiters_take_locked(struct afr_inode *ai)
+{
+	struct afr_waiter *w = ai->waiters, *rev = NULL, *next;
+
+	ai->waiters = NULL;
+	for (; w; w = next) {
+		next = w->next;
+		w->next = rev;
+		rev = w;
+	}
+	return rev;
+}
+
+static void afr_eager_locked(struct afr_eager *e, int err)
+{
+	struct afr_inode *ai = e->ai;
+	struct afr_waiter *w;
+
+	pthread_mutex_lock(&ai->lock);
+	if (err) {
+		ai->estate = AFR_E_NONE;
+		ai->eon = ai->efailed = ai->elocked = 0;
+	} else {
+		ai->estate = AFR_E_LOCKED;
+		ai->eon = e->on;
+		ai->efailed = 0;
+		ai->elocked = e->locked;
+		ai->last_ms = afr_now_ms();
+		ai->locked_ms = ai->last_ms;
+	}
+	w = afr_waiters_take_locked(ai);
+	pthread_mutex_unlock(&ai->lock);
+	if (err) {
+		/* Nothing held: drop the eager's ref. */
+		struct afr_priv *priv = e->priv;
+
+		afr_eager_wake(ai, w, err);
+		afr_inode_put(priv, ai);
+		free(e);
+		return;
+	}
+	/* The eager object is not needed while locked; the release makes a
+	 * new one.  The ref on ai stays with the LOCKED state. */
+	free(e);
+	afr_eager_wake(ai, w, 0);
+}
+
+static void afr_eager_unlock_cbk(void *ctx, int child, struct xl_reply *r);
+
+static void afr_eager_preop_cbk(void *ctx, int child, struct xl_reply *r)
+{
+	struct afr_eager *e = ctx;
+
+	if (child >= 0 && r->ret < 0)
+		e->rets[child] = r->ret;
+	if (atomic_fetch_sub(&e->left, 1) != 1)
+		return;
+	for (int i = 0; i < e->priv->n; i++)
+		if (e->rets[i] < 0)
+			e->on &= ~(1u << i);
+	if (!afr_quorum_ok(e->priv, e->on)) {
+		/* Give back the locks, then fail the waiters. */
+		struct xl_args a;
+		struct afr_priv *priv = e->priv;
+
+		e->releasing = true;
+		atomic_store(&e->left, afr_popcount(e->locked) + 1);
+		for (int i = 0; i < priv->n; i++)
+			if (e->locked & (1u << i)) {
+				afr_inodelk_args(
+				    &a, e->ai->gfid, AFR_DATA, F_UNLCK,
+				    afr_eager_owner(e->ai), F_SETLK);
+				afr_op_send(priv, i, XL_FOP_INODELK, &a,
+					    afr_eager_unlock_cbk, e);
+			}
+		afr_eager_unlock_cbk(e, -1, NULL);
+		return;
+	}
+	afr_eager_locked(e, 0);
+}
+
+static void afr_eager_preop(struct afr_eager *e)
+{
+	struct afr_priv *priv = e->priv;
+	struct xl_args a;
+	uint32_t all = (1u << priv->n) - 1;
+
+	if (!afr_quorum_ok(priv, e->on)) {
+		atomic_store(&e->left, 1);
+		afr_eager_preop_cbk(e, -1, NULL);
+		return;
+	}
+	atomic_store(&e->left, afr_popcount(e->on) + 1);
+	for (int i = 0; i < priv->n; i++) {
+		e->rets[i] = 0;
+		if (!(e->on & (1u << i)))
+			continue;
+		if (afr_xattrop_args(priv, &a, e->ai->gfid, AFR_DATA, all, 1)) {
+			struct xl_reply r = {.ret = -ENOMEM};
+
+			afr_eager_preop_cbk(e, i, &r);
+			continue;
+		}
+		afr_op_send(priv, i, XL_FOP_XATTROP, &a, afr_eager_preop_cbk,
+			    e);
+	}
+	afr_eager_preop_cbk(e, -1, NULL);
+}
+
+static void afr_eager_lock_cbk(void *ctx, int child, struct xl_reply *r)
+{
+	struct afr_eager *e = ctx;
+
+	if (r->ret == 0)
+		e->locked |= 1u << child;
+	else
+		e->on &= ~(1u << child);
+	e->pos++;
+	afr_eager_lock_next(e);
+}
+
+static void afr_eager_lock_next(struct afr_eager *e)
+{
+	struct afr_priv *priv = e->priv;
+	struct xl_args a;
+
+	while (e->pos < priv->n) {
+		int i = e->pos;
+
+		if (!(e->on & (1u << i))) {
+			e->pos++;
+			continue;
+		}
+		afr_inodelk_args(&a, e->ai->gfid, AFR_DATA, F_WRLCK,
+				 afr_eager_owner(e->ai), F_SETLKW);
+		afr_op_send(priv, i, XL_FOP_INODELK, &a, afr_eager_lock_cbk, e);
+		return;
+	}
+	afr_eager_preop(e);
+}
+
+/* Called with ai->lock held and estate NONE: start taking the lock. */
+static void afr_eager_start_locked(struct afr_priv *priv, struct afr_inode *ai,
+				   struct afr_eager **out)
+{
+	struct afr_eager *e = calloc(1, sizeof(*e));
+
+	*out = e;
+	if (!e)
+		return;
+	ai->estate = AFR_E_LOCKING;
+	ai->release_asap = false;
+	e->priv = priv;
+	e->ai = ai;
+	e->on = afr_up_mask(priv);
+}
+
+static void afr_eager_unlock_cbk(void *ctx, int child, struct xl_reply *r)
+{
+	struct afr_eager *e = ctx;
+	struct afr_inode *ai = e->ai;
+	struct afr_priv *priv = e->priv;
+	struct afr_waiter *w;
+
+	(void)child;
+	(void)r;
+	if (atomic_fetch_sub(&e->left, 1) != 1)
+		return;
+	if (ai->estate == AFR_E_LOCKING) {
+		/* Failed lock attempt (no quorum): answer the waiters. */
+		afr_eager_locked(e, -EROFS);
+		return;
+	}
+	pthread_mutex_lock(&ai->lock);
+	ai->estate = AFR_E_NONE;
+	ai->eon = ai->efailed = ai->elocked = 0;
+	ai->release_asap = false;
+	w = afr_waiters_take_locked(ai);
+	pthread_mutex_unlock(&ai->lock);
+	free(e);
+	/* Waiters that are writes start a new lock cycle by themselves. */
+	afr_eager_wake(ai, w, 0);
+	afr_inode_put(priv, ai);
+}
+
+static void afr_eager_postop_cbk(void *ctx, int child, struct xl_reply *r)
+{
+	struct afr_eager *e = ctx;
+	struct afr_priv *priv = e->priv;
+	struct xl_args a;
+
+	(void)child;
+	(void)r;
+	if (atomic_fetch_sub(&e->left, 1) != 1)
+		return;
+	atomic_store(&e->left, afr_popcount(e->locked) + 1);
+	for (int i = 0; i < priv->n; i++)
+		if (e->locked & (1u << i)) {
+			afr_inodelk_args(&a, e->ai->gfid, AFR_DATA, F_UNLCK,
+					 afr_eager_owner(e->ai), F_SETLK);
+			afr_op_send(priv, i, XL_FOP_INODELK, &a,
+				    afr_eager_unlock_cbk, e);
+		}
+	afr_eager_unlock_cbk(e, -1, NULL);
+}
+
+/* Post-op and unlock of ai's eager transaction.  estate must have been
+ * switched to RELEASING by the caller (under ai->lock). */
+void afr_eager_release(struct afr_priv *priv, struct afr_inode *ai)
+{
+	struct afr_eager *e = calloc(1, sizeof(*e));
+	struct xl_args a;
+	uint32_t ok;
+
+	if (!e) {
+		/* Keep it locked; the timer tries again. */
+		pthread_mutex_lock(&ai->lock);
+		ai->estate = AFR_E_LOCKED;
+		pthread_mutex_unlock(&ai->lock);
+		return;
+	}
+	pthread_mutex_lock(&ai->lock);
+	e->priv = priv;
+	e->ai = ai;
+	e->on = ai->eon;
+	e->locked = ai->elocked;
+	ok = ai->eon & ~ai->efailed;
+	pthread_mutex_unlock(&ai->lock);
+	e->releasing = true;
+	atomic_store(&e->left, afr_popcount(e->on) + 1);
+	for (int i = 0; i < priv->n; i++) {
+		if (!(e->on & (1u << i)))
+			continue;
+		if (!ok ||
+		    afr_xattrop_args(priv, &a, ai->gfid, AFR_DATA, ok, -1)) {
+			afr_eager_postop_cbk(e, i, NULL);
+			continue;
+		}
+		afr_op_send(priv, i, XL_FOP_XATTROP, &a, afr_eager_postop_cbk,
+			    e);
+	}
+	afr_eager_postop_cbk(e, -1, NULL);
+}
+
+/* ai->lock held: should the eager transaction end now? */
+bool afr_eager_due_locked(struct afr_priv *priv, struct afr_inode *ai,
+			  uint64_t now)
+{
+	if (ai->estate != AFR_E_LOCKED || ai->inflight > 0)
+		return false;
+	return ai->release_asap ||
+	       now >= ai->last_ms + (uint64_t)priv->post_op_delay_ms;
+}
+
+void afr_eager_tick(struct afr_priv *priv)
+{
+	struct afr_inode *due[64];
+	int n = 0;
+	uint64_t now = afr_now_ms();
+
+	pthread_mutex_lock(&priv->lock);
+	for (int b = 0; b < AFR_BUCKETS && n < 64; b++)
+		for (struct afr_inode *ai = priv->table[b]; ai && n < 64;
+		     ai = ai->hash_next) {
+			pthread_mutex_lock(&ai->lock);
+			if (afr_eager_due_locked(priv, ai, now)) {
+				ai->estate = AFR_E_RELEASING;
+				due[n++] = ai;
+			}
+			pthread_mutex_unlock(&ai->lock);
+		}
+	pthread_mutex_unlock(&priv->lock);
+	for (int i = 0; i < n; i++)
+		afr_eager_release(priv, due[i]);
+}
+
+void afr_eager_release_all(struct afr_priv *priv)
+{
+	/* At fini the children are going away: the bricks drop our locks
+	 * with the connections and the counters stay "maybe dirty", which
+	 * heal handles. */
+	(void)priv;
+}
+
+/* Queue call on ai until the eager transaction is released (flush, a
+ * data transaction).  Returns false when nothing is held: go on now. */
+bool afr_eager_wait_release(struct afr_priv *priv, struct afr_inode *ai,
+			    struct xl_call *call,
+			    void (*resume)(struct xl_call *,
+					   struct afr_inode *))
+{
+	struct afr_waiter *w;
+	bool start = false;
+
+	pthread_mutex_lock(&ai->lock);
+	if (ai->estate == AFR_E_NONE) {
+		pthread_mutex_unlock(&ai->lock);
+		return false;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		pthread_mutex_unlock(&ai->lock);
+		return false;
+	}
+	w->call = call;
+	w->resume = resume;
+	w->next = ai->waiters;
+	ai->waiters = w;
+	ai->release_asap = true;
+	if (afr_eager_due_locked(priv, ai, afr_now_ms())) {
+		ai->estate = AFR_E_RELEASING;
+		start = true;
+	}
+	pthread_mutex_unlock(&ai->lock);
+	if (start)
+		afr_eager_release(priv, ai);
+	return true;
+}
+
+static void afr_write_send(struct xl_call *call, struct afr_inode *ai);
+
+static void afr_write_done(struct xl_call *call, struct xl_call **children,
+			   int n, void *cookie)
+{
+	struct afr_local *l = afr_local(call);
+	struct afr_priv *priv = l->priv;
+	struct afr_inode *ai = l->ai;
+	int *idx = cookie;
+	uint32_t ok, sent = 0, failed;
+	bool start;
+
+	for (int k = 0; k < n; k++)
+		sent |= 1u << idx[k];
+	ok = afr_collect(children, n, idx, afr_reply_child(call), &call->reply);
+	failed = sent & ~ok;
+	free(idx);
+	pthread_mutex_lock(&ai->lock);
+	ai->efailed |= failed;
+	ai->bad |= failed;
+	ai->inflight--;
+	ai->last_ms = afr_now_ms();
+	start = afr_eager_due_locked(priv, ai, ai->last_ms) &&
+		(ai->release_asap || priv->post_op_delay_ms == 0);
+	if (start)
+		ai->estate = AFR_E_RELEASING;
+	pthread_mutex_unlock(&ai->lock);
+	if (failed)
+		xl_debug(priv->xl->name, "write failed on children 0x%x",
+			 failed);
+	if (start)
+		afr_eager_release(priv, ai);
+	xl_unwind(call);
+}
+
+/* Send the write under the held eager lock, or queue it. */
+static void afr_write_send(struct xl_call *call, struct afr_inode *ai)
+{
+	struct afr_local *l = afr_local(call);
+	struct afr_priv *priv = l->priv;
+	struct afr_eager *e = NULL;
+	struct afr_waiter *w;
+	struct xl *targets[AFR_MAX_CHILDREN];
+	int *idx, n;
+	uint32_t on;
+	bool release = false;
+
+	pthread_mutex_lock(&ai->lock);
+	/* A writer that never pauses gives the lock back now and then, so
+	 * others waiting for it (another client, a heal) get their turn:
+	 * the brick grants blocked locks in order. */
+	if (ai->estate == AFR_E_LOCKED && !ai->release_asap &&
+	    afr_now_ms() > ai->locked_ms + AFR_EAGER_MAX_HOLD_MS)
+		ai->release_asap = true;
+	if (ai->estate == AFR_E_LOCKED && !ai->release_asap) {
+		on = ai->eon & ~ai->efailed & afr_up_mask(priv);
+		/* A child of the transaction that went down misses this
+		 * write even though no write to it failed: the post-op must
+		 * keep blaming it. */
+		ai->efailed |= ai->eon & ~on;
+		ai->bad |= ai->eon & ~on;
+		if (!afr_quorum_ok(priv, on)) {
+			pthread_mutex_unlock(&ai->lock);
+			xl_warn(priv->xl->name, "write without quorum: EROFS");
+			xl_unwind_error(call, -EROFS);
+			return;
+		}
+		if (!afr_data_ok_locked(priv, ai, on)) {
+			pthread_mutex_unlock(&ai->lock);
+			afr_no_good_data(priv, ai->gfid);
+			xl_unwind_error(call, -ENOTCONN);
+			return;
+		}
+		ai->inflight++;
+		pthread_mutex_unlock(&ai->lock);
+		idx = malloc(sizeof(int) * AFR_MAX_CHILDREN);
+		if (!idx) {
+			pthread_mutex_lock(&ai->lock);
+			ai->inflight--;
+			pthread_mutex_unlock(&ai->lock);
+			xl_unwind_error(call, -ENOMEM);
+			return;
+		}
+		n = afr_targets(priv, on, targets, idx);
+		xl_fanout(call, targets, n, NULL, afr_write_done, idx);
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		pthread_mutex_unlock(&ai->lock);
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	w->call = call;
+	w->resume = afr_write_send;
+	w->next = ai->waiters;
+	ai->waiters = w;
+	if (ai->release_asap && afr_eager_due_locked(priv, ai, afr_now_ms())) {
+		ai->estate = AFR_E_RELEASING;
+		release = true;
+	}
+	if (ai->estate == AFR_E_NONE) {
+		afr_eager_start_locked(priv, ai, &e);
+		if (!e) {
+			ai->waiters = w->next;
+			pthread_mutex_unlock(&ai->lock);
+			free(w);
+			xl_unwind_error(call, -ENOMEM);
+			return;
+		}
+	}
+	pthread_mutex_unlock(&ai->lock);
+	if (release)
+		afr_eager_release(priv, ai);
+	if (e) {
+		/* The LOCKING..NONE cycle holds its own ref on ai. */
+		afr_inode_get(priv, ai->gfid);
+		afr_eager_lock_next(e);
+	}
+}
+
+void afr_writev(struct xl *xl, struct xl_call *call)
+{
+	struct afr_local *l = afr_local(call);
+	struct afr_priv *priv = xl->private;
+
+	if (!l || !call->args.fd) {
+		xl_unwind_error(call, l ? -EBADF : -ENOMEM);
+		return;
+	}
+	if (!afr_quorum_ok(priv, afr_up_mask(priv))) {
+		xl_warn(xl->name, "write without quorum: EROFS");
+		xl_unwind_error(call, -EROFS);
+		return;
+	}
+	l->ai = afr_inode_get(priv, call->args.fd->gfid);
+	if (!l->ai) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	if (!afr_data_ok(priv, l->ai, afr_up_mask(priv))) {
+		afr_no_good_data(priv, l->ai->gfid);
+		xl_unwind_error(call, -ENOTCONN);
+		return;
+	}
+	afr_write_send(call, l->ai);
+}
