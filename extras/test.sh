@@ -72,7 +72,11 @@ run_build() {
 }
 
 run_build werror --enable-werror
-MORTAR_TEST_BIG_MB=256 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+# Under the sanitizers every call costs several times more: the same
+# tests with smaller data (file sizes, operation and file counts).
+MORTAR_TEST_BIG_MB=256 MORTAR_TEST_DATACHECK_OPS=1500 MORTAR_TEST_FILES=800 \
+	MORTAR_TEST_DHT_FILES=4000 MORTAR_TEST_BIGDIR_ENTRIES=2000 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run_build sanitizers --enable-werror --enable-sanitizers
 
 echo "${total_pass} passed, ${total_fail} failed"
