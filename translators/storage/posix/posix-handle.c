@@ -101,7 +101,8 @@ int posix_obj_xpath(const struct posix_obj *obj, char *buf, size_t len)
 
 int posix_gfid_get_path(const char *xpath, uint8_t *gfid)
 {
-	ssize_t n = lgetxattr(xpath, POSIX_GFID_XATTR, gfid, XL_GFID_LEN);
+	ssize_t n =
+	    posix_sys.lgetxattr(xpath, POSIX_GFID_XATTR, gfid, XL_GFID_LEN);
 
 	if (n < 0)
 		return errno == ENOTSUP ? -ENODATA : -errno;
@@ -127,8 +128,8 @@ int posix_gfid_set(const struct posix_obj *obj, const uint8_t *gfid)
 
 	if (ret < 0)
 		return ret;
-	if (lsetxattr(xpath, POSIX_GFID_XATTR, gfid, XL_GFID_LEN,
-		      XATTR_CREATE) != 0)
+	if (posix_sys.lsetxattr(xpath, POSIX_GFID_XATTR, gfid, XL_GFID_LEN,
+				XATTR_CREATE) != 0)
 		return -errno;
 	return 0;
 }
@@ -213,7 +214,7 @@ static int posix_dir_text_parse(const char *text, uint8_t *pargfid,
 static int posix_handle_text(int bucket_fd, const char *gfid_str, char *buf,
 			     size_t len)
 {
-	ssize_t n = readlinkat(bucket_fd, gfid_str, buf, len - 1);
+	ssize_t n = posix_sys.readlinkat(bucket_fd, gfid_str, buf, len - 1);
 
 	if (n < 0)
 		return -errno;
@@ -524,7 +525,7 @@ static int posix_handle_conflict(struct posix_priv *priv, int bfd,
 	fd = posix_open_dir_gfid(priv, gfid);
 	if (fd >= 0) {
 		struct stat dst;
-		int same = fstat(fd, &dst) == 0 &&
+		int same = posix_sys.fstat(fd, &dst) == 0 &&
 			   dst.st_ino == obj->st.st_ino &&
 			   dst.st_dev == obj->st.st_dev;
 
@@ -731,7 +732,7 @@ int posix_handle_init(struct posix_priv *priv, const char *dir, char **err)
 			*err = NULL;
 		return ret;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode)) {
+	if (posix_sys.fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		posix_sys.close(fd);
 		if (asprintf(err, "brick directory %s: not a directory", dir) <
 		    0)

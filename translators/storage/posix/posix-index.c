@@ -7,7 +7,8 @@
  * clients updating the same object's counters at once must not lose an
  * increment, so every xattrop runs under one of XATTROP_STRIPES mutexes
  * chosen by the object's gfid (read, add, write back is not atomic in the
- * file system).
+ * file system).  It is all or nothing: a pair that cannot be applied
+ * takes back the pairs before it and the xattrop fails.
  *
  * The index: .mortar/indices/xattrop/<gfid-string>, an empty file for each
  * object whose trusted.mortar.afr.* counters are not all zero after an
@@ -64,7 +65,7 @@ int posix_index_init(struct posix_priv *priv, int meta_fd)
 int posix_index_open(struct posix_priv *priv, struct posix_obj *obj)
 {
 	posix_obj_init(obj);
-	obj->pfd = dup(priv->index_fd);
+	obj->pfd = posix_sys.dup(priv->index_fd);
 	if (obj->pfd < 0)
 		return -errno;
 	strcpy(obj->name, ".");
@@ -142,7 +143,7 @@ static bool posix_any_pending(const struct posix_xtarget *t)
 }
 
 /* Add the counters of one pair to the stored value; the new value goes
- * into *out.  0 or -errno. */
+ * into *out (when not NULL).  0 or -errno. */
 static int posix_xattrop_one(const struct posix_xtarget *t,
 			     const struct xl_dict_pair *p, struct xl_dict *out)
 {
@@ -173,6 +174,10 @@ static int posix_xattrop_one(const struct posix_xtarget *t,
 		a = htobe64(be64toh(a) + be64toh(b));
 		memcpy(cur + i, &a, 8);
 	}
+	/* The answer first: a failure after the write below would leave a
+	 * change the caller is told did not happen. */
+	if (out && (ret = xl_dict_set(out, p->key, cur, p->len)) < 0)
+		return ret;
 	/* All zero is stored as no xattr at all (absent = zeros): a file
 	 * at rest carries no counters, which leaves its xattr space (one
 	 * 4 KiB block on ext4) to the user. */
@@ -182,9 +187,42 @@ static int posix_xattrop_one(const struct posix_xtarget *t,
 			ret = 0;
 	} else
 		ret = posix_xtarget_set_value(t, p->key, cur, p->len);
-	if (ret == 0)
-		ret = xl_dict_set(out, p->key, cur, p->len);
 	return ret;
+}
+
+/*
+ * An xattrop is all or nothing: when pair `failed` of `in` could not be
+ * applied, the pairs before it that were are taken back by adding their
+ * counters negated (wrap-around arithmetic, so exact), newest first.
+ * Runs under the object's stripe, like the xattrop itself.
+ */
+static void posix_xattrop_undo(struct posix_priv *priv,
+			       const struct posix_xtarget *t,
+			       const struct xl_dict *in, uint32_t failed)
+{
+	char neg[POSIX_XATTROP_VALUE_MAX];
+
+	for (uint32_t i = failed; i-- > 0;) {
+		const struct xl_dict_pair *p = &in->pairs[i];
+		struct xl_dict_pair back = {
+		    .key = p->key, .value = neg, .len = p->len};
+		int ret;
+
+		if (strncmp(p->key, "mortar.", 7) == 0)
+			continue; /* skipped by the xattrop too */
+		for (uint32_t k = 0; k < p->len; k += 8) {
+			uint64_t v;
+
+			memcpy(&v, (const char *)p->value + k, 8);
+			v = htobe64(-be64toh(v));
+			memcpy(neg + k, &v, 8);
+		}
+		ret = posix_xattrop_one(t, &back, NULL);
+		if (ret < 0)
+			xl_warn(priv->name,
+				"xattrop undo of %s failed: errno=%d", p->key,
+				-ret);
+	}
 }
 
 void posix_xattrop(struct xl *xl, struct xl_call *call)
@@ -222,6 +260,10 @@ void posix_xattrop(struct xl *xl, struct xl_call *call)
 		if (strncmp(p->key, "mortar.", 7) == 0)
 			continue;
 		ret = posix_xattrop_one(&t, p, out);
+		if (ret < 0) {
+			posix_xattrop_undo(priv, &t, in, i);
+			break;
+		}
 		if (strncmp(p->key, POSIX_AFR_PREFIX,
 			    strlen(POSIX_AFR_PREFIX)) == 0) {
 			const struct xl_dict_pair *np =

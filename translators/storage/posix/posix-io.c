@@ -48,7 +48,7 @@ int posix_fill_attr_fd(struct posix_priv *priv, int fd, const uint8_t *gfid,
 {
 	struct stat st;
 
-	if (fstat(fd, &st) != 0)
+	if (posix_sys.fstat(fd, &st) != 0)
 		return -errno;
 	posix_iatt_fill(ia, &st, gfid);
 	if (!S_ISDIR(st.st_mode) && st.st_nlink == 1 &&
@@ -80,7 +80,7 @@ void posix_fd_put(struct posix_priv *priv, struct posix_fd *pfd)
 	if (priv)
 		posix_opens_remove(priv, pfd);
 	if (pfd->dir)
-		closedir(pfd->dir);
+		posix_sys.closedir(pfd->dir);
 	posix_sys.close(pfd->fd);
 	pthread_mutex_destroy(&pfd->lock);
 	free(pfd);
@@ -105,7 +105,7 @@ static int posix_fd_install(struct xl *xl, struct xl_fd *fd, int osfd, DIR *dir,
 
 	if (!pfd) {
 		if (dir)
-			closedir(dir);
+			posix_sys.closedir(dir);
 		posix_sys.close(osfd);
 		return -ENOMEM;
 	}
@@ -163,7 +163,7 @@ int posix_open_existing(int pfd, const char *name, int flags)
 	pin = posix_sys.openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (pin < 0)
 		return -errno;
-	if (fstat(pin, &st) != 0) {
+	if (posix_sys.fstat(pin, &st) != 0) {
 		fd = -errno;
 		goto out;
 	}
@@ -544,23 +544,23 @@ void posix_opendir(struct xl *xl, struct xl_call *call)
 		ret = -errno;
 		goto release;
 	}
-	dir = fdopendir(dfd);
+	dir = posix_sys.fdopendir(dfd);
 	if (!dir) {
 		ret = -errno;
 		posix_sys.close(dfd);
 		goto release;
 	}
-	dfd = dup(dirfd(dir)); /* fsyncdir / fstat use this one */
+	dfd = posix_sys.dup(dirfd(dir)); /* fsyncdir / fstat use this one */
 	if (dfd < 0) {
 		ret = -errno;
-		closedir(dir);
+		posix_sys.closedir(dir);
 		goto release;
 	}
 	ret = posix_fill_attr_fd(priv, dfd, gfid, &call->reply.attr);
 	if (ret == 0)
 		ret = posix_fd_install(xl, call->args.fd, dfd, dir, gfid);
 	else {
-		closedir(dir);
+		posix_sys.closedir(dir);
 		posix_sys.close(dfd);
 	}
 release:
@@ -621,7 +621,7 @@ static int posix_readdir_fill(struct posix_priv *priv, struct posix_fd *pfd,
 		uint64_t esz;
 
 		errno = 0;
-		de = readdir(pfd->dir);
+		de = posix_sys.readdir(pfd->dir);
 		if (!de) {
 			ret = errno ? -errno : 0;
 			break;

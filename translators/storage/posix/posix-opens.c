@@ -70,15 +70,15 @@ static void posix_opens_clean(struct posix_priv *priv)
 	DIR *d;
 	int fd;
 
-	fd = dup(priv->unlink_fd);
+	fd = posix_sys.dup(priv->unlink_fd);
 	if (fd < 0)
 		return;
-	d = fdopendir(fd);
+	d = posix_sys.fdopendir(fd);
 	if (!d) {
 		posix_sys.close(fd);
 		return;
 	}
-	while ((de = readdir(d))) {
+	while ((de = posix_sys.readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
 		if (posix_sys.unlinkat(priv->unlink_fd, de->d_name, 0) == 0)
@@ -87,7 +87,7 @@ static void posix_opens_clean(struct posix_priv *priv)
 			xl_warn(priv->name, "unlink area: cannot remove %s: %s",
 				de->d_name, strerror(errno));
 	}
-	closedir(d);
+	posix_sys.closedir(d);
 	if (removed)
 		xl_info(priv->name,
 			"unlink area: removed %ld file(s) left open by a "
@@ -143,7 +143,7 @@ int posix_opens_add(struct posix_priv *priv, struct posix_fd *pfd)
 	pthread_mutex_lock(&priv->opens_lock);
 	o = posix_open_find_locked(priv, pfd->gfid);
 	if (!o && !pfd->dir) {
-		if (fstat(pfd->fd, &st) != 0)
+		if (posix_sys.fstat(pfd->fd, &st) != 0)
 			ret = -errno;
 		else if (st.st_nlink == 0)
 			ret = -ENOENT;
@@ -253,7 +253,7 @@ int posix_opens_resolve(struct posix_priv *priv, const uint8_t *gfid,
 	int fd, ret;
 
 	xl_gfid_to_str(gfid, gstr);
-	fd = dup(priv->unlink_fd);
+	fd = posix_sys.dup(priv->unlink_fd);
 	if (fd < 0)
 		return -errno;
 	obj->pfd = fd;

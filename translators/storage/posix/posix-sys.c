@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static int posix_sys_openat(int dirfd, const char *path, int flags, mode_t mode)
@@ -40,6 +41,27 @@ static const struct posix_sys_table posix_sys_default = {
     .linkat = linkat,
     .unlinkat = unlinkat,
     .renameat2 = renameat2,
+    .lgetxattr = lgetxattr,
+    .fgetxattr = fgetxattr,
+    .lsetxattr = lsetxattr,
+    .fsetxattr = fsetxattr,
+    .llistxattr = llistxattr,
+    .flistxattr = flistxattr,
+    .lremovexattr = lremovexattr,
+    .fremovexattr = fremovexattr,
+    .fchown = fchown,
+    .fchownat = fchownat,
+    .fchmod = fchmod,
+    .fchmodat = fchmodat,
+    .futimens = futimens,
+    .utimensat = utimensat,
+    .fstat = fstat,
+    .readlinkat = readlinkat,
+    .fstatvfs = fstatvfs,
+    .dup = dup,
+    .fdopendir = fdopendir,
+    .readdir = readdir,
+    .closedir = closedir,
 };
 
 struct posix_sys_table posix_sys = posix_sys_default;

@@ -6,16 +6,22 @@
  * posix_sys.pread(...) instead of pread(...), and a test that compiles the
  * translator's sources in can replace one entry (say, pwrite returning
  * -1/ENOSPC) to inject a fault, then restore it with posix_sys_reset().
- * Every entry has the libc calling convention: -1 and errno on failure.
+ * Every entry has the libc calling convention: -1 (NULL for fdopendir and
+ * readdir) and errno on failure.  Every call storage/posix makes that can
+ * fail goes through it; only dirfd, seekdir and rewinddir, which cannot
+ * fail, are called directly.  New entries go at the end.
  * The table is process-global and not locked: tests change it only while
  * no fop is in flight.
  */
 #ifndef MORTAR_POSIX_SYS_H
 #define MORTAR_POSIX_SYS_H
 
+#include <dirent.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
+#include <time.h>
 
 struct posix_sys_table {
 	int (*openat)(int dirfd, const char *path, int flags, mode_t mode);
@@ -38,6 +44,37 @@ struct posix_sys_table {
 	int (*unlinkat)(int dirfd, const char *path, int flags);
 	int (*renameat2)(int olddirfd, const char *oldpath, int newdirfd,
 			 const char *newpath, unsigned int flags);
+	/* xattrs: l* by path (/proc/self/fd/N/name, see posix.h), f* by fd */
+	ssize_t (*lgetxattr)(const char *path, const char *name, void *value,
+			     size_t size);
+	ssize_t (*fgetxattr)(int fd, const char *name, void *value,
+			     size_t size);
+	int (*lsetxattr)(const char *path, const char *name, const void *value,
+			 size_t size, int flags);
+	int (*fsetxattr)(int fd, const char *name, const void *value,
+			 size_t size, int flags);
+	ssize_t (*llistxattr)(const char *path, char *list, size_t size);
+	ssize_t (*flistxattr)(int fd, char *list, size_t size);
+	int (*lremovexattr)(const char *path, const char *name);
+	int (*fremovexattr)(int fd, const char *name);
+	/* owners, modes, times */
+	int (*fchown)(int fd, uid_t uid, gid_t gid);
+	int (*fchownat)(int dirfd, const char *path, uid_t uid, gid_t gid,
+			int flags);
+	int (*fchmod)(int fd, mode_t mode);
+	int (*fchmodat)(int dirfd, const char *path, mode_t mode, int flags);
+	int (*futimens)(int fd, const struct timespec ts[2]);
+	int (*utimensat)(int dirfd, const char *path,
+			 const struct timespec ts[2], int flags);
+	/* the rest */
+	int (*fstat)(int fd, struct stat *st);
+	ssize_t (*readlinkat)(int dirfd, const char *path, char *buf,
+			      size_t len);
+	int (*fstatvfs)(int fd, struct statvfs *sv);
+	int (*dup)(int fd);
+	DIR *(*fdopendir)(int fd);
+	struct dirent *(*readdir)(DIR *dir);
+	int (*closedir)(DIR *dir);
 };
 
 /* The live table; starts as the libc functions. */

@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "inode.h"
 #include "log.h"
+#include "posix-sys.h"
 #include "posix.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -83,8 +84,8 @@ void posix_xtarget_put(struct xl *xl, struct posix_xtarget *t)
 ssize_t posix_xtarget_get_value(const struct posix_xtarget *t, const char *name,
 				void *buf, size_t cap)
 {
-	ssize_t n = t->pfd ? fgetxattr(t->pfd->fd, name, buf, cap)
-			   : lgetxattr(t->xpath, name, buf, cap);
+	ssize_t n = t->pfd ? posix_sys.fgetxattr(t->pfd->fd, name, buf, cap)
+			   : posix_sys.lgetxattr(t->xpath, name, buf, cap);
 
 	return n < 0 ? -errno : n;
 }
@@ -92,16 +93,16 @@ ssize_t posix_xtarget_get_value(const struct posix_xtarget *t, const char *name,
 int posix_xtarget_set_value(const struct posix_xtarget *t, const char *name,
 			    const void *value, size_t len)
 {
-	int r = t->pfd ? fsetxattr(t->pfd->fd, name, value, len, 0)
-		       : lsetxattr(t->xpath, name, value, len, 0);
+	int r = t->pfd ? posix_sys.fsetxattr(t->pfd->fd, name, value, len, 0)
+		       : posix_sys.lsetxattr(t->xpath, name, value, len, 0);
 
 	return r != 0 ? -errno : 0;
 }
 
 int posix_xtarget_remove_value(const struct posix_xtarget *t, const char *name)
 {
-	int r = t->pfd ? fremovexattr(t->pfd->fd, name)
-		       : lremovexattr(t->xpath, name);
+	int r = t->pfd ? posix_sys.fremovexattr(t->pfd->fd, name)
+		       : posix_sys.lremovexattr(t->xpath, name);
 
 	return r != 0 ? -errno : 0;
 }
@@ -138,8 +139,10 @@ void posix_setxattr(struct xl *xl, struct xl_call *call)
 		goto out;
 	ret = posix_xtarget_get(xl, call, &t);
 	if (ret == 0) {
-		r = t.pfd ? fsetxattr(t.pfd->fd, name, v, len, call->args.flags)
-			  : lsetxattr(t.xpath, name, v, len, call->args.flags);
+		r = t.pfd ? posix_sys.fsetxattr(t.pfd->fd, name, v, len,
+						call->args.flags)
+			  : posix_sys.lsetxattr(t.xpath, name, v, len,
+						call->args.flags);
 		ret = r != 0 ? -errno : 0;
 	}
 	posix_xtarget_put(xl, &t);
@@ -172,8 +175,8 @@ void posix_getxattr(struct xl *xl, struct xl_call *call)
 	if (ret == 0) {
 		void *p = buf ? buf->data : NULL;
 
-		n = t.pfd ? fgetxattr(t.pfd->fd, name, p, cap)
-			  : lgetxattr(t.xpath, name, p, cap);
+		n = t.pfd ? posix_sys.fgetxattr(t.pfd->fd, name, p, cap)
+			  : posix_sys.lgetxattr(t.xpath, name, p, cap);
 		ret = n < 0 ? -errno : (int)n;
 	}
 	posix_xtarget_put(xl, &t);
@@ -194,8 +197,8 @@ out:
 ssize_t posix_xtarget_list(const struct posix_xtarget *t, char **list)
 {
 	for (int tries = 0; tries < 8; tries++) {
-		ssize_t n = t->pfd ? flistxattr(t->pfd->fd, NULL, 0)
-				   : llistxattr(t->xpath, NULL, 0);
+		ssize_t n = t->pfd ? posix_sys.flistxattr(t->pfd->fd, NULL, 0)
+				   : posix_sys.llistxattr(t->xpath, NULL, 0);
 		char *buf;
 
 		if (n < 0)
@@ -203,8 +206,9 @@ ssize_t posix_xtarget_list(const struct posix_xtarget *t, char **list)
 		buf = malloc((size_t)n + 1);
 		if (!buf)
 			return -ENOMEM;
-		n = t->pfd ? flistxattr(t->pfd->fd, buf, (size_t)n + 1)
-			   : llistxattr(t->xpath, buf, (size_t)n + 1);
+		n = t->pfd
+			? posix_sys.flistxattr(t->pfd->fd, buf, (size_t)n + 1)
+			: posix_sys.llistxattr(t->xpath, buf, (size_t)n + 1);
 		if (n >= 0) {
 			*list = buf;
 			return n;
@@ -279,8 +283,8 @@ void posix_removexattr(struct xl *xl, struct xl_call *call)
 		goto out;
 	ret = posix_xtarget_get(xl, call, &t);
 	if (ret == 0) {
-		r = t.pfd ? fremovexattr(t.pfd->fd, name)
-			  : lremovexattr(t.xpath, name);
+		r = t.pfd ? posix_sys.fremovexattr(t.pfd->fd, name)
+			  : posix_sys.lremovexattr(t.xpath, name);
 		ret = r != 0 ? -errno : 0;
 	}
 	posix_xtarget_put(xl, &t);
@@ -294,7 +298,7 @@ out:
 static int posix_lookup_xattr_one(const char *xpath, const char *name,
 				  struct xl_dict **out)
 {
-	ssize_t n = lgetxattr(xpath, name, NULL, 0);
+	ssize_t n = posix_sys.lgetxattr(xpath, name, NULL, 0);
 	char *buf;
 	int ret;
 
@@ -305,7 +309,7 @@ static int posix_lookup_xattr_one(const char *xpath, const char *name,
 	buf = malloc((size_t)n + 1);
 	if (!buf)
 		return -ENOMEM;
-	n = lgetxattr(xpath, name, buf, (size_t)n);
+	n = posix_sys.lgetxattr(xpath, name, buf, (size_t)n);
 	if (n < 0) {
 		ret = errno == ENODATA ? 0 : -errno;
 		free(buf);

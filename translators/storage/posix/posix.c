@@ -98,7 +98,8 @@ static int posix_new_entry_xattrs(const struct posix_obj *obj,
 		    strlen(p->key) > XL_XATTR_NAME_MAX ||
 		    p->len > XL_XATTR_SIZE_MAX)
 			continue;
-		if (lsetxattr(xpath, p->key, p->value, p->len, 0) != 0)
+		if (posix_sys.lsetxattr(xpath, p->key, p->value, p->len, 0) !=
+		    0)
 			ret = -errno;
 	}
 	return ret;
@@ -111,18 +112,31 @@ int posix_new_entry_owner(struct posix_obj *obj, const struct xl_cred *cred,
 {
 	struct stat pst;
 
-	if (fstat(obj->pfd, &pst) != 0)
+	if (posix_sys.fstat(obj->pfd, &pst) != 0)
 		return -errno;
 	*parent_sgid = (pst.st_mode & S_ISGID) != 0;
 	*gid = *parent_sgid ? pst.st_gid : cred->gid;
 	return 0;
 }
 
-static void posix_entry_undo(struct posix_obj *obj)
+/* Take back a half-made entry: its name, then its handle when it got one
+ * (gfid non-NULL), so a failed create leaves nothing on the brick.  The
+ * handle goes only with the name: an entry that stays keeps its handle. */
+static void posix_entry_undo(struct posix_priv *priv, struct posix_obj *obj,
+			     const uint8_t *gfid)
 {
-	int flags = obj->exists && S_ISDIR(obj->st.st_mode) ? AT_REMOVEDIR : 0;
+	bool dir = S_ISDIR(obj->st.st_mode); /* the last mode seen */
+	int ret;
 
-	posix_sys.unlinkat(obj->pfd, obj->name, flags);
+	if (posix_sys.unlinkat(obj->pfd, obj->name, dir ? AT_REMOVEDIR : 0) !=
+	    0) {
+		xl_warn(priv->name, "new entry %s: cannot remove it: %s",
+			obj->name, strerror(errno));
+		return;
+	}
+	if (gfid && (ret = posix_handle_remove(priv, gfid, dir)) < 0)
+		xl_warn(priv->name, "new entry %s: handle not removed: %s",
+			obj->name, strerror(-ret));
 }
 
 /*
@@ -140,18 +154,18 @@ int posix_new_entry_finish(struct posix_priv *priv, struct posix_obj *obj,
 	const struct xl_loc *loc = &call->args.loc;
 	uint8_t gfid[XL_GFID_LEN];
 	uint32_t gid = 0;
-	bool psgid = false;
+	bool psgid = false, handle = false;
 	int ret;
 
 	ret = posix_new_entry_owner(obj, &call->cred, &gid, &psgid);
-	if (ret == 0 && fchownat(obj->pfd, obj->name, call->cred.uid, gid,
-				 AT_SYMLINK_NOFOLLOW) != 0)
+	if (ret == 0 && posix_sys.fchownat(obj->pfd, obj->name, call->cred.uid,
+					   gid, AT_SYMLINK_NOFOLLOW) != 0)
 		ret = -errno;
 	if (ret == 0)
 		ret = posix_obj_stat(obj);
 	if (ret == 0 && set_mode && (obj->st.st_mode & 07777) != want_mode) {
-		if (fchmodat(obj->pfd, obj->name, want_mode,
-			     AT_SYMLINK_NOFOLLOW) != 0)
+		if (posix_sys.fchmodat(obj->pfd, obj->name, want_mode,
+				       AT_SYMLINK_NOFOLLOW) != 0)
 			ret = -errno;
 		else
 			ret = posix_obj_stat(obj);
@@ -164,6 +178,7 @@ int posix_new_entry_finish(struct posix_priv *priv, struct posix_obj *obj,
 	ret = posix_gfid_set(obj, gfid);
 	if (ret == 0)
 		ret = posix_handle_create(priv, obj, gfid, loc->pargfid);
+	handle = ret == 0;
 	if (ret == 0)
 		ret = posix_new_entry_xattrs(obj, call);
 	/* Labelling changed the ctime (the xattrs; the handle's link count):
@@ -177,7 +192,7 @@ int posix_new_entry_finish(struct posix_priv *priv, struct posix_obj *obj,
 fail:
 	xl_warn(priv->name, "new entry %s: setup failed: %s; removed",
 		obj->name, strerror(-ret));
-	posix_entry_undo(obj);
+	posix_entry_undo(priv, obj, handle ? gfid : NULL);
 	return ret;
 }
 
@@ -297,15 +312,17 @@ static int posix_setattr_fd(int fd, const struct xl_args *args)
 	gid_t gid = args->valid & XL_SET_GID ? args->attr.gid : (gid_t)-1;
 	struct timespec ts[2];
 
-	if ((args->valid & (XL_SET_UID | XL_SET_GID)) && fchown(fd, uid, gid))
+	if ((args->valid & (XL_SET_UID | XL_SET_GID)) &&
+	    posix_sys.fchown(fd, uid, gid))
 		return -errno;
-	if ((args->valid & XL_SET_MODE) && fchmod(fd, args->attr.mode & 07777))
+	if ((args->valid & XL_SET_MODE) &&
+	    posix_sys.fchmod(fd, args->attr.mode & 07777))
 		return -errno;
 	if ((args->valid & XL_SET_SIZE) &&
 	    posix_sys.ftruncate(fd, (off_t)args->attr.size) != 0)
 		return -errno;
 	posix_times(args, ts);
-	if ((args->valid & POSIX_SET_TIMES) && futimens(fd, ts) != 0)
+	if ((args->valid & POSIX_SET_TIMES) && posix_sys.futimens(fd, ts) != 0)
 		return -errno;
 	return 0;
 }
@@ -337,11 +354,12 @@ static int posix_setattr_obj(struct posix_obj *obj, const struct xl_args *args)
 	int ret;
 
 	if ((args->valid & (XL_SET_UID | XL_SET_GID)) &&
-	    fchownat(obj->pfd, obj->name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
+	    posix_sys.fchownat(obj->pfd, obj->name, uid, gid,
+			       AT_SYMLINK_NOFOLLOW) != 0)
 		return -errno;
 	if ((args->valid & XL_SET_MODE) &&
-	    fchmodat(obj->pfd, obj->name, args->attr.mode & 07777,
-		     AT_SYMLINK_NOFOLLOW) != 0)
+	    posix_sys.fchmodat(obj->pfd, obj->name, args->attr.mode & 07777,
+			       AT_SYMLINK_NOFOLLOW) != 0)
 		return -errno;
 	if (args->valid & XL_SET_SIZE) {
 		ret = posix_truncate_obj(obj, (off_t)args->attr.size);
@@ -350,7 +368,8 @@ static int posix_setattr_obj(struct posix_obj *obj, const struct xl_args *args)
 	}
 	posix_times(args, ts);
 	if ((args->valid & POSIX_SET_TIMES) &&
-	    utimensat(obj->pfd, obj->name, ts, AT_SYMLINK_NOFOLLOW) != 0)
+	    posix_sys.utimensat(obj->pfd, obj->name, ts, AT_SYMLINK_NOFOLLOW) !=
+		0)
 		return -errno;
 	return posix_obj_stat(obj);
 }
@@ -446,7 +465,7 @@ static void posix_readlink(struct xl *xl, struct xl_call *call)
 	if (!S_ISLNK(obj.st.st_mode)) {
 		ret = -EINVAL;
 	} else {
-		n = readlinkat(obj.pfd, obj.name, buf, sizeof(buf));
+		n = posix_sys.readlinkat(obj.pfd, obj.name, buf, sizeof(buf));
 		if (n < 0)
 			ret = -errno;
 		else if ((size_t)n >= sizeof(buf))
@@ -661,18 +680,18 @@ static int posix_dir_empty(const struct posix_obj *obj)
 			      0);
 	if (fd < 0)
 		return -errno;
-	d = fdopendir(fd);
+	d = posix_sys.fdopendir(fd);
 	if (!d) {
 		ret = -errno;
 		posix_sys.close(fd);
 		return ret;
 	}
-	while ((de = readdir(d)))
+	while ((de = posix_sys.readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
 			ret = -ENOTEMPTY;
 			break;
 		}
-	closedir(d);
+	posix_sys.closedir(d);
 	return ret;
 }
 
@@ -783,7 +802,7 @@ static void posix_statfs(struct xl *xl, struct xl_call *call)
 	struct statvfs sv;
 	int ret = 0;
 
-	if (fstatvfs(posix_priv(xl)->root_fd, &sv) != 0) {
+	if (posix_sys.fstatvfs(posix_priv(xl)->root_fd, &sv) != 0) {
 		ret = -errno;
 		goto out;
 	}
