@@ -23,8 +23,16 @@
 #define XL_KEY_CLIENT_ID "mortar.client-id"
 
 /* u64 1; set by protocol/server on the cleanup calls of a connection that
- * went away: release what that client held. */
+ * went away: release what that client held.  features/locks refuses every
+ * lock request of that client-id from then on (ENOTCONN), since requests
+ * still queued below protocol/server can reach it after the cleanup. */
 #define XL_KEY_DISCONNECT "mortar.disconnect"
+
+/* u64 1; on an inodelk that protocol/server sends once per gone client,
+ * after every call of that client and every cleanup call was answered:
+ * no request of that client-id can arrive any more, so features/locks
+ * forgets the id it kept to refuse late ones. */
+#define XL_KEY_CLIENT_FORGET "mortar.client-forget"
 
 /* u64 1; on lk/flock: withdraw a parked blocking lock request (the FUSE
  * bridge, when the waiting application was interrupted). */

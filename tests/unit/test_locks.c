@@ -2,8 +2,9 @@
  * test_locks.c - cmocka tests of the features/locks translator driven
  * through real call objects (no network): LK get/set/wait, FIFO wake-up,
  * EDEADLK, FLUSH and RELEASE clean-up, flock with conversion, client
- * disconnect, and the state dump.  locks.c is compiled into the test; a
- * tiny fake child answers the fops locks passes down.
+ * disconnect, requests of a client that arrive after its disconnect
+ * cleanup (refused), and the state dump.  locks.c is compiled into the
+ * test; a tiny fake child answers the fops locks passes down.
  */
 #include "config.h"
 
@@ -543,6 +544,125 @@ static void test_inodelk_disconnect(void **state)
 	expect_done(&r, -EAGAIN);
 }
 
+static void ilk_forget(struct result *r, uint64_t client)
+{
+	struct xl_call *call = mkcall(XL_FOP_INODELK, r, client, NULL);
+
+	xl_dict_set_u64(call->args.xdata, "mortar.client-forget", 1);
+	call->args.cmd = F_SETLK;
+	call->args.lock.type = F_UNLCK;
+	xl_call_start(call, &lk_xl);
+}
+
+/* The "locks:" line of the state dump, into buf. */
+static void dump_summary(char *buf, size_t size)
+{
+	char *text = NULL, *nl;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	mortar_xlator.dump(&lk_xl, out);
+	fclose(out);
+	nl = strchr(text, '\n');
+	if (nl)
+		*nl = 0;
+	snprintf(buf, size, "%s", text);
+	free(text);
+}
+
+/*
+ * Requests a client sent before its connection dropped can reach locks
+ * after protocol/server's cleanup for it (queued in io-threads, or taken
+ * by another worker).  Each is refused with ENOTCONN, parks nothing, and
+ * another client then gets the lock; after "mortar.client-forget" the id
+ * is no longer kept.
+ */
+static void test_late_after_disconnect(void **state)
+{
+	struct xl_fd *fa = newfd(gfid1), *fb = newfd(gfid1);
+	struct result r, rel;
+	char sum[512];
+
+	(void)state;
+	/* client 1's cleanup (its fd's RELEASE with mortar.disconnect) runs
+	 * first; its lock requests arrive afterwards */
+	release(&rel, 1, true, fa);
+	expect_done(&rel, 0);
+	lk(&r, 1, 1, F_SETLKW, F_WRLCK, 0, 0, fa);
+	expect_done(&r, -ENOTCONN); /* answered, not parked */
+	lk(&r, 1, 1, F_SETLK, F_WRLCK, 0, 0, fa);
+	expect_done(&r, -ENOTCONN);
+	flk(&r, 1, LOCK_EX, fa);
+	expect_done(&r, -ENOTCONN);
+	ilk(&r, 1, 1, "replicate.data", F_SETLKW, F_WRLCK, 0, 0, gfid1);
+	expect_done(&r, -ENOTCONN);
+	/* nothing was left to anyone: client 2 takes every kind of lock */
+	lk(&r, 2, 1, F_SETLK, F_WRLCK, 0, 0, fb);
+	expect_done(&r, 0);
+	flk(&r, 2, LOCK_EX | LOCK_NB, fb);
+	expect_done(&r, 0);
+	ilk(&r, 2, 1, "replicate.data", F_SETLK, F_WRLCK, 0, 0, gfid1);
+	expect_done(&r, 0);
+	dump_summary(sum, sizeof(sum));
+	assert_non_null(strstr(sum, " gone-clients=1 late-refused=4"));
+
+	/* the sweep alone (the INODELK with mortar.disconnect) records the
+	 * client too */
+	ilk_disconnect(&r, 3);
+	expect_done(&r, 0);
+	lk(&r, 3, 1, F_SETLKW, F_RDLCK, 100, 1, fb);
+	expect_done(&r, -ENOTCONN);
+	dump_summary(sum, sizeof(sum));
+	assert_non_null(strstr(sum, " gone-clients=2 "));
+
+	/* protocol/server says no call of client 1 (3) can come any more */
+	ilk_forget(&r, 1);
+	expect_done(&r, 0);
+	ilk_forget(&r, 3);
+	expect_done(&r, 0);
+	ilk_forget(&r, 99); /* never gone: nothing to forget */
+	expect_done(&r, 0);
+	dump_summary(sum, sizeof(sum));
+	assert_non_null(strstr(sum, " gone-clients=0 late-refused=5"));
+	assert_int_equal(child_seen[XL_FOP_INODELK], 0);
+	release(&rel, 2, true, fb);
+	xl_fd_unref(fa);
+	xl_fd_unref(fb);
+}
+
+/* The sweep drops a gone client's POSIX and flock locks and waiters on
+ * every inode, also those on no fd the per-fd cleanup reaches (an fd the
+ * client was closing when it went). */
+static void test_disconnect_sweep(void **state)
+{
+	struct xl_fd *fa = newfd(gfid2), *fb = newfd(gfid2);
+	struct result r, w_gone, w_other;
+
+	(void)state;
+	lk(&r, 4, 1, F_SETLK, F_WRLCK, 0, 10, fa);
+	expect_done(&r, 0);
+	flk(&r, 4, LOCK_EX, fa);
+	expect_done(&r, 0);
+	lk(&r, 5, 1, F_SETLK, F_WRLCK, 20, 10, fb);
+	expect_done(&r, 0);
+	lk(&w_gone, 4, 2, F_SETLKW, F_WRLCK, 20, 1, fa); /* 4 waits on 5 */
+	lk(&w_other, 5, 1, F_SETLKW, F_WRLCK, 0, 1, fb); /* 5 waits on 4 */
+	assert_int_equal(w_gone.answers + w_other.answers, 0);
+	ilk_disconnect(&r, 4);
+	expect_done(&r, 0);
+	expect_done(&w_gone, -ENOTCONN);
+	expect_done(&w_other, 0);
+	flk(&r, 5, LOCK_EX | LOCK_NB, fb);
+	expect_done(&r, 0);
+	lk(&r, 5, 1, F_SETLK, F_UNLCK, 0, 0, fb);
+	flk(&r, 5, LOCK_UN, fb);
+	release(&r, 4, false, fa);
+	release(&r, 5, false, fb);
+	ilk_forget(&r, 4);
+	xl_fd_unref(fa);
+	xl_fd_unref(fb);
+}
+
 static void test_dump(void **state)
 {
 	struct xl_fd *fd = newfd(gfid1);
@@ -584,6 +704,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_disconnect, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_inodelk, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_inodelk_disconnect, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_late_after_disconnect, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_disconnect_sweep, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_dump, setup, teardown),
 	};

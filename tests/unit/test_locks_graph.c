@@ -6,7 +6,11 @@
  * go through the worker pool to the disk and back, that a blocking lock
  * parks without holding a worker (thread-count 1), that RELEASE with
  * "mortar.disconnect" frees a client's locks, and that trace writes its
- * wind/unwind lines.
+ * wind/unwind lines.  A second stack (two io-threads, the test-only
+ * test/gate translator above features/locks) makes a client's lock
+ * request reach locks after that client's disconnect cleanup, as it can
+ * when one worker runs the cleanup while another still carries the
+ * request: it must be refused, and another client get the lock.
  */
 #include "config.h"
 
@@ -39,6 +43,7 @@
 static char tmpdir[64];
 static char brickdir[128];
 static char logpath[128];
+static char gatelink[192];
 static struct xl_graph *graph;
 
 static pthread_mutex_t mtx = PTHREAD_MUTEX_INITIALIZER;
@@ -128,14 +133,14 @@ static void lk(struct result *r, uint64_t client, uint64_t owner, int cmd,
 	start(call);
 }
 
-static int setup(void **state)
+/* A temp dir with a brick and a log; translators from the build tree,
+ * and test/gate (tests/unit/.libs/xl_testgate.so) laid out the way the
+ * loader looks for it. */
+static int setup_dirs(void)
 {
 	const char *top = getenv("top_builddir");
-	char xlpath[1024], *err = NULL, *text = NULL;
-	struct xl_volfile *vf = NULL;
-	int ret;
+	char xlpath[1024], target[512], *abs;
 
-	(void)state;
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/mortar-lkgraph-XXXXXX");
 	if (!mkdtemp(tmpdir))
 		return -1;
@@ -143,22 +148,37 @@ static int setup(void **state)
 	snprintf(logpath, sizeof(logpath), "%s/log", tmpdir);
 	if (mkdir(brickdir, 0755) != 0)
 		return -1;
-	snprintf(xlpath, sizeof(xlpath), "%s/translators", top ? top : "..");
+	snprintf(gatelink, sizeof(gatelink), "%s/xl", tmpdir);
+	if (mkdir(gatelink, 0755) != 0)
+		return -1;
+	snprintf(gatelink, sizeof(gatelink), "%s/xl/test", tmpdir);
+	if (mkdir(gatelink, 0755) != 0)
+		return -1;
+	snprintf(target, sizeof(target), "%s/tests/unit/.libs/xl_testgate.so",
+		 top ? top : "..");
+	abs = realpath(target, NULL);
+	snprintf(gatelink, sizeof(gatelink), "%s/xl/test/gate.so", tmpdir);
+	if (!abs || symlink(abs, gatelink) != 0) {
+		fprintf(stderr, "test translator not built: %s\n", target);
+		free(abs);
+		return -1;
+	}
+	free(abs);
+	snprintf(xlpath, sizeof(xlpath), "%s/xl:%s/translators", tmpdir,
+		 top ? top : "..");
 	setenv("MORTAR_XLATOR_PATH", xlpath, 1);
 	xl_log_init(logpath, XL_LOG_INFO);
-	if (asprintf(&text,
-		     "volume posix\n type storage/posix\n"
-		     " option directory %s\nend-volume\n"
-		     "volume locks\n type features/locks\n"
-		     " subvolumes posix\nend-volume\n"
-		     "volume iot\n type performance/io-threads\n"
-		     " option thread-count 1\n subvolumes locks\nend-volume\n"
-		     "volume tr\n type debug/trace\n subvolumes iot\n"
-		     "end-volume\n",
-		     brickdir) < 0)
-		return -1;
+	return 0;
+}
+
+/* Build and init the graph of text (a volfile). */
+static int setup_graph(const char *text)
+{
+	struct xl_volfile *vf = NULL;
+	char *err = NULL;
+	int ret;
+
 	ret = xl_volfile_parse(text, strlen(text), "test.vol", &vf, &err);
-	free(text);
 	if (ret == 0)
 		ret = xl_graph_build(vf, &graph, &err);
 	if (ret == 0)
@@ -170,6 +190,56 @@ static int setup(void **state)
 	return ret == 0 ? 0 : -1;
 }
 
+static int setup(void **state)
+{
+	char *text = NULL;
+	int ret;
+
+	(void)state;
+	if (setup_dirs() != 0)
+		return -1;
+	if (asprintf(&text,
+		     "volume posix\n type storage/posix\n"
+		     " option directory %s\nend-volume\n"
+		     "volume locks\n type features/locks\n"
+		     " subvolumes posix\nend-volume\n"
+		     "volume iot\n type performance/io-threads\n"
+		     " option thread-count 1\n subvolumes locks\nend-volume\n"
+		     "volume tr\n type debug/trace\n subvolumes iot\n"
+		     "end-volume\n",
+		     brickdir) < 0)
+		return -1;
+	ret = setup_graph(text);
+	free(text);
+	return ret;
+}
+
+/* brickd's stack with two workers, and test/gate between them and locks
+ * (where a worker carrying a request sits). */
+static int setup_gate(void **state)
+{
+	char *text = NULL;
+	int ret;
+
+	(void)state;
+	if (setup_dirs() != 0)
+		return -1;
+	if (asprintf(&text,
+		     "volume posix\n type storage/posix\n"
+		     " option directory %s\nend-volume\n"
+		     "volume locks\n type features/locks\n"
+		     " subvolumes posix\nend-volume\n"
+		     "volume gate\n type test/gate\n subvolumes locks\n"
+		     "end-volume\n"
+		     "volume iot\n type performance/io-threads\n"
+		     " option thread-count 2\n subvolumes gate\nend-volume\n",
+		     brickdir) < 0)
+		return -1;
+	ret = setup_graph(text);
+	free(text);
+	return ret;
+}
+
 static int teardown(void **state)
 {
 	char cmd[256];
@@ -179,6 +249,7 @@ static int teardown(void **state)
 		xl_graph_destroy(graph);
 	graph = NULL;
 	xl_log_init(NULL, XL_LOG_WARNING);
+	unlink(gatelink);
 	if (getenv("MORTAR_KEEP_TMP")) { /* debugging: keep brick and log */
 		fprintf(stderr, "kept %s\n", tmpdir);
 		return 0;
@@ -298,6 +369,76 @@ static void test_brick_stack(void **state)
 	xl_fd_unref(fb);
 }
 
+/* A STAT to test/gate carrying key (test.gate-wait or test.gate-open);
+ * returns its answer. */
+static int gate_call(const char *key)
+{
+	struct result r;
+	struct xl_call *call = mkcall(XL_FOP_STAT, &r, 0, NULL);
+
+	memcpy(call->args.loc.gfid, xl_gfid_root, XL_GFID_LEN);
+	xl_dict_set_u64(call->args.xdata, key, 1);
+	start(call);
+	assert_true(wait_done(&r));
+	return r.ret;
+}
+
+/* The cleanup protocol/server sends for a gone client: a RELEASE with
+ * mortar.disconnect per fd it left, one INODELK sweep. */
+static void cleanup_client(struct xl_fd *fd, uint64_t client)
+{
+	struct result r;
+	struct xl_call *call;
+
+	release(fd, client, true);
+	call = mkcall(XL_FOP_INODELK, &r, client, NULL);
+	xl_dict_set_u64(call->args.xdata, "mortar.disconnect", 1);
+	call->args.cmd = F_SETLK;
+	call->args.lock.type = F_UNLCK;
+	start(call);
+	assert_true(wait_done(&r));
+	assert_int_equal(r.ret, 0);
+}
+
+static void test_request_after_cleanup(void **state)
+{
+	struct xl_fd *fa, *fb;
+	struct result late, r;
+	struct xl_call *call;
+
+	(void)state;
+	fa = create("gone");
+	fb = xl_fd_ref(fa);
+
+	/* client 1 asks for a write lock and goes away; its request is
+	 * still on its way to locks (held by the gate) */
+	call = mkcall(XL_FOP_LK, &late, 1, fa);
+	xl_dict_set_u64(call->args.xdata, "test.gate-hold", 1);
+	call->args.cmd = F_SETLKW;
+	call->args.lock.type = F_WRLCK;
+	call->args.lock.owner = 1;
+	start(call);
+	assert_int_equal(gate_call("test.gate-wait"), 1);
+	/* the cleanup runs on the other worker and finishes */
+	cleanup_client(fa, 1);
+	pthread_mutex_lock(&mtx);
+	assert_false(late.done);
+	pthread_mutex_unlock(&mtx);
+	/* then the request reaches locks: refused, nothing granted */
+	assert_int_equal(gate_call("test.gate-open"), 1);
+	assert_true(wait_done(&late));
+	assert_int_equal(late.ret, -ENOTCONN);
+	/* another client gets the lock at once, without waiting */
+	lk(&r, 2, 1, F_SETLK, F_WRLCK, 0, 0, fb);
+	assert_true(wait_done(&r));
+	assert_int_equal(r.ret, 0);
+	lk(&r, 2, 1, F_SETLK, F_UNLCK, 0, 0, fb);
+	assert_true(wait_done(&r));
+	release(fb, 2, true);
+	xl_fd_unref(fa);
+	xl_fd_unref(fb);
+}
+
 int main(void)
 {
 	/* storage/posix keeps gfids in trusted.* xattrs: root only.  77 is
@@ -308,6 +449,8 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_brick_stack, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_request_after_cleanup,
+					    setup_gate, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

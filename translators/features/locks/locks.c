@@ -23,12 +23,32 @@
  * A blocking request (F_SETLKW, flock without LOCK_NB) that cannot be
  * granted is parked: the call is kept in a waiter and not answered, and no
  * thread waits for it.  Whoever releases a range grants the waiters that
- * fit and answers them after dropping the table mutex.
+ * fit and answers them after dropping the table mutex.  How many one
+ * connection may park is bounded by protocol/server (ENOLCK beyond it).
+ *
+ * Gone clients.  protocol/server cleans up after a lost connection with
+ * calls carrying "mortar.disconnect": a RELEASE per fd the client left
+ * open and one INODELK that sweeps every inode (POSIX, flock and internal
+ * locks and waiters of that client-id).  Requests the client sent before
+ * it went can still be on their way: queued in io-threads, or taken by
+ * one worker while another runs the cleanup.  Granted or parked after the
+ * cleanup, such a request would hold a lock for a client that no longer
+ * exists until the brick restarts.  So the first cleanup call that
+ * arrives records the client-id in priv->gone, under the table mutex, and
+ * every LK / FLOCK / INODELK of a recorded id is refused with ENOTCONN
+ * (its answer goes nowhere).  Each request is thus either handled before
+ * the sweep, which then drops what it got, or refused: whatever the
+ * number of io-threads and the order they run in.  The record stays
+ * until protocol/server sends "mortar.client-forget" for the id, which it
+ * does once every call of that client and every cleanup call has been
+ * answered, when no request of the id can reach us any more; client-ids
+ * are never reused.  So priv->gone holds only clients whose cleanup is
+ * still in progress, a few entries at any time.
  *
  * Locking: priv->mutex guards the whole table (buckets, every lk_inode,
- * its lists and queues, the counters).  It is never held while winding or
- * unwinding: answers are collected on a chain under the mutex and sent
- * after it is released.
+ * its lists and queues, the gone clients, the counters).  It is never held
+ * while winding or unwinding: answers are collected on a chain under the mutex
+ * and sent after it is released.
  */
 #include "config.h"
 
@@ -48,7 +68,7 @@
 #include <string.h>
 #include <sys/file.h>
 
-#define LK_BUCKETS	  256
+#define LK_BUCKETS 256
 
 /* The internal locks of one domain on one inode. */
 struct lk_domain {
@@ -68,12 +88,21 @@ struct lk_inode {
 	struct lk_domain *domains; /* internal locks, by domain name */
 };
 
+/* A client-id whose disconnect cleanup ran (see the header). */
+struct lk_gone {
+	struct lk_gone *next;
+	uint64_t client;
+};
+
 struct lk_priv {
 	pthread_mutex_t mutex; /* guards everything below */
 	struct lk_inode *buckets[LK_BUCKETS];
 	uint64_t inode_count;
-	uint64_t parked;  /* requests ever parked */
-	uint64_t refused; /* EAGAIN / EWOULDBLOCK answers */
+	struct lk_gone *gone; /* cleaned-up client-ids not yet forgotten */
+	unsigned gone_count;
+	uint64_t late_refused; /* requests of gone clients refused */
+	uint64_t parked;       /* requests ever parked */
+	uint64_t refused;      /* EAGAIN / EWOULDBLOCK answers */
 	uint64_t deadlocks;
 	uint64_t internal_parked; /* INODELK requests ever parked */
 };
@@ -208,6 +237,87 @@ static bool lk_is_disconnect(const struct xl_call *call)
 	return v != 0;
 }
 
+static bool lk_is_forget(const struct xl_call *call)
+{
+	uint64_t v = 0;
+
+	if (call->args.xdata)
+		xl_dict_get_u64(call->args.xdata, XL_KEY_CLIENT_FORGET, &v);
+	return v != 0;
+}
+
+/* ---- gone clients ------------------------------------------------------ */
+
+static bool lk_client_gone_locked(const struct lk_priv *priv, uint64_t client)
+{
+	if (client == 0)
+		return false; /* no protocol/server: never cleaned up */
+	for (const struct lk_gone *g = priv->gone; g; g = g->next)
+		if (g->client == client)
+			return true;
+	return false;
+}
+
+/* A request of a gone client arrived after its cleanup: refuse it (0 when
+ * the client is not gone).  Logged at debug only: a client that dies with
+ * many requests queued would flood the log. */
+static int lk_refuse_gone_locked(struct xl *xl, struct lk_priv *priv,
+				 const struct xl_call *call, uint64_t client)
+{
+	if (!lk_client_gone_locked(priv, client))
+		return 0;
+	priv->late_refused++;
+	xl_debug(xl->name,
+		 "%s of gone client refused: unique=%" PRIu64
+		 " client=%" PRIu64,
+		 xl_fop_name(call->fop), call->unique, client);
+	return -ENOTCONN;
+}
+
+/* Record that client's cleanup has started.  Without memory the record is
+ * lost: late requests of that client could then be granted, so say so. */
+static void lk_mark_gone_locked(struct xl *xl, struct lk_priv *priv,
+				uint64_t client)
+{
+	struct lk_gone *g;
+
+	if (client == 0 || lk_client_gone_locked(priv, client))
+		return;
+	g = xl_calloc(xl, 1, sizeof(*g));
+	if (!g) {
+		xl_err(xl->name,
+		       "cannot record gone client: client=%" PRIu64 " errno=%d",
+		       client, ENOMEM);
+		return;
+	}
+	g->client = client;
+	g->next = priv->gone;
+	priv->gone = g;
+	priv->gone_count++;
+}
+
+/* "mortar.client-forget": no request of the client can arrive any more. */
+static void lk_forget(struct xl *xl, struct xl_call *call)
+{
+	struct lk_priv *priv = xl->private;
+	uint64_t client = lk_client_id(call);
+
+	pthread_mutex_lock(&priv->mutex);
+	for (struct lk_gone **pp = &priv->gone; *pp; pp = &(*pp)->next) {
+		struct lk_gone *g = *pp;
+
+		if (g->client == client) {
+			*pp = g->next;
+			priv->gone_count--;
+			xl_free(xl, g);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&priv->mutex);
+	call->reply.ret = 0;
+	xl_unwind(call);
+}
+
 /* A cancel (xdata "mortar.lk-cancel") asks to withdraw a parked blocking
  * request of the same owner, range and type: the client sends it when the
  * waiting process is interrupted (the kernel waits for the answer even for
@@ -337,8 +447,11 @@ static int lk_setlk_locked(struct xl *xl, struct lk_priv *priv,
 	struct lk_inode *ino;
 	const struct lk_range *c;
 	struct lk_waiter *w;
-	int ret = 0;
+	int ret;
 
+	ret = lk_refuse_gone_locked(xl, priv, call, req->who.client);
+	if (ret < 0)
+		return ret;
 	ino = lk_inode_get_locked(xl, priv, lk_call_gfid(call),
 				  req->type != F_UNLCK);
 	if (!ino)
@@ -435,8 +548,11 @@ static int lk_flock_locked(struct xl *xl, struct lk_priv *priv,
 {
 	struct lk_inode *ino;
 	struct lk_waiter *w;
-	int ret = 0;
+	int ret;
 
+	ret = lk_refuse_gone_locked(xl, priv, call, req->who.client);
+	if (ret < 0)
+		return ret;
 	ino = lk_inode_get_locked(xl, priv, lk_call_gfid(call),
 				  req->type != F_UNLCK);
 	if (!ino)
@@ -558,9 +674,37 @@ static void lk_domains_prune_locked(struct xl *xl, struct lk_inode *ino)
 	}
 }
 
-/* A client is gone: every internal lock and parked request it has, on
- * every inode, goes; the requests are answered ENOTCONN (the server drops
- * those answers) and whoever they held back is granted. */
+/* Drop every lock and waiter of client any->client on ino, POSIX and
+ * flock (internal: with domains); waiters are answered ENOTCONN and those
+ * they held back are granted.  Returns how many granted ranges went. */
+static unsigned lk_inode_drop_client_locked(struct lk_inode *ino,
+					    const struct lk_owner *any,
+					    bool domains,
+					    struct lk_waiter **chain)
+{
+	unsigned dropped = 0;
+
+	dropped += lk_list_drop(&ino->posix, any, true);
+	dropped += lk_list_drop(&ino->flocks, any, true);
+	lk_cancel_locked(&ino->posix_wait, any, true, -ENOTCONN, chain);
+	lk_cancel_locked(&ino->flock_wait, any, true, -ENOTCONN, chain);
+	lk_waitq_grant(&ino->posix_wait, &ino->posix, chain);
+	lk_waitq_grant(&ino->flock_wait, &ino->flocks, chain);
+	for (struct lk_domain *d = domains ? ino->domains : NULL; d;
+	     d = d->next) {
+		dropped += lk_list_drop(&d->held, any, true);
+		lk_cancel_locked(&d->wait, any, true, -ENOTCONN, chain);
+		lk_waitq_grant(&d->wait, &d->held, chain);
+	}
+	return dropped;
+}
+
+/* A client is gone: it is recorded as gone, and every lock and parked
+ * request it has, on every inode, goes (internal ones, and POSIX and
+ * flock ones too: a lock taken through an fd the client was closing is
+ * on no fd the per-fd cleanup reaches).  The requests are answered
+ * ENOTCONN (the server drops those answers) and whoever they held back is
+ * granted. */
 static void lk_inodelk_disconnect(struct xl *xl, struct xl_call *call)
 {
 	struct lk_priv *priv = xl->private;
@@ -569,18 +713,14 @@ static void lk_inodelk_disconnect(struct xl *xl, struct xl_call *call)
 	unsigned dropped = 0;
 
 	pthread_mutex_lock(&priv->mutex);
+	lk_mark_gone_locked(xl, priv, any.client);
 	for (int b = 0; b < LK_BUCKETS; b++) {
 		struct lk_inode *ino = priv->buckets[b], *next;
 
 		for (; ino; ino = next) {
 			next = ino->hash_next;
-			for (struct lk_domain *d = ino->domains; d;
-			     d = d->next) {
-				dropped += lk_list_drop(&d->held, &any, true);
-				lk_cancel_locked(&d->wait, &any, true,
-						 -ENOTCONN, &chain);
-				lk_waitq_grant(&d->wait, &d->held, &chain);
-			}
+			dropped += lk_inode_drop_client_locked(ino, &any, true,
+							       &chain);
 			lk_domains_prune_locked(xl, ino);
 			lk_inode_put_locked(xl, priv, ino);
 		}
@@ -588,7 +728,7 @@ static void lk_inodelk_disconnect(struct xl *xl, struct xl_call *call)
 	pthread_mutex_unlock(&priv->mutex);
 	if (dropped)
 		xl_info(xl->name,
-			"internal locks of gone client dropped: client=%" PRIu64
+			"locks of gone client dropped: client=%" PRIu64
 			" ranges=%u",
 			any.client, dropped);
 	call->reply.ret = 0;
@@ -605,8 +745,11 @@ static int lk_inodelk_locked(struct xl *xl, struct lk_priv *priv,
 	struct lk_inode *ino;
 	struct lk_domain *d = NULL;
 	struct lk_waiter *w;
-	int ret = 0;
+	int ret;
 
+	ret = lk_refuse_gone_locked(xl, priv, call, req->who.client);
+	if (ret < 0)
+		return ret;
 	ino = lk_inode_get_locked(xl, priv, lk_call_gfid(call), !unlock);
 	if (ino)
 		d = lk_domain_get_locked(xl, ino, call->args.xname, !unlock);
@@ -649,6 +792,10 @@ static void lk_inodelk(struct xl *xl, struct xl_call *call)
 	const uint8_t *gfid = lk_call_gfid(call);
 	int ret;
 
+	if (lk_is_forget(call)) {
+		lk_forget(xl, call);
+		return;
+	}
 	if (lk_is_disconnect(call)) {
 		lk_inodelk_disconnect(xl, call);
 		return;
@@ -714,17 +861,21 @@ static void lk_flush(struct xl *xl, struct xl_call *call)
 /*
  * RELEASE / RELEASEDIR: the flock locks (and parked flock requests) taken
  * through this fd go.  With "mortar.disconnect" (protocol/server cleaning
- * up a lost client) every lock and waiter of that client on the inode goes;
- * the waiters are answered ENOTCONN, which the server drops anyway.
+ * up a lost client) the client is recorded as gone and every lock and
+ * waiter of that client on the inode goes; the waiters are answered
+ * ENOTCONN, which the server drops anyway.
  */
 static void lk_release(struct xl *xl, struct xl_call *call)
 {
 	struct lk_priv *priv = xl->private;
 	uint64_t client = lk_client_id(call);
+	bool disconnect = lk_is_disconnect(call);
 	struct lk_waiter *chain = NULL;
 	struct lk_inode *ino;
 
 	pthread_mutex_lock(&priv->mutex);
+	if (disconnect)
+		lk_mark_gone_locked(xl, priv, client);
 	ino = lk_inode_get_locked(xl, priv, lk_call_gfid(call), false);
 	if (ino && call->args.fd) {
 		struct lk_owner fdo = {client, lk_fd_owner(call->args.fd)};
@@ -732,15 +883,10 @@ static void lk_release(struct xl *xl, struct xl_call *call)
 		lk_list_drop(&ino->flocks, &fdo, false);
 		lk_cancel_locked(&ino->flock_wait, &fdo, false, -EBADF, &chain);
 	}
-	if (ino && lk_is_disconnect(call)) {
+	if (ino && disconnect) {
 		struct lk_owner any = {client, 0};
 
-		lk_list_drop(&ino->posix, &any, true);
-		lk_list_drop(&ino->flocks, &any, true);
-		lk_cancel_locked(&ino->posix_wait, &any, true, -ENOTCONN,
-				 &chain);
-		lk_cancel_locked(&ino->flock_wait, &any, true, -ENOTCONN,
-				 &chain);
+		lk_inode_drop_client_locked(ino, &any, false, &chain);
 	}
 	if (ino) {
 		lk_waitq_grant(&ino->posix_wait, &ino->posix, &chain);
@@ -799,6 +945,12 @@ static void lk_fini(struct xl *xl)
 			xl_free(xl, ino);
 		}
 	}
+	while (priv->gone) {
+		struct lk_gone *g = priv->gone;
+
+		priv->gone = g->next;
+		xl_free(xl, g);
+	}
 	pthread_mutex_unlock(&priv->mutex);
 	lk_answer(xl, chain);
 	pthread_mutex_destroy(&priv->mutex);
@@ -853,9 +1005,11 @@ static void lk_dump(struct xl *xl, FILE *out)
 	fprintf(out,
 		"locks: inodes=%" PRIu64 " parked-total=%" PRIu64
 		" internal-parked-total=%" PRIu64 " refused=%" PRIu64
-		" deadlocks=%" PRIu64 "\n",
+		" deadlocks=%" PRIu64 " gone-clients=%u"
+		" late-refused=%" PRIu64 "\n",
 		priv->inode_count, priv->parked, priv->internal_parked,
-		priv->refused, priv->deadlocks);
+		priv->refused, priv->deadlocks, priv->gone_count,
+		priv->late_refused);
 	for (int b = 0; b < LK_BUCKETS; b++)
 		for (const struct lk_inode *ino = priv->buckets[b]; ino;
 		     ino = ino->hash_next)
