@@ -12,6 +12,16 @@
  * ping_timeout), the connect timeout and the reconnect backoff.  Its
  * handler re-computes the next deadline each time.
  *
+ * Names: a host name is resolved again before every reconnect attempt, so
+ * a server whose address changed (DNS, /etc/hosts) is found at its new
+ * one, and a name that does not resolve yet is retried with the backoff.
+ * getaddrinfo blocks, so it never runs on a loop thread: rpc_clnt_start
+ * resolves in the caller's thread, a reconnect in a short-lived detached
+ * thread of its own (CLNT_RESOLVING) that hands the result back through
+ * the timer.  A failed resolution keeps the last addresses that worked.
+ * Each change of outcome is logged once, not each attempt.  A numeric
+ * host is parsed once.
+ *
  * Locking: clnt->lock protects state, conn, the pending table, times and
  * backoff.  It is never held while calling a user callback or a transport
  * function that may call back (send, close).  Lock order: clnt->lock, then
@@ -24,6 +34,7 @@
 #include "log.h"
 #include "transport.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -44,8 +55,9 @@ enum clnt_state {
 	CLNT_IDLE,	 /* not started, or gave up (no_reconnect) */
 	CLNT_CONNECTING, /* transport connect in progress */
 	CLNT_CONNECTED,
-	CLNT_WAITING, /* backoff before the next attempt */
-	CLNT_STOPPED, /* destroyed */
+	CLNT_WAITING,	/* backoff before the next attempt */
+	CLNT_RESOLVING, /* a resolver thread looks the host up */
+	CLNT_STOPPED,	/* destroyed */
 };
 
 struct clnt_call {
@@ -66,11 +78,14 @@ struct rpc_clnt {
 	void *ctx;
 	int timer_fd;
 	uint64_t timer_id;
-	struct sockaddr_storage addrs[CLNT_MAX_ADDRS];
-	socklen_t addr_lens[CLNT_MAX_ADDRS];
-	int naddrs;
+	bool numeric; /* host is an address: never resolved again */
 
 	pthread_mutex_t lock;
+	struct sockaddr_storage addrs[CLNT_MAX_ADDRS]; /* lock */
+	socklen_t addr_lens[CLNT_MAX_ADDRS];	       /* lock */
+	int naddrs;				       /* lock */
+	int resolve_err;	/* lock: last getaddrinfo outcome (EAI_*) */
+	bool resolved;		/* lock: addrs fresh for the next attempt */
 	enum clnt_state state;	/* lock */
 	struct rpc_tconn *conn; /* lock; our reference */
 	bool down_notified;	/* lock: on_disconnect sent since connect */
@@ -232,16 +247,173 @@ static void clnt_arm_locked(struct rpc_clnt *clnt)
 
 static const struct rpc_tp_cbs clnt_tp_cbs;
 
+/* ---- name resolution ------------------------------------------------- */
+
+/* What one getaddrinfo found. */
+struct clnt_addrs {
+	struct sockaddr_storage addrs[CLNT_MAX_ADDRS];
+	socklen_t lens[CLNT_MAX_ADDRS];
+	int n;
+	int err; /* 0 or EAI_* */
+};
+
+/* Blocking: never on a loop thread.  host and port are the client's
+ * (constant after rpc_clnt_new). */
+static void clnt_lookup(const char *host, uint16_t port, struct clnt_addrs *out)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG};
+	struct addrinfo *res = NULL, *ai;
+	char portstr[8];
+	int ret;
+
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	ret = getaddrinfo(host, portstr, &hints, &res);
+	if (ret == EAI_BADFLAGS || ret == EAI_NONAME) {
+		hints.ai_flags = AI_NUMERICSERV;
+		ret = getaddrinfo(host, portstr, &hints, &res);
+	}
+	out->n = 0;
+	out->err = ret;
+	if (ret)
+		return;
+	for (ai = res; ai && out->n < CLNT_MAX_ADDRS; ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof(out->addrs[0]))
+			continue;
+		memcpy(&out->addrs[out->n], ai->ai_addr, ai->ai_addrlen);
+		out->lens[out->n++] = ai->ai_addrlen;
+	}
+	freeaddrinfo(res);
+	if (!out->n)
+		out->err = EAI_NONAME;
+}
+
+/* "a, b, c" for a log line. */
+static void clnt_addrs_text(const struct sockaddr_storage *addrs,
+			    const socklen_t *lens, int n, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < n && used + 1 < len; i++) {
+		char host[NI_MAXHOST];
+
+		if (getnameinfo((const struct sockaddr *)&addrs[i], lens[i],
+				host, sizeof(host), NULL, 0, NI_NUMERICHOST))
+			snprintf(host, sizeof(host), "?");
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+					 i ? ", " : "", host);
+	}
+}
+
+/* Take a lookup's result: new addresses replace the old ones (the next
+ * attempt starts at the first); a failure keeps them.  Logs a change of
+ * outcome only. */
+static void clnt_addrs_store_locked(struct rpc_clnt *clnt,
+				    const struct clnt_addrs *a)
+{
+	char was[256], now[256];
+	bool same;
+
+	if (a->err) {
+		if (a->err != clnt->resolve_err)
+			xl_err("rpc", "cannot resolve %s: %s; %s", clnt->host,
+			       gai_strerror(a->err),
+			       clnt->naddrs ? "trying its last addresses"
+					    : "retrying");
+		clnt->resolve_err = a->err;
+		return;
+	}
+	same = a->n == clnt->naddrs;
+	for (int i = 0; same && i < a->n; i++)
+		same = a->lens[i] == clnt->addr_lens[i] &&
+		       !memcmp(&a->addrs[i], &clnt->addrs[i], a->lens[i]);
+	if ((clnt->naddrs && !same) || clnt->resolve_err) {
+		clnt_addrs_text(a->addrs, a->lens, a->n, now, sizeof(now));
+		clnt_addrs_text(clnt->addrs, clnt->addr_lens, clnt->naddrs, was,
+				sizeof(was));
+		if (clnt->naddrs && !same)
+			xl_info("rpc", "%s now resolves to %s (was %s)",
+				clnt->host, now, was);
+		else
+			xl_info("rpc", "%s resolves again: %s", clnt->host,
+				now);
+	}
+	clnt->resolve_err = 0;
+	if (same)
+		return;
+	memcpy(clnt->addrs, a->addrs, sizeof(a->addrs));
+	memcpy(clnt->addr_lens, a->lens, sizeof(a->lens));
+	clnt->naddrs = a->n;
+	clnt->next_addr = 0;
+}
+
+/* The resolver thread of one reconnect attempt (holds a reference). */
+static void *clnt_resolve_main(void *arg)
+{
+	struct rpc_clnt *clnt = arg;
+	struct clnt_addrs *a = malloc(sizeof(*a));
+
+	if (a)
+		clnt_lookup(clnt->host, clnt->port, a);
+	xl_debug("rpc", "looked up %s: %s", clnt->host,
+		 !a	  ? "no memory"
+		 : a->err ? gai_strerror(a->err)
+			  : "found");
+	pthread_mutex_lock(&clnt->lock);
+	if (clnt->state == CLNT_RESOLVING) {
+		if (a)
+			clnt_addrs_store_locked(clnt, a);
+		/* the timer makes the attempt now, on a loop thread */
+		clnt->resolved = true;
+		clnt->state = CLNT_WAITING;
+		clnt->deadline_ms = rpc_now_ms();
+		clnt_arm_locked(clnt);
+	}
+	pthread_mutex_unlock(&clnt->lock);
+	free(a);
+	clnt_unref(clnt);
+	return NULL;
+}
+
+/* Look the host up again before the attempt due now: 0 when a resolver
+ * thread runs (CLNT_RESOLVING), else -errno (attempt with what we
+ * have). */
+static int clnt_resolve_start_locked(struct rpc_clnt *clnt)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int ret;
+
+	if (pthread_attr_init(&attr))
+		return -ENOMEM;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	clnt_ref(clnt);
+	ret = pthread_create(&t, &attr, clnt_resolve_main, clnt);
+	pthread_attr_destroy(&attr);
+	if (ret) {
+		atomic_fetch_sub(&clnt->refs, 1); /* ours: never the last */
+		return -ret;
+	}
+	clnt->state = CLNT_RESOLVING;
+	return 0;
+}
+
 /* Start one connect attempt.  On an immediate failure, schedule the next
  * one (or give up) and return the error. */
 static int clnt_connect_locked(struct rpc_clnt *clnt)
 {
-	int i = clnt->next_addr++ % clnt->naddrs;
-	int ret;
+	int i, ret;
 
-	ret = clnt->tp->connect(
-	    clnt->loop, (const struct sockaddr *)&clnt->addrs[i],
-	    clnt->addr_lens[i], &clnt_tp_cbs, clnt, &clnt->conn);
+	clnt->resolved = false;
+	if (clnt->naddrs) {
+		i = clnt->next_addr++ % clnt->naddrs;
+		ret = clnt->tp->connect(
+		    clnt->loop, (const struct sockaddr *)&clnt->addrs[i],
+		    clnt->addr_lens[i], &clnt_tp_cbs, clnt, &clnt->conn);
+	} else {
+		ret = -EHOSTUNREACH; /* the name never resolved yet */
+	}
 	if (ret) {
 		clnt->conn = NULL;
 		clnt->state =
@@ -296,6 +468,10 @@ static void clnt_timer_handle(void *obj, uint32_t ev)
 		}
 	} else if (clnt->state == CLNT_CONNECTING && now >= clnt->deadline_ms) {
 		kill = clnt->tp->ref(clnt->conn);
+	} else if (clnt->state == CLNT_WAITING && now >= clnt->deadline_ms &&
+		   !clnt->numeric && !clnt->resolved &&
+		   clnt_resolve_start_locked(clnt) == 0) {
+		/* the resolver thread sets the timer for the attempt */
 	} else if (clnt->state == CLNT_WAITING && now >= clnt->deadline_ms) {
 		err = clnt_connect_locked(clnt);
 		notify = err && !clnt->down_notified;
@@ -438,6 +614,15 @@ static const struct rpc_tp_cbs clnt_tp_cbs = {
 
 /* ---- API ------------------------------------------------------------- */
 
+static bool clnt_host_numeric(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	return inet_pton(AF_INET, host, &a4) == 1 ||
+	       inet_pton(AF_INET6, host, &a6) == 1;
+}
+
 struct rpc_clnt *rpc_clnt_new(struct rpc_evloop *loop, const char *host,
 			      uint16_t port, const struct rpc_clnt_opts *opts,
 			      const struct rpc_clnt_cbs *cbs, void *ctx)
@@ -472,6 +657,7 @@ struct rpc_clnt *rpc_clnt_new(struct rpc_evloop *loop, const char *host,
 	clnt->backoff_ms = clnt->opts.reconnect_min_ms;
 	clnt->next_xid = 1;
 	clnt->host = strdup(host ? host : "localhost");
+	clnt->numeric = clnt->host && clnt_host_numeric(clnt->host);
 	clnt->timer_fd =
 	    timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (!clnt->tp || !clnt->host || clnt->timer_fd < 0)
@@ -488,39 +674,12 @@ fail:
 	return NULL;
 }
 
-/* Blocking name resolution, in the caller's thread (never on the loop). */
-static int clnt_resolve(struct rpc_clnt *clnt)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG};
-	struct addrinfo *res = NULL, *ai;
-	char portstr[8];
-	int ret;
-
-	snprintf(portstr, sizeof(portstr), "%u", clnt->port);
-	ret = getaddrinfo(clnt->host, portstr, &hints, &res);
-	if (ret == EAI_BADFLAGS || ret == EAI_NONAME) {
-		hints.ai_flags = AI_NUMERICSERV;
-		ret = getaddrinfo(clnt->host, portstr, &hints, &res);
-	}
-	if (ret) {
-		xl_err("rpc", "cannot resolve %s: %s", clnt->host,
-		       gai_strerror(ret));
-		return -EHOSTUNREACH;
-	}
-	clnt->naddrs = 0;
-	for (ai = res; ai && clnt->naddrs < CLNT_MAX_ADDRS; ai = ai->ai_next) {
-		if (ai->ai_addrlen > sizeof(clnt->addrs[0]))
-			continue;
-		memcpy(&clnt->addrs[clnt->naddrs], ai->ai_addr, ai->ai_addrlen);
-		clnt->addr_lens[clnt->naddrs++] = ai->ai_addrlen;
-	}
-	freeaddrinfo(res);
-	return clnt->naddrs ? 0 : -EHOSTUNREACH;
-}
-
+/* The first resolution runs in the caller's thread (never a loop
+ * thread).  A name that does not resolve is an error only with
+ * no_reconnect; otherwise the timer retries it with the backoff. */
 int rpc_clnt_start(struct rpc_clnt *clnt)
 {
+	struct clnt_addrs *a = NULL;
 	int ret;
 
 	pthread_mutex_lock(&clnt->lock);
@@ -529,23 +688,28 @@ int rpc_clnt_start(struct rpc_clnt *clnt)
 		return clnt->state == CLNT_STOPPED ? -EINVAL : 0;
 	}
 	pthread_mutex_unlock(&clnt->lock);
-	if (!clnt->naddrs) {
-		ret = clnt_resolve(clnt);
-		if (ret)
-			return ret;
-	}
+	a = malloc(sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	clnt_lookup(clnt->host, clnt->port, a);
 	pthread_mutex_lock(&clnt->lock);
-	if (clnt->state == CLNT_IDLE) {
+	clnt_addrs_store_locked(clnt, a);
+	if (clnt->state != CLNT_IDLE) {
+		ret = 0;
+	} else if (!clnt->naddrs && clnt->opts.no_reconnect) {
+		ret = -EHOSTUNREACH;
+	} else {
 		clnt->backoff_ms = clnt->opts.reconnect_min_ms;
 		clnt->down_notified = false;
 		/* an immediate failure is retried by the timer (or, with
 		 * no_reconnect, reported below) */
 		ret = clnt_connect_locked(clnt);
-	} else {
-		ret = 0;
+		if (!clnt->opts.no_reconnect)
+			ret = 0;
 	}
 	pthread_mutex_unlock(&clnt->lock);
-	return clnt->opts.no_reconnect ? ret : 0;
+	free(a);
+	return ret;
 }
 
 void rpc_clnt_reconnect(struct rpc_clnt *clnt)
