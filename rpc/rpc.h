@@ -137,6 +137,15 @@ void rpc_srv_destroy(struct rpc_srv *srv);
 
 int rpc_conn_reply(struct rpc_conn *conn, uint64_t xid, uint32_t proc,
 		   const void *body, size_t body_len, struct xl_iobuf *bulk);
+/* Each request counts toward the connection's in-flight cap until its
+ * reply is sent (the connection stops reading at the cap).  A request the
+ * owner may keep unanswered for an unbounded time (a blocking lock request
+ * waiting for another client) must not hold a place: rpc_conn_park gives
+ * the place up, so the connection keeps reading and answering pings; the
+ * owner bounds such requests itself, and calls rpc_conn_unpark right
+ * before it sends the reply (which gives a place up again).  Any thread. */
+void rpc_conn_park(struct rpc_conn *conn);
+void rpc_conn_unpark(struct rpc_conn *conn);
 void rpc_conn_close(struct rpc_conn *conn); /* e.g. after a bad request */
 struct rpc_conn *rpc_conn_ref(struct rpc_conn *conn);
 void rpc_conn_unref(struct rpc_conn *conn);

@@ -14,6 +14,10 @@
  * are queued; here a connection also stops reading while RPC_SRV_INFLIGHT_MAX
  * of its requests wait for an answer, and one that has not completed a
  * handshake SRV_GREET_MS after it arrived is closed (a sweep timer).
+ * Requests the owner parks (rpc_conn_park: blocking lock requests, which
+ * wait as long as another client holds the lock) do not count: else a
+ * connection with enough of them would stop reading, pings included, and
+ * its client would declare the brick dead.  The owner bounds those.
  *
  * Locking: srv->lock protects closing and the connection list; conn->lock
  * protects conn->tconn, ctx and greeted.  Order: srv->lock before
@@ -400,6 +404,38 @@ void rpc_srv_destroy(struct rpc_srv *srv)
 	srv_unref(srv);
 }
 
+/* One request fewer in flight (never below zero, however many answers the
+ * owner sends). */
+static void srv_inflight_dec(struct rpc_conn *conn)
+{
+	unsigned int n = atomic_load(&conn->inflight);
+
+	while (n && !atomic_compare_exchange_weak(&conn->inflight, &n, n - 1))
+		;
+}
+
+void rpc_conn_park(struct rpc_conn *conn)
+{
+	struct rpc_tconn *t = NULL;
+
+	srv_inflight_dec(conn);
+	if (conn->srv->tp != &rpc_tcp_ops)
+		return;
+	pthread_mutex_lock(&conn->lock);
+	if (conn->tconn)
+		t = conn->srv->tp->ref(conn->tconn);
+	pthread_mutex_unlock(&conn->lock);
+	if (t) {
+		rpc_tcp_rx_poke(t);
+		conn->srv->tp->unref(t);
+	}
+}
+
+void rpc_conn_unpark(struct rpc_conn *conn)
+{
+	atomic_fetch_add(&conn->inflight, 1);
+}
+
 int rpc_conn_reply(struct rpc_conn *conn, uint64_t xid, uint32_t proc,
 		   const void *body, size_t body_len, struct xl_iobuf *bulk)
 {
@@ -428,12 +464,7 @@ int rpc_conn_reply(struct rpc_conn *conn, uint64_t xid, uint32_t proc,
 	iov[1].iov_len = body_len;
 	ret = tp->send(t, iov, 2, bulk);
 	if (ret == 0 && proc != RPC_PROC_PING) {
-		unsigned int n = atomic_load(&conn->inflight);
-
-		/* never below zero, however many answers the owner sends */
-		while (n && !atomic_compare_exchange_weak(&conn->inflight, &n,
-							  n - 1))
-			;
+		srv_inflight_dec(conn);
 		if (tp == &rpc_tcp_ops)
 			rpc_tcp_rx_poke(t);
 		/* the handshake's answer starts with its status */

@@ -17,9 +17,10 @@
 struct rpc_tconn;
 
 /* Requests of one peer in flight (read, not yet answered) above which the
- * server stops reading it.  High enough that many parked lock requests of
- * one client do not stall its connection (and its pings); with 1 MiB
- * writes it bounds a peer's request memory to about 1 GiB. */
+ * server stops reading it; with 1 MiB writes it bounds a peer's request
+ * memory to about 1 GiB.  Parked lock requests do not count (rpc_conn_park;
+ * protocol/server bounds them on its own), so they never stall a
+ * connection and its pings. */
 #define RPC_SRV_INFLIGHT_MAX 1024
 
 /* Queued output above which an accepted connection stops reading. */

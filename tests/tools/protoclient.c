@@ -18,6 +18,12 @@
  *   protoclient PORT VOLUME bigdir BRICK   readdirplus of 1 MiB over 3000
  *                                          entries is answered; paging
  *                                          lists each name once
+ *   protoclient PORT VOLUME lockwaits      more blocking lock requests
+ *                                          than the brick's in-flight cap
+ *                                          wait on one file: the
+ *                                          connection still answers, past
+ *                                          the brick's bound they get
+ *                                          ENOLCK, an unlock grants all
  *   protoclient PORT NAME getspec|badproc|fop-before-hs   raw rpc calls
  */
 
@@ -39,12 +45,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 static pthread_mutex_t lk = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int ups, downs;
+static int answered; /* calls answered so far (lk) */
 
 struct res {
 	bool done;
@@ -71,6 +79,7 @@ static void cbk(struct xl_call *parent, struct xl_call *call, void *cookie)
 	pthread_mutex_lock(&lk);
 	xl_reply_move(&r->reply, &call->reply);
 	r->done = true;
+	answered++;
 	pthread_cond_broadcast(&cv);
 	pthread_mutex_unlock(&lk);
 }
@@ -419,6 +428,160 @@ static void recreate(void)
 	do_release(fd1, false);
 }
 
+/* protocol/server's SERVER_MAX_LOCK_WAITS and rpc's RPC_SRV_INFLIGHT_MAX */
+#define LW_MAX	     4096
+#define LW_INFLIGHT  1024
+#define LW_OVER	     8
+#define LW_WAIT_SECS 20
+
+static bool is_done(struct res *r)
+{
+	bool done;
+
+	pthread_mutex_lock(&lk);
+	done = r->done;
+	pthread_mutex_unlock(&lk);
+	return done;
+}
+
+/* An LK on fd, not waited for: r says when it is answered. */
+static void lk_async(struct res *r, struct xl_fd *fd, int cmd, int type,
+		     uint64_t owner)
+{
+	struct xl_call *c = mk(XL_FOP_LK, r);
+
+	c->args.fd = xl_fd_ref(fd);
+	c->args.cmd = cmd;
+	c->args.lock.type = (int16_t)type;
+	c->args.lock.owner = owner;
+	xl_call_start(c, G->top);
+}
+
+/* fstat through fd within LW_WAIT_SECS; r must outlive a late answer. */
+static int fstat_timed(struct res *r, struct xl_fd *fd, const uint8_t *gfid)
+{
+	struct xl_call *c = mk(XL_FOP_STAT, r);
+	int before;
+
+	c->args.fd = xl_fd_ref(fd);
+	memcpy(c->args.loc.gfid, gfid, 16);
+	pthread_mutex_lock(&lk);
+	before = answered;
+	pthread_mutex_unlock(&lk);
+	xl_call_start(c, G->top);
+	while (!is_done(r))
+		if (wait_count(&answered, ++before, LW_WAIT_SECS) != 0)
+			return -ETIMEDOUT;
+	return r->reply.ret;
+}
+
+/*
+ * More blocking lock requests than the brick's in-flight cap wait behind
+ * a write lock.  They must not stop the brick from reading this
+ * connection: a stat sent after them is answered, and the connection
+ * stays up (its pings answered).  Past the brick's bound of blocking
+ * requests they are refused with ENOLCK at once, of every kind, while
+ * non-blocking ones still get their answer.  Once the holder unlocks,
+ * every admitted waiter gets its lock, and new blocking requests are
+ * admitted again.
+ */
+static void lockwaits(void)
+{
+	static struct res waits[LW_MAX + LW_OVER];
+	static struct res st, nb, fl, il, w3;
+	uint8_t fgfid[16];
+	struct xl_fd *fd = do_create(xl_gfid_root, "parked", fgfid);
+	struct xl_call *c;
+	int ret, base, refused = 0, granted = 0, early = 0;
+
+	ret = do_setlk(fd, 1); /* the holder: a write lock on everything */
+	CHECK(ret == 0, "holder's write lock ret=%d", ret);
+	pthread_mutex_lock(&lk);
+	base = answered;
+	pthread_mutex_unlock(&lk);
+	/* one owner: each waiter's grant merges with the others', so the
+	 * brick grants them all in one pass */
+	for (int i = 0; i < LW_MAX + LW_OVER; i++)
+		lk_async(&waits[i], fd, F_SETLKW, F_RDLCK, 2);
+	c = mk(XL_FOP_FLOCK, &fl);
+	c->args.fd = xl_fd_ref(fd);
+	c->args.cmd = LOCK_EX;
+	xl_call_start(c, G->top);
+	c = mk(XL_FOP_INODELK, &il);
+	memcpy(c->args.loc.gfid, fgfid, 16);
+	c->args.xname = strdup("test.lockwaits");
+	c->args.cmd = F_SETLKW;
+	c->args.lock.type = F_WRLCK;
+	c->args.lock.owner = 2;
+	xl_call_start(c, G->top);
+	lk_async(&nb, fd, F_SETLK, F_WRLCK, 3); /* conflicts, never waits */
+
+	ret = fstat_timed(&st, fd, fgfid);
+	CHECK(ret == 0,
+	      "fstat after %d waiting lock requests (over %d in "
+	      "flight) ret=%d",
+	      LW_MAX + LW_OVER, LW_INFLIGHT, ret);
+	CHECK(wait_count(&answered, base + LW_OVER + 4, LW_WAIT_SECS) == 0,
+	      "the refused and non-blocking requests are answered");
+	for (int i = 0; i < LW_MAX + LW_OVER; i++) {
+		if (!is_done(&waits[i]))
+			continue;
+		if (i >= LW_MAX && waits[i].reply.ret == -ENOLCK)
+			refused++;
+		else
+			early++;
+	}
+	CHECK(refused == LW_OVER && early == 0,
+	      "requests past %d get ENOLCK: refused=%d others answered=%d",
+	      LW_MAX, refused, early);
+	CHECK(is_done(&fl) && fl.reply.ret == -ENOLCK,
+	      "a blocking flock past the bound: ENOLCK ret=%d", fl.reply.ret);
+	CHECK(is_done(&il) && il.reply.ret == -ENOLCK,
+	      "a blocking inodelk past the bound: ENOLCK ret=%d", il.reply.ret);
+	CHECK(is_done(&nb) && nb.reply.ret == -EAGAIN,
+	      "a non-blocking conflicting lock: EAGAIN ret=%d", nb.reply.ret);
+	pthread_mutex_lock(&lk);
+	ret = downs;
+	pthread_mutex_unlock(&lk);
+	CHECK(ret == 0, "the connection stayed up: downs=%d", ret);
+
+	/* the holder unlocks: every admitted waiter gets its read lock */
+	c = mk(XL_FOP_LK, &st);
+	c->args.fd = xl_fd_ref(fd);
+	c->args.cmd = F_SETLK;
+	c->args.lock.type = F_UNLCK;
+	c->args.lock.owner = 1;
+	ret = run(c, &st);
+	CHECK(ret == 0, "holder's unlock ret=%d", ret);
+	wait_count(&answered, base + LW_MAX + LW_OVER + 4 + 1, LW_WAIT_SECS);
+	for (int i = 0; i < LW_MAX; i++)
+		if (is_done(&waits[i]) && waits[i].reply.ret == 0)
+			granted++;
+	CHECK(granted == LW_MAX, "waiters granted after the unlock: %d of %d",
+	      granted, LW_MAX);
+
+	/* the bound counts what waits now: a new blocking request is
+	 * admitted and waits (a refusal would come before the stat's
+	 * answer), until owner 2 unlocks */
+	lk_async(&w3, fd, F_SETLKW, F_WRLCK, 3);
+	ret = fstat_timed(&st, fd, fgfid);
+	CHECK(ret == 0 && !is_done(&w3),
+	      "a new blocking request waits again ret=%d answered=%d", ret,
+	      is_done(&w3));
+	c = mk(XL_FOP_LK, &st);
+	c->args.fd = xl_fd_ref(fd);
+	c->args.cmd = F_SETLK;
+	c->args.lock.type = F_UNLCK;
+	c->args.lock.owner = 2;
+	run(c, &st);
+	wait_count(&answered, base + LW_MAX + LW_OVER + 4 + 4, LW_WAIT_SECS);
+	CHECK(is_done(&w3) && w3.reply.ret == 0,
+	      "it gets its lock once owner 2 unlocks ret=%d", w3.reply.ret);
+	for (int i = 0; i < LW_MAX + LW_OVER; i++)
+		xl_reply_clear(&waits[i].reply);
+	do_release(fd, false);
+}
+
 #define BIGDIR_N 3000
 
 /* 3000 entries with readdirplus attributes do not fit one 256 KiB frame:
@@ -547,6 +710,8 @@ int main(int argc, char **argv)
 		recreate();
 	else if (strcmp(argv[3], "bigdir") == 0 && argc > 4)
 		bigdir(argv[4]);
+	else if (strcmp(argv[3], "lockwaits") == 0)
+		lockwaits();
 	else {
 		expect_bad = strcmp(argv[3], "reopen-bad") == 0;
 		reopen(argv[4]);

@@ -9,6 +9,22 @@
  * whatever thread answers (io-threads usually).  Locks: priv->lock guards
  * the client list; client->lock guards that client's fd table.  Never
  * take priv->lock while holding a client->lock.
+ *
+ * A gone client: on_disconnect sends a RELEASE with "mortar.disconnect"
+ * down for every fd left in its table and one INODELK with the same key
+ * that drops its locks everywhere; features/locks then refuses every late
+ * lock request of that client-id (requests it sent before it went may
+ * still be queued in io-threads).  Every call made for a client, its
+ * requests and those cleanup calls, holds a client ref until answered;
+ * the last unref sends INODELK "mortar.client-forget": nothing of that
+ * client-id can reach the brick any more, and locks forgets the id.
+ *
+ * Blocking lock requests (F_SETLKW, flock without LOCK_NB, inodelk
+ * F_SETLKW) may wait as long as another client holds the lock.  They do
+ * not count toward rpc's in-flight cap of the connection (rpc_conn_park),
+ * which would otherwise stop reading it, pings included; instead at most
+ * SERVER_MAX_LOCK_WAITS of them per connection are in progress, more are
+ * refused with ENOLCK (logged once per connection).
  */
 #include "config.h"
 
@@ -31,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +57,10 @@
 #define SERVER_FD_BUCKETS    256
 #define SERVER_VOLFILE_MAX   (1u << 20)
 #define SERVER_DRAIN_MS	     5000 /* how long fini waits for in-flight calls */
+/* Blocking lock requests in progress per connection (see the header): a
+ * request holds little memory, and a client mount has one per process
+ * waiting for a lock. */
+#define SERVER_MAX_LOCK_WAITS 4096
 
 /* One entry of a client's fd table. */
 struct server_fdent {
@@ -48,13 +69,17 @@ struct server_fdent {
 	struct xl_fd *fd; /* owned ref */
 };
 
+struct server_priv;
+
 /*
  * Per-connection state, stored in the rpc_conn ctx.  Refcounted: the
- * connection holds one ref until on_disconnect, each in-flight request one.
+ * connection holds one ref until on_disconnect, each call made for the
+ * client (its requests, the cleanup calls after it went) one.
  */
 struct server_client {
 	struct server_client *next, *prev; /* priv->lock */
 	atomic_int refs;
+	struct server_priv *priv;
 	uint64_t id;	       /* mortar.client-id, unique in this process */
 	char peer[80];	       /* "host:port", for logs and the dump */
 	char *identity;	       /* the client's own name from the handshake */
@@ -65,7 +90,9 @@ struct server_client {
 	bool gone;	      /* disconnected: no new fds enter the table */
 	struct server_fdent *buckets[SERVER_FD_BUCKETS];
 	uint32_t fd_count;
-	uint32_t fd_reserved; /* opens in flight, counted against the cap */
+	uint32_t fd_reserved;	/* opens in flight, counted against the cap */
+	uint32_t lock_waits;	/* blocking lock requests in progress */
+	bool lock_waits_warned; /* the ENOLCK refusal was logged */
 };
 
 /* fd numbers come from one counter for the whole process and are never
@@ -96,12 +123,19 @@ struct server_req {
 	uint64_t xid;
 	uint32_t proc;
 	bool reserved_fd; /* an fd slot was reserved for an open */
+	bool lock_wait;	  /* a blocking lock request, parked at rpc */
 };
 
+static void server_forget_client(struct server_client *client);
+
+/* The last unref of a client that attached tells the brick to forget its
+ * id: every call made for it has been answered. */
 static void server_client_unref(struct server_client *client)
 {
 	if (atomic_fetch_sub(&client->refs, 1) != 1)
 		return;
+	if (client->subvol)
+		server_forget_client(client);
 	/* The table was emptied at disconnect; nothing else is owned. */
 	pthread_mutex_destroy(&client->lock);
 	free(client->identity);
@@ -277,17 +311,58 @@ static int server_tag_xdata(struct xl_args *args, uint64_t client_id,
 	return ret;
 }
 
-static void server_release_done(struct xl_call *parent, struct xl_call *call,
+/* Completion of a cleanup call for a gone client (cookie: a client ref).
+ * The client is unreffed before the call leaves priv->inflight, so fini
+ * still waits for the forget that unref may send. */
+static void server_cleanup_done(struct xl_call *parent, struct xl_call *call,
 				void *cookie)
 {
-	struct server_priv *priv = cookie;
+	struct server_client *client = cookie;
+	struct server_priv *priv = client->priv;
 
 	if (call->reply.ret < 0)
 		xl_debug(priv->xl->name,
-			 "release after disconnect failed: "
-			 "errno=%d",
-			 -call->reply.ret);
+			 "%s after disconnect failed: client=%" PRIu64
+			 " errno=%d",
+			 xl_fop_name(call->fop), client->id, -call->reply.ret);
+	server_client_unref(client);
 	atomic_fetch_sub(&priv->inflight, 1);
+}
+
+static void server_forget_done(struct xl_call *parent, struct xl_call *call,
+			       void *cookie)
+{
+	struct server_priv *priv = cookie;
+
+	atomic_fetch_sub(&priv->inflight, 1);
+}
+
+/* Every call made for client has been answered: tell the brick (features/
+ * locks) that no request of its id can come any more.  Runs on whatever
+ * thread dropped the last ref, with no lock held. */
+static void server_forget_client(struct server_client *client)
+{
+	struct server_priv *priv = client->priv;
+	struct xl_cred cred = {0};
+	struct xl_call *call;
+
+	call = xl_call_new_root(priv->xl->graph, XL_FOP_INODELK, &cred,
+				server_forget_done, priv);
+	if (!call || server_tag_xdata(&call->args, client->id, false) != 0 ||
+	    xl_dict_set_u64(call->args.xdata, XL_KEY_CLIENT_FORGET, 1) != 0) {
+		/* locks keeps the id: a few bytes, and the id is never
+		 * reused */
+		xl_warn(priv->xl->name,
+			"cannot forget gone client %" PRIu64 ": errno=%d",
+			client->id, ENOMEM);
+		if (call)
+			xl_call_unref(call);
+		return;
+	}
+	call->args.cmd = F_SETLK;
+	call->args.lock.type = F_UNLCK;
+	atomic_fetch_add(&priv->inflight, 1);
+	xl_call_start(call, client->subvol);
 }
 
 /* Release fd (ref consumed) down the graph on behalf of a client that is
@@ -301,7 +376,7 @@ static void server_release_orphan(struct server_priv *priv,
 	struct xl_call *call;
 
 	call = xl_call_new_root(priv->xl->graph, fop, &cred,
-				server_release_done, priv);
+				server_cleanup_done, client);
 	if (!call) {
 		xl_err(priv->xl->name,
 		       "cannot release fd of gone client "
@@ -310,6 +385,7 @@ static void server_release_orphan(struct server_priv *priv,
 		xl_fd_unref(fd);
 		return;
 	}
+	atomic_fetch_add(&client->refs, 1); /* the cookie's */
 	call->args.fd = fd;
 	memcpy(call->args.loc.gfid, fd->gfid, XL_GFID_LEN);
 	if (server_tag_xdata(&call->args, client->id, true) != 0)
@@ -331,7 +407,9 @@ static void server_drop_internal_locks(struct server_priv *priv,
 	struct xl_call *call;
 
 	call = xl_call_new_root(priv->xl->graph, XL_FOP_INODELK, &cred,
-				server_release_done, priv);
+				server_cleanup_done, client);
+	if (call)
+		atomic_fetch_add(&client->refs, 1); /* the cookie's */
 	if (!call || server_tag_xdata(&call->args, client->id, true) != 0) {
 		xl_err(priv->xl->name,
 		       "cannot drop internal locks of gone client "
@@ -394,9 +472,12 @@ static void server_fop_done(struct xl_call *parent, struct xl_call *call,
 	struct server_priv *priv = req->priv;
 	uint64_t num = 0;
 
-	if (req->reserved_fd) {
+	if (req->reserved_fd || req->lock_wait) {
 		pthread_mutex_lock(&client->lock);
-		client->fd_reserved--;
+		if (req->reserved_fd)
+			client->fd_reserved--;
+		if (req->lock_wait)
+			client->lock_waits--;
 		pthread_mutex_unlock(&client->lock);
 	}
 	if (server_fop_opens(call->fop) && call->reply.ret >= 0) {
@@ -404,12 +485,62 @@ static void server_fop_done(struct xl_call *parent, struct xl_call *call,
 		if (num == 0)
 			call->reply.ret = -EIO;
 	}
+	if (req->lock_wait)
+		rpc_conn_unpark(req->conn);
 	server_send_fop_reply(req->conn, req->xid, req->proc, &call->reply,
 			      num);
-	atomic_fetch_sub(&priv->inflight, 1);
 	rpc_conn_unref(req->conn);
+	/* Unref before leaving priv->inflight: the last unref sends the
+	 * forget, which fini must still wait for. */
 	server_client_unref(client);
+	atomic_fetch_sub(&priv->inflight, 1);
 	free(req);
+}
+
+/* Can this lock request wait (be parked by features/locks)?  Unlocks,
+ * F_SETLK, LOCK_NB and withdrawals (mortar.lk-cancel) are answered at
+ * once. */
+static bool server_fop_may_wait(const struct xl_call *call)
+{
+	const struct xl_args *a = &call->args;
+	int op = a->cmd & ~LOCK_NB;
+
+	if (a->xdata && xl_dict_get(a->xdata, XL_KEY_LK_CANCEL))
+		return false;
+	switch (call->fop) {
+	case XL_FOP_LK:
+	case XL_FOP_INODELK:
+		return a->cmd == F_SETLKW && a->lock.type != F_UNLCK;
+	case XL_FOP_FLOCK:
+		return !(a->cmd & LOCK_NB) && (op == LOCK_SH || op == LOCK_EX);
+	default:
+		return false;
+	}
+}
+
+/* Admit one more blocking lock request of client, or -ENOLCK past
+ * SERVER_MAX_LOCK_WAITS (logged the first time on this connection). */
+static int server_admit_lock_wait(struct server_priv *priv,
+				  struct server_client *client)
+{
+	bool warn = false;
+	int ret = 0;
+
+	pthread_mutex_lock(&client->lock);
+	if (client->lock_waits >= SERVER_MAX_LOCK_WAITS) {
+		ret = -ENOLCK;
+		warn = !client->lock_waits_warned;
+		client->lock_waits_warned = true;
+	} else {
+		client->lock_waits++;
+	}
+	pthread_mutex_unlock(&client->lock);
+	if (warn)
+		xl_warn(priv->xl->name,
+			"too many blocking lock requests, refused with ENOLCK: "
+			"peer=%s id=%" PRIu64 " max=%d",
+			client->peer, client->id, SERVER_MAX_LOCK_WAITS);
+	return ret;
 }
 
 /* Fill call->args.fd for an open (a new fd) or an fd fop (the table's
@@ -499,13 +630,21 @@ static void server_handle_fop(struct server_priv *priv,
 	if (call->args.xdata) {
 		xl_dict_del(call->args.xdata, XL_KEY_CLIENT_ID);
 		xl_dict_del(call->args.xdata, XL_KEY_DISCONNECT);
+		xl_dict_del(call->args.xdata, XL_KEY_CLIENT_FORGET);
 	}
 	ret =
 	    server_resolve_fd(priv, client, call, remote_fd, &req->reserved_fd);
 	if (ret == 0 && server_fop_tags_client(fop))
 		ret = server_tag_xdata(&call->args, client->id, false);
+	/* Last, so nothing below can fail once it is admitted. */
+	if (ret == 0 && server_fop_may_wait(call)) {
+		ret = server_admit_lock_wait(priv, client);
+		req->lock_wait = ret == 0;
+	}
 	if (ret != 0)
 		goto out;
+	if (req->lock_wait)
+		rpc_conn_park(conn);
 	req->priv = priv;
 	req->client = client;
 	atomic_fetch_add(&client->refs, 1);
@@ -768,6 +907,7 @@ static void server_on_connect(void *ctx, struct rpc_conn *conn)
 		return;
 	}
 	atomic_init(&client->refs, 1);
+	client->priv = priv;
 	pthread_mutex_init(&client->lock, NULL);
 	snprintf(client->peer, sizeof(client->peer), "%s", rpc_conn_peer(conn));
 	client->conn = rpc_conn_ref(conn);
@@ -1018,18 +1158,19 @@ static void server_dump(struct xl *xl, FILE *out)
 		atomic_load(&priv->inflight));
 	pthread_mutex_lock(&priv->lock);
 	for (struct server_client *c = priv->clients; c; c = c->next) {
-		uint32_t fds;
+		uint32_t fds, waits;
 
 		pthread_mutex_lock(&c->lock);
 		fds = c->fd_count;
+		waits = c->lock_waits;
 		pthread_mutex_unlock(&c->lock);
 		fprintf(out,
 			"client.%d.peer=%s\nclient.%d.id=%" PRIu64
 			"\nclient.%d.identity=%s\nclient.%d.volume=%s\n"
-			"client.%d.open-fds=%u\n",
+			"client.%d.open-fds=%u\nclient.%d.lock-waits=%u\n",
 			n, c->peer, n, c->id, n,
 			c->identity ? c->identity : "-", n,
-			c->subvol ? c->subvol->name : "-", n, fds);
+			c->subvol ? c->subvol->name : "-", n, fds, n, waits);
 		n++;
 	}
 	pthread_mutex_unlock(&priv->lock);
