@@ -15,7 +15,9 @@
 
 /* NUL-separated xattr names; on lookup.  storage/posix answers each that
  * exists in reply.xdata (key = name, value = its bytes).  A translator
- * adds its names to those asked for above it. */
+ * adds its names to those asked for above it.  On readdirplus (at most 4
+ * names): reply.xdata key = name, value = the names of the listed entries
+ * that carry that xattr, each NUL-terminated (none: no key). */
 #define XL_KEY_XATTR_REQ "mortar.xattr-req"
 
 /* u64; set by protocol/server on every call from a connection: the

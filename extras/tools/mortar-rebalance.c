@@ -399,7 +399,7 @@ struct rb_listing {
 	size_t njobs, cap;
 };
 
-static int rb_entry(void *arg, int s, const struct xl_dirent *d)
+static int rb_entry(void *arg, int s, const struct xl_dirent *d, bool linkto)
 {
 	struct rb_listing *l = arg;
 	struct rb_run *run = l->run;
@@ -408,8 +408,7 @@ static int rb_entry(void *arg, int s, const struct xl_dirent *d)
 
 	if (S_ISDIR(d->attr.mode))
 		return rb_dir_push(run, l->dir->gfid, d->name, l->dir->path);
-	if (!run->migrate || l->skip_files || !S_ISREG(d->attr.mode) ||
-	    d->attr.mode == (S_IFREG | S_ISVTX))
+	if (!run->migrate || l->skip_files || !S_ISREG(d->attr.mode) || linkto)
 		return 0;
 	h = dht_layout_search(l->ranges, run->vol.n, dht_hash_name(d->name));
 	if (h < 0 || h == s)

@@ -8,10 +8,10 @@
  *
  *  1. D gets the name as a linkto file pointing at S (or keeps the one it
  *     has), with the file's gfid: clients keep finding the data on S.
- *  2. S's copy is marked: xattr trusted.mortar.dht.linkto = D, then mode
- *     bits S_ISVTX|S_ISGID.  From now on every write reply from S shows
- *     the bits and the client repeats the write on D under an inodelk
- *     ("distribute.migrate") on S over the written range.
+ *  2. S's copy is marked: mode bits S_ISVTX|S_ISGID, then xattr
+ *     trusted.mortar.dht.linkto = D.  From now on every write reply from
+ *     S shows the bits and the client repeats the write on D under an
+ *     inodelk ("distribute.migrate") on S over the written range.
  *  3. The data is copied in 1 MiB chunks, each under the same lock over
  *     its range: a chunk and a repeated write over it are ordered, so the
  *     later one wins on D as it did on S.
@@ -86,6 +86,14 @@ static int rb_internal(struct xl_args *a)
 	if (!(a->xdata = xl_dict_new()))
 		return -ENOMEM;
 	return xl_dict_set_u64(a->xdata, XL_KEY_INTERNAL, 1);
+}
+
+/* A lookup's answer is a linkto file: the mode it is made with and the
+ * xattr (a user's file may have the mode; only the xattr tells). */
+static bool rb_reply_is_linkto(const struct xl_reply *r)
+{
+	return r->ret == 0 && r->attr.mode == RB_LINKTO_MODE && r->xdata &&
+	       xl_dict_get(r->xdata, RB_XATTR_LINKTO);
 }
 
 static int rb_lookup(struct rb_vol *v, int s, const uint8_t *pargfid,
@@ -214,6 +222,22 @@ int rb_fix_layout(struct rb_vol *v, const uint8_t *pargfid, const char *name,
 	return ret < 0 ? ret : uret;
 }
 
+/* name is in a readdirplus reply's NUL-separated list (NULL: empty). */
+static bool rb_name_listed(const struct xl_dict_pair *list, const char *name)
+{
+	size_t nl = strlen(name) + 1;
+
+	for (uint32_t off = 0; list && off < list->len;) {
+		const char *p = (const char *)list->value + off;
+		size_t l = strnlen(p, list->len - off) + 1;
+
+		if (l == nl && off + l <= list->len && memcmp(p, name, nl) == 0)
+			return true;
+		off += (uint32_t)l;
+	}
+	return false;
+}
+
 int rb_list_dir(struct rb_vol *v, int s, const uint8_t *gfid, rb_entry_fn cb,
 		void *arg)
 {
@@ -230,23 +254,36 @@ int rb_list_dir(struct rb_vol *v, int s, const uint8_t *gfid, rb_entry_fn cb,
 	a.fd = xl_fd_ref(fd);
 	ret = rb_do(v, s, XL_FOP_OPENDIR, &a);
 	while (ret == 0) {
+		const struct xl_dict_pair *lt;
+
 		memset(&a, 0, sizeof(a));
 		tool_loc_set(&a.loc, NULL, NULL, gfid);
 		a.fd = xl_fd_ref(fd);
 		a.offset = (int64_t)off;
 		a.size = 64 * 1024;
+		/* which entries carry the linkto xattr (doc/cluster.md) */
+		if (!(a.xdata = xl_dict_new()) ||
+		    xl_dict_set(a.xdata, XL_KEY_XATTR_REQ, RB_XATTR_LINKTO,
+				sizeof(RB_XATTR_LINKTO)) < 0) {
+			xl_args_clear(&a);
+			ret = -ENOMEM;
+			break;
+		}
 		ret = rb_call(v, s, XL_FOP_READDIRPLUS, &a, &r);
 		if (ret == 0 && r.entry_count == 0) {
 			xl_reply_clear(&r);
 			break;
 		}
+		lt = r.xdata ? xl_dict_get(r.xdata, RB_XATTR_LINKTO) : NULL;
 		for (uint32_t i = 0; ret == 0 && i < r.entry_count; i++) {
 			const struct xl_dirent *d = &r.entries[i];
 
 			off = d->d_off;
 			if (d->name && strcmp(d->name, ".") &&
 			    strcmp(d->name, ".."))
-				ret = cb(arg, s, d);
+				ret = cb(arg, s, d,
+					 d->attr.mode == RB_LINKTO_MODE &&
+					     rb_name_listed(lt, d->name));
 		}
 		xl_reply_clear(&r);
 	}
@@ -403,7 +440,10 @@ static void rb_abandon(struct rb_vol *v, const struct rb_job *job,
 	struct xl_reply r;
 	struct xl_iatt at = {0};
 
-	/* Take the marker off, keeping a mode a user set meanwhile. */
+	/* The target first, then the marker (keeping a mode a user set
+	 * meanwhile): a user's file of mode 01000 never carries the linkto
+	 * xattr with that mode, which would make it a linkto file. */
+	rb_removexattr(v, job->src, gfid, RB_XATTR_LINKTO);
 	tool_loc_set(&a.loc, NULL, NULL, gfid);
 	if (rb_call(v, job->src, XL_FOP_STAT, &a, &r) == 0 &&
 	    (r.attr.mode & RB_MARK) == RB_MARK) {
@@ -412,7 +452,6 @@ static void rb_abandon(struct rb_vol *v, const struct rb_job *job,
 		rb_setattr(v, job->src, gfid, NULL, XL_SET_MODE, &at);
 	}
 	xl_reply_clear(&r);
-	rb_removexattr(v, job->src, gfid, RB_XATTR_LINKTO);
 	if (dst_created) {
 		rb_unlink(v, job->dst, job->pargfid, job->name);
 	} else {
@@ -433,32 +472,38 @@ static int rb_prepare_dst(struct rb_vol *v, const struct rb_job *job,
 	*created = false;
 	ret = rb_lookup(v, job->dst, job->pargfid, job->name, NULL, &r);
 	if (ret == 0) {
-		bool ok = r.attr.mode == RB_LINKTO_MODE &&
+		bool ok = rb_reply_is_linkto(&r) &&
 			  memcmp(r.attr.gfid, gfid, XL_GFID_LEN) == 0;
 		xl_reply_clear(&r);
 		if (!ok)
 			return 1; /* something else holds the name there */
-	} else {
-		xl_reply_clear(&r);
-		if (ret != -ENOENT)
-			return ret;
+		return rb_setxattr(v, job->dst, gfid, RB_XATTR_LINKTO, sname,
+				   strlen(sname) + 1);
+	}
+	xl_reply_clear(&r);
+	if (ret != -ENOENT)
+		return ret;
+	/* Made with its xattr: never a bare file of mode 01000. */
+	for (int tries = 0; tries < 2; tries++) {
+		/* A concurrent readdirplus on D may label a new entry with a
+		 * gfid of its own before the brick's mknod does, which then
+		 * fails and removes it: once more. */
 		tool_loc_set(&a.loc, job->pargfid, job->name, gfid);
 		a.mode = RB_LINKTO_MODE;
-		ret = rb_do(v, job->dst, XL_FOP_MKNOD, &a);
-		if (ret == -EEXIST) {
-			/* A concurrent readdirplus on D may label a new entry
-			 * with a gfid of its own before the brick's mknod
-			 * does, which then fails and removes it: once more. */
-			tool_loc_set(&a.loc, job->pargfid, job->name, gfid);
-			a.mode = RB_LINKTO_MODE;
-			ret = rb_do(v, job->dst, XL_FOP_MKNOD, &a);
+		if (rb_internal(&a) < 0 ||
+		    xl_dict_set(a.xdata, RB_XATTR_LINKTO, sname,
+				(uint32_t)strlen(sname) + 1) < 0) {
+			xl_args_clear(&a);
+			return -ENOMEM;
 		}
-		if (ret < 0)
-			return ret;
-		*created = true;
+		ret = rb_do(v, job->dst, XL_FOP_MKNOD, &a);
+		if (ret != -EEXIST)
+			break;
 	}
-	return rb_setxattr(v, job->dst, gfid, RB_XATTR_LINKTO, sname,
-			   strlen(sname) + 1);
+	if (ret < 0)
+		return ret;
+	*created = true;
+	return 0;
 }
 
 /* Step 4, under the whole-file lock. */
@@ -518,7 +563,7 @@ int rb_migrate(struct rb_vol *v, const struct rb_job *job, int thread)
 	memcpy(gfid, r.attr.gfid, XL_GFID_LEN);
 	orig_mode = r.attr.mode;
 	if (ret == 0 && (!S_ISREG(r.attr.mode) || r.attr.nlink != 1 ||
-			 r.attr.mode == RB_LINKTO_MODE))
+			 rb_reply_is_linkto(&r)))
 		ret = 1; /* not a plain file with one name */
 	xl_reply_clear(&r);
 	if (ret != 0)
@@ -528,14 +573,17 @@ int rb_migrate(struct rb_vol *v, const struct rb_job *job, int thread)
 	ret = rb_prepare_dst(v, job, gfid, &created);
 	if (ret != 0)
 		return ret;
-	/* Step 2: the target first, then the bits that make clients look. */
-	ret = rb_setxattr(v, job->src, gfid, RB_XATTR_LINKTO, dname,
-			  strlen(dname) + 1);
-	if (ret == 0) {
-		at.mode = (orig_mode & 07777) | RB_MARK;
-		ret = rb_setattr(v, job->src, gfid, NULL, XL_SET_MODE, &at);
-		marked = ret == 0;
-	}
+	/* Step 2: the bits that make clients look, then the target.  In
+	 * this order a file of mode 01000 never has the linkto xattr with
+	 * that mode (it would be taken for a linkto file); a client that sees
+	 * the bits before the target finds no target and leaves its write on
+	 * S, which the copy, not started yet, then carries to D. */
+	at.mode = (orig_mode & 07777) | RB_MARK;
+	ret = rb_setattr(v, job->src, gfid, NULL, XL_SET_MODE, &at);
+	marked = ret == 0;
+	if (ret == 0)
+		ret = rb_setxattr(v, job->src, gfid, RB_XATTR_LINKTO, dname,
+				  strlen(dname) + 1);
 	if (ret == 0)
 		ret = rb_open(v, job->src, gfid, O_RDONLY, &sfd);
 	if (ret == 0)

@@ -64,9 +64,11 @@ int rb_fix_layout(struct rb_vol *v, const uint8_t *pargfid, const char *name,
  * when rb_stop is set. */
 int rb_migrate(struct rb_vol *v, const struct rb_job *job, int thread);
 
-/* Every entry of directory gfid on child s (readdirplus), via cb.
- * 0 or -errno. */
-typedef int (*rb_entry_fn)(void *arg, int s, const struct xl_dirent *d);
+/* Every entry of directory gfid on child s (readdirplus), via cb; linkto:
+ * the entry is a linkto file (mode 01000 and the brick says it has the
+ * linkto xattr).  0 or -errno. */
+typedef int (*rb_entry_fn)(void *arg, int s, const struct xl_dirent *d,
+			   bool linkto);
 int rb_list_dir(struct rb_vol *v, int s, const uint8_t *gfid, rb_entry_fn cb,
 		void *arg);
 

@@ -11,7 +11,11 @@
 #   dht_data_files DIR      regular files below a brick dir, without
 #                           linkto files and .mortar
 #   dht_linkto_files DIR    the linkto files below a brick dir
+#   dht_is_linkto FILE      FILE (on a brick) is a linkto file
 #   dht_brick_of NAME PATH  the brick index holding PATH's data
+#
+# A linkto file is a file of mode exactly 1000 WITH the xattr
+# trusted.mortar.dht.linkto: a user's file may have mode 1000 too.
 
 dht_volume() {
 	local name=$1 count=$2 opt
@@ -23,13 +27,24 @@ dht_volume() {
 	start_volume "$name" distribute "$count" "${opts[@]}"
 }
 
-# Regular files that hold data (not linkto files: mode exactly 1000).
+dht_is_linkto() {
+	[ -f "$1" ] && [ "$(stat -c %a "$1")" = 1000 ] &&
+		getfattr -n trusted.mortar.dht.linkto "$1" >/dev/null 2>&1
+}
+
+# Regular files that hold data (not linkto files).  Only the files of
+# mode 1000 are asked for the xattr.
 dht_data_files() {
+	local f
 	find "$1" -path "$1/.mortar" -prune -o -type f ! -perm 1000 -print
+	find "$1" -path "$1/.mortar" -prune -o -type f -perm 1000 -print |
+		while read -r f; do dht_is_linkto "$f" || echo "$f"; done
 }
 
 dht_linkto_files() {
-	find "$1" -path "$1/.mortar" -prune -o -type f -perm 1000 -print
+	local f
+	find "$1" -path "$1/.mortar" -prune -o -type f -perm 1000 -print |
+		while read -r f; do dht_is_linkto "$f" && echo "$f"; done
 }
 
 # The brick (0..) of a volume made by dht_volume holding NAME's data,
@@ -40,7 +55,7 @@ dht_brick_of() {
 	read -ra bricks <<<"${MT_VOL_BRICKS[$vol]}"
 	for ((b = 0; b < ${#bricks[@]}; b++)); do
 		if [ -f "$MT_TMP/$vol/b$b/$rel" ] &&
-			[ "$(stat -c %a "$MT_TMP/$vol/b$b/$rel")" != 1000 ]; then
+			! dht_is_linkto "$MT_TMP/$vol/b$b/$rel"; then
 			echo "$b"
 			return 0
 		fi

@@ -7,9 +7,10 @@
  * its start.  The child's index is kept in the low bits of every d_off we
  * hand out, so the next readdir (even by another thread) knows where to
  * resume (xl_doff_encode, xlators-api/merge.h, shared with
- * cluster/unify).  Linkto files are hidden; directories are listed from
- * the first child only.  statfs sums the children (scaled to the first
- * child's block size).
+ * cluster/unify).  Linkto files are hidden (each child's readdirplus says
+ * which entries carry the linkto xattr: a user's file of mode 01000 is
+ * listed); directories are listed from the first child only.  statfs sums the
+ * children (scaled to the first child's block size).
  */
 #include "config.h"
 
@@ -83,7 +84,7 @@ static int dht_fill_readdir(struct xl_call *call, struct xl_call *child,
 	int ret = dht_fill_copy(call, child, subvol, k);
 
 	child->args.offset = (int64_t)dht_local(call)->owner;
-	return ret;
+	return ret < 0 ? ret : dht_readdirp_req(child);
 }
 
 static void dht_readdir_cbk(struct xl_call *call, struct xl_call *child,
@@ -94,7 +95,7 @@ static void dht_readdir_cbk(struct xl_call *call, struct xl_call *child,
 	struct xl_reply *r = &child->reply;
 	int idx = (int)(intptr_t)cookie,
 	    first = dht_next_opened(call->xl, f, 0);
-	uint32_t kept = 0;
+	uint32_t kept = 0, cursor = 0;
 	uint64_t last_off = 0;
 
 	if (r->ret < 0 && r->ret != -ENOTCONN) {
@@ -113,7 +114,8 @@ static void dht_readdir_cbk(struct xl_call *call, struct xl_call *child,
 		bool dot = d->name &&
 			   (!strcmp(d->name, ".") || !strcmp(d->name, ".."));
 		bool dir = d->d_type == DT_DIR || S_ISDIR(d->attr.mode);
-		bool keep = d->name && !dht_mode_is_linkto(d->attr.mode) &&
+		bool keep = d->name &&
+			    !dht_dirent_is_linkto(d, r->xdata, &cursor) &&
 			    (idx == first || (!dot && !dir));
 
 		last_off = d->d_off;
@@ -140,6 +142,9 @@ static void dht_readdir_cbk(struct xl_call *call, struct xl_call *child,
 	for (uint32_t i = kept; i < r->entry_count; i++)
 		free(r->entries[i].name);
 	r->entry_count = kept;
+	if (r->xdata)
+		xl_dict_del(r->xdata,
+			    DHT_XATTR_LINKTO); /* ours, not the caller's */
 	xl_reply_move(&call->reply, r);
 	xl_unwind(call);
 }

@@ -51,10 +51,15 @@ static int dht_fill_loc2(struct xl_call *call, struct xl_call *child,
 
 /* ---- linkto files -------------------------------------------------------- */
 
+/* The linkto file is made with its xattr (posix sets the internal xattrs
+ * of a mknod's xdata before its final stat): it is never seen without
+ * the xattr that tells it from a user's file of the same mode. */
 static int dht_fill_linkto_mknod(struct xl_call *call, struct xl_call *child,
 				 int subvol, int k)
 {
 	struct dht_local *local = dht_local(call);
+	const char *name =
+	    dht_priv(call->xl)->subvols[local->linkto_target]->name;
 	int ret;
 
 	(void)subvol;
@@ -63,24 +68,16 @@ static int dht_fill_linkto_mknod(struct xl_call *call, struct xl_call *child,
 	memcpy(child->args.loc.gfid, local->linkto_gfid, XL_GFID_LEN);
 	child->args.mode = DHT_LINKTO_MODE;
 	child->args.umask = 0;
-	return ret;
-}
-
-static int dht_fill_linkto_xattr(struct xl_call *call, struct xl_call *child,
-				 int subvol, int k)
-{
-	struct dht_local *local = dht_local(call);
-	const char *name =
-	    dht_priv(call->xl)->subvols[local->linkto_target]->name;
-
-	(void)subvol;
-	(void)k;
-	memcpy(child->args.loc.gfid, local->linkto_gfid, XL_GFID_LEN);
-	child->args.xname = strdup(DHT_XATTR_LINKTO);
-	child->args.data = xl_iobuf_from(name, strlen(name) + 1);
-	if (!child->args.xname || !child->args.data)
+	if (ret < 0)
+		return ret;
+	if (child->args.xdata)
+		xl_dict_unref(child->args.xdata);
+	child->args.xdata = xl_dict_new();
+	if (!child->args.xdata)
 		return -ENOMEM;
-	return dht_set_internal(&child->args.xdata);
+	ret = xl_dict_set(child->args.xdata, DHT_XATTR_LINKTO, name,
+			  (uint32_t)strlen(name) + 1);
+	return ret < 0 ? ret : dht_set_internal(&child->args.xdata);
 }
 
 static int dht_fill_linkto_name(struct xl_call *call, struct xl_call *child,
@@ -91,23 +88,6 @@ static int dht_fill_linkto_name(struct xl_call *call, struct xl_call *child,
 	(void)subvol;
 	(void)k;
 	return xl_loc_copy(&child->args.loc, local->linkto_loc);
-}
-
-static void dht_linkto_xattr_cbk(struct xl_call *call, struct xl_call *child,
-				 void *cookie)
-{
-	struct dht_local *local = dht_local(call);
-
-	(void)cookie;
-	local->ret = child->reply.ret < 0 ? child->reply.ret : 0;
-	if (local->ret < 0)
-		xl_warn(call->xl->name,
-			"linkto %s on %s: xattr not set: "
-			"errno=%d",
-			local->linkto_loc->name,
-			dht_priv(call->xl)->subvols[local->linkto_on]->name,
-			-local->ret);
-	local->knext(call);
 }
 
 static void dht_linkto_mknod_cbk(struct xl_call *call, struct xl_call *child,
@@ -162,13 +142,8 @@ static void dht_linkto_mknod_cbk(struct xl_call *call, struct xl_call *child,
 			 dht_fill_linkto_lookup, dht_linkto_exists_cbk, NULL);
 		return;
 	}
-	if (child->reply.ret < 0) {
-		local->ret = child->reply.ret;
-		local->knext(call);
-		return;
-	}
-	dht_send(call, XL_FOP_SETXATTR, local->linkto_on, dht_fill_linkto_xattr,
-		 dht_linkto_xattr_cbk, NULL);
+	local->ret = child->reply.ret < 0 ? child->reply.ret : 0;
+	local->knext(call);
 }
 
 void dht_linkto_make(struct xl_call *call, int on, const struct xl_loc *loc,
@@ -700,13 +675,15 @@ static void dht_rmdir_listed(struct xl_call *call, struct xl_call **children,
 			ret = r->ret == -ENOENT ? 0 : r->ret;
 			continue;
 		}
+		uint32_t cursor = 0;
+
 		for (uint32_t i = 0; i < r->entry_count && ret == 0; i++) {
 			const struct xl_dirent *d = &r->entries[i];
 
 			if (!d->name || !strcmp(d->name, ".") ||
 			    !strcmp(d->name, ".."))
 				continue;
-			if (dht_mode_is_linkto(d->attr.mode))
+			if (dht_dirent_is_linkto(d, r->xdata, &cursor))
 				ret =
 				    dht_rmdir_note(local, subvols[k], d->name);
 			else
@@ -738,7 +715,7 @@ static int dht_fill_rmdir_read(struct xl_call *call, struct xl_call *child,
 	child->args.fd = xl_fd_ref(local->fd);
 	child->args.offset = 0;
 	child->args.size = 128 * 1024;
-	return 0;
+	return child->fop == XL_FOP_READDIRPLUS ? dht_readdirp_req(child) : 0;
 }
 
 static void dht_rmdir_opened(struct xl_call *call, struct xl_call **children,

@@ -37,8 +37,7 @@ static bool dht_fop_changes(enum xl_fop fop)
 static bool dht_shows_migration(const struct xl_reply *r)
 {
 	return r->ret >= 0 && S_ISREG(r->attr.mode) &&
-	       (r->attr.mode & DHT_MIGRATE_BITS) == DHT_MIGRATE_BITS &&
-	       !dht_mode_is_linkto(r->attr.mode);
+	       (r->attr.mode & DHT_MIGRATE_BITS) == DHT_MIGRATE_BITS;
 }
 
 /* ---- migration repeats ------------------------------------------------- */

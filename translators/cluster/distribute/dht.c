@@ -255,15 +255,59 @@ static void dht_fd_ctx_free(struct xl *xl, void *p)
 
 /* ---- linkto files ---------------------------------------------------- */
 
-bool dht_mode_is_linkto(uint32_t mode)
-{
-	return mode == DHT_LINKTO_MODE;
-}
-
+/* A linkto file is told by its xattr, never by its mode alone: a user may
+ * chmod 1000 a file of their own.  The mode is checked too, as the
+ * source copy of a migration names its target in the same xattr. */
 bool dht_is_linkto(const struct xl_iatt *attr, const struct xl_dict *xdata)
 {
-	return dht_mode_is_linkto(attr->mode) && xdata &&
+	return attr->mode == DHT_LINKTO_MODE && xdata &&
 	       xl_dict_get(xdata, DHT_XATTR_LINKTO);
+}
+
+int dht_readdirp_req(struct xl_call *child)
+{
+	static const char req[] = DHT_XATTR_LINKTO;
+	struct xl_dict *d =
+	    child->args.xdata ? xl_dict_copy(child->args.xdata) : xl_dict_new();
+
+	if (child->args.xdata)
+		xl_dict_unref(child->args.xdata);
+	child->args.xdata = d;
+	if (!d)
+		return -ENOMEM;
+	return xl_dict_set(d, XL_KEY_XATTR_REQ, req, sizeof(req));
+}
+
+bool dht_dirent_is_linkto(const struct xl_dirent *d,
+			  const struct xl_dict *xdata, uint32_t *cursor)
+{
+	const struct xl_dict_pair *p;
+	const char *list;
+	size_t nl;
+
+	if (d->attr.mode != DHT_LINKTO_MODE || !d->name || !xdata ||
+	    !(p = xl_dict_get(xdata, DHT_XATTR_LINKTO)))
+		return false;
+	list = p->value;
+	nl = strlen(d->name) + 1;
+	/* The brick lists the names in listing order: try where the last
+	 * match ended first. */
+	if (*cursor + nl <= p->len &&
+	    memcmp(list + *cursor, d->name, nl) == 0) {
+		*cursor += (uint32_t)nl;
+		return true;
+	}
+	for (uint32_t off = 0; off < p->len;) {
+		size_t l = strnlen(list + off, p->len - off) + 1;
+
+		if (l == nl && off + l <= p->len &&
+		    memcmp(list + off, d->name, nl) == 0) {
+			*cursor = off + (uint32_t)l;
+			return true;
+		}
+		off += (uint32_t)l;
+	}
+	return false;
 }
 
 /* The child a linkto's xattr names (in a lookup reply's xdata), -1. */

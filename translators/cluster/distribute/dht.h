@@ -29,11 +29,12 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#define DHT_XATTR_LAYOUT  "trusted.mortar.dht.layout"
-#define DHT_XATTR_LINKTO  "trusted.mortar.dht.linkto"
-#define DHT_LOCK_LAYOUT	  "distribute.layout"
-#define DHT_LOCK_MIGRATE  "distribute.migrate"
-/* A linkto file: a regular file with exactly the sticky bit. */
+#define DHT_XATTR_LAYOUT "trusted.mortar.dht.layout"
+#define DHT_XATTR_LINKTO "trusted.mortar.dht.linkto"
+#define DHT_LOCK_LAYOUT	 "distribute.layout"
+#define DHT_LOCK_MIGRATE "distribute.migrate"
+/* A linkto file is made with this mode (admins recognise it) and is told
+ * by its xattr (dht_is_linkto): a user's file may have the mode too. */
 #define DHT_LINKTO_MODE (S_IFREG | S_ISVTX)
 /* A file being migrated carries these on its source copy. */
 #define DHT_MIGRATE_BITS (S_ISVTX | S_ISGID)
@@ -164,8 +165,16 @@ struct dht_ictx *dht_ictx_by_gfid(struct xl *xl, const uint8_t *gfid,
 void dht_ictx_set_file(struct xl *xl, const struct xl_loc *loc,
 		       const struct xl_iatt *attr, int cached);
 struct dht_fdctx *dht_fdctx(struct xl *xl, struct xl_fd *fd, bool create);
+/* A lookup's answer is a linkto file: mode 01000 and, in the reply's
+ * xdata (mortar.xattr-req), the linkto xattr. */
 bool dht_is_linkto(const struct xl_iatt *attr, const struct xl_dict *xdata);
-bool dht_mode_is_linkto(uint32_t mode);
+/* Ask a child's readdirplus which entries carry the linkto xattr. */
+int dht_readdirp_req(struct xl_call *child);
+/* A readdirplus entry is a linkto file: mode 01000 and named in the
+ * reply's list of entries with the linkto xattr.  *cursor starts at 0 for
+ * each reply (entries are asked about in listing order). */
+bool dht_dirent_is_linkto(const struct xl_dirent *d,
+			  const struct xl_dict *xdata, uint32_t *cursor);
 int dht_linkto_subvol(struct xl *xl, const struct xl_dict *xdata);
 int dht_set_internal(struct xl_dict **xdata);
 

@@ -599,6 +599,89 @@ static int posix_dirent_attr(struct posix_priv *priv, struct posix_fd *pfd,
 	return ret;
 }
 
+/*
+ * readdirplus with mortar.xattr-req (doc/cluster.md): for each xattr
+ * named there (at most POSIX_DX_MAX), the names of the listed entries
+ * that carry it, each NUL-terminated, go to reply.xdata under the xattr's
+ * name.  Distribute tells its linkto files from user files this way.
+ * Each list stays below the largest xdata value a reply may carry, and
+ * the reply budget counts every name once per list (the worst case).
+ */
+#define POSIX_DX_MAX 4
+
+struct posix_dx {
+	int n;
+	const char *names[POSIX_DX_MAX]; /* borrowed from args.xdata */
+	char *lists[POSIX_DX_MAX];
+	size_t lens[POSIX_DX_MAX], caps[POSIX_DX_MAX];
+	size_t worst; /* what one list may hold if every entry is in it */
+};
+
+static void posix_dx_init(struct posix_dx *dx, const struct xl_call *call,
+			  bool plus)
+{
+	const struct xl_dict_pair *req = NULL;
+
+	memset(dx, 0, sizeof(*dx));
+	if (plus && call->args.xdata)
+		req = xl_dict_get(call->args.xdata, XL_KEY_XATTR_REQ);
+	for (uint32_t off = 0; req && off < req->len && dx->n < POSIX_DX_MAX;) {
+		const char *name = (const char *)req->value + off;
+		size_t nl = strnlen(name, req->len - off);
+
+		off += (uint32_t)nl + 1;
+		if (nl > 0 && nl <= XL_XATTR_NAME_MAX && off <= req->len)
+			dx->names[dx->n++] = name;
+	}
+}
+
+/* Note which requested xattrs entry `name` of directory dfd carries. */
+static int posix_dx_note(struct posix_dx *dx, int dfd, const char *name)
+{
+	char xpath[XL_NAME_MAX + 40];
+	size_t len = strlen(name) + 1;
+
+	snprintf(xpath, sizeof(xpath), "/proc/self/fd/%d/%s", dfd, name);
+	for (int i = 0; i < dx->n; i++) {
+		if (lgetxattr(xpath, dx->names[i], NULL, 0) < 0)
+			continue; /* absent, or unreadable: not listed */
+		if (dx->lens[i] + len > dx->caps[i]) {
+			size_t cap = dx->caps[i] ? dx->caps[i] * 2 : 1024;
+			char *p;
+
+			while (cap < dx->lens[i] + len)
+				cap *= 2;
+			p = realloc(dx->lists[i], cap);
+			if (!p)
+				return -ENOMEM;
+			dx->lists[i] = p;
+			dx->caps[i] = cap;
+		}
+		memcpy(dx->lists[i] + dx->lens[i], name, len);
+		dx->lens[i] += len;
+	}
+	return 0;
+}
+
+/* Hand the lists to the reply (0 or -ENOMEM) and free them. */
+static int posix_dx_finish(struct posix_dx *dx, struct xl_reply *reply)
+{
+	int ret = 0;
+
+	for (int i = 0; i < dx->n; i++) {
+		if (ret == 0 && dx->lens[i] > 0) {
+			if (!reply->xdata && !(reply->xdata = xl_dict_new()))
+				ret = -ENOMEM;
+			else
+				ret = xl_dict_set(reply->xdata, dx->names[i],
+						  dx->lists[i],
+						  (uint32_t)dx->lens[i]);
+		}
+		free(dx->lists[i]);
+	}
+	return ret;
+}
+
 /* Fill entries from the stream, at most `budget` bytes of FUSE dirents. */
 static int posix_readdir_fill(struct posix_priv *priv, struct posix_fd *pfd,
 			      struct xl_call *call, bool plus)
@@ -607,11 +690,13 @@ static int posix_readdir_fill(struct posix_priv *priv, struct posix_fd *pfd,
 	uint64_t used = 0, budget = call->args.size;
 	struct xl_dirent *ents = NULL, *grown;
 	uint32_t count = 0, cap = 0;
+	struct posix_dx dx;
 	struct dirent *de;
 	int ret = 0;
 
 	if (budget > POSIX_READDIR_MAX)
 		budget = POSIX_READDIR_MAX;
+	posix_dx_init(&dx, call, plus);
 	if (call->args.offset == 0)
 		rewinddir(pfd->dir);
 	else
@@ -630,8 +715,9 @@ static int posix_readdir_fill(struct posix_priv *priv, struct posix_fd *pfd,
 			continue;
 		len = strlen(de->d_name);
 		esz = ((POSIX_DIRENT_BASE + len + 7) & ~(uint64_t)7) +
-		      (plus ? POSIX_DIRENT_PLUS : 0);
-		if (used + esz > budget)
+		      (plus ? POSIX_DIRENT_PLUS : 0) + (len + 1) * (size_t)dx.n;
+		if (used + esz > budget ||
+		    (dx.n && dx.worst + len + 1 > XL_XATTR_SIZE_MAX))
 			break;
 		if (count == cap) {
 			cap = cap ? cap * 2 : 32;
@@ -656,8 +742,24 @@ static int posix_readdir_fill(struct posix_priv *priv, struct posix_fd *pfd,
 			free(ents[count].name);
 			continue; /* removed while we listed it */
 		}
+		if (dx.n && strcmp(de->d_name, ".") &&
+		    strcmp(de->d_name, "..")) {
+			ret = posix_dx_note(&dx, dirfd(pfd->dir), de->d_name);
+			if (ret < 0) {
+				free(ents[count].name);
+				break;
+			}
+			dx.worst += len + 1;
+		}
 		count++;
 		used += esz;
+	}
+	if (posix_dx_finish(&dx, &call->reply) < 0 && count > 0) {
+		/* a listing without its lists would show linkto files */
+		for (uint32_t i = 0; i < count; i++)
+			free(ents[i].name);
+		free(ents);
+		return -ENOMEM;
 	}
 	if (ret < 0 && count == 0) {
 		free(ents);
