@@ -46,6 +46,7 @@ struct brick_opts {
 	const char *auth_reject;
 	char *volfile_dir;
 	char *dump_dir;
+	const char *handshake_timeout; /* seconds, as given */
 };
 
 /* Startup state shared with the failure path. */
@@ -88,6 +89,10 @@ static void brick_usage(FILE *out)
 		"for volume NAME\n"
 		"  --dump-dir DIR       where SIGUSR1 state dumps go "
 		"(default /var/run/mortar)\n"
+		"  --handshake-timeout SEC  close a connection that has not "
+		"completed its\n"
+		"                       handshake within SEC seconds (default "
+		"30)\n"
 		"  -h, --help           this text\n"
 		"\n"
 		"SIGTERM stops the brick cleanly; SIGUSR1 writes a state "
@@ -154,6 +159,7 @@ enum {
 	OPT_AUTH_REJECT,
 	OPT_VOLFILE_DIR,
 	OPT_DUMP_DIR,
+	OPT_HANDSHAKE_TIMEOUT,
 };
 
 static const struct option brick_longopts[] = {
@@ -170,6 +176,7 @@ static const struct option brick_longopts[] = {
     {"auth-reject", required_argument, NULL, OPT_AUTH_REJECT},
     {"volfile-dir", required_argument, NULL, OPT_VOLFILE_DIR},
     {"dump-dir", required_argument, NULL, OPT_DUMP_DIR},
+    {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -258,6 +265,10 @@ static void brick_parse_args(int argc, char **argv, struct brick_opts *o)
 			free(o->dump_dir);
 			o->dump_dir = brick_abspath(optarg);
 			break;
+		case OPT_HANDSHAKE_TIMEOUT:
+			/* checked against the option's range at graph build */
+			o->handshake_timeout = optarg;
+			break;
 		case 'h':
 			brick_usage(stdout);
 			exit(0);
@@ -330,6 +341,7 @@ static char *brick_export_volfile(const struct brick_opts *o)
 	brick_opt_line(&text, "listen-port", o->port ? o->port : "24010");
 	brick_opt_line(&text, "auth.allow", o->auth_allow);
 	brick_opt_line(&text, "auth.reject", o->auth_reject);
+	brick_opt_line(&text, "handshake-timeout", o->handshake_timeout);
 	brick_opt_line(&text, "volfile-dir", o->volfile_dir);
 	brick_opt_line(&text, "port-file", o->port_file);
 	if (asprintf(&next, "%s    subvolumes %s\nend-volume\n", text, v) < 0)
@@ -398,6 +410,7 @@ static struct xl_volfile *brick_load_volfile(const struct brick_opts *o)
 		brick_volspec_set(v, "listen-port", o->port);
 		brick_volspec_set(v, "auth.allow", o->auth_allow);
 		brick_volspec_set(v, "auth.reject", o->auth_reject);
+		brick_volspec_set(v, "handshake-timeout", o->handshake_timeout);
 		brick_volspec_set(v, "volfile-dir", o->volfile_dir);
 		brick_volspec_set(v, "port-file", o->port_file);
 	}

@@ -133,6 +133,10 @@ struct rpc_srv *rpc_srv_new(struct rpc_evloop *loop, const char *host,
 			    const struct rpc_srv_cbs *cbs, void *ctx,
 			    char **err);
 uint16_t rpc_srv_port(struct rpc_srv *srv);
+/* A connection that has not completed a handshake (a HANDSHAKE reply with
+ * status 0) ms after it arrived is closed; 30000 unless set.  Applies to
+ * the connections already there too.  0 or -errno. */
+int rpc_srv_set_handshake_timeout(struct rpc_srv *srv, int ms);
 void rpc_srv_destroy(struct rpc_srv *srv);
 
 int rpc_conn_reply(struct rpc_conn *conn, uint64_t xid, uint32_t proc,

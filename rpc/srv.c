@@ -13,7 +13,8 @@
  * grow our memory.  The TCP transport stops reading while many reply bytes
  * are queued; here a connection also stops reading while RPC_SRV_INFLIGHT_MAX
  * of its requests wait for an answer, and one that has not completed a
- * handshake SRV_GREET_MS after it arrived is closed (a sweep timer).
+ * handshake greet_ms (SRV_GREET_MS unless set) after it arrived is closed
+ * (a sweep timer, every quarter of greet_ms).
  * Requests the owner parks (rpc_conn_park: blocking lock requests, which
  * wait as long as another client holds the lock) do not count: else a
  * connection with enough of them would stop reading, pings included, and
@@ -41,8 +42,10 @@
 #include <unistd.h>
 
 #define SRV_DESTROY_WAIT_MS 10000
-#define SRV_GREET_MS	    30000 /* time a peer has to complete a handshake */
-#define SRV_SWEEP_MS	    5000  /* how often that is checked */
+/* default time a peer has to complete a handshake (see
+ * rpc_srv_set_handshake_timeout) */
+#define SRV_GREET_MS 30000
+#define SRV_SWEEP_MS 5000 /* how often that is checked, at most */
 
 struct rpc_srv {
 	atomic_int refs;
@@ -57,6 +60,7 @@ struct rpc_srv {
 	struct rpc_conn *conns; /* lock; doubly linked */
 	int sweep_fd;		/* timerfd for the handshake deadline */
 	uint64_t sweep_id;
+	atomic_int greet_ms; /* the handshake deadline */
 };
 
 struct rpc_conn {
@@ -247,6 +251,7 @@ static void srv_sweep_handle(void *obj, uint32_t ev)
 	struct rpc_tconn *late[64];
 	struct rpc_conn *conn;
 	uint64_t v, now = rpc_now_ms();
+	int greet_ms = atomic_load(&srv->greet_ms);
 	size_t n = 0;
 
 	if (read(srv->sweep_fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
@@ -255,9 +260,9 @@ static void srv_sweep_handle(void *obj, uint32_t ev)
 	for (conn = srv->conns; conn && n < 64; conn = conn->next) {
 		pthread_mutex_lock(&conn->lock);
 		if (conn->tconn && !conn->greeted &&
-		    now - conn->born_ms > SRV_GREET_MS) {
-			xl_warn("rpc", "no handshake from %s in %d s: closing",
-				conn->peer, SRV_GREET_MS / 1000);
+		    now - conn->born_ms >= (uint64_t)greet_ms) {
+			xl_warn("rpc", "no handshake from %s in %d ms: closing",
+				conn->peer, greet_ms);
 			late[n++] = srv->tp->ref(conn->tconn);
 		}
 		pthread_mutex_unlock(&conn->lock);
@@ -278,19 +283,34 @@ static const struct rpc_ev_ops srv_sweep_ops = {
     .unref = srv_sweep_unref,
 };
 
+/* Sweep every quarter of the deadline (at most every SRV_SWEEP_MS), so
+ * a late peer goes within 1.25 deadlines. */
+static int srv_sweep_arm(struct rpc_srv *srv, int greet_ms)
+{
+	long ms = greet_ms / 4;
+	struct itimerspec its;
+
+	if (ms > SRV_SWEEP_MS)
+		ms = SRV_SWEEP_MS;
+	if (ms < 10)
+		ms = 10;
+	its.it_interval.tv_sec = ms / 1000;
+	its.it_interval.tv_nsec = (ms % 1000) * 1000000;
+	its.it_value = its.it_interval;
+	return timerfd_settime(srv->sweep_fd, 0, &its, NULL) == -1 ? -errno : 0;
+}
+
 static int srv_sweep_start(struct rpc_srv *srv)
 {
-	struct itimerspec its = {
-	    .it_interval = {.tv_sec = SRV_SWEEP_MS / 1000},
-	    .it_value = {.tv_sec = SRV_SWEEP_MS / 1000},
-	};
+	int ret;
 
 	srv->sweep_fd =
 	    timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (srv->sweep_fd < 0)
 		return -errno;
-	if (timerfd_settime(srv->sweep_fd, 0, &its, NULL) == -1)
-		return -errno;
+	ret = srv_sweep_arm(srv, atomic_load(&srv->greet_ms));
+	if (ret)
+		return ret;
 	return rpc_ev_add(srv->loop, srv->sweep_fd, EPOLLIN, &srv_sweep_ops,
 			  srv, &srv->sweep_id);
 }
@@ -314,6 +334,7 @@ struct rpc_srv *rpc_srv_new(struct rpc_evloop *loop, const char *host,
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->gone, NULL);
 	srv->sweep_fd = -1;
+	atomic_init(&srv->greet_ms, SRV_GREET_MS);
 	srv->loop = loop;
 	srv->cbs = *cbs;
 	srv->ctx = ctx;
@@ -348,6 +369,14 @@ struct rpc_srv *rpc_srv_new(struct rpc_evloop *loop, const char *host,
 uint16_t rpc_srv_port(struct rpc_srv *srv)
 {
 	return srv->tp->listener_port(srv->listener);
+}
+
+int rpc_srv_set_handshake_timeout(struct rpc_srv *srv, int ms)
+{
+	if (ms <= 0)
+		return -EINVAL;
+	atomic_store(&srv->greet_ms, ms);
+	return srv_sweep_arm(srv, ms);
 }
 
 /* Close every connection and wait (bounded) until each one's

@@ -3,13 +3,15 @@
 # frames and path-escaping names to a brick.  The brick must answer each
 # with an error or a closed connection, stay alive, keep serving a normal
 # mount during and after the attack, and create nothing outside its
-# export directory.
+# export directory.  A second brick with a short handshake-timeout closes
+# connections that never complete a handshake (silent, half a frame,
+# only pings) after that deadline, and serves its mount meanwhile.
 # shellcheck source=../lib/mortar-test.sh
 . "$(dirname "$0")/../lib/mortar-test.sh"
 
 HOSTILE=$MT_TOOLS/hostile
 require_binaries "$HOSTILE"
-plan 9
+plan 11
 
 # The brick lives in its own jail dir, so anything a "../x" name
 # managed to create shows up as a change in the jail listing.
@@ -39,26 +41,27 @@ tap_check "write and read a file before the attack" sh -c \
 
 # The mount keeps working while the attack runs: a loop of write + read
 # back, each op under timeout, until the attack is over (bounded by the
-# iteration count too).
+# iteration count too).  io_loop MNT TAG: until $MT_TMP/TAG.done; touches
+# $MT_TMP/TAG.started after the first round.
 io_loop() {
-	local i=0 bad=0 f
-	while [ ! -e "$MT_TMP/attack.done" ] && [ $i -lt 2000 ]; do
+	local mnt=$1 tag=$2 i=0 bad=0 f
+	while [ ! -e "$MT_TMP/$tag.done" ] && [ $i -lt 2000 ]; do
 		i=$((i + 1))
-		f=$MT_TMP/mnt/during-$((i % 10))
+		f=$mnt/during-$((i % 10))
 		if ! timeout 10 sh -c "echo during-$i > '$f'" ||
 			[ "$(timeout 10 cat "$f")" != "during-$i" ]; then
 			bad=$((bad + 1))
 			echo "io failed at iteration $i"
 		fi
-		[ $i -eq 1 ] && touch "$MT_TMP/io.started"
+		[ $i -eq 1 ] && touch "$MT_TMP/$tag.started"
 	done
 	echo "$i iterations, $bad failed"
 	[ $i -gt 0 ] && [ $bad -eq 0 ]
 }
-io_loop >"$MT_TMP/io.out" 2>&1 &
+io_loop "$MT_TMP/mnt" attack >"$MT_TMP/io.out" 2>&1 &
 IO_PID=$!
 mt_track .pids "$IO_PID"
-wait_for 10 test -e "$MT_TMP/io.started" || diag "io loop did not start"
+wait_for 10 test -e "$MT_TMP/attack.started" || diag "io loop did not start"
 
 # Seed from the clock, printed by hostile so a failure can be replayed.
 # Five rounds: more fuzz, and a longer attack for the mount to live
@@ -116,3 +119,31 @@ jail_listing >"$MT_TMP/jail.after"
 tap_check "nothing appeared outside the brick directory" \
 	diff -u "$MT_TMP/jail.before" "$MT_TMP/jail.after"
 rm -f /tmp/hostile-escape-abs 2>/dev/null
+
+# ---- the handshake deadline (protocol/server handshake-timeout) ---------
+GREET=2
+start_brick hs "$MT_TMP/hs" --handshake-timeout "$GREET" ||
+	bail_out "brick with --handshake-timeout did not start"
+HS_PORT=$BRICK_PORT
+mount_volume "$MT_TMP/hsmnt" hs "$HS_PORT" || bail_out "mount of hs failed"
+io_loop "$MT_TMP/hsmnt" greet >"$MT_TMP/hsio.out" 2>&1 &
+IO_PID=$!
+mt_track .pids "$IO_PID"
+wait_for 10 test -e "$MT_TMP/greet.started" || diag "io loop did not start"
+timeout 60 "$HOSTILE" -p "$HS_PORT" -v hs -t 5 -G "$GREET" silent \
+	>"$MT_TMP/silent.out" 2>&1
+rc=$?
+touch "$MT_TMP/greet.done"
+# three closes, the served connection, two PINGs after: not a skip
+silent_ok() {
+	[ "$rc" -eq 0 ] && [ "$(grep -c '^# pass' "$MT_TMP/silent.out")" -ge 5 ]
+}
+silent_ok
+tap_result "connections without a handshake are closed after $GREET s, a handshaken one is served" \
+	$? || diag_file "$MT_TMP/silent.out"
+diag "$(grep -h 'closed after' "$MT_TMP/silent.out")"
+wait_for 30 mt_pid_gone "$IO_PID"
+wait "$IO_PID"
+tap_result "the mount of that brick kept working meanwhile" $? ||
+	diag_file "$MT_TMP/hsio.out"
+mt_untrack .pids "$IO_PID"

@@ -5,17 +5,20 @@
  * brick.
  *
  *   hostile [-h HOST] -p PORT [-v VOLUME] [-t SECONDS] [-s SEED] [-n ROUNDS]
- *           [-e OUTSIDE_DIR] [-P BRICK_PID [-M RSS_KIB]] [CASE...]
+ *           [-e OUTSIDE_DIR] [-P BRICK_PID [-M RSS_KIB]] [-G SECONDS]
+ *           [CASE...]
  *
  * -e names a directory outside the brick for the symlink-escape case
  * (skipped without it); -P the brick's pid for the flood case, which
  * watches its memory (skipped without it): growth above -M KiB fails
- * (64 MiB by default).  Without CASE it runs every case; -n repeats the
- * whole run (more fuzz, and a longer attack for a mount to survive
- * meanwhile).  Output is one "# pass:"/"# FAIL:" line per check; exit 0
- * when every check passed, 1 when one failed, 2 on a usage error or when
- * the brick cannot be reached at all.  After each case a PING on a fresh
- * connection proves the brick still answers.
+ * (64 MiB by default); -G the brick's handshake-timeout for the silent
+ * case (skipped without it): connections that never complete a
+ * handshake must be closed after it, while a handshaken one is served.  Without
+ * CASE it runs every case; -n repeats the whole run (more fuzz, and a longer
+ * attack for a mount to survive meanwhile).  Output is one "# pass:"/"# FAIL:"
+ * line per check; exit 0 when every check passed, 1 when one failed, 2 on a
+ * usage error or when the brick cannot be reached at all.  After each case a
+ * PING on a fresh connection proves the brick still answers.
  *
  * Each case opens its own TCP connection, so a brick that closes the
  * connection on a bad frame (what rpc.h promises) does not hide later
@@ -67,6 +70,7 @@ static const char *ho_escape_dir;     /* -e: a dir outside the brick */
 static int ho_brick_pid;	      /* -P: whose memory the flood watches */
 static long ho_rss_max_kb = 64 << 10; /* -M: how much it may grow */
 static int ho_timeout_ms = 5000;
+static double ho_greet_secs; /* -G: the brick's handshake deadline */
 static int ho_failures;
 
 static void __attribute__((format(printf, 2, 3)))
@@ -1080,6 +1084,107 @@ static void ho_case_flood(void)
 	ho_alive("flood");
 }
 
+/* ---- case: connections that never complete a handshake ------------ */
+
+/* Seconds past the deadline a close may take: the brick sweeps every
+ * quarter of it; the rest is slack for a loaded host. */
+#define HO_SILENT_SLACK 3.0
+
+/* Has the brick closed c (EOF or reset)?  Does not wait. */
+static bool ho_gone(struct ho_conn *c)
+{
+	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+	char b[64];
+	ssize_t n;
+
+	if (poll(&pfd, 1, 0) != 1)
+		return false;
+	n = recv(c->fd, b, sizeof(b), MSG_DONTWAIT);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
+}
+
+/* A PING on c answered?  false when it is closed (or silent). */
+static bool ho_ping(struct ho_conn *c)
+{
+	uint64_t xid;
+	int32_t ret = 0;
+
+	return ho_send_frame(c, RPC_PROC_PING, NULL, 0, NULL, 0, &xid) == 0 &&
+	       ho_wait(c, xid, &ret, NULL, NULL) == HO_R_REPLY;
+}
+
+/*
+ * Three connections that never complete a handshake (one sends nothing,
+ * one half a frame header, one only PINGs, which the brick answers) are
+ * closed once the handshake deadline (-G) has passed, not before; a
+ * handshaken connection is answered all along.
+ */
+static void ho_case_silent(void)
+{
+	static const char *const what[3] = {
+	    "a connection that sends nothing",
+	    "a connection that sent half a frame header",
+	    "a connection that only pings"};
+	struct ho_conn late[3], good;
+	struct ho_hdr h;
+	uint8_t hdr[RPC_HEADER_LEN];
+	double t0, end, gone[3] = {-1, -1, -1};
+	int served = 0, failed = 0, open = 3;
+
+	if (ho_greet_secs <= 0) {
+		printf("# skip: silent needs -G HANDSHAKE_TIMEOUT\n");
+		return;
+	}
+	if (ho_session(&good) < 0)
+		return;
+	t0 = ho_now();
+	for (int i = 0; i < 3; i++) {
+		if (ho_connect(&late[i]) < 0) {
+			ho_check(false, "connect %s", what[i]);
+			gone[i] = 0;
+			open--;
+		}
+	}
+	h = ho_hdr_request(&late[1], RPC_PROC_HANDSHAKE, 64, 0);
+	ho_hdr_pack(&h, hdr);
+	if (late[1].fd >= 0)
+		ho_send(&late[1], hdr, 10);
+	end = t0 + ho_greet_secs + HO_SILENT_SLACK;
+	while (open > 0 && ho_now() < end) {
+		if (ho_ping(&good))
+			served++;
+		else
+			failed++;
+		for (int i = 0; i < 3; i++) {
+			if (gone[i] >= 0)
+				continue;
+			/* the pinger's PINGs are answered until it goes */
+			if ((i == 2 && !ho_ping(&late[i])) ||
+			    (i != 2 && ho_gone(&late[i]))) {
+				gone[i] = ho_now() - t0;
+				open--;
+			}
+		}
+		usleep(100 * 1000);
+	}
+	for (int i = 0; i < 3; i++) {
+		ho_check(gone[i] >= ho_greet_secs - 0.05 &&
+			     gone[i] <= ho_greet_secs + HO_SILENT_SLACK,
+			 "%s is closed after the %.1f s handshake deadline: %s "
+			 "%.2f s",
+			 what[i], ho_greet_secs,
+			 gone[i] < 0 ? "still open after" : "closed after",
+			 gone[i] < 0 ? ho_now() - t0 : gone[i]);
+		ho_close(&late[i]);
+	}
+	ho_check(served > 0 && failed == 0 && ho_ping(&good),
+		 "a handshaken connection is served meanwhile: %d PINGs "
+		 "answered, %d not",
+		 served, failed);
+	ho_close(&good);
+	ho_alive("silent connections");
+}
+
 static const struct ho_case ho_cases[] = {
     {"framing", ho_case_framing},
     {"truncated", ho_case_truncated},
@@ -1092,6 +1197,7 @@ static const struct ho_case ho_cases[] = {
     {"symlink-escape", ho_case_symlink_escape},
     {"stale-fd", ho_case_stale_fd},
     {"flood", ho_case_flood},
+    {"silent", ho_case_silent},
 };
 
 #define HO_NCASES (sizeof(ho_cases) / sizeof(ho_cases[0]))
@@ -1100,7 +1206,7 @@ static void ho_usage(void)
 {
 	fprintf(stderr, "usage: hostile [-h HOST] -p PORT [-v VOLUME] "
 			"[-t SECONDS] [-s SEED] [-n ROUNDS] [-e OUTSIDE_DIR] "
-			"[-P BRICK_PID [-M RSS_KIB]] [CASE...]\n"
+			"[-P BRICK_PID [-M RSS_KIB]] [-G SECONDS] [CASE...]\n"
 			"cases:");
 	for (size_t i = 0; i < HO_NCASES; i++)
 		fprintf(stderr, " %s", ho_cases[i].name);
@@ -1138,7 +1244,7 @@ int main(int argc, char **argv)
 	int rounds = 1, ret = 0;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "h:p:v:t:s:n:e:P:M:")) != -1) {
+	while ((opt = getopt(argc, argv, "h:p:v:t:s:n:e:P:M:G:")) != -1) {
 		switch (opt) {
 		case 'h':
 			ho_host = optarg;
@@ -1166,6 +1272,9 @@ int main(int argc, char **argv)
 			break;
 		case 'M':
 			ho_rss_max_kb = atol(optarg);
+			break;
+		case 'G':
+			ho_greet_secs = atof(optarg);
 			break;
 		default:
 			ho_usage();

@@ -1,7 +1,7 @@
 /*
  * test_rpc_tcp.c - rpc client and server over TCP on 127.0.0.1, in one
  * process: concurrency, bulk, bad frames, silent peers, server loss and
- * reconnect.  Every wait is bounded.
+ * reconnect, the handshake deadline.  Every wait is bounded.
  */
 #include "config.h"
 
@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -411,6 +412,75 @@ static void test_garbage_frame(void **state)
 	assert_int_equal(one_call(fx->clnt, &status), 0);
 	assert_int_equal(status, 0);
 	assert_true(rpc_clnt_connected(fx->clnt));
+}
+
+/* ---- a peer that never completes a handshake is closed ---------------- */
+
+/* Has the server closed fd (EOF or reset)?  Waits at most ms. */
+static bool peer_closed(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char c;
+
+	if (poll(&p, 1, ms) != 1)
+		return false;
+	ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
+	return n == 0 || (n == -1 && errno != EAGAIN);
+}
+
+static void test_handshake_deadline(void **state)
+{
+	struct fixture *fx = *state;
+	uint16_t port = rpc_srv_port(fx->srv);
+	const int64_t greet = 400;
+	uint8_t hdr[RPC_HEADER_LEN];
+	int64_t gone[2] = {-1, -1};
+	int fds[2], status = -1, calls = 0;
+	struct call_ctx cc;
+	struct waiter w;
+	uint64_t t0;
+
+	assert_int_equal(rpc_srv_set_handshake_timeout(fx->srv, 0), -EINVAL);
+	assert_int_equal(rpc_srv_set_handshake_timeout(fx->srv, (int)greet), 0);
+	/* a client that completes a handshake (the echo server answers it
+	 * with status 0) */
+	fx->clnt = fx_client(fx, port, NULL);
+	assert_true(waiter_wait(&fx->conn_w, 1, WAIT_MS));
+	waiter_init(&w);
+	cc = (struct call_ctx){.w = &w, .want = 0};
+	assert_int_equal(rpc_clnt_call(fx->clnt, RPC_PROC_HANDSHAKE, "\0\0\0\0",
+				       4, NULL, check_reply, &cc),
+			 0);
+	assert_true(waiter_wait(&w, 1, WAIT_MS));
+	assert_int_equal(w.errors, 0);
+	waiter_fini(&w);
+
+	/* one peer sends nothing, one half a frame header */
+	t0 = now_ms();
+	fds[0] = raw_connect(port);
+	fds[1] = raw_connect(port);
+	rpc_frame_encode(hdr, RPC_T_REQUEST, 0, 0, 1, RPC_PROC_HANDSHAKE);
+	assert_int_equal(write(fds[1], hdr, 10), 10);
+	while ((gone[0] < 0 || gone[1] < 0) && now_ms() - t0 < WAIT_MS) {
+		/* the greeted client is served meanwhile */
+		assert_int_equal(one_call(fx->clnt, &status), 0);
+		assert_int_equal(status, 0);
+		calls++;
+		for (int i = 0; i < 2; i++)
+			if (gone[i] < 0 && peer_closed(fds[i], 10))
+				gone[i] = (int64_t)(now_ms() - t0);
+	}
+	for (int i = 0; i < 2; i++) {
+		print_message("peer %d closed after %lld ms\n", i,
+			      (long long)gone[i]);
+		assert_true(gone[i] >= greet);
+		/* swept every greet/4; the rest is slack for a loaded host */
+		assert_true(gone[i] < greet + 3000);
+		close(fds[i]);
+	}
+	assert_true(calls > 1);
+	assert_true(rpc_clnt_connected(fx->clnt));
+	assert_int_equal(fx->disc_w.count, 0);
 }
 
 /* ---- a silent peer times out ---------------------------------------- */
@@ -840,6 +910,8 @@ int main(void)
 					    fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_bulk, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_frame, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_handshake_deadline, fx_setup,
 					    fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_silent_peer, fx_setup,
 					    fx_teardown),

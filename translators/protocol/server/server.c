@@ -1038,7 +1038,7 @@ static int server_init(struct xl *xl, char **err)
 	struct server_priv *priv;
 	const char *host = "0.0.0.0", *transport = "tcp", *port_file = NULL;
 	char *srv_err = NULL;
-	int64_t port = RPC_DEFAULT_PORT;
+	int64_t port = RPC_DEFAULT_PORT, greet = 30;
 	int ret;
 
 	static const struct rpc_srv_cbs cbs = {
@@ -1092,6 +1092,12 @@ static int server_init(struct xl *xl, char **err)
 		goto fail;
 	}
 	priv->port = rpc_srv_port(priv->srv);
+	xl_opt_int(xl, "handshake-timeout", &greet);
+	ret = rpc_srv_set_handshake_timeout(priv->srv, (int)greet * 1000);
+	if (ret != 0) {
+		*err = strdup("cannot set the handshake timeout");
+		goto fail;
+	}
 	if (port_file) {
 		ret = server_write_port_file(port_file, priv->port);
 		if (ret != 0) {
@@ -1208,6 +1214,13 @@ static const struct xl_option_desc server_options[] = {
     {.key = "port-file",
      .type = XL_OPT_PATH,
      .help = "file to write the bound port to once listening"},
+    {.key = "handshake-timeout",
+     .type = XL_OPT_TIME,
+     .default_value = "30",
+     .min = 1,
+     .max = 3600,
+     .help = "seconds a new connection has to complete its handshake "
+	     "before it is closed"},
     {0},
 };
 
