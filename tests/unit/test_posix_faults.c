@@ -5,8 +5,9 @@
  * that errno and leaves no entry and no handle; an XATTROP that cannot
  * write a counter fails and leaves every counter as it was; setattr,
  * xattr fops, readlink, statfs, stat, opendir and readdir report the
- * failing call's errno; a lookup's xattr request that cannot read one
- * xattr leaves it out of the reply (posix_lookup_xattrs' contract).
+ * failing call's errno; a lookup's (or readdirplus') xattr request that
+ * cannot read one xattr leaves it out of the reply (posix_lookup_xattrs'
+ * and posix_dx_note's contract).
  *
  * Each fault is a table entry that fails (and counts its hits), so every
  * test also shows the call is routed through the table: a call made
@@ -738,8 +739,55 @@ static void test_lookup_xattr_read_fails(void **state)
 	assert_true(fault_hits > 0);
 }
 
-/* ---- the other calls ------------------------------------------------------
- */
+/* readdirplus with "mortar.xattr-req" (distribute's linkto names): an
+ * entry whose xattr cannot be read is not in the list, the listing
+ * itself succeeds. */
+static void test_readdirplus_xattr_read_fails(void **state)
+{
+	struct fx *f = use_local(state);
+	static const char req[] = "user.k";
+	uint8_t d[XL_GFID_LEN], g[XL_GFID_LEN];
+	struct xl_fd *dfd = NULL;
+	struct xl_call *c;
+	struct rec r;
+
+	assert_int_equal(
+	    do_make(f, XL_FOP_MKDIR, xl_gfid_root, "d", 0755, NULL, d, NULL),
+	    0);
+	assert_int_equal(do_create(f, d, "f", O_RDWR, 0644, g, NULL), 0);
+	assert_int_equal(
+	    do_xattr(f, XL_FOP_SETXATTR, g, "user.k", "v", 0, 0, &r), 0);
+	xl_reply_clear(&r.reply);
+	assert_int_equal(do_open(f, XL_FOP_OPENDIR, d, O_RDONLY, &dfd), 0);
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			posix_sys.lgetxattr = f_lgetxattr;
+			fault_xattr = "user.k";
+		}
+		c = mk(f, XL_FOP_READDIRPLUS, &r);
+		c->args.fd = xl_fd_ref(dfd);
+		c->args.size = 65536;
+		c->args.xdata = xl_dict_new();
+		assert_non_null(c->args.xdata);
+		assert_int_equal(xl_dict_set(c->args.xdata, "mortar.xattr-req",
+					     req, sizeof(req)),
+				 0);
+		assert_int_equal(run(f, c, &r), 0);
+		assert_true(r.reply.entry_count >= 3); /* ., .., f */
+		if (pass == 0)
+			assert_true(r.reply.xdata &&
+				    xl_dict_get(r.reply.xdata, "user.k"));
+		else
+			assert_true(!r.reply.xdata ||
+				    !xl_dict_get(r.reply.xdata, "user.k"));
+		xl_reply_clear(&r.reply);
+	}
+	assert_true(fault_hits > 0);
+	posix_sys_reset();
+	do_release(f, dfd, XL_FOP_RELEASEDIR);
+}
+
+/* ---- the other calls ------------------------------------------------ */
 
 static void test_other_calls_fail(void **state)
 {
@@ -820,6 +868,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_lookup_xattr_read_fails, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_readdirplus_xattr_read_fails,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_other_calls_fail, setup,
 					    teardown),
 	};

@@ -643,7 +643,7 @@ static int posix_dx_note(struct posix_dx *dx, int dfd, const char *name)
 
 	snprintf(xpath, sizeof(xpath), "/proc/self/fd/%d/%s", dfd, name);
 	for (int i = 0; i < dx->n; i++) {
-		if (lgetxattr(xpath, dx->names[i], NULL, 0) < 0)
+		if (posix_sys.lgetxattr(xpath, dx->names[i], NULL, 0) < 0)
 			continue; /* absent, or unreadable: not listed */
 		if (dx->lens[i] + len > dx->caps[i]) {
 			size_t cap = dx->caps[i] ? dx->caps[i] * 2 : 1024;
