@@ -13,6 +13,10 @@
 #   dht_linkto_files DIR    the linkto files below a brick dir
 #   dht_is_linkto FILE      FILE (on a brick) is a linkto file
 #   dht_brick_of NAME PATH  the brick index holding PATH's data
+#   dht_linkto_brick_of NAME PATH   the brick index with a linkto for PATH
+#   dht_name_off_brick NAME MNT DIR BRICK
+#       a name for a new file in MNT/DIR that lands on a brick other than
+#       BRICK (probe files are made and removed until one does)
 #
 # A linkto file is a file of mode exactly 1000 WITH the xattr
 # trusted.mortar.dht.linkto: a user's file may have mode 1000 too.
@@ -57,6 +61,33 @@ dht_brick_of() {
 		if [ -f "$MT_TMP/$vol/b$b/$rel" ] &&
 			! dht_is_linkto "$MT_TMP/$vol/b$b/$rel"; then
 			echo "$b"
+			return 0
+		fi
+	done
+	return 1
+}
+
+dht_linkto_brick_of() {
+	local vol=$1 rel=$2 b
+	local -a bricks
+	read -ra bricks <<<"${MT_VOL_BRICKS[$vol]}"
+	for ((b = 0; b < ${#bricks[@]}; b++)); do
+		if dht_is_linkto "$MT_TMP/$vol/b$b/$rel"; then
+			echo "$b"
+			return 0
+		fi
+	done
+	return 1
+}
+
+dht_name_off_brick() {
+	local vol=$1 mnt=$2 dir=$3 brick=$4 i b
+	for i in $(seq 1 64); do
+		echo x >"$mnt/$dir/probe$i" || return 1
+		b=$(dht_brick_of "$vol" "$dir/probe$i")
+		rm -f "$mnt/$dir/probe$i" || return 1
+		if [ "$b" != "$brick" ]; then
+			echo "probe$i"
 			return 0
 		fi
 	done

@@ -27,31 +27,6 @@ B=$MT_TMP/lt/b
 tap_require "start 4 bricks" dht_volume lt 4 min-free-disk=0
 tap_require "mount" mount_volume_of lt "$M"
 
-# A name in directory $1 (below the mount) whose file lands on a brick
-# other than $2: probe files are made and removed until one does.
-name_off_brick() {
-	local i b
-	for i in $(seq 1 64); do
-		echo x >"$M/$1/probe$i" || return 1
-		b=$(dht_brick_of lt "$1/probe$i")
-		rm -f "$M/$1/probe$i" || return 1
-		if [ "$b" != "$2" ]; then
-			echo "probe$i"
-			return 0
-		fi
-	done
-	return 1
-}
-
-# The brick holding a linkto file for path $1 (below the brick roots).
-linkto_brick_of() {
-	local b
-	for b in 0 1 2 3; do
-		dht_is_linkto "$B$b/$1" && echo "$b" && return 0
-	done
-	return 1
-}
-
 listing() { (cd "$M/$1" && find . -mindepth 1 -maxdepth 1 -printf '%f\n' | LC_ALL=C sort | tr '\n' ' '); }
 
 make_files() {
@@ -78,12 +53,12 @@ tap_check "readdir lists them" test "$(listing t)" = "empty full plain "
 # data stays where it is (mode 1000, no xattr), a linkto file of the same
 # mode and name goes to the new name's brick.
 FULL_AT=$(dht_brick_of lt t/full)
-NEW=$(name_off_brick t "$FULL_AT")
+NEW=$(dht_name_off_brick lt "$M" t "$FULL_AT")
 renamed() {
 	local at lb
 	[ -n "$NEW" ] && mv "$M/t/full" "$M/t/$NEW" || return 1
 	at=$(dht_brick_of lt "t/$NEW")
-	lb=$(linkto_brick_of "t/$NEW")
+	lb=$(dht_linkto_brick_of lt "t/$NEW")
 	echo "data on brick $at (was $FULL_AT), linkto on brick ${lb:-none}"
 	[ "$at" = "$FULL_AT" ] && [ -n "$lb" ] && [ "$lb" != "$at" ] &&
 		[ "$(stat -c %a "$B$at/t/$NEW")" = 1000 ] &&
@@ -121,9 +96,9 @@ mkdir "$M/r"
 head -c 100000 /dev/urandom >"$MT_TMP/rdata"
 cp "$MT_TMP/rdata" "$M/r/src"
 SRC_AT=$(dht_brick_of lt r/src)
-RNEW=$(name_off_brick r "$SRC_AT")
+RNEW=$(dht_name_off_brick lt "$M" r "$SRC_AT")
 mv "$M/r/src" "$M/r/$RNEW" && chmod 1000 "$M/r/$RNEW"
-HASHED=$(linkto_brick_of "r/$RNEW")
+HASHED=$(dht_linkto_brick_of lt "r/$RNEW")
 MT_VERBOSE=1 tap_check "rebalance start" "$RB" -f "$(volume_volfile lt)" \
 	--progress 60 start
 moved() {

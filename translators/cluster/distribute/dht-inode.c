@@ -17,7 +17,9 @@
  * inodelk on S's copy over the written range in the domain
  * "distribute.migrate".  The tool copies each chunk under the same lock and
  * switches the file over under a lock on the whole file, so every write reaches
- * D either through the copy or through the repeat, in order.
+ * D either through the copy or through the repeat, in order.  Once the
+ * switch is done (S's copy has no name left), an fd opened before follows
+ * the file to D on its next read, fstat or change (dht_fd_switch).
  */
 #include "config.h"
 
@@ -326,8 +328,246 @@ static void dht_linkto_got(struct xl_call *call, struct xl_call *child,
 	dht_repeat_target(call);
 }
 
+/* ---- an fd whose file finished migrating -------------------------------- */
+
+/*
+ * After step 4 of a migration (doc/cluster.md) S's copy has no name left
+ * (nlink 0) and keeps the mark; an fd opened before still reaches it, so
+ * a read would return S's data, which no longer changes (writes through
+ * fds opened since go to D only).  The first read, fstat or change
+ * through such an fd whose reply shows both moves the fd to the target
+ * for good: the target is S's linkto xattr (or, when S no longer answers
+ * for the copy, the child with a regular file of that gfid), it must be
+ * the file now (no linkto xattr), the fd is opened there, becomes the
+ * fd's child, and the fop is sent there.  When that cannot be done the
+ * fop's own fallback runs (local->next: S's answer, or the repeat).
+ */
+
+static bool dht_migration_done(const struct xl_reply *r)
+{
+	return r->ret >= 0 && dht_is_migrated_copy(&r->attr);
+}
+
+/* Whether fd may still be moved (not known to have nowhere to go). */
+static bool dht_fd_may_switch(struct xl *xl, struct xl_fd *fd)
+{
+	struct dht_fdctx *f = dht_fdctx(xl, fd, false);
+	bool may;
+
+	if (!f)
+		return false;
+	pthread_mutex_lock(&f->lock);
+	may = !f->no_switch;
+	pthread_mutex_unlock(&f->lock);
+	return may;
+}
+
+/* The fd cannot be moved; for good (its file has no target: a user's
+ * mode, a file removed while migrating) or for now. */
+static void dht_switch_fail(struct xl_call *call, bool for_good)
+{
+	struct dht_local *local = dht_local(call);
+	struct dht_fdctx *f = dht_fdctx(call->xl, call->args.fd, false);
+
+	if (f && for_good) {
+		pthread_mutex_lock(&f->lock);
+		f->no_switch = true;
+		pthread_mutex_unlock(&f->lock);
+	}
+	local->next(call);
+}
+
+static void dht_switch_resent(struct xl_call *call, struct xl_call *child,
+			      void *cookie)
+{
+	(void)cookie;
+	xl_reply_move(&call->reply, &child->reply);
+	xl_unwind(call);
+}
+
+static void dht_switch_opened(struct xl_call *call, struct xl_call *child,
+			      void *cookie)
+{
+	struct dht_local *local = dht_local(call);
+	struct dht_fdctx *f = dht_fdctx(call->xl, call->args.fd, false);
+	struct dht_priv *priv = dht_priv(call->xl);
+	char g[XL_GFID_STR_LEN];
+
+	(void)cookie;
+	if (child->reply.ret < 0 || !f) {
+		dht_switch_fail(call, false);
+		return;
+	}
+	pthread_mutex_lock(&f->lock);
+	f->subvol = local->linkto_target;
+	f->opened[local->linkto_target] = true;
+	f->migrate_dst = -1;
+	f->dst_open = false;
+	pthread_mutex_unlock(&f->lock);
+	xl_info(call->xl->name, "fd of %s follows its file from %s to %s",
+		xl_gfid_to_str(call->args.fd->gfid, g),
+		priv->subvols[local->linkto_on]->name,
+		priv->subvols[local->linkto_target]->name);
+	xl_reply_clear(&local->saved);
+	dht_send(call, call->fop, local->linkto_target, dht_fill_repeat,
+		 dht_switch_resent, NULL);
+}
+
+/* Open the fd on the target with its own access mode (opened again when
+ * an earlier repeat opened it there: that copy may be an abandoned one). */
+static int dht_fill_switch_open(struct xl_call *call, struct xl_call *child,
+				int subvol, int k)
+{
+	(void)subvol;
+	(void)k;
+	memcpy(child->args.loc.gfid, call->args.fd->gfid, XL_GFID_LEN);
+	child->args.fd = xl_fd_ref(call->args.fd);
+	child->args.flags =
+	    call->args.fd->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
+	return 0;
+}
+
+static void dht_switch_open(struct xl_call *call)
+{
+	dht_send(call, XL_FOP_OPEN, dht_local(call)->linkto_target,
+		 dht_fill_switch_open, dht_switch_opened, NULL);
+}
+
+/* The target S's xattr names, looked up by gfid: the file now? */
+static void dht_switch_checked(struct xl_call *call, struct xl_call *child,
+			       void *cookie)
+{
+	struct xl_reply *r = &child->reply;
+
+	(void)cookie;
+	if (r->ret == 0 && S_ISREG(r->attr.mode) &&
+	    !dht_is_linkto(&r->attr, r->xdata)) {
+		dht_switch_open(call);
+		return;
+	}
+	/* Still a linkto (S lost its names while being copied: removed,
+	 * the migration is abandoned) or gone: S stays the file. */
+	dht_switch_fail(call,
+			r->ret == 0 || r->ret == -ENOENT || r->ret == -ESTALE);
+}
+
+static void dht_switch_found(struct xl_call *call, struct xl_call **children,
+			     const int *subvols, int n)
+{
+	struct dht_local *local = dht_local(call);
+	bool down = n < dht_priv(call->xl)->n;
+	int dst = -1;
+
+	for (int k = 0; k < n && dst < 0; k++) {
+		struct xl_reply *r = &children[k]->reply;
+
+		if (r->ret == 0 && S_ISREG(r->attr.mode) &&
+		    !dht_is_linkto(&r->attr, r->xdata) &&
+		    subvols[k] != local->linkto_on)
+			dst = subvols[k];
+		else if (r->ret < 0 && r->ret != -ENOENT && r->ret != -ESTALE)
+			down = true;
+	}
+	if (dst < 0) {
+		dht_switch_fail(call, !down);
+		return;
+	}
+	local->linkto_target = dst;
+	dht_switch_open(call);
+}
+
+static void dht_switch_target(struct xl_call *call, struct xl_call *child,
+			      void *cookie)
+{
+	struct dht_local *local = dht_local(call);
+	struct xl_reply *r = &child->reply;
+	char name[256];
+	int dst = -1;
+
+	(void)cookie;
+	if (r->ret == -ESTALE || r->ret == -ENOENT) {
+		int subvols[DHT_MAX_SUBVOLS];
+		int n = dht_up_subvols(call->xl, subvols);
+
+		dht_fan(call, XL_FOP_LOOKUP, subvols, n, dht_fill_gfid_lookup,
+			dht_switch_found);
+		return;
+	}
+	if (r->ret >= 0 && r->data && r->data->size > 0 &&
+	    r->data->size < sizeof(name)) {
+		memcpy(name, r->data->data, r->data->size);
+		name[r->data->size] = '\0';
+		dst = dht_subvol_index(call->xl, name);
+	}
+	if (dst < 0 || dst == local->linkto_on || !dht_is_up(call->xl, dst)) {
+		/* No target named (a user's mode bits on a file with no name
+		 * left): for good; a target that is down: for now. */
+		dht_switch_fail(call, dst < 0 || dst == local->linkto_on);
+		return;
+	}
+	local->linkto_target = dst;
+	dht_send(call, XL_FOP_LOOKUP, dst, dht_fill_gfid_lookup,
+		 dht_switch_checked, NULL);
+}
+
+/* The reply from child s (in local->saved) shows a finished migration:
+ * move the fd (call->args.fd), then send the fop to the target; else
+ * local->next. */
+static void dht_fd_switch(struct xl_call *call, int s, dht_next_fn fallback)
+{
+	struct dht_local *local = dht_local(call);
+
+	local->linkto_on = s;
+	local->next = fallback;
+	dht_send(call, XL_FOP_GETXATTR, s, dht_fill_linkto_get,
+		 dht_switch_target, NULL);
+}
+
+/* Whether the reply of child s to call shows that call's fd should
+ * follow its file to a migration target. */
+static bool dht_fd_should_switch(struct xl_call *call, const struct xl_reply *r)
+{
+	return dht_local(call) && call->args.fd && !call->args.fd->is_dir &&
+	       call->fop != XL_FOP_OPEN && dht_migration_done(r) &&
+	       dht_fd_may_switch(call->xl, call->args.fd);
+}
+
+static void dht_answer_saved(struct xl_call *call)
+{
+	xl_reply_move(&call->reply, &dht_local(call)->saved);
+	xl_unwind(call);
+}
+
+/* A fop through an fd answered by child s (cookie). */
+static void dht_fd_follow_cbk(struct xl_call *call, struct xl_call *child,
+			      void *cookie)
+{
+	if (!dht_fd_should_switch(call, &child->reply)) {
+		xl_reply_move(&call->reply, &child->reply);
+		xl_unwind(call);
+		return;
+	}
+	xl_reply_move(&dht_local(call)->saved, &child->reply);
+	dht_fd_switch(call, (int)(intptr_t)cookie, dht_answer_saved);
+}
+
+/* ---- changes during a migration ------------------------------------------ */
+
+static void dht_repeat_start(struct xl_call *call)
+{
+	struct dht_local *local = dht_local(call);
+
+	local->ret = 0;
+	/* The target is read again for every repeat, not taken from the
+	 * fd: a run that was abandoned and a later one to another child
+	 * would otherwise send the repeats to the first one's target. */
+	dht_send(call, XL_FOP_GETXATTR, local->linkto_on, dht_fill_linkto_get,
+		 dht_linkto_got, NULL);
+}
+
 /* A changing fop on child s answered (reply in child): repeat it on the
- * migration target when the reply shows one; else unwind it. */
+ * migration target when the reply shows one (or, when the migration is
+ * over, move the fd there and send it there); else unwind it. */
 static void dht_after_change(struct xl_call *call, struct xl_call *child, int s)
 {
 	struct dht_local *local = dht_local(call);
@@ -337,14 +577,14 @@ static void dht_after_change(struct xl_call *call, struct xl_call *child, int s)
 		xl_unwind(call);
 		return;
 	}
+	if (dht_fd_should_switch(call, &child->reply)) {
+		xl_reply_move(&local->saved, &child->reply);
+		dht_fd_switch(call, s, dht_repeat_start);
+		return;
+	}
 	xl_reply_move(&local->saved, &child->reply);
 	local->linkto_on = s;
-	local->ret = 0;
-	/* The target is read again for every repeat, not taken from the
-	 * fd: a run that was abandoned and a later one to another child
-	 * would otherwise send the repeats to the first one's target. */
-	dht_send(call, XL_FOP_GETXATTR, s, dht_fill_linkto_get, dht_linkto_got,
-		 NULL);
+	dht_repeat_start(call);
 }
 
 /* ---- files ----------------------------------------------------------- */
@@ -358,10 +598,15 @@ static bool dht_stale_retry(struct xl_call *call, const struct xl_reply *r,
 	struct xl_inode *ref = NULL;
 	struct dht_ictx *ctx;
 
-	if ((r->ret != -ENOENT && r->ret != -ESTALE) || !local->flag ||
-	    local->step)
+	if ((r->ret != -ENOENT && r->ret != -ESTALE &&
+	     !(r->ret == 0 &&
+	       (call->fop == XL_FOP_STAT || call->fop == XL_FOP_SETATTR) &&
+	       dht_is_migrated_copy(&r->attr))) ||
+	    !local->flag || local->step)
 		return false;
-	/* The cached child no longer has it (migrated): ask everyone. */
+	/* The cached child no longer has it (migrated; by gfid, it may
+	 * still answer for a copy that has no name left while an fd holds
+	 * it open): ask everyone. */
 	local->step = 1;
 	ctx = call->args.loc.inode
 		  ? dht_ictx(call->xl, call->args.loc.inode, false)
@@ -386,6 +631,10 @@ static void dht_file_cbk(struct xl_call *call, struct xl_call *child,
 		return;
 	if (call->fop == XL_FOP_SETATTR && (call->args.valid & XL_SET_SIZE)) {
 		dht_after_change(call, child, s);
+		return;
+	}
+	if (dht_fd_should_switch(call, &child->reply)) {
+		dht_fd_follow_cbk(call, child, cookie);
 		return;
 	}
 	xl_reply_move(&call->reply, &child->reply);
@@ -593,6 +842,11 @@ void dht_fd_fop(struct xl *xl, struct xl_call *call)
 	}
 	if (call->fop == XL_FOP_FALLOCATE) {
 		xl_wind(call, dht_priv(xl)->subvols[s], dht_change_cbk,
+			(void *)(intptr_t)s);
+		return;
+	}
+	if (call->fop == XL_FOP_READ) {
+		xl_wind(call, dht_priv(xl)->subvols[s], dht_fd_follow_cbk,
 			(void *)(intptr_t)s);
 		return;
 	}

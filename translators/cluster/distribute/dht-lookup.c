@@ -719,7 +719,8 @@ static void dht_locate_gather(struct xl_call *call, struct xl_call **children,
 	for (int k = 0; k < n; k++) {
 		struct xl_reply *r = &children[k]->reply;
 
-		if (r->ret == 0 && !dht_is_linkto(&r->attr, r->xdata)) {
+		if (r->ret == 0 && !dht_is_linkto(&r->attr, r->xdata) &&
+		    !dht_is_migrated_copy(&r->attr)) {
 			if (local->target < 0 || S_ISDIR(r->attr.mode)) {
 				local->target = subvols[k];
 				local->attr = r->attr;
@@ -833,7 +834,8 @@ static void dht_lookup_cached_cbk(struct xl_call *call, struct xl_call *child,
 
 	(void)cookie;
 	if ((r->ret == -ENOENT || r->ret == -ESTALE) ||
-	    (r->ret == 0 && dht_is_linkto(&r->attr, r->xdata))) {
+	    (r->ret == 0 && (dht_is_linkto(&r->attr, r->xdata) ||
+			     dht_is_migrated_copy(&r->attr)))) {
 		ctx =
 		    call->args.loc.inode
 			? dht_ictx(call->xl, call->args.loc.inode, false)

@@ -264,6 +264,13 @@ bool dht_is_linkto(const struct xl_iatt *attr, const struct xl_dict *xdata)
 	       xl_dict_get(xdata, DHT_XATTR_LINKTO);
 }
 
+bool dht_is_migrated_copy(const struct xl_iatt *attr)
+{
+	return S_ISREG(attr->mode) &&
+	       (attr->mode & DHT_MIGRATE_BITS) == DHT_MIGRATE_BITS &&
+	       attr->nlink == 0;
+}
+
 int dht_readdirp_req(struct xl_call *child)
 {
 	static const char req[] = DHT_XATTR_LINKTO;

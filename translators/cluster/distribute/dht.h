@@ -79,6 +79,7 @@ struct dht_fdctx {
 	int subvol;	   /* file: child it was opened on */
 	int migrate_dst;   /* file: child a migration copies it to, -1 */
 	bool dst_open;	   /* fd opened on migrate_dst too */
+	bool no_switch;	   /* its file has no migration target to follow */
 	uint64_t lk_owner; /* inodelk owner for migration repeats */
 	bool opened[];	   /* [priv->n]: children holding it open */
 };
@@ -168,6 +169,9 @@ struct dht_fdctx *dht_fdctx(struct xl *xl, struct xl_fd *fd, bool create);
 /* A lookup's answer is a linkto file: mode 01000 and, in the reply's
  * xdata (mortar.xattr-req), the linkto xattr. */
 bool dht_is_linkto(const struct xl_iatt *attr, const struct xl_dict *xdata);
+/* The source copy of a finished migration: the mark, and no name left
+ * (only fds opened before reach it; doc/cluster.md). */
+bool dht_is_migrated_copy(const struct xl_iatt *attr);
 /* Ask a child's readdirplus which entries carry the linkto xattr. */
 int dht_readdirp_req(struct xl_call *child);
 /* A readdirplus entry is a linkto file: mode 01000 and named in the

@@ -350,6 +350,10 @@ void posix_read(struct xl *xl, struct xl_call *call)
 	buf->size = (size_t)n;
 	call->reply.data = buf;
 	ret = (int)n;
+	/* The file's attributes after the read, as write answers them:
+	 * distribute sees from them that a file it reads finished migrating
+	 * (doc/cluster.md).  Left zero when fstat fails. */
+	posix_fill_attr_fd(xl->private, pfd->fd, pfd->gfid, &call->reply.attr);
 out:
 	posix_fd_put(xl->private, pfd);
 	call->reply.ret = ret;
