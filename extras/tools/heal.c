@@ -17,6 +17,17 @@
  * 00000000-0000-0000-0000-000000000005 on the child, and the heal itself
  * runs inside the replicate translator, driven by virtual xattrs
  * (mortar.replicate.heal, .heal-status, .heal-index, .resolve).
+ *
+ * info and split-brain print one line per entry:
+ *   REPLICA-SET /path/from/the/volume/root (gfid GFID) STATUS
+ *   REPLICA-SET <gfid:GFID> (no path: removed) STATUS
+ * The index names gfids; their paths are found through the graph: a
+ * lookup by gfid tells whether the entry still exists (with a name: a
+ * file still open after its last name went has none), then the replica
+ * set's directories are walked from the root with readdirplus on each of
+ * its children (a name that only one copy has is found too), stopping as
+ * soon as every entry has a name.  Bytes below 0x20, 0x7f and '\' in a
+ * path are printed as \ooo.
  */
 #include "config.h"
 
@@ -53,16 +64,17 @@ struct heal_ctx {
 static void heal_usage(FILE *f)
 {
 	fprintf(
-	    f, "usage: mortar-heal (--volfile-server HOST[:PORT] --volume NAME "
-	       "| -f CLIENT.vol)\n"
-	       "                   [--timeout SEC] [--log-level L] [COMMAND]\n"
-	       "commands:\n"
-	       "  index        heal what the pending indices list (default)\n"
-	       "  info         list entries that need heal\n"
-	       "  split-brain  list entries in split-brain\n"
-	       "  full         crawl the whole volume and heal everything\n"
-	       "  resolve PATH --source-brick NAME-client-<i>\n"
-	       "  resolve PATH --policy size|mtime|majority\n");
+	    f,
+	    "usage: mortar-heal (--volfile-server HOST[:PORT] --volume NAME "
+	    "| -f CLIENT.vol)\n"
+	    "                   [--timeout SEC] [--log-level L] [COMMAND]\n"
+	    "commands:\n"
+	    "  index        heal what the pending indices list (default)\n"
+	    "  info         list entries that need heal (path, gfid, status)\n"
+	    "  split-brain  list entries in split-brain\n"
+	    "  full         crawl the whole volume and heal everything\n"
+	    "  resolve PATH --source-brick NAME-client-<i>\n"
+	    "  resolve PATH --policy size|mtime|majority\n");
 }
 
 static bool heal_is_replicate(struct xl *xl)
@@ -141,11 +153,13 @@ static int heal_status(struct heal_ctx *hc, struct xl *to, const uint8_t *gfid,
 	return ret;
 }
 
-/* Call fn for every name in directory gfid, read through xl. */
+typedef void (*heal_entry_fn)(struct heal_ctx *hc, struct xl *xl,
+			      const struct xl_dirent *e, void *arg);
+
+/* Call fn for every entry but "." and ".." of directory gfid, read
+ * through xl with fop (READDIR, or READDIRPLUS for attributes). */
 static int heal_list(struct heal_ctx *hc, struct xl *xl, const uint8_t *gfid,
-		     void (*fn)(struct heal_ctx *, struct xl *, const char *,
-				void *),
-		     void *arg)
+		     enum xl_fop fop, heal_entry_fn fn, void *arg)
 {
 	struct xl_fd *fd = xl_fd_new(hc->g, gfid, NULL, O_RDONLY, true);
 	struct xl_args a;
@@ -163,7 +177,7 @@ static int heal_list(struct heal_ctx *hc, struct xl *xl, const uint8_t *gfid,
 	while (ret >= 0) {
 		a.offset = off;
 		a.size = 128 * 1024;
-		ret = tool_call(hc->tg, xl, XL_FOP_READDIR, &a, &r);
+		ret = tool_call(hc->tg, xl, fop, &a, &r);
 		if (ret < 0 || r.entry_count == 0) {
 			xl_reply_clear(&r);
 			break;
@@ -172,7 +186,7 @@ static int heal_list(struct heal_ctx *hc, struct xl *xl, const uint8_t *gfid,
 			off = (int64_t)r.entries[k].d_off;
 			if (strcmp(r.entries[k].name, ".") &&
 			    strcmp(r.entries[k].name, ".."))
-				fn(hc, xl, r.entries[k].name, arg);
+				fn(hc, xl, &r.entries[k], arg);
 		}
 		xl_reply_clear(&r);
 	}
@@ -184,44 +198,257 @@ static int heal_list(struct heal_ctx *hc, struct xl *xl, const uint8_t *gfid,
 
 /* ---- info / split-brain ---------------------------------------------- */
 
+/* One listed entry. */
+struct heal_item {
+	uint8_t gfid[XL_GFID_LEN];
+	char status[256];
+	char *path;	 /* from the volume root; NULL: none (yet) */
+	const char *why; /* set when it has no path */
+};
+
+/* A set of gfids (open addressing), each with an int: the items still
+ * to name, the directories already walked. */
+struct heal_gset {
+	struct heal_gslot {
+		uint8_t gfid[XL_GFID_LEN];
+		int val;
+		bool used;
+	} * slots;
+	size_t cap, count;
+};
+
+static size_t heal_gset_hash(const uint8_t *gfid, size_t cap)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (int i = 0; i < XL_GFID_LEN; i++)
+		h = (h ^ gfid[i]) * 1099511628211ull;
+	return (size_t)h & (cap - 1);
+}
+
+/* The slot of gfid, or NULL. */
+static struct heal_gslot *heal_gset_find(struct heal_gset *s,
+					 const uint8_t *gfid)
+{
+	if (!s->cap)
+		return NULL;
+	for (size_t i = heal_gset_hash(gfid, s->cap);;
+	     i = (i + 1) & (s->cap - 1)) {
+		if (!s->slots[i].used)
+			return NULL;
+		if (!memcmp(s->slots[i].gfid, gfid, XL_GFID_LEN))
+			return &s->slots[i];
+	}
+}
+
+/* Add gfid (no-op when present).  0 or -ENOMEM. */
+static int heal_gset_add(struct heal_gset *s, const uint8_t *gfid, int val)
+{
+	size_t i;
+
+	if (heal_gset_find(s, gfid))
+		return 0;
+	if ((s->count + 1) * 2 > s->cap) {
+		struct heal_gset bigger = {.cap = s->cap ? s->cap * 2 : 64};
+
+		bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots));
+		if (!bigger.slots)
+			return -ENOMEM;
+		for (size_t k = 0; k < s->cap; k++)
+			if (s->slots[k].used)
+				heal_gset_add(&bigger, s->slots[k].gfid,
+					      s->slots[k].val);
+		free(s->slots);
+		*s = bigger;
+	}
+	for (i = heal_gset_hash(gfid, s->cap); s->slots[i].used;
+	     i = (i + 1) & (s->cap - 1))
+		;
+	memcpy(s->slots[i].gfid, gfid, XL_GFID_LEN);
+	s->slots[i].val = val;
+	s->slots[i].used = true;
+	s->count++;
+	return 0;
+}
+
 struct heal_seen {
-	char **names;
+	struct heal_item *items;
 	size_t count;
+	struct heal_gset listed; /* every gfid read from an index */
 	bool sb_only;
 	struct xl *rep;
 };
 
 static void heal_index_entry(struct heal_ctx *hc, struct xl *child,
-			     const char *name, void *arg)
+			     const struct xl_dirent *e, void *arg)
 {
 	struct heal_seen *s = arg;
+	struct heal_item *it, *grown;
 	uint8_t g[XL_GFID_LEN];
 	char st[256];
-	char **nn;
 
 	(void)child;
-	if (xl_gfid_parse(name, g) != 0)
+	if (xl_gfid_parse(e->name, g) != 0 || heal_gset_find(&s->listed, g))
 		return;
-	for (size_t k = 0; k < s->count; k++)
-		if (strcmp(s->names[k], name) == 0)
-			return;
-	nn = realloc(s->names, (s->count + 1) * sizeof(char *));
-	if (!nn)
+	if (heal_gset_add(&s->listed, g, 0) < 0)
 		return;
-	s->names = nn;
-	s->names[s->count++] = strdup(name);
 	if (heal_status(hc, s->rep, g, st, sizeof(st)) < 0)
 		return; /* gone everywhere: a stale index entry */
 	if (strcmp(st, "ok") == 0)
 		return;
 	if (s->sb_only && strncmp(st, "split-brain", 11) != 0)
 		return;
-	printf("%s %s %s\n", s->rep->name, name, st);
-	hc->entries++;
+	grown = realloc(s->items, (s->count + 1) * sizeof(*s->items));
+	if (!grown)
+		return;
+	s->items = grown;
+	it = &s->items[s->count++];
+	memset(it, 0, sizeof(*it));
+	memcpy(it->gfid, g, XL_GFID_LEN);
+	snprintf(it->status, sizeof(it->status), "%s", st);
+}
+
+/* The crawl that names items: a queue of directories (gfid and path). */
+struct heal_crawl {
+	struct heal_seen *s;
+	struct heal_gset wanted; /* item index by gfid, unnamed ones */
+	size_t unnamed;
+	struct heal_gset walked; /* directories queued */
+	struct heal_qdir {
+		uint8_t gfid[XL_GFID_LEN];
+		char *path; /* "" for the root */
+	} * queue;
+	size_t qhead, qlen, qcap;
+	const char *dir_path; /* of the directory being listed */
+};
+
+static int heal_crawl_push(struct heal_crawl *c, const uint8_t *gfid,
+			   const char *path)
+{
+	struct heal_qdir *grown;
+
+	if (heal_gset_find(&c->walked, gfid))
+		return 0;
+	if (c->qlen == c->qcap) {
+		size_t cap = c->qcap ? c->qcap * 2 : 64;
+
+		grown = realloc(c->queue, cap * sizeof(*c->queue));
+		if (!grown)
+			return -ENOMEM;
+		c->queue = grown;
+		c->qcap = cap;
+	}
+	if (heal_gset_add(&c->walked, gfid, 0) < 0)
+		return -ENOMEM;
+	c->queue[c->qlen].path = strdup(path);
+	if (!c->queue[c->qlen].path)
+		return -ENOMEM;
+	memcpy(c->queue[c->qlen].gfid, gfid, XL_GFID_LEN);
+	c->qlen++;
+	return 0;
+}
+
+static void heal_crawl_entry(struct heal_ctx *hc, struct xl *child,
+			     const struct xl_dirent *e, void *arg)
+{
+	struct heal_crawl *c = arg;
+	struct heal_gslot *w = heal_gset_find(&c->wanted, e->attr.gfid);
+	char *path = NULL, *named = NULL;
+
+	(void)hc;
+	(void)child;
+	if (xl_gfid_is_null(e->attr.gfid) ||
+	    asprintf(&path, "%s/%s", c->dir_path, e->name) < 0)
+		return;
+	if (w && w->val >= 0) {
+		c->s->items[w->val].path = path; /* the first name seen */
+		named = path;
+		path = NULL;
+		w->val = -1;
+		c->unnamed--;
+	}
+	if (S_ISDIR(e->attr.mode))
+		heal_crawl_push(c, e->attr.gfid, named ? named : path);
+	free(path);
+}
+
+/*
+ * Name every item of s: a lookup by gfid on the replica set first (gone:
+ * "removed"), then one walk of its directories from the root, through
+ * each child, until every remaining item was seen under a name.
+ */
+static void heal_name_items(struct heal_ctx *hc, struct heal_seen *s)
+{
+	struct heal_crawl c = {.s = s};
+	struct xl *rep = s->rep;
+
+	for (size_t k = 0; k < s->count; k++) {
+		struct heal_item *it = &s->items[k];
+		struct xl_args a;
+		struct xl_reply r;
+		int ret;
+
+		if (xl_gfid_is_root(it->gfid)) {
+			it->path = strdup("/");
+			if (!it->path)
+				it->why = "no memory";
+			continue;
+		}
+		memset(&a, 0, sizeof(a));
+		tool_loc_set(&a.loc, NULL, NULL, it->gfid);
+		ret = tool_call(hc->tg, rep, XL_FOP_LOOKUP, &a, &r);
+		/* nlink 0: open somewhere, but its last name is gone */
+		if (ret >= 0 && r.attr.nlink == 0)
+			ret = -ENOENT;
+		xl_reply_clear(&r);
+		xl_args_clear(&a);
+		if (ret == -ENOENT || ret == -ESTALE)
+			it->why = "removed";
+		else if (ret < 0)
+			it->why = strerror(-ret);
+		else if (heal_gset_add(&c.wanted, it->gfid, (int)k) == 0)
+			c.unnamed++;
+		else
+			it->why = "no memory";
+	}
+	if (c.unnamed && heal_crawl_push(&c, xl_gfid_root, "") < 0)
+		c.unnamed = 0;
+	/* breadth first: names near the root come first */
+	while (c.unnamed && c.qhead < c.qlen) {
+		struct heal_qdir *d = &c.queue[c.qhead++];
+
+		c.dir_path = d->path;
+		for (int i = 0; i < rep->child_count && c.unnamed; i++)
+			heal_list(hc, rep->children[i], d->gfid,
+				  XL_FOP_READDIRPLUS, heal_crawl_entry, &c);
+	}
+	for (size_t k = 0; k < s->count; k++)
+		if (!s->items[k].path && !s->items[k].why)
+			s->items[k].why = "not found";
+	for (size_t q = 0; q < c.qlen; q++)
+		free(c.queue[q].path);
+	free(c.queue);
+	free(c.wanted.slots);
+	free(c.walked.slots);
+}
+
+/* A path on one line: control bytes and backslashes as \ooo. */
+static void heal_print_path(const char *p)
+{
+	for (; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch < 0x20 || ch == 0x7f || ch == '\\')
+			printf("\\%03o", ch);
+		else
+			putchar(ch);
+	}
 }
 
 static void heal_info(struct heal_ctx *hc, bool sb_only)
 {
+	char gstr[XL_GFID_STR_LEN];
+
 	for (int x = 0; x < hc->g->count; x++) {
 		struct xl *xl = hc->g->xls[x];
 		struct heal_seen s = {.sb_only = sb_only, .rep = xl};
@@ -230,7 +457,8 @@ static void heal_info(struct heal_ctx *hc, bool sb_only)
 			continue;
 		for (int i = 0; i < xl->child_count; i++)
 			if (heal_list(hc, xl->children[i], heal_gfid_index,
-				      heal_index_entry, &s) < 0) {
+				      XL_FOP_READDIR, heal_index_entry,
+				      &s) < 0) {
 				/* A brick that is down has nothing to say;
 				 * what it missed is in the others' index. */
 				fprintf(stderr,
@@ -238,9 +466,24 @@ static void heal_info(struct heal_ctx *hc, bool sb_only)
 					"%s (down?)\n",
 					xl->children[i]->name);
 			}
-		for (size_t k = 0; k < s.count; k++)
-			free(s.names[k]);
-		free(s.names);
+		heal_name_items(hc, &s);
+		for (size_t k = 0; k < s.count; k++) {
+			struct heal_item *it = &s.items[k];
+
+			xl_gfid_to_str(it->gfid, gstr);
+			printf("%s ", xl->name);
+			if (it->path) {
+				heal_print_path(it->path);
+				printf(" (gfid %s) %s\n", gstr, it->status);
+			} else {
+				printf("<gfid:%s> (no path: %s) %s\n", gstr,
+				       it->why, it->status);
+			}
+			hc->entries++;
+			free(it->path);
+		}
+		free(s.items);
+		free(s.listed.slots);
 	}
 	printf("entries: %ld\n", hc->entries);
 }
@@ -255,9 +498,10 @@ static void heal_tree(struct heal_ctx *hc, struct xl *rep, const uint8_t *gfid,
 		      int depth);
 
 static void heal_full_entry(struct heal_ctx *hc, struct xl *rep,
-			    const char *name, void *arg)
+			    const struct xl_dirent *e, void *arg)
 {
 	struct heal_dir *d = arg;
+	const char *name = e->name;
 	struct xl_args a;
 	struct xl_reply r;
 
@@ -296,7 +540,7 @@ static void heal_tree(struct heal_ctx *hc, struct xl *rep, const uint8_t *gfid,
 	}
 	hc->entries++;
 	memcpy(d.gfid, gfid, XL_GFID_LEN);
-	heal_list(hc, rep, gfid, heal_full_entry, &d);
+	heal_list(hc, rep, gfid, XL_FOP_READDIR, heal_full_entry, &d);
 }
 
 /* ---- resolve ------------------------------------------------------------ */

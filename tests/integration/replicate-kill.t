@@ -1,8 +1,9 @@
 #!/bin/bash
 # replicate-kill.t - a replica brick killed (SIGKILL) in the middle of a
 # large dd: the application sees no error and reads back what it wrote;
-# when the brick returns the automatic heal completes (mortar-heal info
-# becomes empty) and both brick copies are identical again.
+# mortar-heal info lists what needs heal by path meanwhile; when the
+# brick returns the automatic heal completes (mortar-heal info becomes
+# empty) and both brick copies are identical again.
 # replicate-kill-create.t does the same under a create-heavy run.
 #
 # Knob: MORTAR_TEST_BIG_MB (size of the dd, default 1024).
@@ -14,7 +15,7 @@
 BIG_MB=${MORTAR_TEST_BIG_MB:-1024}
 
 require_binaries "$MT_HEAL"
-plan 11
+plan 13
 
 tap_require "start a replica 2 volume" start_volume kv replicate 2 --replica 2
 M=$MT_TMP/mnt
@@ -45,8 +46,31 @@ tap_check "brick 1 was really killed before the end of the dd" \
 	sh -c "[ \$(stat -c %s '$B1/big') -lt $((BIG_MB * 1048576)) ]"
 drop_caches
 tap_check "the data reads back identical" cmp "$MT_TMP/big.ref" "$M/big"
-tap_check "mortar-heal info lists the file while brick 1 is down" \
-	sh -c "'$MT_HEAL' -f '${MT_VOL_DIR[kv]}/kv.vol' info | tee /dev/stderr | grep -q 'needs-heal'"
+# More changes while brick 1 is down: a tree (its directories need an
+# entry heal), and a file written after its last name went while it is
+# still open (a pending entry with no path).
+mkdir -p "$M/d1/d2" && echo small >"$M/d1/d2/f"
+exec 7>"$M/gone"
+echo before >&7
+rm "$M/gone"
+echo after >&7
+"$MT_HEAL" -f "${MT_VOL_DIR[kv]}/kv.vol" info >"$MT_TMP/info.out" 2>&1
+listed() { # what info prints for one entry: a path (or no path) then status
+	grep -Eq "^[^ ]+ $1 needs-heal" "$MT_TMP/info.out"
+}
+G='\(gfid [0-9a-f-]{36}\)'
+tree_listed() {
+	listed "/d1/d2/f $G" && listed "/d1/d2 $G" && listed "/d1 $G" &&
+		listed "/ \\(gfid 00000000-0000-0000-0000-000000000001\\)"
+}
+tap_check "mortar-heal info lists the file by its path while brick 1 is down" \
+	listed "/big $G" || diag_file "$MT_TMP/info.out"
+tap_check "mortar-heal info names files and directories below the root" \
+	tree_listed || diag_file "$MT_TMP/info.out"
+tap_check "an open file whose name is gone is listed without a path" \
+	listed '<gfid:[0-9a-f-]{36}> \(no path: removed\)' ||
+	diag_file "$MT_TMP/info.out"
+exec 7>&-
 
 tap_require "brick 1 restarts" restart_brick kv-b1
 t0=$(now_ns)
