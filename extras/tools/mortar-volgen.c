@@ -117,6 +117,7 @@ struct vg {
 	const char *out_dir;
 	char *volfile_dir; /* absolute: what the servers serve */
 	bool force;
+	bool no_write_behind; /* leave performance/write-behind out */
 	bool quiet;
 	struct vg_brick *bricks;
 	int nbricks;
@@ -210,6 +211,10 @@ static void vg_usage(FILE *out)
 		"type XL (e.g.\n"
 		"                       cluster/replicate) or to the volume "
 		"named XL; repeatable\n"
+		"  --no-write-behind    leave performance/write-behind out "
+		"of the client\n"
+		"                       graph (writes then wait for the "
+		"bricks)\n"
 		"  --force              replace existing volfiles of NAME\n"
 		"  -q, --quiet          no summary on stdout\n"
 		"  -h, --help\n"
@@ -428,6 +433,7 @@ enum {
 	OPT_OPTION,
 	OPT_FORCE,
 	OPT_ARBITER,
+	OPT_NO_WRITE_BEHIND,
 };
 
 static const struct option vg_longopts[] = {
@@ -439,6 +445,7 @@ static const struct option vg_longopts[] = {
     {"volfile-dir", required_argument, NULL, OPT_VOLFILE_DIR},
     {"option", required_argument, NULL, OPT_OPTION},
     {"force", no_argument, NULL, OPT_FORCE},
+    {"no-write-behind", no_argument, NULL, OPT_NO_WRITE_BEHIND},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -487,6 +494,9 @@ static void vg_parse_args(int argc, char **argv, struct vg *vg)
 		case OPT_OPTION:
 			vg_parse_passopt(optarg,
 					 &vg->passopts[vg->npassopts++]);
+			break;
+		case OPT_NO_WRITE_BEHIND:
+			vg->no_write_behind = true;
 			break;
 		case OPT_FORCE:
 			vg->force = true;
@@ -792,9 +802,15 @@ static void vg_build_client_file(struct vg *vg, struct vg_file *f)
 		for (int k = 0; k < count; k++)
 			vg_add_subvol(v, f->vols[first + k].name);
 	}
+	if (!vg->no_write_behind) {
+		under = f->vols[f->nvols - 1].name;
+		v = vg_add_volume(f, vg_printf("%s-write-behind", vg->name),
+				  "performance/write-behind");
+		vg_add_subvol(v, under);
+	}
 	under = f->vols[f->nvols - 1].name;
-	/* The top carries the volume's name; client-side performance
-	 * translators will stack below it.  With logging off it only passes
+	/* The top carries the volume's name; the client-side performance
+	 * translators stack below it.  With logging off it only passes
 	 * calls through. */
 	v = vg_add_volume(f, vg_strdup(vg->name), "debug/trace");
 	vg_set(v, "log-wind", "off");

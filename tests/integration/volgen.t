@@ -138,7 +138,8 @@ dr_shape() {
 		d-replicate-0 cluster/replicate d-client-0 d-client-1
 		d-replicate-1 cluster/replicate d-client-2 d-client-3
 		d-dht cluster/distribute d-replicate-0 d-replicate-1
-		d debug/trace d-dht
+		d-write-behind performance/write-behind d-dht
+		d debug/trace d-write-behind
 	EOF
 	diff "$MT_TMP/want" "$MT_TMP/got" || return 1
 	# Ports: 24010, 24011 on the first host; the second host counts
@@ -156,22 +157,25 @@ tap_check "distributed-replicate 2x2: names, subvolumes, ports, --option" dr_sha
 
 other_shapes() {
 	gen u unify h:/a h:/b h:/c &&
-		[ "$(shape "$O/u.vol" | tail -n 2)" = "u-unify cluster/unify u-client-0 u-client-1 u-client-2
-u debug/trace u-unify" ] &&
+		[ "$(shape "$O/u.vol" | tail -n 3)" = "u-unify cluster/unify u-client-0 u-client-1 u-client-2
+u-write-behind performance/write-behind u-unify
+u debug/trace u-write-behind" ] &&
 		[ "$(opt "$O/u.vol" u-unify scheduler)" = rr ] || return 1
 	gen u unify --scheduler nufa h:/a h:/b &&
 		[ "$(opt "$O/u.vol" u-unify scheduler)" = nufa ] || return 1
-	gen t distribute h:/a h:/b &&
+	gen t distribute --no-write-behind h:/a h:/b &&
 		[ "$(shape "$O/t.vol" | tail -n 2)" = "t-dht cluster/distribute t-client-0 t-client-1
 t debug/trace t-dht" ] || return 1
 	gen r replicate h:/a h:/b h:/c &&
-		[ "$(shape "$O/r.vol" | tail -n 2)" = "r-replicate-0 cluster/replicate r-client-0 r-client-1 r-client-2
-r debug/trace r-replicate-0" ] || return 1
+		[ "$(shape "$O/r.vol" | tail -n 3)" = "r-replicate-0 cluster/replicate r-client-0 r-client-1 r-client-2
+r-write-behind performance/write-behind r-replicate-0
+r debug/trace r-write-behind" ] || return 1
 	gen ur unify-replicate --replica 3 h:/a h:/b h:/c g:/a g:/b g:/c &&
-		[ "$(shape "$O/ur.vol" | tail -n 4)" = "ur-replicate-0 cluster/replicate ur-client-0 ur-client-1 ur-client-2
+		[ "$(shape "$O/ur.vol" | tail -n 5)" = "ur-replicate-0 cluster/replicate ur-client-0 ur-client-1 ur-client-2
 ur-replicate-1 cluster/replicate ur-client-3 ur-client-4 ur-client-5
 ur-unify cluster/unify ur-replicate-0 ur-replicate-1
-ur debug/trace ur-unify" ] || return 1
+ur-write-behind performance/write-behind ur-unify
+ur debug/trace ur-write-behind" ] || return 1
 	gen k distribute --transport rdma h:/a &&
 		[ "$(opt "$O/k.vol" k-client-0 transport-type)" = rdma ] &&
 		[ "$(opt "$O/k-brick-0.vol" k-brick-0-server transport-type)" = rdma ]
