@@ -2,11 +2,16 @@
  * fileops.c - times many small metadata operations for bench.sh, so the
  * shell's own cost per file does not swamp what is measured.
  *
- *   fileops create|stat|unlink|readdir DIR COUNT
+ *   fileops create|stat|unlink|readdir|write4k DIR COUNT
+ *   fileops mkdirtree|rmdirtree DIR FANOUT
  *
  * Files are DIR/f000000 ... DIR/f<COUNT-1>.  create makes empty files
- * (O_CREAT|O_EXCL, then close), stat stats each, unlink removes each,
- * readdir reads DIR once and counts its entries (COUNT is only checked).
+ * (O_CREAT|O_EXCL, then close), write4k makes files of 4 KiB (create,
+ * one 4 KiB write, close), stat stats each, unlink removes each, readdir
+ * reads DIR once and counts its entries (COUNT is only checked).
+ * mkdirtree makes a tree FANOUT wide and FO_TREE_DEPTH deep under DIR
+ * (DIR/d000/d000/d000 ...: FANOUT + FANOUT^2 + FANOUT^3 directories,
+ * parents first); rmdirtree removes that tree, children first.
  * Prints "OPS SECONDS" on stdout; exit 0, or 1 with a message on the first
  * failure (a benchmark that silently skips files measures nothing).
  */
@@ -21,12 +26,36 @@
 #include <time.h>
 #include <unistd.h>
 
+#define FO_TREE_DEPTH 3
+#define FO_SMALL_SIZE 4096
+
+static const char fo_block[FO_SMALL_SIZE];
+
 static double fo_now(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int fo_write4k(const char *path)
+{
+	ssize_t n;
+	int fd, err;
+
+	fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, fo_block, sizeof(fo_block));
+	if (n != (ssize_t)sizeof(fo_block)) {
+		err = n < 0 ? -errno : -EIO;
+		close(fd);
+		return err;
+	}
+	if (close(fd) < 0)
+		return -errno;
+	return 0;
 }
 
 static int fo_one(const char *op, const char *path)
@@ -42,6 +71,8 @@ static int fo_one(const char *op, const char *path)
 			return -errno;
 		return 0;
 	}
+	if (!strcmp(op, "write4k"))
+		return fo_write4k(path);
 	if (!strcmp(op, "stat"))
 		return stat(path, &st) < 0 ? -errno : 0;
 	return unlink(path) < 0 ? -errno : 0;
@@ -69,6 +100,57 @@ static int fo_readdir(const char *dir, long count, long *seen)
 	return *seen == count ? 0 : -EIO;
 }
 
+/*
+ * One level of the tree under path (a buffer of size bytes that holds the
+ * parent's name; restored on return).  make: mkdir each child, then
+ * descend; otherwise descend, then rmdir each child.  *done counts the
+ * directories made or removed; on failure path names the one that failed.
+ */
+static int fo_tree(char *path, size_t size, long fanout, int depth, int make,
+		   long *done)
+{
+	size_t len = strlen(path);
+	long i;
+	int ret;
+
+	for (i = 0; i < fanout; i++) {
+		if ((size_t)snprintf(path + len, size - len, "/d%03ld", i) >=
+		    size - len)
+			return -ENAMETOOLONG;
+		if (make) {
+			if (mkdir(path, 0755) < 0)
+				return -errno;
+			(*done)++;
+		}
+		if (depth > 1) {
+			ret =
+			    fo_tree(path, size, fanout, depth - 1, make, done);
+			if (ret)
+				return ret;
+		}
+		if (!make) {
+			if (rmdir(path) < 0)
+				return -errno;
+			(*done)++;
+		}
+		path[len] = '\0';
+	}
+	return 0;
+}
+
+static int fo_known(const char *op)
+{
+	static const char *const ops[] = {"create",   "stat",	 "unlink",
+					  "readdir",  "write4k", "mkdirtree",
+					  "rmdirtree"};
+	size_t i;
+
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (!strcmp(op, ops[i]))
+			return 1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char path[4096];
@@ -76,18 +158,23 @@ int main(int argc, char **argv)
 	long count, done = 0;
 	int ret = 0;
 
-	if (argc != 4 ||
-	    (strcmp(argv[1], "create") && strcmp(argv[1], "stat") &&
-	     strcmp(argv[1], "unlink") && strcmp(argv[1], "readdir"))) {
-		fprintf(
-		    stderr,
-		    "usage: fileops create|stat|unlink|readdir DIR COUNT\n");
+	if (argc != 4 || !fo_known(argv[1])) {
+		fprintf(stderr,
+			"usage: fileops create|stat|unlink|readdir|write4k DIR "
+			"COUNT\n"
+			"       fileops mkdirtree|rmdirtree DIR FANOUT\n");
 		return 2;
 	}
 	count = strtol(argv[3], NULL, 10);
 	t0 = fo_now();
 	if (!strcmp(argv[1], "readdir")) {
 		ret = fo_readdir(argv[2], count, &done);
+	} else if (!strcmp(argv[1], "mkdirtree") ||
+		   !strcmp(argv[1], "rmdirtree")) {
+		snprintf(path, sizeof(path), "%s", argv[2]);
+		ret = fo_tree(path, sizeof(path), count, FO_TREE_DEPTH,
+			      argv[1][0] == 'm', &done);
+		count = done;
 	} else {
 		for (done = 0; done < count; done++) {
 			snprintf(path, sizeof(path), "%s/f%06ld", argv[2],
