@@ -15,7 +15,7 @@
 
 require_binaries "$MT_TOOLS/datacheck"
 command -v python3 >/dev/null || skip_all "python3 missing"
-plan 19
+plan 20
 
 mkdir -p "$MT_TMP/wb/b0"
 tap_require "a 16 MiB tmpfs for the brick" \
@@ -106,6 +106,37 @@ tap_check "datacheck: overlapping writes, reads, truncates keep order" \
 	"$MT_TOOLS/datacheck" -s 4242 -n 1500 -m 4194304 "$A/dc"
 same_on_b() { cmp "$A/dc" "$B/dc"; }
 tap_check "B reads the datacheck file identical" same_on_b
+
+# A reader and a closer of a file someone writes steadily are not starved.
+not_starved() {
+	python3 - "$A/steady" <<'EOF'
+import os, sys, threading, time
+path = sys.argv[1]
+fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+stop = time.time() + 3
+def writer():
+    off = 0
+    chunk = b"w" * (64 << 10)
+    while time.time() < stop:
+        os.pwrite(fd, chunk, off % (8 << 20))
+        off += len(chunk)
+t = threading.Thread(target=writer)
+t.start()
+worst = 0.0
+for i in range(40):
+    t0 = time.time()
+    os.pread(fd, 4096, 0)
+    os.fstat(fd)
+    worst = max(worst, time.time() - t0)
+t.join()
+t0 = time.time()
+os.close(fd)
+worst = max(worst, time.time() - t0)
+print("slowest read/fstat/close: %.3f s" % worst)
+sys.exit(0 if worst < 5 else 1)
+EOF
+}
+tap_check "a steady writer starves neither reads nor close" not_starved
 
 sed '/type performance\/write-behind/,/end-volume/d' "$(volume_volfile wb)" |
 	python3 -c 'import sys,re

@@ -21,7 +21,9 @@
  * raised to the end of the writes in flight.
  *
  * Writes through an fd opened O_SYNC, O_DSYNC or O_DIRECT are not
- * written behind (they wait like the other fops, then go down).
+ * written behind (they wait like the other fops, then go down); nor is a
+ * write that comes while other calls wait for the file's writes: it
+ * queues behind them, so a steady writer cannot starve them.
  *
  * Locking: each file's struct wb_inode has its own lock, guarding all of
  * its fields; priv->ctx_lock only serialises creating those.  Neither is
@@ -317,6 +319,16 @@ static void wb_write(struct xl *xl, struct xl_call *call)
 		xl_call_unref(call);
 		free(req);
 		xl_unwind_error(call, err);
+		return;
+	}
+	if (wi->waiters) {
+		/* Calls wait for the file's writes to drain: queue behind
+		 * them (FIFO), or a steady writer would starve a reader or a
+		 * close.  It then goes down as they do, not behind. */
+		pthread_mutex_unlock(&wi->lock);
+		xl_call_unref(call);
+		free(req);
+		wb_pass_or_wait(xl, call);
 		return;
 	}
 	if (!wi->reqs)
