@@ -12,6 +12,15 @@
  * SIGTERM: the files being copied are abandoned cleanly) resumes after
  * the directories it finished.  A reporter thread prints progress every
  * --progress seconds.
+ *
+ * A file with several names (hard links; all its names live on the child
+ * that holds its data) is moved once, with all its names: the crawl
+ * gathers the names it lists on that child (rb_hl_*), and when it has
+ * found as many as the file's link count says, the file is queued with
+ * all of them, unless one of them hashes to where the file is.  One whose
+ * names are not all found (a directory that could not be listed, names
+ * made or removed during the run) stays where it is, with a message, and
+ * is counted in the summary.
  */
 #include "config.h"
 
@@ -84,6 +93,20 @@ struct rb_queue {
 	bool closing;
 };
 
+/* A file with several names being gathered by the crawl: keyed by (src,
+ * gfid) in rb_run.hl_index. */
+struct rb_hl {
+	uint8_t gfid[16];
+	int src;
+	uint32_t nlink; /* its names on src, as listed */
+	uint64_t size;
+	bool bad;    /* the link count changed while listing */
+	bool closed; /* queued, or in place: no more names taken */
+	char *path;  /* the first name found, for messages */
+	struct rb_link *links;
+	int nlinks, cap;
+};
+
 struct rb_run {
 	struct rb_vol vol;
 	struct rb_queue q;
@@ -96,6 +119,11 @@ struct rb_run {
 	struct rb_dir *dirs;
 	size_t ndirs, dcap, dnext;
 	uint64_t base_files, base_bytes; /* from earlier runs */
+	/* files with several names (crawler thread only) */
+	struct rb_hl *hl;
+	size_t nhl, hlcap;
+	size_t *hl_index; /* open addressing over hl, hl_size slots; ~0 free */
+	size_t hl_size;
 };
 
 static void rb_on_signal(int sig)
@@ -300,7 +328,11 @@ static void *rb_worker_main(void *arg)
 				v->subvols[job.src]->name,
 				v->subvols[job.dst]->name, strerror(-ret));
 		}
-		free(job.name);
+		if (job.links && ret == 0)
+			atomic_fetch_add(&v->links_moved, 1);
+		else if (job.links && ret == 1)
+			atomic_fetch_add(&v->links_skipped, 1);
+		rb_job_clear(&job);
 		pthread_mutex_lock(&q->lock);
 		q->busy--;
 		pthread_cond_broadcast(&q->cond);
@@ -399,6 +431,184 @@ struct rb_listing {
 	size_t njobs, cap;
 };
 
+static int rb_listing_add(struct rb_listing *l, struct rb_job *job)
+{
+	if (l->njobs == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct rb_job *jobs = realloc(l->jobs, cap * sizeof(*jobs));
+
+		if (!jobs) {
+			rb_job_clear(job);
+			return -ENOMEM;
+		}
+		l->jobs = jobs;
+		l->cap = cap;
+	}
+	l->jobs[l->njobs++] = *job;
+	return 0;
+}
+
+/* ---- files with several names ------------------------------------------ */
+
+static size_t rb_hl_slot(const struct rb_run *run, const uint8_t *gfid, int s)
+{
+	uint64_t h;
+
+	memcpy(&h, gfid + 8, sizeof(h)); /* random bits of a gfid */
+	return (size_t)(h ^ (uint64_t)s * 0x9e3779b97f4a7c15ull) &
+	       (run->hl_size - 1);
+}
+
+/* The gathering for (s, gfid), made when new; NULL on ENOMEM. */
+static struct rb_hl *rb_hl_get(struct rb_run *run, const uint8_t *gfid, int s)
+{
+	size_t i;
+
+	if (run->nhl * 2 >= run->hl_size) {
+		size_t size = run->hl_size ? run->hl_size * 2 : 256;
+		size_t *index = malloc(size * sizeof(*index));
+
+		if (!index)
+			return NULL;
+		memset(index, 0xff, size * sizeof(*index));
+		free(run->hl_index);
+		run->hl_index = index;
+		run->hl_size = size;
+		for (size_t k = 0; k < run->nhl; k++) {
+			i = rb_hl_slot(run, run->hl[k].gfid, run->hl[k].src);
+			while (index[i] != (size_t)-1)
+				i = (i + 1) & (size - 1);
+			index[i] = k;
+		}
+	}
+	for (i = rb_hl_slot(run, gfid, s); run->hl_index[i] != (size_t)-1;
+	     i = (i + 1) & (run->hl_size - 1)) {
+		struct rb_hl *g = &run->hl[run->hl_index[i]];
+
+		if (g->src == s && memcmp(g->gfid, gfid, 16) == 0)
+			return g;
+	}
+	if (run->nhl == run->hlcap) {
+		size_t cap = run->hlcap ? run->hlcap * 2 : 64;
+		struct rb_hl *p = realloc(run->hl, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		run->hl = p;
+		run->hlcap = cap;
+	}
+	memset(&run->hl[run->nhl], 0, sizeof(run->hl[0]));
+	memcpy(run->hl[run->nhl].gfid, gfid, 16);
+	run->hl[run->nhl].src = s;
+	run->hl_index[i] = run->nhl;
+	return &run->hl[run->nhl++];
+}
+
+static void rb_hl_free(struct rb_run *run)
+{
+	for (size_t k = 0; k < run->nhl; k++) {
+		for (int i = 0; i < run->hl[k].nlinks; i++)
+			free(run->hl[k].links[i].name);
+		free(run->hl[k].links);
+		free(run->hl[k].path);
+	}
+	free(run->hl);
+	free(run->hl_index);
+}
+
+/* All the names of g are found: queue it with them (it moves to where its
+ * first name found hashes), unless one of them hashes to where it is. */
+static int rb_hl_complete(struct rb_listing *l, struct rb_hl *g)
+{
+	struct rb_job job;
+	int dst = -1;
+
+	g->closed = true;
+	for (int i = 0; i < g->nlinks; i++) {
+		if (g->links[i].hashed == g->src)
+			return 0; /* in place for one of its names */
+		if (dst < 0 && g->links[i].hashed >= 0)
+			dst = g->links[i].hashed;
+	}
+	if (dst < 0)
+		return 0;
+	memset(&job, 0, sizeof(job));
+	memcpy(job.pargfid, g->links[0].pargfid, 16);
+	memcpy(job.gfid, g->gfid, 16);
+	job.src = g->src;
+	job.dst = dst;
+	job.size = g->size;
+	job.name = strdup(g->links[0].name);
+	if (!job.name)
+		return -ENOMEM;
+	/* the job takes the names */
+	job.links = g->links;
+	job.nlinks = g->nlinks;
+	g->links = NULL;
+	g->nlinks = g->cap = 0;
+	return rb_listing_add(l, &job);
+}
+
+/* A name of a file with several (d, on child s, hashing to h). */
+static int rb_hl_note(struct rb_listing *l, int s, const struct xl_dirent *d,
+		      int h)
+{
+	struct rb_hl *g = rb_hl_get(l->run, d->attr.gfid, s);
+	struct rb_link *link;
+
+	if (!g)
+		return -ENOMEM;
+	if (g->closed)
+		return 0;
+	if (g->nlinks == 0) {
+		g->nlink = d->attr.nlink;
+		g->size = d->attr.size;
+		if (asprintf(&g->path, "%s/%s",
+			     l->dir->path ? l->dir->path : "", d->name) < 0)
+			g->path = NULL;
+	} else if (g->nlink != d->attr.nlink) {
+		g->bad = true;
+	}
+	if (g->nlinks == g->cap) {
+		int cap = g->cap ? g->cap * 2 : 4;
+		struct rb_link *p = realloc(g->links, (size_t)cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		g->links = p;
+		g->cap = cap;
+	}
+	link = &g->links[g->nlinks];
+	memcpy(link->pargfid, l->dir->gfid, 16);
+	link->hashed = h;
+	link->name = strdup(d->name);
+	if (!link->name)
+		return -ENOMEM;
+	g->nlinks++;
+	if (!g->bad && (uint32_t)g->nlinks == g->nlink)
+		return rb_hl_complete(l, g);
+	return 0;
+}
+
+/* After the crawl: the files whose names were not all found. */
+static void rb_hl_report(struct rb_run *run)
+{
+	for (size_t k = 0; k < run->nhl; k++) {
+		struct rb_hl *g = &run->hl[k];
+
+		if (g->closed)
+			continue;
+		atomic_fetch_add(&run->vol.links_skipped, 1);
+		atomic_fetch_add(&run->vol.files_skipped, 1);
+		fprintf(stderr,
+			"mortar-rebalance: %s: not moved: a file with %u names "
+			"on %s, %d of them found%s\n",
+			g->path ? g->path : "?", g->nlink,
+			run->vol.subvols[g->src]->name, g->nlinks,
+			g->bad ? " (its link count changed meanwhile)" : "");
+	}
+}
+
 static int rb_entry(void *arg, int s, const struct xl_dirent *d, bool linkto)
 {
 	struct rb_listing *l = arg;
@@ -408,10 +618,15 @@ static int rb_entry(void *arg, int s, const struct xl_dirent *d, bool linkto)
 
 	if (S_ISDIR(d->attr.mode))
 		return rb_dir_push(run, l->dir->gfid, d->name, l->dir->path);
-	if (!run->migrate || l->skip_files || !S_ISREG(d->attr.mode) || linkto)
+	if (!run->migrate || !S_ISREG(d->attr.mode) || linkto)
 		return 0;
 	h = dht_layout_search(l->ranges, run->vol.n, dht_hash_name(d->name));
-	if (h < 0 || h == s)
+	/* Names of a file with several are gathered in every directory, also
+	 * the ones an earlier run finished: its other names may be in one
+	 * this run has yet to list. */
+	if (d->attr.nlink > 1)
+		return rb_hl_note(l, s, d, h);
+	if (l->skip_files || h < 0 || h == s)
 		return 0;
 	memset(&job, 0, sizeof(job));
 	memcpy(job.pargfid, l->dir->gfid, 16);
@@ -421,19 +636,7 @@ static int rb_entry(void *arg, int s, const struct xl_dirent *d, bool linkto)
 	job.src = s;
 	job.dst = h;
 	job.size = d->attr.size;
-	if (l->njobs == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct rb_job *jobs = realloc(l->jobs, cap * sizeof(*jobs));
-
-		if (!jobs) {
-			free(job.name);
-			return -ENOMEM;
-		}
-		l->jobs = jobs;
-		l->cap = cap;
-	}
-	l->jobs[l->njobs++] = job;
-	return 0;
+	return rb_listing_add(l, &job);
 }
 
 /* Queue what a listing collected (the queue owns the names after). */
@@ -450,7 +653,7 @@ static int rb_queue_listing(struct rb_run *run, struct rb_listing *l)
 			if (ret == 0)
 				continue;
 		}
-		free(l->jobs[i].name);
+		rb_job_clear(&l->jobs[i]);
 	}
 	free(l->jobs);
 	l->jobs = NULL;
@@ -508,6 +711,8 @@ static int rb_crawl(struct rb_run *run)
 		ret = 0;
 		run->dnext++;
 	}
+	if (!rb_stop)
+		rb_hl_report(run);
 	return errors ? -EIO : 0;
 }
 
@@ -652,7 +857,15 @@ static int rb_finish(struct rb_run *run, int ret)
 		status = rb_stop ? "stopped" : "failed";
 	rb_state_save(run, status);
 	rb_report(run, status);
+	if (atomic_load(&run->vol.links_moved) ||
+	    atomic_load(&run->vol.links_skipped))
+		printf("files with several names (hard links): %" PRIu64
+		       " moved, %" PRIu64 " not moved\n",
+		       atomic_load(&run->vol.links_moved),
+		       atomic_load(&run->vol.links_skipped));
+	fflush(stdout);
 	tool_graph_close(run->vol.tg);
+	rb_hl_free(run);
 	for (size_t i = 0; i < run->ndirs; i++) {
 		free(run->dirs[i].name);
 		free(run->dirs[i].path);

@@ -22,10 +22,18 @@
  *     writing there and repeating on D (the marker stays on S's inode);
  *     others find the file on D.
  *
- * A file whose marker vanished (chmod, chown) before the switch, or that
- * has several names, is left where it is.  Stopping mid-copy takes the
- * marker off S and removes D's partial copy (or truncates a pre-existing
- * linkto back to empty).
+ * A file with several names (hard links, all on S) moves once, with all
+ * of them (rb_migrate_links): the data goes to one inode on D as above;
+ * under the whole-file lock, before D becomes the file, its other names
+ * are made on D as links of that inode (still a linkto to S, so lookups
+ * through them keep finding S); then D becomes the file, each name's
+ * linkto on a third child is pointed at D (made when missing), every name
+ * goes from S, and the names that hash to S get linkto files there.
+ *
+ * A file whose marker vanished (chmod, chown) before the switch, or whose
+ * names changed meanwhile, is left where it is.  Stopping mid-copy takes
+ * the marker off S and removes D's partial copy (or truncates a
+ * pre-existing linkto back to empty).
  */
 #include "config.h"
 
@@ -506,6 +514,29 @@ static int rb_prepare_dst(struct rb_vol *v, const struct rb_job *job,
 	return 0;
 }
 
+/* D becomes the file: its size, owner, times, user xattrs and mode
+ * (without the marker), then no linkto xattr. */
+static int rb_dst_finish(struct rb_vol *v, const struct rb_job *job,
+			 const uint8_t *gfid, struct xl_fd *dfd,
+			 struct xl_iatt *at, uint32_t orig_mode)
+{
+	int ret;
+
+	at->mode =
+	    (at->mode & 07777 & ~(uint32_t)RB_MARK) | (orig_mode & RB_MARK);
+	ret = rb_setattr(v, job->dst, gfid, dfd,
+			 XL_SET_SIZE | XL_SET_UID | XL_SET_GID | XL_SET_ATIME |
+			     XL_SET_MTIME,
+			 at);
+	if (ret == 0)
+		rb_copy_xattrs(v, job, gfid);
+	if (ret == 0)
+		ret = rb_setattr(v, job->dst, gfid, dfd, XL_SET_MODE, at);
+	if (ret == 0)
+		ret = rb_removexattr(v, job->dst, gfid, RB_XATTR_LINKTO);
+	return ret;
+}
+
 /* Step 4, under the whole-file lock. */
 static int rb_switch(struct rb_vol *v, const struct rb_job *job,
 		     const uint8_t *gfid, struct xl_fd *sfd, struct xl_fd *dfd,
@@ -528,20 +559,339 @@ static int rb_switch(struct rb_vol *v, const struct rb_job *job,
 	ret = rb_copy(v, job, gfid, sfd, dfd, off, true, owner);
 	if (ret < 0)
 		return ret;
-	at.mode =
-	    (at.mode & 07777 & ~(uint32_t)RB_MARK) | (orig_mode & RB_MARK);
-	ret = rb_setattr(v, job->dst, gfid, dfd,
-			 XL_SET_SIZE | XL_SET_UID | XL_SET_GID | XL_SET_ATIME |
-			     XL_SET_MTIME,
-			 &at);
-	if (ret == 0)
-		rb_copy_xattrs(v, job, gfid);
-	if (ret == 0)
-		ret = rb_setattr(v, job->dst, gfid, dfd, XL_SET_MODE, &at);
-	if (ret == 0)
-		ret = rb_removexattr(v, job->dst, gfid, RB_XATTR_LINKTO);
+	ret = rb_dst_finish(v, job, gfid, dfd, &at, orig_mode);
 	if (ret == 0)
 		ret = rb_unlink(v, job->src, job->pargfid, job->name);
+	return ret;
+}
+
+void rb_job_clear(struct rb_job *job)
+{
+	free(job->name);
+	for (int i = 0; i < job->nlinks; i++)
+		free(job->links[i].name);
+	free(job->links);
+	memset(job, 0, sizeof(*job));
+}
+
+/* ---- files with several names ------------------------------------------ */
+
+static int rb_link(struct rb_vol *v, int s, const uint8_t *gfid,
+		   const uint8_t *pargfid, const char *name)
+{
+	struct xl_args a = {0};
+
+	if (tool_loc_set(&a.loc, NULL, NULL, gfid) < 0 ||
+	    tool_loc_set(&a.loc2, pargfid, name, NULL) < 0) {
+		xl_args_clear(&a);
+		return -ENOMEM;
+	}
+	return rb_do(v, s, XL_FOP_LINK, &a);
+}
+
+/* (pargfid, name) on child s becomes a linkto of gfid naming child t: the
+ * one there is re-pointed, or one is made (a link of the one s already
+ * holds for gfid under another name: a brick holds one object per gfid).
+ * 0, 1 (the name holds something else there: left), -errno. */
+static int rb_linkto_ensure(struct rb_vol *v, int s, const uint8_t *pargfid,
+			    const char *name, const uint8_t *gfid, int t)
+{
+	const char *tname = v->subvols[t]->name;
+	struct xl_args a = {0};
+	struct xl_reply r;
+	int ret;
+
+	ret = rb_lookup(v, s, pargfid, name, NULL, &r);
+	if (ret == 0) {
+		bool ours = rb_reply_is_linkto(&r) &&
+			    memcmp(r.attr.gfid, gfid, XL_GFID_LEN) == 0;
+
+		xl_reply_clear(&r);
+		if (!ours)
+			return 1;
+		return rb_setxattr(v, s, gfid, RB_XATTR_LINKTO, tname,
+				   strlen(tname) + 1);
+	}
+	xl_reply_clear(&r);
+	if (ret != -ENOENT)
+		return ret;
+	tool_loc_set(&a.loc, pargfid, name, gfid);
+	a.mode = RB_LINKTO_MODE;
+	if (rb_internal(&a) < 0 ||
+	    xl_dict_set(a.xdata, RB_XATTR_LINKTO, tname,
+			(uint32_t)strlen(tname) + 1) < 0) {
+		xl_args_clear(&a);
+		return -ENOMEM;
+	}
+	ret = rb_do(v, s, XL_FOP_MKNOD, &a);
+	if (ret != -EEXIST)
+		return ret;
+	/* gfid is taken there by another of its names' linkto */
+	ret = rb_link(v, s, gfid, pargfid, name);
+	if (ret == 0)
+		ret = rb_setxattr(v, s, gfid, RB_XATTR_LINKTO, tname,
+				  strlen(tname) + 1);
+	return ret;
+}
+
+/* The one-name view of name i of job. */
+static void rb_link_job(const struct rb_job *job, int i, struct rb_job *out)
+{
+	*out = *job;
+	memcpy(out->pargfid, job->links[i].pargfid, 16);
+	out->name = job->links[i].name;
+	out->links = NULL;
+	out->nlinks = 0;
+}
+
+static void rb_links_say(struct rb_vol *v, const struct rb_job *job,
+			 const char *why)
+{
+	char g[XL_GFID_STR_LEN];
+
+	fprintf(stderr,
+		"mortar-rebalance: %s/%s: a file with %d names not moved "
+		"from %s: %s\n",
+		xl_gfid_to_str(job->links[0].pargfid, g), job->links[0].name,
+		job->nlinks, v->subvols[job->src]->name, why);
+}
+
+/* Every name of job is the file on S, with exactly these names.  0, 1
+ * (changed since the crawl), -errno.  *mode: its mode. */
+static int rb_links_check(struct rb_vol *v, const struct rb_job *job,
+			  uint32_t *mode)
+{
+	struct xl_reply r;
+	int ret = 0;
+
+	for (int i = 0; i < job->nlinks && ret == 0; i++) {
+		ret = rb_lookup(v, job->src, job->links[i].pargfid,
+				job->links[i].name, NULL, &r);
+		if (ret == 0 &&
+		    (!S_ISREG(r.attr.mode) || rb_reply_is_linkto(&r) ||
+		     memcmp(r.attr.gfid, job->gfid, XL_GFID_LEN) != 0 ||
+		     r.attr.nlink != (uint32_t)job->nlinks))
+			ret = 1;
+		*mode = r.attr.mode;
+		xl_reply_clear(&r);
+	}
+	return ret == -ENOENT ? 1 : ret;
+}
+
+/* Which name the data goes to on D: the one D already has as a linkto of
+ * the file (D holds one object per gfid), else one that hashes to D.
+ * 1 when D holds one of the names for something else. */
+static int rb_links_target(struct rb_vol *v, const struct rb_job *job, int *n0)
+{
+	struct xl_reply r;
+	int ret = 0;
+
+	*n0 = -1;
+	for (int i = 0; i < job->nlinks && ret == 0; i++) {
+		ret = rb_lookup(v, job->dst, job->links[i].pargfid,
+				job->links[i].name, NULL, &r);
+		if (ret == 0) {
+			if (rb_reply_is_linkto(&r) &&
+			    memcmp(r.attr.gfid, job->gfid, XL_GFID_LEN) == 0) {
+				if (*n0 < 0)
+					*n0 = i;
+			} else {
+				ret = 1;
+			}
+		} else if (ret == -ENOENT) {
+			ret = 0;
+		}
+		xl_reply_clear(&r);
+	}
+	for (int i = 0; i < job->nlinks && *n0 < 0; i++)
+		if (job->links[i].hashed == job->dst)
+			*n0 = i;
+	if (*n0 < 0)
+		*n0 = 0;
+	return ret;
+}
+
+/* Under the whole-file lock, D's inode a linkto still: its other names
+ * made on D (made[i]: by us).  0 or -errno / 1. */
+static int rb_links_make(struct rb_vol *v, const struct rb_job *job, int n0,
+			 bool *made)
+{
+	struct xl_reply r;
+	int ret = 0;
+
+	for (int i = 0; i < job->nlinks && ret == 0; i++) {
+		if (i == n0)
+			continue;
+		ret = rb_lookup(v, job->dst, job->links[i].pargfid,
+				job->links[i].name, NULL, &r);
+		if (ret == 0)
+			ret = memcmp(r.attr.gfid, job->gfid, XL_GFID_LEN) == 0
+				  ? 0
+				  : 1; /* taken meanwhile */
+		xl_reply_clear(&r);
+		if (ret != -ENOENT)
+			continue;
+		ret = rb_link(v, job->dst, job->gfid, job->links[i].pargfid,
+			      job->links[i].name);
+		made[i] = ret == 0;
+	}
+	return ret;
+}
+
+/* D is the file: each name's linkto on a third child names D, every name
+ * goes from S, the names that hash to S get linkto files there.  Errors
+ * are reported and the rest is done: every name still finds the data. */
+static int rb_links_repoint(struct rb_vol *v, const struct rb_job *job)
+{
+	int ret = 0, r;
+
+	for (int i = 0; i < job->nlinks; i++) {
+		int h = job->links[i].hashed;
+
+		if (h < 0 || h == job->src || h == job->dst)
+			continue;
+		r = rb_linkto_ensure(v, h, job->links[i].pargfid,
+				     job->links[i].name, job->gfid, job->dst);
+		if (r != 0)
+			fprintf(stderr,
+				"mortar-rebalance: %s: linkto on %s not "
+				"pointed at %s: %s\n",
+				job->links[i].name, v->subvols[h]->name,
+				v->subvols[job->dst]->name,
+				r > 0 ? "the name holds another file there"
+				      : strerror(-r));
+	}
+	for (int i = 0; i < job->nlinks; i++) {
+		r = rb_unlink(v, job->src, job->links[i].pargfid,
+			      job->links[i].name);
+		if (r < 0 && r != -ENOENT && ret == 0)
+			ret = r;
+	}
+	for (int i = 0; i < job->nlinks; i++) {
+		if (job->links[i].hashed != job->src)
+			continue;
+		r = rb_linkto_ensure(v, job->src, job->links[i].pargfid,
+				     job->links[i].name, job->gfid, job->dst);
+		if (r != 0)
+			fprintf(stderr,
+				"mortar-rebalance: %s: no linkto on %s: %s\n",
+				job->links[i].name, v->subvols[job->src]->name,
+				r > 0 ? "the name holds another file there"
+				      : strerror(-r));
+	}
+	return ret;
+}
+
+/* Step 4 of a file with several names, under the whole-file lock. */
+static int rb_links_switch(struct rb_vol *v, const struct rb_job *job, int n0,
+			   struct xl_fd *sfd, struct xl_fd *dfd, uint64_t *off,
+			   uint32_t orig_mode, uint64_t owner, bool *made,
+			   bool *dst_done)
+{
+	struct xl_args a = {0};
+	struct xl_reply r;
+	struct xl_iatt at;
+	uint32_t mode;
+	int ret;
+
+	tool_loc_set(&a.loc, NULL, NULL, job->gfid);
+	a.fd = xl_fd_ref(sfd);
+	ret = rb_call(v, job->src, XL_FOP_STAT, &a, &r);
+	at = r.attr;
+	xl_reply_clear(&r);
+	if (ret < 0)
+		return ret;
+	if ((at.mode & RB_MARK) != RB_MARK)
+		return 1; /* chmod/chown meanwhile: leave it */
+	ret = rb_links_check(v, job, &mode); /* renamed, linked meanwhile */
+	if (ret != 0)
+		return ret;
+	ret = rb_copy(v, job, job->gfid, sfd, dfd, off, true, owner);
+	if (ret == 0)
+		ret = rb_links_make(v, job, n0, made);
+	if (ret == 0)
+		ret = rb_dst_finish(v, job, job->gfid, dfd, &at, orig_mode);
+	*dst_done = ret == 0;
+	if (ret == 0)
+		ret = rb_links_repoint(v, job);
+	return ret;
+}
+
+static int rb_migrate_links(struct rb_vol *v, const struct rb_job *job)
+{
+	uint64_t owner = atomic_fetch_add(&v->owner_seq, 1) + 1;
+	const char *dname = v->subvols[job->dst]->name;
+	struct xl_fd *sfd = NULL, *dfd = NULL;
+	bool created = false, marked = false, switched = false;
+	bool *made = calloc((size_t)job->nlinks, sizeof(bool));
+	struct xl_iatt at = {0};
+	struct rb_job j0;
+	uint32_t orig_mode = 0;
+	uint64_t off = 0;
+	int n0, ret;
+
+	if (!made)
+		return -ENOMEM;
+	ret = rb_links_check(v, job, &orig_mode);
+	if (ret == 1)
+		rb_links_say(v, job,
+			     "its names changed since they were listed");
+	if (ret == 0) {
+		ret = rb_links_target(v, job, &n0);
+		if (ret == 1)
+			rb_links_say(v, job,
+				     "one of its names on the target holds "
+				     "another file");
+	}
+	if (ret != 0) {
+		free(made);
+		return ret;
+	}
+	if ((orig_mode & RB_MARK) == RB_MARK)
+		orig_mode &= ~(uint32_t)RB_MARK; /* an interrupted run's mark */
+	rb_link_job(job, n0, &j0);
+	ret = rb_prepare_dst(v, &j0, job->gfid, &created);
+	if (ret == 0) {
+		at.mode = (orig_mode & 07777) | RB_MARK;
+		ret =
+		    rb_setattr(v, job->src, job->gfid, NULL, XL_SET_MODE, &at);
+		marked = ret == 0;
+	}
+	if (ret == 0)
+		ret = rb_setxattr(v, job->src, job->gfid, RB_XATTR_LINKTO,
+				  dname, strlen(dname) + 1);
+	if (ret == 0)
+		ret = rb_open(v, job->src, job->gfid, O_RDONLY, &sfd);
+	if (ret == 0)
+		ret = rb_open(v, job->dst, job->gfid, O_WRONLY, &dfd);
+	if (ret == 0)
+		ret = rb_copy(v, job, job->gfid, sfd, dfd, &off, false, owner);
+	if (ret == 0 && rb_stop)
+		ret = -EINTR;
+	if (ret == 0) {
+		ret = rb_inodelk(v, job->src, job->gfid, "distribute.migrate",
+				 F_WRLCK, 0, 0, owner);
+		if (ret == 0) {
+			/* once D is the file it is never undone */
+			ret =
+			    rb_links_switch(v, job, n0, sfd, dfd, &off,
+					    orig_mode, owner, made, &switched);
+			rb_inodelk(v, job->src, job->gfid, "distribute.migrate",
+				   F_UNLCK, 0, 0, owner);
+		}
+	}
+	if (ret != 0 && !switched && (marked || created)) {
+		for (int i = 0; i < job->nlinks; i++)
+			if (made[i])
+				rb_unlink(v, job->dst, job->links[i].pargfid,
+					  job->links[i].name);
+		rb_abandon(v, &j0, job->gfid, orig_mode, created, dfd);
+	}
+	if (sfd)
+		xl_fd_unref(sfd);
+	if (dfd)
+		xl_fd_unref(dfd);
+	free(made);
 	return ret;
 }
 
@@ -559,6 +909,8 @@ int rb_migrate(struct rb_vol *v, const struct rb_job *job, int thread)
 	int ret;
 
 	(void)thread;
+	if (job->links)
+		return rb_migrate_links(v, job);
 	ret = rb_lookup(v, job->src, job->pargfid, job->name, NULL, &r);
 	memcpy(gfid, r.attr.gfid, XL_GFID_LEN);
 	orig_mode = r.attr.mode;

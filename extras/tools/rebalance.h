@@ -31,6 +31,9 @@ struct rb_vol {
 	atomic_uint_fast64_t files_skipped;
 	atomic_uint_fast64_t files_abandoned;
 	atomic_uint_fast64_t files_queued;
+	/* files with several names (hard links) */
+	atomic_uint_fast64_t links_moved;
+	atomic_uint_fast64_t links_skipped;
 	atomic_uint_fast64_t bytes_queued;
 	atomic_uint_fast64_t dirs_done;
 	/* throttle: bytes copied since start_ns by this run */
@@ -43,13 +46,28 @@ extern volatile sig_atomic_t rb_stop;
 
 int64_t rb_now_ns(void);
 
-/* A file to move: name in directory pargfid, from child src to dst. */
+/* One name of a file with several (hard links), as the crawl found it. */
+struct rb_link {
+	uint8_t pargfid[16];
+	char *name;
+	int hashed; /* the child the name hashes to, -1 (a hole) */
+};
+
+/* A file to move: name in directory pargfid, from child src to dst.  A
+ * file with several names has all of them in links (the crawl found
+ * them all on src; pargfid/name is links[0]); else links is NULL. */
 struct rb_job {
 	uint8_t pargfid[16];
 	char *name;
 	int src, dst;
 	uint64_t size;
+	uint8_t gfid[16]; /* with links */
+	struct rb_link *links;
+	int nlinks;
 };
+
+/* Free what a job owns (its names). */
+void rb_job_clear(struct rb_job *job);
 
 /* Write the new layout of directory (pargfid, name) or, for the root,
  * gfid root with name NULL: looked up through distribute first (which
@@ -61,7 +79,8 @@ int rb_fix_layout(struct rb_vol *v, const uint8_t *pargfid, const char *name,
 
 /* Move one file; 0 moved, 1 skipped (not ours to move, or changed while
  * moving: a later run tries again), -errno failed.  Abandons cleanly
- * when rb_stop is set. */
+ * when rb_stop is set.  A file with several names moves with all of
+ * them (rebalance-ops.c). */
 int rb_migrate(struct rb_vol *v, const struct rb_job *job, int thread);
 
 /* Every entry of directory gfid on child s (readdirplus), via cb; linkto:

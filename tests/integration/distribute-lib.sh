@@ -14,9 +14,11 @@
 #   dht_is_linkto FILE      FILE (on a brick) is a linkto file
 #   dht_brick_of NAME PATH  the brick index holding PATH's data
 #   dht_linkto_brick_of NAME PATH   the brick index with a linkto for PATH
-#   dht_name_off_brick NAME MNT DIR BRICK
-#       a name for a new file in MNT/DIR that lands on a brick other than
-#       BRICK (probe files are made and removed until one does)
+#   dht_name_off_brick NAME MNT DIR BRICK [PREFIX]
+#       "NAME2 B": a name for a new file in MNT/DIR that lands on brick
+#       B, not BRICK (the brick the name hashes to): PREFIX1, PREFIX2, ...
+#       (default "probe") are made and removed until one does (give each
+#       call its own PREFIX when the names it returns are kept)
 #
 # A linkto file is a file of mode exactly 1000 WITH the xattr
 # trusted.mortar.dht.linkto: a user's file may have mode 1000 too.
@@ -81,13 +83,14 @@ dht_linkto_brick_of() {
 }
 
 dht_name_off_brick() {
-	local vol=$1 mnt=$2 dir=$3 brick=$4 i b
+	local vol=$1 mnt=$2 dir=$3 brick=$4 prefix=${5:-probe} i b
 	for i in $(seq 1 64); do
-		echo x >"$mnt/$dir/probe$i" || return 1
-		b=$(dht_brick_of "$vol" "$dir/probe$i")
-		rm -f "$mnt/$dir/probe$i" || return 1
+		[ -e "$mnt/$dir/$prefix$i" ] && continue
+		echo x >"$mnt/$dir/$prefix$i" || return 1
+		b=$(dht_brick_of "$vol" "$dir/$prefix$i")
+		rm -f "$mnt/$dir/$prefix$i" || return 1
 		if [ "$b" != "$brick" ]; then
-			echo "probe$i"
+			echo "$prefix$i $b"
 			return 0
 		fi
 	done

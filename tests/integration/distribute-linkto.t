@@ -53,7 +53,7 @@ tap_check "readdir lists them" test "$(listing t)" = "empty full plain "
 # data stays where it is (mode 1000, no xattr), a linkto file of the same
 # mode and name goes to the new name's brick.
 FULL_AT=$(dht_brick_of lt t/full)
-NEW=$(dht_name_off_brick lt "$M" t "$FULL_AT")
+read -r NEW _ < <(dht_name_off_brick lt "$M" t "$FULL_AT")
 renamed() {
 	local at lb
 	[ -n "$NEW" ] && mv "$M/t/full" "$M/t/$NEW" || return 1
@@ -96,7 +96,7 @@ mkdir "$M/r"
 head -c 100000 /dev/urandom >"$MT_TMP/rdata"
 cp "$MT_TMP/rdata" "$M/r/src"
 SRC_AT=$(dht_brick_of lt r/src)
-RNEW=$(dht_name_off_brick lt "$M" r "$SRC_AT")
+read -r RNEW _ < <(dht_name_off_brick lt "$M" r "$SRC_AT")
 mv "$M/r/src" "$M/r/$RNEW" && chmod 1000 "$M/r/$RNEW"
 HASHED=$(dht_linkto_brick_of lt "r/$RNEW")
 MT_VERBOSE=1 tap_check "rebalance start" "$RB" -f "$(volume_volfile lt)" \

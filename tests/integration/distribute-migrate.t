@@ -7,6 +7,13 @@
 #    file and made it longer: a read gives the new data (the target's,
 #    not the old source copy's), fstat the new size; once they are closed
 #    no copy is left on the source brick.
+#  - A file with three names (hard links, in two directories), none of
+#    which hashes to the brick holding it, is moved with all of them: one
+#    inode on the target with the three names (nlink 3 through the
+#    mount), every name reads the data, writes through one are read
+#    through another, the names hashing elsewhere have linkto files
+#    naming the target, no copy is left on the source; the summary counts
+#    it.
 #
 # shellcheck disable=SC2034 # read by mortar-test.sh
 MT_TIMEOUT=${MORTAR_TEST_TIMEOUT:-120}
@@ -19,7 +26,7 @@ RB=$top_builddir/extras/tools/mortar-rebalance
 require_binaries "$RB"
 command -v python3 >/dev/null || skip_all "python3 missing"
 command -v getfattr >/dev/null || skip_all "getfattr missing"
-plan 11
+plan 20
 
 # Two mounts hold an fd opened before the migration: M1 caches attributes
 # for long (its read reaches the brick with no attribute refresh first),
@@ -49,7 +56,7 @@ mkdir "$M2/x"
 head -c $((1 << 20)) /dev/urandom >"$MT_TMP/old"
 cp "$MT_TMP/old" "$M2/x/f"
 SRC=$(dht_brick_of mg x/f)
-NAME=$(dht_name_off_brick mg "$M2" x "$SRC")
+read -r NAME _ < <(dht_name_off_brick mg "$M2" x "$SRC")
 mv "$M2/x/f" "$M2/x/$NAME"
 DST=$(dht_linkto_brick_of mg "x/$NAME")
 diag "x/$NAME: data on brick $SRC, hashes to brick ${DST:-?}"
@@ -91,8 +98,39 @@ readers_ready() { test -e "$CTL/m1.ready" && test -e "$CTL/m3.ready"; }
 tap_require "fds are opened for reading on two mounts" \
 	wait_for 20 readers_ready
 
-MT_VERBOSE=1 tap_check "rebalance moves the file" "$RB" -f "$VF" \
-	--progress 60 start
+# ---- a file with three names, none hashing to where it is: made with a
+# name that hashes there, linked three times, that name removed.
+mkdir -p "$M2/h/sub"
+head -c 300000 /dev/urandom >"$MT_TMP/hdata"
+cp "$MT_TMP/hdata" "$M2/h/a"
+HSRC=$(dht_brick_of mg h/a)
+declare -A HASHED
+read -r L1 H1 < <(dht_name_off_brick mg "$M2" h "$HSRC" one)
+read -r L2 H2 < <(dht_name_off_brick mg "$M2" h "$HSRC" two)
+read -r L3 H3 < <(dht_name_off_brick mg "$M2" h/sub "$HSRC" three)
+L1=h/$L1 L2=h/$L2 L3=h/sub/$L3
+HASHED[$L1]=$H1 HASHED[$L2]=$H2 HASHED[$L3]=$H3
+links() {
+	ln "$M2/h/a" "$M2/$L1" && ln "$M2/h/a" "$M2/$L2" &&
+		ln "$M2/h/a" "$M2/$L3" && rm "$M2/h/a" || return 1
+	[ "$(stat -c %h "$M2/$L1")" = 3 ] &&
+		[ "$(dht_brick_of mg "$L3")" = "$HSRC" ]
+}
+tap_require "a file on brick $HSRC with three names hashing elsewhere" links
+linkto_names() {
+	local l
+	for l in "$L1" "$L2" "$L3"; do
+		dht_is_linkto "$MT_TMP/mg/b${HASHED[$l]}/$l" || return 1
+	done
+}
+tap_check "ln leaves a linkto on each name's brick (two on one brick too)" \
+	linkto_names
+diag "names: $L1 -> ${HASHED[$L1]}, $L2 -> ${HASHED[$L2]}, $L3 -> ${HASHED[$L3]}"
+
+"$RB" -f "$VF" --progress 60 start >"$MT_TMP/rb.out" 2>&1
+RC=$?
+diag_file "$MT_TMP/rb.out"
+tap_check "rebalance moves the files" test "$RC" -eq 0
 tap_check "its data is on its hashed brick now" \
 	test "$(dht_brick_of mg "x/$NAME")" = "$DST"
 
@@ -132,6 +170,69 @@ no_copy_left() {
 	[ "$n" -eq 0 ] && [ ! -e "$B$SRC/x/$NAME" ]
 }
 tap_check "closed: no copy left on the source brick" wait_for 10 no_copy_left
+
+# ---- the file with three names
+HD=$(dht_brick_of mg "$L1")
+moved_together() {
+	local l
+	echo "on brick ${HD:-none} (was $HSRC)"
+	[ -n "$HD" ] && [ "$HD" != "$HSRC" ] || return 1
+	for l in "$L2" "$L3"; do
+		[ "$(dht_brick_of mg "$l")" = "$HD" ] || return 1
+	done
+	[ "$HD" = "${HASHED[$L1]}" ] || [ "$HD" = "${HASHED[$L2]}" ] ||
+		[ "$HD" = "${HASHED[$L3]}" ]
+}
+tap_check "it moved with all its names to where one of them hashes" \
+	moved_together
+read_all() {
+	local l
+	for l in "$L1" "$L2" "$L3"; do
+		cmp "$MT_TMP/hdata" "$M3/$l" || return 1
+	done
+}
+tap_check "every name reads the data" read_all
+one_inode() {
+	local got
+	got=$(stat -c '%i %h' "$M3/$L1" "$M3/$L2" "$M3/$L3" | sort -u)
+	echo "mount: $got"
+	[ "$(echo "$got" | wc -l)" -eq 1 ] && [ "${got#* }" = 3 ] || return 1
+	# on the brick: one inode, three names and its handle
+	got=$(stat -c '%i %h' "$B$HD/$L1" "$B$HD/$L2" "$B$HD/$L3" | sort -u)
+	echo "brick $HD: $got"
+	[ "$(echo "$got" | wc -l)" -eq 1 ] && [ "${got#* }" = 4 ]
+}
+tap_check "one inode with three names (nlink 3), on the target too" one_inode
+linktos() {
+	local l h g
+	g=$(getfattr -n trusted.mortar.gfid -e hex --only-values "$B$HD/$L1")
+	for l in "$L1" "$L2" "$L3"; do
+		h=${HASHED[$l]}
+		[ "$h" = "$HD" ] && continue
+		dht_is_linkto "$B$h/$l" || return 1
+		getfattr -n trusted.mortar.dht.linkto --only-values "$B$h/$l" |
+			tr -d '\0' | grep -qx "mg-client-$HD" || return 1
+		[ "$(getfattr -n trusted.mortar.gfid -e hex --only-values \
+			"$B$h/$l")" = "$g" ] || return 1
+		echo "$l: linkto on brick $h names brick $HD"
+	done
+}
+tap_check "names hashing elsewhere have linkto files naming the target" linktos
+src_clean() {
+	local l
+	for l in "$L1" "$L2" "$L3"; do
+		[ ! -e "$B$HSRC/$l" ] || dht_is_linkto "$B$HSRC/$l" || return 1
+	done
+	[ "$(find "$B$HSRC/.mortar/unlink" -type f 2>/dev/null | wc -l)" -eq 0 ]
+}
+tap_check "no copy of it left on the source brick" src_clean
+through_other() {
+	echo "written through one name" >"$M2/$L1" &&
+		[ "$(cat "$M3/$L3")" = "written through one name" ]
+}
+tap_check "a write through one name is read through another" through_other
+tap_check "the summary counts it" \
+	grep -q 'hard links): 1 moved, 0 not moved' "$MT_TMP/rb.out"
 
 unmount_all() {
 	unmount_volume "$M1" && unmount_volume "$M2" && unmount_volume "$M3"

@@ -100,8 +100,33 @@ static void dht_linkto_stale_gone(struct xl_call *call, struct xl_call *child,
 
 	(void)child;
 	(void)cookie;
+	/* Once more: the gfid may still be taken there by another name's
+	 * linkto (linked to then, below). */
+	local->linkto_retried = false;
+	local->linkto_tries++;
 	dht_send(call, XL_FOP_MKNOD, local->linkto_on, dht_fill_linkto_mknod,
 		 dht_linkto_mknod_cbk, NULL);
+}
+
+static int dht_fill_linkto_link(struct xl_call *call, struct xl_call *child,
+				int subvol, int k)
+{
+	struct dht_local *local = dht_local(call);
+
+	(void)subvol;
+	(void)k;
+	memcpy(child->args.loc.gfid, local->linkto_gfid, XL_GFID_LEN);
+	return xl_loc_copy(&child->args.loc2, local->linkto_loc);
+}
+
+static void dht_linkto_linked(struct xl_call *call, struct xl_call *child,
+			      void *cookie)
+{
+	struct dht_local *local = dht_local(call);
+
+	(void)cookie;
+	local->ret = child->reply.ret < 0 ? child->reply.ret : 0;
+	local->knext(call);
 }
 
 static void dht_linkto_exists_cbk(struct xl_call *call, struct xl_call *child,
@@ -111,10 +136,20 @@ static void dht_linkto_exists_cbk(struct xl_call *call, struct xl_call *child,
 	struct xl_reply *r = &child->reply;
 
 	(void)cookie;
-	if (r->ret == 0 && dht_is_linkto(&r->attr, r->xdata)) {
+	if (r->ret == 0 && dht_is_linkto(&r->attr, r->xdata) &&
+	    local->linkto_tries < 2) {
 		/* A stale linkto in the way: replace it. */
 		dht_send(call, XL_FOP_UNLINK, local->linkto_on,
 			 dht_fill_linkto_name, dht_linkto_stale_gone, NULL);
+		return;
+	}
+	if (r->ret == -ENOENT) {
+		/* The name is free: the gfid is taken there, by the linkto
+		 * of another name of the same file (hard links; a brick
+		 * holds one object per gfid).  This name becomes a name of
+		 * that linkto too. */
+		dht_send(call, XL_FOP_LINK, local->linkto_on,
+			 dht_fill_linkto_link, dht_linkto_linked, NULL);
 		return;
 	}
 	local->ret = -EEXIST;
@@ -156,6 +191,7 @@ void dht_linkto_make(struct xl_call *call, int on, const struct xl_loc *loc,
 	local->linkto_target = target;
 	local->linkto_loc = loc;
 	local->linkto_retried = false;
+	local->linkto_tries = 0;
 	memcpy(local->linkto_gfid, gfid, XL_GFID_LEN);
 	dht_send(call, XL_FOP_MKNOD, on, dht_fill_linkto_mknod,
 		 dht_linkto_mknod_cbk, NULL);

@@ -137,6 +137,7 @@ struct dht_local {
 	const struct xl_loc *linkto_loc;
 	uint8_t linkto_gfid[XL_GFID_LEN];
 	bool linkto_retried;
+	int linkto_tries; /* stale linkto files replaced */
 	/* rename with RENAME_EXCHANGE: a list of steps run in order */
 	struct dht_xop *xops;
 	int nxops, xnext;
