@@ -15,7 +15,7 @@
  * after checking that no child holds anything but linkto files (which it
  * removes); it needs every child up.  A file renamed to a name that
  * hashes elsewhere stays where its data is; a linkto is left on the new
- * hashed child.
+ * hashed child.  rename with RENAME_EXCHANGE is in dht-exchange.c.
  */
 #include "config.h"
 
@@ -934,163 +934,7 @@ static void dht_rename_dir_done(struct xl_call *call, struct xl_call **children,
 	xl_unwind(call);
 }
 
-/* ---- RENAME_EXCHANGE: steps run one after the other ---------------------- */
-
-static void dht_xop_run(struct xl_call *call);
-
-static const struct xl_loc *dht_xop_loc(struct xl_call *call, int which)
-{
-	return which == 2 ? &call->args.loc2 : &call->args.loc;
-}
-
-static int dht_fill_xop(struct xl_call *call, struct xl_call *child, int subvol,
-			int k)
-{
-	struct dht_local *local = dht_local(call);
-	const struct dht_xop *op = &local->xops[local->xnext];
-	int ret;
-
-	(void)subvol;
-	(void)k;
-	ret = xl_loc_copy(&child->args.loc, dht_xop_loc(call, op->from));
-	if (ret == 0 && op->kind == DHT_XOP_RENAME)
-		ret = xl_loc_copy(&child->args.loc2, dht_xop_loc(call, op->to));
-	child->args.flags = op->flags;
-	return ret;
-}
-
-static void dht_xop_cbk(struct xl_call *call, struct xl_call *child,
-			void *cookie)
-{
-	struct dht_local *local = dht_local(call);
-	const struct dht_xop *op = &local->xops[local->xnext];
-
-	(void)cookie;
-	if (child && child->reply.ret < 0) {
-		if (op->must) {
-			xl_reply_move(&call->reply, &child->reply);
-			xl_unwind(call);
-			return;
-		}
-		xl_warn(call->xl->name,
-			"rename %s <-> %s: a step on %s: "
-			"errno=%d",
-			call->args.loc.name, call->args.loc2.name,
-			dht_priv(call->xl)->subvols[op->subvol]->name,
-			-child->reply.ret);
-	}
-	if (child && child->reply.ret >= 0 && op->kind == DHT_XOP_RENAME &&
-	    local->saved.ret == 0 && !local->flag) {
-		xl_reply_move(&local->saved, &child->reply);
-		local->flag = true;
-	}
-	local->xnext++;
-	dht_xop_run(call);
-}
-
-static void dht_xop_linkto_done(struct xl_call *call)
-{
-	dht_xop_cbk(call, NULL, NULL);
-}
-
-static void dht_xop_run(struct xl_call *call)
-{
-	struct dht_local *local = dht_local(call);
-	const struct dht_xop *op;
-
-	if (local->xnext >= local->nxops) {
-		xl_reply_move(&call->reply, &local->saved);
-		call->reply.ret = 0;
-		xl_unwind(call);
-		return;
-	}
-	op = &local->xops[local->xnext];
-	if (op->kind == DHT_XOP_LINKTO) {
-		dht_linkto_make(call, op->subvol, dht_xop_loc(call, op->from),
-				op->gfid, op->target, dht_xop_linkto_done);
-		return;
-	}
-	dht_send(call,
-		 op->kind == DHT_XOP_RENAME ? XL_FOP_RENAME : XL_FOP_UNLINK,
-		 op->subvol, dht_fill_xop, dht_xop_cbk, NULL);
-}
-
-static void dht_xop_add(struct dht_local *local, struct dht_xop op)
-{
-	local->xops[local->nxops++] = op;
-}
-
-/* Swap two names whose objects are on different children (a file on
- * each, or a file and a directory): plain renames plus linkto files,
- * not atomic for an observer. */
-static void dht_rename_exchange(struct xl_call *call)
-{
-	struct dht_local *local = dht_local(call);
-	struct dht_priv *priv = dht_priv(call->xl);
-	struct dht_where *w = &local->w, *w2 = &local->w2;
-	int h1 = dht_hashed_subvol(call->xl, &call->args.loc);
-	int h2 = dht_hashed_subvol(call->xl, &call->args.loc2);
-
-	local->xops = calloc((size_t)(2 * priv->n + 6), sizeof(*local->xops));
-	if (!local->xops) {
-		xl_unwind_error(call, -ENOMEM);
-		return;
-	}
-	if (!w->is_dir && !w2->is_dir) {
-		int c1 = w->cached, c2 = w2->cached;
-
-		dht_xop_add(local, (struct dht_xop){DHT_XOP_RENAME, c1, 1, 2, 0,
-						    0, NULL, true});
-		dht_xop_add(local, (struct dht_xop){DHT_XOP_RENAME, c2, 2, 1, 0,
-						    0, NULL, false});
-		if (h1 >= 0 && h1 != c2)
-			dht_xop_add(
-			    local, (struct dht_xop){DHT_XOP_LINKTO, h1, 1, 0, 0,
-						    c2, w2->attr.gfid, false});
-		if (h2 >= 0 && h2 != c1)
-			dht_xop_add(
-			    local, (struct dht_xop){DHT_XOP_LINKTO, h2, 2, 0, 0,
-						    c1, w->attr.gfid, false});
-	} else {
-		/* f: the file's loc (1 or 2), d: the directory's. */
-		int f = w->is_dir ? 2 : 1, d = 3 - f;
-		struct dht_where *fw = f == 1 ? w : w2;
-		int c = fw->cached, hf = f == 1 ? h1 : h2,
-		    hd = f == 1 ? h2 : h1;
-
-		dht_xop_add(local,
-			    (struct dht_xop){DHT_XOP_RENAME, c, 1, 2,
-					     RENAME_EXCHANGE, 0, NULL, true});
-		for (int s = 0; s < priv->n; s++) {
-			if (s == c)
-				continue;
-			if (s == hf || s == fw->linkto_at)
-				dht_xop_add(local, (struct dht_xop){
-						       DHT_XOP_UNLINK, s, f, 0,
-						       0, 0, NULL, false});
-			dht_xop_add(local,
-				    (struct dht_xop){DHT_XOP_RENAME, s, d, f, 0,
-						     0, NULL, false});
-		}
-		if (hd >= 0 && hd != c)
-			dht_xop_add(
-			    local, (struct dht_xop){DHT_XOP_LINKTO, hd, d, 0, 0,
-						    c, fw->attr.gfid, false});
-	}
-	local->xnext = 0;
-	local->flag = false;
-	dht_xop_run(call);
-}
-
-static void dht_rename_dir_done_one(struct xl_call *call, struct xl_call *child,
-				    void *cookie)
-{
-	(void)cookie;
-	xl_reply_move(&call->reply, &child->reply);
-	xl_unwind(call);
-}
-
-/* A directory renamed (or exchanged) on every child at once. */
+/* A directory renamed on every child at once. */
 static void dht_rename_dir_all(struct xl_call *call)
 {
 	int subvols[DHT_MAX_SUBVOLS], n;
@@ -1108,30 +952,9 @@ static void dht_rename_resolved2(struct xl_call *call)
 {
 	struct dht_local *local = dht_local(call);
 	struct dht_where *w = &local->w, *w2 = &local->w2;
-	int subvols[DHT_MAX_SUBVOLS], n;
 
 	if ((call->args.flags & RENAME_NOREPLACE) && w2->found) {
 		xl_unwind_error(call, -EEXIST);
-		return;
-	}
-	if (call->args.flags & RENAME_EXCHANGE) {
-		if (!w2->found) {
-			xl_unwind_error(call, w2->ret ? w2->ret : -ENOENT);
-			return;
-		}
-		n = dht_up_subvols(call->xl, subvols);
-		if (n < dht_priv(call->xl)->n) {
-			xl_unwind_error(call, -ENOTCONN);
-			return;
-		}
-		if (w->is_dir && w2->is_dir)
-			goto fan; /* on every child */
-		if (!w->is_dir && !w2->is_dir && w->cached == w2->cached) {
-			dht_send(call, XL_FOP_RENAME, w->cached, dht_fill_copy,
-				 dht_rename_dir_done_one, NULL);
-			return;
-		}
-		dht_rename_exchange(call);
 		return;
 	}
 	if (w->is_dir && w2->found && w2->is_dir &&
@@ -1145,7 +968,6 @@ static void dht_rename_resolved2(struct xl_call *call)
 		return;
 	}
 	if (w->is_dir) {
-	fan:
 		dht_rename_dir_all(call);
 		return;
 	}
@@ -1181,9 +1003,19 @@ static void dht_rename_resolved1(struct xl_call *call)
 void dht_rename(struct xl *xl, struct xl_call *call)
 {
 	(void)xl;
+	if (dht_rename_is_resume(call)) {
+		dht_rename_resume(call);
+		return;
+	}
 	if (!call->args.loc.name || !call->args.loc2.name ||
-	    (call->args.flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))) {
+	    (call->args.flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) ||
+	    (call->args.flags & RENAME_NOREPLACE &&
+	     call->args.flags & RENAME_EXCHANGE)) {
 		xl_unwind_error(call, -EINVAL);
+		return;
+	}
+	if (call->args.flags & RENAME_EXCHANGE) {
+		dht_exchange(call); /* dht-exchange.c */
 		return;
 	}
 	dht_old_name(call, dht_rename_resolved1);

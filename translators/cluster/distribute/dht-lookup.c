@@ -26,7 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char dht_xattr_req[] = DHT_XATTR_LAYOUT "\0" DHT_XATTR_LINKTO;
+static const char dht_xattr_req[] =
+    DHT_XATTR_LAYOUT "\0" DHT_XATTR_LINKTO "\0" DHT_XATTR_EXCHANGE;
 
 /* Ask the brick to return the layout and linkto xattrs with a lookup,
  * after the names a translator above asked for (they pass through).  The
@@ -82,6 +83,20 @@ int dht_hashed_subvol(struct xl *xl, const struct xl_loc *loc)
 	if (ref)
 		xl_inode_unref(ref);
 	return s;
+}
+
+/* A reply that carries an exchange's intent: noted (the first one). */
+static bool dht_note_intent(struct xl_call *call, const struct xl_reply *r)
+{
+	struct dht_local *local = dht_local(call);
+	const struct xl_dict_pair *p =
+	    r->xdata ? xl_dict_get(r->xdata, DHT_XATTR_EXCHANGE) : NULL;
+
+	if (!p)
+		return false;
+	if (!local->xintent)
+		local->xintent = xl_iobuf_from(p->value, p->len);
+	return local->xintent != NULL;
 }
 
 /* ---- directories ----------------------------------------------------- */
@@ -152,6 +167,7 @@ static void dht_dir_done(struct xl_call *call)
 		w->is_dir = true;
 		w->attr = local->attr;
 		w->ret = 0;
+		w->xchg = local->dir_xchg;
 	}
 	local->lnext(call);
 }
@@ -374,11 +390,16 @@ static void dht_dir_gather(struct xl_call *call, struct xl_call **children,
 		local->lnext(call);
 		return;
 	}
+	local->dir_xchg = false;
 	for (int k = 0; k < n; k++) {
 		struct xl_reply *r = &children[k]->reply;
 		int s = subvols[k];
 
 		if (r->ret == 0 && S_ISDIR(r->attr.mode)) {
+			/* being exchanged: no repair now, whatever it looks
+			 * like (its copies are renamed one by one) */
+			if (dht_note_intent(call, r))
+				local->dir_xchg = down = true;
 			if (!first && memcmp(r->attr.gfid, local->attr.gfid,
 					     XL_GFID_LEN)) {
 				xl_warn(call->xl->name,
@@ -525,20 +546,28 @@ void dht_layout_get(struct xl_call *call, const uint8_t *gfid,
 static void dht_resolve_done(struct xl_call *call)
 {
 	struct dht_local *local = dht_local(call);
+	struct dht_where *w = local->rw;
 
 	local->cur = NULL;
 	local->cur_loc = NULL;
+	if (w && w->found && w->xchg && local->xintent &&
+	    local->xtries < DHT_XCHG_TRIES) {
+		/* in the middle of an exchange: not answered from there */
+		dht_exchange_wait(call);
+		return;
+	}
 	local->rnext(call);
 }
 
-static void dht_where_file(struct dht_where *w, const struct xl_iatt *attr,
-			   int cached)
+static void dht_where_file(struct xl_call *call, struct dht_where *w,
+			   const struct xl_reply *r, int cached)
 {
 	w->found = true;
 	w->is_dir = false;
-	w->attr = *attr;
+	w->attr = r->attr;
 	w->cached = cached;
 	w->ret = 0;
+	w->xchg = dht_note_intent(call, r);
 }
 
 static void dht_everywhere_gather(struct xl_call *call,
@@ -579,7 +608,8 @@ static void dht_everywhere_gather(struct xl_call *call,
 			down = true;
 	}
 	if (found >= 0) {
-		dht_where_file(w, &children[found]->reply.attr, subvols[found]);
+		dht_where_file(call, w, &children[found]->reply,
+			       subvols[found]);
 	} else {
 		/* A missing name whose hashed child is up is missing;
 		 * else it may be on the down child. */
@@ -615,7 +645,7 @@ static void dht_target_cbk(struct xl_call *call, struct xl_call *child,
 
 	if (r->ret == 0 && S_ISREG(r->attr.mode) &&
 	    !dht_is_linkto(&r->attr, r->xdata)) {
-		dht_where_file(local->cur, &r->attr, t);
+		dht_where_file(call, local->cur, r, t);
 		dht_resolve_done(call);
 		return;
 	}
@@ -653,7 +683,7 @@ static void dht_hashed_cbk(struct xl_call *call, struct xl_call *child,
 		return;
 	}
 	if (r->ret == 0) {
-		dht_where_file(w, &r->attr, w->hashed);
+		dht_where_file(call, w, r, w->hashed);
 		dht_resolve_done(call);
 		return;
 	}
@@ -702,6 +732,12 @@ void dht_resolve(struct xl_call *call, const struct xl_loc *loc,
 	w->hashed = w->cached = w->linkto_at = -1;
 	w->ret = -ENOENT;
 	local->rnext = next;
+	local->rloc = loc;
+	local->rw = w;
+	if (local->xintent) {
+		xl_iobuf_unref(local->xintent);
+		local->xintent = NULL;
+	}
 	/* Which loc this is, for dht_resolve_parent. */
 	local->step = loc == &call->args.loc2;
 	dht_layout_get(call, loc->pargfid, loc->parent, dht_resolve_parent);

@@ -125,7 +125,9 @@ static void dht_local_free(void *p)
 		xl_inode_unref(local->hold);
 	if (local->fd)
 		xl_fd_unref(local->fd);
-	free(local->xops);
+	dht_xchg_free(local->xchg);
+	if (local->xintent)
+		xl_iobuf_unref(local->xintent);
 	for (int i = 0; i < local->nnames; i++)
 		free(local->names[i]);
 	free(local->names);
@@ -650,6 +652,9 @@ static int dht_init(struct xl *xl, char **err)
 		priv->layout_refresh_sec = (int)v;
 	if (xl_opt_int(xl, "child-up-timeout", &v) == 0)
 		priv->up_wait_sec = (int)v;
+	priv->exchange_debug_stop = -1;
+	if (xl_opt_int(xl, "exchange-debug-stop", &v) == 0)
+		priv->exchange_debug_stop = (int)v;
 	xl->private = priv;
 	return 0;
 fail_lock:
@@ -715,6 +720,14 @@ static const struct xl_option_desc dht_options[] = {
      .max = 3600,
      .help = "seconds a directory's cached layout is used before it is "
 	     "read again (so a fix-layout by another client is seen)"},
+    {.key = "exchange-debug-stop",
+     .type = XL_OPT_INT,
+     .default_value = "-1",
+     .min = -1,
+     .max = 64,
+     .help = "testing only: a rename exchange across bricks stops for good "
+	     "before this step (0: right after writing its intents), as a "
+	     "client that dies there would; -1: never"},
     {.key = "child-up-timeout",
      .type = XL_OPT_TIME,
      .default_value = "5",
@@ -740,6 +753,9 @@ const struct xl_desc mortar_xlator = {
     .local_free = dht_local_free,
     .inode_ctx_free = dht_inode_ctx_free,
     .fd_ctx_free = dht_fd_ctx_free,
+    .min_children = 1,
+    .max_children = DHT_MAX_SUBVOLS,
+    .unhandled = XL_UNHANDLED_REFUSE,
     .fops =
 	{
 	    [XL_FOP_LOOKUP] = dht_lookup,

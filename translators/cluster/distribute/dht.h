@@ -7,8 +7,13 @@
  * dht-lookup.c (finding names, directory layouts and their repair),
  * dht-entry.c (fops that create, remove or rename names), dht-dir.c
  * (readdir, statfs, directory-wide fops), dht-inode.c (fops on a known
- * file, and the write path during a migration), dht-layout.c (the pure
- * layout math).  What is stored on bricks is in doc/cluster.md.
+ * file, and the write path during a migration), dht-exchange.c
+ * (RENAME_EXCHANGE across children), dht-layout.c (the pure layout
+ * math).  What is stored on bricks is in doc/cluster.md.
+ *
+ * Lock domains on bricks: distribute.layout (a directory's layout),
+ * distribute.migrate (a file being migrated), distribute.exchange (the
+ * root gfid on the first child: an exchange in progress).
  *
  * Lock order: inode ctx lock, then priv->lock; neither is held while
  * winding or unwinding.
@@ -29,10 +34,15 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#define DHT_XATTR_LAYOUT "trusted.mortar.dht.layout"
-#define DHT_XATTR_LINKTO "trusted.mortar.dht.linkto"
-#define DHT_LOCK_LAYOUT	 "distribute.layout"
-#define DHT_LOCK_MIGRATE "distribute.migrate"
+#define DHT_XATTR_LAYOUT   "trusted.mortar.dht.layout"
+#define DHT_XATTR_LINKTO   "trusted.mortar.dht.linkto"
+#define DHT_XATTR_EXCHANGE "trusted.mortar.dht.exchange"
+#define DHT_LOCK_LAYOUT	   "distribute.layout"
+#define DHT_LOCK_MIGRATE   "distribute.migrate"
+#define DHT_LOCK_EXCHANGE  "distribute.exchange"
+/* How often one resolution waits for an exchange before it answers with
+ * what it found. */
+#define DHT_XCHG_TRIES 2
 /* A linkto file is made with this mode (admins recognise it) and is told
  * by its xattr (dht_is_linkto): a user's file may have the mode too. */
 #define DHT_LINKTO_MODE (S_IFREG | S_ISVTX)
@@ -46,6 +56,7 @@ struct dht_priv {
 	int min_free_percent;
 	int layout_refresh_sec; /* re-read a cached layout older than this */
 	int up_wait_sec;
+	int exchange_debug_stop; /* -1, or stop exchanges before that step */
 	atomic_uint_fast64_t lock_owner_seq;
 
 	pthread_mutex_t lock; /* guards everything below */
@@ -88,6 +99,7 @@ struct dht_fdctx {
 struct dht_where {
 	bool found;
 	bool is_dir;
+	bool xchg;     /* it carries an exchange's intent (dht-exchange.c) */
 	int hashed;    /* child the name hashes to, -1 none (a hole) */
 	int cached;    /* child with the data (file) */
 	int linkto_at; /* child with a linkto file for the name, -1 */
@@ -95,17 +107,24 @@ struct dht_where {
 	int ret; /* 0, or why not found */
 };
 
-/* One step of an exchanging rename (dht-entry.c). */
+/* One step of an exchange across children (dht-exchange.c); a, b index
+ * the two names, g the two objects.  Each checks first whether it is
+ * done. */
 struct dht_xop {
-	enum { DHT_XOP_RENAME, DHT_XOP_UNLINK, DHT_XOP_LINKTO } kind;
+	enum {
+		DHT_XOP_LINK,	/* name b becomes a name of object g */
+		DHT_XOP_RENAME, /* object g moves from name a to name b */
+		DHT_XOP_UNLINK, /* name a stops naming object g */
+		DHT_XOP_LINKTO, /* name a becomes a linkto of g to target */
+		DHT_XOP_SWAP,	/* names a and b swapped (g still at a) */
+	} kind;
 	int subvol;
-	int from, to;	     /* 1: args.loc, 2: args.loc2 */
-	int flags;	     /* rename flags */
-	int target;	     /* linkto: the child it names */
-	const uint8_t *gfid; /* linkto */
-	bool must;	     /* its failure fails the fop */
+	int a, b;
+	int g;
+	int target;
 };
 
+struct dht_xchg;
 struct dht_local;
 typedef void (*dht_next_fn)(struct xl_call *call);
 
@@ -138,9 +157,18 @@ struct dht_local {
 	uint8_t linkto_gfid[XL_GFID_LEN];
 	bool linkto_retried;
 	int linkto_tries; /* stale linkto files replaced */
-	/* rename with RENAME_EXCHANGE: a list of steps run in order */
-	struct dht_xop *xops;
-	int nxops, xnext;
+	/* RENAME_EXCHANGE across children (dht-exchange.c) */
+	struct dht_xchg *xchg;
+	dht_next_fn xnext_fn;	   /* after the steps */
+	int xdebug_hang;	   /* stop before this step, -1 */
+	uint64_t xowner;	   /* the exchange lock's owner */
+	bool xlock_want;	   /* lock (or unlock) being sent */
+	bool xlocked;		   /* this call holds the exchange lock */
+	int xtries;		   /* waits for exchanges so far */
+	bool dir_xchg;		   /* a directory copy carries an intent */
+	struct xl_iobuf *xintent;  /* the intent a resolution found */
+	const struct xl_loc *rloc; /* dht_resolve's loc, w, next */
+	struct dht_where *rw;
 	/* rmdir, and rename over a directory: the directory checked for
 	 * emptiness (rmw: w, or w2), opened on every child, linkto names
 	 * found; rmnext runs once it is known empty and its linkto files
@@ -264,6 +292,18 @@ void dht_link(struct xl *xl, struct xl_call *call);
  * with gfid; local->ret says how it went; then next. */
 void dht_linkto_make(struct xl_call *call, int on, const struct xl_loc *loc,
 		     const uint8_t *gfid, int target, dht_next_fn next);
+
+/* dht-exchange.c */
+/* rename with RENAME_EXCHANGE of names on different children. */
+void dht_exchange(struct xl_call *call);
+/* A rename to distribute itself that resumes an exchange (args.data =
+ * its intent), and running it. */
+bool dht_rename_is_resume(const struct xl_call *call);
+void dht_rename_resume(struct xl_call *call);
+/* A resolution found an object with an intent (local->xintent): wait for
+ * the exchange, finish it if nobody does, resolve again. */
+void dht_exchange_wait(struct xl_call *call);
+void dht_xchg_free(struct dht_xchg *x);
 
 /* dht-dir.c */
 void dht_opendir(struct xl *xl, struct xl_call *call);
