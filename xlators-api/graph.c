@@ -205,6 +205,39 @@ static int graph_find_cycle(struct xl *xl, char *state, struct xl **path,
 	return 0;
 }
 
+/* The descriptor's own rules about its place in the graph: how many
+ * subvolumes, and (XL_UNHANDLED_REFUSE) an entry for every fop. */
+static int graph_check_desc(const struct xl *xl, const char *file, char **err)
+{
+	const struct xl_desc *d = xl->desc;
+
+	{
+		if (xl->child_count < d->min_children)
+			return graph_errf(
+			    err,
+			    "%s:%d: volume '%s': %s needs at "
+			    "least %d subvolume%s, has %d",
+			    file, xl->line, xl->name, d->type, d->min_children,
+			    d->min_children == 1 ? "" : "s", xl->child_count);
+		if (d->max_children >= 0 && xl->child_count > d->max_children)
+			return graph_errf(
+			    err,
+			    "%s:%d: volume '%s': %s takes at "
+			    "most %d subvolume%s, has %d",
+			    file, xl->line, xl->name, d->type, d->max_children,
+			    d->max_children == 1 ? "" : "s", xl->child_count);
+	}
+	if (d->unhandled == XL_UNHANDLED_REFUSE)
+		for (int f = 0; f < XL_FOP_COUNT; f++)
+			if (!d->fops[f])
+				return graph_errf(err,
+						  "%s:%d: volume '%s': %s has "
+						  "no handler for fop %s",
+						  file, xl->line, xl->name,
+						  d->type, xl_fop_name(f));
+	return 0;
+}
+
 static int graph_link(struct xl_graph *g, const struct xl_volfile *vf,
 		      char **err)
 {
@@ -252,6 +285,8 @@ static int graph_link(struct xl_graph *g, const struct xl_volfile *vf,
 			}
 		}
 	}
+	for (int i = 0; i < g->count && !ret; i++)
+		ret = graph_check_desc(g->xls[i], vf->filename, err);
 	for (int i = 0; i < g->count && !ret; i++) {
 		if (state[i])
 			continue;

@@ -20,19 +20,21 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
-#define XL_API_VERSION 1
+/* 2: min_children, max_children and unhandled before fops. */
+#define XL_API_VERSION 2
 #define XL_DESC_SYMBOL "mortar_xlator"
 
 enum xl_opt_type {
-	XL_OPT_STR = 1,  /* any string */
-	XL_OPT_INT,      /* decimal integer within min..max */
-	XL_OPT_SIZE,     /* integer with optional K/M/G/T suffix (1024-based) */
-	XL_OPT_BOOL,     /* on/off, yes/no, true/false, enable/disable, 1/0 */
-	XL_OPT_ENUM,     /* one of choices[] */
-	XL_OPT_PATH,     /* absolute path */
-	XL_OPT_TIME,     /* seconds, integer, within min..max */
-	XL_OPT_ADDRLIST, /* comma list of IPv4/IPv6 addresses or patterns with * */
-	XL_OPT_PERCENT,  /* 0..100 with optional '%' */
+	XL_OPT_STR = 1,	 /* any string */
+	XL_OPT_INT,	 /* decimal integer within min..max */
+	XL_OPT_SIZE,	 /* integer with optional K/M/G/T suffix (1024-based) */
+	XL_OPT_BOOL,	 /* on/off, yes/no, true/false, enable/disable, 1/0 */
+	XL_OPT_ENUM,	 /* one of choices[] */
+	XL_OPT_PATH,	 /* absolute path */
+	XL_OPT_TIME,	 /* seconds, integer, within min..max */
+	XL_OPT_ADDRLIST, /* comma list of IPv4/IPv6 addresses or patterns with *
+			  */
+	XL_OPT_PERCENT,	 /* 0..100 with optional '%' */
 };
 
 /* One option a translator takes.  The table ends with a zero entry.  This
@@ -40,17 +42,29 @@ enum xl_opt_type {
 struct xl_option_desc {
 	const char *key;
 	enum xl_opt_type type;
-	const char *default_value; /* NULL: no default (optional unless required) */
-	int64_t min, max;          /* INT, SIZE, TIME; both 0 = unbounded */
+	const char
+	    *default_value; /* NULL: no default (optional unless required) */
+	int64_t min, max;   /* INT, SIZE, TIME; both 0 = unbounded */
 	const char *const *choices; /* ENUM: NULL-terminated */
 	const char *help;
 	bool required;
 };
 
 enum xl_event {
-	XL_EV_CHILD_UP = 1,   /* a child can serve fops */
-	XL_EV_CHILD_DOWN,     /* a child cannot serve fops now */
-	XL_EV_PARENT_UP,      /* the graph above is ready (sent top-down at start) */
+	XL_EV_CHILD_UP = 1, /* a child can serve fops */
+	XL_EV_CHILD_DOWN,   /* a child cannot serve fops now */
+	XL_EV_PARENT_UP, /* the graph above is ready (sent top-down at start) */
+};
+
+/* What the runtime does with a fop a translator has no entry for. */
+enum xl_unhandled {
+	/* Pass it to the first child (xl_default_fop): right for a
+	 * translator with one child that changes a few fops. */
+	XL_UNHANDLED_PASS = 0,
+	/* The graph does not build unless every fop has an entry: for a
+	 * cluster translator, which must never send a fop it did not think
+	 * about to its first child by accident. */
+	XL_UNHANDLED_REFUSE,
 };
 
 struct xl;
@@ -78,13 +92,19 @@ struct xl_desc {
 
 	const struct xl_option_desc *options;
 
-	size_t local_size;             /* per-call state, see call.h */
+	size_t local_size;		 /* per-call state, see call.h */
 	void (*local_free)(void *local); /* release what local points to */
 
 	/* Free a context this translator stored on an inode or fd, when the
 	 * inode or fd is destroyed. */
 	void (*inode_ctx_free)(struct xl *xl, void *ctx);
 	void (*fd_ctx_free)(struct xl *xl, void *ctx);
+	/* How many subvolumes it takes, checked at graph build with the
+	 * volfile's line: min_children..max_children, max -1 for no upper
+	 * bound.  Zero for both (unset) is a leaf. */
+	int min_children;
+	int max_children;
+	enum xl_unhandled unhandled;
 
 	xl_fop_fn fops[XL_FOP_COUNT]; /* last: grows as fops are appended */
 };
@@ -134,7 +154,8 @@ struct xl {
  * only fail for a key the translator's table does not declare or that has
  * no value and no default (-ENOENT). */
 int xl_opt_str(struct xl *xl, const char *key, const char **out);
-int xl_opt_int(struct xl *xl, const char *key, int64_t *out); /* INT SIZE TIME PERCENT */
+int xl_opt_int(struct xl *xl, const char *key,
+	       int64_t *out); /* INT SIZE TIME PERCENT */
 int xl_opt_bool(struct xl *xl, const char *key, bool *out);
 
 /* Validate one value against its descriptor; on failure *err gets a

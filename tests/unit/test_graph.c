@@ -79,6 +79,18 @@ static void test_build_errors(void **state)
 	build_bad("volume a\ntype test/fan\nsubvolumes b\nend-volume\n"
 		  "volume b\ntype test/fan\nsubvolumes a\nend-volume\n",
 		  "subvolume cycle: a -> b -> a");
+	/* the descriptor's children and fop rules */
+	build_bad("volume a\ntype test/leaf\nend-volume\n"
+		  "volume b\ntype test/leaf\nsubvolumes a\nend-volume\n",
+		  "g.vol:4: volume 'b': test/leaf takes at most 0 subvolumes, "
+		  "has 1");
+	build_bad("volume a\ntype test/fan\nend-volume\n",
+		  "g.vol:1: volume 'a': test/fan needs at least 1 subvolume, "
+		  "has 0");
+	build_bad(
+	    "volume a\ntype test/leaf\nend-volume\n"
+	    "volume b\ntype test/picky\nsubvolumes a\nend-volume\n",
+	    "g.vol:4: volume 'b': test/picky has no handler for fop stat");
 }
 
 static void test_build_good_options(void **state)

@@ -49,5 +49,7 @@ const struct xl_desc mortar_xlator = {
     .size = sizeof(struct xl_desc),
     .type = "test/fan",
     .local_size = sizeof(struct fan_local),
+    .min_children = 1,
+    .max_children = -1,
     .fops = {[XL_FOP_LOOKUP] = fan_lookup},
 };

@@ -135,6 +135,8 @@ const struct xl_desc mortar_xlator = {
     .description = "holds chosen lock calls until told (unit tests only)",
     .init = gate_init,
     .fini = gate_fini,
+    .min_children = 1,
+    .max_children = 1,
     .fops =
 	{
 	    [XL_FOP_LK] = gate_lock_fop,

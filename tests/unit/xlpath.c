@@ -19,7 +19,7 @@ int xlpath_setup(void)
 {
 	const char *top = getenv("top_builddir");
 	char build[2048], link[4096], path[8192];
-	const char *mods[] = {"leaf", "fan"};
+	const char *mods[] = {"leaf", "fan", "picky"};
 
 	snprintf(build, sizeof(build), "%s/tests/unit/.libs", top ? top : "..");
 	snprintf(xlpath_dir, sizeof(xlpath_dir), "/tmp/mortar-xlpath-XXXXXX");
@@ -28,7 +28,7 @@ int xlpath_setup(void)
 	snprintf(link, sizeof(link), "%s/test", xlpath_dir);
 	if (mkdir(link, 0755) != 0)
 		return -1;
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < (int)(sizeof(mods) / sizeof(mods[0])); i++) {
 		char target[8192];
 		snprintf(target, sizeof(target), "%s/xl_test%s.so", build,
 			 mods[i]);

@@ -611,6 +611,15 @@ static const struct xl_option_desc afr_options[] = {
     {0},
 };
 
+/* A fop replicate does not carry to its copies: a clear error, never a
+ * silent pass to the first child. */
+static void afr_not_supported(struct xl *xl, struct xl_call *call)
+{
+	xl_err(xl->name, "%s is not supported through cluster/replicate",
+	       xl_fop_name(call->fop));
+	xl_unwind_error(call, -EOPNOTSUPP);
+}
+
 const struct xl_desc mortar_xlator = {
     .api_version = XL_API_VERSION,
     .size = sizeof(struct xl_desc),
@@ -625,6 +634,9 @@ const struct xl_desc mortar_xlator = {
     .local_size = sizeof(struct afr_local),
     .local_free = afr_local_free,
     .fd_ctx_free = afr_fd_ctx_free,
+    .min_children = 1,
+    .max_children = AFR_MAX_CHILDREN,
+    .unhandled = XL_UNHANDLED_REFUSE,
     .fops =
 	{
 	    [XL_FOP_LOOKUP] = afr_lookup,
@@ -660,5 +672,13 @@ const struct xl_desc mortar_xlator = {
 	    [XL_FOP_FLOCK] = afr_lk,
 	    [XL_FOP_FALLOCATE] = afr_fallocate,
 	    [XL_FOP_LSEEK] = afr_read_fop,
+	    /* internal locks from a translator above (distribute's layout
+	     * and migration locks): on every live copy, like POSIX locks */
+	    [XL_FOP_INODELK] = afr_lk,
+	    /* counters of its own above replicate would need a
+	     * transaction of their own: nobody sends it, refuse */
+	    [XL_FOP_XATTROP] = afr_not_supported,
+	    /* a checksum of the data: from a good copy, as reads */
+	    [XL_FOP_RCHECKSUM] = afr_read_fop,
 	},
 };

@@ -964,6 +964,9 @@ const struct xl_desc mortar_xlator = {
     .local_size = sizeof(struct unify_local),
     .local_free = unify_local_free,
     .fd_ctx_free = unify_dirfd_free,
+    .min_children = 1,
+    .max_children = UNIFY_MAX_CHILDREN,
+    .unhandled = XL_UNHANDLED_REFUSE,
     .fops =
 	{
 	    [XL_FOP_LOOKUP] = unify_lookup,

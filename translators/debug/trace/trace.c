@@ -265,6 +265,8 @@ const struct xl_desc mortar_xlator = {
     .fini = trace_fini,
     .dump = trace_dump,
     .options = trace_options,
+    .min_children = 1,
+    .max_children = 1,
     .fops =
 	{
 	    [0 ... XL_FOP_COUNT - 1] = trace_fop,

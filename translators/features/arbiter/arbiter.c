@@ -153,6 +153,8 @@ const struct xl_desc mortar_xlator = {
     .fini = arbiter_fini,
     .dump = arbiter_dump,
     .options = arbiter_options,
+    .min_children = 1,
+    .max_children = 1,
     .fops =
 	{
 	    [XL_FOP_WRITE] = arbiter_write,

@@ -5,7 +5,7 @@
  * Lock state lives in a table of struct lk_inode keyed by gfid.  Each inode
  * has two independent lock lists (POSIX and flock never conflict with each
  * other, as on Linux) and a FIFO queue of parked blocking requests for
- * each.  The range arithmetic is in locks-range.c.
+ * each.  The range arithmetic is in xlators-api/lk-range.c.
  *
  * Internal locks (INODELK, doc/cluster.md) are what the cluster
  * translators serialise their transactions with: byte ranges like POSIX
@@ -52,7 +52,7 @@
  */
 #include "config.h"
 
-#include "locks-range.h"
+#include "lk-range.h"
 
 #include "buf.h"
 #include "inode.h"
@@ -74,17 +74,17 @@
 struct lk_domain {
 	struct lk_domain *next;
 	char *name;
-	struct lk_list held;
-	struct lk_waitq wait;
+	struct xl_lk_list held;
+	struct xl_lk_waitq wait;
 };
 
 struct lk_inode {
 	struct lk_inode *hash_next;
 	uint8_t gfid[XL_GFID_LEN];
-	struct lk_list posix;
-	struct lk_list flocks;
-	struct lk_waitq posix_wait;
-	struct lk_waitq flock_wait;
+	struct xl_lk_list posix;
+	struct xl_lk_list flocks;
+	struct xl_lk_waitq posix_wait;
+	struct xl_lk_waitq flock_wait;
 	struct lk_domain *domains; /* internal locks, by domain name */
 };
 
@@ -135,8 +135,8 @@ static struct lk_inode *lk_inode_get_locked(struct xl *xl, struct lk_priv *priv,
 	if (!ino)
 		return NULL;
 	memcpy(ino->gfid, gfid, XL_GFID_LEN);
-	lk_waitq_init(&ino->posix_wait);
-	lk_waitq_init(&ino->flock_wait);
+	xl_lk_waitq_init(&ino->posix_wait);
+	xl_lk_waitq_init(&ino->flock_wait);
 	ino->hash_next = priv->buckets[b];
 	priv->buckets[b] = ino;
 	priv->inode_count++;
@@ -166,7 +166,7 @@ static void lk_inode_put_locked(struct xl *xl, struct lk_priv *priv,
 /* ---- answering parked calls ------------------------------------------ */
 
 /* Append every waiter of chain src to *dst (both NULL-terminated). */
-static void lk_chain_append(struct lk_waiter **dst, struct lk_waiter *src)
+static void lk_chain_append(struct xl_lk_waiter **dst, struct xl_lk_waiter *src)
 {
 	while (*dst)
 		dst = &(*dst)->next;
@@ -174,35 +174,35 @@ static void lk_chain_append(struct lk_waiter **dst, struct lk_waiter *src)
 }
 
 /* Take the waiters of (who | client) off q, to be answered with err. */
-static void lk_cancel_locked(struct lk_waitq *q, const struct lk_owner *who,
-			     bool any_owner, int err, struct lk_waiter **chain)
+static void lk_cancel_locked(struct xl_lk_waitq *q, const struct xl_lk_owner *who,
+			     bool any_owner, int err, struct xl_lk_waiter **chain)
 {
-	struct lk_waiter *w;
+	struct xl_lk_waiter *w;
 
-	while ((w = lk_waitq_take(q, who, any_owner))) {
+	while ((w = xl_lk_waitq_take(q, who, any_owner))) {
 		w->ret = err;
 		lk_chain_append(chain, w);
 	}
 }
 
 /* Take every waiter off q, to be answered with err. */
-static void lk_cancel_all_locked(struct lk_waitq *q, int err,
-				 struct lk_waiter **chain)
+static void lk_cancel_all_locked(struct xl_lk_waitq *q, int err,
+				 struct xl_lk_waiter **chain)
 {
 	while (q->head) {
-		struct lk_waiter *w = q->head;
+		struct xl_lk_waiter *w = q->head;
 
-		lk_waitq_remove(q, w);
+		xl_lk_waitq_remove(q, w);
 		w->ret = err;
 		lk_chain_append(chain, w);
 	}
 }
 
 /* Answer and free every waiter of chain.  Called without the mutex. */
-static void lk_answer(struct xl *xl, struct lk_waiter *chain)
+static void lk_answer(struct xl *xl, struct xl_lk_waiter *chain)
 {
 	while (chain) {
-		struct lk_waiter *w = chain;
+		struct xl_lk_waiter *w = chain;
 		struct xl_call *call = w->data;
 		int ret = w->ret;
 
@@ -345,13 +345,13 @@ static uint64_t lk_fd_owner(const struct xl_fd *fd)
 
 /* Would owner `who` waiting for a lock of `holder` close a cycle?  Scans
  * every inode: holder waiting anywhere for a range that who holds. */
-static bool lk_deadlock_locked(struct lk_priv *priv, const struct lk_owner *who,
-			       const struct lk_owner *holder)
+static bool lk_deadlock_locked(struct lk_priv *priv, const struct xl_lk_owner *who,
+			       const struct xl_lk_owner *holder)
 {
 	for (int b = 0; b < LK_BUCKETS; b++)
 		for (struct lk_inode *ino = priv->buckets[b]; ino;
 		     ino = ino->hash_next)
-			if (lk_waitq_waits_on(&ino->posix_wait, &ino->posix,
+			if (xl_lk_waitq_waits_on(&ino->posix_wait, &ino->posix,
 					      holder, who))
 				return true;
 	return false;
@@ -365,20 +365,20 @@ static bool lk_deadlock_locked(struct lk_priv *priv, const struct lk_owner *who,
  * -ENOENT when nothing matches (not parked yet, or granted already: the
  * client retries until its original call is answered).
  */
-static int lk_withdraw_locked(struct lk_waitq *q, struct lk_list *held,
-			      const struct lk_range *req,
-			      struct lk_waiter **chain)
+static int lk_withdraw_locked(struct xl_lk_waitq *q, struct xl_lk_list *held,
+			      const struct xl_lk_range *req,
+			      struct xl_lk_waiter **chain)
 {
-	for (struct lk_waiter *w = q->head; w; w = w->next) {
-		if (!lk_owner_equal(&w->req.who, &req->who) ||
+	for (struct xl_lk_waiter *w = q->head; w; w = w->next) {
+		if (!xl_lk_owner_equal(&w->req.who, &req->who) ||
 		    w->req.start != req->start || w->req.end != req->end ||
 		    w->req.type != req->type)
 			continue;
-		lk_waitq_remove(q, w);
+		xl_lk_waitq_remove(q, w);
 		w->next = NULL;
 		w->ret = -EINTR;
 		lk_chain_append(chain, w);
-		lk_waitq_grant(q, held, chain);
+		xl_lk_waitq_grant(q, held, chain);
 		return 0;
 	}
 	return -ENOENT;
@@ -386,10 +386,10 @@ static int lk_withdraw_locked(struct lk_waitq *q, struct lk_list *held,
 
 /* Answer a cancel for the POSIX (posix = true) or flock queue. */
 static void lk_cancel(struct xl *xl, struct xl_call *call,
-		      const struct lk_range *req, bool posix)
+		      const struct xl_lk_range *req, bool posix)
 {
 	struct lk_priv *priv = xl->private;
-	struct lk_waiter *chain = NULL;
+	struct xl_lk_waiter *chain = NULL;
 	struct lk_inode *ino;
 	int ret = -ENOENT;
 
@@ -409,11 +409,11 @@ static void lk_cancel(struct xl *xl, struct xl_call *call,
 }
 
 static void lk_getlk(struct xl *xl, struct xl_call *call,
-		     const struct lk_range *req)
+		     const struct xl_lk_range *req)
 {
 	struct lk_priv *priv = xl->private;
 	struct xl_flock *out = &call->reply.lock;
-	const struct lk_range *c = NULL;
+	const struct xl_lk_range *c = NULL;
 	struct lk_inode *ino;
 
 	*out = call->args.lock;
@@ -421,12 +421,12 @@ static void lk_getlk(struct xl *xl, struct xl_call *call,
 	pthread_mutex_lock(&priv->mutex);
 	ino = lk_inode_get_locked(xl, priv, lk_call_gfid(call), false);
 	if (ino)
-		c = lk_list_conflict(&ino->posix, req);
+		c = xl_lk_list_conflict(&ino->posix, req);
 	if (c) {
 		out->type = (int16_t)c->type;
 		out->whence = SEEK_SET;
 		out->start = c->start;
-		out->len = lk_range_len(c->start, c->end);
+		out->len = xl_lk_range_len(c->start, c->end);
 		out->pid = c->pid;
 		out->owner = c->who.owner;
 	}
@@ -441,12 +441,12 @@ static void lk_getlk(struct xl *xl, struct xl_call *call,
  * the waiters the change lets through.
  */
 static int lk_setlk_locked(struct xl *xl, struct lk_priv *priv,
-			   struct xl_call *call, const struct lk_range *req,
-			   struct lk_waiter **chain)
+			   struct xl_call *call, const struct xl_lk_range *req,
+			   struct xl_lk_waiter **chain)
 {
 	struct lk_inode *ino;
-	const struct lk_range *c;
-	struct lk_waiter *w;
+	const struct xl_lk_range *c;
+	struct xl_lk_waiter *w;
 	int ret;
 
 	ret = lk_refuse_gone_locked(xl, priv, call, req->who.client);
@@ -456,9 +456,9 @@ static int lk_setlk_locked(struct xl *xl, struct lk_priv *priv,
 				  req->type != F_UNLCK);
 	if (!ino)
 		return req->type == F_UNLCK ? 0 : -ENOMEM;
-	c = req->type == F_UNLCK ? NULL : lk_list_conflict(&ino->posix, req);
+	c = req->type == F_UNLCK ? NULL : xl_lk_list_conflict(&ino->posix, req);
 	if (!c) {
-		ret = lk_list_apply(&ino->posix, req);
+		ret = xl_lk_list_apply(&ino->posix, req);
 	} else if (call->args.cmd != F_SETLKW) {
 		priv->refused++;
 		ret = -EAGAIN;
@@ -473,12 +473,12 @@ static int lk_setlk_locked(struct xl *xl, struct lk_priv *priv,
 		}
 		w->req = *req;
 		w->data = call;
-		lk_waitq_push(&ino->posix_wait, w);
+		xl_lk_waitq_push(&ino->posix_wait, w);
 		priv->parked++;
 		return 1;
 	}
 	/* An unlock, a downgrade or a merge can let waiters through. */
-	lk_waitq_grant(&ino->posix_wait, &ino->posix, chain);
+	xl_lk_waitq_grant(&ino->posix_wait, &ino->posix, chain);
 out:
 	lk_inode_put_locked(xl, priv, ino);
 	return ret;
@@ -488,8 +488,8 @@ static void lk_lk(struct xl *xl, struct xl_call *call)
 {
 	struct lk_priv *priv = xl->private;
 	const struct xl_flock *fl = &call->args.lock;
-	struct lk_waiter *chain = NULL;
-	struct lk_range req = {.type = fl->type, .pid = fl->pid};
+	struct xl_lk_waiter *chain = NULL;
+	struct xl_lk_range req = {.type = fl->type, .pid = fl->pid};
 	int ret;
 
 	req.who.client = lk_client_id(call);
@@ -500,7 +500,7 @@ static void lk_lk(struct xl *xl, struct xl_call *call)
 		ret = -EINVAL;
 		goto out;
 	}
-	ret = lk_range_from_flock(fl->start, fl->len, &req.start, &req.end);
+	ret = xl_lk_range_from_flock(fl->start, fl->len, &req.start, &req.end);
 	if (ret < 0)
 		goto out;
 	if (call->args.cmd == F_GETLK && fl->type == F_UNLCK) {
@@ -543,11 +543,11 @@ out:
  * the old lock first, as flock(2) does, so a failed LOCK_NB conversion
  * leaves the file unlocked by this fd. */
 static int lk_flock_locked(struct xl *xl, struct lk_priv *priv,
-			   struct xl_call *call, const struct lk_range *req,
-			   bool nonblock, struct lk_waiter **chain)
+			   struct xl_call *call, const struct xl_lk_range *req,
+			   bool nonblock, struct xl_lk_waiter **chain)
 {
 	struct lk_inode *ino;
-	struct lk_waiter *w;
+	struct xl_lk_waiter *w;
 	int ret;
 
 	ret = lk_refuse_gone_locked(xl, priv, call, req->who.client);
@@ -557,14 +557,14 @@ static int lk_flock_locked(struct xl *xl, struct lk_priv *priv,
 				  req->type != F_UNLCK);
 	if (!ino)
 		return req->type == F_UNLCK ? 0 : -ENOMEM;
-	for (const struct lk_range *r = ino->flocks.head; r; r = r->next)
-		if (lk_owner_equal(&r->who, &req->who) && r->type == req->type)
+	for (const struct xl_lk_range *r = ino->flocks.head; r; r = r->next)
+		if (xl_lk_owner_equal(&r->who, &req->who) && r->type == req->type)
 			goto out; /* already held as asked: nothing to do */
-	lk_list_drop(&ino->flocks, &req->who, false);
+	xl_lk_list_drop(&ino->flocks, &req->who, false);
 	if (req->type == F_UNLCK) {
 		ret = 0;
-	} else if (!lk_list_conflict(&ino->flocks, req)) {
-		ret = lk_list_apply(&ino->flocks, req);
+	} else if (!xl_lk_list_conflict(&ino->flocks, req)) {
+		ret = xl_lk_list_apply(&ino->flocks, req);
 	} else if (nonblock) {
 		priv->refused++;
 		ret = -EWOULDBLOCK;
@@ -576,11 +576,11 @@ static int lk_flock_locked(struct xl *xl, struct lk_priv *priv,
 		}
 		w->req = *req;
 		w->data = call;
-		lk_waitq_push(&ino->flock_wait, w);
+		xl_lk_waitq_push(&ino->flock_wait, w);
 		priv->parked++;
 		ret = 1;
 	}
-	lk_waitq_grant(&ino->flock_wait, &ino->flocks, chain);
+	xl_lk_waitq_grant(&ino->flock_wait, &ino->flocks, chain);
 out:
 	if (ret != 1)
 		lk_inode_put_locked(xl, priv, ino);
@@ -590,9 +590,9 @@ out:
 static void lk_flock(struct xl *xl, struct xl_call *call)
 {
 	struct lk_priv *priv = xl->private;
-	struct lk_waiter *chain = NULL;
-	struct lk_range req = {
-	    .start = 0, .end = LK_EOF, .pid = call->cred.pid};
+	struct xl_lk_waiter *chain = NULL;
+	struct xl_lk_range req = {
+	    .start = 0, .end = XL_LK_EOF, .pid = call->cred.pid};
 	int op = call->args.cmd & ~LOCK_NB;
 	int ret = 0;
 
@@ -650,7 +650,7 @@ static struct lk_domain *lk_domain_get_locked(struct xl *xl,
 		xl_free(xl, d);
 		return NULL;
 	}
-	lk_waitq_init(&d->wait);
+	xl_lk_waitq_init(&d->wait);
 	d->next = ino->domains;
 	ino->domains = d;
 	return d;
@@ -678,23 +678,23 @@ static void lk_domains_prune_locked(struct xl *xl, struct lk_inode *ino)
  * flock (internal: with domains); waiters are answered ENOTCONN and those
  * they held back are granted.  Returns how many granted ranges went. */
 static unsigned lk_inode_drop_client_locked(struct lk_inode *ino,
-					    const struct lk_owner *any,
+					    const struct xl_lk_owner *any,
 					    bool domains,
-					    struct lk_waiter **chain)
+					    struct xl_lk_waiter **chain)
 {
 	unsigned dropped = 0;
 
-	dropped += lk_list_drop(&ino->posix, any, true);
-	dropped += lk_list_drop(&ino->flocks, any, true);
+	dropped += xl_lk_list_drop(&ino->posix, any, true);
+	dropped += xl_lk_list_drop(&ino->flocks, any, true);
 	lk_cancel_locked(&ino->posix_wait, any, true, -ENOTCONN, chain);
 	lk_cancel_locked(&ino->flock_wait, any, true, -ENOTCONN, chain);
-	lk_waitq_grant(&ino->posix_wait, &ino->posix, chain);
-	lk_waitq_grant(&ino->flock_wait, &ino->flocks, chain);
+	xl_lk_waitq_grant(&ino->posix_wait, &ino->posix, chain);
+	xl_lk_waitq_grant(&ino->flock_wait, &ino->flocks, chain);
 	for (struct lk_domain *d = domains ? ino->domains : NULL; d;
 	     d = d->next) {
-		dropped += lk_list_drop(&d->held, any, true);
+		dropped += xl_lk_list_drop(&d->held, any, true);
 		lk_cancel_locked(&d->wait, any, true, -ENOTCONN, chain);
-		lk_waitq_grant(&d->wait, &d->held, chain);
+		xl_lk_waitq_grant(&d->wait, &d->held, chain);
 	}
 	return dropped;
 }
@@ -708,8 +708,8 @@ static unsigned lk_inode_drop_client_locked(struct lk_inode *ino,
 static void lk_inodelk_disconnect(struct xl *xl, struct xl_call *call)
 {
 	struct lk_priv *priv = xl->private;
-	struct lk_owner any = {lk_client_id(call), 0};
-	struct lk_waiter *chain = NULL;
+	struct xl_lk_owner any = {lk_client_id(call), 0};
+	struct xl_lk_waiter *chain = NULL;
 	unsigned dropped = 0;
 
 	pthread_mutex_lock(&priv->mutex);
@@ -738,13 +738,13 @@ static void lk_inodelk_disconnect(struct xl *xl, struct xl_call *call)
 
 /* Returns 1 when parked, else 0 or -errno for the caller to answer. */
 static int lk_inodelk_locked(struct xl *xl, struct lk_priv *priv,
-			     struct xl_call *call, const struct lk_range *req,
-			     struct lk_waiter **chain)
+			     struct xl_call *call, const struct xl_lk_range *req,
+			     struct xl_lk_waiter **chain)
 {
 	bool unlock = req->type == F_UNLCK;
 	struct lk_inode *ino;
 	struct lk_domain *d = NULL;
-	struct lk_waiter *w;
+	struct xl_lk_waiter *w;
 	int ret;
 
 	ret = lk_refuse_gone_locked(xl, priv, call, req->who.client);
@@ -757,8 +757,8 @@ static int lk_inodelk_locked(struct xl *xl, struct lk_priv *priv,
 		ret = unlock ? 0 : -ENOMEM;
 		goto out;
 	}
-	if (unlock || !lk_list_conflict(&d->held, req)) {
-		ret = lk_list_apply(&d->held, req);
+	if (unlock || !xl_lk_list_conflict(&d->held, req)) {
+		ret = xl_lk_list_apply(&d->held, req);
 	} else if (call->args.cmd != F_SETLKW) {
 		priv->refused++;
 		ret = -EAGAIN;
@@ -770,11 +770,11 @@ static int lk_inodelk_locked(struct xl *xl, struct lk_priv *priv,
 		}
 		w->req = *req;
 		w->data = call;
-		lk_waitq_push(&d->wait, w);
+		xl_lk_waitq_push(&d->wait, w);
 		priv->internal_parked++;
 		return 1;
 	}
-	lk_waitq_grant(&d->wait, &d->held, chain);
+	xl_lk_waitq_grant(&d->wait, &d->held, chain);
 out:
 	if (ino) {
 		lk_domains_prune_locked(xl, ino);
@@ -787,8 +787,8 @@ static void lk_inodelk(struct xl *xl, struct xl_call *call)
 {
 	struct lk_priv *priv = xl->private;
 	const struct xl_flock *fl = &call->args.lock;
-	struct lk_waiter *chain = NULL;
-	struct lk_range req = {.type = fl->type, .pid = fl->pid};
+	struct xl_lk_waiter *chain = NULL;
+	struct xl_lk_range req = {.type = fl->type, .pid = fl->pid};
 	const uint8_t *gfid = lk_call_gfid(call);
 	int ret;
 
@@ -809,7 +809,7 @@ static void lk_inodelk(struct xl *xl, struct xl_call *call)
 		goto out;
 	if (call->args.cmd != F_SETLK && call->args.cmd != F_SETLKW)
 		goto out;
-	ret = lk_range_from_flock(fl->start, fl->len, &req.start, &req.end);
+	ret = xl_lk_range_from_flock(fl->start, fl->len, &req.start, &req.end);
 	if (ret < 0)
 		goto out;
 	pthread_mutex_lock(&priv->mutex);
@@ -841,16 +841,16 @@ out:
 static void lk_flush(struct xl *xl, struct xl_call *call)
 {
 	struct lk_priv *priv = xl->private;
-	struct lk_owner who = {lk_client_id(call), call->cred.lk_owner};
-	struct lk_waiter *chain = NULL;
+	struct xl_lk_owner who = {lk_client_id(call), call->cred.xl_lk_owner};
+	struct xl_lk_waiter *chain = NULL;
 	struct lk_inode *ino;
 
 	pthread_mutex_lock(&priv->mutex);
 	ino = lk_inode_get_locked(xl, priv, lk_call_gfid(call), false);
 	if (ino) {
-		lk_list_drop(&ino->posix, &who, false);
+		xl_lk_list_drop(&ino->posix, &who, false);
 		lk_cancel_locked(&ino->posix_wait, &who, false, -EINTR, &chain);
-		lk_waitq_grant(&ino->posix_wait, &ino->posix, &chain);
+		xl_lk_waitq_grant(&ino->posix_wait, &ino->posix, &chain);
 		lk_inode_put_locked(xl, priv, ino);
 	}
 	pthread_mutex_unlock(&priv->mutex);
@@ -870,7 +870,7 @@ static void lk_release(struct xl *xl, struct xl_call *call)
 	struct lk_priv *priv = xl->private;
 	uint64_t client = lk_client_id(call);
 	bool disconnect = lk_is_disconnect(call);
-	struct lk_waiter *chain = NULL;
+	struct xl_lk_waiter *chain = NULL;
 	struct lk_inode *ino;
 
 	pthread_mutex_lock(&priv->mutex);
@@ -878,19 +878,19 @@ static void lk_release(struct xl *xl, struct xl_call *call)
 		lk_mark_gone_locked(xl, priv, client);
 	ino = lk_inode_get_locked(xl, priv, lk_call_gfid(call), false);
 	if (ino && call->args.fd) {
-		struct lk_owner fdo = {client, lk_fd_owner(call->args.fd)};
+		struct xl_lk_owner fdo = {client, lk_fd_owner(call->args.fd)};
 
-		lk_list_drop(&ino->flocks, &fdo, false);
+		xl_lk_list_drop(&ino->flocks, &fdo, false);
 		lk_cancel_locked(&ino->flock_wait, &fdo, false, -EBADF, &chain);
 	}
 	if (ino && disconnect) {
-		struct lk_owner any = {client, 0};
+		struct xl_lk_owner any = {client, 0};
 
 		lk_inode_drop_client_locked(ino, &any, false, &chain);
 	}
 	if (ino) {
-		lk_waitq_grant(&ino->posix_wait, &ino->posix, &chain);
-		lk_waitq_grant(&ino->flock_wait, &ino->flocks, &chain);
+		xl_lk_waitq_grant(&ino->posix_wait, &ino->posix, &chain);
+		xl_lk_waitq_grant(&ino->flock_wait, &ino->flocks, &chain);
 		lk_inode_put_locked(xl, priv, ino);
 	}
 	pthread_mutex_unlock(&priv->mutex);
@@ -919,7 +919,7 @@ static int lk_init(struct xl *xl, char **err)
 static void lk_fini(struct xl *xl)
 {
 	struct lk_priv *priv = xl->private;
-	struct lk_waiter *chain = NULL;
+	struct xl_lk_waiter *chain = NULL;
 
 	if (!priv)
 		return;
@@ -929,15 +929,15 @@ static void lk_fini(struct xl *xl)
 			struct lk_inode *ino = priv->buckets[b];
 
 			priv->buckets[b] = ino->hash_next;
-			lk_list_free(&ino->posix);
-			lk_list_free(&ino->flocks);
+			xl_lk_list_free(&ino->posix);
+			xl_lk_list_free(&ino->flocks);
 			lk_cancel_all_locked(&ino->posix_wait, -ENOTCONN,
 					     &chain);
 			lk_cancel_all_locked(&ino->flock_wait, -ENOTCONN,
 					     &chain);
 			for (struct lk_domain *d = ino->domains; d;
 			     d = d->next) {
-				lk_list_free(&d->held);
+				xl_lk_list_free(&d->held);
 				lk_cancel_all_locked(&d->wait, -ENOTCONN,
 						     &chain);
 			}
@@ -964,13 +964,13 @@ static const char *lk_type_name(int type)
 }
 
 static void lk_dump_range(FILE *out, const char *kind, const char *state,
-			  const char *gfid, const struct lk_range *r)
+			  const char *gfid, const struct xl_lk_range *r)
 {
 	fprintf(out,
 		"  %s %s gfid=%s type=%s start=%" PRId64 " len=%" PRId64
 		" client-id=%" PRIu64 " owner=%" PRIx64 " pid=%" PRIu32 "\n",
 		kind, state, gfid, lk_type_name(r->type), r->start,
-		lk_range_len(r->start, r->end), r->who.client, r->who.owner,
+		xl_lk_range_len(r->start, r->end), r->who.client, r->who.owner,
 		r->pid);
 }
 
@@ -979,18 +979,18 @@ static void lk_dump_inode(FILE *out, const struct lk_inode *ino)
 	char gfid[XL_GFID_STR_LEN];
 
 	xl_gfid_to_str(ino->gfid, gfid);
-	for (const struct lk_range *r = ino->posix.head; r; r = r->next)
+	for (const struct xl_lk_range *r = ino->posix.head; r; r = r->next)
 		lk_dump_range(out, "posix", "granted", gfid, r);
-	for (const struct lk_waiter *w = ino->posix_wait.head; w; w = w->next)
+	for (const struct xl_lk_waiter *w = ino->posix_wait.head; w; w = w->next)
 		lk_dump_range(out, "posix", "waiting", gfid, &w->req);
-	for (const struct lk_range *r = ino->flocks.head; r; r = r->next)
+	for (const struct xl_lk_range *r = ino->flocks.head; r; r = r->next)
 		lk_dump_range(out, "flock", "granted", gfid, r);
-	for (const struct lk_waiter *w = ino->flock_wait.head; w; w = w->next)
+	for (const struct xl_lk_waiter *w = ino->flock_wait.head; w; w = w->next)
 		lk_dump_range(out, "flock", "waiting", gfid, &w->req);
 	for (const struct lk_domain *d = ino->domains; d; d = d->next) {
-		for (const struct lk_range *r = d->held.head; r; r = r->next)
+		for (const struct xl_lk_range *r = d->held.head; r; r = r->next)
 			lk_dump_range(out, d->name, "granted", gfid, r);
-		for (const struct lk_waiter *w = d->wait.head; w; w = w->next)
+		for (const struct xl_lk_waiter *w = d->wait.head; w; w = w->next)
 			lk_dump_range(out, d->name, "waiting", gfid, &w->req);
 	}
 }
@@ -1026,6 +1026,8 @@ const struct xl_desc mortar_xlator = {
     .init = lk_init,
     .fini = lk_fini,
     .dump = lk_dump,
+    .min_children = 1,
+    .max_children = 1,
     .fops =
 	{
 	    [XL_FOP_LK] = lk_lk,

@@ -274,6 +274,8 @@ const struct xl_desc mortar_xlator = {
     .dump = iot_dump,
     .options = iot_options,
     .local_size = sizeof(struct iot_job),
+    .min_children = 1,
+    .max_children = 1,
     .fops =
 	{
 	    [0 ... XL_FOP_COUNT - 1] = iot_fop,

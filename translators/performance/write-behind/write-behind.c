@@ -575,6 +575,8 @@ const struct xl_desc mortar_xlator = {
     .dump = wb_dump,
     .options = wb_options,
     .inode_ctx_free = wb_inode_ctx_free,
+    .min_children = 1,
+    .max_children = 1,
     .fops =
 	{
 	    [XL_FOP_WRITE] = wb_write,

@@ -1239,4 +1239,6 @@ const struct xl_desc mortar_xlator = {
     .notify = server_notify,
     .dump = server_dump,
     .options = server_options,
+    .min_children = 1,
+    .max_children = 1,
 };
