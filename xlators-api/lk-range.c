@@ -1,26 +1,26 @@
 /*
- * locks-range.c - byte-range lock lists and waiter queues with fcntl(2)
+ * lk-range.c - byte-range lock lists and waiter queues with fcntl(2)
  * semantics, free of any translator or runtime dependency (see
- * locks-range.h for the contract).  Not thread-safe by itself: every
+ * lk-range.h for the contract).  Not thread-safe by itself: every
  * function expects the caller to hold whatever lock guards the list.
  *
  * Invariant kept on every list: ranges are sorted by start, and the ranges
  * of one owner never overlap and are never adjacent with the same type
- * (they would have been merged).  lk_list_apply relies on it: a request
+ * (they would have been merged).  xl_lk_list_apply relies on it: a request
  * touches at most one range that straddles both of its edges, so two
  * spare nodes are enough and a failed allocation can leave the list
  * untouched.
  */
 #include "config.h"
 
-#include "locks-range.h"
+#include "lk-range.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 
-int lk_range_from_flock(int64_t start, int64_t len, int64_t *rstart,
-			int64_t *rend)
+int xl_lk_range_from_flock(int64_t start, int64_t len, int64_t *rstart,
+			   int64_t *rend)
 {
 	if (len < 0) {
 		if (len == INT64_MIN || start < -len)
@@ -32,62 +32,64 @@ int lk_range_from_flock(int64_t start, int64_t len, int64_t *rstart,
 		return -EINVAL;
 	if (len == 0) {
 		*rstart = start;
-		*rend = LK_EOF;
+		*rend = XL_LK_EOF;
 		return 0;
 	}
-	if (len - 1 > LK_EOF - start)
+	if (len - 1 > XL_LK_EOF - start)
 		return -EOVERFLOW;
 	*rstart = start;
 	*rend = start + len - 1;
 	return 0;
 }
 
-int64_t lk_range_len(int64_t start, int64_t end)
+int64_t xl_lk_range_len(int64_t start, int64_t end)
 {
-	if (end == LK_EOF)
+	if (end == XL_LK_EOF)
 		return 0;
 	return end - start + 1;
 }
 
-bool lk_owner_equal(const struct lk_owner *a, const struct lk_owner *b)
+bool xl_lk_owner_equal(const struct xl_lk_owner *a, const struct xl_lk_owner *b)
 {
 	return a->client == b->client && a->owner == b->owner;
 }
 
-static bool lk_overlap(const struct lk_range *a, int64_t start, int64_t end)
+static bool xl_lk_overlap(const struct xl_lk_range *a, int64_t start,
+			  int64_t end)
 {
 	return a->start <= end && start <= a->end;
 }
 
 /* Touching without overlap: one ends right before the other starts. */
-static bool lk_adjacent(const struct lk_range *a, int64_t start, int64_t end)
+static bool xl_lk_adjacent(const struct xl_lk_range *a, int64_t start,
+			   int64_t end)
 {
-	return (a->end != LK_EOF && a->end + 1 == start) ||
-	       (end != LK_EOF && end + 1 == a->start);
+	return (a->end != XL_LK_EOF && a->end + 1 == start) ||
+	       (end != XL_LK_EOF && end + 1 == a->start);
 }
 
-bool lk_conflicts(const struct lk_range *a, const struct lk_range *b)
+bool xl_lk_conflicts(const struct xl_lk_range *a, const struct xl_lk_range *b)
 {
-	if (lk_owner_equal(&a->who, &b->who))
+	if (xl_lk_owner_equal(&a->who, &b->who))
 		return false;
 	if (a->type != F_WRLCK && b->type != F_WRLCK)
 		return false;
-	return lk_overlap(a, b->start, b->end);
+	return xl_lk_overlap(a, b->start, b->end);
 }
 
-const struct lk_range *lk_list_conflict(const struct lk_list *l,
-					const struct lk_range *req)
+const struct xl_lk_range *xl_lk_list_conflict(const struct xl_lk_list *l,
+					      const struct xl_lk_range *req)
 {
-	for (const struct lk_range *r = l->head; r; r = r->next)
-		if (lk_conflicts(r, req))
+	for (const struct xl_lk_range *r = l->head; r; r = r->next)
+		if (xl_lk_conflicts(r, req))
 			return r;
 	return NULL;
 }
 
 /* Insert r keeping the list sorted by start (stable for equal starts). */
-static void lk_list_insert(struct lk_list *l, struct lk_range *r)
+static void xl_lk_list_insert(struct xl_lk_list *l, struct xl_lk_range *r)
 {
-	struct lk_range **pp = &l->head;
+	struct xl_lk_range **pp = &l->head;
 
 	while (*pp && (*pp)->start <= r->start)
 		pp = &(*pp)->next;
@@ -101,13 +103,14 @@ static void lk_list_insert(struct lk_list *l, struct lk_range *r)
  * it (spare is consumed and set to NULL), or leave it.  Returns r if it
  * survives (to be reinserted), NULL if it was freed.
  */
-static struct lk_range *lk_fold(struct lk_range *r, int type, int64_t *s,
-				int64_t *e, struct lk_range **spare,
-				struct lk_list *out)
+static struct xl_lk_range *xl_lk_fold(struct xl_lk_range *r, int type,
+				      int64_t *s, int64_t *e,
+				      struct xl_lk_range **spare,
+				      struct xl_lk_list *out)
 {
-	bool overlap = lk_overlap(r, *s, *e);
+	bool overlap = xl_lk_overlap(r, *s, *e);
 
-	if (type == r->type && (overlap || lk_adjacent(r, *s, *e))) {
+	if (type == r->type && (overlap || xl_lk_adjacent(r, *s, *e))) {
 		if (r->start < *s)
 			*s = r->start;
 		if (r->end > *e)
@@ -122,12 +125,12 @@ static struct lk_range *lk_fold(struct lk_range *r, int type, int64_t *s,
 		return NULL;
 	}
 	if (r->start < *s && r->end > *e) {
-		struct lk_range *tail = *spare;
+		struct xl_lk_range *tail = *spare;
 
 		*spare = NULL;
 		*tail = *r;
 		tail->start = *e + 1;
-		lk_list_insert(out, tail);
+		xl_lk_list_insert(out, tail);
 		r->end = *s - 1;
 		return r;
 	}
@@ -138,11 +141,11 @@ static struct lk_range *lk_fold(struct lk_range *r, int type, int64_t *s,
 	return r;
 }
 
-int lk_list_apply(struct lk_list *l, const struct lk_range *req)
+int xl_lk_list_apply(struct xl_lk_list *l, const struct xl_lk_range *req)
 {
-	struct lk_range *spare = malloc(sizeof(*spare));
-	struct lk_range *node = malloc(sizeof(*node));
-	struct lk_list out = {NULL};
+	struct xl_lk_range *spare = malloc(sizeof(*spare));
+	struct xl_lk_range *node = malloc(sizeof(*node));
+	struct xl_lk_list out = {NULL};
 	int64_t s = req->start, e = req->end;
 	int ret = 0;
 
@@ -153,19 +156,19 @@ int lk_list_apply(struct lk_list *l, const struct lk_range *req)
 	/* Rebuild the list: other owners' ranges move over untouched, the
 	 * requester's are folded into the request. */
 	while (l->head) {
-		struct lk_range *r = l->head;
+		struct xl_lk_range *r = l->head;
 
 		l->head = r->next;
-		if (lk_owner_equal(&r->who, &req->who))
-			r = lk_fold(r, req->type, &s, &e, &spare, &out);
+		if (xl_lk_owner_equal(&r->who, &req->who))
+			r = xl_lk_fold(r, req->type, &s, &e, &spare, &out);
 		if (r)
-			lk_list_insert(&out, r);
+			xl_lk_list_insert(&out, r);
 	}
 	if (req->type != F_UNLCK) {
 		*node = *req;
 		node->start = s;
 		node->end = e;
-		lk_list_insert(&out, node);
+		xl_lk_list_insert(&out, node);
 		node = NULL;
 	}
 	l->head = out.head;
@@ -175,16 +178,16 @@ out:
 	return ret;
 }
 
-unsigned lk_list_drop(struct lk_list *l, const struct lk_owner *who,
-		      bool any_owner)
+unsigned xl_lk_list_drop(struct xl_lk_list *l, const struct xl_lk_owner *who,
+			 bool any_owner)
 {
-	struct lk_range **pp = &l->head;
+	struct xl_lk_range **pp = &l->head;
 	unsigned n = 0;
 
 	while (*pp) {
-		struct lk_range *r = *pp;
+		struct xl_lk_range *r = *pp;
 		bool match = any_owner ? r->who.client == who->client
-				       : lk_owner_equal(&r->who, who);
+				       : xl_lk_owner_equal(&r->who, who);
 
 		if (match) {
 			*pp = r->next;
@@ -197,43 +200,43 @@ unsigned lk_list_drop(struct lk_list *l, const struct lk_owner *who,
 	return n;
 }
 
-void lk_list_free(struct lk_list *l)
+void xl_lk_list_free(struct xl_lk_list *l)
 {
 	while (l->head) {
-		struct lk_range *r = l->head;
+		struct xl_lk_range *r = l->head;
 
 		l->head = r->next;
 		free(r);
 	}
 }
 
-unsigned lk_list_count(const struct lk_list *l)
+unsigned xl_lk_list_count(const struct xl_lk_list *l)
 {
 	unsigned n = 0;
 
-	for (const struct lk_range *r = l->head; r; r = r->next)
+	for (const struct xl_lk_range *r = l->head; r; r = r->next)
 		n++;
 	return n;
 }
 
-bool lk_list_holds(const struct lk_list *l, const struct lk_owner *who)
+bool xl_lk_list_holds(const struct xl_lk_list *l, const struct xl_lk_owner *who)
 {
-	for (const struct lk_range *r = l->head; r; r = r->next)
-		if (lk_owner_equal(&r->who, who))
+	for (const struct xl_lk_range *r = l->head; r; r = r->next)
+		if (xl_lk_owner_equal(&r->who, who))
 			return true;
 	return false;
 }
 
 /* ---- waiter queue ---------------------------------------------------- */
 
-void lk_waitq_init(struct lk_waitq *q)
+void xl_lk_waitq_init(struct xl_lk_waitq *q)
 {
 	q->head = NULL;
 	q->tail = &q->head;
 	q->count = 0;
 }
 
-void lk_waitq_push(struct lk_waitq *q, struct lk_waiter *w)
+void xl_lk_waitq_push(struct xl_lk_waitq *q, struct xl_lk_waiter *w)
 {
 	w->next = NULL;
 	*q->tail = w;
@@ -242,10 +245,10 @@ void lk_waitq_push(struct lk_waitq *q, struct lk_waiter *w)
 }
 
 /* Unlink the waiter *pp points at (pp is its predecessor's next field). */
-static struct lk_waiter *lk_waitq_unlink(struct lk_waitq *q,
-					 struct lk_waiter **pp)
+static struct xl_lk_waiter *xl_lk_waitq_unlink(struct xl_lk_waitq *q,
+					       struct xl_lk_waiter **pp)
 {
-	struct lk_waiter *w = *pp;
+	struct xl_lk_waiter *w = *pp;
 
 	*pp = w->next;
 	if (q->tail == &w->next)
@@ -255,24 +258,25 @@ static struct lk_waiter *lk_waitq_unlink(struct lk_waitq *q,
 	return w;
 }
 
-struct lk_waiter *lk_waitq_take(struct lk_waitq *q, const struct lk_owner *who,
-				bool any_owner)
+struct xl_lk_waiter *xl_lk_waitq_take(struct xl_lk_waitq *q,
+				      const struct xl_lk_owner *who,
+				      bool any_owner)
 {
-	for (struct lk_waiter **pp = &q->head; *pp; pp = &(*pp)->next) {
-		const struct lk_owner *o = &(*pp)->req.who;
+	for (struct xl_lk_waiter **pp = &q->head; *pp; pp = &(*pp)->next) {
+		const struct xl_lk_owner *o = &(*pp)->req.who;
 
 		if (any_owner ? o->client == who->client
-			      : lk_owner_equal(o, who))
-			return lk_waitq_unlink(q, pp);
+			      : xl_lk_owner_equal(o, who))
+			return xl_lk_waitq_unlink(q, pp);
 	}
 	return NULL;
 }
 
-bool lk_waitq_remove(struct lk_waitq *q, struct lk_waiter *w)
+bool xl_lk_waitq_remove(struct xl_lk_waitq *q, struct xl_lk_waiter *w)
 {
-	for (struct lk_waiter **pp = &q->head; *pp; pp = &(*pp)->next) {
+	for (struct xl_lk_waiter **pp = &q->head; *pp; pp = &(*pp)->next) {
 		if (*pp == w) {
-			lk_waitq_unlink(q, pp);
+			xl_lk_waitq_unlink(q, pp);
 			return true;
 		}
 	}
@@ -280,34 +284,34 @@ bool lk_waitq_remove(struct lk_waitq *q, struct lk_waiter *w)
 }
 
 /* Does w conflict with a waiter queued before it (from head up to w)? */
-static bool lk_waitq_blocked_by_earlier(const struct lk_waitq *q,
-					const struct lk_waiter *w)
+static bool xl_lk_waitq_blocked_by_earlier(const struct xl_lk_waitq *q,
+					   const struct xl_lk_waiter *w)
 {
-	for (const struct lk_waiter *x = q->head; x && x != w; x = x->next)
-		if (lk_conflicts(&x->req, &w->req))
+	for (const struct xl_lk_waiter *x = q->head; x && x != w; x = x->next)
+		if (xl_lk_conflicts(&x->req, &w->req))
 			return true;
 	return false;
 }
 
-unsigned lk_waitq_grant(struct lk_waitq *q, struct lk_list *l,
-			struct lk_waiter **granted)
+unsigned xl_lk_waitq_grant(struct xl_lk_waitq *q, struct xl_lk_list *l,
+			   struct xl_lk_waiter **granted)
 {
-	struct lk_waiter **pp = &q->head;
-	struct lk_waiter **gtail = granted;
+	struct xl_lk_waiter **pp = &q->head;
+	struct xl_lk_waiter **gtail = granted;
 	unsigned n = 0;
 
 	while (*gtail)
 		gtail = &(*gtail)->next;
 	while (*pp) {
-		struct lk_waiter *w = *pp;
+		struct xl_lk_waiter *w = *pp;
 
-		if (lk_list_conflict(l, &w->req) ||
-		    lk_waitq_blocked_by_earlier(q, w)) {
+		if (xl_lk_list_conflict(l, &w->req) ||
+		    xl_lk_waitq_blocked_by_earlier(q, w)) {
 			pp = &w->next;
 			continue;
 		}
-		lk_waitq_unlink(q, pp);
-		w->ret = lk_list_apply(l, &w->req);
+		xl_lk_waitq_unlink(q, pp);
+		w->ret = xl_lk_list_apply(l, &w->req);
 		*gtail = w;
 		gtail = &w->next;
 		n++;
@@ -315,16 +319,17 @@ unsigned lk_waitq_grant(struct lk_waitq *q, struct lk_list *l,
 	return n;
 }
 
-bool lk_waitq_waits_on(const struct lk_waitq *q, const struct lk_list *l,
-		       const struct lk_owner *waiter,
-		       const struct lk_owner *holder)
+bool xl_lk_waitq_waits_on(const struct xl_lk_waitq *q,
+			  const struct xl_lk_list *l,
+			  const struct xl_lk_owner *waiter,
+			  const struct xl_lk_owner *holder)
 {
-	for (const struct lk_waiter *w = q->head; w; w = w->next) {
-		if (!lk_owner_equal(&w->req.who, waiter))
+	for (const struct xl_lk_waiter *w = q->head; w; w = w->next) {
+		if (!xl_lk_owner_equal(&w->req.who, waiter))
 			continue;
-		for (const struct lk_range *r = l->head; r; r = r->next)
-			if (lk_owner_equal(&r->who, holder) &&
-			    lk_conflicts(r, &w->req))
+		for (const struct xl_lk_range *r = l->head; r; r = r->next)
+			if (xl_lk_owner_equal(&r->who, holder) &&
+			    xl_lk_conflicts(r, &w->req))
 				return true;
 	}
 	return false;

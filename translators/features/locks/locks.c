@@ -174,8 +174,9 @@ static void lk_chain_append(struct xl_lk_waiter **dst, struct xl_lk_waiter *src)
 }
 
 /* Take the waiters of (who | client) off q, to be answered with err. */
-static void lk_cancel_locked(struct xl_lk_waitq *q, const struct xl_lk_owner *who,
-			     bool any_owner, int err, struct xl_lk_waiter **chain)
+static void lk_cancel_locked(struct xl_lk_waitq *q,
+			     const struct xl_lk_owner *who, bool any_owner,
+			     int err, struct xl_lk_waiter **chain)
 {
 	struct xl_lk_waiter *w;
 
@@ -345,14 +346,15 @@ static uint64_t lk_fd_owner(const struct xl_fd *fd)
 
 /* Would owner `who` waiting for a lock of `holder` close a cycle?  Scans
  * every inode: holder waiting anywhere for a range that who holds. */
-static bool lk_deadlock_locked(struct lk_priv *priv, const struct xl_lk_owner *who,
+static bool lk_deadlock_locked(struct lk_priv *priv,
+			       const struct xl_lk_owner *who,
 			       const struct xl_lk_owner *holder)
 {
 	for (int b = 0; b < LK_BUCKETS; b++)
 		for (struct lk_inode *ino = priv->buckets[b]; ino;
 		     ino = ino->hash_next)
 			if (xl_lk_waitq_waits_on(&ino->posix_wait, &ino->posix,
-					      holder, who))
+						 holder, who))
 				return true;
 	return false;
 }
@@ -558,7 +560,8 @@ static int lk_flock_locked(struct xl *xl, struct lk_priv *priv,
 	if (!ino)
 		return req->type == F_UNLCK ? 0 : -ENOMEM;
 	for (const struct xl_lk_range *r = ino->flocks.head; r; r = r->next)
-		if (xl_lk_owner_equal(&r->who, &req->who) && r->type == req->type)
+		if (xl_lk_owner_equal(&r->who, &req->who) &&
+		    r->type == req->type)
 			goto out; /* already held as asked: nothing to do */
 	xl_lk_list_drop(&ino->flocks, &req->who, false);
 	if (req->type == F_UNLCK) {
@@ -738,7 +741,8 @@ static void lk_inodelk_disconnect(struct xl *xl, struct xl_call *call)
 
 /* Returns 1 when parked, else 0 or -errno for the caller to answer. */
 static int lk_inodelk_locked(struct xl *xl, struct lk_priv *priv,
-			     struct xl_call *call, const struct xl_lk_range *req,
+			     struct xl_call *call,
+			     const struct xl_lk_range *req,
 			     struct xl_lk_waiter **chain)
 {
 	bool unlock = req->type == F_UNLCK;
@@ -841,7 +845,7 @@ out:
 static void lk_flush(struct xl *xl, struct xl_call *call)
 {
 	struct lk_priv *priv = xl->private;
-	struct xl_lk_owner who = {lk_client_id(call), call->cred.xl_lk_owner};
+	struct xl_lk_owner who = {lk_client_id(call), call->cred.lk_owner};
 	struct xl_lk_waiter *chain = NULL;
 	struct lk_inode *ino;
 
@@ -981,16 +985,19 @@ static void lk_dump_inode(FILE *out, const struct lk_inode *ino)
 	xl_gfid_to_str(ino->gfid, gfid);
 	for (const struct xl_lk_range *r = ino->posix.head; r; r = r->next)
 		lk_dump_range(out, "posix", "granted", gfid, r);
-	for (const struct xl_lk_waiter *w = ino->posix_wait.head; w; w = w->next)
+	for (const struct xl_lk_waiter *w = ino->posix_wait.head; w;
+	     w = w->next)
 		lk_dump_range(out, "posix", "waiting", gfid, &w->req);
 	for (const struct xl_lk_range *r = ino->flocks.head; r; r = r->next)
 		lk_dump_range(out, "flock", "granted", gfid, r);
-	for (const struct xl_lk_waiter *w = ino->flock_wait.head; w; w = w->next)
+	for (const struct xl_lk_waiter *w = ino->flock_wait.head; w;
+	     w = w->next)
 		lk_dump_range(out, "flock", "waiting", gfid, &w->req);
 	for (const struct lk_domain *d = ino->domains; d; d = d->next) {
 		for (const struct xl_lk_range *r = d->held.head; r; r = r->next)
 			lk_dump_range(out, d->name, "granted", gfid, r);
-		for (const struct xl_lk_waiter *w = d->wait.head; w; w = w->next)
+		for (const struct xl_lk_waiter *w = d->wait.head; w;
+		     w = w->next)
 			lk_dump_range(out, d->name, "waiting", gfid, &w->req);
 	}
 }
