@@ -577,7 +577,12 @@ static void dht_after_change(struct xl_call *call, struct xl_call *child, int s)
 		xl_unwind(call);
 		return;
 	}
-	if (dht_fd_should_switch(call, &child->reply)) {
+	/* A change sent again to D must do nothing when D has it already
+	 * (done on S before the copy's last read): not through an O_APPEND
+	 * fd, which appends wherever it is told to write.  That one is
+	 * repeated as during the copy, at its offset. */
+	if (dht_fd_should_switch(call, &child->reply) &&
+	    !(call->args.fd->flags & O_APPEND)) {
 		xl_reply_move(&local->saved, &child->reply);
 		dht_fd_switch(call, s, dht_repeat_start);
 		return;
