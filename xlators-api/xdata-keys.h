@@ -40,6 +40,24 @@
  * bridge, when the waiting application was interrupted). */
 #define XL_KEY_LK_CANCEL "mortar.lk-cancel"
 
+/* u64 1; on lk (F_SETLK only) and flock (with LOCK_NB, or LOCK_UN): the
+ * request gives back a lock its fd held before the connection to the
+ * brick dropped (cluster/replicate, re-taking on a copy that came back
+ * the locks another copy kept; an unlock undoes a partial restore).  An
+ * fd that held a lock is reopened after a reconnect with its locks lost:
+ * protocol/client fails every fop on it with EBADFD but these, until
+ * the marker below.  Never blocking: a restore that meets a conflict is
+ * refused (EAGAIN / EWOULDBLOCK), the lock belongs to someone else now. */
+#define XL_KEY_LK_RESTORE "mortar.lk-restore"
+
+/* u64 N; on lk F_GETLK: the end of an fd's restore, N = the restore
+ * requests granted for it.  protocol/client answers it itself (the brick
+ * never sees it): an fd with locks lost works again when exactly N
+ * restore requests were granted on its current connection, else ESTALE
+ * (the connection changed under the restore) and it stays lost; any
+ * other fd answers 0. */
+#define XL_KEY_LK_RESTORED "mortar.lk-restored"
+
 /* u64 1; on rename: make every check rename(2) makes (the target
  * directory empty, the types agree, RENAME_NOREPLACE/EXCHANGE) and
  * answer its errno, without renaming.  cluster/unify asks every child

@@ -5,6 +5,18 @@
  * gfid after a reconnect, and tells the parents when the brick comes and
  * goes (CHILD_UP / CHILD_DOWN).
  *
+ * Locks and reconnects.  The brick drops a connection's locks with it, so
+ * an fd that held a lock comes back from a reconnect reopened but with
+ * its locks lost: every fop on it fails EBADFD, as if it were closed, so
+ * the application never goes on writing under a lock nobody holds.  Only
+ * cluster/replicate can give such an fd its locks back, when another copy
+ * kept them meanwhile: lock requests carrying "mortar.lk-restore"
+ * (non-blocking) pass, and the marker "mortar.lk-restored" (an F_GETLK
+ * answered here) returns the fd to normal once the restore requests it
+ * counts were all granted on the current connection (xdata-keys.h).
+ * Without a replica above (one brick, distribute) nobody sends them and
+ * the fd stays lost until it is closed.
+ *
  * Threads: fops arrive on any thread; replies and connection events run
  * on the shared event loop's threads.  priv->lock guards the connection
  * state and the list of fd ctxs (and each ctx's fields); it is never held
@@ -17,6 +29,7 @@
 #include "inode.h"
 #include "log.h"
 #include "rpc.h"
+#include "xdata-keys.h"
 #include "xlator.h"
 
 #include <errno.h>
@@ -54,9 +67,16 @@ struct client_fdctx {
 	bool is_dir;
 	bool bad; /* could not be reopened: every fop fails EBADFD */
 	/* A lock was granted through this fd.  The brick drops locks with
-	 * the connection, so such an fd is not reopened after a reconnect:
-	 * the application must not go on believing it holds them. */
+	 * the connection, so after a reconnect such an fd is reopened with
+	 * its locks lost: the application must not go on believing it holds
+	 * them. */
 	bool locked;
+	/* Reopened after its locks went with a connection: every fop fails
+	 * EBADFD but restore requests and the restored marker (see the
+	 * file's comment).  restore_grants counts the restore requests
+	 * granted on the current connection. */
+	bool lost;
+	int restore_grants;
 	uint8_t gfid[XL_GFID_LEN];
 };
 
@@ -183,6 +203,82 @@ static void client_note_lock(struct client_priv *priv, struct xl_call *call)
 	pthread_mutex_unlock(&priv->lock);
 }
 
+static bool client_xdata_flag(const struct xl_call *call, const char *key,
+			      uint64_t *value)
+{
+	*value = 0;
+	return call->args.xdata &&
+	       xl_dict_get_u64(call->args.xdata, key, value) == 0 && *value;
+}
+
+/* A request that may pass on an fd with its locks lost: a non-blocking
+ * restore of a lock, or the unlock that undoes one. */
+static bool client_is_restore(const struct xl_call *call)
+{
+	uint64_t v;
+
+	if (!client_xdata_flag(call, XL_KEY_LK_RESTORE, &v))
+		return false;
+	if (call->fop == XL_FOP_LK)
+		return call->args.cmd == F_SETLK;
+	if (call->fop == XL_FOP_FLOCK)
+		return (call->args.cmd & LOCK_NB) ||
+		       (call->args.cmd & ~LOCK_NB) == LOCK_UN;
+	return false;
+}
+
+/* A granted restore request that re-took a lock on a lost fd counts
+ * toward the restored marker, if it went over the fd's connection. */
+static void client_note_restore(struct client_priv *priv, struct xl_call *call,
+				uint64_t generation)
+{
+	struct client_fdctx *ctx;
+	bool takes = call->fop == XL_FOP_LK
+			 ? call->args.lock.type != F_UNLCK
+			 : (call->args.cmd & ~LOCK_NB) != LOCK_UN;
+
+	if (!takes || !call->args.fd || !client_is_restore(call))
+		return;
+	pthread_mutex_lock(&priv->lock);
+	ctx = xl_fd_ctx_get(call->args.fd, priv->xl);
+	if (ctx && ctx->lost && ctx->generation == generation)
+		ctx->restore_grants++;
+	pthread_mutex_unlock(&priv->lock);
+}
+
+/* The restored marker (XL_KEY_LK_RESTORED = grants), answered here. */
+static void client_lk_restored(struct client_priv *priv, struct xl_call *call,
+			       uint64_t grants)
+{
+	char gfid[XL_GFID_STR_LEN] = "";
+	struct client_fdctx *ctx = NULL;
+	bool back = false;
+	int ret = 0;
+
+	pthread_mutex_lock(&priv->lock);
+	if (call->args.fd)
+		ctx = xl_fd_ctx_get(call->args.fd, priv->xl);
+	if (!priv->up)
+		ret = -ENOTCONN;
+	else if (!ctx || ctx->bad || ctx->generation != priv->generation)
+		ret = -EBADFD;
+	else if (ctx->lost && (uint64_t)ctx->restore_grants != grants)
+		ret = -ESTALE;
+	else if (ctx->lost) {
+		ctx->lost = false;
+		back = true;
+		xl_gfid_to_str(ctx->gfid, gfid);
+	}
+	pthread_mutex_unlock(&priv->lock);
+	if (back)
+		xl_info(priv->xl->name,
+			"fd locks restored: gfid=%s requests=%" PRIu64, gfid,
+			grants);
+	call->reply.lock = call->args.lock;
+	call->reply.lock.type = F_UNLCK;
+	xl_unwind_error(call, ret);
+}
+
 static void client_release_cbk(void *cookie, int status,
 			       const struct rpc_msg *msg)
 {
@@ -299,8 +395,10 @@ static void client_fop_cbk(void *cookie, int status, const struct rpc_msg *msg)
 			call->reply.ret = ret;
 		}
 	}
-	if (call->reply.ret >= 0)
+	if (call->reply.ret >= 0) {
 		client_note_lock(priv, call);
+		client_note_restore(priv, call, local ? local->generation : 0);
+	}
 	xl_unwind(call);
 }
 
@@ -324,6 +422,8 @@ static int client_remote_fd_locked(struct client_priv *priv,
 		return 0;
 	if (!ctx || ctx->bad || ctx->generation != priv->generation)
 		return -EBADFD;
+	if (ctx->lost && !client_is_restore(call))
+		return -EBADFD;
 	*remote_fd = ctx->remote_fd;
 	return 0;
 }
@@ -335,11 +435,17 @@ static void client_fop(struct xl *xl, struct xl_call *call)
 	struct xl_iobuf *bulk = NULL;
 	uint64_t remote_fd = 0, generation;
 	struct rpc_wbuf w;
+	uint64_t grants;
 	bool up;
 	int ret;
 
 	if (!local) {
 		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	if (call->fop == XL_FOP_LK && call->args.cmd == F_GETLK &&
+	    client_xdata_flag(call, XL_KEY_LK_RESTORED, &grants)) {
+		client_lk_restored(priv, call, grants);
 		return;
 	}
 	pthread_mutex_lock(&priv->lock);
@@ -482,13 +588,15 @@ static void client_reopen_all(struct client_priv *priv, uint64_t generation)
 	int count = 0, n = 0, lost = 0, left;
 
 	pthread_mutex_lock(&priv->lock);
-	/* The brick dropped the locks of the old connection.  Reopening an
-	 * fd that held some would let its owner write as if it still had
-	 * them while another client takes them: fail it instead. */
+	/* The brick dropped the locks of the old connection.  An fd that
+	 * held some must not let its owner write as if it still had them
+	 * while another client takes them: it is reopened with its locks
+	 * lost (EBADFD for every fop) until a replica restores them. */
 	for (struct client_fdctx *c = priv->fds; c; c = c->next) {
 		if (c->bad || !c->locked || c->generation == generation)
 			continue;
-		c->bad = true;
+		c->lost = true;
+		c->restore_grants = 0;
 		lost++;
 	}
 	for (struct client_fdctx *c = priv->fds; c; c = c->next)
@@ -518,8 +626,8 @@ static void client_reopen_all(struct client_priv *priv, uint64_t generation)
 	if (lost)
 		xl_warn(priv->xl->name,
 			"%d fds held locks through the previous connection "
-			"to %s:%u; the brick dropped them: those fds now "
-			"fail with EBADFD",
+			"to %s:%u; the brick dropped them: those fds fail "
+			"with EBADFD unless a replica restores their locks",
 			lost, priv->host, priv->port);
 
 	if (n)
@@ -926,9 +1034,9 @@ static void client_dump(struct xl *xl, FILE *out)
 	     c && shown < CLIENT_DUMP_FDS_MAX; c = c->next, shown++)
 		fprintf(out,
 			"fd.%d=gfid:%s remote:%" PRIu64 " dir:%d bad:%d "
-			"locked:%d stale:%d\n",
+			"locked:%d lost:%d stale:%d\n",
 			shown, xl_gfid_to_str(c->gfid, gfid), c->remote_fd,
-			c->is_dir, c->bad, c->locked,
+			c->is_dir, c->bad, c->locked, c->lost,
 			c->generation != priv->generation);
 	pthread_mutex_unlock(&priv->lock);
 }
