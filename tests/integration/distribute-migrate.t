@@ -127,9 +127,9 @@ tap_check "ln leaves a linkto on each name's brick (two on one brick too)" \
 	linkto_names
 diag "names: $L1 -> ${HASHED[$L1]}, $L2 -> ${HASHED[$L2]}, $L3 -> ${HASHED[$L3]}"
 
-"$RB" -f "$VF" --progress 60 start >"$MT_TMP/rb.out" 2>&1
+"$RB" -f "$VF" --progress 60 start >"$MT_TMP/logs/rebalance.out" 2>&1
 RC=$?
-diag_file "$MT_TMP/rb.out"
+diag_file "$MT_TMP/logs/rebalance.out"
 tap_check "rebalance moves the files" test "$RC" -eq 0
 tap_check "its data is on its hashed brick now" \
 	test "$(dht_brick_of mg "x/$NAME")" = "$DST"
@@ -232,7 +232,7 @@ through_other() {
 }
 tap_check "a write through one name is read through another" through_other
 tap_check "the summary counts it" \
-	grep -q 'hard links): 1 moved, 0 not moved' "$MT_TMP/rb.out"
+	grep -q 'hard links): 1 moved, 0 not moved' "$MT_TMP/logs/rebalance.out"
 
 unmount_all() {
 	unmount_volume "$M1" && unmount_volume "$M2" && unmount_volume "$M3"
