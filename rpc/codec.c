@@ -499,8 +499,7 @@ static bool codec_fd_fop(enum xl_fop fop)
 
 static bool codec_opens_fd(enum xl_fop fop)
 {
-	return fop == XL_FOP_OPEN || fop == XL_FOP_CREATE ||
-	       fop == XL_FOP_OPENDIR;
+	return xl_fop_is(fop, XL_F_OPENS_FD);
 }
 
 /* ---- calls ----------------------------------------------------------- */

@@ -18,7 +18,8 @@
 #define L   XL_A_LOC
 #define R_A XL_R_ATTR
 
-/* Which args/reply fields each fop uses.  The codec sends exactly these. */
+/* Which args/reply fields each fop uses (the codec sends exactly these),
+ * and the XL_F_* facts about it. */
 const struct xl_fop_info xl_fop_info[XL_FOP_COUNT] = {
     [XL_FOP_LOOKUP] = {"lookup", L, R_A},
     [XL_FOP_STAT] = {"stat", L | XL_A_FD_OPT, R_A},
@@ -33,22 +34,24 @@ const struct xl_fop_info xl_fop_info[XL_FOP_COUNT] = {
     [XL_FOP_RENAME] = {"rename", L | XL_A_LOC2 | XL_A_FLAGS, R_A},
     [XL_FOP_LINK] = {"link", L | XL_A_LOC2, R_A},
     [XL_FOP_CREATE] = {"create",
-		       L | XL_A_FD | XL_A_FLAGS | XL_A_MODE | XL_A_UMASK, R_A},
-    [XL_FOP_OPEN] = {"open", L | XL_A_FD | XL_A_FLAGS, R_A},
+		       L | XL_A_FD | XL_A_FLAGS | XL_A_MODE | XL_A_UMASK, R_A,
+		       XL_F_OPENS_FD},
+    [XL_FOP_OPEN] = {"open", L | XL_A_FD | XL_A_FLAGS, R_A, XL_F_OPENS_FD},
     [XL_FOP_READ] = {"read", XL_A_FD | XL_A_OFFSET | XL_A_SIZE | XL_A_FLAGS,
-		     XL_R_DATA | R_A},
+		     XL_R_DATA | R_A, XL_F_FILE_FD},
     [XL_FOP_WRITE] = {"write", XL_A_FD | XL_A_OFFSET | XL_A_DATA | XL_A_FLAGS,
-		      R_A},
-    [XL_FOP_FLUSH] = {"flush", XL_A_FD, 0},
-    [XL_FOP_RELEASE] = {"release", XL_A_FD, 0},
-    [XL_FOP_FSYNC] = {"fsync", XL_A_FD | XL_A_CMD, R_A},
-    [XL_FOP_OPENDIR] = {"opendir", L | XL_A_FD, R_A},
+		      R_A, XL_F_FILE_FD},
+    [XL_FOP_FLUSH] = {"flush", XL_A_FD, 0, XL_F_FILE_FD | XL_F_CLIENT_TAG},
+    [XL_FOP_RELEASE] = {"release", XL_A_FD, 0, XL_F_FILE_FD | XL_F_CLIENT_TAG},
+    [XL_FOP_FSYNC] = {"fsync", XL_A_FD | XL_A_CMD, R_A, XL_F_FILE_FD},
+    [XL_FOP_OPENDIR] = {"opendir", L | XL_A_FD, R_A, XL_F_OPENS_FD},
     [XL_FOP_READDIR] = {"readdir", XL_A_FD | XL_A_OFFSET | XL_A_SIZE,
-			XL_R_ENTRIES},
+			XL_R_ENTRIES, XL_F_DIR_FD},
     [XL_FOP_READDIRPLUS] = {"readdirplus", XL_A_FD | XL_A_OFFSET | XL_A_SIZE,
-			    XL_R_ENTRIES},
-    [XL_FOP_RELEASEDIR] = {"releasedir", XL_A_FD, 0},
-    [XL_FOP_FSYNCDIR] = {"fsyncdir", XL_A_FD | XL_A_CMD, 0},
+			    XL_R_ENTRIES, XL_F_DIR_FD},
+    [XL_FOP_RELEASEDIR] = {"releasedir", XL_A_FD, 0,
+			   XL_F_DIR_FD | XL_F_CLIENT_TAG},
+    [XL_FOP_FSYNCDIR] = {"fsyncdir", XL_A_FD | XL_A_CMD, 0, XL_F_DIR_FD},
     [XL_FOP_STATFS] = {"statfs", L, XL_R_STATFS},
     [XL_FOP_SETXATTR] = {"setxattr",
 			 L | XL_A_FD_OPT | XL_A_XNAME | XL_A_DATA | XL_A_FLAGS,
@@ -57,16 +60,20 @@ const struct xl_fop_info xl_fop_info[XL_FOP_COUNT] = {
 			 XL_R_DATA},
     [XL_FOP_LISTXATTR] = {"listxattr", L | XL_A_FD_OPT | XL_A_SIZE, XL_R_DATA},
     [XL_FOP_REMOVEXATTR] = {"removexattr", L | XL_A_FD_OPT | XL_A_XNAME, 0},
-    [XL_FOP_LK] = {"lk", XL_A_FD | XL_A_CMD | XL_A_LOCK, XL_R_LOCK},
-    [XL_FOP_FLOCK] = {"flock", XL_A_FD | XL_A_CMD, 0},
+    [XL_FOP_LK] = {"lk", XL_A_FD | XL_A_CMD | XL_A_LOCK, XL_R_LOCK,
+		   XL_F_FILE_FD | XL_F_CLIENT_TAG},
+    [XL_FOP_FLOCK] = {"flock", XL_A_FD | XL_A_CMD, 0, XL_F_CLIENT_TAG},
     [XL_FOP_FALLOCATE] = {"fallocate",
-			  XL_A_FD | XL_A_CMD | XL_A_OFFSET | XL_A_SIZE, R_A},
-    [XL_FOP_LSEEK] = {"lseek", XL_A_FD | XL_A_CMD | XL_A_OFFSET, XL_R_OFFSET},
+			  XL_A_FD | XL_A_CMD | XL_A_OFFSET | XL_A_SIZE, R_A,
+			  XL_F_FILE_FD},
+    [XL_FOP_LSEEK] = {"lseek", XL_A_FD | XL_A_CMD | XL_A_OFFSET, XL_R_OFFSET,
+		      XL_F_FILE_FD},
     [XL_FOP_INODELK] = {"inodelk",
-			L | XL_A_FD_OPT | XL_A_CMD | XL_A_LOCK | XL_A_XNAME, 0},
+			L | XL_A_FD_OPT | XL_A_CMD | XL_A_LOCK | XL_A_XNAME, 0,
+			XL_F_CLIENT_TAG},
     [XL_FOP_XATTROP] = {"xattrop", L | XL_A_FD_OPT | XL_A_FLAGS, 0},
     [XL_FOP_RCHECKSUM] = {"rchecksum", XL_A_FD | XL_A_OFFSET | XL_A_SIZE,
-			  XL_R_DATA | XL_R_OFFSET},
+			  XL_R_DATA | XL_R_OFFSET, XL_F_FILE_FD},
 };
 
 const char *xl_fop_name(int fop)
@@ -74,6 +81,13 @@ const char *xl_fop_name(int fop)
 	if (fop < 0 || fop >= XL_FOP_COUNT || !xl_fop_info[fop].name)
 		return "unknown";
 	return xl_fop_info[fop].name;
+}
+
+bool xl_fop_is(int fop, uint32_t flags)
+{
+	if (fop < 0 || fop >= XL_FOP_COUNT)
+		return false;
+	return (xl_fop_info[fop].flags & flags) == flags;
 }
 
 void xl_loc_clear(struct xl_loc *loc)

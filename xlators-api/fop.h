@@ -17,12 +17,12 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#define XL_GFID_LEN 16
-#define XL_NAME_MAX 255
-#define XL_MAX_GROUPS 128
+#define XL_GFID_LEN	  16
+#define XL_NAME_MAX	  255
+#define XL_MAX_GROUPS	  128
 #define XL_XATTR_NAME_MAX 255
 #define XL_XATTR_SIZE_MAX 65536
-#define XL_IO_SIZE_MAX (1u << 20) /* largest read/write a fop carries */
+#define XL_IO_SIZE_MAX	  (1u << 20) /* largest read/write a fop carries */
 
 enum xl_fop {
 	XL_FOP_LOOKUP = 0,
@@ -59,8 +59,8 @@ enum xl_fop {
 	XL_FOP_FALLOCATE,
 	XL_FOP_LSEEK,
 	/* Appended for the cluster translators (doc/cluster.md). */
-	XL_FOP_INODELK,   /* internal lock: xname = domain, lock, cmd */
-	XL_FOP_XATTROP,   /* atomic add to internal xattrs in xdata */
+	XL_FOP_INODELK,	  /* internal lock: xname = domain, lock, cmd */
+	XL_FOP_XATTROP,	  /* atomic add to internal xattrs in xdata */
 	XL_FOP_RCHECKSUM, /* XXH64 of a range of an open file */
 	XL_FOP_COUNT
 };
@@ -113,14 +113,14 @@ enum {
 struct xl_loc {
 	uint8_t gfid[XL_GFID_LEN];
 	uint8_t pargfid[XL_GFID_LEN];
-	char *name;              /* owned by the loc; one path component */
-	struct xl_inode *inode;  /* optional, owned ref (client side only) */
+	char *name;		 /* owned by the loc; one path component */
+	struct xl_inode *inode;	 /* optional, owned ref (client side only) */
 	struct xl_inode *parent; /* optional, owned ref (client side only) */
 };
 
 /* A byte-range lock, as struct flock but with a 64-bit owner. */
 struct xl_flock {
-	int16_t type;   /* F_RDLCK, F_WRLCK, F_UNLCK */
+	int16_t type;	/* F_RDLCK, F_WRLCK, F_UNLCK */
 	int16_t whence; /* always SEEK_SET once it leaves the bridge */
 	int64_t start;
 	int64_t len; /* 0 = to end of file */
@@ -201,9 +201,9 @@ struct xl_args {
 	uint32_t valid;
 	struct xl_iatt attr;
 	struct xl_flock lock;
-	char *xname;            /* owned */
-	struct xl_iobuf *data;  /* owned ref */
-	struct xl_dict *xdata;  /* owned ref */
+	char *xname;	       /* owned */
+	struct xl_iobuf *data; /* owned ref */
+	struct xl_dict *xdata; /* owned ref */
 };
 
 /*
@@ -258,15 +258,29 @@ enum {
 	XL_R_OFFSET = 1u << 5,
 };
 
+/* Facts about a fop every layer that carries it needs (the bridge, the
+ * codec, protocol/client and protocol/server), said once here. */
+enum {
+	XL_F_OPENS_FD = 1u << 0,   /* answers with a new fd (open, create,
+				    * opendir) */
+	XL_F_DIR_FD = 1u << 1,	   /* its fd must be a directory's */
+	XL_F_FILE_FD = 1u << 2,	   /* its fd must be a file's */
+	XL_F_CLIENT_TAG = 1u << 3, /* the brick tags it with the calling
+				    * client (lock owner, cleanup) */
+};
+
 struct xl_fop_info {
 	const char *name;
-	uint32_t args;  /* XL_A_* */
+	uint32_t args;	/* XL_A_* */
 	uint32_t reply; /* XL_R_* */
+	uint32_t flags; /* XL_F_* */
 };
 
 extern const struct xl_fop_info xl_fop_info[XL_FOP_COUNT];
 
 const char *xl_fop_name(int fop); /* "lookup"...; "unknown" when out of range */
+/* Whether fop (in range) has every XL_F_* flag in flags. */
+bool xl_fop_is(int fop, uint32_t flags);
 
 /* Release everything args / reply own and zero them. */
 void xl_args_clear(struct xl_args *args);

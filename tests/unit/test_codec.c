@@ -361,8 +361,7 @@ static void test_reply_roundtrip(void **state)
 		struct rpc_rbuf r;
 		struct xl_iobuf *bulk;
 		uint64_t rfd;
-		bool opens = fop == XL_FOP_OPEN || fop == XL_FOP_CREATE ||
-			     fop == XL_FOP_OPENDIR;
+		bool opens = xl_fop_is(fop, XL_F_OPENS_FD);
 
 		fill_reply(fop, &a);
 		rpc_wbuf_init(&w);
@@ -754,12 +753,38 @@ static void test_primitives(void **state)
 	rpc_wbuf_free(&w);
 }
 
+/* The fop table's facts agree with its field lists: an fd fop says what
+ * kind of fd, never both; the fops that open say so. */
+static void test_fop_facts(void **state)
+{
+	(void)state;
+	for (int fop = 0; fop < XL_FOP_COUNT; fop++) {
+		uint32_t a = xl_fop_info[fop].args;
+
+		if (xl_fop_is(fop, XL_F_FILE_FD) || xl_fop_is(fop, XL_F_DIR_FD))
+			assert_true(a & XL_A_FD);
+		assert_false(xl_fop_is(fop, XL_F_FILE_FD | XL_F_DIR_FD));
+		if (xl_fop_is(fop, XL_F_OPENS_FD))
+			assert_true(a & XL_A_FD);
+	}
+	assert_true(xl_fop_is(XL_FOP_OPEN, XL_F_OPENS_FD));
+	assert_true(xl_fop_is(XL_FOP_CREATE, XL_F_OPENS_FD));
+	assert_true(xl_fop_is(XL_FOP_OPENDIR, XL_F_OPENS_FD));
+	assert_false(xl_fop_is(XL_FOP_READ, XL_F_OPENS_FD));
+	assert_true(xl_fop_is(XL_FOP_READDIRPLUS, XL_F_DIR_FD));
+	assert_true(xl_fop_is(XL_FOP_INODELK, XL_F_CLIENT_TAG));
+	assert_false(xl_fop_is(XL_FOP_STAT, XL_F_CLIENT_TAG));
+	assert_false(xl_fop_is(-1, 0));
+	assert_false(xl_fop_is(XL_FOP_COUNT, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_primitives),
 	    cmocka_unit_test(test_call_roundtrip),
 	    cmocka_unit_test(test_reply_roundtrip),
+	    cmocka_unit_test(test_fop_facts),
 	    cmocka_unit_test(test_bad_names),
 	    cmocka_unit_test(test_oversized),
 	    cmocka_unit_test(test_frame_header),

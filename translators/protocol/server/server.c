@@ -266,32 +266,25 @@ static void server_reply_error(struct rpc_conn *conn, uint64_t xid,
 
 /* ---- fops ------------------------------------------------------------ */
 
+/* The fop table's facts (xlators-api/fop.c, XL_F_*). */
 static bool server_fop_tags_client(enum xl_fop fop)
 {
-	return fop == XL_FOP_LK || fop == XL_FOP_FLOCK || fop == XL_FOP_FLUSH ||
-	       fop == XL_FOP_RELEASE || fop == XL_FOP_RELEASEDIR ||
-	       fop == XL_FOP_INODELK;
+	return xl_fop_is(fop, XL_F_CLIENT_TAG);
 }
 
 static bool server_fop_opens(enum xl_fop fop)
 {
-	return fop == XL_FOP_OPEN || fop == XL_FOP_CREATE ||
-	       fop == XL_FOP_OPENDIR;
+	return xl_fop_is(fop, XL_F_OPENS_FD);
 }
 
 static bool server_fop_needs_dir(enum xl_fop fop)
 {
-	return fop == XL_FOP_READDIR || fop == XL_FOP_READDIRPLUS ||
-	       fop == XL_FOP_RELEASEDIR || fop == XL_FOP_FSYNCDIR;
+	return xl_fop_is(fop, XL_F_DIR_FD);
 }
 
 static bool server_fop_needs_file(enum xl_fop fop)
 {
-	return fop == XL_FOP_READ || fop == XL_FOP_WRITE ||
-	       fop == XL_FOP_RELEASE || fop == XL_FOP_FSYNC ||
-	       fop == XL_FOP_LK || fop == XL_FOP_FALLOCATE ||
-	       fop == XL_FOP_LSEEK || fop == XL_FOP_FLUSH ||
-	       fop == XL_FOP_RCHECKSUM;
+	return xl_fop_is(fop, XL_F_FILE_FD);
 }
 
 /* Set the xdata keys the locks translator reads. */
