@@ -20,7 +20,10 @@
  * conflict.  "lost" locks PATH_A, prints "ready", and after SIGUSR1
  * checks that the locked fd fails with EBADFD while a fresh open of
  * PATH_B works; "keep" is the same without a lock, and the old fd must
- * work too (see lt_reconnect).
+ * work too (see lt_reconnect).  "regain" takes the locks "hold" takes,
+ * prints "ready", and on each SIGUSR1 fsyncs both locked fds and prints
+ * "io A B", each "ok" or the errno's name (EBADFD...), for a script that
+ * restarts bricks meanwhile (see lt_regain).
  *
  * The driver never sleeps to coordinate: each worker is a forked process
  * fed commands over a pipe, and it answers twice per command ("started",
@@ -885,6 +888,41 @@ static int lt_reconnect(const char *a, const char *b, bool lock)
 }
 
 /*
+ * regain: F_WRLCK on the whole of PATH_A and LOCK_EX on PATH_B (like
+ * hold), print "ready", then for each SIGUSR1 fsync both fds (an fsync
+ * always reaches the file system, without needing write quorum) and
+ * print "io <A> <B>", each "ok" or the errno's name.  Stays until killed
+ * or the -t limit.
+ */
+static int lt_regain(const char *a, const char *b)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	struct sigaction sa = {.sa_handler = lt_on_go};
+	int fa = open(a, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fb = open(b, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	sigaction(SIGUSR1, &sa, NULL);
+	if (fa < 0 || fb < 0 || fcntl(fa, F_SETLK, &fl) < 0 ||
+	    flock(fb, LOCK_EX | LOCK_NB) < 0) {
+		printf("# open/lock: %s\n", strerror(errno));
+		return 2;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	for (;;) {
+		const char *ea, *eb;
+
+		while (!lt_go)
+			pause();
+		lt_go = 0;
+		ea = fsync(fa) == 0 ? "ok" : strerrorname_np(errno);
+		eb = fsync(fb) == 0 ? "ok" : strerrorname_np(errno);
+		printf("io %s %s\n", ea ? ea : "?", eb ? eb : "?");
+		fflush(stdout);
+	}
+}
+
+/*
  * wait: print "waiting", then a blocking F_SETLKW F_WRLCK on PATH_A (unless
  * "-") and a blocking flock LOCK_EX on PATH_B (unless "-"); print "held"
  * and stay.  Scripts kill it while it waits: a blocked lock request must
@@ -921,6 +959,8 @@ static int lt_helper(const char *mode, const char *a, const char *b)
 		return lt_trylk(a);
 	if (!strcmp(mode, "lost") || !strcmp(mode, "keep"))
 		return lt_reconnect(a, b, !strcmp(mode, "lost"));
+	if (!strcmp(mode, "regain"))
+		return lt_regain(a, b);
 	if (!strcmp(mode, "try"))
 		return lt_take_both(a, b, false) == 0 ? 0 : 1;
 	if (lt_take_both(a, b, false) < 0)
@@ -935,7 +975,8 @@ static void lt_usage(void)
 {
 	fprintf(stderr,
 		"usage: locktest [-t SECONDS] "
-		"SCENARIO|all|hold|try|trylk|wait|lost|keep PATH_A PATH_B\n"
+		"SCENARIO|all|hold|try|trylk|wait|lost|keep|regain PATH_A "
+		"PATH_B\n"
 		"scenarios:");
 	for (size_t i = 0; i < sizeof(lt_scenarios) / sizeof(lt_scenarios[0]);
 	     i++)
@@ -968,7 +1009,8 @@ int main(int argc, char **argv)
 	alarm(limit);
 	if (!strcmp(argv[optind], "hold") || !strcmp(argv[optind], "try") ||
 	    !strcmp(argv[optind], "trylk") || !strcmp(argv[optind], "lost") ||
-	    !strcmp(argv[optind], "keep") || !strcmp(argv[optind], "wait"))
+	    !strcmp(argv[optind], "keep") || !strcmp(argv[optind], "wait") ||
+	    !strcmp(argv[optind], "regain"))
 		return lt_helper(argv[optind], lt_paths[0], lt_paths[1]);
 	for (size_t i = 0; i < sizeof(lt_scenarios) / sizeof(lt_scenarios[0]);
 	     i++) {

@@ -7,8 +7,9 @@
  * the fd's ctx.  A listing that starts again at offset 0 may pick again
  * (the kept copy went away).
  *
- * fd ctx: struct afr_fdctx, malloc'd, freed by afr_fd_ctx_free or on
- * releasedir; guarded by the fd's lock (xl_fd_ctx_get/set).
+ * fd ctx: struct afr_fdctx (replicate.h, shared with the lock records of
+ * files), calloc'd, freed by afr_fd_ctx_free or on releasedir; guarded by
+ * the fd's lock (xl_fd_ctx_get/set).
  */
 #include "config.h"
 
@@ -18,14 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct afr_fdctx {
-	int child; /* copy the listing comes from */
-};
-
 void afr_fd_ctx_free(struct xl *xl, void *ctx)
 {
-	(void)xl;
-	free(ctx);
+	if (ctx)
+		afr_fdctx_free(xl->private, ctx);
 }
 
 static void afr_dir_anyok_done(struct xl_call *call, struct xl_call **children,
@@ -74,9 +71,12 @@ void afr_opendir(struct xl *xl, struct xl_call *call)
 void afr_releasedir(struct xl *xl, struct xl_call *call)
 {
 	struct afr_priv *priv = xl->private;
+	struct afr_fdctx *ctx = NULL;
 
 	if (call->args.fd)
-		free(xl_fd_ctx_set(call->args.fd, xl, NULL));
+		ctx = xl_fd_ctx_set(call->args.fd, xl, NULL);
+	if (ctx)
+		afr_fdctx_free(priv, ctx);
 	afr_dir_fanout(call, (1u << priv->n) - 1);
 }
 
@@ -115,12 +115,16 @@ void afr_readdir(struct xl *xl, struct xl_call *call)
 			return;
 		}
 		if (!ctx) {
-			ctx = malloc(sizeof(*ctx));
+			struct afr_fdctx *old;
+
+			ctx = calloc(1, sizeof(*ctx));
 			if (!ctx) {
 				xl_unwind_error(call, -ENOMEM);
 				return;
 			}
-			free(xl_fd_ctx_set(call->args.fd, xl, ctx));
+			old = xl_fd_ctx_set(call->args.fd, xl, ctx);
+			if (old)
+				afr_fdctx_free(priv, old);
 		}
 		ctx->child = c;
 	}

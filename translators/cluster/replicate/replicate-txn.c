@@ -645,6 +645,19 @@ static void afr_flush_resume(struct xl_call *call, struct afr_inode *ai)
 	afr_fanout_anyok(call, false);
 }
 
+/* A flush drops the POSIX locks of its owner (close(2)): booked first,
+ * after a lock restore of the file if one runs (replicate-lk.c). */
+static void afr_flush_book(struct xl_call *call, struct afr_inode *ai)
+{
+	struct afr_priv *priv = call->xl->private;
+
+	if (afr_lk_flush(priv, call, ai, afr_flush_book))
+		return;
+	if (ai && afr_eager_wait_release(priv, ai, call, afr_flush_resume))
+		return;
+	afr_flush_resume(call, ai);
+}
+
 void afr_flush(struct xl *xl, struct xl_call *call)
 {
 	struct afr_local *l = afr_local(call);
@@ -655,10 +668,7 @@ void afr_flush(struct xl *xl, struct xl_call *call)
 		return;
 	}
 	l->ai = afr_inode_get(priv, call->args.fd->gfid);
-	if (l->ai &&
-	    afr_eager_wait_release(priv, l->ai, call, afr_flush_resume))
-		return;
-	afr_flush_resume(call, l->ai);
+	afr_flush_book(call, l->ai);
 }
 
 void afr_fsync(struct xl *xl, struct xl_call *call)
@@ -674,6 +684,7 @@ void afr_release(struct xl *xl, struct xl_call *call)
 	bool start = false;
 
 	if (call->args.fd && !call->args.fd->is_dir) {
+		afr_lk_release(priv, call->args.fd);
 		ai = afr_inode_get(priv, call->args.fd->gfid);
 		if (ai) {
 			pthread_mutex_lock(&ai->lock);

@@ -6,7 +6,8 @@
  * CHILD_DOWN when none is left (quorum is checked per fop, not here).  A
  * child that comes back after having been down asks the timer thread for
  * an index crawl (option self-heal-daemon), so what it missed is healed in
- * the background.
+ * the background, and gets back the POSIX locks and flocks another copy
+ * kept meanwhile (replicate-lkheal.c).
  *
  * The timer thread never blocks on a child: it only starts asynchronous
  * work (delayed post-ops, crawls) and sleeps on priv->cond.
@@ -128,7 +129,8 @@ void afr_inode_put(struct afr_priv *priv, struct afr_inode *ai)
 	if (--ai->refs == 0) {
 		pthread_mutex_lock(&ai->lock);
 		drop = !ai->bad && !ai->sb && ai->estate == AFR_E_NONE &&
-		       !ai->healing && !ai->waiters;
+		       !ai->healing && !ai->waiters && !ai->lkfds &&
+		       !ai->lk_busy && !ai->lk_restoring && !ai->lk_parked;
 		pthread_mutex_unlock(&ai->lock);
 		if (drop) {
 			for (pp = &priv->table[b]; *pp; pp = &(*pp)->hash_next)
@@ -144,6 +146,13 @@ void afr_inode_put(struct afr_priv *priv, struct afr_inode *ai)
 		pthread_mutex_destroy(&ai->lock);
 		xl_free(priv->xl, ai);
 	}
+}
+
+void afr_inode_ref(struct afr_priv *priv, struct afr_inode *ai)
+{
+	pthread_mutex_lock(&priv->lock);
+	ai->refs++;
+	pthread_mutex_unlock(&priv->lock);
 }
 
 /* ---- internal fops -------------------------------------------------- */
@@ -168,13 +177,21 @@ void afr_op_send(struct afr_priv *priv, int child, enum xl_fop fop,
 		 struct xl_args *args, afr_op_cbk cbk, void *ctx)
 {
 	struct xl_cred cred = {0};
+
+	afr_op_send_as(priv, child, fop, &cred, args, cbk, ctx);
+}
+
+void afr_op_send_as(struct afr_priv *priv, int child, enum xl_fop fop,
+		    const struct xl_cred *cred, struct xl_args *args,
+		    afr_op_cbk cbk, void *ctx)
+{
 	struct afr_op *op = malloc(sizeof(*op));
 	struct xl_call *call = NULL;
 	struct xl_reply r = {0};
 
 	if (op)
-		call = xl_call_new_root(priv->xl->graph, fop, &cred,
-					afr_op_done, op);
+		call = xl_call_new_root(priv->xl->graph, fop, cred, afr_op_done,
+					op);
 	if (!call) {
 		free(op);
 		xl_args_clear(args);
@@ -298,8 +315,14 @@ static int afr_notify(struct xl *xl, enum xl_event ev, struct xl *from)
 		}
 	}
 	pthread_mutex_unlock(&priv->lock);
-	if (ev == XL_EV_CHILD_UP)
+	if (ev == XL_EV_CHILD_UP || ev == XL_EV_CHILD_DOWN)
+		atomic_fetch_add(&priv->lk_epoch[i], 1);
+	if (ev == XL_EV_CHILD_DOWN)
+		afr_lkheal_child_down(priv, i);
+	if (ev == XL_EV_CHILD_UP) {
 		xl_info(xl->name, "child %s is up", from->name);
+		afr_lkheal_child_up(priv, i);
+	}
 	if (send_up)
 		xl_notify_parents(xl, XL_EV_CHILD_UP);
 	if (send_down)
@@ -501,6 +524,7 @@ static void afr_fini(struct xl *xl)
 	if (priv->timer_ok)
 		pthread_join(priv->timer, NULL);
 	afr_heal_fini(priv);
+	afr_lkheal_fini(priv);
 	for (int b = 0; b < AFR_BUCKETS; b++)
 		for (ai = priv->table[b]; ai; ai = next) {
 			next = ai->hash_next;
@@ -519,7 +543,8 @@ static void afr_fini(struct xl *xl)
 static void afr_dump(struct xl *xl, FILE *out)
 {
 	struct afr_priv *priv = xl->private;
-	int eager = 0, bad = 0, sb = 0;
+	uint32_t all = (uint32_t)((1ull << priv->n) - 1);
+	int eager = 0, bad = 0, sb = 0, lkfds = 0, lkall = 0, lkrest = 0;
 
 	pthread_mutex_lock(&priv->lock);
 	for (int b = 0; b < AFR_BUCKETS; b++)
@@ -528,6 +553,13 @@ static void afr_dump(struct xl *xl, FILE *out)
 			eager += ai->estate != AFR_E_NONE;
 			bad += ai->bad != 0;
 			sb += ai->sb != 0;
+			pthread_mutex_lock(&ai->lock);
+			lkrest += ai->lk_restoring;
+			for (struct afr_lkfd *r = ai->lkfds; r; r = r->next) {
+				lkfds++;
+				lkall += (r->held & all) == all;
+			}
+			pthread_mutex_unlock(&ai->lock);
 		}
 	fprintf(out,
 		"children=%d up=0x%x quorum=%d arbiters=0x%x "
@@ -542,6 +574,14 @@ static void afr_dump(struct xl *xl, FILE *out)
 		" index-crawls=%" PRIu64 "\n",
 		priv->heals_running, priv->heals_done, priv->heals_failed,
 		priv->index_crawls);
+	/* lock-fds: fds holding locks (or that did) through this client;
+	 * on-all: of those, held on every child; restores: fd records
+	 * given back to a returning child, or not. */
+	fprintf(out,
+		"lock-fds=%d lock-fds-on-all=%d lock-restoring=%d "
+		"lock-restores=%" PRIu64 " lock-restores-failed=%" PRIu64 "\n",
+		lkfds, lkall, lkrest, atomic_load(&priv->lk_restored),
+		atomic_load(&priv->lk_unrestored));
 	pthread_mutex_unlock(&priv->lock);
 }
 

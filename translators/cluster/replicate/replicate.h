@@ -16,10 +16,12 @@
  * (transactions and every fop that changes something but writes),
  * replicate-eager.c (writes, with eager locking), replicate-read.c
  * (lookup and the read path), replicate-lk.c (POSIX locks and flock on
- * every copy), replicate-dir.c (directories), replicate-heal.c (one heal,
- * the split-brain policies), replicate-heal-copy.c (data, metadata and
- * entry copies), replicate-heal-queue.c (heal threads, the index crawl,
- * the virtual xattrs of mortar-heal).
+ * every copy, and what each fd holds), replicate-lkstate.c (the pure
+ * bookkeeping of those locks), replicate-lkheal.c (a returning copy gets
+ * back the locks another copy kept), replicate-dir.c (directories),
+ * replicate-heal.c (one heal, the split-brain policies), replicate-heal-copy.c
+ * (data, metadata and entry copies), replicate-heal-queue.c (heal threads, the
+ * index crawl, the virtual xattrs of mortar-heal).
  *
  * Internal operations (locks, xattrops, heal reads and writes) are root
  * calls sent straight to one child (afr_op_send): they belong to no
@@ -27,7 +29,8 @@
  * heal).
  *
  * Lock order: priv->lock before an afr_inode's lock (table walks); never
- * priv->lock while an afr_inode's lock is held.  priv->up is atomic so the
+ * priv->lock while an afr_inode's lock is held; an fd's lock (its ctx
+ * slot) after both.  priv->up is atomic so the
  * eager-lock code can read it under the inode's lock.
  */
 #ifndef MORTAR_REPLICATE_H
@@ -36,6 +39,7 @@
 #include "buf.h"
 #include "call.h"
 #include "inode.h"
+#include "lk-range.h"
 #include "log.h"
 #include "xlator.h"
 #include "xdata-keys.h"
@@ -84,6 +88,13 @@ struct afr_inode {
 	uint64_t last_ms;   /* last write activity (CLOCK_MONOTONIC) */
 	uint64_t locked_ms; /* when the eager lock was granted */
 	struct afr_waiter *waiters; /* calls waiting for lock or release */
+	/* POSIX locks and flock taken through this client (replicate-lk.c,
+	 * replicate-lkheal.c). */
+	struct afr_lkfd *lkfds;	      /* records of the fds holding some */
+	int lk_busy;		      /* lock changes in flight */
+	bool lk_restoring;	      /* a restore runs: changes wait */
+	uint32_t lk_want;	      /* children waiting for a restore */
+	struct afr_waiter *lk_parked; /* changes waiting for the restore */
 };
 
 enum { AFR_E_NONE = 0, AFR_E_LOCKING, AFR_E_LOCKED, AFR_E_RELEASING };
@@ -135,6 +146,10 @@ struct afr_priv {
 	uint32_t crawl_wanted; /* children whose return wants an index crawl */
 	bool crawl_running;
 	struct afr_heal_rt *heal_rt; /* replicate-heal.c */
+	/* Bumped when a child goes down or comes up: a lock restore started
+	 * on one connection of the child never finishes on another. */
+	_Atomic uint64_t lk_epoch[AFR_MAX_CHILDREN];
+	_Atomic uint64_t lk_restored, lk_unrestored; /* fd records */
 };
 
 /* Per-call state of every fop (desc->local_size). */
@@ -145,7 +160,70 @@ struct afr_local {
 	struct xl_reply reply; /* the answer being built */
 	int child;	       /* read child tried */
 	uint32_t tried;
-	void *heal; /* replicate-heal.c job waited on (setxattr heal) */
+	void *heal;    /* replicate-heal.c job waited on (setxattr heal) */
+	bool lk_gated; /* lk / flock: counted in ai->lk_busy, to book */
+};
+
+/* ---- replicate-lkstate.c: what an fd holds, pure (no I/O) ---------- */
+/* A lock request as the bookkeeping sees it. */
+struct afr_lkreq {
+	bool flock;	    /* flock (whole file, owned by the fd), or POSIX */
+	int type;	    /* F_RDLCK, F_WRLCK, F_UNLCK */
+	int64_t start, end; /* inclusive; end XL_LK_EOF = to end of file */
+	uint64_t owner;	    /* POSIX: the lock owner */
+	uint32_t pid;
+};
+
+/* How a lock request ended. */
+enum afr_lk_outcome {
+	AFR_LK_GRANTED,	 /* a lock, granted on the children in granted */
+	AFR_LK_UNLOCKED, /* an unlock (done on some copies or not) */
+	AFR_LK_UNDONE,	 /* a lock refused after some copies granted it:
+			  * unlocked there again */
+	AFR_LK_REFUSED,	 /* a lock refused by the first copy that answered */
+	AFR_LK_UNSENT,	 /* no copy processed it (down, fd not open) */
+};
+
+/* One fd's locks through this client (see replicate-lkstate.c).  Lives in
+ * the fd's ctx; linked on ai->lkfds from its first lock until release.
+ * Guarded by the afr_inode's lock. */
+struct afr_lkfd {
+	struct afr_lkfd *next;	 /* ai->lkfds */
+	struct xl_fd *fd;	 /* borrowed while linked (see afr_release) */
+	struct xl_lk_list posix; /* who = {0, lock owner} */
+	int flock_type;		 /* F_UNLCK: none */
+	uint32_t held;		 /* children holding all of it */
+	bool broken;		 /* bookkeeping failed: never restored */
+};
+
+void afr_lkfd_init(struct afr_lkfd *r, uint32_t all);
+void afr_lkfd_clear(struct afr_lkfd *r);
+bool afr_lkfd_empty(const struct afr_lkfd *r);
+/* Book the end of req, made through self (NULL: an fd without a record,
+ * e.g. an unlock), on the records all of its gfid (self among them). */
+void afr_lkfd_book(struct afr_lkfd *all, struct afr_lkfd *self,
+		   const struct afr_lkreq *req, enum afr_lk_outcome outcome,
+		   uint32_t granted);
+/* A flush (close) of owner: its POSIX locks on the gfid go. */
+void afr_lkfd_flushed(struct afr_lkfd *all, uint64_t owner);
+/* A child went down or came back: it holds none of these any more. */
+void afr_lkfd_child_gone(struct afr_lkfd *all, int child);
+/* May child (up, not in r->held) get r's locks back now? */
+bool afr_lkfd_restorable(const struct afr_lkfd *r, int child, uint32_t up);
+/* The requests that re-take r's locks (malloc'd array, *n of them; NULL
+ * and 0 when r is empty).  0 or -ENOMEM. */
+int afr_lkfd_plan(const struct afr_lkfd *r, struct afr_lkreq **out, int *n);
+/* r is held on child again (restored). */
+void afr_lkfd_restored(struct afr_lkfd *r, int child);
+
+/* The ctx replicate keeps on an fd: a directory's listing copy
+ * (replicate-dir.c), a file's lock record (replicate-lk.c).  calloc'd;
+ * freed by afr_fd_ctx_free. */
+struct afr_fdctx {
+	int child;	      /* directories: the copy the listing is from */
+	struct afr_inode *ai; /* ref while lk is in use, else NULL */
+	bool lk_linked;	      /* lk is on ai->lkfds */
+	struct afr_lkfd lk;
 };
 
 /* ---- replicate-judge.c: pure decisions, no I/O ---------------------- */
@@ -195,6 +273,8 @@ bool afr_data_ok_locked(struct afr_priv *priv, struct afr_inode *ai,
 uint64_t afr_now_ms(void);
 struct afr_inode *afr_inode_get(struct afr_priv *priv, const uint8_t *gfid);
 void afr_inode_put(struct afr_priv *priv, struct afr_inode *ai);
+/* One more ref on ai, held by the caller.  Not with ai->lock held. */
+void afr_inode_ref(struct afr_priv *priv, struct afr_inode *ai);
 struct afr_local *afr_local(struct xl_call *call);
 /* gfid a fop acts on: loc.gfid, else the fd's. */
 const uint8_t *afr_call_gfid(struct xl_call *call);
@@ -205,6 +285,10 @@ void afr_wake_timer(struct afr_priv *priv);
 typedef void (*afr_op_cbk)(void *ctx, int child, struct xl_reply *reply);
 void afr_op_send(struct afr_priv *priv, int child, enum xl_fop fop,
 		 struct xl_args *args, afr_op_cbk cbk, void *ctx);
+/* The same with the caller's credentials (a lock owner, a pid). */
+void afr_op_send_as(struct afr_priv *priv, int child, enum xl_fop fop,
+		    const struct xl_cred *cred, struct xl_args *args,
+		    afr_op_cbk cbk, void *ctx);
 int afr_loc_gfid(struct xl_loc *loc, const uint8_t *gfid);
 /* xdata for an xattrop: add delta at index type for each child in mask. */
 struct xl_dict *afr_pending_dict(struct afr_priv *priv, int type, uint32_t mask,
@@ -245,6 +329,26 @@ int afr_read_child(struct afr_priv *priv, struct afr_inode *ai,
 /* ---- replicate-lk.c ----------------------------------------------- */
 /* lk and flock: on every live copy (see the file's comment). */
 void afr_lk(struct xl *xl, struct xl_call *call);
+/* Book a flush (close: the owner's POSIX locks go).  true when the call
+ * waits for a lock restore and resume(call, ai) runs it later. */
+bool afr_lk_flush(struct afr_priv *priv, struct xl_call *call,
+		  struct afr_inode *ai,
+		  void (*resume)(struct xl_call *call, struct afr_inode *ai));
+/* release: the fd's record leaves its gfid's list. */
+void afr_lk_release(struct afr_priv *priv, struct xl_fd *fd);
+/* Free an fd ctx (its lock record too); priv NULL after fini. */
+void afr_fdctx_free(struct afr_priv *priv, struct afr_fdctx *ctx);
+
+/* ---- replicate-lkheal.c ------------------------------------------- */
+/* notify: child went down / came up (after protocol/client reopened its
+ * fds): book it, and start the restores a return allows. */
+void afr_lkheal_child_down(struct afr_priv *priv, int child);
+void afr_lkheal_child_up(struct afr_priv *priv, int child);
+/* Run the restores ai wants (ai->lk_restoring was set by the caller, who
+ * hands over one ref on ai). */
+void afr_lkheal_start(struct afr_priv *priv, struct afr_inode *ai);
+/* fini: forget every record (their fds may outlive the graph). */
+void afr_lkheal_fini(struct afr_priv *priv);
 
 /* ---- replicate-dir.c ---------------------------------------------- */
 void afr_opendir(struct xl *xl, struct xl_call *call);

@@ -444,7 +444,9 @@ static void client_fop(struct xl *xl, struct xl_call *call)
 		return;
 	}
 	if (call->fop == XL_FOP_LK && call->args.cmd == F_GETLK &&
-	    client_xdata_flag(call, XL_KEY_LK_RESTORED, &grants)) {
+	    call->args.xdata &&
+	    xl_dict_get_u64(call->args.xdata, XL_KEY_LK_RESTORED, &grants) ==
+		0) {
 		client_lk_restored(priv, call, grants);
 		return;
 	}
