@@ -172,8 +172,7 @@ static int client_status_errno(int status)
 
 static bool client_fop_opens(enum xl_fop fop)
 {
-	return fop == XL_FOP_OPEN || fop == XL_FOP_CREATE ||
-	       fop == XL_FOP_OPENDIR;
+	return xl_fop_is(fop, XL_F_OPENS_FD);
 }
 
 /* ---- fops ------------------------------------------------------------ */
@@ -1074,6 +1073,14 @@ static const struct xl_option_desc client_options[] = {
     {0},
 };
 
+static void client_send_fop(struct xl *xl, struct xl_call *call)
+{
+	if (call->fop == XL_FOP_RELEASE || call->fop == XL_FOP_RELEASEDIR)
+		client_release(xl, call);
+	else
+		client_fop(xl, call);
+}
+
 const struct xl_desc mortar_xlator = {
     .api_version = XL_API_VERSION,
     .size = sizeof(struct xl_desc),
@@ -1088,41 +1095,8 @@ const struct xl_desc mortar_xlator = {
     .fd_ctx_free = client_fd_ctx_free,
     .fops =
 	{
-	    [XL_FOP_LOOKUP] = client_fop,
-	    [XL_FOP_STAT] = client_fop,
-	    [XL_FOP_SETATTR] = client_fop,
-	    [XL_FOP_ACCESS] = client_fop,
-	    [XL_FOP_READLINK] = client_fop,
-	    [XL_FOP_MKNOD] = client_fop,
-	    [XL_FOP_MKDIR] = client_fop,
-	    [XL_FOP_UNLINK] = client_fop,
-	    [XL_FOP_RMDIR] = client_fop,
-	    [XL_FOP_SYMLINK] = client_fop,
-	    [XL_FOP_RENAME] = client_fop,
-	    [XL_FOP_LINK] = client_fop,
-	    [XL_FOP_CREATE] = client_fop,
-	    [XL_FOP_OPEN] = client_fop,
-	    [XL_FOP_READ] = client_fop,
-	    [XL_FOP_WRITE] = client_fop,
-	    [XL_FOP_FLUSH] = client_fop,
-	    [XL_FOP_RELEASE] = client_release,
-	    [XL_FOP_FSYNC] = client_fop,
-	    [XL_FOP_OPENDIR] = client_fop,
-	    [XL_FOP_READDIR] = client_fop,
-	    [XL_FOP_READDIRPLUS] = client_fop,
-	    [XL_FOP_RELEASEDIR] = client_release,
-	    [XL_FOP_FSYNCDIR] = client_fop,
-	    [XL_FOP_STATFS] = client_fop,
-	    [XL_FOP_SETXATTR] = client_fop,
-	    [XL_FOP_GETXATTR] = client_fop,
-	    [XL_FOP_LISTXATTR] = client_fop,
-	    [XL_FOP_REMOVEXATTR] = client_fop,
-	    [XL_FOP_LK] = client_fop,
-	    [XL_FOP_FLOCK] = client_fop,
-	    [XL_FOP_FALLOCATE] = client_fop,
-	    [XL_FOP_LSEEK] = client_fop,
-	    [XL_FOP_INODELK] = client_fop,
-	    [XL_FOP_XATTROP] = client_fop,
-	    [XL_FOP_RCHECKSUM] = client_fop,
+	    /* every fop goes to the brick: a new fop cannot be forgotten
+	     * here (client_send_fop sends releases their own way) */
+	    [0 ... XL_FOP_COUNT - 1] = client_send_fop,
 	},
 };
