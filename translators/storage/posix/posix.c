@@ -175,12 +175,16 @@ int posix_new_entry_finish(struct posix_priv *priv, struct posix_obj *obj,
 	memcpy(gfid, loc->gfid, XL_GFID_LEN);
 	if (xl_gfid_is_null(gfid))
 		xl_gfid_generate(gfid);
-	ret = posix_gfid_set(obj, gfid);
+	/* The internal xattrs before the gfid: a lookup that finds the gfid
+	 * finds them too (one that finds none waits for this creator in
+	 * posix_gfid_assign), so a distribute linkto file is never seen as
+	 * a plain empty file of mode 01000. */
+	ret = posix_new_entry_xattrs(obj, call);
+	if (ret == 0)
+		ret = posix_gfid_set(obj, gfid);
 	if (ret == 0)
 		ret = posix_handle_create(priv, obj, gfid, loc->pargfid);
 	handle = ret == 0;
-	if (ret == 0)
-		ret = posix_new_entry_xattrs(obj, call);
 	/* Labelling changed the ctime (the xattrs; the handle's link count):
 	 * the reply carries the attributes the finished node keeps. */
 	if (ret == 0)
