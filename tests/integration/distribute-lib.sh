@@ -19,6 +19,8 @@
 #       B, not BRICK (the brick the name hashes to): PREFIX1, PREFIX2, ...
 #       (default "probe") are made and removed until one does (give each
 #       call its own PREFIX when the names it returns are kept)
+#   dht_name_on_brick NAME MNT DIR BRICK [PREFIX]
+#       the same for a name that lands on BRICK
 #
 # A linkto file is a file of mode exactly 1000 WITH the xattr
 # trusted.mortar.dht.linkto: a user's file may have mode 1000 too.
@@ -82,17 +84,20 @@ dht_linkto_brick_of() {
 	return 1
 }
 
-dht_name_off_brick() {
-	local vol=$1 mnt=$2 dir=$3 brick=$4 prefix=${5:-probe} i b
+dht_name_probe() { # on|off VOL MNT DIR BRICK [PREFIX]
+	local on=$1 vol=$2 mnt=$3 dir=$4 brick=$5 prefix=${6:-probe} i b
 	for i in $(seq 1 64); do
 		[ -e "$mnt/$dir/$prefix$i" ] && continue
 		echo x >"$mnt/$dir/$prefix$i" || return 1
 		b=$(dht_brick_of "$vol" "$dir/$prefix$i")
 		rm -f "$mnt/$dir/$prefix$i" || return 1
-		if [ "$b" != "$brick" ]; then
+		if { [ "$on" = on ] && [ "$b" = "$brick" ]; } ||
+			{ [ "$on" = off ] && [ "$b" != "$brick" ]; }; then
 			echo "$prefix$i $b"
 			return 0
 		fi
 	done
 	return 1
 }
+dht_name_off_brick() { dht_name_probe off "$@"; }
+dht_name_on_brick() { dht_name_probe on "$@"; }

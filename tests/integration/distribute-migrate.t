@@ -6,7 +6,9 @@
 #    after the migration and after another client rewrote part of the
 #    file and made it longer: a read gives the new data (the target's,
 #    not the old source copy's), fstat the new size; once they are closed
-#    no copy is left on the source brick.
+#    no copy is left on the source brick.  A client that still knows
+#    the old location (long entry cache) reads the data after the file
+#    was renamed to a name whose linkto sits there.
 #  - A file with three names (hard links, in two directories), none of
 #    which hashes to the brick holding it, is moved with all of them: one
 #    inode on the target with the three names (nlink 3 through the
@@ -26,7 +28,7 @@ RB=$top_builddir/extras/tools/mortar-rebalance
 require_binaries "$RB"
 command -v python3 >/dev/null || skip_all "python3 missing"
 command -v getfattr >/dev/null || skip_all "getfattr missing"
-plan 20
+plan 21
 
 # Two mounts hold an fd opened before the migration: M1 caches attributes
 # for long (its read reaches the brick with no attribute refresh first),
@@ -170,6 +172,20 @@ no_copy_left() {
 	[ "$n" -eq 0 ] && [ ! -e "$B$SRC/x/$NAME" ]
 }
 tap_check "closed: no copy left on the source brick" wait_for 10 no_copy_left
+
+# M1 located the file before it moved (its kernel keeps the name for
+# long).  Another client renames it to a name that hashes to the old
+# brick, which now holds a linkto with the file's gfid: M1 opening it by
+# the name it knows reads the data, not that empty linkto.
+stale_location() {
+	local back
+	read -r back _ < <(dht_name_on_brick mg "$M2" x "$SRC" back) &&
+		mv "$M2/x/$NAME" "$M2/x/$back" &&
+		dht_is_linkto "$B$SRC/x/$back" || return 1
+	cmp <(head -c 262144 "$M1/x/$NAME") <(head -c 262144 "$MT_TMP/new")
+}
+tap_check "a client with the old location reads the data, not a linkto" \
+	stale_location
 
 # ---- the file with three names
 HD=$(dht_brick_of mg "$L1")

@@ -603,15 +603,20 @@ static bool dht_stale_retry(struct xl_call *call, const struct xl_reply *r,
 	struct xl_inode *ref = NULL;
 	struct dht_ictx *ctx;
 
+	bool attr = r->ret >= 0 &&
+		    (call->fop == XL_FOP_STAT || call->fop == XL_FOP_SETATTR ||
+		     call->fop == XL_FOP_OPEN);
+
+	/* The cached child no longer has it: gone (migrated), a copy with
+	 * no name left that an fd keeps (by gfid it still answers), or what
+	 * may be only a linkto of it there (a brick holds one object per
+	 * gfid: after a migration or an exchange the linkto can have the
+	 * gfid; the mode alone cannot tell, the lookup everywhere does). */
 	if ((r->ret != -ENOENT && r->ret != -ESTALE &&
-	     !(r->ret == 0 &&
-	       (call->fop == XL_FOP_STAT || call->fop == XL_FOP_SETATTR) &&
-	       dht_is_migrated_copy(&r->attr))) ||
+	     !(attr && (dht_is_migrated_copy(&r->attr) ||
+			r->attr.mode == DHT_LINKTO_MODE))) ||
 	    !local->flag || local->step)
 		return false;
-	/* The cached child no longer has it (migrated; by gfid, it may
-	 * still answer for a copy that has no name left while an fd holds
-	 * it open): ask everyone. */
 	local->step = 1;
 	ctx = call->args.loc.inode
 		  ? dht_ictx(call->xl, call->args.loc.inode, false)
