@@ -15,7 +15,7 @@
 
 require_binaries "$MT_TOOLS/datacheck"
 command -v python3 >/dev/null || skip_all "python3 missing"
-plan 20
+plan 21
 
 mkdir -p "$MT_TMP/wb/b0"
 tap_require "a 16 MiB tmpfs for the brick" \
@@ -106,6 +106,25 @@ tap_check "datacheck: overlapping writes, reads, truncates keep order" \
 	"$MT_TOOLS/datacheck" -s 4242 -n 1500 -m 4194304 "$A/dc"
 same_on_b() { cmp "$A/dc" "$B/dc"; }
 tap_check "B reads the datacheck file identical" same_on_b
+
+# Appends keep their order (the brick's O_APPEND fd appends at its end,
+# whatever the offset: they must not be in flight together).
+appends_in_order() {
+	python3 - "$A/log" <<'EOF'
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+for i in range(3000):
+    os.write(fd, b"%09d\n" % i)
+os.close(fd)
+data = open(sys.argv[1], "rb").read().split(b"\n")[:-1]
+want = [b"%09d" % i for i in range(3000)]
+if data != want:
+    bad = next(i for i, (a, b) in enumerate(zip(data, want)) if a != b) \
+        if len(data) == len(want) else len(data)
+    sys.exit("record %d out of place (%d records)" % (bad, len(data)))
+EOF
+}
+tap_check "3000 appends read back in order" appends_in_order
 
 # A reader and a closer of a file someone writes steadily are not starved.
 not_starved() {

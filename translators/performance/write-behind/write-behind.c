@@ -20,10 +20,11 @@
  * clients).  A lookup or readdirplus answer for such a file has its size
  * raised to the end of the writes in flight.
  *
- * Writes through an fd opened O_SYNC, O_DSYNC or O_DIRECT are not
- * written behind (they wait like the other fops, then go down); nor is a
- * write that comes while other calls wait for the file's writes: it
- * queues behind them, so a steady writer cannot starve them.
+ * Writes through an fd opened O_SYNC, O_DSYNC, O_DIRECT or O_APPEND (the
+ * brick appends at its end whatever the offset) are not written behind (they
+ * wait like the other fops, then go down); nor is a write that comes while
+ * other calls wait for the file's writes: it queues behind them, so a steady
+ * writer cannot starve them.
  *
  * Locking: each file's struct wb_inode has its own lock, guarding all of
  * its fields; priv->ctx_lock only serialises creating those.  Neither is
@@ -278,12 +279,15 @@ static void wb_send_list(struct xl *xl, struct wb_req *list)
 	}
 }
 
+/* Writes that must reach the brick one by one, in order: O_SYNC, O_DSYNC
+ * and O_DIRECT ask for it; an O_APPEND fd's brick fd appends at its end
+ * whatever the offset, so two appends in flight could land swapped. */
 static bool wb_sync_fd(const struct xl_call *call)
 {
+	const int32_t sync = O_SYNC | O_DSYNC | O_DIRECT | O_APPEND;
 	int32_t f = call->args.fd ? call->args.fd->flags : 0;
 
-	return (f & (O_SYNC | O_DSYNC | O_DIRECT)) != 0 ||
-	       (call->args.flags & (O_SYNC | O_DSYNC | O_DIRECT)) != 0;
+	return (f & sync) != 0 || (call->args.flags & sync) != 0;
 }
 
 static void wb_pass_or_wait(struct xl *xl, struct xl_call *call);
