@@ -41,14 +41,20 @@ static int rm_one(const char *path, const struct stat *st, int flag,
 
 int build_graph(struct fx *f, const char *dir, char **err)
 {
+	return build_graph_opts(f, dir, "", err);
+}
+
+int build_graph_opts(struct fx *f, const char *dir, const char *options,
+		     char **err)
+{
 	struct xl_volfile *vf = NULL;
-	char text[PATH_MAX + 128];
+	char text[PATH_MAX + 512];
 	int ret;
 
 	snprintf(text, sizeof(text),
 		 "volume brick\n  type storage/posix\n  option directory %s\n"
-		 "end-volume\n",
-		 dir);
+		 "%send-volume\n",
+		 dir, options);
 	ret = xl_volfile_parse(text, strlen(text), "test.vol", &vf, err);
 	if (ret == 0)
 		ret = xl_graph_build(vf, &f->g, err);

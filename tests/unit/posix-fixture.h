@@ -30,6 +30,9 @@ struct rec {
 
 void rec_cbk(struct xl_call *parent, struct xl_call *child, void *cookie);
 int build_graph(struct fx *f, const char *dir, char **err);
+/* The same with more option lines ("  option k v\n" each). */
+int build_graph_opts(struct fx *f, const char *dir, const char *options,
+		     char **err);
 int setup(void **state);
 int teardown(void **state);
 struct xl_call *mk(struct fx *f, enum xl_fop fop, struct rec *r);

@@ -317,6 +317,7 @@ int posix_open_dir_gfid(struct posix_priv *priv, const uint8_t *gfid)
 {
 	char gstr[XL_GFID_STR_LEN];
 	struct stat st;
+	unsigned long epoch;
 	int bfd, fd, ret;
 
 	if (xl_gfid_is_root(gfid)) {
@@ -324,6 +325,10 @@ int posix_open_dir_gfid(struct posix_priv *priv, const uint8_t *gfid)
 				      O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 		return fd < 0 ? -errno : fd;
 	}
+	fd = posix_dircache_get(priv, gfid);
+	if (fd >= 0)
+		return fd;
+	epoch = posix_dircache_epoch(priv);
 	bfd = posix_bucket_open(priv, gfid, false);
 	if (bfd < 0)
 		return bfd == -ENOENT ? -ESTALE : bfd;
@@ -335,7 +340,10 @@ int posix_open_dir_gfid(struct posix_priv *priv, const uint8_t *gfid)
 	posix_sys.close(bfd);
 	if (ret < 0)
 		return ret == -ENOENT ? -ESTALE : ret;
-	return posix_dir_handle_open(priv, gfid);
+	fd = posix_dir_handle_open(priv, gfid);
+	if (fd >= 0)
+		posix_dircache_put(priv, gfid, fd, epoch);
+	return fd;
 }
 
 /* Follow a handle already known to be a directory handle (see the file
@@ -396,7 +404,13 @@ int posix_resolve_gfid(struct posix_priv *priv, const uint8_t *gfid,
 		return -EINVAL;
 	if (xl_gfid_is_index(gfid))
 		return posix_index_open(priv, obj);
-	if (!xl_gfid_is_root(gfid)) {
+	/* A directory kept open (posix-dircache.c) skips the handle walk. */
+	ret = posix_dircache_get(priv, gfid);
+	if (ret < 0 && xl_gfid_is_root(gfid)) {
+		ret = posix_open_dir_gfid(priv, gfid);
+	} else if (ret < 0) {
+		unsigned long epoch = posix_dircache_epoch(priv);
+
 		bfd = posix_bucket_open(priv, gfid, false);
 		if (bfd == -ENOENT)
 			return posix_opens_resolve(priv, gfid, obj);
@@ -420,8 +434,8 @@ int posix_resolve_gfid(struct posix_priv *priv, const uint8_t *gfid,
 		ret = posix_dir_handle_open(priv, gfid);
 		if (ret == -ENOENT)
 			ret = -ESTALE;
-	} else {
-		ret = posix_open_dir_gfid(priv, gfid);
+		if (ret >= 0)
+			posix_dircache_put(priv, gfid, ret, epoch);
 	}
 	if (ret < 0)
 		return ret;
@@ -579,6 +593,8 @@ int posix_handle_remove(struct posix_priv *priv, const uint8_t *gfid,
 
 	if (xl_gfid_is_null(gfid) || xl_gfid_is_root(gfid))
 		return 0;
+	if (is_dir)
+		posix_dircache_forget(priv, gfid);
 	bfd = posix_bucket_open(priv, gfid, false);
 	if (bfd < 0)
 		return bfd == -ENOENT ? 0 : bfd;

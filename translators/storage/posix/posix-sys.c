@@ -2,7 +2,8 @@
  * posix-sys.c - the default (libc) entries of the posix syscall table.
  *
  * Thin wrappers only where libc's prototype differs from the table's
- * (variadic openat, openat2 without a glibc wrapper).
+ * (variadic openat, openat2 without a glibc wrapper, fcntl's
+ * F_DUPFD_CLOEXEC).
  */
 #define _GNU_SOURCE
 #include "posix-sys.h"
@@ -21,6 +22,11 @@ static int posix_sys_openat2(int dirfd, const char *path,
 			     const struct open_how *how)
 {
 	return (int)syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
+}
+
+static int posix_sys_dup_cloexec(int fd)
+{
+	return fcntl(fd, F_DUPFD_CLOEXEC, 0);
 }
 
 static const struct posix_sys_table posix_sys_default = {
@@ -62,6 +68,7 @@ static const struct posix_sys_table posix_sys_default = {
     .fdopendir = fdopendir,
     .readdir = readdir,
     .closedir = closedir,
+    .dup_cloexec = posix_sys_dup_cloexec,
 };
 
 struct posix_sys_table posix_sys = posix_sys_default;

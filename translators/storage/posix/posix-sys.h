@@ -75,6 +75,8 @@ struct posix_sys_table {
 	DIR *(*fdopendir)(int fd);
 	struct dirent *(*readdir)(DIR *dir);
 	int (*closedir)(DIR *dir);
+	/* fcntl(fd, F_DUPFD_CLOEXEC, 0): the directory fd cache's copies */
+	int (*dup_cloexec)(int fd);
 };
 
 /* The live table; starts as the libc functions. */

@@ -835,6 +835,7 @@ static int posix_init(struct xl *xl, char **err)
 {
 	struct posix_priv *priv;
 	const char *dir = NULL;
+	int64_t cache = 0;
 	int ret;
 
 	if (xl_opt_str(xl, "directory", &dir) != 0 || !dir) {
@@ -858,6 +859,12 @@ static int posix_init(struct xl *xl, char **err)
 	ret = posix_handle_init(priv, dir, err);
 	if (ret < 0)
 		goto fail;
+	xl_opt_int(xl, "dir-fd-cache", &cache);
+	ret = posix_dircache_init(priv, xl, (unsigned)cache);
+	if (ret < 0) {
+		posix_handle_fini(priv);
+		goto fail;
+	}
 	xl->private = priv;
 	xl_info(xl->name, "serving brick directory %s", dir);
 	return 0;
@@ -873,6 +880,7 @@ static void posix_fini(struct xl *xl)
 
 	if (!priv)
 		return;
+	posix_dircache_fini(priv);
 	posix_handle_fini(priv);
 	free(priv->base);
 	xl_free(xl, priv);
@@ -889,6 +897,7 @@ static void posix_dump(struct xl *xl, FILE *out)
 	fprintf(out, "open_fds=%ld\n", atomic_load(&priv->open_fds));
 	fprintf(out, "openat2=%s\n",
 		atomic_load(&priv->no_openat2) ? "unavailable" : "yes");
+	posix_dircache_dump(priv, out);
 }
 
 static const struct xl_option_desc posix_options[] = {
@@ -896,6 +905,13 @@ static const struct xl_option_desc posix_options[] = {
      .type = XL_OPT_PATH,
      .help = "the brick's local directory (must exist)",
      .required = true},
+    {.key = "dir-fd-cache",
+     .type = XL_OPT_INT,
+     .default_value = "256",
+     .min = 0,
+     .max = 65536,
+     .help = "open directories kept by gfid, so entry fops in them skip "
+	     "the handle walk (0: off)"},
     {0},
 };
 

@@ -5,8 +5,8 @@
  * handles, confinement, resolution), posix-io.c (open/read/write/readdir
  * and other fd fops), posix-xattr.c (xattr fops), posix-index.c
  * (xattrop and the pending-heal index), posix-opens.c (open objects and
- * the unlinked-but-open area), posix-sys.c (the overridable syscall
- * table).
+ * the unlinked-but-open area), posix-dircache.c (open directory fds by
+ * gfid), posix-sys.c (the overridable syscall table).
  *
  * Confinement model.  Every object a fop touches is reached as
  * (pfd, name): pfd an open directory fd inside the brick and name one
@@ -26,6 +26,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 #define POSIX_GFID_XATTR	    "trusted.mortar.gfid"
@@ -48,6 +49,7 @@
 #define POSIX_CHECKSUM_BUF (128u << 10)
 
 struct posix_open;
+struct posix_dircache;
 
 /* xl->private.  Set at init, read-only afterwards except the counters and
  * the open table (opens_lock). */
@@ -59,10 +61,11 @@ struct posix_priv {
 	int unlink_fd;	/* .mortar/unlink; owned */
 	pthread_mutex_t opens_lock;		      /* guards opens */
 	struct posix_open *opens[POSIX_OPEN_BUCKETS]; /* open gfids */
-	atomic_bool no_openat2; /* set once openat2 said ENOSYS */
-	atomic_long open_fds;	/* fd ctxs alive (files and dirs) */
-	atomic_ulong tmp_seq;	/* unique names for handle rewrites */
-	const char *name;	/* xl->name, for logs */
+	atomic_bool no_openat2;		 /* set once openat2 said ENOSYS */
+	atomic_long open_fds;		 /* fd ctxs alive (files and dirs) */
+	atomic_ulong tmp_seq;		 /* unique names for handle rewrites */
+	struct posix_dircache *dircache; /* NULL when off; posix-dircache.c */
+	const char *name;		 /* xl->name, for logs */
 };
 
 /* An object on the brick; see the confinement model above. */
@@ -135,6 +138,22 @@ void posix_fd_put(struct posix_priv *priv, struct posix_fd *pfd);
 int posix_fill_attr_fd(struct posix_priv *priv, int fd, const uint8_t *gfid,
 		       struct xl_iatt *ia);
 int posix_open_existing(int pfd, const char *name, int flags);
+
+/* posix-dircache.c: open directory fds by gfid (see its header) */
+int posix_dircache_init(struct posix_priv *priv, struct xl *xl, unsigned cap);
+void posix_dircache_fini(struct posix_priv *priv);
+/* A new fd of the directory (a duplicate of the cached one), or -ENOENT
+ * when it is not cached. */
+int posix_dircache_get(struct posix_priv *priv, const uint8_t *gfid);
+/* Read before resolving a directory; pass to posix_dircache_put. */
+unsigned long posix_dircache_epoch(const struct posix_priv *priv);
+/* Cache a copy of fd (the caller keeps fd) unless a directory was removed
+ * since epoch. */
+void posix_dircache_put(struct posix_priv *priv, const uint8_t *gfid, int fd,
+			unsigned long epoch);
+/* The directory gfid is being removed: drop its fd. */
+void posix_dircache_forget(struct posix_priv *priv, const uint8_t *gfid);
+void posix_dircache_dump(const struct posix_priv *priv, FILE *out);
 
 /* posix-opens.c: open objects and the unlinked-but-open area */
 int posix_opens_init(struct posix_priv *priv, int meta_fd);
