@@ -271,9 +271,11 @@ uint32_t fuse_bridge_setattr_valid(int to_set)
 
 /* What we ask of the kernel: 1 MiB requests both ways, parallel reads
  * (and parallel 1 MiB pieces of one large O_DIRECT request), readdirplus,
- * remote POSIX and flock locks.  No writeback cache: close-to-
- * open consistency between clients matters more than small-write speed.
- * No splice: a write is copied once into an iobuf either way. */
+ * remote POSIX and flock locks, parallel lookups and readdirs in one
+ * directory (unless turned off; the session I/O passes the flag on where
+ * libfuse does not).  No writeback cache: close-to-open consistency
+ * between clients matters more than small-write speed.  No splice: a
+ * write is copied once into an iobuf either way. */
 static void fb_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct fuse_bridge *fb = userdata;
@@ -282,12 +284,18 @@ static void fb_init(void *userdata, struct fuse_conn_info *conn)
 	conn->max_readahead = XL_IO_SIZE_MAX;
 	conn->want &=
 	    ~(unsigned)(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE |
-			FUSE_CAP_SPLICE_MOVE | FUSE_CAP_WRITEBACK_CACHE);
+			FUSE_CAP_SPLICE_MOVE | FUSE_CAP_WRITEBACK_CACHE |
+			FUSE_CAP_PARALLEL_DIROPS);
 	conn->want |=
 	    conn->capable & (FUSE_CAP_ASYNC_READ | FUSE_CAP_READDIRPLUS |
 			     FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_POSIX_LOCKS |
 			     FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_ATOMIC_O_TRUNC |
-			     FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_ASYNC_DIO);
+			     FUSE_CAP_ASYNC_DIO);
+	if (fb->parallel_dirops)
+		conn->want |= conn->capable & FUSE_CAP_PARALLEL_DIROPS;
+	else
+		xl_info(FB_LOG, "parallel directory operations: off "
+				"(parallel-dirops=off)");
 	xl_info(FB_LOG,
 		"kernel protocol %u.%u, max_write=%u max_readahead=%u "
 		"want=0x%x",

@@ -21,7 +21,19 @@
 #include "inode.h"
 
 #include <fuse_lowlevel.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+
+/* What the session I/O (fuse-bridge-io.c) saw of INIT.  Atomics: every
+ * /dev/fuse reader thread reads them; one thread writes them, once. */
+struct fuse_bridge_io {
+	atomic_bool init_read;		/* the INIT request was read */
+	atomic_bool init_replied;	/* and its reply written */
+	_Atomic uint64_t init_unique;	/* its unique id */
+	atomic_uint kernel_flags;	/* its fuse_init_in.flags */
+	atomic_bool parallel_dirops_on; /* the kernel took the reply asking
+					   for FUSE_PARALLEL_DIROPS */
+};
 
 struct fuse_bridge {
 	struct xl_graph *graph;	 /* owned by the mount program */
@@ -31,6 +43,11 @@ struct fuse_bridge {
 	double attr_timeout;
 	double negative_timeout;
 	uint64_t dev; /* st_dev reported for every file */
+	/* Ask for parallel lookups and readdirs in one directory, through
+	 * the session I/O where libfuse does not pass the flag on.  Set
+	 * before the session is created. */
+	bool parallel_dirops;
+	struct fuse_bridge_io io;
 	/* Called once from the INIT request: the mount answers from now on.
 	 * Runs on a FUSE thread. */
 	void (*on_live)(struct fuse_bridge *fb);
@@ -39,6 +56,12 @@ struct fuse_bridge {
 
 /* The ops table the mount program passes to fuse_session_new. */
 extern const struct fuse_lowlevel_ops fuse_bridge_ops;
+
+/* Put the bridge's /dev/fuse I/O on se, after fuse_session_mount and
+ * before the loop (fuse-bridge-io.c): libfuse's own reads and writes, with
+ * FUSE_PARALLEL_DIROPS added to the INIT reply when the kernel offers it.
+ * fb must be se's userdata.  0 or -errno. */
+int fuse_bridge_io_install(struct fuse_bridge *fb, struct fuse_session *se);
 
 /* ---- shared by the fop files (fuse-bridge.c) ------------------------ */
 

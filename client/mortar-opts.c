@@ -1,14 +1,16 @@
 /*
  * mortar-opts.c - parse the mount program's command line: where the volfile
  * comes from, where to mount, daemon options, and -o lists split into
- * Mortar options (timeouts, threads, translator path) and FUSE mount
- * options (everything else, checked by libfuse).
+ * Mortar options (timeouts, threads, parallel directory operations,
+ * translator path) and FUSE mount options (everything else, checked by
+ * libfuse).
  */
 #include "config.h"
 
 #include "log.h"
 #include "mortar-opts.h"
 #include "rpc.h"
+#include "xlator.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -44,7 +46,7 @@ void mortar_usage(const char *prog)
 	       "                         default_permissions, ...) or:\n"
 	       "     entry-timeout=SEC attribute-timeout=SEC "
 	       "negative-timeout=SEC\n"
-	       "     fuse-threads=N xlator-path=DIR\n"
+	       "     fuse-threads=N parallel-dirops=on|off xlator-path=DIR\n"
 	       "  -h, --help             this text\n",
 	       prog, prog);
 }
@@ -182,6 +184,14 @@ static int mopt_add_one(struct mortar_opts *o, const char *opt, char **err)
 		o->fuse_threads = (int)n;
 		return 0;
 	}
+	if (strncmp(opt, "parallel-dirops=", 16) == 0) {
+		if (xl_parse_bool(v, &o->parallel_dirops) < 0)
+			return mopt_fail(err,
+					 "bad value for parallel-dirops: '%s' "
+					 "(on or off)",
+					 v);
+		return 0;
+	}
 	if (strncmp(opt, "xlator-path=", 12) == 0) {
 		if (!*v)
 			return mopt_fail(err, "xlator-path needs a directory");
@@ -230,6 +240,7 @@ static void mopt_defaults(struct mortar_opts *o)
 	o->attr_timeout = 1.0;
 	o->negative_timeout = 0.0;
 	o->fuse_threads = 4;
+	o->parallel_dirops = true;
 }
 
 static int mopt_set_str(char **dst, const char *v)

@@ -23,6 +23,7 @@ struct mortar_opts {
 	double attr_timeout;
 	double negative_timeout;
 	int fuse_threads;
+	bool parallel_dirops; /* parallel-dirops=on|off, default on */
 	char *xlator_path;
 	char *fuse_opts; /* comma list passed to FUSE, NULL if none */
 	bool help;

@@ -225,9 +225,9 @@ static int mt_graph_setup(struct mortar *m)
 	if (o->volfile) {
 		ret = xl_volfile_read(o->volfile, &vf, &err);
 	} else {
-		ret = rpc_volfile_fetch(o->server_host, o->server_port,
-					   o->volume, MT_FETCH_TIMEOUT_SEC,
-					   &text, &len, &err);
+		ret =
+		    rpc_volfile_fetch(o->server_host, o->server_port, o->volume,
+				      MT_FETCH_TIMEOUT_SEC, &text, &len, &err);
 		snprintf(name, sizeof(name), "%s:%u/%s", o->server_host,
 			 o->server_port, o->volume);
 		if (ret == 0)
@@ -374,6 +374,7 @@ static int mt_fuse_setup(struct mortar *m)
 	fb->entry_timeout = m->opts.entry_timeout;
 	fb->attr_timeout = m->opts.attr_timeout;
 	fb->negative_timeout = m->opts.negative_timeout;
+	fb->parallel_dirops = m->opts.parallel_dirops;
 	fb->on_live = mt_on_live;
 	fb->owner = m;
 	fb->root = xl_inode_get(m->graph->itable, xl_gfid_root);
@@ -395,6 +396,16 @@ static int mt_fuse_setup(struct mortar *m)
 	}
 	if (geteuid() == 0)
 		mt_set_readahead(m->opts.mountpoint);
+	/* Without it the mount still works, only without parallel lookups
+	 * where libfuse does not ask for them. */
+	if (fb->parallel_dirops) {
+		ret = fuse_bridge_io_install(fb, m->se);
+		if (ret < 0)
+			xl_warn(MT_LOG,
+				"cannot set the session I/O (errno=%d): no "
+				"parallel directory operations",
+				-ret);
+	}
 	ret = 0;
 out:
 	fuse_opt_free_args(&args);

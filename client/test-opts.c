@@ -47,6 +47,7 @@ static void test_volfile_defaults(void **state)
 	assert_true(o.entry_timeout == 1.0 && o.attr_timeout == 1.0);
 	assert_true(o.negative_timeout == 0.0);
 	assert_int_equal(o.fuse_threads, 4);
+	assert_true(o.parallel_dirops);
 	assert_int_equal(o.log_level, XL_LOG_INFO);
 	assert_null(o.fuse_opts);
 	mortar_opts_free(&o);
@@ -116,13 +117,15 @@ static void test_o_split(void **state)
 		  "defaults,_netdev,ro,entry-timeout=2.5,attribute-timeout="
 		  "0,negative-timeout=3,fuse-threads=8,xlator-path=/x,"
 		  "allow_other,x-systemd.automount",
-		  "-o", "log-level=debug,max_read=4096", "/m"),
+		  "-o", "log-level=debug,max_read=4096,parallel-dirops=off",
+		  "/m"),
 	    0);
 	assert_string_equal(o.fuse_opts, "ro,allow_other,max_read=4096");
 	assert_true(o.entry_timeout == 2.5);
 	assert_true(o.attr_timeout == 0.0);
 	assert_true(o.negative_timeout == 3.0);
 	assert_int_equal(o.fuse_threads, 8);
+	assert_false(o.parallel_dirops);
 	assert_string_equal(o.xlator_path, "/x");
 	assert_int_equal(o.log_level, XL_LOG_DEBUG);
 	assert_true(mortar_opts_has(o.fuse_opts, "ro"));
@@ -153,6 +156,8 @@ static void test_errors(void **state)
 		     "/m");
 	expect_error("entry-timeout", 6, "-f", "c", "-o", "entry-timeout=x",
 		     "/m");
+	expect_error("parallel-dirops", 6, "-f", "c", "-o",
+		     "parallel-dirops=maybe", "/m");
 	expect_error("log level", 6, "-f", "c", "--log-level", "loud", "/m");
 	expect_error("MOUNTPOINT", 3, "-f", "c", NULL, NULL, NULL);
 	expect_error("too many", 5, "-f", "c", "/m", "/n", NULL);

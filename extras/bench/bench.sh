@@ -1,8 +1,9 @@
 #!/bin/bash
 # bench.sh - one workload on Mortar, GlusterFS and libfuse's pass-through
 # file system side by side, in one run: sequential and parallel MB/s,
-# metadata ops/s (creates, stats, readdir, unlinks, 4 KiB files, mkdir and
-# rmdir trees) and 4 KiB random IOPS (fio).  The mortar and gluster
+# metadata ops/s (creates, stats, readdir, unlinks, parallel stat-ers in
+# one directory, 4 KiB files, mkdir and rmdir trees) and 4 KiB random IOPS
+# (fio).  The mortar and gluster
 # columns are volumes of the same type on the same disk; passthrough_ll is
 # the ceiling any FUSE file system has.  See README.md in this folder.
 #
@@ -23,6 +24,7 @@ SIZE_MB=1024
 FILES=10000
 TREE=10
 WRITERS=4
+STAT_PROCS=8
 FIO_MB=256
 FIO_RUNTIME=20
 RUNS=2
@@ -30,7 +32,7 @@ BASE_DIR=${TMPDIR:-/tmp}
 BUILD_DIR=
 THREADS=8
 ONLY="mortar gluster passthrough"
-PHASES="seq par meta small tree fio"
+PHASES="seq par meta pstat small tree fio"
 STEP_TIMEOUT=900 # seconds any one step may take
 KEEP=0
 INSTALL=0
@@ -39,6 +41,7 @@ VOL_TYPE=
 NBRICKS=1
 REPLICA=
 GL_SET_ARGS=()
+MORTAR_OPTS=
 
 usage() {
 	cat <<EOF
@@ -49,6 +52,8 @@ usage: bench.sh [options]
                   (default $FILES)
   --tree N        mkdir/rmdir tree N wide, 3 deep (default $TREE: 1110 dirs)
   --writers N     parallel writers (default $WRITERS)
+  --stat-procs N  parallel stat-ers of one directory (pstat; default
+                  $STAT_PROCS)
   --fio-size-mb N fio file size in MiB (default $FIO_MB)
   --fio-runtime S seconds per fio job (default $FIO_RUNTIME)
   --runs N        runs of each phase per column, alternating (default $RUNS);
@@ -61,7 +66,8 @@ usage: bench.sh [options]
                   (default $THREADS)
   --only LIST     columns, comma list of mortar,gluster,passthrough,raw
                   (default mortar,gluster,passthrough)
-  --phases LIST   comma list of seq,par,meta,small,tree,fio (default all)
+  --phases LIST   comma list of seq,par,meta,pstat,small,tree,fio
+                  (default all)
   --smoke         quick run: --size-mb 32 --files 500 --tree 5
                   --fio-size-mb 16 --fio-runtime 2
   --keep          keep the work dir (logs) after the run
@@ -74,6 +80,8 @@ usage: bench.sh [options]
   --bricks N      bricks of that volume (default $NBRICKS)
   --replica N     copies of each file (replicate types)
   --gluster-set K=V  gluster volume set K V before the start; repeatable
+  --mortar-opt O  one more -o option for the mortar client (e.g.
+                  parallel-dirops=off); repeatable
   --install       apt-get install glusterfs-server and fio if missing
 EOF
 }
@@ -84,6 +92,7 @@ while [ $# -gt 0 ]; do
 	--files) FILES=$2; shift 2 ;;
 	--tree) TREE=$2; shift 2 ;;
 	--writers) WRITERS=$2; shift 2 ;;
+	--stat-procs) STAT_PROCS=$2; shift 2 ;;
 	--fio-size-mb) FIO_MB=$2; shift 2 ;;
 	--fio-runtime) FIO_RUNTIME=$2; shift 2 ;;
 	--runs) RUNS=$2; shift 2 ;;
@@ -99,6 +108,7 @@ while [ $# -gt 0 ]; do
 	--bricks) NBRICKS=$2; shift 2 ;;
 	--replica) REPLICA=$2; shift 2 ;;
 	--gluster-set) GL_SET_ARGS+=("$2"); shift 2 ;;
+	--mortar-opt) MORTAR_OPTS="$MORTAR_OPTS,$2"; shift 2 ;;
 	--install) INSTALL=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "bench.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -115,7 +125,7 @@ for kind in $ONLY; do
 done
 for phase in $PHASES; do
 	case $phase in
-	seq | par | meta | small | tree | fio) ;;
+	seq | par | meta | pstat | small | tree | fio) ;;
 	*) echo "bench.sh: unknown phase $phase" >&2; exit 2 ;;
 	esac
 done

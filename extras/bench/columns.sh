@@ -148,7 +148,7 @@ MORTAR_PID=
 mortar_mount() {
 	"$MORTAR" -N --volfile-server "127.0.0.1:$BRICK_PORT" --volume bench \
 		--log-file "$WORK/mortar.log" --log-level "$LOG_LEVEL" \
-		-o "fuse-threads=$THREADS" "$WORK/mnt" >>"$WORK/mortar.out" 2>&1 &
+		-o "fuse-threads=$THREADS$MORTAR_OPTS" "$WORK/mnt" >>"$WORK/mortar.out" 2>&1 &
 	MORTAR_PID=$!
 	PIDS+=("$MORTAR_PID")
 	wait_until 30 mountpoint -q "$WORK/mnt" ||

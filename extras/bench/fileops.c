@@ -4,6 +4,7 @@
  *
  *   fileops create|stat|unlink|readdir|write4k DIR COUNT
  *   fileops mkdirtree|rmdirtree DIR FANOUT
+ *   fileops pstat DIR COUNT PROCS
  *
  * Files are DIR/f000000 ... DIR/f<COUNT-1>.  create makes empty files
  * (O_CREAT|O_EXCL, then close), write4k makes files of 4 KiB (create,
@@ -12,6 +13,9 @@
  * mkdirtree makes a tree FANOUT wide and FO_TREE_DEPTH deep under DIR
  * (DIR/d000/d000/d000 ...: FANOUT + FANOUT^2 + FANOUT^3 directories,
  * parents first); rmdirtree removes that tree, children first.
+ * pstat forks PROCS processes that stat the COUNT files at once, each its
+ * own names (process k: f<k>, f<k+PROCS>, ...), so every name is stat'ed
+ * once; they start together and the time runs to the last one's end.
  * Prints "OPS SECONDS" on stdout; exit 0, or 1 with a message on the first
  * failure (a benchmark that silently skips files measures nothing).
  */
@@ -23,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -138,6 +143,60 @@ static int fo_tree(char *path, size_t size, long fanout, int depth, int make,
 	return 0;
 }
 
+/* One pstat process: wait for the start (EOF on go), stat its names.
+ * Exits 0, or 1 after a message on the first failure. */
+static void fo_pstat_child(const char *dir, long count, long procs, long k,
+			   int go)
+{
+	char path[4096], c;
+	struct stat st;
+
+	if (read(go, &c, 1) < 0)
+		_exit(1);
+	for (long i = k; i < count; i += procs) {
+		snprintf(path, sizeof(path), "%s/f%06ld", dir, i);
+		if (stat(path, &st) < 0) {
+			fprintf(stderr, "fileops: pstat %s: %s\n", path,
+				strerror(errno));
+			_exit(1);
+		}
+	}
+	_exit(0);
+}
+
+/* pstat: PROCS processes started at once; *t0 is taken when they are
+ * let go.  0, or -EIO when one failed (it said why), -errno for fork. */
+static int fo_pstat(const char *dir, long count, long procs, double *t0)
+{
+	int go[2], status, ret = 0;
+	long started = 0;
+
+	if (procs < 1 || procs > 1024 || pipe(go) < 0)
+		return -EINVAL;
+	for (; started < procs; started++) {
+		pid_t pid = fork();
+
+		if (pid < 0) {
+			ret = -errno;
+			break;
+		}
+		if (pid == 0) {
+			close(go[1]);
+			fo_pstat_child(dir, count, procs, started, go[0]);
+		}
+	}
+	close(go[0]);
+	*t0 = fo_now();
+	close(go[1]); /* EOF: every child starts */
+	while (started-- > 0) {
+		if (wait(&status) < 0)
+			return -errno;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			ret = -EIO;
+	}
+	return ret;
+}
+
 static int fo_known(const char *op)
 {
 	static const char *const ops[] = {"create",   "stat",	 "unlink",
@@ -158,16 +217,21 @@ int main(int argc, char **argv)
 	long count, done = 0;
 	int ret = 0;
 
-	if (argc != 4 || !fo_known(argv[1])) {
+	if ((argc != 4 || !fo_known(argv[1])) &&
+	    (argc != 5 || strcmp(argv[1], "pstat"))) {
 		fprintf(stderr,
 			"usage: fileops create|stat|unlink|readdir|write4k DIR "
 			"COUNT\n"
-			"       fileops mkdirtree|rmdirtree DIR FANOUT\n");
+			"       fileops mkdirtree|rmdirtree DIR FANOUT\n"
+			"       fileops pstat DIR COUNT PROCS\n");
 		return 2;
 	}
 	count = strtol(argv[3], NULL, 10);
 	t0 = fo_now();
-	if (!strcmp(argv[1], "readdir")) {
+	if (!strcmp(argv[1], "pstat")) {
+		ret = fo_pstat(argv[2], count, strtol(argv[4], NULL, 10), &t0);
+		done = ret ? 0 : count;
+	} else if (!strcmp(argv[1], "readdir")) {
 		ret = fo_readdir(argv[2], count, &done);
 	} else if (!strcmp(argv[1], "mkdirtree") ||
 		   !strcmp(argv[1], "rmdirtree")) {

@@ -39,6 +39,7 @@ report() {
 		"$(date -u +%FT%TZ)" "$desc" "$rev" "${glv:--}" "$THREADS"
 	printf '%s MiB sequential, %s writers x %s MiB, %s files, tree %s^3, fio %s MiB x %s s;\n' \
 		"$SIZE_MB" "$WRITERS" "$each" "$FILES" "$TREE" "$FIO_MB" "$FIO_RUNTIME"
+	[ -z "$MORTAR_OPTS" ] || printf 'mortar mounted with -o %s;\n' "${MORTAR_OPTS#,}"
 	printf '%s; higher is better everywhere.\n\n' "$how"
 	printf '%-22s' metric
 	for kind in "${cols[@]}"; do printf ' | %11s' "$kind"; done
@@ -50,6 +51,7 @@ report() {
 		par_write:"parallel write MB/s" create:"creates/s" \
 		stat_cold:"stats/s (cold)" stat_warm:"stats/s (warm)" \
 		readdir:"readdir entries/s" unlink:"unlinks/s" \
+		pstat_cold:"$STAT_PROCS-proc stats/s (cold)" \
 		small:"4 KiB files/s" mkdir:"mkdirs/s" rmdir:"rmdirs/s" \
 		randread:"4k randread IOPS" randwrite:"4k randwrite IOPS"; do
 		key=${m%%:*}

@@ -76,6 +76,25 @@ phase_meta() {
 	RSS[$kind]="${RSS[$kind]:+${RSS[$kind]} }$(rss_mib "$("${kind}_pid")")"
 }
 
+# pstat: FILES empty files in one directory (made untimed), then, cold,
+# STAT_PROCS processes at once stat each its share of them (fileops
+# pstat: every name once); unlinked untimed.  Where the kernel serialises
+# lookups in one directory (no FUSE_PARALLEL_DIROPS) this is no faster
+# than one stat-er.
+phase_pstat() {
+	local kind=$1 run=$2 fdir=${DIRS[$1]}/pstat.$2 v out
+	mkdir "$fdir" || return 1
+	fops create "$fdir" "$FILES" >/dev/null || return 1
+	cold "$kind" || return 1
+	out=$(timeout "$STEP_TIMEOUT" "$FILEOPS" pstat "$fdir" "$FILES" "$STAT_PROCS") ||
+		{ log "fileops pstat $fdir failed"; return 1; }
+	# shellcheck disable=SC2086 # "OPS SECONDS", two words on purpose
+	v=$(rate $out)
+	record "$kind" "$run" pstat_cold "$v"
+	fops unlink "$fdir" "$FILES" >/dev/null || return 1
+	rmdir "$fdir"
+}
+
 # small: FILES files of 4 KiB (create, one write, close); unlinked
 # untimed.
 phase_small() {
