@@ -460,14 +460,14 @@ static void clnt_timer_handle(void *obj, uint32_t ev)
 			xl_warn("rpc", "%s:%u silent for %d s: disconnecting",
 				clnt->host, clnt->port,
 				clnt->opts.ping_timeout_sec);
-			kill = clnt->tp->ref(clnt->conn);
+			kill = rpc_tconn_ref(clnt->conn);
 		} else if (now >= clnt->last_ping_ms +
 				      (uint64_t)clnt_ping_ms(clnt) / 3) {
 			clnt->last_ping_ms = now;
 			ping = true;
 		}
 	} else if (clnt->state == CLNT_CONNECTING && now >= clnt->deadline_ms) {
-		kill = clnt->tp->ref(clnt->conn);
+		kill = rpc_tconn_ref(clnt->conn);
 	} else if (clnt->state == CLNT_WAITING && now >= clnt->deadline_ms &&
 		   !clnt->numeric && !clnt->resolved &&
 		   clnt_resolve_start_locked(clnt) == 0) {
@@ -485,8 +485,8 @@ static void clnt_timer_handle(void *obj, uint32_t ev)
 	pthread_mutex_unlock(&clnt->lock);
 
 	if (kill) {
-		clnt->tp->close(kill, -ETIMEDOUT);
-		clnt->tp->unref(kill);
+		rpc_tconn_close(kill, -ETIMEDOUT);
+		rpc_tconn_unref(kill);
 	}
 	if (ping)
 		rpc_clnt_call(clnt, RPC_PROC_PING, NULL, 0, NULL,
@@ -601,7 +601,7 @@ static void clnt_on_closed(void *ctx, struct rpc_tconn *c, int err)
 	if (notify && clnt->cbs.on_disconnect)
 		clnt->cbs.on_disconnect(clnt->ctx, status);
 	clnt_cb_leave(clnt, &sc);
-	clnt->tp->unref(c);
+	rpc_tconn_unref(c);
 }
 
 static const struct rpc_tp_cbs clnt_tp_cbs = {
@@ -718,11 +718,11 @@ void rpc_clnt_reconnect(struct rpc_clnt *clnt)
 
 	pthread_mutex_lock(&clnt->lock);
 	if (clnt->conn)
-		c = clnt->tp->ref(clnt->conn);
+		c = rpc_tconn_ref(clnt->conn);
 	pthread_mutex_unlock(&clnt->lock);
 	if (c) {
-		clnt->tp->close(c, -ENOTCONN);
-		clnt->tp->unref(c);
+		rpc_tconn_close(c, -ENOTCONN);
+		rpc_tconn_unref(c);
 	}
 }
 
@@ -772,8 +772,8 @@ void rpc_clnt_destroy(struct rpc_clnt *clnt)
 	pthread_mutex_unlock(&clnt->lock);
 	rpc_ev_del(clnt->loop, clnt->timer_id, clnt->timer_fd);
 	if (c) {
-		clnt->tp->close(c, -ENOTCONN);
-		clnt->tp->unref(c);
+		rpc_tconn_close(c, -ENOTCONN);
+		rpc_tconn_unref(c);
 	}
 	clnt_fail_all(list, -ENOTCONN);
 	clnt_wait_callbacks(clnt);
@@ -792,7 +792,7 @@ static struct rpc_tconn *clnt_begin(struct rpc_clnt *clnt,
 		call->xid = clnt->next_xid++;
 		*xid = call->xid;
 		clnt_insert_locked(clnt, call);
-		c = clnt->tp->ref(clnt->conn);
+		c = rpc_tconn_ref(clnt->conn);
 	}
 	pthread_mutex_unlock(&clnt->lock);
 	return c;
@@ -828,7 +828,7 @@ int rpc_clnt_call(struct rpc_clnt *clnt, uint32_t proc, const void *body,
 	/* back-pressure: a caller thread waits for the queue to drain; a
 	 * loop thread must not block, so it queues anyway */
 	if (!rpc_evloop_in_loop())
-		clnt->tp->wait_queued(c, clnt->opts.max_queued_bytes,
+		rpc_tconn_wait_queued(c, clnt->opts.max_queued_bytes,
 				      clnt_ping_ms(clnt));
 	rpc_frame_encode(hdr, RPC_T_REQUEST, (uint32_t)body_len,
 			 (uint32_t)bulk_len, xid, proc);
@@ -836,7 +836,7 @@ int rpc_clnt_call(struct rpc_clnt *clnt, uint32_t proc, const void *body,
 	iov[0].iov_len = sizeof(hdr);
 	iov[1].iov_base = (void *)body;
 	iov[1].iov_len = body_len;
-	ret = clnt->tp->send(c, iov, 2, bulk);
+	ret = rpc_tconn_send(c, iov, 2, bulk);
 	if (ret) {
 		pthread_mutex_lock(&clnt->lock);
 		call = clnt_remove_locked(clnt, xid);
@@ -846,6 +846,6 @@ int rpc_clnt_call(struct rpc_clnt *clnt, uint32_t proc, const void *body,
 		else
 			ret = 0; /* a close answered it already */
 	}
-	clnt->tp->unref(c);
+	rpc_tconn_unref(c);
 	return ret;
 }

@@ -14,12 +14,13 @@
  * -ENODEV "no RDMA device").  Bulk travels in send/recv chunks, not yet by
  * RDMA read/write; that is the next step once hardware is available.
  *
- * Threads: like tcp.c.  Two event sources (the connection's cm event
- * channel and its completion channel) feed one handler; the busy flag
- * serializes it, events seen meanwhile are merged into pending_ev.
+ * The connection core (conn.c) runs the connection: queue, close, wait,
+ * the handler loop.  Two event sources (the connection's cm event channel,
+ * which kicks go to, and its completion channel) feed its one handler.
  */
 #include "config.h"
 
+#include "conn.h"
 #include "evloop.h"
 #include "log.h"
 #include "rdma-flow.h"
@@ -36,7 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
 #define RDMA_SLOTS	64 /* receives posted = credits granted */
@@ -47,25 +47,8 @@
 #define RDMA_EV_CQ	(1u << 26) /* event came from the completion channel */
 #define RDMA_WR_RECV	(1ull << 32)
 
-enum rdt_state {
-	RDMA_S_CONNECTING,
-	RDMA_S_OPEN,
-	RDMA_S_CLOSING,
-	RDMA_S_CLOSED
-};
-
-struct rdt_out {
-	struct rdt_out *next;
-	uint8_t *frame; /* header + body + bulk */
-	size_t len;
-	size_t off; /* bytes already cut into chunks */
-};
-
-struct rpc_tconn {
-	atomic_int refs;
-	struct rpc_evloop *loop;
-	const struct rpc_tp_cbs *cbs;
-	void *ctx;
+struct rdma_conn {
+	struct rpc_tconn c; /* first: the core's part */
 	struct rdma_event_channel *ech;
 	struct rdma_cm_id *id;
 	struct ibv_pd *pd;
@@ -73,23 +56,10 @@ struct rpc_tconn {
 	struct ibv_cq *cq;
 	struct ibv_mr *send_mr, *recv_mr;
 	struct rpc_rdma_pool send_pool, recv_pool;
-	uint64_t cm_src, cq_src;
+	uint64_t cq_src;
 	bool cq_registered;
-
-	pthread_mutex_t lock;
-	pthread_cond_t drained;
-	_Atomic enum rdt_state state;	   /* written under lock */
-	int close_err;			   /* lock */
-	bool busy;			   /* lock */
-	uint32_t pending_ev;		   /* lock */
-	struct rpc_rdma_credits credits;   /* lock */
-	struct rdt_out *outq, **outq_tail; /* lock */
-	size_t queued;			   /* lock */
-	struct rpc_rdma_reasm reasm;	   /* handler only */
-
-	char peer[RPC_ADDR_LEN];
-	char peer_host[RPC_ADDR_LEN];
-	char local_host[RPC_ADDR_LEN];
+	struct rpc_rdma_credits credits; /* c.lock */
+	struct rpc_rdma_reasm reasm;	 /* handler only */
 };
 
 struct rpc_tlistener {
@@ -104,6 +74,11 @@ struct rpc_tlistener {
 	rpc_tp_accept_fn accept;
 	void *lctx;
 };
+
+static struct rdma_conn *rdma_of(struct rpc_tconn *c)
+{
+	return (struct rdma_conn *)c;
+}
 
 /* 0 when at least one RDMA device is present, else -ENODEV. */
 static int rdt_probe(char **err)
@@ -120,74 +95,33 @@ static int rdt_probe(char **err)
 	return -ENODEV;
 }
 
-static struct rpc_tconn *rdt_ref(struct rpc_tconn *c)
-{
-	atomic_fetch_add(&c->refs, 1);
-	return c;
-}
-
-static void rdt_free_out(struct rdt_out *o)
-{
-	free(o->frame);
-	free(o);
-}
-
 /* Verbs objects go in reverse order of creation. */
 static void rdt_teardown(struct rpc_tconn *c)
 {
-	if (c->id && c->id->qp)
-		rdma_destroy_qp(c->id);
-	if (c->send_mr)
-		ibv_dereg_mr(c->send_mr);
-	if (c->recv_mr)
-		ibv_dereg_mr(c->recv_mr);
-	if (c->cq)
-		ibv_destroy_cq(c->cq);
-	if (c->cch)
-		ibv_destroy_comp_channel(c->cch);
-	if (c->pd)
-		ibv_dealloc_pd(c->pd);
-	if (c->id)
-		rdma_destroy_id(c->id);
-	if (c->ech)
-		rdma_destroy_event_channel(c->ech);
-	c->send_mr = c->recv_mr = NULL;
-	c->cq = NULL;
-	c->cch = NULL;
-	c->pd = NULL;
-	c->id = NULL;
-	c->ech = NULL;
-}
+	struct rdma_conn *r = rdma_of(c);
 
-static void rdt_unref(struct rpc_tconn *c)
-{
-	struct rdt_out *o;
-
-	if (atomic_fetch_sub(&c->refs, 1) != 1)
-		return;
-	while ((o = c->outq)) {
-		c->outq = o->next;
-		rdt_free_out(o);
-	}
-	rdt_teardown(c);
-	rpc_rdma_pool_fini(&c->send_pool);
-	rpc_rdma_pool_fini(&c->recv_pool);
-	rpc_rdma_reasm_fini(&c->reasm);
-	if (c->ctx)
-		c->cbs->ctx_unref(c->ctx);
-	pthread_cond_destroy(&c->drained);
-	pthread_mutex_destroy(&c->lock);
-	free(c);
-}
-
-static void rdt_ev_ref(void *obj)
-{
-	rdt_ref(obj);
-}
-
-static void rdt_ev_unref(void *obj)
-{
-	rdt_unref(obj);
+	if (r->id && r->id->qp)
+		rdma_destroy_qp(r->id);
+	if (r->send_mr)
+		ibv_dereg_mr(r->send_mr);
+	if (r->recv_mr)
+		ibv_dereg_mr(r->recv_mr);
+	if (r->cq)
+		ibv_destroy_cq(r->cq);
+	if (r->cch)
+		ibv_destroy_comp_channel(r->cch);
+	if (r->pd)
+		ibv_dealloc_pd(r->pd);
+	if (r->id)
+		rdma_destroy_id(r->id);
+	if (r->ech)
+		rdma_destroy_event_channel(r->ech);
+	r->send_mr = r->recv_mr = NULL;
+	r->cq = NULL;
+	r->cch = NULL;
+	r->pd = NULL;
+	r->id = NULL;
+	r->ech = NULL;
 }
 
 static int rdt_nonblock(int fd)
@@ -199,24 +133,10 @@ static int rdt_nonblock(int fd)
 	return 0;
 }
 
-static struct rpc_tconn *rdt_new(struct rpc_evloop *loop)
-{
-	struct rpc_tconn *c = calloc(1, sizeof(*c));
-
-	if (!c)
-		return NULL;
-	atomic_init(&c->refs, 1);
-	c->loop = loop;
-	c->state = RDMA_S_CONNECTING;
-	c->outq_tail = &c->outq;
-	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->drained, NULL);
-	return c;
-}
-
 static void rdt_fill_addrs(struct rpc_tconn *c)
 {
-	struct sockaddr *sa = rdma_get_peer_addr(c->id);
+	struct rdma_conn *r = rdma_of(c);
+	struct sockaddr *sa = rdma_get_peer_addr(r->id);
 	char h[NI_MAXHOST], p[NI_MAXSERV];
 
 	if (sa &&
@@ -225,7 +145,7 @@ static void rdt_fill_addrs(struct rpc_tconn *c)
 		snprintf(c->peer_host, sizeof(c->peer_host), "%.63s", h);
 		snprintf(c->peer, sizeof(c->peer), "%.48s:%.8s", h, p);
 	}
-	sa = rdma_get_local_addr(c->id);
+	sa = rdma_get_local_addr(r->id);
 	if (sa && !getnameinfo(sa, sizeof(struct sockaddr_storage), h,
 			       sizeof(h), NULL, 0, NI_NUMERICHOST))
 		snprintf(c->local_host, sizeof(c->local_host), "%.63s", h);
@@ -235,16 +155,17 @@ static void rdt_fill_addrs(struct rpc_tconn *c)
 
 static int rdt_post_recv(struct rpc_tconn *c, uint32_t idx)
 {
+	struct rdma_conn *r = rdma_of(c);
 	struct ibv_sge sge = {
-	    .addr = (uintptr_t)rpc_rdma_pool_slot(&c->recv_pool, idx),
-	    .length = (uint32_t)c->recv_pool.slot_size,
-	    .lkey = c->recv_mr->lkey,
+	    .addr = (uintptr_t)rpc_rdma_pool_slot(&r->recv_pool, idx),
+	    .length = (uint32_t)r->recv_pool.slot_size,
+	    .lkey = r->recv_mr->lkey,
 	};
 	struct ibv_recv_wr wr = {
 	    .wr_id = RDMA_WR_RECV | idx, .sg_list = &sge, .num_sge = 1};
 	struct ibv_recv_wr *bad;
 
-	return -ibv_post_recv(c->id->qp, &wr, &bad);
+	return -ibv_post_recv(r->id->qp, &wr, &bad);
 }
 
 static const struct rpc_ev_ops rdt_cq_ev_ops;
@@ -252,52 +173,53 @@ static const struct rpc_ev_ops rdt_cq_ev_ops;
 /* PD, CQ, QP, registered pools, all receives posted. */
 static int rdt_setup_qp(struct rpc_tconn *c)
 {
+	struct rdma_conn *r = rdma_of(c);
 	struct ibv_qp_init_attr qa = {0};
 	uint32_t idx;
 	int ret;
 
-	c->pd = ibv_alloc_pd(c->id->verbs);
-	c->cch = c->pd ? ibv_create_comp_channel(c->id->verbs) : NULL;
-	c->cq = c->cch ? ibv_create_cq(c->id->verbs, RDMA_CQ_SIZE, c, c->cch, 0)
+	r->pd = ibv_alloc_pd(r->id->verbs);
+	r->cch = r->pd ? ibv_create_comp_channel(r->id->verbs) : NULL;
+	r->cq = r->cch ? ibv_create_cq(r->id->verbs, RDMA_CQ_SIZE, c, r->cch, 0)
 		       : NULL;
-	if (!c->cq)
+	if (!r->cq)
 		return -ENOMEM;
-	ret = rpc_rdma_pool_init(&c->send_pool, RDMA_SLOTS, RDMA_SLOT_SIZE);
+	ret = rpc_rdma_pool_init(&r->send_pool, RDMA_SLOTS, RDMA_SLOT_SIZE);
 	if (!ret)
-		ret = rpc_rdma_pool_init(&c->recv_pool, RDMA_SLOTS,
+		ret = rpc_rdma_pool_init(&r->recv_pool, RDMA_SLOTS,
 					 RDMA_SLOT_SIZE);
 	if (ret)
 		return ret;
-	c->send_mr =
-	    ibv_reg_mr(c->pd, c->send_pool.mem, RDMA_SLOTS * RDMA_SLOT_SIZE,
+	r->send_mr =
+	    ibv_reg_mr(r->pd, r->send_pool.mem, RDMA_SLOTS * RDMA_SLOT_SIZE,
 		       IBV_ACCESS_LOCAL_WRITE);
-	c->recv_mr =
-	    ibv_reg_mr(c->pd, c->recv_pool.mem, RDMA_SLOTS * RDMA_SLOT_SIZE,
+	r->recv_mr =
+	    ibv_reg_mr(r->pd, r->recv_pool.mem, RDMA_SLOTS * RDMA_SLOT_SIZE,
 		       IBV_ACCESS_LOCAL_WRITE);
-	if (!c->send_mr || !c->recv_mr)
+	if (!r->send_mr || !r->recv_mr)
 		return -ENOMEM;
-	qa.send_cq = c->cq;
-	qa.recv_cq = c->cq;
+	qa.send_cq = r->cq;
+	qa.recv_cq = r->cq;
 	qa.qp_type = IBV_QPT_RC;
 	qa.cap.max_send_wr = RDMA_SLOTS;
 	qa.cap.max_recv_wr = RDMA_SLOTS;
 	qa.cap.max_send_sge = 1;
 	qa.cap.max_recv_sge = 1;
-	if (rdma_create_qp(c->id, c->pd, &qa))
+	if (rdma_create_qp(r->id, r->pd, &qa))
 		return -errno;
-	rpc_rdma_credits_init(&c->credits, RDMA_SLOTS);
-	while (rpc_rdma_pool_get(&c->recv_pool, &idx) == 0) {
+	rpc_rdma_credits_init(&r->credits, RDMA_SLOTS);
+	while (rpc_rdma_pool_get(&r->recv_pool, &idx) == 0) {
 		ret = rdt_post_recv(c, idx);
 		if (ret)
 			return ret;
 	}
-	ret = rdt_nonblock(c->cch->fd);
-	if (!ret && ibv_req_notify_cq(c->cq, 0))
+	ret = rdt_nonblock(r->cch->fd);
+	if (!ret && ibv_req_notify_cq(r->cq, 0))
 		ret = -EIO;
 	if (!ret)
-		ret = rpc_ev_add(c->loop, c->cch->fd, EPOLLIN, &rdt_cq_ev_ops,
-				 c, &c->cq_src);
-	c->cq_registered = !ret;
+		ret = rpc_ev_add(c->loop, r->cch->fd, EPOLLIN, &rdt_cq_ev_ops,
+				 c, &r->cq_src);
+	r->cq_registered = !ret;
 	return ret;
 }
 
@@ -306,6 +228,7 @@ static int rdt_setup_qp(struct rpc_tconn *c)
 static int rdt_post_chunk(struct rpc_tconn *c, const uint8_t *frame,
 			  size_t total, size_t *off)
 {
+	struct rdma_conn *r = rdma_of(c);
 	uint32_t idx;
 	uint8_t *slot;
 	size_t n;
@@ -313,27 +236,27 @@ static int rdt_post_chunk(struct rpc_tconn *c, const uint8_t *frame,
 	struct ibv_send_wr wr = {0}, *bad;
 	int ret;
 
-	if (rpc_rdma_pool_get(&c->send_pool, &idx))
+	if (rpc_rdma_pool_get(&r->send_pool, &idx))
 		return -ENOBUFS;
-	slot = rpc_rdma_pool_slot(&c->send_pool, idx);
+	slot = rpc_rdma_pool_slot(&r->send_pool, idx);
 	if (total)
 		n = rpc_rdma_frag_next(frame, total, off,
-				       rpc_rdma_credits_collect(&c->credits),
-				       slot, c->send_pool.slot_size);
+				       rpc_rdma_credits_collect(&r->credits),
+				       slot, r->send_pool.slot_size);
 	else /* a pure credit update */
 		n = rpc_rdma_frag_credit_update(
-		    rpc_rdma_credits_collect(&c->credits), slot);
+		    rpc_rdma_credits_collect(&r->credits), slot);
 	sge.addr = (uintptr_t)slot;
 	sge.length = (uint32_t)n;
-	sge.lkey = c->send_mr->lkey;
+	sge.lkey = r->send_mr->lkey;
 	wr.wr_id = idx;
 	wr.sg_list = &sge;
 	wr.num_sge = 1;
 	wr.opcode = IBV_WR_SEND;
 	wr.send_flags = IBV_SEND_SIGNALED;
-	ret = ibv_post_send(c->id->qp, &wr, &bad);
+	ret = ibv_post_send(r->id->qp, &wr, &bad);
 	if (ret) {
-		rpc_rdma_pool_put(&c->send_pool, idx);
+		rpc_rdma_pool_put(&r->send_pool, idx);
 		return -ret;
 	}
 	return 0;
@@ -342,113 +265,29 @@ static int rdt_post_chunk(struct rpc_tconn *c, const uint8_t *frame,
 /* Cut queued frames into chunks while credits and send slots last. */
 static int rdt_flush_locked(struct rpc_tconn *c)
 {
-	struct rdt_out *o;
+	struct rdma_conn *r = rdma_of(c);
+	struct rpc_tconn_out *o;
+	size_t end;
 	int ret;
 
+	/* copy_bulk: each queued frame is all in o->hb */
 	while ((o = c->outq)) {
-		if (!c->send_pool.nfree ||
-		    !rpc_rdma_credits_take_data(&c->credits))
+		if (!r->send_pool.nfree ||
+		    !rpc_rdma_credits_take_data(&r->credits))
 			break;
-		size_t before = o->off;
-
-		ret = rdt_post_chunk(c, o->frame, o->len, &o->off);
+		end = o->done;
+		ret = rdt_post_chunk(c, o->hb, o->hb_len, &end);
 		if (ret)
 			return ret;
-		c->queued -= o->off - before;
-		if (o->off == o->len) {
-			c->outq = o->next;
-			if (!c->outq)
-				c->outq_tail = &c->outq;
-			rdt_free_out(o);
-		}
-		pthread_cond_broadcast(&c->drained);
+		rpc_tconn_out_done_locked(c, end - o->done);
 	}
-	if (rpc_rdma_credits_need_update(&c->credits) && c->send_pool.nfree &&
-	    rpc_rdma_credits_take(&c->credits)) {
+	if (rpc_rdma_credits_need_update(&r->credits) && r->send_pool.nfree &&
+	    rpc_rdma_credits_take(&r->credits)) {
 		size_t off = 0;
 
 		return rdt_post_chunk(c, NULL, 0, &off);
 	}
 	return 0;
-}
-
-static bool rdt_mark_closing_locked(struct rpc_tconn *c, int err)
-{
-	if (c->state == RDMA_S_CLOSING || c->state == RDMA_S_CLOSED)
-		return false;
-	c->state = RDMA_S_CLOSING;
-	c->close_err = err;
-	pthread_cond_broadcast(&c->drained);
-	return true;
-}
-
-static void rdt_close(struct rpc_tconn *c, int err)
-{
-	bool kick;
-
-	pthread_mutex_lock(&c->lock);
-	kick = rdt_mark_closing_locked(c, err);
-	pthread_mutex_unlock(&c->lock);
-	if (kick)
-		rpc_ev_kick(c->loop, c->cm_src, 0);
-}
-
-static int rdt_send(struct rpc_tconn *c, const struct iovec *iov, int iovcnt,
-		    struct xl_iobuf *bulk)
-{
-	struct rdt_out *o = calloc(1, sizeof(*o));
-	size_t len = bulk ? bulk->size : 0;
-	bool kick = false;
-	int ret = 0;
-
-	if (!o)
-		return -ENOMEM;
-	for (int i = 0; i < iovcnt; i++)
-		len += iov[i].iov_len;
-	o->frame = malloc(len ? len : 1);
-	if (!o->frame) {
-		free(o);
-		return -ENOMEM;
-	}
-	for (int i = 0; i < iovcnt; i++) {
-		if (!iov[i].iov_len)
-			continue;
-		memcpy(o->frame + o->len, iov[i].iov_base, iov[i].iov_len);
-		o->len += iov[i].iov_len;
-	}
-	if (bulk && bulk->size) {
-		memcpy(o->frame + o->len, bulk->data, bulk->size);
-		o->len += bulk->size;
-	}
-	pthread_mutex_lock(&c->lock);
-	if (c->state != RDMA_S_OPEN) {
-		pthread_mutex_unlock(&c->lock);
-		rdt_free_out(o);
-		return -ENOTCONN;
-	}
-	*c->outq_tail = o;
-	c->outq_tail = &o->next;
-	c->queued += o->len;
-	ret = rdt_flush_locked(c);
-	if (ret)
-		kick = rdt_mark_closing_locked(c, ret);
-	pthread_mutex_unlock(&c->lock);
-	if (kick)
-		rpc_ev_kick(c->loop, c->cm_src, 0);
-	return 0;
-}
-
-static void rdt_wait_queued(struct rpc_tconn *c, size_t limit, int timeout_ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000 + 1;
-	pthread_mutex_lock(&c->lock);
-	while (c->queued > limit && c->state == RDMA_S_OPEN)
-		if (pthread_cond_timedwait(&c->drained, &c->lock, &ts))
-			break;
-	pthread_mutex_unlock(&c->lock);
 }
 
 /* ---- receiving --------------------------------------------------------- */
@@ -477,7 +316,8 @@ static int rdt_deliver(struct rpc_tconn *c, uint8_t *frame, size_t len)
 
 static int rdt_on_recv(struct rpc_tconn *c, uint32_t idx, size_t len)
 {
-	const uint8_t *slot = rpc_rdma_pool_slot(&c->recv_pool, idx);
+	struct rdma_conn *r = rdma_of(c);
+	const uint8_t *slot = rpc_rdma_pool_slot(&r->recv_pool, idx);
 	uint32_t credits;
 	uint8_t *frame;
 	size_t flen;
@@ -485,19 +325,19 @@ static int rdt_on_recv(struct rpc_tconn *c, uint32_t idx, size_t len)
 
 	if (!slot)
 		return -EBADMSG;
-	done = rpc_rdma_reasm_add(&c->reasm, slot, len,
+	done = rpc_rdma_reasm_add(&r->reasm, slot, len,
 				  RPC_HEADER_LEN + RPC_BODY_MAX + RPC_BULK_MAX,
 				  &credits);
 	pthread_mutex_lock(&c->lock);
-	ret = done < 0 ? done : rpc_rdma_credits_grant(&c->credits, credits);
+	ret = done < 0 ? done : rpc_rdma_credits_grant(&r->credits, credits);
 	if (!ret)
 		ret = rdt_post_recv(c, idx);
 	if (!ret)
-		rpc_rdma_credits_reposted(&c->credits);
+		rpc_rdma_credits_reposted(&r->credits);
 	pthread_mutex_unlock(&c->lock);
 	if (ret || done != 1)
 		return ret;
-	frame = rpc_rdma_reasm_take(&c->reasm, &flen);
+	frame = rpc_rdma_reasm_take(&r->reasm, &flen);
 	ret = rdt_deliver(c, frame, flen);
 	free(frame);
 	return ret;
@@ -505,17 +345,18 @@ static int rdt_on_recv(struct rpc_tconn *c, uint32_t idx, size_t len)
 
 static int rdt_poll_cq(struct rpc_tconn *c)
 {
+	struct rdma_conn *r = rdma_of(c);
 	struct ibv_cq *ev_cq;
 	void *ev_ctx;
 	struct ibv_wc wc[16];
 	int n, ret = 0;
 
-	if (ibv_get_cq_event(c->cch, &ev_cq, &ev_ctx) == 0) {
+	if (ibv_get_cq_event(r->cch, &ev_cq, &ev_ctx) == 0) {
 		ibv_ack_cq_events(ev_cq, 1);
-		if (ibv_req_notify_cq(c->cq, 0))
+		if (ibv_req_notify_cq(r->cq, 0))
 			return -EIO;
 	}
-	while (!ret && (n = ibv_poll_cq(c->cq, 16, wc)) > 0) {
+	while (!ret && (n = ibv_poll_cq(r->cq, 16, wc)) > 0) {
 		for (int i = 0; i < n && !ret; i++) {
 			if (wc[i].status != IBV_WC_SUCCESS) {
 				ret = -EIO;
@@ -524,7 +365,7 @@ static int rdt_poll_cq(struct rpc_tconn *c)
 						  wc[i].byte_len);
 			} else {
 				pthread_mutex_lock(&c->lock);
-				rpc_rdma_pool_put(&c->send_pool,
+				rpc_rdma_pool_put(&r->send_pool,
 						  (uint32_t)wc[i].wr_id);
 				pthread_mutex_unlock(&c->lock);
 			}
@@ -534,7 +375,7 @@ static int rdt_poll_cq(struct rpc_tconn *c)
 		ret = -EIO;
 	if (!ret) {
 		pthread_mutex_lock(&c->lock);
-		if (c->state == RDMA_S_OPEN)
+		if (c->state == RPC_TC_OPEN)
 			ret = rdt_flush_locked(c);
 		pthread_mutex_unlock(&c->lock);
 	}
@@ -545,26 +386,23 @@ static int rdt_poll_cq(struct rpc_tconn *c)
 
 static int rdt_cm_event(struct rpc_tconn *c, struct rdma_cm_event *ev)
 {
+	struct rdma_conn *r = rdma_of(c);
 	struct rdma_conn_param cp = {.retry_count = 7, .rnr_retry_count = 7};
 	int ret = 0;
 
 	switch (ev->event) {
 	case RDMA_CM_EVENT_ADDR_RESOLVED:
-		if (rdma_resolve_route(c->id, RDMA_RESOLVE_MS))
+		if (rdma_resolve_route(r->id, RDMA_RESOLVE_MS))
 			ret = -errno;
 		break;
 	case RDMA_CM_EVENT_ROUTE_RESOLVED:
 		ret = rdt_setup_qp(c);
-		if (!ret && rdma_connect(c->id, &cp))
+		if (!ret && rdma_connect(r->id, &cp))
 			ret = -errno;
 		break;
 	case RDMA_CM_EVENT_ESTABLISHED:
-		pthread_mutex_lock(&c->lock);
-		if (c->state == RDMA_S_CONNECTING)
-			c->state = RDMA_S_OPEN;
-		pthread_mutex_unlock(&c->lock);
 		rdt_fill_addrs(c);
-		c->cbs->on_connected(c->ctx, c);
+		rpc_tconn_connected(c);
 		break;
 	case RDMA_CM_EVENT_DISCONNECTED:
 	case RDMA_CM_EVENT_TIMEWAIT_EXIT:
@@ -590,10 +428,11 @@ static int rdt_cm_event(struct rpc_tconn *c, struct rdma_cm_event *ev)
 
 static int rdt_drain_cm(struct rpc_tconn *c)
 {
+	struct rdma_conn *r = rdma_of(c);
 	struct rdma_cm_event *ev, copy;
 	int ret = 0;
 
-	while (!ret && rdma_get_cm_event(c->ech, &ev) == 0) {
+	while (!ret && rdma_get_cm_event(r->ech, &ev) == 0) {
 		copy = *ev;
 		rdma_ack_cm_event(ev);
 		ret = rdt_cm_event(c, &copy);
@@ -601,123 +440,102 @@ static int rdt_drain_cm(struct rpc_tconn *c)
 	return ret;
 }
 
-static void rdt_finish(struct rpc_tconn *c)
+static int rdt_process(struct rpc_tconn *c, uint32_t ev)
 {
-	struct rdt_out *o;
-	int err;
-
-	pthread_mutex_lock(&c->lock);
-	c->state = RDMA_S_CLOSED;
-	err = c->close_err;
-	while ((o = c->outq)) {
-		c->outq = o->next;
-		rdt_free_out(o);
-	}
-	c->outq_tail = &c->outq;
-	c->queued = 0;
-	pthread_cond_broadcast(&c->drained);
-	pthread_mutex_unlock(&c->lock);
-	if (c->id)
-		rdma_disconnect(c->id);
-	if (c->cq_registered)
-		rpc_ev_del(c->loop, c->cq_src, c->cch->fd);
-	rpc_ev_del(c->loop, c->cm_src, c->ech->fd);
-	c->cbs->on_closed(c->ctx, c, err);
-}
-
-static void rdt_process(struct rpc_tconn *c, uint32_t ev)
-{
+	struct rdma_conn *r = rdma_of(c);
 	int ret = 0;
 
-	if (ev & RPC_EV_SHUTDOWN)
-		ret = -ENOTCONN;
-	if (!ret && (ev & RDMA_EV_CM))
+	if (ev & RDMA_EV_CM)
 		ret = rdt_drain_cm(c);
-	if (!ret && (ev & RDMA_EV_CQ) && c->cq)
+	if (!ret && (ev & RDMA_EV_CQ) && r->cq)
 		ret = rdt_poll_cq(c);
-	if (ret) {
-		pthread_mutex_lock(&c->lock);
-		rdt_mark_closing_locked(c, ret);
-		pthread_mutex_unlock(&c->lock);
-	}
+	return ret;
 }
 
 static void rdt_rearm_locked(struct rpc_tconn *c)
 {
-	rpc_ev_rearm(c->loop, c->cm_src, c->ech->fd, EPOLLIN);
-	if (c->cq_registered)
-		rpc_ev_rearm(c->loop, c->cq_src, c->cch->fd, EPOLLIN);
+	struct rdma_conn *r = rdma_of(c);
+
+	rpc_ev_rearm(c->loop, c->src, r->ech->fd, EPOLLIN);
+	if (r->cq_registered)
+		rpc_ev_rearm(c->loop, r->cq_src, r->cch->fd, EPOLLIN);
 }
 
-static void rdt_handle(struct rpc_tconn *c, uint32_t ev)
+/* Closed: disconnect, unregister both channels. */
+static void rdt_detach(struct rpc_tconn *c)
 {
-	pthread_mutex_lock(&c->lock);
-	if (c->busy || c->state == RDMA_S_CLOSED) {
-		c->pending_ev |= ev;
-		pthread_mutex_unlock(&c->lock);
-		return;
-	}
-	c->busy = true;
-	pthread_mutex_unlock(&c->lock);
-	for (;;) {
-		if (c->state == RDMA_S_CLOSING) {
-			rdt_finish(c);
-			break;
-		}
-		rdt_process(c, ev);
-		pthread_mutex_lock(&c->lock);
-		if (c->pending_ev || c->state == RDMA_S_CLOSING) {
-			ev = c->pending_ev;
-			c->pending_ev = 0;
-			pthread_mutex_unlock(&c->lock);
-			continue;
-		}
-		c->busy = false;
-		rdt_rearm_locked(c);
-		pthread_mutex_unlock(&c->lock);
-		return;
-	}
-	pthread_mutex_lock(&c->lock);
-	c->busy = false;
-	pthread_mutex_unlock(&c->lock);
+	struct rdma_conn *r = rdma_of(c);
+
+	if (r->id)
+		rdma_disconnect(r->id);
+	if (r->cq_registered)
+		rpc_ev_del(c->loop, r->cq_src, r->cch->fd);
+	rpc_ev_del(c->loop, c->src, r->ech->fd);
+}
+
+static void rdt_destroy(struct rpc_tconn *c)
+{
+	struct rdma_conn *r = rdma_of(c);
+
+	rdt_teardown(c);
+	rpc_rdma_pool_fini(&r->send_pool);
+	rpc_rdma_pool_fini(&r->recv_pool);
+	rpc_rdma_reasm_fini(&r->reasm);
+}
+
+static const struct rpc_tconn_io rdt_io = {
+    .flush_locked = rdt_flush_locked,
+    /* no want_write: completions flush (rdt_poll_cq) */
+    .process = rdt_process,
+    .rearm_locked = rdt_rearm_locked,
+    .detach = rdt_detach,
+    .destroy = rdt_destroy,
+    .copy_bulk = true, /* frames are cut from one buffer into slots */
+};
+
+static struct rpc_tconn *rdt_new(struct rpc_evloop *loop)
+{
+	return rpc_tconn_new(sizeof(struct rdma_conn), &rdt_io, loop,
+			     RPC_TC_CONNECTING);
 }
 
 static void rdt_cm_handle(void *obj, uint32_t ev)
 {
-	rdt_handle(obj, ev | RDMA_EV_CM);
+	rpc_tconn_handle(obj, ev | RDMA_EV_CM);
 }
 
 static void rdt_cq_handle(void *obj, uint32_t ev)
 {
-	rdt_handle(obj, ev | RDMA_EV_CQ);
+	rpc_tconn_handle(obj, ev | RDMA_EV_CQ);
 }
 
 static const struct rpc_ev_ops rdt_cm_ev_ops = {
     .handle = rdt_cm_handle,
-    .ref = rdt_ev_ref,
-    .unref = rdt_ev_unref,
+    .ref = rpc_tconn_ev_ref,
+    .unref = rpc_tconn_ev_unref,
 };
 
 static const struct rpc_ev_ops rdt_cq_ev_ops = {
     .handle = rdt_cq_handle,
-    .ref = rdt_ev_ref,
-    .unref = rdt_ev_unref,
+    .ref = rpc_tconn_ev_ref,
+    .unref = rpc_tconn_ev_unref,
 };
 
 /* A connection with its own cm event channel, registered on the loop. */
 static int rdt_attach_channel(struct rpc_tconn *c)
 {
+	struct rdma_conn *r = rdma_of(c);
 	int ret;
 
-	c->ech = rdma_create_event_channel();
-	if (!c->ech)
+	r->ech = rdma_create_event_channel();
+	if (!r->ech)
 		return -errno ? -errno : -ENOMEM;
-	ret = rdt_nonblock(c->ech->fd);
+	ret = rdt_nonblock(r->ech->fd);
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&c->lock);
-	ret = rpc_ev_add(c->loop, c->ech->fd, EPOLLIN, &rdt_cm_ev_ops, c,
-			 &c->cm_src);
+	ret = rpc_ev_add(c->loop, r->ech->fd, EPOLLIN, &rdt_cm_ev_ops, c,
+			 &c->src);
 	pthread_mutex_unlock(&c->lock);
 	return ret;
 }
@@ -727,6 +545,7 @@ static int rdt_connect_op(struct rpc_evloop *loop, const struct sockaddr *sa,
 			  void *ctx, struct rpc_tconn **out)
 {
 	struct rpc_tconn *c;
+	struct rdma_conn *r;
 	char *msg = NULL;
 	int ret;
 
@@ -740,19 +559,20 @@ static int rdt_connect_op(struct rpc_evloop *loop, const struct sockaddr *sa,
 	c = rdt_new(loop);
 	if (!c)
 		return -ENOMEM;
+	r = rdma_of(c);
 	c->cbs = cbs;
 	c->ctx = ctx;
 	cbs->ctx_ref(ctx);
 	ret = rdt_attach_channel(c);
-	if (!ret && rdma_create_id(c->ech, &c->id, c, RDMA_PS_TCP))
+	if (!ret && rdma_create_id(r->ech, &r->id, c, RDMA_PS_TCP))
 		ret = -errno;
-	if (!ret && rdma_resolve_addr(c->id, NULL, (struct sockaddr *)sa,
+	if (!ret && rdma_resolve_addr(r->id, NULL, (struct sockaddr *)sa,
 				      RDMA_RESOLVE_MS))
 		ret = -errno;
 	if (ret) {
-		if (c->cm_src)
-			rpc_ev_del(loop, c->cm_src, c->ech->fd);
-		rdt_unref(c);
+		if (c->src)
+			rpc_ev_del(loop, c->src, r->ech->fd);
+		rpc_tconn_unref(c);
 		return ret;
 	}
 	*out = c;
@@ -787,6 +607,7 @@ static void rdt_accept_one(struct rpc_tlistener *l, struct rdma_cm_id *id)
 {
 	struct rpc_tconn *c = rdt_new(l->loop);
 	struct rdma_conn_param cp = {.rnr_retry_count = 7};
+	struct rdma_conn *r = rdma_of(c);
 	const struct rpc_tp_cbs *cbs = NULL;
 	void *ctx = NULL;
 
@@ -795,9 +616,9 @@ static void rdt_accept_one(struct rpc_tlistener *l, struct rdma_cm_id *id)
 		rdma_destroy_id(id);
 		return;
 	}
-	c->id = id;
+	r->id = id;
 	id->context = c;
-	if (rdt_attach_channel(c) || rdma_migrate_id(id, c->ech) ||
+	if (rdt_attach_channel(c) || rdma_migrate_id(id, r->ech) ||
 	    rdt_setup_qp(c))
 		goto fail;
 	rdt_fill_addrs(c);
@@ -807,19 +628,19 @@ static void rdt_accept_one(struct rpc_tlistener *l, struct rdma_cm_id *id)
 	c->cbs = cbs;
 	c->ctx = ctx;
 	if (rdma_accept(id, &cp)) {
-		rdt_close(c, -errno);
-		rdt_unref(c);
+		rpc_tconn_close(c, -errno);
+		rpc_tconn_unref(c);
 		return;
 	}
-	rdt_unref(c); /* the loop and the owner hold theirs */
+	rpc_tconn_unref(c); /* the loop and the owner hold theirs */
 	return;
 fail:
 	rdma_reject(id, NULL, 0);
-	if (c->cq_registered)
-		rpc_ev_del(c->loop, c->cq_src, c->cch->fd);
-	if (c->cm_src)
-		rpc_ev_del(c->loop, c->cm_src, c->ech->fd);
-	rdt_unref(c);
+	if (r->cq_registered)
+		rpc_ev_del(c->loop, r->cq_src, r->cch->fd);
+	if (c->src)
+		rpc_ev_del(c->loop, c->src, r->ech->fd);
+	rpc_tconn_unref(c);
 }
 
 static void rdt_l_handle(void *obj, uint32_t ev)
@@ -919,27 +740,11 @@ static void rdt_listener_close(struct rpc_tlistener *l)
 	rdt_l_unref(l);
 }
 
-static void rdt_addrs(struct rpc_tconn *c, char *peer, char *peer_host,
-		      char *local_host)
-{
-	if (peer)
-		memcpy(peer, c->peer, RPC_ADDR_LEN);
-	if (peer_host)
-		memcpy(peer_host, c->peer_host, RPC_ADDR_LEN);
-	if (local_host)
-		memcpy(local_host, c->local_host, RPC_ADDR_LEN);
-}
-
 const struct rpc_transport_ops rpc_rdma_ops = {
     .name = "rdma",
     .listen = rdt_listen,
     .listener_port = rdt_listener_port,
     .listener_close = rdt_listener_close,
     .connect = rdt_connect_op,
-    .send = rdt_send,
-    .wait_queued = rdt_wait_queued,
-    .close = rdt_close,
-    .ref = rdt_ref,
-    .unref = rdt_unref,
-    .addrs = rdt_addrs,
+    /* no rx_limit: the credits we grant bound what a peer sends */
 };

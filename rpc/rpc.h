@@ -11,8 +11,11 @@
  *
  * body_len and bulk_len are bounded (RPC_BODY_MAX, RPC_BULK_MAX); a frame
  * that breaks a bound, has a bad magic or version closes the connection.
- * The bulk part (read/write data, big xattr values) is read straight into
- * an xl_iobuf and written from one with writev, never copied in between.
+ * The bulk part (read/write data, big xattr values) travels in its own
+ * xl_iobuf: over TCP it is read straight into one and written from one
+ * with sendmsg, never copied in between; the RDMA transport copies it
+ * into and out of its registered slots (bulk by RDMA read/write is not
+ * written yet).
  *
  * Threads: every callback runs on an event loop thread and must not block.
  * rpc_clnt_call and rpc_conn_reply may be called from any thread.

@@ -10,11 +10,13 @@
  * connection are dropped with -ENOTCONN.
  *
  * Flow: a peer that sends requests and never reads the answers must not
- * grow our memory.  The TCP transport stops reading while many reply bytes
- * are queued; here a connection also stops reading while RPC_SRV_INFLIGHT_MAX
- * of its requests wait for an answer, and one that has not completed a
- * handshake greet_ms (SRV_GREET_MS unless set) after it arrived is closed
- * (a sweep timer, every quarter of greet_ms).
+ * grow our memory.  A TCP connection stops reading while many reply bytes
+ * are queued (conn-flow.h); a connection also stops reading while
+ * RPC_SRV_INFLIGHT_MAX of its requests wait for an answer (the transport's
+ * rx_limit op; rdma has none, the credits it grants bound its peers), and
+ * one that has not completed a handshake greet_ms (SRV_GREET_MS unless
+ * set) after it arrived is closed (a sweep timer, every quarter of
+ * greet_ms).
  * Requests the owner parks (rpc_conn_park: blocking lock requests, which
  * wait as long as another client holds the lock) do not count: else a
  * connection with enough of them would stop reading, pings included, and
@@ -28,7 +30,7 @@
 
 #include "evloop.h"
 #include "log.h"
-#include "tcp-flow.h"
+#include "conn-flow.h"
 #include "transport.h"
 
 #include <errno.h>
@@ -100,7 +102,7 @@ void rpc_conn_unref(struct rpc_conn *conn)
 	if (!conn || atomic_fetch_sub(&conn->refs, 1) != 1)
 		return;
 	if (conn->tconn)
-		conn->srv->tp->unref(conn->tconn);
+		rpc_tconn_unref(conn->tconn);
 	pthread_mutex_destroy(&conn->lock);
 	srv_unref(conn->srv);
 	free(conn);
@@ -160,7 +162,7 @@ static void srv_on_closed(void *ctx, struct rpc_tconn *c, int err)
 	conn->tconn = NULL;
 	pthread_mutex_unlock(&conn->lock);
 	if (t)
-		srv->tp->unref(t);
+		rpc_tconn_unref(t);
 	xl_debug("rpc", "client %s disconnected: err=%d", conn->peer, err);
 	if (srv->cbs.on_disconnect)
 		srv->cbs.on_disconnect(srv->ctx, conn);
@@ -203,7 +205,7 @@ static void *srv_accept(void *lctx, struct rpc_tconn *c,
 	atomic_init(&conn->refs, 2);
 	pthread_mutex_init(&conn->lock, NULL);
 	conn->born_ms = rpc_now_ms();
-	srv->tp->addrs(c, conn->peer, conn->peer_host, conn->local_host);
+	rpc_tconn_addrs(c, conn->peer, conn->peer_host, conn->local_host);
 	pthread_mutex_lock(&srv->lock);
 	if (srv->closing) {
 		pthread_mutex_unlock(&srv->lock);
@@ -213,11 +215,10 @@ static void *srv_accept(void *lctx, struct rpc_tconn *c,
 	}
 	atomic_fetch_add(&srv->refs, 1);
 	conn->srv = srv;
-	conn->tconn = srv->tp->ref(c);
-	/* Only TCP reads on its own; other transports bound their peers
-	 * with credits. */
-	if (srv->tp == &rpc_tcp_ops)
-		rpc_tcp_rx_limit(c, &conn->inflight, RPC_SRV_INFLIGHT_MAX);
+	conn->tconn = rpc_tconn_ref(c);
+	/* a transport without the op bounds its peers otherwise (credits) */
+	if (srv->tp->rx_limit)
+		srv->tp->rx_limit(c, &conn->inflight, RPC_SRV_INFLIGHT_MAX);
 	conn->next = srv->conns;
 	if (srv->conns)
 		srv->conns->prev = conn;
@@ -263,7 +264,7 @@ static void srv_sweep_handle(void *obj, uint32_t ev)
 		    now - conn->born_ms >= (uint64_t)greet_ms) {
 			xl_warn("rpc", "no handshake from %s in %d ms: closing",
 				conn->peer, greet_ms);
-			late[n++] = srv->tp->ref(conn->tconn);
+			late[n++] = rpc_tconn_ref(conn->tconn);
 		}
 		pthread_mutex_unlock(&conn->lock);
 	}
@@ -272,8 +273,8 @@ static void srv_sweep_handle(void *obj, uint32_t ev)
 	pthread_mutex_unlock(&srv->lock);
 	/* more than 64 late: the rest go on the next round */
 	for (size_t i = 0; i < n; i++) {
-		srv->tp->close(late[i], -ETIMEDOUT);
-		srv->tp->unref(late[i]);
+		rpc_tconn_close(late[i], -ETIMEDOUT);
+		rpc_tconn_unref(late[i]);
 	}
 }
 
@@ -410,13 +411,13 @@ void rpc_srv_destroy(struct rpc_srv *srv)
 			}
 		}
 		if (conn->tconn && n < cap)
-			list[n++] = srv->tp->ref(conn->tconn);
+			list[n++] = rpc_tconn_ref(conn->tconn);
 		pthread_mutex_unlock(&conn->lock);
 	}
 	pthread_mutex_unlock(&srv->lock);
 	for (size_t i = 0; i < n; i++) {
-		srv->tp->close(list[i], -ESHUTDOWN);
-		srv->tp->unref(list[i]);
+		rpc_tconn_close(list[i], -ESHUTDOWN);
+		rpc_tconn_unref(list[i]);
 	}
 	free(list);
 
@@ -448,15 +449,13 @@ void rpc_conn_park(struct rpc_conn *conn)
 	struct rpc_tconn *t = NULL;
 
 	srv_inflight_dec(conn);
-	if (conn->srv->tp != &rpc_tcp_ops)
-		return;
 	pthread_mutex_lock(&conn->lock);
 	if (conn->tconn)
-		t = conn->srv->tp->ref(conn->tconn);
+		t = rpc_tconn_ref(conn->tconn);
 	pthread_mutex_unlock(&conn->lock);
 	if (t) {
-		rpc_tcp_rx_poke(t);
-		conn->srv->tp->unref(t);
+		rpc_tconn_rx_poke(t);
+		rpc_tconn_unref(t);
 	}
 }
 
@@ -468,7 +467,6 @@ void rpc_conn_unpark(struct rpc_conn *conn)
 int rpc_conn_reply(struct rpc_conn *conn, uint64_t xid, uint32_t proc,
 		   const void *body, size_t body_len, struct xl_iobuf *bulk)
 {
-	const struct rpc_transport_ops *tp = conn->srv->tp;
 	size_t bulk_len = bulk ? bulk->size : 0;
 	uint8_t hdr[RPC_HEADER_LEN];
 	struct iovec iov[2];
@@ -481,7 +479,7 @@ int rpc_conn_reply(struct rpc_conn *conn, uint64_t xid, uint32_t proc,
 		return -EINVAL;
 	pthread_mutex_lock(&conn->lock);
 	if (conn->tconn)
-		t = tp->ref(conn->tconn);
+		t = rpc_tconn_ref(conn->tconn);
 	pthread_mutex_unlock(&conn->lock);
 	if (!t)
 		return -ENOTCONN;
@@ -491,11 +489,10 @@ int rpc_conn_reply(struct rpc_conn *conn, uint64_t xid, uint32_t proc,
 	iov[0].iov_len = sizeof(hdr);
 	iov[1].iov_base = (void *)body;
 	iov[1].iov_len = body_len;
-	ret = tp->send(t, iov, 2, bulk);
+	ret = rpc_tconn_send(t, iov, 2, bulk);
 	if (ret == 0 && proc != RPC_PROC_PING) {
 		srv_inflight_dec(conn);
-		if (tp == &rpc_tcp_ops)
-			rpc_tcp_rx_poke(t);
+		rpc_tconn_rx_poke(t);
 		/* the handshake's answer starts with its status */
 		if (proc == RPC_PROC_HANDSHAKE && body_len >= 4 &&
 		    !memcmp(body, "\0\0\0\0", 4)) {
@@ -504,7 +501,7 @@ int rpc_conn_reply(struct rpc_conn *conn, uint64_t xid, uint32_t proc,
 			pthread_mutex_unlock(&conn->lock);
 		}
 	}
-	tp->unref(t);
+	rpc_tconn_unref(t);
 	return ret;
 }
 
@@ -514,11 +511,11 @@ void rpc_conn_close(struct rpc_conn *conn)
 
 	pthread_mutex_lock(&conn->lock);
 	if (conn->tconn)
-		t = conn->srv->tp->ref(conn->tconn);
+		t = rpc_tconn_ref(conn->tconn);
 	pthread_mutex_unlock(&conn->lock);
 	if (t) {
-		conn->srv->tp->close(t, -ECONNABORTED);
-		conn->srv->tp->unref(t);
+		rpc_tconn_close(t, -ECONNABORTED);
+		rpc_tconn_unref(t);
 	}
 }
 

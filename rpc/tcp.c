@@ -1,21 +1,16 @@
 /*
- * tcp.c - the TCP transport: non-blocking sockets on the event loop,
- * frames read header / body / bulk (bulk straight into a new iobuf), frames
- * written with sendmsg from an output queue that survives partial writes.
- *
- * Threads: the handler of a connection runs on one loop thread at a time
- * (busy flag; events that arrive meanwhile are merged into pending_ev and
- * handled by the running handler).  Only the handler reads the socket and
- * runs callbacks.  Any thread may send: writes happen under c->lock, so
- * frames never interleave.  Closing from outside only marks the connection
- * and kicks the handler, which finishes the close and calls on_closed: so
- * on_closed never races with on_frame.
+ * tcp.c - the TCP transport: non-blocking sockets on the event loop, one
+ * event source per connection.  The connection core (conn.c) runs the
+ * connection; frames travel by the stream writer and reader (stream.c),
+ * given sendmsg and read on the socket.  What is TCP's own: connect and
+ * accept, keepalive and TCP_NODELAY, shutdown on close, the epoll mask,
+ * the addresses.
  */
 #include "config.h"
 
 #include "evloop.h"
 #include "log.h"
-#include "tcp-flow.h"
+#include "stream.h"
 #include "transport.h"
 
 #include <arpa/inet.h>
@@ -30,59 +25,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-#define TCP_RX_SIZE (64u << 10)
-#define TCP_IOV_MAX 64
-
-enum tcp_state { TCP_S_CONNECTING, TCP_S_OPEN, TCP_S_CLOSING, TCP_S_CLOSED };
-enum tcp_stage { TCP_HDR, TCP_BODY, TCP_BULK };
-
-/* One queued frame: header+body copied into hb, bulk referenced. */
-struct tcp_out {
-	struct tcp_out *next;
-	uint8_t *hb;
-	size_t hb_len;
-	struct xl_iobuf *bulk;
-	size_t done; /* bytes of hb then bulk already written */
-};
-
-struct rpc_tconn {
-	atomic_int refs;
-	struct rpc_evloop *loop;
+struct tcp_conn {
+	struct rpc_tconn c; /* first: the core's part */
 	int fd;
-	uint64_t id; /* event source id, set before the first event */
-	const struct rpc_tp_cbs *cbs;
-	void *ctx; /* one reference, dropped in tcp_free */
-
-	pthread_mutex_t lock;
-	pthread_cond_t drained;	      /* queued went down or state changed */
-	_Atomic enum tcp_state state; /* written under lock */
-	int close_err;		      /* lock */
-	bool busy;		      /* lock: a handler is running */
-	uint32_t pending_ev;	      /* lock: events seen while busy */
-	struct tcp_out *outq;	      /* lock */
-	struct tcp_out **outq_tail;
-	size_t queued;	       /* lock: bytes not yet written */
-	bool pause_on_queue;   /* accepted: stop reading while queued is big */
-	atomic_uint *rx_count; /* owner's requests in flight, or NULL */
-	unsigned int rx_max;   /* stop reading at this many */
-	bool rx_stopped;       /* lock: the reader stopped; kick it to resume */
-
-	/* reader: handler only */
-	enum tcp_stage stage;
-	uint8_t hdr[RPC_HEADER_LEN];
-	size_t got;
-	struct rpc_frame_hdr h;
-	uint8_t *body;
-	struct xl_iobuf *bulk;
-	uint8_t *rx;
-	size_t rx_len, rx_pos;
-
-	char peer[RPC_ADDR_LEN];
-	char peer_host[RPC_ADDR_LEN];
-	char local_host[RPC_ADDR_LEN];
+	struct rpc_stream stream; /* reader: handler only */
 };
 
 struct rpc_tlistener {
@@ -97,63 +45,9 @@ struct rpc_tlistener {
 	void *lctx;
 };
 
-static atomic_size_t tcp_queued_peak;
-
-size_t rpc_tcp_queued_peak(void)
+static struct tcp_conn *tcp_of(struct rpc_tconn *c)
 {
-	return atomic_load(&tcp_queued_peak);
-}
-
-void rpc_tcp_queued_peak_reset(void)
-{
-	atomic_store(&tcp_queued_peak, 0);
-}
-
-static struct rpc_tconn *tcp_ref(struct rpc_tconn *c)
-{
-	atomic_fetch_add(&c->refs, 1);
-	return c;
-}
-
-static void tcp_out_free(struct tcp_out *o)
-{
-	if (o->bulk)
-		xl_iobuf_unref(o->bulk);
-	free(o->hb);
-	free(o);
-}
-
-static void tcp_unref(struct rpc_tconn *c)
-{
-	struct tcp_out *o;
-
-	if (atomic_fetch_sub(&c->refs, 1) != 1)
-		return;
-	while ((o = c->outq)) {
-		c->outq = o->next;
-		tcp_out_free(o);
-	}
-	free(c->body);
-	if (c->bulk)
-		xl_iobuf_unref(c->bulk);
-	free(c->rx);
-	if (c->fd >= 0)
-		close(c->fd);
-	if (c->ctx)
-		c->cbs->ctx_unref(c->ctx);
-	pthread_cond_destroy(&c->drained);
-	pthread_mutex_destroy(&c->lock);
-	free(c);
-}
-
-static void tcp_ev_ref(void *obj)
-{
-	tcp_ref(obj);
-}
-
-static void tcp_ev_unref(void *obj)
-{
-	tcp_unref(obj);
+	return (struct tcp_conn *)c;
 }
 
 /* "::ffff:1.2.3.4" -> "1.2.3.4" so v4 peers look the same on a v6 socket */
@@ -179,15 +73,16 @@ static void tcp_fill_addrs(struct rpc_tconn *c)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	char port[NI_MAXSERV];
+	int fd = tcp_of(c)->fd;
 
-	if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) {
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
 		tcp_fmt_host(&ss, len, c->peer_host, port);
 		snprintf(c->peer, sizeof(c->peer),
 			 strchr(c->peer_host, ':') ? "[%.40s]:%s" : "%.40s:%s",
 			 c->peer_host, port);
 	}
 	len = sizeof(ss);
-	if (getsockname(c->fd, (struct sockaddr *)&ss, &len) == 0)
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 		tcp_fmt_host(&ss, len, c->local_host, NULL);
 }
 
@@ -209,500 +104,112 @@ static void tcp_keepalive(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 }
 
-static struct rpc_tconn *tcp_new(struct rpc_evloop *loop, int fd,
-				 enum tcp_state state)
-{
-	struct rpc_tconn *c = calloc(1, sizeof(*c));
-	int one = 1;
+/* ---- the transport's part of a connection ---------------------------- */
 
-	if (!c)
-		return NULL;
-	c->rx = malloc(TCP_RX_SIZE);
-	if (!c->rx) {
-		free(c);
-		return NULL;
-	}
-	atomic_init(&c->refs, 1);
-	c->loop = loop;
-	c->fd = fd;
-	c->state = state;
-	c->outq_tail = &c->outq;
-	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->drained, NULL);
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	tcp_keepalive(fd);
-	return c;
+static ssize_t tcp_send_bytes(struct rpc_tconn *c, const struct iovec *iov,
+			      int iovcnt)
+{
+	struct msghdr msg = {.msg_iov = (struct iovec *)iov,
+			     .msg_iovlen = (size_t)iovcnt};
+
+	return sendmsg(tcp_of(c)->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-/* ---- writing --------------------------------------------------------- */
+static ssize_t tcp_recv_bytes(struct rpc_tconn *c, void *buf, size_t len)
+{
+	return read(tcp_of(c)->fd, buf, len);
+}
 
-/* Write as much of the queue as the socket takes.  0 (maybe blocked) or
- * -errno when the connection is broken. */
+static const struct rpc_stream_io tcp_stream_io = {
+    .send_bytes = tcp_send_bytes,
+    .recv_bytes = tcp_recv_bytes,
+};
+
 static int tcp_flush_locked(struct rpc_tconn *c)
 {
-	struct iovec iov[TCP_IOV_MAX];
-	struct msghdr msg = {.msg_iov = iov};
-	struct tcp_out *o;
-	ssize_t n;
-	size_t left;
-	int cnt;
-
-	while (c->outq) {
-		cnt = 0;
-		for (o = c->outq; o && cnt < TCP_IOV_MAX - 1; o = o->next) {
-			size_t bl = o->bulk ? o->bulk->size : 0;
-
-			if (o->done < o->hb_len) {
-				iov[cnt].iov_base = o->hb + o->done;
-				iov[cnt++].iov_len = o->hb_len - o->done;
-			}
-			if (bl) {
-				size_t skip = o->done > o->hb_len
-						  ? o->done - o->hb_len
-						  : 0;
-				iov[cnt].iov_base = o->bulk->data + skip;
-				iov[cnt++].iov_len = bl - skip;
-			}
-		}
-		msg.msg_iovlen = (size_t)cnt;
-		n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			return -errno;
-		}
-		c->queued -= (size_t)n;
-		left = (size_t)n;
-		while (left && (o = c->outq)) {
-			size_t total =
-			    o->hb_len + (o->bulk ? o->bulk->size : 0);
-			size_t take = total - o->done;
-
-			if (take > left) {
-				o->done += left;
-				break;
-			}
-			left -= take;
-			c->outq = o->next;
-			if (!c->outq)
-				c->outq_tail = &c->outq;
-			tcp_out_free(o);
-		}
-		pthread_cond_broadcast(&c->drained);
-	}
-	return 0;
+	return rpc_stream_flush_locked(c, &tcp_of(c)->stream);
 }
 
-/* Whether the reader may take more frames now. */
-static bool tcp_rx_ok_locked(struct rpc_tconn *c)
+static void tcp_rearm_locked(struct rpc_tconn *c)
 {
-	if (c->rx_count && atomic_load(c->rx_count) >= c->rx_max)
-		return false;
-	return !c->pause_on_queue || c->queued <= RPC_TCP_QUEUE_PAUSE;
+	rpc_ev_rearm(c->loop, c->src, tcp_of(c)->fd, rpc_stream_mask_locked(c));
 }
 
-/* The reader stopped and may go on again: true once, and the caller
- * kicks the handler with EPOLLIN (bytes may wait in the rx buffer, which
- * no epoll event would announce). */
-static bool tcp_rx_resume_locked(struct rpc_tconn *c)
-{
-	if (!c->rx_stopped || !tcp_rx_ok_locked(c) || c->state != TCP_S_OPEN)
-		return false;
-	c->rx_stopped = false;
-	return true;
-}
-
-static uint32_t tcp_mask_locked(struct rpc_tconn *c)
-{
-	uint32_t mask = c->outq ? EPOLLOUT : 0;
-
-	if (c->state == TCP_S_CONNECTING)
-		return EPOLLOUT;
-	/* Not reading: a peer's EOF is found when it is read again, or by
-	 * EPOLLHUP/EPOLLERR, which epoll always reports. */
-	if (tcp_rx_ok_locked(c))
-		mask |= EPOLLIN | EPOLLRDHUP;
-	return mask;
-}
-
-void rpc_tcp_rx_limit(struct rpc_tconn *c, atomic_uint *count, unsigned int max)
-{
-	pthread_mutex_lock(&c->lock);
-	c->rx_count = count;
-	c->rx_max = max;
-	pthread_mutex_unlock(&c->lock);
-}
-
-void rpc_tcp_rx_poke(struct rpc_tconn *c)
-{
-	bool kick;
-
-	/* The reader checks the count and marks itself stopped under the
-	 * lock: a count lowered after that finds it stopped here. */
-	pthread_mutex_lock(&c->lock);
-	kick = tcp_rx_resume_locked(c);
-	pthread_mutex_unlock(&c->lock);
-	if (kick)
-		rpc_ev_kick(c->loop, c->id, EPOLLIN);
-}
-
-/* Mark closing; the handler finishes.  Returns true if it was open. */
-static bool tcp_mark_closing_locked(struct rpc_tconn *c, int err)
-{
-	if (c->state == TCP_S_CLOSING || c->state == TCP_S_CLOSED)
-		return false;
-	c->state = TCP_S_CLOSING;
-	c->close_err = err;
-	shutdown(c->fd, SHUT_RDWR);
-	pthread_cond_broadcast(&c->drained);
-	return true;
-}
-
-static void tcp_close(struct rpc_tconn *c, int err)
-{
-	bool kick;
-
-	pthread_mutex_lock(&c->lock);
-	kick = tcp_mark_closing_locked(c, err);
-	pthread_mutex_unlock(&c->lock);
-	if (kick)
-		rpc_ev_kick(c->loop, c->id, 0);
-}
-
-static int tcp_send(struct rpc_tconn *c, const struct iovec *iov, int iovcnt,
-		    struct xl_iobuf *bulk)
-{
-	struct tcp_out *o = calloc(1, sizeof(*o));
-	size_t len = 0, peak;
-	int ret = 0;
-	bool kick = false;
-
-	if (!o)
-		return -ENOMEM;
-	for (int i = 0; i < iovcnt; i++)
-		len += iov[i].iov_len;
-	o->hb = malloc(len ? len : 1);
-	if (!o->hb) {
-		free(o);
-		return -ENOMEM;
-	}
-	for (int i = 0; i < iovcnt; i++) {
-		if (!iov[i].iov_len)
-			continue; /* iov_base may be NULL */
-		memcpy(o->hb + o->hb_len, iov[i].iov_base, iov[i].iov_len);
-		o->hb_len += iov[i].iov_len;
-	}
-	if (bulk && bulk->size)
-		o->bulk = xl_iobuf_ref(bulk);
-
-	pthread_mutex_lock(&c->lock);
-	if (c->state != TCP_S_OPEN) {
-		pthread_mutex_unlock(&c->lock);
-		tcp_out_free(o);
-		return -ENOTCONN;
-	}
-	*c->outq_tail = o;
-	c->outq_tail = &o->next;
-	c->queued += o->hb_len + (o->bulk ? o->bulk->size : 0);
-	peak = atomic_load(&tcp_queued_peak);
-	while (c->queued > peak && !atomic_compare_exchange_weak(
-				       &tcp_queued_peak, &peak, c->queued))
-		;
-	if (c->outq == o) {
-		ret = tcp_flush_locked(c);
-		if (ret) {
-			kick = tcp_mark_closing_locked(c, ret);
-			ret = 0; /* queued: the close answers it */
-		} else if (c->outq && !c->busy) {
-			/* blocked: ask for EPOLLOUT; a running handler
-			 * re-arms with it itself when it finishes */
-			rpc_ev_rearm(c->loop, c->id, c->fd, tcp_mask_locked(c));
-		}
-	}
-	pthread_mutex_unlock(&c->lock);
-	if (kick)
-		rpc_ev_kick(c->loop, c->id, 0);
-	return ret;
-}
-
-static void tcp_wait_queued(struct rpc_tconn *c, size_t limit, int timeout_ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&c->lock);
-	while (c->queued > limit && c->state == TCP_S_OPEN)
-		if (pthread_cond_timedwait(&c->drained, &c->lock, &ts))
-			break;
-	pthread_mutex_unlock(&c->lock);
-}
-
-/* ---- reading --------------------------------------------------------- */
-
-static void tcp_copy_rx(struct rpc_tconn *c, void *dst, size_t want)
-{
-	size_t n = c->rx_len - c->rx_pos;
-
-	if (n > want)
-		n = want;
-	memcpy(dst, c->rx + c->rx_pos, n);
-	c->rx_pos += n;
-	c->got += n;
-}
-
-/* Header complete: validate it and set up the body. */
-static int tcp_start_frame(struct rpc_tconn *c)
-{
-	if (rpc_frame_parse(c->hdr, &c->h)) {
-		xl_warn("rpc", "bad frame header from %s: closing", c->peer);
-		return -EBADMSG;
-	}
-	c->body = malloc(c->h.body_len ? c->h.body_len : 1);
-	if (!c->body)
-		return -ENOMEM;
-	c->stage = TCP_BODY;
-	c->got = 0;
-	return 0;
-}
-
-static int tcp_deliver(struct rpc_tconn *c)
-{
-	int ret = c->cbs->on_frame(c->ctx, c, &c->h, c->body, c->bulk);
-
-	free(c->body);
-	c->body = NULL;
-	if (c->bulk)
-		xl_iobuf_unref(c->bulk);
-	c->bulk = NULL;
-	c->stage = TCP_HDR;
-	c->got = 0;
-	return ret < 0 ? ret : 0;
-}
-
-/* Advance the frame in progress with buffered bytes and, for bulk, straight
- * socket reads.  1 when the rx buffer is empty, 0 to go on, -errno. */
-static int tcp_step(struct rpc_tconn *c)
-{
-	ssize_t n;
-	int ret;
-
-	switch (c->stage) {
-	case TCP_HDR:
-		tcp_copy_rx(c, c->hdr + c->got, RPC_HEADER_LEN - c->got);
-		if (c->got < RPC_HEADER_LEN)
-			return 1;
-		return tcp_start_frame(c);
-	case TCP_BODY:
-		tcp_copy_rx(c, c->body + c->got, c->h.body_len - c->got);
-		if (c->got < c->h.body_len)
-			return 1;
-		if (!c->h.bulk_len)
-			return tcp_deliver(c);
-		c->bulk = xl_iobuf_new(c->h.bulk_len);
-		if (!c->bulk)
-			return -ENOMEM;
-		c->stage = TCP_BULK;
-		c->got = 0;
-		return 0;
-	case TCP_BULK:
-		tcp_copy_rx(c, c->bulk->data + c->got, c->h.bulk_len - c->got);
-		while (c->got < c->h.bulk_len &&
-		       c->h.bulk_len - c->got >= TCP_RX_SIZE / 4) {
-			/* big remainder: read it in place, no copy */
-			n = read(c->fd, c->bulk->data + c->got,
-				 c->h.bulk_len - c->got);
-			if (n <= 0)
-				return 1; /* let the rx read find out why */
-			c->got += (size_t)n;
-		}
-		if (c->got < c->h.bulk_len)
-			return 1;
-		c->bulk->size = c->h.bulk_len;
-		ret = tcp_deliver(c);
-		return ret;
-	}
-	return -EINVAL;
-}
-
-/* True when the reader must stop taking frames for now (and is then
- * marked stopped, so that whoever lifts the cause kicks it again). */
-static bool tcp_rx_pause(struct rpc_tconn *c)
-{
-	bool stop;
-
-	pthread_mutex_lock(&c->lock);
-	stop = !tcp_rx_ok_locked(c);
-	if (stop)
-		c->rx_stopped = true;
-	pthread_mutex_unlock(&c->lock);
-	return stop;
-}
-
-/* Read until the socket is empty or reading pauses.  0, or -errno to
- * close.  force: the socket hung up or failed; read to find out. */
-static int tcp_read(struct rpc_tconn *c, bool force)
-{
-	ssize_t n;
-	int ret;
-
-	for (;;) {
-		if (!force && tcp_rx_pause(c))
-			return 0;
-		if (c->rx_pos == c->rx_len) {
-			c->rx_pos = c->rx_len = 0;
-			n = read(c->fd, c->rx, TCP_RX_SIZE);
-			if (n == 0)
-				return -ECONNRESET;
-			if (n == -1) {
-				if (errno == EINTR)
-					continue;
-				if (errno == EAGAIN || errno == EWOULDBLOCK)
-					return 0;
-				return -errno;
-			}
-			c->rx_len = (size_t)n;
-		}
-		do {
-			ret = tcp_step(c);
-			if (ret < 0)
-				return ret;
-			/* a callback may have closed us */
-			if (c->state != TCP_S_OPEN)
-				return 0;
-			/* a frame was delivered: its answer may fill the
-			 * queue, or its owner hold us */
-			if (!force && c->stage == TCP_HDR && c->got == 0 &&
-			    tcp_rx_pause(c))
-				return 0;
-		} while (ret == 0 || c->rx_pos < c->rx_len);
-	}
-}
-
-/* ---- handler --------------------------------------------------------- */
-
-static void tcp_finish(struct rpc_tconn *c)
-{
-	struct tcp_out *o;
-	int err;
-
-	pthread_mutex_lock(&c->lock);
-	c->state = TCP_S_CLOSED;
-	err = c->close_err;
-	while ((o = c->outq)) {
-		c->outq = o->next;
-		tcp_out_free(o);
-	}
-	c->outq_tail = &c->outq;
-	c->queued = 0;
-	pthread_cond_broadcast(&c->drained);
-	pthread_mutex_unlock(&c->lock);
-	rpc_ev_del(c->loop, c->id, c->fd);
-	c->cbs->on_closed(c->ctx, c, err);
-}
-
-static void tcp_fail(struct rpc_tconn *c, int err)
-{
-	pthread_mutex_lock(&c->lock);
-	tcp_mark_closing_locked(c, err);
-	pthread_mutex_unlock(&c->lock);
-}
-
-static void tcp_connected(struct rpc_tconn *c, uint32_t ev)
+/* A non-blocking connect finished (writable) or failed. */
+static int tcp_connected(struct rpc_tconn *c, uint32_t ev)
 {
 	int err = 0;
 	socklen_t len = sizeof(err);
 
 	if (!(ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
-		return;
-	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		return 0;
+	if (getsockopt(tcp_of(c)->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 		err = errno;
-	if (err) {
-		tcp_fail(c, -err);
-		return;
-	}
-	pthread_mutex_lock(&c->lock);
-	if (c->state == TCP_S_CONNECTING)
-		c->state = TCP_S_OPEN;
-	pthread_mutex_unlock(&c->lock);
+	if (err)
+		return -err;
 	tcp_fill_addrs(c);
-	c->cbs->on_connected(c->ctx, c);
+	rpc_tconn_connected(c);
+	return 0;
 }
 
-static void tcp_process(struct rpc_tconn *c, uint32_t ev)
+static int tcp_process(struct rpc_tconn *c, uint32_t ev)
 {
-	enum tcp_state st;
-	int ret = 0;
-
-	if (ev & RPC_EV_SHUTDOWN)
-		tcp_fail(c, -ENOTCONN);
-	pthread_mutex_lock(&c->lock);
-	st = c->state;
-	if (st == TCP_S_OPEN && (ev & EPOLLOUT))
-		ret = tcp_flush_locked(c);
-	if (tcp_rx_resume_locked(c))
-		ev |= EPOLLIN; /* the queue drained below the pause mark */
-	pthread_mutex_unlock(&c->lock);
-	if (st == TCP_S_CONNECTING)
-		tcp_connected(c, ev);
-	else if (st == TCP_S_OPEN && !ret &&
-		 (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
-		ret = tcp_read(c, ev & (EPOLLHUP | EPOLLERR));
-	if (ret)
-		tcp_fail(c, ret);
+	if (c->state == RPC_TC_CONNECTING)
+		return tcp_connected(c, ev);
+	return rpc_stream_process(c, &tcp_of(c)->stream, ev);
 }
 
-static void tcp_handle(void *obj, uint32_t ev)
+/* Wakes a peer blocked on us and makes our own reads end. */
+static void tcp_shutdown_locked(struct rpc_tconn *c)
 {
-	struct rpc_tconn *c = obj;
-
-	pthread_mutex_lock(&c->lock);
-	if (c->busy || c->state == TCP_S_CLOSED) {
-		c->pending_ev |= ev;
-		pthread_mutex_unlock(&c->lock);
-		return;
-	}
-	c->busy = true;
-	pthread_mutex_unlock(&c->lock);
-	for (;;) {
-		if (c->state == TCP_S_CLOSING) {
-			tcp_finish(c);
-			break;
-		}
-		tcp_process(c, ev);
-		pthread_mutex_lock(&c->lock);
-		if (c->pending_ev && c->state != TCP_S_CLOSING) {
-			ev = c->pending_ev;
-			c->pending_ev = 0;
-			pthread_mutex_unlock(&c->lock);
-			continue;
-		}
-		if (c->state == TCP_S_CLOSING) {
-			pthread_mutex_unlock(&c->lock);
-			continue;
-		}
-		c->busy = false;
-		rpc_ev_rearm(c->loop, c->id, c->fd, tcp_mask_locked(c));
-		pthread_mutex_unlock(&c->lock);
-		return;
-	}
-	pthread_mutex_lock(&c->lock);
-	c->busy = false;
-	pthread_mutex_unlock(&c->lock);
+	shutdown(tcp_of(c)->fd, SHUT_RDWR);
 }
 
-static const struct rpc_ev_ops tcp_conn_ev_ops = {
-    .handle = tcp_handle,
-    .ref = tcp_ev_ref,
-    .unref = tcp_ev_unref,
+static void tcp_detach(struct rpc_tconn *c)
+{
+	rpc_ev_del(c->loop, c->src, tcp_of(c)->fd);
+}
+
+static void tcp_destroy(struct rpc_tconn *c)
+{
+	struct tcp_conn *t = tcp_of(c);
+
+	rpc_stream_fini(&t->stream);
+	if (t->fd >= 0)
+		close(t->fd);
+}
+
+static const struct rpc_tconn_io tcp_io = {
+    .flush_locked = tcp_flush_locked,
+    .want_write_locked = tcp_rearm_locked,
+    .process = tcp_process,
+    .shutdown_locked = tcp_shutdown_locked,
+    .rearm_locked = tcp_rearm_locked,
+    .detach = tcp_detach,
+    .destroy = tcp_destroy,
 };
+
+/* A connection on fd, which it owns from here on (closed on failure). */
+static struct rpc_tconn *tcp_new(struct rpc_evloop *loop, int fd,
+				 enum rpc_tconn_state state)
+{
+	struct rpc_tconn *c =
+	    rpc_tconn_new(sizeof(struct tcp_conn), &tcp_io, loop, state);
+	int one = 1;
+
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	tcp_of(c)->fd = fd;
+	if (rpc_stream_init(&tcp_of(c)->stream, &tcp_stream_io)) {
+		rpc_tconn_unref(c);
+		return NULL;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	tcp_keepalive(fd);
+	return c;
+}
 
 static int tcp_connect(struct rpc_evloop *loop, const struct sockaddr *sa,
 		       socklen_t salen, const struct rpc_tp_cbs *cbs, void *ctx,
@@ -721,35 +228,22 @@ static int tcp_connect(struct rpc_evloop *loop, const struct sockaddr *sa,
 		close(fd);
 		return ret;
 	}
-	c = tcp_new(loop, fd, TCP_S_CONNECTING);
-	if (!c) {
-		close(fd);
+	c = tcp_new(loop, fd, RPC_TC_CONNECTING);
+	if (!c)
 		return -ENOMEM;
-	}
 	c->cbs = cbs;
 	c->ctx = ctx;
 	cbs->ctx_ref(ctx);
-	/* hold the lock so the first event waits until c->id is set */
+	/* hold the lock so the first event waits until c->src is set */
 	pthread_mutex_lock(&c->lock);
-	ret = rpc_ev_add(loop, fd, EPOLLOUT, &tcp_conn_ev_ops, c, &c->id);
+	ret = rpc_ev_add(loop, fd, EPOLLOUT, &rpc_tconn_ev_ops, c, &c->src);
 	pthread_mutex_unlock(&c->lock);
 	if (ret) {
-		tcp_unref(c);
+		rpc_tconn_unref(c);
 		return ret;
 	}
 	*out = c;
 	return 0;
-}
-
-static void tcp_addrs(struct rpc_tconn *c, char *peer, char *peer_host,
-		      char *local_host)
-{
-	if (peer)
-		memcpy(peer, c->peer, RPC_ADDR_LEN);
-	if (peer_host)
-		memcpy(peer_host, c->peer_host, RPC_ADDR_LEN);
-	if (local_host)
-		memcpy(local_host, c->local_host, RPC_ADDR_LEN);
 }
 
 /* ---- listening ------------------------------------------------------- */
@@ -775,35 +269,33 @@ static void tcp_l_unref(void *obj)
 
 static void tcp_accept_one(struct rpc_tlistener *l, int fd)
 {
-	struct rpc_tconn *c = tcp_new(l->loop, fd, TCP_S_OPEN);
+	struct rpc_tconn *c = tcp_new(l->loop, fd, RPC_TC_OPEN);
 	const struct rpc_tp_cbs *cbs = NULL;
 	void *ctx;
 
-	if (!c) {
-		close(fd);
+	if (!c)
 		return;
-	}
 	tcp_fill_addrs(c);
 	c->pause_on_queue = true;
 	ctx = l->accept(l->lctx, c, &cbs);
 	if (!ctx) {
-		tcp_unref(c);
+		rpc_tconn_unref(c);
 		return;
 	}
 	c->cbs = cbs;
 	c->ctx = ctx;
 	pthread_mutex_lock(&c->lock);
-	if (rpc_ev_add(l->loop, fd, EPOLLIN | EPOLLRDHUP, &tcp_conn_ev_ops, c,
-		       &c->id)) {
+	if (rpc_ev_add(l->loop, fd, EPOLLIN | EPOLLRDHUP, &rpc_tconn_ev_ops, c,
+		       &c->src)) {
 		/* never registered: report the close directly */
-		c->state = TCP_S_CLOSED;
+		c->state = RPC_TC_CLOSED;
 		pthread_mutex_unlock(&c->lock);
 		cbs->on_closed(ctx, c, -ENOMEM);
-		tcp_unref(c);
+		rpc_tconn_unref(c);
 		return;
 	}
 	pthread_mutex_unlock(&c->lock);
-	tcp_unref(c); /* the loop and the owner hold theirs */
+	rpc_tconn_unref(c); /* the loop and the owner hold theirs */
 }
 
 static void tcp_l_handle(void *obj, uint32_t ev)
@@ -939,10 +431,5 @@ const struct rpc_transport_ops rpc_tcp_ops = {
     .listener_port = tcp_listener_port,
     .listener_close = tcp_listener_close,
     .connect = tcp_connect,
-    .send = tcp_send,
-    .wait_queued = tcp_wait_queued,
-    .close = tcp_close,
-    .ref = tcp_ref,
-    .unref = tcp_unref,
-    .addrs = tcp_addrs,
+    .rx_limit = rpc_tconn_rx_limit,
 };

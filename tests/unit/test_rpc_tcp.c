@@ -14,7 +14,7 @@
 
 #include "frame.h"
 #include "rpc.h"
-#include "tcp-flow.h"
+#include "conn-flow.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -817,7 +817,7 @@ static void flood_unread(struct fixture *fx, uint32_t proc)
 
 	fx->clnt = fx_client(fx, port, NULL);
 	assert_true(waiter_wait(&fx->conn_w, 1, WAIT_MS));
-	rpc_tcp_queued_peak_reset();
+	rpc_tconn_queued_peak_reset();
 	u.fd = raw_connect(port);
 	/* a blocked send gives up after a second, so the thread ends */
 	setsockopt(u.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -830,9 +830,9 @@ static void flood_unread(struct fixture *fx, uint32_t proc)
 	atomic_store(&u.stop, true);
 	pthread_join(th, NULL);
 	print_message("flood: sent %zu bytes, server queue peak %zu\n",
-		      atomic_load(&u.sent), rpc_tcp_queued_peak());
+		      atomic_load(&u.sent), rpc_tconn_queued_peak());
 	/* one rx buffer of requests past the mark at most */
-	assert_true(rpc_tcp_queued_peak() <= RPC_TCP_QUEUE_PAUSE + (1u << 20));
+	assert_true(rpc_tconn_queued_peak() <= RPC_TCONN_QUEUE_PAUSE + (1u << 20));
 	/* reading the replies lets the server resume: every whole request
 	 * sent gets its answer (each answer is as long as its request) */
 	{
