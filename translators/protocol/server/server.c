@@ -25,6 +25,13 @@
  * which would otherwise stop reading it, pings included; instead at most
  * SERVER_MAX_LOCK_WAITS of them per connection are in progress, more are
  * refused with ENOLCK (logged once per connection).
+ *
+ * Cache notices: a cache notice that reaches this translator from the
+ * brick graph (features/upcall) names the client it is for; it goes to
+ * that client's connection as an RPC_NOTICE_INVAL notice if the client
+ * asked for notices in its handshake (RPC_HS_TAKES_NOTICES), and is
+ * dropped otherwise.  A notice is a frame on the existing connection, so
+ * it travels in order with that client's replies.
  */
 #include "config.h"
 
@@ -83,6 +90,7 @@ struct server_client {
 	uint64_t id;	       /* mortar.client-id, unique in this process */
 	char peer[80];	       /* "host:port", for logs and the dump */
 	char *identity;	       /* the client's own name from the handshake */
+	bool takes_notices;    /* priv->lock: asked for notices */
 	struct xl *subvol;     /* attached volume; NULL before handshake */
 	struct rpc_conn *conn; /* ref held while in the list */
 
@@ -683,7 +691,7 @@ static void server_handle_handshake(struct server_priv *priv,
 	struct xl *subvol = NULL;
 	struct rpc_rbuf r;
 	struct rpc_wbuf w;
-	uint32_t version;
+	uint32_t version, flags;
 	int ret;
 
 	rpc_rbuf_init(&r, msg->body, msg->body_len);
@@ -691,7 +699,7 @@ static void server_handle_handshake(struct server_priv *priv,
 	ret = rpc_get_str(&r, XL_NAME_MAX, &volume);
 	if (ret == 0)
 		ret = rpc_get_str(&r, 1024, &identity);
-	(void)rpc_get_u32(&r); /* flags: none defined yet */
+	flags = rpc_get_u32(&r);
 	if (ret == 0 && r.err)
 		ret = r.err;
 	if (ret != 0)
@@ -715,6 +723,9 @@ static void server_handle_handshake(struct server_priv *priv,
 		goto out;
 	}
 	client->subvol = subvol;
+	pthread_mutex_lock(&priv->lock);
+	client->takes_notices = (flags & RPC_HS_TAKES_NOTICES) != 0;
+	pthread_mutex_unlock(&priv->lock);
 	free(client->identity);
 	client->identity = identity;
 	identity = NULL;
@@ -732,7 +743,7 @@ out:
 			client->peer, volume ? volume : "?", -ret);
 	rpc_wbuf_init(&w);
 	rpc_put_u32(&w, (uint32_t)ret);
-	rpc_put_u32(&w, 0); /* capabilities: none yet */
+	rpc_put_u32(&w, RPC_CAP_NOTICES);
 	if (w.err == 0)
 		rpc_conn_reply(conn, msg->xid, msg->proc, w.data, w.len, NULL);
 	rpc_wbuf_free(&w);
@@ -1151,6 +1162,35 @@ static int server_notify(struct xl *xl, enum xl_event ev, struct xl *from)
 	return 0;
 }
 
+/* A cache notice from the brick graph: send it to the client it names.
+ * Runs on the thread that answers the fop that caused it. */
+static void server_upcall(struct xl *xl, struct xl *from,
+			  const struct xl_upcall *up)
+{
+	struct server_priv *priv = xl->private;
+	struct rpc_conn *conn = NULL;
+	struct rpc_wbuf w;
+
+	(void)from;
+	if (!priv || up->client_id == 0)
+		return;
+	pthread_mutex_lock(&priv->lock);
+	for (struct server_client *c = priv->clients; c; c = c->next)
+		if (c->id == up->client_id) {
+			if (c->takes_notices)
+				conn = rpc_conn_ref(c->conn);
+			break;
+		}
+	pthread_mutex_unlock(&priv->lock);
+	if (!conn)
+		return; /* gone, or an older client */
+	rpc_wbuf_init(&w);
+	if (rpc_encode_notice_inval(&w, up) == 0)
+		rpc_conn_notice(conn, RPC_NOTICE_INVAL, w.data, w.len);
+	rpc_wbuf_free(&w);
+	rpc_conn_unref(conn);
+}
+
 static void server_dump(struct xl *xl, FILE *out)
 {
 	struct server_priv *priv = xl->private;
@@ -1230,6 +1270,7 @@ const struct xl_desc mortar_xlator = {
     .init = server_init,
     .fini = server_fini,
     .notify = server_notify,
+    .upcall = server_upcall,
     .dump = server_dump,
     .options = server_options,
     .min_children = 1,
