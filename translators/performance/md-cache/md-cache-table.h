@@ -27,8 +27,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define MDC_XATTRS_MAX	    8	/* cached xattr names per inode */
-#define MDC_DIR_ENTRIES_MAX 256 /* cached names per directory */
+#define MDC_XATTRS_MAX	    8	 /* cached xattr names per inode */
+#define MDC_DIR_ENTRIES_MAX 8192 /* cached names per directory */
 
 struct mdc_xattr {
 	char *name; /* NULL: free slot */
