@@ -65,7 +65,7 @@ static void brick_usage(FILE *out)
 		"to Mortar clients.\n"
 		"\n"
 		"  --export DIR         directory to export (graph posix -> "
-		"locks -> io-threads)\n"
+		"locks -> upcall -> io-threads)\n"
 		"  -f, --volfile FILE   server volfile to load instead\n"
 		"  --volume NAME        volume name clients attach to "
 		"(default brick)\n"
@@ -300,8 +300,9 @@ static void brick_opt_line(char **text, const char *key, const char *value)
 	*text = next;
 }
 
-/* The server volfile --export stands for: posix -> locks -> io-threads
- * (named after the volume: what clients attach to) -> protocol/server. */
+/* The server volfile --export stands for: posix -> locks -> upcall (cache
+ * notices for the clients) -> io-threads (named after the volume: what
+ * clients attach to) -> protocol/server. */
 static char *brick_export_volfile(const struct brick_opts *o)
 {
 	const char *v = o->volume;
@@ -326,13 +327,17 @@ static char *brick_export_volfile(const struct brick_opts *o)
 		     "    type features/locks\n"
 		     "    subvolumes %s-posix\n"
 		     "end-volume\n"
+		     "volume %s-upcall\n"
+		     "    type features/upcall\n"
+		     "    subvolumes %s-locks\n"
+		     "end-volume\n"
 		     "volume %s\n"
 		     "    type performance/io-threads\n"
-		     "    subvolumes %s-locks\n"
+		     "    subvolumes %s-upcall\n"
 		     "end-volume\n"
 		     "volume %s-server\n"
 		     "    type protocol/server\n",
-		     o->export_dir, v, o->export_dir, v, v, v, v, v) < 0)
+		     o->export_dir, v, o->export_dir, v, v, v, v, v, v, v) < 0)
 		brick_fail("no memory");
 	if (!brick_value_ok(o->export_dir))
 		brick_fail("--export %s: path not usable in a volfile",

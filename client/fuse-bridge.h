@@ -52,7 +52,14 @@ struct fuse_bridge {
 	 * Runs on a FUSE thread. */
 	void (*on_live)(struct fuse_bridge *fb);
 	void *owner; /* the mount program's */
+	struct fuse_bridge_inval *inval; /* fuse-bridge-inval.c */
 };
+
+/* fuse-bridge-inval.c: forward the graph's cache notices to the kernel
+ * from a thread of its own (sets graph->top_upcall).  Start once fb->graph
+ * is set, stop before the session goes.  0 or -errno. */
+int fuse_bridge_inval_start(struct fuse_bridge *fb);
+void fuse_bridge_inval_stop(struct fuse_bridge *fb);
 
 /* The ops table the mount program passes to fuse_session_new. */
 extern const struct fuse_lowlevel_ops fuse_bridge_ops;

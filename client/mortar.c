@@ -388,6 +388,10 @@ static int mt_fuse_setup(struct mortar *m)
 		goto out;
 	}
 	fb->se = m->se;
+	if (fuse_bridge_inval_start(fb) != 0)
+		xl_warn(MT_LOG,
+			"cannot start the invalidation thread: the "
+			"kernel's caches expire by their timeouts only");
 	if (fuse_session_mount(m->se, m->opts.mountpoint) != 0) {
 		mt_fail(m, "cannot mount on %s (see the log)",
 			m->opts.mountpoint);
@@ -593,6 +597,7 @@ static int mt_main(struct mortar *m)
 unmount:
 	/* The session is not destroyed: a call still in the graph (a lock
 	 * wait, a slow brick) may answer its request until exit. */
+	fuse_bridge_inval_stop(&m->fb);
 	fuse_session_unmount(m->se);
 	if (m->opts.pid_file)
 		unlink(m->opts.pid_file);

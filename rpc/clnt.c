@@ -531,6 +531,30 @@ static void clnt_on_connected(void *ctx, struct rpc_tconn *c)
 	clnt_cb_leave(clnt, &sc);
 }
 
+/* A notice: counts as a sign of life, goes to the owner, never answered.
+ * A notice with bulk data is not one this build can know: dropped. */
+static int clnt_on_notice(struct rpc_clnt *clnt, struct rpc_tconn *c,
+			  struct rpc_msg *msg)
+{
+	struct clnt_cb_scope sc;
+	bool deliver = false;
+
+	msg->type = RPC_T_NOTICE;
+	pthread_mutex_lock(&clnt->lock);
+	if (c == clnt->conn) {
+		clnt->last_recv_ms = rpc_now_ms();
+		deliver = clnt->cbs.on_notice && !msg->bulk;
+		if (deliver)
+			clnt_cb_enter_locked(clnt, &sc);
+	}
+	pthread_mutex_unlock(&clnt->lock);
+	if (!deliver)
+		return 0;
+	clnt->cbs.on_notice(clnt->ctx, msg);
+	clnt_cb_leave(clnt, &sc);
+	return 0;
+}
+
 static int clnt_on_frame(void *ctx, struct rpc_tconn *c,
 			 const struct rpc_frame_hdr *h, const uint8_t *body,
 			 struct xl_iobuf *bulk)
@@ -547,6 +571,8 @@ static int clnt_on_frame(void *ctx, struct rpc_tconn *c,
 	    .bulk = bulk,
 	};
 
+	if (h->type == RPC_T_NOTICE)
+		return clnt_on_notice(clnt, c, &msg);
 	if (h->type != RPC_T_REPLY)
 		return -EBADMSG; /* servers do not call clients */
 	pthread_mutex_lock(&clnt->lock);

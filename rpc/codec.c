@@ -19,6 +19,7 @@
 #include "config.h"
 
 #include "rpc.h"
+#include "xlator.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -876,4 +877,50 @@ out:
 			ret = -EBADMSG;
 	}
 	return ret;
+}
+
+/* ---- notices --------------------------------------------------------- */
+
+int rpc_encode_notice_inval(struct rpc_wbuf *w, const struct xl_upcall *up)
+{
+	rpc_put_u32(w, up->what);
+	rpc_put_u64(w, up->gen);
+	codec_put_raw(w, up->gfid, XL_GFID_LEN);
+	codec_put_raw(w, up->pargfid, XL_GFID_LEN);
+	rpc_put_str(w, up->name);
+	return w->err;
+}
+
+int rpc_decode_notice_inval(struct rpc_rbuf *r, struct xl_upcall *up,
+			    char **name_out)
+{
+	char *name = NULL;
+	int ret;
+
+	memset(up, 0, sizeof(*up));
+	*name_out = NULL;
+	up->what = rpc_get_u32(r);
+	up->gen = rpc_get_u64(r);
+	codec_get_raw(r, up->gfid, XL_GFID_LEN);
+	codec_get_raw(r, up->pargfid, XL_GFID_LEN);
+	ret = rpc_get_str(r, XL_NAME_MAX, &name);
+	if (ret == 0 && r->err)
+		ret = -EBADMSG;
+	if (ret == 0 && name && !xl_name_is_valid(name))
+		ret = -EBADMSG;
+	/* A forget-all names nothing; every other kind names an inode. */
+	if (ret == 0 && !(up->what & XL_UP_FORGET_ALL) &&
+	    xl_gfid_is_null(up->gfid))
+		ret = -EBADMSG;
+	if (ret != 0) {
+		free(name);
+		memset(up, 0, sizeof(*up));
+		return ret == -ENOMEM ? ret : -EBADMSG;
+	}
+	up->what &= XL_UP_KNOWN;
+	if (!up->what)
+		up->what = XL_UP_ATTR | XL_UP_XATTR;
+	up->name = name;
+	*name_out = name;
+	return 0;
 }

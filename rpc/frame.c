@@ -51,7 +51,8 @@ int rpc_frame_parse(const uint8_t *in, struct rpc_frame_hdr *h)
 	h->reserved = (uint32_t)frame_get(in + 28, 4);
 	if (h->magic != RPC_MAGIC || h->version != RPC_VERSION)
 		return -EBADMSG;
-	if (h->type != RPC_T_REQUEST && h->type != RPC_T_REPLY)
+	if (h->type != RPC_T_REQUEST && h->type != RPC_T_REPLY &&
+	    h->type != RPC_T_NOTICE)
 		return -EBADMSG;
 	if (h->body_len > RPC_BODY_MAX || h->bulk_len > RPC_BULK_MAX)
 		return -EBADMSG;

@@ -5,12 +5,16 @@
  *
  * Frame (all integers little-endian):
  *
- *   u32 magic 'MRTR'   u16 version   u16 type (request/reply)
+ *   u32 magic 'MRTR'   u16 version   u16 type (request/reply/notice)
  *   u32 body_len       u32 bulk_len  u64 xid   u32 proc  u32 reserved
  *   body_len bytes of body, then bulk_len bytes of bulk data
  *
  * body_len and bulk_len are bounded (RPC_BODY_MAX, RPC_BULK_MAX); a frame
  * that breaks a bound, has a bad magic or version closes the connection.
+ * A notice is a frame the server sends on its own (xid 0, no reply):
+ * proc is the notice's kind (enum rpc_notice); a client drops kinds it
+ * does not know.  A server sends notices only to a client whose handshake
+ * asked for them; a server that receives one closes the connection.
  * The bulk part (read/write data, big xattr values) travels in its own
  * xl_iobuf: over TCP it is read straight into one and written from one
  * with sendmsg, never copied in between; the RDMA transport copies it
@@ -36,7 +40,17 @@
 #define RPC_BULK_MAX (XL_IO_SIZE_MAX + (64u << 10)) /* largest bulk */
 #define RPC_DEFAULT_PORT 24010
 
-enum rpc_type { RPC_T_REQUEST = 1, RPC_T_REPLY = 2 };
+enum rpc_type { RPC_T_REQUEST = 1, RPC_T_REPLY = 2, RPC_T_NOTICE = 3 };
+
+/* The handshake (protocol/client and protocol/server): the client's
+ * flags word and the server's capabilities word. */
+#define RPC_HS_TAKES_NOTICES 0x1u /* flag: send me notices */
+#define RPC_CAP_NOTICES 0x1u      /* capability: notices will come */
+
+/* Kinds of notice (the proc of an RPC_T_NOTICE frame). */
+enum rpc_notice {
+	RPC_NOTICE_INVAL = 1, /* a cache invalidation: struct xl_upcall */
+};
 
 /* Procedures: 0..XL_FOP_COUNT-1 are the fops; the rest are calls of the
  * protocol itself. */
@@ -86,6 +100,9 @@ struct rpc_clnt_cbs {
 	 * already been answered with that error.  Reconnect follows unless
 	 * no_reconnect. */
 	void (*on_disconnect)(void *ctx, int err);
+	/* A notice frame from the server (msg->type RPC_T_NOTICE, msg->proc
+	 * its kind).  NULL: notices are dropped. */
+	void (*on_notice)(void *ctx, const struct rpc_msg *msg);
 };
 
 struct rpc_clnt *rpc_clnt_new(struct rpc_evloop *loop, const char *host,
@@ -144,6 +161,10 @@ void rpc_srv_destroy(struct rpc_srv *srv);
 
 int rpc_conn_reply(struct rpc_conn *conn, uint64_t xid, uint32_t proc,
 		   const void *body, size_t body_len, struct xl_iobuf *bulk);
+/* Send a notice of kind proc (enum rpc_notice) to the client; body is
+ * copied.  Any thread.  0, -ENOTCONN after close, or -errno. */
+int rpc_conn_notice(struct rpc_conn *conn, uint32_t proc, const void *body,
+		    size_t body_len);
 /* Each request counts toward the connection's in-flight cap until its
  * reply is sent (the connection stops reading at the cap).  A request the
  * owner may keep unanswered for an unbounded time (a blocking lock request
@@ -227,5 +248,17 @@ int rpc_encode_reply(struct rpc_wbuf *w, enum xl_fop fop,
 int rpc_decode_reply(struct rpc_rbuf *r, enum xl_fop fop,
 		     struct xl_reply *reply, uint64_t *remote_fd,
 		     struct xl_iobuf *bulk);
+
+/* Notice bodies.  An invalidation: u32 what, u64 gen, gfid, pargfid,
+ * name (string, NULL allowed).  The decoder checks the name
+ * (xl_name_is_valid), keeps the XL_UP_* bits it knows and turns an
+ * invalidation with none (a newer brick's kind of change) into
+ * XL_UP_ATTR | XL_UP_XATTR; it ignores bytes after the fields (a newer
+ * brick may append some).  up->name points into *name_out (malloc'd,
+ * the caller frees it).  0 or -EBADMSG / -ENOMEM. */
+struct xl_upcall;
+int rpc_encode_notice_inval(struct rpc_wbuf *w, const struct xl_upcall *up);
+int rpc_decode_notice_inval(struct rpc_rbuf *r, struct xl_upcall *up,
+			    char **name_out);
 
 #endif

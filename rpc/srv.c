@@ -136,7 +136,8 @@ static int srv_on_frame(void *ctx, struct rpc_tconn *c,
 	};
 
 	if (h->type != RPC_T_REQUEST) {
-		xl_warn("rpc", "reply frame from client %s: closing",
+		xl_warn("rpc", "%s frame from client %s: closing",
+			h->type == RPC_T_NOTICE ? "notice" : "reply",
 			conn->peer);
 		return -EBADMSG;
 	}
@@ -502,6 +503,35 @@ int rpc_conn_reply(struct rpc_conn *conn, uint64_t xid, uint32_t proc,
 		}
 	}
 	rpc_tconn_unref(t);
+	return ret;
+}
+
+int rpc_conn_notice(struct rpc_conn *conn, uint32_t proc, const void *body,
+		    size_t body_len)
+{
+	const struct rpc_transport_ops *tp = conn->srv->tp;
+	uint8_t hdr[RPC_HEADER_LEN];
+	struct iovec iov[2];
+	struct rpc_tconn *t = NULL;
+	int ret;
+
+	if (body_len > RPC_BODY_MAX)
+		return -EMSGSIZE;
+	if (!body && body_len)
+		return -EINVAL;
+	pthread_mutex_lock(&conn->lock);
+	if (conn->tconn)
+		t = tp->ref(conn->tconn);
+	pthread_mutex_unlock(&conn->lock);
+	if (!t)
+		return -ENOTCONN;
+	rpc_frame_encode(hdr, RPC_T_NOTICE, (uint32_t)body_len, 0, 0, proc);
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = sizeof(hdr);
+	iov[1].iov_base = (void *)body;
+	iov[1].iov_len = body_len;
+	ret = tp->send(t, iov, 2, NULL);
+	tp->unref(t);
 	return ret;
 }
 

@@ -266,7 +266,9 @@ enum {
 	XL_F_DIR_FD = 1u << 1,	   /* its fd must be a directory's */
 	XL_F_FILE_FD = 1u << 2,	   /* its fd must be a file's */
 	XL_F_CLIENT_TAG = 1u << 3, /* the brick tags it with the calling
-				    * client (lock owner, cleanup) */
+				    * client (lock owner, cleanup;
+				    * features/upcall: who caches an inode,
+				    * who changed it) */
 };
 
 struct xl_fop_info {

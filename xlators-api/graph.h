@@ -60,7 +60,13 @@ struct xl_graph {
 	 * waits for CHILD_UP before mounting). */
 	void (*top_notify)(struct xl_graph *g, enum xl_event ev, void *data);
 	void *top_notify_data;
-	void *owner; /* the program's, e.g. the bridge */
+	/* Called with every cache notice that reaches the top (the FUSE
+	 * bridge forwards them to the kernel).  On the sender's thread; must
+	 * not block.  NULL: dropped. */
+	void (*top_upcall)(struct xl_graph *g, const struct xl_upcall *up,
+			   void *data);
+	void *top_upcall_data;
+	void *owner;	   /* the program's, e.g. the bridge */
 	void **dl_handles; /* [count], runtime private */
 	bool inited;
 	atomic_uint_fast64_t next_unique;

@@ -46,6 +46,29 @@ int xl_notify_default(struct xl *xl, enum xl_event ev, struct xl *from)
 	return 0;
 }
 
+void xl_upcall_default(struct xl *xl, struct xl *from,
+		       const struct xl_upcall *up)
+{
+	(void)from;
+	xl_upcall_parents(xl, up);
+}
+
+void xl_upcall_parents(struct xl *xl, const struct xl_upcall *up)
+{
+	struct xl_graph *g = xl->graph;
+
+	for (int i = 0; i < xl->parent_count; i++) {
+		struct xl *p = xl->parents[i];
+
+		if (p->desc->upcall)
+			p->desc->upcall(p, xl, up);
+		else
+			xl_upcall_default(p, xl, up);
+	}
+	if (g && xl == g->top && g->top_upcall)
+		g->top_upcall(g, up, g->top_upcall_data);
+}
+
 /* Each accounted block starts with this header so xl_free can find the
  * owner and size without the caller remembering them. */
 struct mem_header {

@@ -20,8 +20,9 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
-/* 2: min_children, max_children and unhandled before fops. */
-#define XL_API_VERSION 2
+/* 2: min_children, max_children and unhandled before fops.
+ * 3: upcall before fops. */
+#define XL_API_VERSION 3
 #define XL_DESC_SYMBOL "mortar_xlator"
 
 enum xl_opt_type {
@@ -67,6 +68,37 @@ enum xl_unhandled {
 	XL_UNHANDLED_REFUSE,
 };
 
+/*
+ * A cache notice travelling up a graph (features/upcall on the brick,
+ * protocol/client and the caching translators on the client): something
+ * about inode gfid changed, so whoever caches it must drop it.  what is a
+ * mask of XL_UP_*; gen is the brick's per-inode generation after the
+ * change (never smaller for a later change of the same inode on the same
+ * brick).  For XL_UP_ENTRY, pargfid + name is the entry that changed
+ * (name NULL: any entry of the directory pargfid).  XL_UP_FORGET_ALL
+ * carries no gfid: the sender lost its brick (disconnect, reconnect), so
+ * everything cached from it may be stale.  client_id is the brick's
+ * number for the client to tell (protocol/server routes by it; 0 on the
+ * client side).  Borrowed for the duration of the call.
+ */
+enum {
+	XL_UP_ATTR = 1u << 0,	     /* iatt: mode, owner, size, times */
+	XL_UP_XATTR = 1u << 1,	     /* extended attributes */
+	XL_UP_ENTRY = 1u << 2,	     /* pargfid/name added or removed */
+	XL_UP_DELETED = 1u << 3,     /* the inode itself is gone */
+	XL_UP_FORGET_ALL = 1u << 4,  /* drop everything from the sender */
+	XL_UP_KNOWN = (1u << 5) - 1, /* the bits this build knows */
+};
+
+struct xl_upcall {
+	uint8_t gfid[16];
+	uint32_t what;
+	uint64_t gen;
+	uint8_t pargfid[16];
+	const char *name;
+	uint64_t client_id;
+};
+
 struct xl;
 struct xl_graph;
 
@@ -105,6 +137,12 @@ struct xl_desc {
 	int min_children;
 	int max_children;
 	enum xl_unhandled unhandled;
+	/* A cache notice from child `from` (see struct xl_upcall).  NULL
+	 * means xl_upcall_default: pass it to every parent.  Runs on the
+	 * sender's thread (an rpc event loop thread on the client, the
+	 * thread answering a fop on the brick): must not block. */
+	void (*upcall)(struct xl *xl, struct xl *from,
+		       const struct xl_upcall *up);
 
 	xl_fop_fn fops[XL_FOP_COUNT]; /* last: grows as fops are appended */
 };
@@ -172,6 +210,11 @@ int xl_parse_bool(const char *s, bool *out);
 int xl_notify(struct xl *xl, enum xl_event ev, struct xl *from);
 int xl_notify_default(struct xl *xl, enum xl_event ev, struct xl *from);
 void xl_notify_parents(struct xl *xl, enum xl_event ev);
+/* Send a cache notice from xl to its parents (the top: to the graph's
+ * top_upcall). */
+void xl_upcall_parents(struct xl *xl, const struct xl_upcall *up);
+void xl_upcall_default(struct xl *xl, struct xl *from,
+		       const struct xl_upcall *up);
 
 /* Memory accounted to a translator (shown in the state dump). */
 void *xl_malloc(struct xl *xl, size_t size);

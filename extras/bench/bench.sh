@@ -40,6 +40,7 @@ LOG_LEVEL=warning
 VOL_TYPE=
 NBRICKS=1
 REPLICA=
+VOLGEN_OPTS=()
 GL_SET_ARGS=()
 MORTAR_OPTS=
 
@@ -79,6 +80,7 @@ usage: bench.sh [options]
                   distributed-replicate); default: one brick
   --bricks N      bricks of that volume (default $NBRICKS)
   --replica N     copies of each file (replicate types)
+  --volgen-opt O  pass O to mortar-volgen (e.g. --no-md-cache); repeatable
   --gluster-set K=V  gluster volume set K V before the start; repeatable
   --mortar-opt O  one more -o option for the mortar client (e.g.
                   parallel-dirops=off); repeatable
@@ -107,6 +109,7 @@ while [ $# -gt 0 ]; do
 	--volume-type) VOL_TYPE=$2; shift 2 ;;
 	--bricks) NBRICKS=$2; shift 2 ;;
 	--replica) REPLICA=$2; shift 2 ;;
+	--volgen-opt) VOLGEN_OPTS+=("$2"); shift 2 ;;
 	--gluster-set) GL_SET_ARGS+=("$2"); shift 2 ;;
 	--mortar-opt) MORTAR_OPTS="$MORTAR_OPTS,$2"; shift 2 ;;
 	--install) INSTALL=1; shift ;;

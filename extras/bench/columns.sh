@@ -126,7 +126,7 @@ mortar_setup_volume() {
 		bricks+=("127.0.0.1:$WORK/brick$i")
 	done
 	"$VOLGEN" -q --force --out "$vols" ${REPLICA:+--replica "$REPLICA"} \
-		bench "$VOL_TYPE" "${bricks[@]}" || return 1
+		"${VOLGEN_OPTS[@]}" bench "$VOL_TYPE" "${bricks[@]}" || return 1
 	for ((i = 0; i < NBRICKS; i++)); do
 		"$BRICKD" -N -f "$vols/bench-brick-$i.vol" --volfile-dir "$vols" \
 			--host 127.0.0.1 --port 0 --port-file "$WORK/brick$i.port" \
@@ -139,7 +139,7 @@ mortar_setup_volume() {
 		bricks[i]="127.0.0.1:$(cat "$WORK/brick$i.port"):$WORK/brick$i"
 	done
 	"$VOLGEN" -q --force --out "$vols" ${REPLICA:+--replica "$REPLICA"} \
-		bench "$VOL_TYPE" "${bricks[@]}" || return 1
+		"${VOLGEN_OPTS[@]}" bench "$VOL_TYPE" "${bricks[@]}" || return 1
 	BRICK_PORT=$(cat "$WORK/brick0.port")
 	mortar_mount || return 1
 	DIRS[mortar]=$WORK/mnt

@@ -118,6 +118,7 @@ struct vg {
 	char *volfile_dir; /* absolute: what the servers serve */
 	bool force;
 	bool no_write_behind; /* leave performance/write-behind out */
+	bool no_md_cache;     /* leave performance/md-cache out */
 	bool quiet;
 	struct vg_brick *bricks;
 	int nbricks;
@@ -214,6 +215,10 @@ static void vg_usage(FILE *out)
 		"  --no-write-behind    leave performance/write-behind out "
 		"of the client\n"
 		"                       graph (writes then wait for the "
+		"bricks)\n"
+		"  --no-md-cache        leave performance/md-cache out of "
+		"the client graph\n"
+		"                       (every lookup and stat asks the "
 		"bricks)\n"
 		"  --force              replace existing volfiles of NAME\n"
 		"  -q, --quiet          no summary on stdout\n"
@@ -434,6 +439,7 @@ enum {
 	OPT_FORCE,
 	OPT_ARBITER,
 	OPT_NO_WRITE_BEHIND,
+	OPT_NO_MD_CACHE,
 };
 
 static const struct option vg_longopts[] = {
@@ -446,6 +452,7 @@ static const struct option vg_longopts[] = {
     {"option", required_argument, NULL, OPT_OPTION},
     {"force", no_argument, NULL, OPT_FORCE},
     {"no-write-behind", no_argument, NULL, OPT_NO_WRITE_BEHIND},
+    {"no-md-cache", no_argument, NULL, OPT_NO_MD_CACHE},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -497,6 +504,9 @@ static void vg_parse_args(int argc, char **argv, struct vg *vg)
 			break;
 		case OPT_NO_WRITE_BEHIND:
 			vg->no_write_behind = true;
+			break;
+		case OPT_NO_MD_CACHE:
+			vg->no_md_cache = true;
 			break;
 		case OPT_FORCE:
 			vg->force = true;
@@ -734,6 +744,10 @@ static void vg_build_brick_file(struct vg *vg, int i, struct vg_file *f)
 	v = vg_add_volume(f, vg_printf("%s-brick-%d-locks", vg->name, i),
 			  "features/locks");
 	vg_add_subvol(v, f->vols[f->nvols - 2].name);
+	/* Cache notices for the clients' md-cache. */
+	v = vg_add_volume(f, vg_printf("%s-brick-%d-upcall", vg->name, i),
+			  "features/upcall");
+	vg_add_subvol(v, f->vols[f->nvols - 2].name);
 	/* What clients attach to (remote-subvolume). */
 	v = vg_add_volume(f, vg_printf("%s-brick-%d", vg->name, i),
 			  "performance/io-threads");
@@ -806,6 +820,15 @@ static void vg_build_client_file(struct vg *vg, struct vg_file *f)
 		under = f->vols[f->nvols - 1].name;
 		v = vg_add_volume(f, vg_printf("%s-write-behind", vg->name),
 				  "performance/write-behind");
+		vg_add_subvol(v, under);
+	}
+	/* Above write-behind, so cached sizes include the writes in flight
+	 * (md-cache.c).  Its default timeout (1 s) is the kernel's: safe
+	 * even without the bricks' cache notices. */
+	if (!vg->no_md_cache) {
+		under = f->vols[f->nvols - 1].name;
+		v = vg_add_volume(f, vg_printf("%s-md-cache", vg->name),
+				  "performance/md-cache");
 		vg_add_subvol(v, under);
 	}
 	under = f->vols[f->nvols - 1].name;

@@ -345,7 +345,8 @@ static void gs_reply(void *cookie, int status, const struct rpc_msg *m)
 /* GETSPEC name over a raw rpc client; print ret and text. */
 static int getspec(const char *port, const char *name, uint32_t proc)
 {
-	static const struct rpc_clnt_cbs cbs = {gs_connect, gs_disc};
+	static const struct rpc_clnt_cbs cbs = {.on_connect = gs_connect,
+						.on_disconnect = gs_disc};
 	struct rpc_clnt_opts o = {.no_reconnect = true};
 	struct rpc_evloop *loop = rpc_evloop_new(1);
 	struct rpc_clnt *c;

@@ -159,8 +159,11 @@ struct fixture {
 	struct rpc_srv *srv;
 	struct echo echo;
 	struct rpc_clnt *clnt;
-	struct waiter conn_w; /* on_connect count */
-	struct waiter disc_w; /* on_disconnect count */
+	struct waiter conn_w;	/* on_connect count */
+	struct waiter disc_w;	/* on_disconnect count */
+	struct waiter notice_w; /* on_notice count */
+	uint32_t notice_proc;	/* the last notice's kind and body */
+	char notice_body[64];
 };
 
 static void fx_on_connect(void *ctx)
@@ -177,9 +180,25 @@ static void fx_on_disconnect(void *ctx, int err)
 	waiter_hit(&fx->disc_w, err, false);
 }
 
+static void fx_on_notice(void *ctx, const struct rpc_msg *msg)
+{
+	struct fixture *fx = ctx;
+	size_t n = msg->body_len < sizeof(fx->notice_body) - 1
+		       ? msg->body_len
+		       : sizeof(fx->notice_body) - 1;
+
+	pthread_mutex_lock(&fx->notice_w.lock);
+	fx->notice_proc = msg->proc;
+	memcpy(fx->notice_body, msg->body, n);
+	fx->notice_body[n] = '\0';
+	pthread_mutex_unlock(&fx->notice_w.lock);
+	waiter_hit(&fx->notice_w, 0, msg->type != RPC_T_NOTICE);
+}
+
 static const struct rpc_clnt_cbs fx_cbs = {
     .on_connect = fx_on_connect,
     .on_disconnect = fx_on_disconnect,
+    .on_notice = fx_on_notice,
 };
 
 static struct rpc_clnt *fx_client(struct fixture *fx, uint16_t port,
@@ -200,6 +219,7 @@ static int fx_setup(void **state)
 
 	waiter_init(&fx->conn_w);
 	waiter_init(&fx->disc_w);
+	waiter_init(&fx->notice_w);
 	fx->loop = rpc_evloop_new(NTHREADS);
 	if (!fx->loop || rpc_evloop_start(fx->loop))
 		return -1;
@@ -222,6 +242,9 @@ static int fx_teardown(void **state)
 	rpc_evloop_free(fx->loop);
 	waiter_fini(&fx->conn_w);
 	waiter_fini(&fx->disc_w);
+	waiter_fini(&fx->notice_w);
+	if (fx->echo.kept)
+		rpc_conn_unref(fx->echo.kept);
 	free(fx);
 	return 0;
 }
@@ -426,6 +449,46 @@ static bool peer_closed(int fd, int ms)
 		return false;
 	ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
 	return n == 0 || (n == -1 && errno != EAGAIN);
+}
+
+/* Notices: the server sends them on the connection, unasked; the client
+ * hands each to on_notice, in order, and calls go on; a client that
+ * sends a notice frame to a server is closed. */
+static void test_notices(void **state)
+{
+	struct fixture *fx = *state;
+	uint16_t port = rpc_srv_port(fx->srv);
+	uint8_t hdr[RPC_HEADER_LEN];
+	int fd, status = -1;
+	uint64_t t0;
+
+	fx->echo.keep = true;
+	fx->clnt = fx_client(fx, port, NULL);
+	assert_true(waiter_wait(&fx->conn_w, 1, WAIT_MS));
+	t0 = now_ms();
+	while (!fx->echo.kept && now_ms() - t0 < WAIT_MS)
+		usleep(1000);
+	assert_non_null(fx->echo.kept);
+	assert_int_equal(
+	    rpc_conn_notice(fx->echo.kept, RPC_NOTICE_INVAL, "first", 5), 0);
+	assert_true(waiter_wait(&fx->notice_w, 1, WAIT_MS));
+	assert_int_equal(fx->notice_proc, RPC_NOTICE_INVAL);
+	assert_string_equal(fx->notice_body, "first");
+	/* a kind this client does not know still reaches on_notice (it is
+	 * the owner's to drop) and breaks nothing */
+	assert_int_equal(rpc_conn_notice(fx->echo.kept, 9999, NULL, 0), 0);
+	assert_true(waiter_wait(&fx->notice_w, 2, WAIT_MS));
+	assert_int_equal(fx->notice_proc, 9999);
+	assert_int_equal(fx->notice_w.errors, 0);
+	assert_int_equal(one_call(fx->clnt, &status), 0);
+	assert_int_equal(status, 0);
+	assert_int_equal(fx->disc_w.count, 0);
+
+	fd = raw_connect(port);
+	rpc_frame_encode(hdr, RPC_T_NOTICE, 0, 0, 0, RPC_NOTICE_INVAL);
+	assert_int_equal(write(fd, hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
+	assert_true(peer_closed(fd, WAIT_MS));
+	close(fd);
 }
 
 static void test_handshake_deadline(void **state)
@@ -909,6 +972,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_concurrent_calls, fx_setup,
 					    fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_bulk, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_notices, fx_setup,
+					    fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_frame, fx_setup,
 					    fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_handshake_deadline, fx_setup,

@@ -17,6 +17,13 @@
  * Without a replica above (one brick, distribute) nobody sends them and
  * the fd stays lost until it is closed.
  *
+ * Cache notices: the handshake asks the brick for notices; each one the
+ * brick sends (another client changed an inode this one looked at) goes
+ * to the parents as a cache notice (xl_upcall_parents), and a notice
+ * kind this build does not know is dropped.  A lost connection, and a new
+ * one, send XL_UP_FORGET_ALL up: whatever was cached from this brick may
+ * have changed while no notice could come.
+ *
  * Threads: fops arrive on any thread; replies and connection events run
  * on the shared event loop's threads.  priv->lock guards the connection
  * state and the list of fd ctxs (and each ctx's fields); it is never held
@@ -513,6 +520,37 @@ static void client_release(struct xl *xl, struct xl_call *call)
 
 /* ---- connection: handshake, reopen, up/down -------------------------- */
 
+static void client_forget_all(struct client_priv *priv)
+{
+	struct xl_upcall up = {.what = XL_UP_FORGET_ALL};
+
+	xl_upcall_parents(priv->xl, &up);
+}
+
+/* A notice frame from the brick (an rpc loop thread). */
+static void client_on_notice(void *ctx, const struct rpc_msg *msg)
+{
+	struct client_priv *priv = ctx;
+	struct xl_upcall up;
+	struct rpc_rbuf r;
+	char *name = NULL;
+	int ret;
+
+	if (msg->proc != RPC_NOTICE_INVAL)
+		return; /* a newer brick's kind of notice */
+	rpc_rbuf_init(&r, msg->body, msg->body_len);
+	ret = rpc_decode_notice_inval(&r, &up, &name);
+	if (ret != 0) {
+		/* Cannot tell what changed: drop it all. */
+		xl_debug(priv->xl->name, "bad notice: errno=%d", -ret);
+		client_forget_all(priv);
+		return;
+	}
+	up.client_id = 0;
+	xl_upcall_parents(priv->xl, &up);
+	free(name);
+}
+
 /* Connection ready for fops: announce it unless it changed meanwhile. */
 static void client_set_up(struct client_priv *priv, uint64_t generation)
 {
@@ -528,6 +566,7 @@ static void client_set_up(struct client_priv *priv, uint64_t generation)
 		return;
 	xl_info(priv->xl->name, "connected to %s:%u volume=%s", priv->host,
 		priv->port, priv->subvol);
+	client_forget_all(priv);
 	xl_notify_parents(priv->xl, XL_EV_CHILD_UP);
 }
 
@@ -755,7 +794,7 @@ static void client_send_handshake(struct client_priv *priv)
 	rpc_put_u32(&w, CLIENT_PROTO_VERSION);
 	rpc_put_str(&w, priv->subvol);
 	rpc_put_str(&w, priv->identity);
-	rpc_put_u32(&w, 0); /* flags */
+	rpc_put_u32(&w, RPC_HS_TAKES_NOTICES); /* flags */
 	ret = w.err;
 	if (ret == 0)
 		ret = rpc_clnt_call(priv->clnt, RPC_PROC_HANDSHAKE, w.data,
@@ -834,6 +873,7 @@ static void client_on_disconnect(void *ctx, int err)
 	}
 	xl_warn(priv->xl->name, "disconnected from %s:%u: errno=%d", priv->host,
 		priv->port, -err);
+	client_forget_all(priv);
 	xl_notify_parents(priv->xl, XL_EV_CHILD_DOWN);
 }
 
@@ -899,6 +939,7 @@ static int client_init(struct xl *xl, char **err)
 	static const struct rpc_clnt_cbs cbs = {
 	    .on_connect = client_on_connect,
 	    .on_disconnect = client_on_disconnect,
+	    .on_notice = client_on_notice,
 	};
 	struct rpc_clnt_opts opts = {0};
 	pthread_condattr_t cattr;

@@ -1,0 +1,140 @@
+#!/bin/bash
+#
+# md-cache.t: coherent metadata caching between mounts.  The client graphs
+# cache for 60 s (md-cache-timeout), far longer than the test waits: every
+# change one mount makes must reach the others through the bricks'
+# notices (features/upcall), not through expiry.  One brick with three
+# mounts, then replicate 2 with two mounts.  A chmod, truncate, write,
+# rename, unlink and create on one mount are seen on the others at once
+# after an open, and within CACHE_WAIT without one (the kernel's own
+# 1 s caches, told by the bridge too), and stay seen (never stale once the
+# notice came); an unlink elsewhere surfaces as ENOENT, not as a cached
+# success; a brick restart empties the caches, even of a change no notice
+# reported (made in the brick directory while it was down).
+#
+# shellcheck source=SCRIPTDIR/../lib/mortar-test.sh
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/mortar-test.sh"
+
+require_binaries
+plan 31
+
+CACHE_WAIT=${MORTAR_TEST_CACHE_WAIT:-3}
+LONG=(--option performance/md-cache:md-cache-timeout=60)
+
+mode_of() { stat -c %a "$1" 2>/dev/null; }
+size_of() { stat -c %s "$1" 2>/dev/null; }
+
+# stays N CMD...: CMD holds on N checks in a row (no stale answer comes
+# back once the new one was seen).
+stays() {
+	local n=$1 i
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" || return 1
+	done
+}
+
+mode_is() { [ "$(mode_of "$1")" = "$2" ]; }
+size_is() { [ "$(size_of "$1")" = "$2" ]; }
+gone() { [ ! -e "$1" ] && ! stat "$1" >/dev/null 2>&1; }
+there() { [ -e "$1" ]; }
+content_is() { [ "$(cat "$1" 2>/dev/null)" = "$2" ]; }
+# the errno of an open: ENOENT, never a cached success
+open_enoent() {
+	local err
+	err=$(cat "$1" 2>&1 >/dev/null) && return 1
+	case $err in *"No such file"*) return 0 ;; esac
+	return 1
+}
+
+# seen_by CHANGE-DESC WHAT ARGS...: on every other mount, within the
+# bound, then stays so.
+seen_everywhere() {
+	local desc=$1 m
+	shift
+	for m in "${OTHERS[@]}"; do
+		wait_for "$CACHE_WAIT" "$@" "$m" || {
+			diag "$desc: not seen on $m"
+			return 1
+		}
+	done
+}
+
+# Each check takes the mount dir as its last argument.
+c_mode() { mode_is "$2/f" "$1"; }
+c_size() { size_is "$2/f" "$1"; }
+c_data() { content_is "$2/f" "$1"; }
+c_gone() { gone "$2/$1"; }
+c_there() { there "$2/$1"; }
+
+coherence_round() { # LABEL A OTHERS...
+	local label=$1 a=$2 m
+	shift 2
+	OTHERS=("$@")
+	echo one >"$a/f" || return 1
+	# the others look at it (and cache it), a missing name too
+	for m in "${OTHERS[@]}"; do
+		wait_for "$CACHE_WAIT" content_is "$m/f" one || return 1
+		stat "$m/f" >/dev/null
+		stat "$m/new" >/dev/null 2>&1
+	done
+	chmod 0600 "$a/f"
+	tap_check "$label: chmod seen on the others" \
+		seen_everywhere chmod c_mode 600
+	tap_check "$label: and it stays seen" \
+		stays 20 c_mode 600 "${OTHERS[0]}"
+	truncate -s 1000 "$a/f"
+	tap_check "$label: truncate seen on the others" \
+		seen_everywhere truncate c_size 1000
+	printf two >"$a/f"
+	# shellcheck disable=SC2016
+	tap_check "$label: a write is read at once after open on the others" \
+		sh -c 'for m; do [ "$(cat "$m/f")" = two ] || exit 1; done' \
+		sh "${OTHERS[@]}"
+	tap_check "$label: the new size without open too" \
+		seen_everywhere size c_size 3
+	mv "$a/f" "$a/g"
+	tap_check "$label: rename: old name gone on the others" \
+		seen_everywhere rename c_gone f
+	tap_check "$label: rename: new name there on the others" \
+		seen_everywhere rename c_there g
+	rm "$a/g"
+	tap_check "$label: unlink: gone on the others" \
+		seen_everywhere unlink c_gone g
+	tap_check "$label: unlink: open elsewhere fails ENOENT" \
+		open_enoent "${OTHERS[0]}/g"
+	echo new >"$a/new"
+	tap_check "$label: create after a cached ENOENT is seen" \
+		seen_everywhere create c_there new
+	rm -f "$a/new"
+}
+
+# ---- one brick, three mounts ---------------------------------------------
+tap_require "start a 1-brick volume" start_volume one distribute 1 "${LONG[@]}"
+for x in A B C; do
+	tap_require "mount $x" mount_volume_of one "$MT_TMP/one$x"
+done
+coherence_round "1 brick" "$MT_TMP/oneA" "$MT_TMP/oneB" "$MT_TMP/oneC"
+
+# A change nobody can report: made on the brick itself while it is down.
+echo x >"$MT_TMP/oneA/r" && chmod 0644 "$MT_TMP/oneA/r"
+stat "$MT_TMP/oneB/r" >/dev/null
+b=one-b0
+stop_brick "$b"
+chmod 0604 "$(brick_dir "$b")/r"
+tap_check "brick restart" restart_brick "$b"
+tap_check "brick restart: the cache from before is dropped" \
+	wait_for 15 mode_is "$MT_TMP/oneB/r" 604
+for x in A B C; do
+	unmount_volume "$MT_TMP/one$x" || diag "unmount one$x failed"
+done
+stop_volume one
+
+# ---- replicate 2, two mounts ---------------------------------------------
+tap_require "start a replicate-2 volume" start_volume rep replicate 2 "${LONG[@]}"
+tap_require "mount A" mount_volume_of rep "$MT_TMP/repA"
+tap_require "mount B" mount_volume_of rep "$MT_TMP/repB"
+coherence_round "replicate 2" "$MT_TMP/repA" "$MT_TMP/repB"
+tap_check "unmount A" unmount_volume "$MT_TMP/repA"
+tap_check "unmount B" unmount_volume "$MT_TMP/repB"
+stop_volume rep

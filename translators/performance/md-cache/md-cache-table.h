@@ -1,0 +1,130 @@
+/*
+ * md-cache-table.h - performance/md-cache's cache: attributes, chosen
+ * xattrs (present or absent) and directory entries (a name's gfid, or
+ * "no such name"), keyed by gfid, bounded, least recently used out
+ * first.  Pure decisions with no locks and no I/O, tested alone
+ * (tests/unit/test_md_cache.c); the translator holds its lock around
+ * every call and passes the time in.
+ *
+ * Generations: the table counts invalidations (seq).  A fop samples
+ * mdc_table_seq() when it goes down; its reply may fill the cache only if
+ * the inodes it fills (and, for an entry, the directory) were not
+ * invalidated since: every node keeps the seq of its last invalidation
+ * (a new node the current seq), and a fill with since < that seq is
+ * refused.  So a reply that left the brick before a change, and comes
+ * back after the change's notice, never re-fills the stale value, and a
+ * node evicted and made again cannot forget an invalidation.
+ *
+ * Lifetimes: every item expires timeout_ms after its fop went down
+ * (wound_ms), never after it came back: the brick's record of this
+ * client (features/upcall) starts when the fop reaches it.
+ */
+#ifndef MORTAR_MD_CACHE_TABLE_H
+#define MORTAR_MD_CACHE_TABLE_H
+
+#include "fop.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MDC_XATTRS_MAX	    8	 /* cached xattr names per inode */
+#define MDC_DIR_ENTRIES_MAX 8192 /* cached names per directory */
+
+struct mdc_xattr {
+	char *name; /* NULL: free slot */
+	bool present;
+	void *value;
+	uint32_t len;
+	uint64_t expires_ms;
+};
+
+struct mdc_entry {
+	struct mdc_entry *next;
+	char *name;
+	bool negative;
+	uint8_t gfid[XL_GFID_LEN];
+	uint64_t expires_ms;
+};
+
+struct mdc_node {
+	struct mdc_node *hnext;
+	struct mdc_node *lru_prev, *lru_next; /* most recent first */
+	uint8_t gfid[XL_GFID_LEN];
+	uint64_t inval_seq; /* seq of its last invalidation */
+	bool attr_valid;
+	struct xl_iatt attr;
+	uint64_t attr_expires_ms;
+	struct mdc_xattr xattrs[MDC_XATTRS_MAX];
+	struct mdc_entry *entries; /* as a directory */
+	int entry_count;
+};
+
+struct mdc_stats {
+	uint64_t hits, misses, refused_fills, evictions, invalidations;
+};
+
+struct mdc_table {
+	struct mdc_node **buckets;
+	uint32_t nbuckets;
+	uint32_t count, max;
+	uint64_t timeout_ms;
+	uint64_t seq;
+	struct mdc_node *lru_head, *lru_tail;
+	struct mdc_stats stats;
+};
+
+/* What a lookup by name finds in the cache. */
+enum mdc_lookup {
+	MDC_MISS = 0,
+	MDC_FOUND, /* *gfid_out set, attrs cached */
+	MDC_NOENT, /* cached "no such name" */
+};
+
+int mdc_table_init(struct mdc_table *t, uint32_t max_nodes,
+		   uint64_t timeout_ms); /* 0 or -ENOMEM */
+void mdc_table_fini(struct mdc_table *t);
+/* The generation a fop samples when it goes down. */
+uint64_t mdc_table_seq(const struct mdc_table *t);
+/* Make sure gfid has a node (so a fill is judged by its own
+ * invalidations); call when a fop on a known gfid goes down. */
+void mdc_table_touch(struct mdc_table *t, const uint8_t *gfid);
+
+/* Fills: 0, -ESTALE (invalidated since `since`: refused) or -ENOMEM. */
+int mdc_fill_attr(struct mdc_table *t, const struct xl_iatt *ia, uint64_t since,
+		  uint64_t wound_ms);
+/* gfid NULL: the name does not exist. */
+int mdc_fill_entry(struct mdc_table *t, const uint8_t *pargfid,
+		   const char *name, const uint8_t *gfid, uint64_t since,
+		   uint64_t wound_ms);
+/* present false: "no such xattr" (value ignored). */
+int mdc_fill_xattr(struct mdc_table *t, const uint8_t *gfid, const char *name,
+		   bool present, const void *value, uint32_t len,
+		   uint64_t since, uint64_t wound_ms);
+
+/* Lookups (count hits and misses). */
+bool mdc_get_attr(struct mdc_table *t, const uint8_t *gfid, uint64_t now_ms,
+		  struct xl_iatt *out);
+enum mdc_lookup mdc_get_entry(struct mdc_table *t, const uint8_t *pargfid,
+			      const char *name, uint64_t now_ms,
+			      struct xl_iatt *out);
+/* 1 present (value and len borrowed until the next call), 0 absent,
+ * -ENOENT not cached. */
+int mdc_get_xattr(struct mdc_table *t, const uint8_t *gfid, const char *name,
+		  uint64_t now_ms, const void **value, uint32_t *len);
+
+/*
+ * Invalidate (what: the XL_UP_ bits of xlator.h): ATTR drops gfid's attributes,
+ * XATTR its xattrs, DELETED the whole node; ENTRY drops pargfid's entry
+ * name (every entry when name is NULL), pargfid's attributes (its times
+ * changed) and those of the inode the name named (its link count).  Each inode
+ * named stops accepting fills from fops sampled before.  FORGET_ALL empties the
+ * table.
+ */
+void mdc_invalidate(struct mdc_table *t, const uint8_t *gfid, uint32_t what,
+		    const uint8_t *pargfid, const char *name);
+/* Whether the cache knows which inode pargfid/name is (expired or not):
+ * then an ENTRY invalidation of that name reaches the inode too. */
+bool mdc_entry_known(struct mdc_table *t, const uint8_t *pargfid,
+		     const char *name);
+
+#endif
