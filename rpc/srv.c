@@ -509,7 +509,6 @@ int rpc_conn_reply(struct rpc_conn *conn, uint64_t xid, uint32_t proc,
 int rpc_conn_notice(struct rpc_conn *conn, uint32_t proc, const void *body,
 		    size_t body_len)
 {
-	const struct rpc_transport_ops *tp = conn->srv->tp;
 	uint8_t hdr[RPC_HEADER_LEN];
 	struct iovec iov[2];
 	struct rpc_tconn *t = NULL;
@@ -521,7 +520,7 @@ int rpc_conn_notice(struct rpc_conn *conn, uint32_t proc, const void *body,
 		return -EINVAL;
 	pthread_mutex_lock(&conn->lock);
 	if (conn->tconn)
-		t = tp->ref(conn->tconn);
+		t = rpc_tconn_ref(conn->tconn);
 	pthread_mutex_unlock(&conn->lock);
 	if (!t)
 		return -ENOTCONN;
@@ -530,8 +529,8 @@ int rpc_conn_notice(struct rpc_conn *conn, uint32_t proc, const void *body,
 	iov[0].iov_len = sizeof(hdr);
 	iov[1].iov_base = (void *)body;
 	iov[1].iov_len = body_len;
-	ret = tp->send(t, iov, 2, NULL);
-	tp->unref(t);
+	ret = rpc_tconn_send(t, iov, 2, NULL);
+	rpc_tconn_unref(t);
 	return ret;
 }
 
