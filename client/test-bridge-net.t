@@ -27,13 +27,6 @@ daemon_mount() { # mortar arguments before the mount point...
 	return $rc
 }
 
-umount_ends_client() {
-	[ -n "$MOUNT_PID" ] && umount "$MNT" &&
-		wait_for 10 mt_pid_gone "$MOUNT_PID" || return 1
-	mt_untrack .pids "$MOUNT_PID"
-	mt_untrack .mounts "$MNT"
-}
-
 plan 8
 tap_check "brickd starts on a free port" start_brick vol1 "$MT_TMP/brick"
 PORT=$BRICK_PORT
@@ -51,7 +44,7 @@ tap_check "I/O through protocol/client" bash -c \
 stop_brick vol1 >/dev/null
 tap_check "killed brick: fops fail with ENOTCONN, no hang" bash -c \
 	"! timeout 20 stat '$MNT/f' 2>'$MT_TMP/err' && grep -q 'not connected' '$MT_TMP/err'"
-tap_check "umount with the brick down ends the client" umount_ends_client
+tap_check "umount with the brick down ends the client" unmount_daemon "$MNT"
 
 # A client volfile pointing at a brick that is down: mount after the
 # wait, answer ENOTCONN, work once the brick is back.

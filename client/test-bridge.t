@@ -78,13 +78,6 @@ start_daemon() {
 	[ $rc -eq 0 ] && mounted
 }
 
-umount_stops_daemon() {
-	[ -n "$MOUNT_PID" ] && umount "$MNT" &&
-		wait_for 10 mt_pid_gone "$MOUNT_PID" || return 1
-	mt_untrack .pids "$MOUNT_PID"
-	mt_untrack .mounts "$MNT"
-}
-
 plan 38
 
 tap_require "mount of a local posix graph comes up" start_fg
@@ -231,7 +224,7 @@ tap_check "mount point is free after SIGTERM" not_mounted
 # remount: same inode numbers (derived from the gfid), then a daemon start
 tap_check "daemon start returns once mounted" start_daemon
 tap_check "inode numbers stable across mounts" bash -c "[ '$(stat -c %i "$MNT/big")' = '$ino_before' ]"
-tap_check "umount stops the daemon" umount_stops_daemon
+tap_check "umount stops the daemon" unmount_daemon "$MNT"
 
 # startup errors: non-zero exit, a message, no mount
 printf 'volume x\n type no/such\nend-volume\n' >"$MT_TMP/bad.vol"

@@ -478,22 +478,31 @@ mt_port_file_ready() {
 # stop_brick NAME [SIGNAL]: default TERM (clean shutdown, must exit 0);
 # KILL simulates a crash.
 stop_brick() {
-	local name=$1 sig=${2:-TERM} pid=${MT_BRICK_PID[$1]:-} rc=0 status
+	local name=$1 sig=${2:-TERM} pid=${MT_BRICK_PID[$1]:-} rc=0
 	[ -n "$pid" ] || return 1
+	mt_stop_child "brick $name" "$pid" "$sig" || rc=1
+	MT_BRICK_PID[$name]=
+	return $rc
+}
+
+# mt_stop_child WHAT PID SIG: signal a daemon the script started (our
+# child) and reap it; KILL after 10 s.  1 when it had to be killed, or
+# exited non-zero after SIGTERM (a clean shutdown must exit 0).
+mt_stop_child() {
+	local what=$1 pid=$2 sig=$3 rc=0 status
 	kill "-$sig" "$pid" 2>/dev/null
 	if ! wait_for 10 mt_pid_gone "$pid"; then
-		diag "brick $name (pid $pid) ignored SIG$sig"
+		diag "$what (pid $pid) ignored SIG$sig"
 		kill -KILL "$pid" 2>/dev/null
 		rc=1
 	fi
 	wait "$pid" 2>/dev/null
 	status=$?
 	if [ "$sig" = TERM ] && [ "$status" -ne 0 ]; then
-		diag "brick $name exited with status $status after SIGTERM"
+		diag "$what exited with status $status after SIGTERM"
 		rc=1
 	fi
 	mt_untrack .pids "$pid"
-	MT_BRICK_PID[$name]=
 	return $rc
 }
 
@@ -717,8 +726,9 @@ mt_stacks() {
 # track_mount MNT PIDFILE: a client the script started itself as a daemon
 # (mortar without -N, --pid-file PIDFILE) is cleaned up like one from
 # mount_volume: its PID and MNT are tracked.  Sets MOUNT_PID and
-# MT_MOUNT_PID[MNT]; 1 when PIDFILE holds no PID.  (unmount_volume and
-# stop_mount need a client started by mount_volume, our child.)
+# MT_MOUNT_PID[MNT]; 1 when PIDFILE holds no PID.  Unmount it with
+# unmount_daemon (unmount_volume and stop_mount reap a client started by
+# mount_volume, our child; a daemon is not).
 track_mount() {
 	local mnt=$1 pid
 	pid=$(head -n 1 "$2" 2>/dev/null)
@@ -731,25 +741,23 @@ track_mount() {
 	MOUNT_PID=$pid
 }
 
+# unmount_daemon MNT: umount a mount made by a tracked daemon
+# (track_mount); its client must exit within 10 s.
+unmount_daemon() {
+	local mnt=$1 pid=${MT_MOUNT_PID[$1]:-}
+	[ -n "$pid" ] && umount "$mnt" && wait_for 10 mt_pid_gone "$pid" ||
+		return 1
+	mt_untrack .pids "$pid"
+	mt_untrack .mounts "$mnt"
+	MT_MOUNT_PID[$mnt]=
+}
+
 # stop_mount MNT [SIGNAL]: signal the client of MNT (default TERM: it must
 # unmount and exit 0 within 10 s) and forget it.
 stop_mount() {
-	local mnt=$1 sig=${2:-TERM} pid=${MT_MOUNT_PID[$1]:-} rc=0 status
+	local mnt=$1 sig=${2:-TERM} pid=${MT_MOUNT_PID[$1]:-} rc=0
 	[ -n "$pid" ] || return 1
-	kill "-$sig" "$pid" 2>/dev/null
-	if ! wait_for 10 mt_pid_gone "$pid"; then
-		diag "mortar (pid $pid) ignored SIG$sig"
-		mt_stacks "$pid"
-		mt_kill_pid "$pid"
-		rc=1
-	fi
-	wait "$pid" 2>/dev/null
-	status=$?
-	if [ "$sig" = TERM ] && [ "$status" -ne 0 ]; then
-		diag "mortar (pid $pid) exited with status $status after SIGTERM"
-		rc=1
-	fi
-	mt_untrack .pids "$pid"
+	mt_stop_child "mortar on $mnt" "$pid" "$sig" || rc=1
 	mountpoint -q "$mnt" && rc=1
 	[ $rc -eq 0 ] && mt_untrack .mounts "$mnt"
 	MT_MOUNT_PID[$mnt]=
