@@ -70,7 +70,7 @@ extern const struct fuse_lowlevel_ops fuse_bridge_ops;
  * fb must be se's userdata.  0 or -errno. */
 int fuse_bridge_io_install(struct fuse_bridge *fb, struct fuse_session *se);
 
-/* ---- shared by the fop files (fuse-bridge.c) ------------------------ */
+/* ---- shared by the fop files (fuse-bridge.c, except where noted) ---- */
 
 /* The inode a node id names (borrowed). */
 struct xl_inode *fuse_bridge_inode(struct fuse_bridge *fb, fuse_ino_t ino);
@@ -111,8 +111,10 @@ int fuse_bridge_entry(struct fuse_bridge *fb, const struct xl_iatt *ia,
 /* Drop n kernel lookups of the inode; releases the bridge's ref at 0. */
 void fuse_bridge_forget_one(struct fuse_bridge *fb, fuse_ino_t ino, uint64_t n);
 
-/* Completions shared by several fops: reply_err (ret only), reply_entry
- * (entry from reply.attr), reply_attr (attr from reply.attr). */
+/* Completions shared by several fops, each answering the fuse_req_t in
+ * its cookie: fuse_bridge_done_err (the error in reply.ret, or success),
+ * fuse_bridge_done_entry (an entry from reply.attr, counting one kernel
+ * lookup) and fuse_bridge_done_attr (attributes from reply.attr). */
 void fuse_bridge_done_err(struct xl_call *parent, struct xl_call *call,
 			  void *cookie);
 void fuse_bridge_done_entry(struct xl_call *parent, struct xl_call *call,

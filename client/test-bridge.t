@@ -8,63 +8,33 @@
 # With BRIDGE_NET=1 (see test-bridge-full-net.t) the same checks run on a
 # mount of a real brickd on a free loopback port, through protocol/client.
 #
-# Needs root, /dev/fuse and a built storage/posix; skips otherwise.  Every
-# wait polls with a deadline; the trap unmounts, stops our own mortar and
-# removes the temp dir even when a check fails.
+# Runs on tests/lib/mortar-test.sh (tests/lib/README.md): it skips without
+# root or /dev/fuse, and gives the private temp dir $MT_TMP, the watchdog
+# and the cleanup that unmounts and stops whatever the script started.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
-
-top_builddir=${top_builddir:-$(cd "$(dirname "$0")/.." && pwd)}
-MORTAR=$top_builddir/client/mortar
-export MORTAR_XLATOR_PATH=$top_builddir/translators
-
-if [ "$(id -u)" != 0 ] || [ ! -c /dev/fuse ] ||
-	[ ! -e "$top_builddir/translators/storage/posix/.libs/posix.so" ] ||
-	[ ! -x "$MORTAR" ]; then
-	echo "1..0 # SKIP needs root, /dev/fuse, client/mortar and storage/posix"
-	exit 0
+# shellcheck source=SCRIPTDIR/../tests/lib/mortar-test.sh
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib/mortar-test.sh"
+POSIX_SO=$top_builddir/translators/storage/posix/.libs/posix.so
+if [ -n "${BRIDGE_NET:-}" ]; then
+	require_binaries "$POSIX_SO" \
+		"$top_builddir/translators/protocol/client/.libs/client.so"
+else
+	require_binaries "$POSIX_SO"
 fi
 
-T=$(mktemp -d /tmp/mortar-bridge.XXXXXX)
-MNT=$T/mnt
-BRICK=$T/brick
-PID=
+MNT=$MT_TMP/mnt
+BRICK=$MT_TMP/brick
+# The client's log (mt_mount names it after the mount point): the 1 MiB
+# checks read it.
+MOUNT_LOG=$MT_TMP/logs/mount-mnt.log
 mkdir -p "$MNT" "$BRICK"
 
-cleanup() {
-	if grep -qs " $MNT " /proc/mounts; then
-		fusermount3 -u -z "$MNT" 2>/dev/null || umount -l "$MNT"
-	fi
-	if [ -n "$PID" ]; then
-		kill "$PID" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$PID" 2>/dev/null
-	fi
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() { # check DESCRIPTION COMMAND...
-	local d=$1; shift
-	if "$@" >"$T/cmd.log" 2>&1; then ok "$d"; else not_ok "$d"; tail -5 "$T/cmd.log" | sed 's/^/# /'; fi
-}
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-# poll COND_CMD for up to $1 tenths of a second
-wait_for() {
-	local tenths=$1; shift
-	for _ in $(seq "$tenths"); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
 mounted() { grep -qs " $MNT fuse" /proc/mounts; }
 not_mounted() { ! mounted; }
-gone() { ! kill -0 "$PID" 2>/dev/null; }
 export MNT
 export -f mounted not_mounted
 
-cat >"$T/t.vol" <<EOF
+cat >"$MT_TMP/t.vol" <<EOF
 volume local
     type storage/posix
     option directory $BRICK
@@ -74,7 +44,7 @@ EOF
 HAVE_LOCKS=
 if [ -e "$top_builddir/translators/features/locks/.libs/locks.so" ]; then
 	HAVE_LOCKS=1
-	cat >>"$T/t.vol" <<EOF
+	cat >>"$MT_TMP/t.vol" <<EOF
 volume locks
     type features/locks
     subvolumes local
@@ -83,52 +53,47 @@ EOF
 fi
 
 # How the mortar under test gets its graph.
-SOURCE=(-f "$T/t.vol")
-BRPID=
-if [ -n "$BRIDGE_NET" ]; then
-	if [ ! -x "$top_builddir/brickd/brickd" ]; then
-		echo "1..0 # SKIP brickd not built"
-		exit 0
-	fi
-	"$top_builddir/brickd/brickd" --export "$BRICK" --volume v \
-		--host 127.0.0.1 --port 0 --port-file "$T/port" -N \
-		--log-file "$T/brick.log" &
-	BRPID=$!
-	trap 'cleanup; kill $BRPID 2>/dev/null' EXIT
-	for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
-	SOURCE=(--volfile-server "127.0.0.1:$(cat "$T/port")" --volume v)
+SOURCE=(-f "$MT_TMP/t.vol")
+if [ -n "${BRIDGE_NET:-}" ]; then
+	start_brick v "$BRICK" || bail_out "brickd did not start"
+	SOURCE=(--volfile-server "127.0.0.1:$BRICK_PORT" --volume v)
 fi
 
-start_fg() { # extra mortar options...
-	"$MORTAR" -N "${SOURCE[@]}" --log-file "$T/mortar.log" "$@" "$MNT" &
-	PID=$!
-	wait_for 100 mounted
-}
-stop_fg() {
-	kill "$PID" 2>/dev/null
-	wait_for 100 gone
-	wait "$PID"
-	local rc=$?
-	PID=
-	return $rc
+# The mount in the foreground, every request in its log.
+start_fg() {
+	if [ -n "${BRIDGE_NET:-}" ]; then
+		MORTAR_TEST_LOG_LEVEL=trace mount_volume "$MNT" v "$BRICK_PORT"
+	else
+		MORTAR_TEST_LOG_LEVEL=trace mount_volfile "$MT_TMP/t.vol" "$MNT"
+	fi
 }
 
-echo "1..38"
+# mortar started as a daemon must return once the mount is up.
+start_daemon() {
+	local rc
+	"$MORTAR" "${SOURCE[@]}" --pid-file "$MT_TMP/pid" \
+		--log-file "$MT_TMP/logs/d.log" "$MNT"
+	rc=$?
+	track_mount "$MNT" "$MT_TMP/pid"
+	[ $rc -eq 0 ] && mounted
+}
 
-check "mount of a local posix graph comes up" start_fg --log-level trace --dump-dir "$T/dump"
-cd "$MNT" || exit 1
+plan 38
+
+tap_require "mount of a local posix graph comes up" start_fg
+cd "$MNT" || bail_out "cd $MNT failed"
 
 # entries
-check "create + write + read back" bash -c 'echo hello >f1 && [ "$(cat f1)" = hello ]'
-check "lookup of a missing name is ENOENT" bash -c '! stat nope 2>&1 | grep -v "No such file" | grep -q .; ! [ -e nope ]'
-check "mkdir nested" mkdir -p a/b/c
-check "rename file across dirs" bash -c 'mv f1 a/b/c/f2 && [ "$(cat a/b/c/f2)" = hello ] && ! [ -e f1 ]'
-check "symlink + readlink" bash -c 'ln -s a/b/c/f2 sl && [ "$(readlink sl)" = a/b/c/f2 ] && [ "$(cat sl)" = hello ]'
-check "hard link shares the inode number" bash -c 'l=$(stat -c %h a/b/c/f2) && ln a/b/c/f2 hl && [ "$(stat -c %i hl)" = "$(stat -c %i a/b/c/f2)" ] && [ "$(stat -c %h hl)" = $((l + 1)) ]'
-check "unlink + rmdir" bash -c 'rm hl sl a/b/c/f2 && rmdir a/b/c && ! [ -e a/b/c ]'
-check "rmdir of a non-empty dir is ENOTEMPTY" bash -c 'touch a/b/x; rmdir a/b 2>&1 | grep -q "not empty"'
-check "mknod fifo" bash -c 'mkfifo a/fifo && [ -p a/fifo ]'
-check "renameat2 NOREPLACE and EXCHANGE" python3 - <<'EOF'
+tap_check "create + write + read back" bash -c 'echo hello >f1 && [ "$(cat f1)" = hello ]'
+tap_check "lookup of a missing name is ENOENT" bash -c '! stat nope 2>&1 | grep -v "No such file" | grep -q .; ! [ -e nope ]'
+tap_check "mkdir nested" mkdir -p a/b/c
+tap_check "rename file across dirs" bash -c 'mv f1 a/b/c/f2 && [ "$(cat a/b/c/f2)" = hello ] && ! [ -e f1 ]'
+tap_check "symlink + readlink" bash -c 'ln -s a/b/c/f2 sl && [ "$(readlink sl)" = a/b/c/f2 ] && [ "$(cat sl)" = hello ]'
+tap_check "hard link shares the inode number" bash -c 'l=$(stat -c %h a/b/c/f2) && ln a/b/c/f2 hl && [ "$(stat -c %i hl)" = "$(stat -c %i a/b/c/f2)" ] && [ "$(stat -c %h hl)" = $((l + 1)) ]'
+tap_check "unlink + rmdir" bash -c 'rm hl sl a/b/c/f2 && rmdir a/b/c && ! [ -e a/b/c ]'
+tap_check "rmdir of a non-empty dir is ENOTEMPTY" bash -c 'touch a/b/x; rmdir a/b 2>&1 | grep -q "not empty"'
+tap_check "mknod fifo" bash -c 'mkfifo a/fifo && [ -p a/fifo ]'
+tap_check "renameat2 NOREPLACE and EXCHANGE" python3 - <<'EOF'
 import ctypes, os, errno
 libc = ctypes.CDLL(None, use_errno=True)
 def r2(a, b, flags):
@@ -143,15 +108,15 @@ os.unlink("ra"); os.unlink("rb")
 EOF
 
 # I/O
-head -c 5000000 /dev/urandom >"$T/rand"
-check "cp 5 MB in and compare" bash -c "cp '$T/rand' big && cmp '$T/rand' big"
-check "dd 1 MiB blocks" dd if=/dev/zero of=dd1 bs=1M count=4 conv=fsync status=none
-check "kernel sends 1 MiB writes" grep -q "write size=1048576" "$T/mortar.log"
-check "kernel sends 1 MiB reads" bash -c "dd if=big of=/dev/null bs=1M iflag=direct status=none; grep -q 'read size=1048576' '$T/mortar.log'"
-check "truncate + size" bash -c 'truncate -s 12345 dd1 && [ "$(stat -c %s dd1)" = 12345 ]'
-check "O_TRUNC open" bash -c 'echo x >dd1 && [ "$(stat -c %s dd1)" = 2 ]'
-check "fallocate + punch hole" bash -c 'fallocate -l 1M fa && [ "$(stat -c %s fa)" = 1048576 ] && fallocate -p -o 0 -l 65536 fa && [ "$(stat -c %s fa)" = 1048576 ]'
-check "lseek SEEK_DATA/SEEK_HOLE" python3 -c '
+head -c 5000000 /dev/urandom >"$MT_TMP/rand"
+tap_check "cp 5 MB in and compare" bash -c "cp '$MT_TMP/rand' big && cmp '$MT_TMP/rand' big"
+tap_check "dd 1 MiB blocks" dd if=/dev/zero of=dd1 bs=1M count=4 conv=fsync status=none
+tap_check "kernel sends 1 MiB writes" grep -q "write size=1048576" "$MOUNT_LOG"
+tap_check "kernel sends 1 MiB reads" bash -c "dd if=big of=/dev/null bs=1M iflag=direct status=none; grep -q 'read size=1048576' '$MOUNT_LOG'"
+tap_check "truncate + size" bash -c 'truncate -s 12345 dd1 && [ "$(stat -c %s dd1)" = 12345 ]'
+tap_check "O_TRUNC open" bash -c 'echo x >dd1 && [ "$(stat -c %s dd1)" = 2 ]'
+tap_check "fallocate + punch hole" bash -c 'fallocate -l 1M fa && [ "$(stat -c %s fa)" = 1048576 ] && fallocate -p -o 0 -l 65536 fa && [ "$(stat -c %s fa)" = 1048576 ]'
+tap_check "lseek SEEK_DATA/SEEK_HOLE" python3 -c '
 import os
 fd = os.open("sparse", os.O_CREAT | os.O_RDWR)
 os.pwrite(fd, b"x" * 4096, 1 << 20)
@@ -160,17 +125,17 @@ assert os.lseek(fd, 1 << 20, os.SEEK_HOLE) >= (1 << 20) + 4096
 '
 
 # attributes
-check "chmod" bash -c 'chmod 0640 big && [ "$(stat -c %a big)" = 640 ]'
-check "chown" bash -c 'chown 1234:5678 big && [ "$(stat -c %u:%g big)" = 1234:5678 ]'
-check "utimes" bash -c 'touch -d "2020-01-02 03:04:05" big && [ "$(stat -c %Y big)" = "$(date -d "2020-01-02 03:04:05" +%s)" ]'
-check "statfs" bash -c 'df -P . | tail -1 | awk "{exit !(\$2 > 0)}"'
+tap_check "chmod" bash -c 'chmod 0640 big && [ "$(stat -c %a big)" = 640 ]'
+tap_check "chown" bash -c 'chown 1234:5678 big && [ "$(stat -c %u:%g big)" = 1234:5678 ]'
+tap_check "utimes" bash -c 'touch -d "2020-01-02 03:04:05" big && [ "$(stat -c %Y big)" = "$(date -d "2020-01-02 03:04:05" +%s)" ]'
+tap_check "statfs" bash -c 'df -P . | tail -1 | awk "{exit !(\$2 > 0)}"'
 
 # directories
-check "readdir of 1000 entries (many requests)" bash -c 'mkdir many && (cd many && touch $(seq 1000)) && [ "$(ls many | wc -l)" = 1000 ] && [ "$(ls -l many | grep -c "^-")" = 1000 ]'
+tap_check "readdir of 1000 entries (many requests)" bash -c 'mkdir many && (cd many && touch $(seq 1000)) && [ "$(ls many | wc -l)" = 1000 ] && [ "$(ls -l many | grep -c "^-")" = 1000 ]'
 
 # xattrs
-check "set/get/list/remove user xattr" bash -c 'setfattr -n user.k -v val big && [ "$(getfattr --only-values -n user.k big)" = val ] && getfattr -d big | grep -q user.k && setfattr -x user.k big && ! getfattr -n user.k big 2>/dev/null'
-check "getxattr/listxattr size query and ERANGE" python3 -c '
+tap_check "set/get/list/remove user xattr" bash -c 'setfattr -n user.k -v val big && [ "$(getfattr --only-values -n user.k big)" = val ] && getfattr -d big | grep -q user.k && setfattr -x user.k big && ! getfattr -n user.k big 2>/dev/null'
+tap_check "getxattr/listxattr size query and ERANGE" python3 -c '
 import ctypes, errno, os
 libc = ctypes.CDLL(None, use_errno=True)
 os.setxattr("big", "user.sz", b"12345")
@@ -182,16 +147,16 @@ assert n >= len("user.sz") + 1
 assert libc.listxattr(b"big", buf, 2) == -1 and ctypes.get_errno() == errno.ERANGE
 os.removexattr("big", "user.sz")
 '
-check "internal gfid xattr hidden and protected" bash -c '! getfattr -d -m - big 2>/dev/null | grep -q trusted.mortar && ! setfattr -n trusted.mortar.gfid -v 0x00 big 2>/dev/null'
+tap_check "internal gfid xattr hidden and protected" bash -c '! getfattr -d -m - big 2>/dev/null | grep -q trusted.mortar && ! setfattr -n trusted.mortar.gfid -v 0x00 big 2>/dev/null'
 
 # locks
 if [ -z "$HAVE_LOCKS" ]; then
-	skip "flock conflicts between opens" "features/locks not built"
-	skip "POSIX locks conflict between processes" "features/locks not built"
-	skip "a caught signal leaves a blocked lock wait to its grant, which is kept" "features/locks not built"
+	tap_skip "flock conflicts between opens" "features/locks not built"
+	tap_skip "POSIX locks conflict between processes" "features/locks not built"
+	tap_skip "a caught signal leaves a blocked lock wait to its grant, which is kept" "features/locks not built"
 else
-check "flock conflicts between opens" bash -c 'flock -x big -c "! flock -n -x big true"'
-check "POSIX locks conflict between processes" python3 -c '
+tap_check "flock conflicts between opens" bash -c 'flock -x big -c "! flock -n -x big true"'
+tap_check "POSIX locks conflict between processes" python3 -c '
 import fcntl, os, subprocess, sys
 f = open("big", "r+")
 fcntl.lockf(f, fcntl.LOCK_EX)
@@ -205,7 +170,7 @@ assert r.returncode == 0
 # cancel a parked waiter, and answering EINTR at once while giving back a
 # late grant removed the lock the waiter then took by retrying (Python
 # retries on EINTR).  The waiter must end up holding the lock.
-check "a caught signal leaves a blocked lock wait to its grant, which is kept" python3 -c '
+tap_check "a caught signal leaves a blocked lock wait to its grant, which is kept" python3 -c '
 import signal, subprocess, sys, time
 hold = "import fcntl, time\nf = open(\"big\", \"r+\")\nfcntl.{0}(f, fcntl.{1})\nprint(1, flush=True)\ntime.sleep(2)"
 wait = "import fcntl\nf = open(\"big\", \"r+\")\nfcntl.{0}(f, fcntl.{1})"
@@ -231,40 +196,37 @@ for fn in ("lockf", "flock"):
 fi
 
 ino_before=$(stat -c %i big)
-cd / || exit 1
+cd / || bail_out "cd / failed"
 # Every kernel lookup holds one inode ref until FORGET: once the kernel
 # drops its dentries and inodes, only the root may remain in the table.
 dump_inodes() {
-	rm -rf "$T/dump"
-	kill -USR1 "$PID" || return 1
-	for _ in $(seq 50); do
-		f=$(ls "$T"/dump/* 2>/dev/null | head -1)
-		[ -n "$f" ] && grep -q '^fds=' "$f" && { grep '^inodes=' "$f"; return 0; }
-		sleep 0.1
-	done
-	return 1
+	local f
+	rm -rf "$MT_TMP/dump"
+	kill -USR1 "$MOUNT_PID" || return 1
+	wait_for 5 sh -c 'grep -qs "^fds=" "$1"/*' sh "$MT_TMP/dump" ||
+		return 1
+	f=$(ls "$MT_TMP"/dump/* 2>/dev/null | head -1)
+	grep '^inodes=' "$f"
 }
-check "FORGET releases every inode (state dump shows only the root)" bash -c "
-	ls -lR '$MNT' >/dev/null
-	for i in \$(seq 20); do
-		sync; echo 2 >/proc/sys/vm/drop_caches
-		[ \"\$($(declare -f dump_inodes); T='$T' PID=$PID dump_inodes)\" = inodes=1 ] && exit 0
-		sleep 0.2
-	done
-	exit 1"
-check "SIGTERM unmounts and exits 0" stop_fg
-check "mount point is free after SIGTERM" not_mounted
+only_root_inode() {
+	sync
+	echo 2 >/proc/sys/vm/drop_caches
+	[ "$(dump_inodes)" = inodes=1 ]
+}
+forget_releases_all() {
+	ls -lR "$MNT" >/dev/null
+	wait_for 10 only_root_inode
+}
+tap_check "FORGET releases every inode (state dump shows only the root)" forget_releases_all
+tap_check "SIGTERM unmounts and exits 0" stop_mount "$MNT"
+tap_check "mount point is free after SIGTERM" not_mounted
 
 # remount: same inode numbers (derived from the gfid), then a daemon start
-check "daemon start returns once mounted" bash -c "'$MORTAR' ${SOURCE[*]} --pid-file '$T/pid' --log-file '$T/d.log' '$MNT' && mounted"
-PID=$(cat "$T/pid" 2>/dev/null)
-check "inode numbers stable across mounts" bash -c "[ '$(stat -c %i "$MNT/big")' = '$ino_before' ]"
-check "umount stops the daemon" bash -c "umount '$MNT' && for i in \$(seq 100); do kill -0 $PID 2>/dev/null || exit 0; sleep 0.1; done; exit 1"
-PID=
+tap_check "daemon start returns once mounted" start_daemon
+tap_check "inode numbers stable across mounts" bash -c "[ '$(stat -c %i "$MNT/big")' = '$ino_before' ]"
+tap_check "umount stops the daemon" unmount_daemon "$MNT"
 
 # startup errors: non-zero exit, a message, no mount
-printf 'volume x\n type no/such\nend-volume\n' >"$T/bad.vol"
-check "bad volfile: exit non-zero with file:line" bash -c "! '$MORTAR' -f '$T/bad.vol' --log-file '$T/bad.log' '$MNT' 2>'$T/err' && grep -q 'bad.vol:[0-9]' '$T/err' && ! mounted"
-check "unreachable volfile server: clear error" bash -c "! timeout 30 '$MORTAR' --volfile-server 127.0.0.1:1 --volume v --log-file '$T/bad.log' '$MNT' 2>'$T/err' && grep -qi 'volfile\|connect\|refused' '$T/err' && ! mounted"
-
-[ "$fails" = 0 ]
+printf 'volume x\n type no/such\nend-volume\n' >"$MT_TMP/bad.vol"
+tap_check "bad volfile: exit non-zero with file:line" bash -c "! '$MORTAR' -f '$MT_TMP/bad.vol' --log-file '$MT_TMP/logs/bad.log' '$MNT' 2>'$MT_TMP/err' && grep -q 'bad.vol:[0-9]' '$MT_TMP/err' && ! mounted"
+tap_check "unreachable volfile server: clear error" bash -c "! timeout 30 '$MORTAR' --volfile-server 127.0.0.1:1 --volume v --log-file '$MT_TMP/logs/bad.log' '$MNT' 2>'$MT_TMP/err' && grep -qi 'volfile\|connect\|refused' '$MT_TMP/err' && ! mounted"

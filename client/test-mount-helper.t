@@ -1,46 +1,40 @@
 #!/bin/bash
 # test-mount-helper.t - mount.mortar turns mount(8)'s arguments into the
 # right mortar command line (a stand-in mortar records its arguments).
+# Mounts nothing, so it runs without root (MT_NO_FUSE, tests/lib).
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+MT_NO_FUSE=1
+# shellcheck source=SCRIPTDIR/../tests/lib/mortar-test.sh
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib/mortar-test.sh"
 HELPER=$top_srcdir/client/mount.mortar
-T=$(mktemp -d /tmp/mortar-helper.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-printf '#!/bin/sh\necho "$@" >"%s/args"\n' "$T" >"$T/mortar"
-chmod +x "$T/mortar"
-export MORTAR=$T/mortar
+printf '#!/bin/sh\necho "$@" >"%s/args"\n' "$MT_TMP" >"$MT_TMP/mortar"
+chmod +x "$MT_TMP/mortar"
+export MORTAR=$MT_TMP/mortar
 
-n=0
-fails=0
 expect() { # DESCRIPTION EXPECTED-ARGS HELPER-ARGS...
 	local d=$1 want=$2 got
 	shift 2
-	rm -f "$T/args"
+	rm -f "$MT_TMP/args"
 	sh "$HELPER" "$@" >/dev/null 2>&1
-	got=$(cat "$T/args" 2>/dev/null)
-	n=$((n + 1))
+	got=$(cat "$MT_TMP/args" 2>/dev/null)
 	if [ "$got" = "$want" ]; then
-		echo "ok $n - $d"
+		tap_ok "$d"
 	else
-		fails=$((fails + 1))
-		echo "not ok $n - $d"
-		echo "# want: $want"
-		echo "# got:  $got"
+		tap_not_ok "$d" "want: $want"
+		diag "got:  $got"
 	fi
 }
 fails_cleanly() { # DESCRIPTION HELPER-ARGS...
 	local d=$1
 	shift
-	n=$((n + 1))
 	if ! sh "$HELPER" "$@" >/dev/null 2>&1; then
-		echo "ok $n - $d"
+		tap_ok "$d"
 	else
-		fails=$((fails + 1))
-		echo "not ok $n - $d"
+		tap_not_ok "$d"
 	fi
 }
 
-echo "1..7"
+plan 7
 expect "HOST:/VOLUME" "--volfile-server srv --volume vol /mnt/x" srv:/vol /mnt/x
 expect "HOST:PORT:/VOLUME" "--volfile-server srv:24011 --volume vol /mnt/x" srv:24011:/vol /mnt/x
 expect "fstab options pass through -o" \
@@ -51,4 +45,3 @@ expect "mount's -n/-v flags ignored" \
 expect "a volfile path" "-f /etc/mortar/c.vol /mnt/x" /etc/mortar/c.vol /mnt/x
 fails_cleanly "missing mount point is an error" srv:/vol
 fails_cleanly "spec without a volume is an error" srvonly /mnt/x
-[ "$fails" = 0 ]

@@ -181,12 +181,14 @@ void xl_default_fop(struct xl *xl, struct xl_call *call)
 	xl_wind(call, xl->children[0], xl_default_cbk, NULL);
 }
 
+/* Accounted (xl_calloc) to the translator the call was handed to, so its
+ * state dump's memory.bytes counts the per-call state it holds. */
 void *xl_call_local(struct xl_call *call)
 {
 	size_t size = call->xl ? call->xl->desc->local_size : 0;
 
 	if (!call->local && size)
-		call->local = calloc(1, size);
+		call->local = xl_calloc(call->xl, 1, size);
 	return call->local;
 }
 
@@ -204,7 +206,7 @@ void xl_call_unref(struct xl_call *call)
 	if (call->local) {
 		if (call->xl && call->xl->desc->local_free)
 			call->xl->desc->local_free(call->local);
-		free(call->local);
+		xl_free(call->xl, call->local);
 	}
 	xl_args_clear(&call->args);
 	xl_reply_clear(&call->reply);

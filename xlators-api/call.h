@@ -14,8 +14,10 @@
  * A call must be unwound exactly once.
  *
  * Per-call state: each translator's desc->local_size bytes, allocated on
- * first xl_call_local() and freed (desc->local_free, then free) with the
- * call.  "The call" is the one the translator was handed in its fop.
+ * first xl_call_local() and freed (desc->local_free, then xl_free) with the
+ * call.  "The call" is the one the translator was handed in its fop.  The
+ * bytes are accounted to that translator (xl_malloc), so its state dump's
+ * memory.bytes and memory.allocs include the state of its live calls.
  *
  * A wind never drops a call: when the runtime cannot allocate the child,
  * the completion runs at once with child->reply.ret = -ENOMEM.

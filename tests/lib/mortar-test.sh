@@ -21,6 +21,8 @@
 # (whole-script limit, seconds; or set MT_TIMEOUT before sourcing),
 # MORTAR_TEST_KEEP=1 keeps the temp dir for debugging,
 # MORTAR_TEST_LOG_LEVEL=debug raises the brickd and mortar log level.
+# MT_NO_FUSE=1 before sourcing: the script mounts nothing and starts no
+# daemon (client/test-mount-helper.t), so it runs without root or FUSE.
 #
 # State that the watchdog must see lives in files under $MT_TMP (PIDs and
 # mounts we own), because the watchdog is a forked subshell.
@@ -288,6 +290,8 @@ mt_cleanup() {
 		kill -TERM "$MT_WATCHDOG_PID" 2>/dev/null
 		wait "$MT_WATCHDOG_PID" 2>/dev/null
 	fi
+	# A script that worked inside its mount must not keep it busy.
+	cd / || true
 	mt_release_all
 	mt_sanitizer_reports && rc=1
 	[ "$MT_FAILED" -gt 0 ] && rc=1
@@ -343,8 +347,10 @@ mt_watchdog() {
 mt_find_tree() {
 	local here d
 	here=$(cd "$(dirname "$0")" && pwd)
+	# This file is tests/lib/mortar-test.sh of the source tree, wherever
+	# the script that sources it lives (tests/integration/, client/).
 	if [ -z "${top_srcdir:-}" ]; then
-		top_srcdir=$(cd "$here/../.." && pwd)
+		top_srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 	fi
 	if [ -z "${top_builddir:-}" ]; then
 		for d in "$PWD" "$PWD/.." "$PWD/../.." "$here/../.."; do
@@ -355,16 +361,19 @@ mt_find_tree() {
 		done
 	fi
 	export top_srcdir top_builddir
-	[ -n "${top_builddir:-}" ] ||
+	[ -n "${top_builddir:-}" ] || [ "${MT_NO_FUSE:-0}" = 1 ] ||
 		bail_out "set top_builddir (no config.status found)"
 }
 
 mt_init() {
 	mt_find_tree
-	[ "$(id -u)" -eq 0 ] || skip_all "needs root (FUSE mounts, chown)"
-	[ -c /dev/fuse ] || skip_all "/dev/fuse is missing"
-	command -v mountpoint >/dev/null || skip_all "mountpoint(1) missing"
-	command -v fusermount3 >/dev/null || skip_all "fusermount3 missing"
+	if [ "${MT_NO_FUSE:-0}" != 1 ]; then
+		[ "$(id -u)" -eq 0 ] || skip_all "needs root (FUSE mounts, chown)"
+		[ -c /dev/fuse ] || skip_all "/dev/fuse is missing"
+		command -v mountpoint >/dev/null ||
+			skip_all "mountpoint(1) missing"
+		command -v fusermount3 >/dev/null || skip_all "fusermount3 missing"
+	fi
 
 	MORTAR_XLATOR_PATH=$top_builddir/translators
 	export MORTAR_XLATOR_PATH
@@ -469,22 +478,31 @@ mt_port_file_ready() {
 # stop_brick NAME [SIGNAL]: default TERM (clean shutdown, must exit 0);
 # KILL simulates a crash.
 stop_brick() {
-	local name=$1 sig=${2:-TERM} pid=${MT_BRICK_PID[$1]:-} rc=0 status
+	local name=$1 sig=${2:-TERM} pid=${MT_BRICK_PID[$1]:-} rc=0
 	[ -n "$pid" ] || return 1
+	mt_stop_child "brick $name" "$pid" "$sig" || rc=1
+	MT_BRICK_PID[$name]=
+	return $rc
+}
+
+# mt_stop_child WHAT PID SIG: signal a daemon the script started (our
+# child) and reap it; KILL after 10 s.  1 when it had to be killed, or
+# exited non-zero after SIGTERM (a clean shutdown must exit 0).
+mt_stop_child() {
+	local what=$1 pid=$2 sig=$3 rc=0 status
 	kill "-$sig" "$pid" 2>/dev/null
 	if ! wait_for 10 mt_pid_gone "$pid"; then
-		diag "brick $name (pid $pid) ignored SIG$sig"
+		diag "$what (pid $pid) ignored SIG$sig"
 		kill -KILL "$pid" 2>/dev/null
 		rc=1
 	fi
 	wait "$pid" 2>/dev/null
 	status=$?
 	if [ "$sig" = TERM ] && [ "$status" -ne 0 ]; then
-		diag "brick $name exited with status $status after SIGTERM"
+		diag "$what exited with status $status after SIGTERM"
 		rc=1
 	fi
 	mt_untrack .pids "$pid"
-	MT_BRICK_PID[$name]=
 	return $rc
 }
 
@@ -703,6 +721,47 @@ mt_stacks() {
 		if (fn != "" && fn !~ /^_*(GI_|futex|pthread|clone|start_thread|syscall)/)
 			line = line" "fn; lib = ""}
 	     END{if (line) print line}' "$out" | head -n 40 | sed 's/^/# /'
+}
+
+# track_mount MNT PIDFILE: a client the script started itself as a daemon
+# (mortar without -N, --pid-file PIDFILE) is cleaned up like one from
+# mount_volume: its PID and MNT are tracked.  Sets MOUNT_PID and
+# MT_MOUNT_PID[MNT]; 1 when PIDFILE holds no PID.  Unmount it with
+# unmount_daemon (unmount_volume and stop_mount reap a client started by
+# mount_volume, our child; a daemon is not).
+track_mount() {
+	local mnt=$1 pid
+	pid=$(head -n 1 "$2" 2>/dev/null)
+	mt_track .mounts "$mnt"
+	MT_MOUNT_PID[$mnt]=
+	MOUNT_PID=
+	[ -n "$pid" ] || return 1
+	mt_track .pids "$pid"
+	MT_MOUNT_PID[$mnt]=$pid
+	MOUNT_PID=$pid
+}
+
+# unmount_daemon MNT: umount a mount made by a tracked daemon
+# (track_mount); its client must exit within 10 s.
+unmount_daemon() {
+	local mnt=$1 pid=${MT_MOUNT_PID[$1]:-}
+	[ -n "$pid" ] && umount "$mnt" && wait_for 10 mt_pid_gone "$pid" ||
+		return 1
+	mt_untrack .pids "$pid"
+	mt_untrack .mounts "$mnt"
+	MT_MOUNT_PID[$mnt]=
+}
+
+# stop_mount MNT [SIGNAL]: signal the client of MNT (default TERM: it must
+# unmount and exit 0 within 10 s) and forget it.
+stop_mount() {
+	local mnt=$1 sig=${2:-TERM} pid=${MT_MOUNT_PID[$1]:-} rc=0
+	[ -n "$pid" ] || return 1
+	mt_stop_child "mortar on $mnt" "$pid" "$sig" || rc=1
+	mountpoint -q "$mnt" && rc=1
+	[ $rc -eq 0 ] && mt_untrack .mounts "$mnt"
+	MT_MOUNT_PID[$mnt]=
+	return $rc
 }
 
 # unmount_volume MNT: umount, wait for the client process to exit.

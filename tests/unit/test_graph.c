@@ -1,8 +1,9 @@
 /*
  * test_graph.c - graph building (loader, option validation, subvolume
  * checks, each error naming file and line) and the call object (wind,
- * pass-through, fan-out with completions on other threads, per-call state,
- * statistics).  Uses the test-only translators test/leaf and test/fan.
+ * pass-through, fan-out with completions on other threads, per-call state
+ * and its memory accounting, statistics).  Uses the test-only translators
+ * test/leaf, test/fan, test/picky and test/gate.
  */
 #include "config.h"
 
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "buf.h"
 #include "graph.h"
 #include "inode.h"
 #include "xlpath.h"
@@ -139,16 +141,31 @@ static void root_done(struct xl_call *parent, struct xl_call *call,
 	pthread_mutex_unlock(&r->lock);
 }
 
-static int32_t run_fop(struct xl_graph *g, enum xl_fop fop)
+/* Start fop on the root gfid at the top of g, answered into r (which
+ * counts answers); with xdata key = 1 when key is not NULL. */
+static void start_fop(struct xl_graph *g, enum xl_fop fop, const char *key,
+		      struct result *r)
 {
-	struct result r = {.lock = PTHREAD_MUTEX_INITIALIZER,
-			   .cond = PTHREAD_COND_INITIALIZER};
-	struct xl_call *call = xl_call_new_root(g, fop, NULL, root_done, &r);
-	struct timespec deadline;
+	struct xl_call *call = xl_call_new_root(g, fop, NULL, root_done, r);
 
 	assert_non_null(call);
 	memcpy(call->args.loc.gfid, xl_gfid_root, XL_GFID_LEN);
+	if (key) {
+		call->args.xdata = xl_dict_new();
+		assert_non_null(call->args.xdata);
+		assert_int_equal(xl_dict_set_u64(call->args.xdata, key, 1), 0);
+	}
 	xl_call_start(call, g->top);
+}
+
+/* One fop (see start_fop), waited for up to 10 s; its answer. */
+static int32_t run_fop_key(struct xl_graph *g, enum xl_fop fop, const char *key)
+{
+	struct result r = {.lock = PTHREAD_MUTEX_INITIALIZER,
+			   .cond = PTHREAD_COND_INITIALIZER};
+	struct timespec deadline;
+
+	start_fop(g, fop, key, &r);
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += 10;
 	pthread_mutex_lock(&r.lock);
@@ -158,6 +175,11 @@ static int32_t run_fop(struct xl_graph *g, enum xl_fop fop)
 	pthread_mutex_unlock(&r.lock);
 	assert_int_equal(r.done, 1);
 	return r.ret;
+}
+
+static int32_t run_fop(struct xl_graph *g, enum xl_fop fop)
+{
+	return run_fop_key(g, fop, NULL);
 }
 
 #define FAN_VOL                                                                \
@@ -222,6 +244,78 @@ static void test_fanout_async(void **state)
 	run_fanout("on");
 }
 
+/* The memory.bytes line of translator name in g's state dump. */
+static int64_t dump_memory_bytes(struct xl_graph *g, const char *name)
+{
+	char *dump = NULL, head[128];
+	size_t len = 0;
+	FILE *f = open_memstream(&dump, &len);
+	const char *at;
+	long long bytes = -1;
+
+	assert_non_null(f);
+	xl_graph_dump(g, f);
+	fclose(f);
+	snprintf(head, sizeof(head), "\n[xlator %s]\n", name);
+	at = strstr(dump, head);
+	assert_non_null(at);
+	at = strstr(at, "\nmemory.bytes=");
+	assert_non_null(at);
+	assert_int_equal(sscanf(at, "\nmemory.bytes=%lld", &bytes), 1);
+	free(dump);
+	return bytes;
+}
+
+/* Per-call state is memory of the translator that asked for it: while
+ * calls are in flight (held by test/gate below test/fan) the fan's
+ * accounting and its state dump show local_size bytes per call, and every
+ * byte is returned once the calls finish. */
+static void test_call_local_accounted(void **state)
+{
+	(void)state;
+	enum { HELD = 5 };
+	char *err = NULL;
+	struct xl_graph *g =
+	    build("volume l\ntype test/leaf\noption value 5\nend-volume\n"
+		  "volume g\ntype test/gate\nsubvolumes l\nend-volume\n"
+		  "volume top\ntype test/fan\nsubvolumes g\nend-volume\n",
+		  &err);
+	struct result r = {.lock = PTHREAD_MUTEX_INITIALIZER,
+			   .cond = PTHREAD_COND_INITIALIZER};
+	int64_t base_bytes, base_allocs, size;
+
+	assert_non_null(g);
+	assert_int_equal(xl_graph_init(g, &err), 0);
+	size = (int64_t)g->top->desc->local_size;
+	assert_true(size > 0);
+	base_bytes = atomic_load(&g->top->mem_bytes);
+	base_allocs = atomic_load(&g->top->mem_allocs);
+	assert_int_equal(dump_memory_bytes(g, "top"), base_bytes);
+
+	for (int i = 0; i < HELD; i++)
+		start_fop(g, XL_FOP_LOOKUP, "test.gate-hold", &r);
+	assert_int_equal(run_fop_key(g, XL_FOP_STAT, "test.gate-wait"), HELD);
+	pthread_mutex_lock(&r.lock);
+	assert_int_equal(r.done, 0);
+	pthread_mutex_unlock(&r.lock);
+	assert_int_equal(atomic_load(&g->top->mem_bytes),
+			 base_bytes + HELD * size);
+	assert_int_equal(atomic_load(&g->top->mem_allocs), base_allocs + HELD);
+	assert_int_equal(dump_memory_bytes(g, "top"), base_bytes + HELD * size);
+
+	/* test/leaf answers synchronously: every lookup is done, and its
+	 * call freed, when the gate has wound them all down. */
+	assert_int_equal(run_fop_key(g, XL_FOP_STAT, "test.gate-open"), HELD);
+	pthread_mutex_lock(&r.lock);
+	assert_int_equal(r.done, HELD);
+	assert_int_equal(r.ret, 5);
+	pthread_mutex_unlock(&r.lock);
+	assert_int_equal(atomic_load(&g->top->mem_bytes), base_bytes);
+	assert_int_equal(atomic_load(&g->top->mem_allocs), base_allocs);
+	assert_int_equal(dump_memory_bytes(g, "top"), base_bytes);
+	xl_graph_destroy(g);
+}
+
 static void test_inode_table(void **state)
 {
 	(void)state;
@@ -264,6 +358,7 @@ int main(void)
 	    cmocka_unit_test(test_build_good_options),
 	    cmocka_unit_test(test_fanout_sync),
 	    cmocka_unit_test(test_fanout_async),
+	    cmocka_unit_test(test_call_local_accounted),
 	    cmocka_unit_test(test_inode_table),
 	};
 	if (xlpath_setup() != 0)

@@ -1,7 +1,12 @@
 /*
  * test_rpc_rdma_flow.c - the device-free parts of the RDMA transport:
- * credits, the buffer pool and fragmentation.  The one test that needs a
- * device says "skipped: no RDMA device" when there is none.
+ * credits, the buffer pool, fragmentation, and the clear error when there
+ * is no device.  None of them needs a device or kernel RDMA support.
+ *
+ * The verbs data path (connect, send/recv, RDMA read/write of bulk data)
+ * is not tested here: its tests come with the software verbs provider
+ * (DESIGN.md, rpc/), which lets them run end to end on machines without
+ * an RDMA device, as integration tests over real bricks and mounts.
  */
 #include "config.h"
 
@@ -19,9 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef HAVE_RDMA
-#include <infiniband/verbs.h>
-#endif
 
 static void test_credits(void **state)
 {
@@ -168,25 +170,6 @@ static void test_no_device_errors(void **state)
 	rpc_evloop_free(loop);
 }
 
-/* The verbs data path needs a device: say so instead of passing. */
-static void test_device_data_path(void **state)
-{
-#ifdef HAVE_RDMA
-	int n = 0;
-	struct ibv_device **devs = ibv_get_device_list(&n);
-
-	if (devs)
-		ibv_free_device_list(devs);
-	if (n > 0) {
-		print_message("skipped: rdma data path test not written\n");
-		skip();
-		return;
-	}
-#endif
-	print_message("skipped: no RDMA device\n");
-	skip();
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,7 +177,6 @@ int main(void)
 	    cmocka_unit_test(test_pool),
 	    cmocka_unit_test(test_fragments),
 	    cmocka_unit_test(test_no_device_errors),
-	    cmocka_unit_test(test_device_data_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

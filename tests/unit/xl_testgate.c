@@ -1,13 +1,16 @@
 /*
  * xl_testgate.c - "test/gate", a translator for unit tests only: it holds
  * chosen calls on their way down, so a test can make calls arrive below it
- * in an order the worker threads above would only produce by chance.
+ * in an order the worker threads above would only produce by chance, or
+ * look at the translators above while the calls are in flight.
  *
- * An LK, FLOCK or INODELK whose xdata has "test.gate-hold" is kept (no
- * thread waits for it).  A STAT with "test.gate-wait" is answered once at
- * least one call is held (at once if one is), with ret = how many are; a
- * STAT with "test.gate-open" winds every held call down in arrival order,
- * then is answered with ret = how many went.  Everything else passes.
+ * An LK, FLOCK, INODELK or LOOKUP whose xdata has "test.gate-hold" is kept
+ * (no thread waits for it); a held LOOKUP keeps the calls above it live,
+ * with their per-call state, for as long as a test needs.  A STAT with
+ * "test.gate-wait" is answered once at least one call is held (at once if
+ * one is), with ret = how many are; a STAT with "test.gate-open" winds
+ * every held call down in arrival order, then is answered with ret = how
+ * many went.  Everything else passes.
  *
  * Locking: priv->lock guards the two lists; never held while winding or
  * unwinding.
@@ -67,7 +70,7 @@ static void gate_fini(struct xl *xl)
 	xl_free(xl, p);
 }
 
-static void gate_lock_fop(struct xl *xl, struct xl_call *call)
+static void gate_hold_fop(struct xl *xl, struct xl_call *call)
 {
 	struct gate_priv *p = xl->private;
 	struct xl_call *waits[GATE_MAX];
@@ -132,16 +135,18 @@ const struct xl_desc mortar_xlator = {
     .api_version = XL_API_VERSION,
     .size = sizeof(struct xl_desc),
     .type = "test/gate",
-    .description = "holds chosen lock calls until told (unit tests only)",
+    .description =
+	"holds chosen lock and lookup calls until told (unit tests only)",
     .init = gate_init,
     .fini = gate_fini,
     .min_children = 1,
     .max_children = 1,
     .fops =
 	{
-	    [XL_FOP_LK] = gate_lock_fop,
-	    [XL_FOP_FLOCK] = gate_lock_fop,
-	    [XL_FOP_INODELK] = gate_lock_fop,
+	    [XL_FOP_LK] = gate_hold_fop,
+	    [XL_FOP_FLOCK] = gate_hold_fop,
+	    [XL_FOP_INODELK] = gate_hold_fop,
+	    [XL_FOP_LOOKUP] = gate_hold_fop,
 	    [XL_FOP_STAT] = gate_stat,
 	},
 };

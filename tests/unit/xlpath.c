@@ -14,12 +14,13 @@
 #include <unistd.h>
 
 static char xlpath_dir[256];
+static const char *const xlpath_mods[] = {"leaf", "fan", "picky", "gate"};
+#define XLPATH_MODS (int)(sizeof(xlpath_mods) / sizeof(xlpath_mods[0]))
 
 int xlpath_setup(void)
 {
 	const char *top = getenv("top_builddir");
 	char build[2048], link[4096], path[8192];
-	const char *mods[] = {"leaf", "fan", "picky"};
 
 	snprintf(build, sizeof(build), "%s/tests/unit/.libs", top ? top : "..");
 	snprintf(xlpath_dir, sizeof(xlpath_dir), "/tmp/mortar-xlpath-XXXXXX");
@@ -28,13 +29,13 @@ int xlpath_setup(void)
 	snprintf(link, sizeof(link), "%s/test", xlpath_dir);
 	if (mkdir(link, 0755) != 0)
 		return -1;
-	for (int i = 0; i < (int)(sizeof(mods) / sizeof(mods[0])); i++) {
+	for (int i = 0; i < XLPATH_MODS; i++) {
 		char target[8192];
 		snprintf(target, sizeof(target), "%s/xl_test%s.so", build,
-			 mods[i]);
+			 xlpath_mods[i]);
 		if (!top && access(target, R_OK) != 0)
 			snprintf(target, sizeof(target),
-				 "unit/.libs/xl_test%s.so", mods[i]);
+				 "unit/.libs/xl_test%s.so", xlpath_mods[i]);
 		char *abs = realpath(target, NULL);
 		if (!abs) {
 			fprintf(stderr, "test translator not built: %s\n",
@@ -42,7 +43,7 @@ int xlpath_setup(void)
 			return -1;
 		}
 		snprintf(link, sizeof(link), "%s/test/%s.so", xlpath_dir,
-			 mods[i]);
+			 xlpath_mods[i]);
 		int r = symlink(abs, link);
 		free(abs);
 		if (r != 0)
@@ -59,10 +60,11 @@ void xlpath_teardown(void)
 
 	if (!xlpath_dir[0])
 		return;
-	snprintf(p, sizeof(p), "%s/test/leaf.so", xlpath_dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/test/fan.so", xlpath_dir);
-	unlink(p);
+	for (int i = 0; i < XLPATH_MODS; i++) {
+		snprintf(p, sizeof(p), "%s/test/%s.so", xlpath_dir,
+			 xlpath_mods[i]);
+		unlink(p);
+	}
 	snprintf(p, sizeof(p), "%s/test", xlpath_dir);
 	rmdir(p);
 	rmdir(xlpath_dir);

@@ -1,15 +1,20 @@
 /*
- * posix-sys.h - the system calls storage/posix does I/O and namespace
- * changes with, reached through one overridable table.
+ * posix-sys.h - every system call storage/posix makes that can fail,
+ * reached through one overridable table: I/O, namespace changes, xattrs,
+ * owners, modes and times, fstat, readlinkat, fstatvfs, dup and directory
+ * streams (the groups below).  Only dirfd, seekdir and rewinddir, which
+ * cannot fail, are called directly.
  *
  * Like SQLite's os_unix.c aSyscall[]: production code calls
  * posix_sys.pread(...) instead of pread(...), and a test that compiles the
  * translator's sources in can replace one entry (say, pwrite returning
- * -1/ENOSPC) to inject a fault, then restore it with posix_sys_reset().
- * Every entry has the libc calling convention: -1 (NULL for fdopendir and
- * readdir) and errno on failure.  Every call storage/posix makes that can
- * fail goes through it; only dirfd, seekdir and rewinddir, which cannot
- * fail, are called directly.  New entries go at the end.
+ * -1/ENOSPC) to inject a fault; posix_sys_reset() puts every entry back.
+ * The defaults (posix-sys.c) are the libc functions, with a thin wrapper
+ * only for openat (variadic in libc) and openat2 (no glibc wrapper: the
+ * raw system call).  Every entry has the libc calling convention: -1 and
+ * errno on failure; fdopendir returns NULL and sets errno; readdir returns
+ * NULL both at the end of the stream (errno unchanged) and on failure
+ * (errno set), so callers clear errno first.
  * The table is process-global and not locked: tests change it only while
  * no fop is in flight.
  */
@@ -44,7 +49,8 @@ struct posix_sys_table {
 	int (*unlinkat)(int dirfd, const char *path, int flags);
 	int (*renameat2)(int olddirfd, const char *oldpath, int newdirfd,
 			 const char *newpath, unsigned int flags);
-	/* xattrs: l* by path (/proc/self/fd/N/name, see posix.h), f* by fd */
+	/* xattrs: l* by path (/proc/self/fd/N/name, see posix_obj_xpath),
+	 * f* by fd */
 	ssize_t (*lgetxattr)(const char *path, const char *name, void *value,
 			     size_t size);
 	ssize_t (*fgetxattr)(int fd, const char *name, void *value,
