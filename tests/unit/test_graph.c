@@ -2,7 +2,8 @@
  * test_graph.c - graph building (loader, option validation, subvolume
  * checks, each error naming file and line) and the call object (wind,
  * pass-through, fan-out with completions on other threads, per-call state,
- * statistics).  Uses the test-only translators test/leaf and test/fan.
+ * statistics, internal calls).  Uses the test-only translators test/leaf and
+ * test/fan.
  */
 #include "config.h"
 
@@ -186,6 +187,11 @@ static void run_fanout(const char *async)
 	assert_int_equal(atomic_load(&g->top->stats[XL_FOP_MKDIR].errors), 1);
 	assert_int_equal(atomic_load(&g->xls[0]->stats[XL_FOP_LOOKUP].count),
 			 200);
+	/* xl_fan by index (repeats, a fop per child, a fill that fails)
+	 * and by mask; an internal call linked to its origin. */
+	assert_int_equal(run_fop(g, XL_FOP_ACCESS), 300 + 101);
+	assert_int_equal(run_fop(g, XL_FOP_STATFS), 301);
+	assert_int_equal(run_fop(g, XL_FOP_FLUSH), 20);
 	/* Wait for async leaves to finish accounting (their unwind
 	 * returns after our completion ran). */
 	for (int i = 0; i < 1000 && atomic_load(&g->top->pending); i++)

@@ -174,10 +174,11 @@ static void dht_dir_done(struct xl_call *call)
 
 /* The layout lock on the directory (local->attr.gfid), whole range. */
 static int dht_fill_unlock(struct xl_call *call, struct xl_call *child,
-			   int subvol, int k)
+			   int subvol, int k, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 
+	(void)cookie;
 	(void)subvol;
 	(void)k;
 	return dht_inodelk_args(child, local->attr.gfid, DHT_LOCK_LAYOUT, false,
@@ -193,11 +194,12 @@ static void dht_layout_unlocked(struct xl_call *call, struct xl_call *child,
 }
 
 int dht_fill_layout_set(struct xl_call *call, struct xl_call *child, int subvol,
-			int k)
+			int k, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 	uint8_t buf[DHT_LAYOUT_XATTR_LEN];
 
+	(void)cookie;
 	(void)k;
 	dht_range_encode(&local->ranges[subvol], buf);
 	memcpy(child->args.loc.gfid, local->attr.gfid, XL_GFID_LEN);
@@ -229,10 +231,11 @@ void dht_layout_set_failed(struct xl_call *call, struct xl_call **children,
 }
 
 static void dht_layout_written(struct xl_call *call, struct xl_call **children,
-			       const int *subvols, int n)
+			       const int *subvols, int n, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 
+	(void)cookie;
 	dht_layout_set_failed(call, children, subvols, n, "repair");
 	if (local->owner) {
 		dht_send(call, XL_FOP_INODELK, local->target, dht_fill_unlock,
@@ -279,18 +282,22 @@ static void dht_layout_rewrite(struct xl_call *call)
 		if (!local->dir_on[i])
 			local->ranges[i].present = false;
 	if (n == 0) {
-		dht_layout_written(call, NULL, NULL, 0);
+		dht_layout_written(call, NULL, NULL, 0, NULL);
 		return;
 	}
-	dht_fan(call, XL_FOP_SETXATTR, subvols, n, dht_fill_layout_set,
-		dht_layout_written);
+	xl_fan(call, &(struct xl_fan){.fop = XL_FOP_SETXATTR,
+				      .index = subvols,
+				      .n = n,
+				      .fill = dht_fill_layout_set,
+				      .done = dht_layout_written});
 }
 
 static int dht_fill_lock(struct xl_call *call, struct xl_call *child,
-			 int subvol, int k)
+			 int subvol, int k, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 
+	(void)cookie;
 	(void)subvol;
 	(void)k;
 	return dht_inodelk_args(child, local->attr.gfid, DHT_LOCK_LAYOUT, true,
@@ -331,11 +338,12 @@ static void dht_dir_fix_layout(struct xl_call *call)
 }
 
 static int dht_fill_mkdir(struct xl_call *call, struct xl_call *child,
-			  int subvol, int k)
+			  int subvol, int k, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 	int ret;
 
+	(void)cookie;
 	(void)subvol;
 	(void)k;
 	ret = xl_loc_copy(&child->args.loc, local->cur_loc);
@@ -349,12 +357,13 @@ static int dht_fill_mkdir(struct xl_call *call, struct xl_call *child,
 }
 
 static void dht_dir_mkdir_done(struct xl_call *call, struct xl_call **children,
-			       const int *subvols, int n)
+			       const int *subvols, int n, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 	struct xl *xl = call->xl;
 	char g[XL_GFID_STR_LEN];
 
+	(void)cookie;
 	for (int k = 0; k < n; k++) {
 		int s = subvols[k];
 
@@ -376,7 +385,7 @@ static void dht_dir_mkdir_done(struct xl_call *call, struct xl_call **children,
  * children are up.
  */
 static void dht_dir_gather(struct xl_call *call, struct xl_call **children,
-			   const int *subvols, int n)
+			   const int *subvols, int n, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 	struct dht_priv *priv = dht_priv(call->xl);
@@ -385,6 +394,7 @@ static void dht_dir_gather(struct xl_call *call, struct xl_call **children,
 	const struct xl_dict_pair *p;
 	bool ign[DHT_MAX_SUBVOLS];
 
+	(void)cookie;
 	if (dht_local_arrays(local, priv->n) < 0) {
 		local->ret = -ENOMEM;
 		local->lnext(call);
@@ -452,19 +462,23 @@ static void dht_dir_gather(struct xl_call *call, struct xl_call **children,
 		return;
 	}
 	if (nmiss) {
-		dht_fan(call, XL_FOP_MKDIR, missing, nmiss, dht_fill_mkdir,
-			dht_dir_mkdir_done);
+		xl_fan(call, &(struct xl_fan){.fop = XL_FOP_MKDIR,
+					      .index = missing,
+					      .n = nmiss,
+					      .fill = dht_fill_mkdir,
+					      .done = dht_dir_mkdir_done});
 		return;
 	}
 	dht_dir_fix_layout(call);
 }
 
 static int dht_fill_lookup(struct xl_call *call, struct xl_call *child,
-			   int subvol, int k)
+			   int subvol, int k, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 	int ret;
 
+	(void)cookie;
 	(void)subvol;
 	(void)k;
 	if (local->cur_loc) {
@@ -495,8 +509,11 @@ static void dht_dir_lookup_all(struct xl_call *call)
 		local->lnext(call);
 		return;
 	}
-	dht_fan(call, XL_FOP_LOOKUP, subvols, n, dht_fill_lookup,
-		dht_dir_gather);
+	xl_fan(call, &(struct xl_fan){.fop = XL_FOP_LOOKUP,
+				      .index = subvols,
+				      .n = n,
+				      .fill = dht_fill_lookup,
+				      .done = dht_dir_gather});
 }
 
 void dht_layout_get(struct xl_call *call, const uint8_t *gfid,
@@ -572,13 +589,14 @@ static void dht_where_file(struct xl_call *call, struct dht_where *w,
 
 static void dht_everywhere_gather(struct xl_call *call,
 				  struct xl_call **children, const int *subvols,
-				  int n)
+				  int n, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 	struct dht_where *w = local->cur;
 	int found = -1, linkto_target = -1;
 	bool down = n < dht_priv(call->xl)->n;
 
+	(void)cookie;
 	for (int k = 0; k < n; k++) {
 		struct xl_reply *r = &children[k]->reply;
 		int s = subvols[k];
@@ -586,7 +604,7 @@ static void dht_everywhere_gather(struct xl_call *call,
 		if (r->ret == 0 && S_ISDIR(r->attr.mode)) {
 			/* A directory: gather it as one (repairs it). */
 			local->lnext = dht_resolve_done;
-			dht_dir_gather(call, children, subvols, n);
+			dht_dir_gather(call, children, subvols, n, NULL);
 			return;
 		}
 		if (r->ret == 0 && dht_is_linkto(&r->attr, r->xdata)) {
@@ -632,8 +650,11 @@ static void dht_lookup_everywhere(struct xl_call *call)
 		dht_resolve_done(call);
 		return;
 	}
-	dht_fan(call, XL_FOP_LOOKUP, subvols, n, dht_fill_lookup,
-		dht_everywhere_gather);
+	xl_fan(call, &(struct xl_fan){.fop = XL_FOP_LOOKUP,
+				      .index = subvols,
+				      .n = n,
+				      .fill = dht_fill_lookup,
+				      .done = dht_everywhere_gather});
 }
 
 static void dht_target_cbk(struct xl_call *call, struct xl_call *child,
@@ -746,11 +767,12 @@ void dht_resolve(struct xl_call *call, const struct xl_loc *loc,
 /* ---- files by gfid ----------------------------------------------------- */
 
 static void dht_locate_gather(struct xl_call *call, struct xl_call **children,
-			      const int *subvols, int n)
+			      const int *subvols, int n, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 	bool down = n < dht_priv(call->xl)->n;
 
+	(void)cookie;
 	local->target = -1;
 	for (int k = 0; k < n; k++) {
 		struct xl_reply *r = &children[k]->reply;
@@ -820,8 +842,11 @@ void dht_locate(struct xl_call *call, const uint8_t *gfid,
 		next(call);
 		return;
 	}
-	dht_fan(call, XL_FOP_LOOKUP, subvols, n, dht_fill_lookup,
-		dht_locate_gather);
+	xl_fan(call, &(struct xl_fan){.fop = XL_FOP_LOOKUP,
+				      .index = subvols,
+				      .n = n,
+				      .fill = dht_fill_lookup,
+				      .done = dht_locate_gather});
 }
 
 /* ---- the lookup fop ---------------------------------------------------- */

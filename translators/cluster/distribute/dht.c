@@ -2,7 +2,7 @@
  * dht.c - cluster/distribute: one namespace over N subvolumes, each file
  * placed on the subvolume its name hashes to in its directory's layout
  * (elastic hashing, no metadata server).  This file holds init/fini,
- * child up/down, the parallel fan-out helper, inode and fd contexts, and
+ * child up/down, the helpers that send to children, inode and fd contexts, and
  * the descriptor; see dht.h for the others.
  *
  * Up/down: the volume is reported up to the parents once every child is
@@ -340,105 +340,10 @@ int dht_set_internal(struct xl_dict **xdata)
 	return xl_dict_set_u64(*xdata, XL_KEY_INTERNAL, 1);
 }
 
-/* ---- fan-out --------------------------------------------------------- */
+/* ---- sending to children -------------------------------------------- */
 
-struct dht_fanout {
-	atomic_int remaining; /* answers still due, +1 while sending */
-	int n;
-	struct xl_call *call;
-	dht_gather_fn done;
-	int *subvols;
-	struct xl_call **children;
-	struct xl_call *stubs; /* stand-ins for children never sent */
-};
-
-static void dht_fan_finish(struct dht_fanout *fo)
-{
-	fo->done(fo->call, fo->children, fo->subvols, fo->n);
-	for (int i = 0; i < fo->n; i++) {
-		struct xl_call *c = fo->children[i];
-
-		if (c >= fo->stubs && c < fo->stubs + fo->n)
-			xl_reply_clear(&c->reply);
-		else
-			xl_call_unref(c);
-	}
-	xl_call_unref(fo->call);
-	free(fo);
-}
-
-static void dht_fan_cbk(struct xl_call *parent, struct xl_call *child,
-			void *cookie)
-{
-	struct dht_fanout *fo = cookie;
-
-	(void)parent;
-	xl_call_ref(child); /* done() reads it after this completion */
-	if (atomic_fetch_sub(&fo->remaining, 1) == 1)
-		dht_fan_finish(fo);
-}
-
-void dht_fan(struct xl_call *call, enum xl_fop fop, const int *subvols, int n,
-	     dht_fill_fn fill, dht_gather_fn done)
-{
-	struct dht_priv *priv = dht_priv(call->xl);
-	size_t sz = sizeof(struct dht_fanout) + (size_t)n * sizeof(int) +
-		    (size_t)n * sizeof(void *) +
-		    (size_t)n * sizeof(struct xl_call);
-	struct dht_fanout *fo = calloc(1, sz);
-
-	if (!fo) {
-		struct xl_call stubs[n > 0 ? n : 1];
-		struct xl_call *ptrs[n > 0 ? n : 1];
-
-		for (int i = 0; i < n; i++) {
-			memset(&stubs[i], 0, sizeof(stubs[i]));
-			stubs[i].fop = fop;
-			stubs[i].reply.ret = -ENOMEM;
-			ptrs[i] = &stubs[i];
-		}
-		done(call, ptrs, subvols, n);
-		return;
-	}
-	fo->n = n;
-	fo->call = call;
-	fo->done = done;
-	fo->stubs = (struct xl_call *)(fo + 1);
-	fo->children = (struct xl_call **)(fo->stubs + n);
-	fo->subvols = (int *)(fo->children + n);
-	memcpy(fo->subvols, subvols, (size_t)n * sizeof(int));
-	atomic_init(&fo->remaining, n + 1);
-	xl_call_ref(call);
-	for (int i = 0; i < n; i++) {
-		struct xl_call *c = xl_call_child_fop(call, fop);
-		int err = c ? 0 : -ENOMEM;
-
-		if (c && fill)
-			err = fill(call, c, subvols[i], i);
-		if (err) {
-			if (c)
-				xl_call_unref(c);
-			fo->stubs[i].fop = fop;
-			fo->stubs[i].reply.ret = err;
-			fo->children[i] = &fo->stubs[i];
-			atomic_fetch_sub(&fo->remaining, 1);
-			continue;
-		}
-		fo->children[i] = c;
-	}
-	for (int i = 0; i < n; i++) {
-		struct xl_call *c = fo->children[i];
-
-		if (c >= fo->stubs && c < fo->stubs + n)
-			continue;
-		xl_call_send(c, priv->subvols[subvols[i]], dht_fan_cbk, fo);
-	}
-	if (atomic_fetch_sub(&fo->remaining, 1) == 1)
-		dht_fan_finish(fo);
-}
-
-void dht_fan_up(struct xl_call *call, enum xl_fop fop, dht_fill_fn fill,
-		dht_gather_fn done)
+void dht_fan_up(struct xl_call *call, enum xl_fop fop, xl_fill_fn fill,
+		xl_gather_fn done)
 {
 	int subvols[DHT_MAX_SUBVOLS];
 	int n = dht_up_subvols(call->xl, subvols);
@@ -447,15 +352,11 @@ void dht_fan_up(struct xl_call *call, enum xl_fop fop, dht_fill_fn fill,
 		xl_unwind_error(call, -ENOTCONN);
 		return;
 	}
-	dht_fan(call, fop, subvols, n, fill, done);
-}
-
-int dht_fill_copy(struct xl_call *call, struct xl_call *child, int subvol,
-		  int k)
-{
-	(void)subvol;
-	(void)k;
-	return xl_args_copy(&child->args, &call->args);
+	xl_fan(call, &(struct xl_fan){.fop = fop,
+				      .index = subvols,
+				      .n = n,
+				      .fill = fill,
+				      .done = done});
 }
 
 void dht_release(struct xl *xl, struct xl_call *call)
@@ -466,7 +367,7 @@ void dht_release(struct xl *xl, struct xl_call *call)
 	/* Each child's slot is closed when the fd dies (fd_ctx_free of
 	 * protocol/client); this tells the ones that hold it now. */
 	for (int k = 0; k < n; k++)
-		dht_send(call, call->fop, subvols[k], dht_fill_copy,
+		dht_send(call, call->fop, subvols[k], xl_fill_copy,
 			 dht_ignore_cbk, NULL);
 	call->reply.ret = 0;
 	xl_unwind(call);
@@ -494,14 +395,14 @@ static void dht_send_enomem(struct xl_call *call, enum xl_fop fop,
 }
 
 void dht_send(struct xl_call *call, enum xl_fop fop, int subvol,
-	      dht_fill_fn fill, xl_cbk_fn cbk, void *cookie)
+	      xl_fill_fn fill, xl_cbk_fn cbk, void *cookie)
 {
 	struct dht_priv *priv = dht_priv(call->xl);
 	struct xl_call *c = xl_call_child_fop(call, fop);
 	int err = c ? 0 : -ENOMEM;
 
 	if (c && fill)
-		err = fill(call, c, subvol, 0);
+		err = fill(call, c, subvol, 0, cookie);
 	if (err) {
 		if (c)
 			xl_call_unref(c);

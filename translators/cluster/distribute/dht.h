@@ -3,7 +3,8 @@
  * state, what it keeps on inodes and fds, its per-call state, and the
  * functions its files share.
  *
- * Files: dht.c (init, notify, fan-out, contexts, the descriptor),
+ * Files: dht.c (init, notify, sending to children, contexts, the
+ * descriptor),
  * dht-lookup.c (finding names, directory layouts and their repair),
  * dht-entry.c (fops that create, remove or rename names), dht-dir.c
  * (readdir, statfs, directory-wide fops), dht-inode.c (fops on a known
@@ -211,25 +212,17 @@ bool dht_dirent_is_linkto(const struct xl_dirent *d,
 int dht_linkto_subvol(struct xl *xl, const struct xl_dict *xdata);
 int dht_set_internal(struct xl_dict **xdata);
 
-/* Fill one child's args (0, or -errno to fail it unsent). */
-typedef int (*dht_fill_fn)(struct xl_call *call, struct xl_call *child,
-			   int subvol, int k);
-/* All answers: children[k] answered subvols[k]. */
-typedef void (*dht_gather_fn)(struct xl_call *call, struct xl_call **children,
-			      const int *subvols, int n);
-/* Send fop to each of subvols[0..n-1] at once (parallel), gather. */
-void dht_fan(struct xl_call *call, enum xl_fop fop, const int *subvols, int n,
-	     dht_fill_fn fill, dht_gather_fn done);
-/* dht_fan to every up child; ENOTCONN (done not called) when none is. */
-void dht_fan_up(struct xl_call *call, enum xl_fop fop, dht_fill_fn fill,
-		dht_gather_fn done);
-/* A dht_fill_fn: the child gets a copy of the call's args. */
-int dht_fill_copy(struct xl_call *call, struct xl_call *child, int subvol,
-		  int k);
-/* One child call of fop to subvol with args filled by fill; cbk as
- * xl_call_send.  fill may be NULL (empty args). */
+/* Fan-outs are xl_fan (call.h): fill functions are xl_fill_fn (index =
+ * the child's subvol), gathers xl_gather_fn (index[k] = subvol of
+ * children[k]). */
+/* xl_fan to every up child; ENOTCONN (done not called) when none is. */
+void dht_fan_up(struct xl_call *call, enum xl_fop fop, xl_fill_fn fill,
+		xl_gather_fn done);
+/* One child call of fop to subvol with args filled by fill (slot 0,
+ * cookie passed on); cbk as xl_call_send.  fill may be NULL (empty
+ * args). */
 void dht_send(struct xl_call *call, enum xl_fop fop, int subvol,
-	      dht_fill_fn fill, xl_cbk_fn cbk, void *cookie);
+	      xl_fill_fn fill, xl_cbk_fn cbk, void *cookie);
 /* A completion for a child whose answer does not matter. */
 void dht_ignore_cbk(struct xl_call *call, struct xl_call *child, void *cookie);
 /* Every up child's index into subvols; returns how many. */
@@ -265,7 +258,7 @@ void dht_xattr_req_add(struct xl_call *child);
 /* A dht_fill_fn: setxattr of local->ranges[subvol] as the layout of the
  * directory local->attr.gfid. */
 int dht_fill_layout_set(struct xl_call *call, struct xl_call *child, int subvol,
-			int k);
+			int k, void *cookie);
 /* After a layout setxattr fan-out: log the children that failed (what:
  * the fop it was part of) and mark their ranges not present. */
 void dht_layout_set_failed(struct xl_call *call, struct xl_call **children,
