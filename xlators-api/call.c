@@ -189,8 +189,9 @@ void *xl_call_local(struct xl_call *call)
 {
 	size_t size = call->xl ? call->xl->desc->local_size : 0;
 
+	/* Accounted to the translator: the dump shows what its calls hold. */
 	if (!call->local && size)
-		call->local = calloc(1, size);
+		call->local = xl_calloc(call->xl, 1, size);
 	return call->local;
 }
 
@@ -291,7 +292,7 @@ void xl_call_unref(struct xl_call *call)
 	if (call->local) {
 		if (call->xl && call->xl->desc->local_free)
 			call->xl->desc->local_free(call->local);
-		free(call->local);
+		xl_free(call->xl, call->local);
 	}
 	if (call->internal)
 		call_internal_unlink(call);

@@ -14,8 +14,9 @@
  * A call must be unwound exactly once.
  *
  * Per-call state: each translator's desc->local_size bytes, allocated on
- * first xl_call_local() and freed (desc->local_free, then free) with the
- * call.  "The call" is the one the translator was handed in its fop.
+ * first xl_call_local() (accounted to the translator, xl_malloc) and freed
+ * (desc->local_free, then xl_free) with the call.  "The call" is the one the
+ * translator was handed in its fop.
  *
  * A wind never drops a call: when the runtime cannot allocate the child,
  * the completion runs at once with child->reply.ret = -ENOMEM.

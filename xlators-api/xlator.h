@@ -173,9 +173,13 @@ int xl_notify(struct xl *xl, enum xl_event ev, struct xl *from);
 int xl_notify_default(struct xl *xl, enum xl_event ev, struct xl *from);
 void xl_notify_parents(struct xl *xl, enum xl_event ev);
 
-/* Memory accounted to a translator (shown in the state dump). */
+/* Memory accounted to a translator (shown in the state dump).  A block
+ * knows its owner: xl_free and xl_realloc need no more than the pointer
+ * (NULL is fine for both).  xl_realloc keeps the owner. */
 void *xl_malloc(struct xl *xl, size_t size);
 void *xl_calloc(struct xl *xl, size_t n, size_t size);
+void *xl_realloc(struct xl *xl, void *p, size_t size);
+char *xl_strdup(struct xl *xl, const char *s);
 void xl_free(struct xl *xl, void *p);
 
 #endif

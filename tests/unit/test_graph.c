@@ -263,6 +263,42 @@ static void test_inode_table(void **state)
 	xl_graph_destroy(g);
 }
 
+/* Memory accounted per translator: the dump's memory.bytes follows every
+ * allocation, a reallocation and a copied string included, back to what
+ * it was. */
+static void test_memory(void **state)
+{
+	(void)state;
+	char *err = NULL;
+	struct xl_graph *g =
+	    build("volume l\ntype test/leaf\nend-volume\n", &err);
+	struct xl *xl;
+	int_fast64_t base, base_allocs;
+	char *p, *s;
+
+	assert_non_null(g);
+	xl = g->top;
+	base = atomic_load(&xl->mem_bytes);
+	base_allocs = atomic_load(&xl->mem_allocs);
+	p = xl_malloc(xl, 10);
+	assert_non_null(p);
+	assert_int_equal(atomic_load(&xl->mem_bytes), base + 10);
+	p = xl_realloc(xl, p, 100);
+	assert_non_null(p);
+	assert_int_equal(atomic_load(&xl->mem_bytes), base + 100);
+	s = xl_strdup(xl, "abc");
+	assert_string_equal(s, "abc");
+	assert_int_equal(atomic_load(&xl->mem_bytes), base + 104);
+	xl_free(xl, p);
+	xl_free(xl, s);
+	assert_int_equal(atomic_load(&xl->mem_bytes), base);
+	p = xl_realloc(xl, NULL, 8); /* NULL: a new block */
+	assert_int_equal(atomic_load(&xl->mem_bytes), base + 8);
+	xl_free(xl, p);
+	assert_int_equal(atomic_load(&xl->mem_allocs), base_allocs);
+	xl_graph_destroy(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +307,7 @@ int main(void)
 	    cmocka_unit_test(test_fanout_sync),
 	    cmocka_unit_test(test_fanout_async),
 	    cmocka_unit_test(test_inode_table),
+	    cmocka_unit_test(test_memory),
 	};
 	if (xlpath_setup() != 0)
 		return 1;
