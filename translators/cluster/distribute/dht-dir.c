@@ -84,7 +84,7 @@ static int dht_fill_readdir(struct xl_call *call, struct xl_call *child,
 {
 	int ret = xl_fill_copy(call, child, subvol, k, cookie);
 
-	child->args.offset = (int64_t)dht_local(call)->owner;
+	child->args.offset = (int64_t)dht_local(call)->rd_off;
 	return ret < 0 ? ret : dht_readdirp_req(child);
 }
 
@@ -160,7 +160,7 @@ static void dht_readdir_from(struct xl_call *call, int idx, uint64_t off)
 		xl_unwind(call);
 		return;
 	}
-	local->owner = off;
+	local->rd_off = off;
 	dht_send(call, XL_FOP_READDIRPLUS, idx, dht_fill_readdir,
 		 dht_readdir_cbk, (void *)(intptr_t)idx);
 }

@@ -268,8 +268,8 @@ static void dht_newfile_wind(struct xl_call *call)
 		xl_unwind_error(call, local->ret);
 		return;
 	}
-	xl_wind(call, priv->subvols[local->target], dht_newfile_cbk,
-		(void *)(intptr_t)local->target);
+	xl_wind(call, priv->subvols[local->new_on], dht_newfile_cbk,
+		(void *)(intptr_t)local->new_on);
 }
 
 static void dht_newfile_linkto_done(struct xl_call *call)
@@ -307,14 +307,14 @@ static void dht_newfile_space(struct xl_call *call)
 	pthread_mutex_unlock(&priv->lock);
 	local->ret = 0;
 	if (best < 0) {
-		local->target = h;
+		local->new_on = h;
 		dht_newfile_wind(call);
 		return;
 	}
 	xl_debug(call->xl->name, "%s: %s is short of space, placed on %s",
 		 call->args.loc.name, priv->subvols[h]->name,
 		 priv->subvols[best]->name);
-	local->target = best;
+	local->new_on = best;
 	dht_linkto_make(call, h, &call->args.loc, call->args.loc.gfid, best,
 			dht_newfile_linkto_done);
 }
@@ -343,7 +343,7 @@ static void dht_newfile_placed(struct xl_call *call)
 	memset(&local->w, 0, sizeof(local->w));
 	local->w.hashed = h;
 	local->w.linkto_at = -1;
-	local->target = h;
+	local->new_on = h;
 	if (xl_gfid_is_null(call->args.loc.gfid))
 		xl_gfid_generate(call->args.loc.gfid);
 	if (priv->min_free_bytes == 0 && priv->min_free_percent == 0) {
@@ -701,18 +701,19 @@ static int dht_fill_rmdir_linkto(struct xl_call *call, struct xl_call *child,
 
 static int dht_rmdir_note(struct dht_local *local, int subvol, const char *name)
 {
-	char **names =
-	    realloc(local->names, (size_t)(local->nnames + 1) * sizeof(char *));
+	char **names = xl_realloc(local->xl, local->names,
+				  (size_t)(local->nnames + 1) * sizeof(char *));
 	int *sv;
 
 	if (!names)
 		return -ENOMEM;
 	local->names = names;
-	sv = realloc(local->name_sv, (size_t)(local->nnames + 1) * sizeof(int));
+	sv = xl_realloc(local->xl, local->name_sv,
+			(size_t)(local->nnames + 1) * sizeof(int));
 	if (!sv)
 		return -ENOMEM;
 	local->name_sv = sv;
-	if (!(names[local->nnames] = strdup(name)))
+	if (!(names[local->nnames] = xl_strdup(local->xl, name)))
 		return -ENOMEM;
 	sv[local->nnames++] = subvol;
 	return 0;
@@ -1074,7 +1075,7 @@ static void dht_link_cbk(struct xl_call *call, struct xl_call *child,
 	int hd = dht_hashed_subvol(call->xl, &call->args.loc2);
 
 	(void)cookie;
-	if (child->reply.ret < 0 || hd < 0 || hd == local->count ||
+	if (child->reply.ret < 0 || hd < 0 || hd == local->link_on ||
 	    !dht_is_up(call->xl, hd)) {
 		xl_reply_move(&call->reply, &child->reply);
 		xl_unwind(call);
@@ -1082,7 +1083,7 @@ static void dht_link_cbk(struct xl_call *call, struct xl_call *child,
 	}
 	xl_reply_move(&local->saved, &child->reply);
 	dht_linkto_make(call, hd, &call->args.loc2, local->saved.attr.gfid,
-			local->count, dht_link_linkto_done);
+			local->link_on, dht_link_linkto_done);
 }
 
 static void dht_link_placed(struct xl_call *call)
@@ -1093,14 +1094,14 @@ static void dht_link_placed(struct xl_call *call)
 		xl_unwind_error(call, local->ret);
 		return;
 	}
-	dht_send(call, XL_FOP_LINK, local->count, xl_fill_copy, dht_link_cbk,
+	dht_send(call, XL_FOP_LINK, local->link_on, xl_fill_copy, dht_link_cbk,
 		 NULL);
 }
 
 static void dht_link_located(struct xl_call *call)
 {
 	struct dht_local *local = dht_local(call);
-	int target = local->target;
+	int target = local->located;
 
 	if (local->ret < 0 || target == -1) {
 		xl_unwind_error(call, local->ret < 0 ? local->ret : -ESTALE);
@@ -1110,7 +1111,7 @@ static void dht_link_located(struct xl_call *call)
 		xl_unwind_error(call, -EPERM); /* a directory */
 		return;
 	}
-	local->count = target; /* dht_layout_get may use local->target */
+	local->link_on = target; /* the link is made where the file is */
 	dht_layout_get(call, call->args.loc2.pargfid, call->args.loc2.parent,
 		       dht_link_placed);
 }

@@ -67,7 +67,7 @@ struct dht_xchg {
 	struct xl_reply saved; /* the same-child rename's answer */
 };
 
-void dht_xchg_free(struct dht_xchg *x)
+void dht_xchg_free(struct xl *xl, struct dht_xchg *x)
 {
 	if (!x)
 		return;
@@ -76,14 +76,15 @@ void dht_xchg_free(struct dht_xchg *x)
 	if (x->blob)
 		xl_iobuf_unref(x->blob);
 	xl_reply_clear(&x->saved);
-	free(x);
+	xl_free(xl, x);
 }
 
 static struct dht_xchg *dht_xchg(struct xl_call *call)
 {
 	struct dht_local *local = dht_local(call);
 
-	if (!local->xchg && (local->xchg = calloc(1, sizeof(*local->xchg))))
+	if (!local->xchg &&
+	    (local->xchg = xl_calloc(call->xl, 1, sizeof(*local->xchg))))
 		local->xchg->c[0] = local->xchg->c[1] = -1;
 	return local->xchg;
 }

@@ -72,7 +72,7 @@ static int dht_fill_mlock(struct xl_call *call, struct xl_call *child,
 	(void)subvol;
 	(void)k;
 	return dht_inodelk_args(child, local->saved.attr.gfid, DHT_LOCK_MIGRATE,
-				local->flag, local->owner,
+				local->mlock_lock, local->owner,
 				write ? call->args.offset : 0,
 				write ? (int64_t)call->args.data->size : 0);
 }
@@ -129,7 +129,7 @@ static void dht_repeat_done(struct xl_call *call, struct xl_call *child,
 	pthread_mutex_lock(&priv->lock);
 	priv->migrate_repeats++;
 	pthread_mutex_unlock(&priv->lock);
-	local->flag = false; /* unlock */
+	local->mlock_lock = false; /* unlock */
 	dht_send(call, XL_FOP_INODELK, local->linkto_on, dht_fill_mlock,
 		 dht_repeat_unlocked, NULL);
 }
@@ -171,7 +171,7 @@ static void dht_repeat_lock(struct xl_call *call)
 	struct dht_local *local = dht_local(call);
 
 	local->owner = dht_lock_owner(call->xl);
-	local->flag = true;
+	local->mlock_lock = true;
 	dht_send(call, XL_FOP_INODELK, local->linkto_on, dht_fill_mlock,
 		 dht_repeat_locked, NULL);
 }
@@ -628,9 +628,9 @@ static bool dht_stale_retry(struct xl_call *call, const struct xl_reply *r,
 	if ((r->ret != -ENOENT && r->ret != -ESTALE &&
 	     !(attr && (dht_is_migrated_copy(&r->attr) ||
 			r->attr.mode == DHT_LINKTO_MODE))) ||
-	    !local->flag || local->step)
+	    !local->located_cached || local->stale_retried)
 		return false;
-	local->step = 1;
+	local->stale_retried = 1;
 	ctx = call->args.loc.inode
 		  ? dht_ictx(call->xl, call->args.loc.inode, false)
 		  : dht_ictx_by_gfid(call->xl, call->args.loc.gfid, &ref);
@@ -726,7 +726,7 @@ static void dht_dir_fop(struct xl_call *call)
 static void dht_wind_located(struct xl_call *call, xl_cbk_fn cbk, int dir_err)
 {
 	struct dht_local *local = dht_local(call);
-	int s = local->target;
+	int s = local->located;
 
 	if (s == -2 && !dir_err) {
 		dht_dir_fop(call);
@@ -755,7 +755,7 @@ void dht_inode_fop(struct xl *xl, struct xl_call *call)
 		return;
 	}
 	if (f && f->subvol >= 0) {
-		dht_local(call)->flag = false;
+		dht_local(call)->located_cached = false;
 		xl_wind(call, dht_priv(xl)->subvols[f->subvol], dht_file_cbk,
 			(void *)(intptr_t)f->subvol);
 		return;

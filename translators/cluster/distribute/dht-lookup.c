@@ -53,14 +53,14 @@ void dht_xattr_req_add(struct xl_call *child)
 	}
 	/* "a\0b\0" + ours; the parent's list may lack its final NUL */
 	len = above->len + 1 + (uint32_t)sizeof(dht_xattr_req);
-	names = malloc(len);
+	names = xl_malloc(child->parent->xl, len);
 	if (!names)
 		return;
 	memcpy(names, above->value, above->len);
 	names[above->len] = '\0';
 	memcpy(names + above->len + 1, dht_xattr_req, sizeof(dht_xattr_req));
 	xl_dict_set(d, XL_KEY_XATTR_REQ, names, len);
-	free(names);
+	xl_free(child->parent->xl, names);
 }
 
 int dht_hashed_subvol(struct xl *xl, const struct xl_loc *loc)
@@ -104,11 +104,12 @@ static bool dht_note_intent(struct xl_call *call, const struct xl_reply *r)
 int dht_local_arrays(struct dht_local *local, int n)
 {
 	if (!local->ranges)
-		local->ranges = calloc((size_t)n, sizeof(*local->ranges));
+		local->ranges =
+		    xl_calloc(local->xl, (size_t)n, sizeof(*local->ranges));
 	if (!local->dir_on)
-		local->dir_on = calloc((size_t)n, sizeof(bool));
+		local->dir_on = xl_calloc(local->xl, (size_t)n, sizeof(bool));
 	if (!local->missing)
-		local->missing = calloc((size_t)n, sizeof(bool));
+		local->missing = xl_calloc(local->xl, (size_t)n, sizeof(bool));
 	if (!local->ranges || !local->dir_on || !local->missing)
 		return -ENOMEM;
 	memset(local->ranges, 0, (size_t)n * sizeof(*local->ranges));
@@ -238,8 +239,8 @@ static void dht_layout_written(struct xl_call *call, struct xl_call **children,
 	(void)cookie;
 	dht_layout_set_failed(call, children, subvols, n, "repair");
 	if (local->owner) {
-		dht_send(call, XL_FOP_INODELK, local->target, dht_fill_unlock,
-			 dht_layout_unlocked, NULL);
+		dht_send(call, XL_FOP_INODELK, local->layout_lock_on,
+			 dht_fill_unlock, dht_layout_unlocked, NULL);
 		return;
 	}
 	dht_dir_done(call);
@@ -324,16 +325,16 @@ static void dht_dir_fix_layout(struct xl_call *call)
 	struct dht_local *local = dht_local(call);
 	struct dht_priv *priv = dht_priv(call->xl);
 
-	local->target = -1;
-	for (int i = 0; i < priv->n && local->target < 0; i++)
+	local->layout_lock_on = -1;
+	for (int i = 0; i < priv->n && local->layout_lock_on < 0; i++)
 		if (local->dir_on[i])
-			local->target = i;
-	if (local->target < 0) {
+			local->layout_lock_on = i;
+	if (local->layout_lock_on < 0) {
 		dht_dir_done(call);
 		return;
 	}
 	local->owner = dht_lock_owner(call->xl);
-	dht_send(call, XL_FOP_INODELK, local->target, dht_fill_lock,
+	dht_send(call, XL_FOP_INODELK, local->layout_lock_on, dht_fill_lock,
 		 dht_layout_locked, NULL);
 }
 
@@ -735,8 +736,9 @@ static void dht_resolve_parent(struct xl_call *call)
 	struct dht_local *local = dht_local(call);
 
 	/* dht_layout_get cleared cur: set it again. */
-	local->cur = local->step ? &local->w2 : &local->w;
-	local->cur_loc = local->step ? &call->args.loc2 : &call->args.loc;
+	local->cur = local->resolving_loc2 ? &local->w2 : &local->w;
+	local->cur_loc =
+	    local->resolving_loc2 ? &call->args.loc2 : &call->args.loc;
 	dht_resolve_hashed(call);
 }
 
@@ -760,7 +762,7 @@ void dht_resolve(struct xl_call *call, const struct xl_loc *loc,
 		local->xintent = NULL;
 	}
 	/* Which loc this is, for dht_resolve_parent. */
-	local->step = loc == &call->args.loc2;
+	local->resolving_loc2 = loc == &call->args.loc2;
 	dht_layout_get(call, loc->pargfid, loc->parent, dht_resolve_parent);
 }
 
@@ -773,14 +775,14 @@ static void dht_locate_gather(struct xl_call *call, struct xl_call **children,
 	bool down = n < dht_priv(call->xl)->n;
 
 	(void)cookie;
-	local->target = -1;
+	local->located = -1;
 	for (int k = 0; k < n; k++) {
 		struct xl_reply *r = &children[k]->reply;
 
 		if (r->ret == 0 && !dht_is_linkto(&r->attr, r->xdata) &&
 		    !dht_is_migrated_copy(&r->attr)) {
-			if (local->target < 0 || S_ISDIR(r->attr.mode)) {
-				local->target = subvols[k];
+			if (local->located < 0 || S_ISDIR(r->attr.mode)) {
+				local->located = subvols[k];
 				local->attr = r->attr;
 			}
 		} else if (r->ret != 0 && r->ret != -ENOENT &&
@@ -788,12 +790,12 @@ static void dht_locate_gather(struct xl_call *call, struct xl_call **children,
 			down = true;
 		}
 	}
-	if (local->target >= 0) {
+	if (local->located >= 0) {
 		struct xl_loc loc = {0};
 
 		memcpy(loc.gfid, local->attr.gfid, XL_GFID_LEN);
 		loc.inode = local->dir_inode;
-		dht_ictx_set_file(call->xl, &loc, &local->attr, local->target);
+		dht_ictx_set_file(call->xl, &loc, &local->attr, local->located);
 		local->ret = 0;
 	} else {
 		local->ret = down ? -ENOTCONN : -ESTALE;
@@ -814,23 +816,23 @@ void dht_locate(struct xl_call *call, const uint8_t *gfid,
 		return;
 	}
 	local->rnext = next;
-	local->target = -1;
+	local->located = -1;
 	local->ret = 0;
 	ctx = inode ? dht_ictx(call->xl, inode, false)
 		    : dht_ictx_by_gfid(call->xl, gfid, &ref);
 	if (ctx) {
 		pthread_mutex_lock(&ctx->lock);
-		local->target = ctx->is_dir ? -2 : ctx->cached;
+		local->located = ctx->is_dir ? -2 : ctx->cached;
 		pthread_mutex_unlock(&ctx->lock);
 	}
 	if (ref)
 		xl_inode_unref(ref);
-	if (local->target != -1) {
-		local->flag = true; /* from the cache: may be stale */
+	if (local->located != -1) {
+		local->located_cached = true; /* from the cache: may be stale */
 		next(call);
 		return;
 	}
-	local->flag = false;
+	local->located_cached = false;
 	memcpy(local->dir_gfid, gfid, XL_GFID_LEN);
 	if (local->dir_inode)
 		xl_inode_unref(local->dir_inode);
@@ -920,7 +922,7 @@ static void dht_lookup_gfid_done(struct xl_call *call)
 {
 	struct dht_local *local = dht_local(call);
 
-	if (local->target == -2) {
+	if (local->located == -2) {
 		/* A directory known from the ctx: read it again. */
 		local->lnext = dht_lookup_reply;
 		local->cur = &local->w;
@@ -930,13 +932,13 @@ static void dht_lookup_gfid_done(struct xl_call *call)
 		dht_dir_lookup_all(call);
 		return;
 	}
-	if (local->target >= 0 && local->flag) {
+	if (local->located >= 0 && local->located_cached) {
 		/* From the cache: ask that child. */
-		dht_send(call, XL_FOP_LOOKUP, local->target, dht_fill_lookup,
+		dht_send(call, XL_FOP_LOOKUP, local->located, dht_fill_lookup,
 			 dht_lookup_cached_cbk, NULL);
 		return;
 	}
-	if (local->ret < 0 || local->target < 0) {
+	if (local->ret < 0 || local->located < 0) {
 		xl_unwind_error(call, local->ret < 0 ? local->ret : -ESTALE);
 		return;
 	}
@@ -950,7 +952,7 @@ static void dht_lookup_gfid_done(struct xl_call *call)
 	}
 	local->w.found = true;
 	local->w.attr = local->attr;
-	local->w.cached = local->target;
+	local->w.cached = local->located;
 	dht_lookup_reply(call);
 }
 

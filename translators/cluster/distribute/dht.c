@@ -109,29 +109,33 @@ int dht_fd_subvols(struct xl *xl, struct xl_fd *fd, int *subvols)
 
 struct dht_local *dht_local(struct xl_call *call)
 {
-	return xl_call_local(call);
+	struct dht_local *local = xl_call_local(call);
+
+	if (local)
+		local->xl = call->xl;
+	return local;
 }
 
 static void dht_local_free(void *p)
 {
 	struct dht_local *local = p;
 
-	free(local->ranges);
-	free(local->dir_on);
-	free(local->missing);
+	xl_free(local->xl, local->ranges);
+	xl_free(local->xl, local->dir_on);
+	xl_free(local->xl, local->missing);
 	if (local->dir_inode)
 		xl_inode_unref(local->dir_inode);
 	if (local->hold)
 		xl_inode_unref(local->hold);
 	if (local->fd)
 		xl_fd_unref(local->fd);
-	dht_xchg_free(local->xchg);
+	dht_xchg_free(local->xl, local->xchg);
 	if (local->xintent)
 		xl_iobuf_unref(local->xintent);
 	for (int i = 0; i < local->nnames; i++)
-		free(local->names[i]);
-	free(local->names);
-	free(local->name_sv);
+		xl_free(local->xl, local->names[i]);
+	xl_free(local->xl, local->names);
+	xl_free(local->xl, local->name_sv);
 	xl_reply_clear(&local->saved);
 }
 
@@ -139,8 +143,8 @@ static void dht_local_free(void *p)
 
 /* Put ctx in *slot (guarded by lock) unless another thread was first:
  * returns the ctx that is in the slot; ours is freed when it lost. */
-static void *dht_ctx_install(pthread_mutex_t *lock, void **slot, void *ctx,
-			     pthread_mutex_t *ctx_lock)
+static void *dht_ctx_install(struct xl *xl, pthread_mutex_t *lock, void **slot,
+			     void *ctx, pthread_mutex_t *ctx_lock)
 {
 	void *old;
 
@@ -152,7 +156,7 @@ static void *dht_ctx_install(pthread_mutex_t *lock, void **slot, void *ctx,
 	if (!old)
 		return ctx;
 	pthread_mutex_destroy(ctx_lock);
-	free(ctx);
+	xl_free(xl, ctx);
 	return old;
 }
 
@@ -166,14 +170,14 @@ struct dht_ictx *dht_ictx(struct xl *xl, struct xl_inode *inode, bool create)
 	ctx = xl_inode_ctx_get(inode, xl);
 	if (ctx || !create)
 		return ctx;
-	ctx =
-	    calloc(1, sizeof(*ctx) + (size_t)priv->n * sizeof(ctx->ranges[0]));
+	ctx = xl_calloc(
+	    xl, 1, sizeof(*ctx) + (size_t)priv->n * sizeof(ctx->ranges[0]));
 	if (!ctx)
 		return NULL;
 	pthread_mutex_init(&ctx->lock, NULL);
 	ctx->cached = -1;
 	/* Two threads may race to create it: keep the first. */
-	return dht_ctx_install(&inode->lock, &inode->ctx[xl->index], ctx,
+	return dht_ctx_install(xl, &inode->lock, &inode->ctx[xl->index], ctx,
 			       &ctx->lock);
 }
 
@@ -193,9 +197,8 @@ static void dht_inode_ctx_free(struct xl *xl, void *p)
 {
 	struct dht_ictx *ctx = p;
 
-	(void)xl;
 	pthread_mutex_destroy(&ctx->lock);
-	free(ctx);
+	xl_free(xl, ctx);
 }
 
 /* Remember where a file (or that a directory) found by a lookup or made
@@ -236,23 +239,23 @@ struct dht_fdctx *dht_fdctx(struct xl *xl, struct xl_fd *fd, bool create)
 	ctx = xl_fd_ctx_get(fd, xl);
 	if (ctx || !create)
 		return ctx;
-	ctx = calloc(1, sizeof(*ctx) + (size_t)priv->n * sizeof(bool));
+	ctx = xl_calloc(xl, 1, sizeof(*ctx) + (size_t)priv->n * sizeof(bool));
 	if (!ctx)
 		return NULL;
 	pthread_mutex_init(&ctx->lock, NULL);
 	ctx->subvol = -1;
 	ctx->migrate_dst = -1;
 	ctx->lk_owner = dht_lock_owner(xl);
-	return dht_ctx_install(&fd->lock, &fd->ctx[xl->index], ctx, &ctx->lock);
+	return dht_ctx_install(xl, &fd->lock, &fd->ctx[xl->index], ctx,
+			       &ctx->lock);
 }
 
 static void dht_fd_ctx_free(struct xl *xl, void *p)
 {
 	struct dht_fdctx *ctx = p;
 
-	(void)xl;
 	pthread_mutex_destroy(&ctx->lock);
-	free(ctx);
+	xl_free(xl, ctx);
 }
 
 /* ---- linkto files ---------------------------------------------------- */
@@ -531,13 +534,13 @@ static int dht_init(struct xl *xl, char **err)
 			*err = NULL;
 		return -EINVAL;
 	}
-	priv = calloc(1, sizeof(*priv));
+	priv = xl_calloc(xl, 1, sizeof(*priv));
 	if (!priv)
 		return -ENOMEM;
 	priv->n = xl->child_count;
 	priv->subvols = xl->children;
-	priv->up = calloc((size_t)priv->n, sizeof(bool));
-	priv->sfs = calloc((size_t)priv->n, sizeof(*priv->sfs));
+	priv->up = xl_calloc(xl, (size_t)priv->n, sizeof(bool));
+	priv->sfs = xl_calloc(xl, (size_t)priv->n, sizeof(*priv->sfs));
 	if (!priv->up || !priv->sfs) {
 		ret = -ENOMEM;
 		goto fail;
@@ -562,9 +565,9 @@ fail_lock:
 	pthread_cond_destroy(&priv->cond);
 	pthread_mutex_destroy(&priv->lock);
 fail:
-	free(priv->up);
-	free(priv->sfs);
-	free(priv);
+	xl_free(xl, priv->up);
+	xl_free(xl, priv->sfs);
+	xl_free(xl, priv);
 	return ret;
 }
 
@@ -582,9 +585,9 @@ static void dht_fini(struct xl *xl)
 		pthread_join(priv->timer, NULL);
 	pthread_cond_destroy(&priv->cond);
 	pthread_mutex_destroy(&priv->lock);
-	free(priv->up);
-	free(priv->sfs);
-	free(priv);
+	xl_free(xl, priv->up);
+	xl_free(xl, priv->sfs);
+	xl_free(xl, priv);
 	xl->private = NULL;
 }
 

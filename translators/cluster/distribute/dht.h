@@ -18,6 +18,15 @@
  *
  * Lock order: inode ctx lock, then priv->lock; neither is held while
  * winding or unwinding.
+ *
+ * Memory: what distribute keeps (priv, inode and fd contexts, per-call
+ * arrays, exchange state) is xl_malloc'd to it, so the state dump shows it
+ * per translator; strings handed to a child's args stay plain malloc
+ * (xl_args_clear frees them).
+ *
+ * Names: every symbol of this translator starts with dht_ (distributed
+ * hash table, the historical name of this translator in the systems Mortar
+ * grows from); its volfile type is cluster/distribute.
  */
 #ifndef MORTAR_DHT_H
 #define MORTAR_DHT_H
@@ -129,14 +138,25 @@ struct dht_xchg;
 struct dht_local;
 typedef void (*dht_next_fn)(struct xl_call *call);
 
-/* Per-call state (desc.local_size). */
+/* Per-call state (desc.local_size).  One field per meaning: a path that
+ * needs a new fact gets a new field, never a reused one. */
 struct dht_local {
-	dht_next_fn next;      /* the fop's own continuation */
-	dht_next_fn rnext;     /* after dht_resolve / dht_locate */
-	dht_next_fn lnext;     /* after dht_layout_get */
+	struct xl *xl;	   /* set by dht_local(): what local_free frees to */
+	dht_next_fn next;  /* the fop's own continuation */
+	dht_next_fn rnext; /* after dht_resolve / dht_locate */
+	dht_next_fn lnext; /* after dht_layout_get */
 	struct xl_inode *hold; /* ref kept until the call dies (see lookup) */
-	int step;
-	int ret;
+	int ret;	       /* what the last helper found: 0 or -errno */
+	/* dht_resolve: resolving loc2 (w2), not loc (w) */
+	bool resolving_loc2;
+	/* dht_locate: the child holding the file (-1 none, -2 a directory),
+	 * and whether it came from the inode ctx (may be stale: asked
+	 * again before it is believed) */
+	int located;
+	bool located_cached;
+	/* a fop on a located file already looked for it again once after
+	 * the child had lost it (dht_stale_retry) */
+	bool stale_retried;
 	struct dht_where w, w2; /* loc, loc2 */
 	struct dht_where *cur;	/* the one being resolved */
 	const struct xl_loc *cur_loc;
@@ -147,10 +167,15 @@ struct dht_local {
 	struct xl_inode *dir_inode; /* ref: directory being read */
 	uint8_t dir_gfid[XL_GFID_LEN];
 	struct xl_reply saved;
-	int target;
-	int count;
+	int new_on;	    /* create, mknod, symlink: the child placed on */
+	int link_on;	    /* link: the child holding the file linked */
+	int layout_lock_on; /* layout repair: the child the lock is on */
+	/* inodelk owner of the lock this call takes: the layout lock of a
+	 * repair, or the migration lock of a repeated write */
 	uint64_t owner;
-	bool flag;
+	bool mlock_lock; /* the migration inodelk being sent locks (else
+			  * unlocks) */
+	uint64_t rd_off; /* readdir: the offset asked of the child */
 	/* linkto creation (dht_linkto_make) */
 	dht_next_fn knext;
 	int linkto_on, linkto_target;
@@ -296,7 +321,7 @@ void dht_rename_resume(struct xl_call *call);
 /* A resolution found an object with an intent (local->xintent): wait for
  * the exchange, finish it if nobody does, resolve again. */
 void dht_exchange_wait(struct xl_call *call);
-void dht_xchg_free(struct dht_xchg *x);
+void dht_xchg_free(struct xl *xl, struct dht_xchg *x);
 
 /* dht-dir.c */
 void dht_opendir(struct xl *xl, struct xl_call *call);
