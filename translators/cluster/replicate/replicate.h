@@ -1,7 +1,8 @@
 /*
  * replicate.h - cluster/replicate: what its files share (private header).
  * Its symbols carry the prefix afr_ (automatic file replication, the
- * historical name of this translator in the systems Mortar grows from).
+ * historical name of this translator in the systems Mortar grows from;
+ * one prefix per translator, translators/README.md).
  *
  * Synchronous N-way replication.  Every copy keeps, per sibling, pending
  * counters trusted.mortar.afr.<child name> (data, metadata, entry; see

@@ -8,6 +8,9 @@
  * slot of unify as (child index + 1), or UNIFY_CTX_DIR for a directory.
  * The ctx is a plain integer: nothing to free.
  *
+ * Names: every symbol of this translator starts with unify_
+ * (translators/README.md).
+ *
  * Locking: priv->lock guards every field of struct unify_priv marked
  * "lock"; it is a leaf lock, never held while winding or unwinding.
  * pending_writes is atomic.  A directory fd's struct unify_dirfd has its
