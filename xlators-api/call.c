@@ -1,11 +1,13 @@
 /*
- * call.c - the call object: dispatch, wind, unwind, fan-out, per-call state
- * and per-fop statistics.
+ * call.c - the call object: dispatch, wind, unwind, internal calls,
+ * per-call state and per-fop statistics (fan-out is in fan.c).
  *
  * Reference rules: a call starts with one reference, owned by its dispatch
  * and dropped by xl_unwind.  A child holds a reference on its parent until
  * the child is destroyed, so a parent outlives every child's completion
- * even if it was answered early.
+ * even if it was answered early.  An internal call has no parent; it is
+ * listed in its graph (internal_lock) from creation to release so the
+ * state dump can show what it was made for.
  */
 #include "config.h"
 
@@ -14,6 +16,8 @@
 #include "xlator.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -187,9 +191,93 @@ void *xl_call_local(struct xl_call *call)
 {
 	size_t size = call->xl ? call->xl->desc->local_size : 0;
 
+	/* Accounted to the translator: the dump shows what its calls hold. */
 	if (!call->local && size)
 		call->local = xl_calloc(call->xl, 1, size);
 	return call->local;
+}
+
+/* ---- internal calls ------------------------------------------------- */
+
+static void call_internal_unlink(struct xl_call *call)
+{
+	struct xl_graph *g = call->graph;
+
+	pthread_mutex_lock(&g->internal_lock);
+	if (call->internal_prev)
+		call->internal_prev->internal_next = call->internal_next;
+	else
+		g->internal_calls = call->internal_next;
+	if (call->internal_next)
+		call->internal_next->internal_prev = call->internal_prev;
+	pthread_mutex_unlock(&g->internal_lock);
+}
+
+struct xl_origin xl_call_origin(const struct xl_call *call)
+{
+	return (struct xl_origin){.unique = call->unique, .fop = call->fop};
+}
+
+void xl_call_internal_fail(struct xl *from, struct xl *to, enum xl_fop fop,
+			   int err, xl_cbk_fn cbk, void *cookie)
+{
+	struct xl_call stub;
+
+	memset(&stub, 0, sizeof(stub));
+	stub.fop = fop;
+	stub.xl = to;
+	stub.from = from;
+	stub.internal = true;
+	stub.graph = from->graph;
+	stub.reply.ret = err < 0 ? err : -err;
+	cbk(NULL, &stub, cookie);
+	xl_reply_clear(&stub.reply);
+}
+
+void xl_call_internal(struct xl *from, struct xl_origin origin, struct xl *to,
+		      enum xl_fop fop, const struct xl_cred *cred,
+		      struct xl_args *args, xl_cbk_fn cbk, void *cookie)
+{
+	struct xl_graph *g = from->graph;
+	struct xl_call *call =
+	    xl_call_new_root(origin.unique ? NULL : g, fop, cred, cbk, cookie);
+
+	if (!call) {
+		xl_args_clear(args);
+		xl_call_internal_fail(from, to, fop, -ENOMEM, cbk, cookie);
+		return;
+	}
+	call->graph = g;
+	if (origin.unique)
+		call->unique = origin.unique;
+	call->internal = true;
+	call->origin_fop = origin.unique ? origin.fop : XL_FOP_COUNT;
+	call->from = from;
+	call->xl = to; /* for the dump before dispatch sets it */
+	call->args = *args;
+	memset(args, 0, sizeof(*args));
+	pthread_mutex_lock(&g->internal_lock);
+	call->internal_next = g->internal_calls;
+	if (g->internal_calls)
+		g->internal_calls->internal_prev = call;
+	g->internal_calls = call;
+	pthread_mutex_unlock(&g->internal_lock);
+	xl_call_start(call, to);
+}
+
+void xl_call_internal_dump(struct xl_graph *g, FILE *out)
+{
+	pthread_mutex_lock(&g->internal_lock);
+	for (struct xl_call *c = g->internal_calls; c; c = c->internal_next)
+		fprintf(
+		    out,
+		    "internal unique=%" PRIu64 " fop=%s from=%s to=%s "
+		    "origin=%s\n",
+		    c->unique, xl_fop_name(c->fop),
+		    c->from ? c->from->name : "-", c->xl ? c->xl->name : "-",
+		    c->origin_fop < XL_FOP_COUNT ? xl_fop_name(c->origin_fop)
+						 : "background");
+	pthread_mutex_unlock(&g->internal_lock);
 }
 
 void xl_call_ref(struct xl_call *call)
@@ -208,105 +296,12 @@ void xl_call_unref(struct xl_call *call)
 			call->xl->desc->local_free(call->local);
 		xl_free(call->xl, call->local);
 	}
+	if (call->internal)
+		call_internal_unlink(call);
 	xl_args_clear(&call->args);
 	xl_reply_clear(&call->reply);
 	parent = call->parent;
 	free(call);
 	if (parent)
 		xl_call_unref(parent);
-}
-
-/* ---- fan-out ------------------------------------------------------- */
-
-struct fanout {
-	atomic_int remaining; /* children not yet answered, +1 while sending */
-	int n;
-	struct xl_call *parent;
-	xl_gather_fn done;
-	void *cookie;
-	struct xl_call *children[]; /* NULL: could not be allocated */
-};
-
-static void fanout_finish(struct fanout *fo)
-{
-	struct xl_call stubs[fo->n > 0 ? fo->n : 1];
-	int stub_count = 0;
-
-	/* Every slot must hold an answer: stand in for failed allocations. */
-	for (int i = 0; i < fo->n; i++) {
-		if (fo->children[i])
-			continue;
-		memset(&stubs[stub_count], 0, sizeof(stubs[0]));
-		stubs[stub_count].fop = fo->parent->fop;
-		stubs[stub_count].reply.ret = -ENOMEM;
-		fo->children[i] = &stubs[stub_count++];
-	}
-	fo->done(fo->parent, fo->children, fo->n, fo->cookie);
-	for (int i = 0; i < fo->n; i++) {
-		struct xl_call *c = fo->children[i];
-		if (c >= stubs && c < stubs + stub_count)
-			xl_reply_clear(&c->reply);
-		else
-			xl_call_unref(c);
-	}
-	xl_call_unref(fo->parent);
-	free(fo);
-}
-
-static void fanout_cbk(struct xl_call *parent, struct xl_call *child,
-		       void *cookie)
-{
-	struct fanout *fo = cookie;
-
-	(void)parent;
-	/* Keep the child past this completion: done() reads it. */
-	xl_call_ref(child);
-	if (atomic_fetch_sub(&fo->remaining, 1) == 1)
-		fanout_finish(fo);
-}
-
-void xl_fanout(struct xl_call *parent, struct xl *const *targets, int n,
-	       xl_prepare_fn prepare, xl_gather_fn done, void *cookie)
-{
-	struct fanout *fo = calloc(1, sizeof(*fo) + (size_t)n * sizeof(void *));
-
-	if (!fo) {
-		struct xl_call stubs[n > 0 ? n : 1];
-		struct xl_call *ptrs[n > 0 ? n : 1];
-		for (int i = 0; i < n; i++) {
-			memset(&stubs[i], 0, sizeof(stubs[i]));
-			stubs[i].fop = parent->fop;
-			stubs[i].reply.ret = -ENOMEM;
-			ptrs[i] = &stubs[i];
-		}
-		done(parent, ptrs, n, cookie);
-		return;
-	}
-	atomic_init(&fo->remaining, n + 1);
-	fo->n = n;
-	fo->parent = parent;
-	fo->done = done;
-	fo->cookie = cookie;
-	xl_call_ref(parent);
-	/* Create every child first so completions can find their slot. */
-	for (int i = 0; i < n; i++)
-		fo->children[i] = xl_call_child(parent);
-	for (int i = 0; i < n; i++) {
-		struct xl_call *child = fo->children[i];
-		int err = 0;
-		if (!child) {
-			atomic_fetch_sub(&fo->remaining, 1);
-			continue;
-		}
-		if (prepare)
-			err = prepare(child, i, cookie);
-		if (err) {
-			child->reply.ret = err < 0 ? err : -err;
-			atomic_fetch_sub(&fo->remaining, 1);
-			continue;
-		}
-		xl_call_send(child, targets[i], fanout_cbk, fo);
-	}
-	if (atomic_fetch_sub(&fo->remaining, 1) == 1)
-		fanout_finish(fo);
 }

@@ -322,6 +322,7 @@ int xl_graph_build(const struct xl_volfile *vf, struct xl_graph **out,
 	*out = NULL;
 	if (!g)
 		return -ENOMEM;
+	pthread_mutex_init(&g->internal_lock, NULL);
 	g->count = vf->volume_count;
 	g->filename = strdup(vf->filename);
 	g->xls = calloc((size_t)g->count, sizeof(*g->xls));
@@ -502,6 +503,7 @@ void xl_graph_destroy(struct xl_graph *g)
 	free(g->dl_handles);
 	free(g->xls);
 	free(g->filename);
+	pthread_mutex_destroy(&g->internal_lock);
 	free(g);
 }
 
@@ -546,4 +548,6 @@ void xl_graph_dump(struct xl_graph *g, FILE *out)
 		if (xl->desc->dump)
 			xl->desc->dump(xl, out);
 	}
+	fprintf(out, "\n[internal calls]\n");
+	xl_call_internal_dump(g, out);
 }

@@ -16,6 +16,7 @@
 #define MORTAR_GRAPH_H
 
 #include "xlator.h"
+#include <pthread.h>
 #include <stdio.h>
 
 struct xl_inode_table;
@@ -70,6 +71,9 @@ struct xl_graph {
 	void **dl_handles; /* [count], runtime private */
 	bool inited;
 	atomic_uint_fast64_t next_unique;
+	/* Internal calls in flight (call.c), for the state dump. */
+	pthread_mutex_t internal_lock;
+	struct xl_call *internal_calls; /* internal_lock */
 };
 
 /*
@@ -98,8 +102,8 @@ int xl_load_desc(const char *type, const struct xl_desc **out, void **handle,
 		 char **err);
 
 /* Write the whole state dump for g: graph, options, per-fop counts and
- * latencies, pending calls, memory, inode and fd counts, and each
- * translator's dump(). */
+ * latencies, pending calls, memory, inode and fd counts, each
+ * translator's dump(), and the internal calls in flight. */
 void xl_graph_dump(struct xl_graph *g, FILE *out);
 
 #endif

@@ -107,6 +107,46 @@ void *xl_calloc(struct xl *xl, size_t n, size_t size)
 	return p;
 }
 
+static struct mem_header *mem_header_of(void *p, const char *what)
+{
+	struct mem_header *h = (struct mem_header *)p - 1;
+
+	if (h->magic != MEM_MAGIC) {
+		xl_err("mem", "%s of a block not from xl_malloc: %p", what, p);
+		abort();
+	}
+	return h;
+}
+
+void *xl_realloc(struct xl *xl, void *p, size_t size)
+{
+	struct mem_header *h, *nh;
+	size_t old;
+
+	if (!p)
+		return xl_malloc(xl, size);
+	h = mem_header_of(p, "xl_realloc");
+	old = h->size;
+	nh = realloc(h, sizeof(*nh) + size);
+	if (!nh)
+		return NULL;
+	nh->size = size;
+	if (nh->owner)
+		atomic_fetch_add(&nh->owner->mem_bytes,
+				 (int_fast64_t)size - (int_fast64_t)old);
+	return nh + 1;
+}
+
+char *xl_strdup(struct xl *xl, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	char *p = xl_malloc(xl, len);
+
+	if (p)
+		memcpy(p, s, len);
+	return p;
+}
+
 void xl_free(struct xl *xl, void *p)
 {
 	struct mem_header *h;
@@ -114,11 +154,7 @@ void xl_free(struct xl *xl, void *p)
 	(void)xl;
 	if (!p)
 		return;
-	h = (struct mem_header *)p - 1;
-	if (h->magic != MEM_MAGIC) {
-		xl_err("mem", "xl_free of a block not from xl_malloc: %p", p);
-		abort();
-	}
+	h = mem_header_of(p, "xl_free");
 	h->magic = 0;
 	if (h->owner) {
 		atomic_fetch_sub(&h->owner->mem_bytes, (int_fast64_t)h->size);

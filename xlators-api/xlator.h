@@ -216,9 +216,13 @@ void xl_upcall_parents(struct xl *xl, const struct xl_upcall *up);
 void xl_upcall_default(struct xl *xl, struct xl *from,
 		       const struct xl_upcall *up);
 
-/* Memory accounted to a translator (shown in the state dump). */
+/* Memory accounted to a translator (shown in the state dump).  A block
+ * knows its owner: xl_free and xl_realloc need no more than the pointer
+ * (NULL is fine for both).  xl_realloc keeps the owner. */
 void *xl_malloc(struct xl *xl, size_t size);
 void *xl_calloc(struct xl *xl, size_t n, size_t size);
+void *xl_realloc(struct xl *xl, void *p, size_t size);
+char *xl_strdup(struct xl *xl, const char *s);
 void xl_free(struct xl *xl, void *p);
 
 #endif

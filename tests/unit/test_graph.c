@@ -2,8 +2,8 @@
  * test_graph.c - graph building (loader, option validation, subvolume
  * checks, each error naming file and line) and the call object (wind,
  * pass-through, fan-out with completions on other threads, per-call state
- * and its memory accounting, statistics).  Uses the test-only translators
- * test/leaf, test/fan, test/picky and test/gate.
+ * and its memory accounting, statistics, internal calls).  Uses the
+ * test-only translators test/leaf, test/fan, test/picky and test/gate.
  */
 #include "config.h"
 
@@ -208,6 +208,11 @@ static void run_fanout(const char *async)
 	assert_int_equal(atomic_load(&g->top->stats[XL_FOP_MKDIR].errors), 1);
 	assert_int_equal(atomic_load(&g->xls[0]->stats[XL_FOP_LOOKUP].count),
 			 200);
+	/* xl_fan by index (repeats, a fop per child, a fill that fails)
+	 * and by mask; an internal call linked to its origin. */
+	assert_int_equal(run_fop(g, XL_FOP_ACCESS), 300 + 101);
+	assert_int_equal(run_fop(g, XL_FOP_STATFS), 301);
+	assert_int_equal(run_fop(g, XL_FOP_FLUSH), 20);
 	/* Wait for async leaves to finish accounting (their unwind
 	 * returns after our completion ran). */
 	for (int i = 0; i < 1000 && atomic_load(&g->top->pending); i++)
@@ -351,6 +356,42 @@ static void test_inode_table(void **state)
 	xl_graph_destroy(g);
 }
 
+/* Memory accounted per translator: the dump's memory.bytes follows every
+ * allocation, a reallocation and a copied string included, back to what
+ * it was. */
+static void test_memory(void **state)
+{
+	(void)state;
+	char *err = NULL;
+	struct xl_graph *g =
+	    build("volume l\ntype test/leaf\nend-volume\n", &err);
+	struct xl *xl;
+	int_fast64_t base, base_allocs;
+	char *p, *s;
+
+	assert_non_null(g);
+	xl = g->top;
+	base = atomic_load(&xl->mem_bytes);
+	base_allocs = atomic_load(&xl->mem_allocs);
+	p = xl_malloc(xl, 10);
+	assert_non_null(p);
+	assert_int_equal(atomic_load(&xl->mem_bytes), base + 10);
+	p = xl_realloc(xl, p, 100);
+	assert_non_null(p);
+	assert_int_equal(atomic_load(&xl->mem_bytes), base + 100);
+	s = xl_strdup(xl, "abc");
+	assert_string_equal(s, "abc");
+	assert_int_equal(atomic_load(&xl->mem_bytes), base + 104);
+	xl_free(xl, p);
+	xl_free(xl, s);
+	assert_int_equal(atomic_load(&xl->mem_bytes), base);
+	p = xl_realloc(xl, NULL, 8); /* NULL: a new block */
+	assert_int_equal(atomic_load(&xl->mem_bytes), base + 8);
+	xl_free(xl, p);
+	assert_int_equal(atomic_load(&xl->mem_allocs), base_allocs);
+	xl_graph_destroy(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +401,7 @@ int main(void)
 	    cmocka_unit_test(test_fanout_async),
 	    cmocka_unit_test(test_call_local_accounted),
 	    cmocka_unit_test(test_inode_table),
+	    cmocka_unit_test(test_memory),
 	};
 	if (xlpath_setup() != 0)
 		return 1;

@@ -27,11 +27,12 @@
 /* ---- opendir --------------------------------------------------------- */
 
 static void dht_opendir_done(struct xl_call *call, struct xl_call **children,
-			     const int *subvols, int n)
+			     const int *subvols, int n, void *cookie)
 {
 	struct dht_fdctx *f = dht_fdctx(call->xl, call->args.fd, true);
 	int ok = -1, err = -ENOTCONN;
 
+	(void)cookie;
 	if (!f) {
 		xl_unwind_error(call, -ENOMEM);
 		return;
@@ -58,7 +59,7 @@ static void dht_opendir_done(struct xl_call *call, struct xl_call **children,
 void dht_opendir(struct xl *xl, struct xl_call *call)
 {
 	(void)xl;
-	dht_fan_up(call, XL_FOP_OPENDIR, dht_fill_copy, dht_opendir_done);
+	dht_fan_up(call, XL_FOP_OPENDIR, xl_fill_copy, dht_opendir_done);
 }
 
 /* ---- readdir ------------------------------------------------------------- */
@@ -79,11 +80,11 @@ static int dht_next_opened(struct xl *xl, struct dht_fdctx *f, int from)
 static void dht_readdir_from(struct xl_call *call, int idx, uint64_t off);
 
 static int dht_fill_readdir(struct xl_call *call, struct xl_call *child,
-			    int subvol, int k)
+			    int subvol, int k, void *cookie)
 {
-	int ret = dht_fill_copy(call, child, subvol, k);
+	int ret = xl_fill_copy(call, child, subvol, k, cookie);
 
-	child->args.offset = (int64_t)dht_local(call)->owner;
+	child->args.offset = (int64_t)dht_local(call)->rd_off;
 	return ret < 0 ? ret : dht_readdirp_req(child);
 }
 
@@ -159,7 +160,7 @@ static void dht_readdir_from(struct xl_call *call, int idx, uint64_t off)
 		xl_unwind(call);
 		return;
 	}
-	local->owner = off;
+	local->rd_off = off;
 	dht_send(call, XL_FOP_READDIRPLUS, idx, dht_fill_readdir,
 		 dht_readdir_cbk, (void *)(intptr_t)idx);
 }
@@ -206,10 +207,11 @@ static void dht_statfs_store(struct xl *xl, struct xl_call **children,
 }
 
 static void dht_statfs_done(struct xl_call *call, struct xl_call **children,
-			    const int *subvols, int n)
+			    const int *subvols, int n, void *cookie)
 {
 	int ok = 0, err = -ENOTCONN;
 
+	(void)cookie;
 	dht_statfs_store(call->xl, children, subvols, n);
 	memset(&call->reply.statfs, 0, sizeof(call->reply.statfs));
 	for (int k = 0; k < n; k++) {
@@ -225,8 +227,9 @@ static void dht_statfs_done(struct xl_call *call, struct xl_call **children,
 }
 
 static int dht_fill_statfs(struct xl_call *call, struct xl_call *child,
-			   int subvol, int k)
+			   int subvol, int k, void *cookie)
 {
+	(void)cookie;
 	(void)call;
 	(void)subvol;
 	(void)k;
@@ -242,8 +245,9 @@ void dht_statfs(struct xl *xl, struct xl_call *call)
 
 static void dht_statfs_refreshed(struct xl_call *call,
 				 struct xl_call **children, const int *subvols,
-				 int n)
+				 int n, void *cookie)
 {
+	(void)cookie;
 	dht_statfs_store(call->xl, children, subvols, n);
 	dht_local(call)->next(call);
 }
@@ -263,6 +267,9 @@ void dht_statfs_refresh(struct xl_call *call, bool force, dht_next_fn next)
 	}
 	n = dht_up_subvols(call->xl, subvols);
 	dht_local(call)->next = next;
-	dht_fan(call, XL_FOP_STATFS, subvols, n, dht_fill_statfs,
-		dht_statfs_refreshed);
+	xl_fan(call, &(struct xl_fan){.fop = XL_FOP_STATFS,
+				      .index = subvols,
+				      .n = n,
+				      .fill = dht_fill_statfs,
+				      .done = dht_statfs_refreshed});
 }

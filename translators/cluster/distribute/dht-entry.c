@@ -34,16 +34,18 @@
 #endif
 
 static int dht_fill_loc(struct xl_call *call, struct xl_call *child, int subvol,
-			int k)
+			int k, void *cookie)
 {
+	(void)cookie;
 	(void)subvol;
 	(void)k;
 	return xl_loc_copy(&child->args.loc, &call->args.loc);
 }
 
 static int dht_fill_loc2(struct xl_call *call, struct xl_call *child,
-			 int subvol, int k)
+			 int subvol, int k, void *cookie)
 {
+	(void)cookie;
 	(void)subvol;
 	(void)k;
 	return xl_loc_copy(&child->args.loc, &call->args.loc2);
@@ -55,13 +57,14 @@ static int dht_fill_loc2(struct xl_call *call, struct xl_call *child,
  * of a mknod's xdata before its final stat): it is never seen without
  * the xattr that tells it from a user's file of the same mode. */
 static int dht_fill_linkto_mknod(struct xl_call *call, struct xl_call *child,
-				 int subvol, int k)
+				 int subvol, int k, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 	const char *name =
 	    dht_priv(call->xl)->subvols[local->linkto_target]->name;
 	int ret;
 
+	(void)cookie;
 	(void)subvol;
 	(void)k;
 	ret = xl_loc_copy(&child->args.loc, local->linkto_loc);
@@ -81,10 +84,11 @@ static int dht_fill_linkto_mknod(struct xl_call *call, struct xl_call *child,
 }
 
 static int dht_fill_linkto_name(struct xl_call *call, struct xl_call *child,
-				int subvol, int k)
+				int subvol, int k, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 
+	(void)cookie;
 	(void)subvol;
 	(void)k;
 	return xl_loc_copy(&child->args.loc, local->linkto_loc);
@@ -109,10 +113,11 @@ static void dht_linkto_stale_gone(struct xl_call *call, struct xl_call *child,
 }
 
 static int dht_fill_linkto_link(struct xl_call *call, struct xl_call *child,
-				int subvol, int k)
+				int subvol, int k, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 
+	(void)cookie;
 	(void)subvol;
 	(void)k;
 	memcpy(child->args.loc.gfid, local->linkto_gfid, XL_GFID_LEN);
@@ -157,9 +162,9 @@ static void dht_linkto_exists_cbk(struct xl_call *call, struct xl_call *child,
 }
 
 static int dht_fill_linkto_lookup(struct xl_call *call, struct xl_call *child,
-				  int subvol, int k)
+				  int subvol, int k, void *cookie)
 {
-	int ret = dht_fill_linkto_name(call, child, subvol, k);
+	int ret = dht_fill_linkto_name(call, child, subvol, k, cookie);
 
 	dht_xattr_req_add(child);
 	return ret;
@@ -263,8 +268,8 @@ static void dht_newfile_wind(struct xl_call *call)
 		xl_unwind_error(call, local->ret);
 		return;
 	}
-	xl_wind(call, priv->subvols[local->target], dht_newfile_cbk,
-		(void *)(intptr_t)local->target);
+	xl_wind(call, priv->subvols[local->new_on], dht_newfile_cbk,
+		(void *)(intptr_t)local->new_on);
 }
 
 static void dht_newfile_linkto_done(struct xl_call *call)
@@ -302,14 +307,14 @@ static void dht_newfile_space(struct xl_call *call)
 	pthread_mutex_unlock(&priv->lock);
 	local->ret = 0;
 	if (best < 0) {
-		local->target = h;
+		local->new_on = h;
 		dht_newfile_wind(call);
 		return;
 	}
 	xl_debug(call->xl->name, "%s: %s is short of space, placed on %s",
 		 call->args.loc.name, priv->subvols[h]->name,
 		 priv->subvols[best]->name);
-	local->target = best;
+	local->new_on = best;
 	dht_linkto_make(call, h, &call->args.loc, call->args.loc.gfid, best,
 			dht_newfile_linkto_done);
 }
@@ -338,7 +343,7 @@ static void dht_newfile_placed(struct xl_call *call)
 	memset(&local->w, 0, sizeof(local->w));
 	local->w.hashed = h;
 	local->w.linkto_at = -1;
-	local->target = h;
+	local->new_on = h;
 	if (xl_gfid_is_null(call->args.loc.gfid))
 		xl_gfid_generate(call->args.loc.gfid);
 	if (priv->min_free_bytes == 0 && priv->min_free_percent == 0) {
@@ -417,10 +422,11 @@ void dht_symlink(struct xl *xl, struct xl_call *call)
 
 static void dht_mkdir_layout_done(struct xl_call *call,
 				  struct xl_call **children, const int *subvols,
-				  int n)
+				  int n, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 
+	(void)cookie;
 	dht_layout_set_failed(call, children, subvols, n, "mkdir");
 	dht_layout_cache(call->xl, call, local->attr.gfid, true);
 	xl_reply_move(&call->reply, &local->saved);
@@ -429,13 +435,14 @@ static void dht_mkdir_layout_done(struct xl_call *call,
 
 static void dht_mkdir_others_done(struct xl_call *call,
 				  struct xl_call **children, const int *subvols,
-				  int n)
+				  int n, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 	struct dht_priv *priv = dht_priv(call->xl);
 	int on[DHT_MAX_SUBVOLS], non = 0;
 	bool all = true;
 
+	(void)cookie;
 	for (int k = 0; k < n; k++) {
 		if (children[k]->reply.ret == 0)
 			xl_iatt_merge_dir(&local->saved.attr,
@@ -457,19 +464,22 @@ static void dht_mkdir_others_done(struct xl_call *call,
 		else
 			local->ranges[i].present = false;
 	}
-	dht_fan(call, XL_FOP_SETXATTR, on, non, dht_fill_layout_set,
-		dht_mkdir_layout_done);
+	xl_fan(call, &(struct xl_fan){.fop = XL_FOP_SETXATTR,
+				      .index = on,
+				      .n = non,
+				      .fill = dht_fill_layout_set,
+				      .done = dht_mkdir_layout_done});
 }
 
 /* A child's mkdir: the parent's args with this child's range of the new
  * layout as an internal xattr to set at creation. */
 static int dht_fill_mkdir(struct xl_call *call, struct xl_call *child,
-			  int subvol, int k)
+			  int subvol, int k, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 	uint8_t buf[DHT_LAYOUT_XATTR_LEN];
 	struct xl_dict *d;
-	int ret = dht_fill_copy(call, child, subvol, k);
+	int ret = xl_fill_copy(call, child, subvol, k, cookie);
 
 	if (ret < 0)
 		return ret;
@@ -489,12 +499,13 @@ static int dht_fill_mkdir(struct xl_call *call, struct xl_call *child,
 
 static void dht_mkdir_hashed_done(struct xl_call *call,
 				  struct xl_call **children, const int *subvols,
-				  int n)
+				  int n, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 	struct dht_priv *priv = dht_priv(call->xl);
 	int others[DHT_MAX_SUBVOLS], no = 0;
 
+	(void)cookie;
 	if (n == 0 || children[0]->reply.ret < 0) {
 		if (n == 0)
 			call->reply.ret = -ENOTCONN;
@@ -508,8 +519,11 @@ static void dht_mkdir_hashed_done(struct xl_call *call,
 	for (int i = 0; i < priv->n; i++)
 		if (local->dir_on[i] && i != subvols[0])
 			others[no++] = i;
-	dht_fan(call, XL_FOP_MKDIR, others, no, dht_fill_mkdir,
-		dht_mkdir_others_done);
+	xl_fan(call, &(struct xl_fan){.fop = XL_FOP_MKDIR,
+				      .index = others,
+				      .n = no,
+				      .fill = dht_fill_mkdir,
+				      .done = dht_mkdir_others_done});
 }
 
 static void dht_mkdir_placed(struct xl_call *call)
@@ -545,8 +559,11 @@ static void dht_mkdir_placed(struct xl_call *call)
 	if (xl_gfid_is_null(call->args.loc.gfid))
 		xl_gfid_generate(call->args.loc.gfid);
 	memset(local->attr.gfid, 0, XL_GFID_LEN);
-	dht_fan(call, XL_FOP_MKDIR, &h, 1, dht_fill_mkdir,
-		dht_mkdir_hashed_done);
+	xl_fan(call, &(struct xl_fan){.fop = XL_FOP_MKDIR,
+				      .index = &h,
+				      .n = 1,
+				      .fill = dht_fill_mkdir,
+				      .done = dht_mkdir_hashed_done});
 }
 
 void dht_mkdir(struct xl *xl, struct xl_call *call)
@@ -586,7 +603,7 @@ static void dht_unlink_data_cbk(struct xl_call *call, struct xl_call *child,
 		return;
 	}
 	xl_reply_move(&local->saved, &child->reply);
-	dht_send(call, XL_FOP_UNLINK, local->w.linkto_at, dht_fill_copy,
+	dht_send(call, XL_FOP_UNLINK, local->w.linkto_at, xl_fill_copy,
 		 dht_unlink_linkto_cbk, NULL);
 }
 
@@ -602,7 +619,7 @@ static void dht_unlink_resolved(struct xl_call *call)
 		xl_unwind_error(call, -EISDIR);
 		return;
 	}
-	dht_send(call, XL_FOP_UNLINK, local->w.cached, dht_fill_copy,
+	dht_send(call, XL_FOP_UNLINK, local->w.cached, xl_fill_copy,
 		 dht_unlink_data_cbk, NULL);
 }
 
@@ -627,10 +644,11 @@ void dht_unlink(struct xl *xl, struct xl_call *call)
 /* ---- rmdir ----------------------------------------------------------- */
 
 static void dht_rmdir_done(struct xl_call *call, struct xl_call **children,
-			   const int *subvols, int n)
+			   const int *subvols, int n, void *cookie)
 {
 	int ret = -ENOENT, first_ok = -1;
 
+	(void)cookie;
 	(void)subvols;
 	for (int k = 0; k < n; k++) {
 		int r = children[k]->reply.ret;
@@ -656,12 +674,13 @@ static void dht_rmdir_done(struct xl_call *call, struct xl_call **children,
 
 static void dht_rmdir_all(struct xl_call *call)
 {
-	dht_fan_up(call, XL_FOP_RMDIR, dht_fill_copy, dht_rmdir_done);
+	dht_fan_up(call, XL_FOP_RMDIR, xl_fill_copy, dht_rmdir_done);
 }
 
 static void dht_rmdir_cleaned(struct xl_call *call, struct xl_call **children,
-			      const int *subvols, int n)
+			      const int *subvols, int n, void *cookie)
 {
+	(void)cookie;
 	(void)children;
 	(void)subvols;
 	(void)n;
@@ -669,10 +688,11 @@ static void dht_rmdir_cleaned(struct xl_call *call, struct xl_call **children,
 }
 
 static int dht_fill_rmdir_linkto(struct xl_call *call, struct xl_call *child,
-				 int subvol, int k)
+				 int subvol, int k, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 
+	(void)cookie;
 	(void)subvol;
 	memcpy(child->args.loc.pargfid, local->rmw->attr.gfid, XL_GFID_LEN);
 	child->args.loc.name = strdup(local->names[k]);
@@ -681,29 +701,31 @@ static int dht_fill_rmdir_linkto(struct xl_call *call, struct xl_call *child,
 
 static int dht_rmdir_note(struct dht_local *local, int subvol, const char *name)
 {
-	char **names =
-	    realloc(local->names, (size_t)(local->nnames + 1) * sizeof(char *));
+	char **names = xl_realloc(local->xl, local->names,
+				  (size_t)(local->nnames + 1) * sizeof(char *));
 	int *sv;
 
 	if (!names)
 		return -ENOMEM;
 	local->names = names;
-	sv = realloc(local->name_sv, (size_t)(local->nnames + 1) * sizeof(int));
+	sv = xl_realloc(local->xl, local->name_sv,
+			(size_t)(local->nnames + 1) * sizeof(int));
 	if (!sv)
 		return -ENOMEM;
 	local->name_sv = sv;
-	if (!(names[local->nnames] = strdup(name)))
+	if (!(names[local->nnames] = xl_strdup(local->xl, name)))
 		return -ENOMEM;
 	sv[local->nnames++] = subvol;
 	return 0;
 }
 
 static void dht_rmdir_listed(struct xl_call *call, struct xl_call **children,
-			     const int *subvols, int n)
+			     const int *subvols, int n, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 	int ret = 0;
 
+	(void)cookie;
 	for (int k = 0; k < n && ret == 0; k++) {
 		struct xl_reply *r = &children[k]->reply;
 
@@ -736,15 +758,19 @@ static void dht_rmdir_listed(struct xl_call *call, struct xl_call **children,
 		local->rmnext(call);
 		return;
 	}
-	dht_fan(call, XL_FOP_UNLINK, local->name_sv, local->nnames,
-		dht_fill_rmdir_linkto, dht_rmdir_cleaned);
+	xl_fan(call, &(struct xl_fan){.fop = XL_FOP_UNLINK,
+				      .index = local->name_sv,
+				      .n = local->nnames,
+				      .fill = dht_fill_rmdir_linkto,
+				      .done = dht_rmdir_cleaned});
 }
 
 static int dht_fill_rmdir_read(struct xl_call *call, struct xl_call *child,
-			       int subvol, int k)
+			       int subvol, int k, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 
+	(void)cookie;
 	(void)subvol;
 	(void)k;
 	memcpy(child->args.loc.gfid, local->rmw->attr.gfid, XL_GFID_LEN);
@@ -755,10 +781,11 @@ static int dht_fill_rmdir_read(struct xl_call *call, struct xl_call *child,
 }
 
 static void dht_rmdir_opened(struct xl_call *call, struct xl_call **children,
-			     const int *subvols, int n)
+			     const int *subvols, int n, void *cookie)
 {
 	int ok[DHT_MAX_SUBVOLS], nok = 0;
 
+	(void)cookie;
 	for (int k = 0; k < n; k++) {
 		if (children[k]->reply.ret == 0)
 			ok[nok++] = subvols[k];
@@ -767,8 +794,11 @@ static void dht_rmdir_opened(struct xl_call *call, struct xl_call **children,
 			return;
 		}
 	}
-	dht_fan(call, XL_FOP_READDIRPLUS, ok, nok, dht_fill_rmdir_read,
-		dht_rmdir_listed);
+	xl_fan(call, &(struct xl_fan){.fop = XL_FOP_READDIRPLUS,
+				      .index = ok,
+				      .n = nok,
+				      .fill = dht_fill_rmdir_read,
+				      .done = dht_rmdir_listed});
 }
 
 /* ENOTEMPTY unless the directory local->rmw holds no more than linkto
@@ -793,8 +823,11 @@ static void dht_dir_check_empty(struct xl_call *call)
 		xl_unwind_error(call, -ENOMEM);
 		return;
 	}
-	dht_fan(call, XL_FOP_OPENDIR, subvols, n, dht_fill_rmdir_read,
-		dht_rmdir_opened);
+	xl_fan(call, &(struct xl_fan){.fop = XL_FOP_OPENDIR,
+				      .index = subvols,
+				      .n = n,
+				      .fill = dht_fill_rmdir_read,
+				      .done = dht_rmdir_opened});
 }
 
 static void dht_rmdir_resolved(struct xl_call *call)
@@ -906,15 +939,16 @@ static void dht_rename_data(struct xl_call *call, struct xl_call *child,
 
 	(void)child;
 	(void)cookie;
-	dht_send(call, XL_FOP_RENAME, local->w.cached, dht_fill_copy,
+	dht_send(call, XL_FOP_RENAME, local->w.cached, xl_fill_copy,
 		 dht_rename_data_cbk, NULL);
 }
 
 static void dht_rename_dir_done(struct xl_call *call, struct xl_call **children,
-				const int *subvols, int n)
+				const int *subvols, int n, void *cookie)
 {
 	int ok = -1;
 
+	(void)cookie;
 	(void)subvols;
 	for (int k = 0; k < n; k++) {
 		int r = children[k]->reply.ret;
@@ -944,8 +978,11 @@ static void dht_rename_dir_all(struct xl_call *call)
 		xl_unwind_error(call, -ENOTCONN);
 		return;
 	}
-	dht_fan(call, XL_FOP_RENAME, subvols, n, dht_fill_copy,
-		dht_rename_dir_done);
+	xl_fan(call, &(struct xl_fan){.fop = XL_FOP_RENAME,
+				      .index = subvols,
+				      .n = n,
+				      .fill = xl_fill_copy,
+				      .done = dht_rename_dir_done});
 }
 
 static void dht_rename_resolved2(struct xl_call *call)
@@ -1038,7 +1075,7 @@ static void dht_link_cbk(struct xl_call *call, struct xl_call *child,
 	int hd = dht_hashed_subvol(call->xl, &call->args.loc2);
 
 	(void)cookie;
-	if (child->reply.ret < 0 || hd < 0 || hd == local->count ||
+	if (child->reply.ret < 0 || hd < 0 || hd == local->link_on ||
 	    !dht_is_up(call->xl, hd)) {
 		xl_reply_move(&call->reply, &child->reply);
 		xl_unwind(call);
@@ -1046,7 +1083,7 @@ static void dht_link_cbk(struct xl_call *call, struct xl_call *child,
 	}
 	xl_reply_move(&local->saved, &child->reply);
 	dht_linkto_make(call, hd, &call->args.loc2, local->saved.attr.gfid,
-			local->count, dht_link_linkto_done);
+			local->link_on, dht_link_linkto_done);
 }
 
 static void dht_link_placed(struct xl_call *call)
@@ -1057,14 +1094,14 @@ static void dht_link_placed(struct xl_call *call)
 		xl_unwind_error(call, local->ret);
 		return;
 	}
-	dht_send(call, XL_FOP_LINK, local->count, dht_fill_copy, dht_link_cbk,
+	dht_send(call, XL_FOP_LINK, local->link_on, xl_fill_copy, dht_link_cbk,
 		 NULL);
 }
 
 static void dht_link_located(struct xl_call *call)
 {
 	struct dht_local *local = dht_local(call);
-	int target = local->target;
+	int target = local->located;
 
 	if (local->ret < 0 || target == -1) {
 		xl_unwind_error(call, local->ret < 0 ? local->ret : -ESTALE);
@@ -1074,7 +1111,7 @@ static void dht_link_located(struct xl_call *call)
 		xl_unwind_error(call, -EPERM); /* a directory */
 		return;
 	}
-	local->count = target; /* dht_layout_get may use local->target */
+	local->link_on = target; /* the link is made where the file is */
 	dht_layout_get(call, call->args.loc2.pargfid, call->args.loc2.parent,
 		       dht_link_placed);
 }

@@ -67,7 +67,7 @@ struct dht_xchg {
 	struct xl_reply saved; /* the same-child rename's answer */
 };
 
-void dht_xchg_free(struct dht_xchg *x)
+void dht_xchg_free(struct xl *xl, struct dht_xchg *x)
 {
 	if (!x)
 		return;
@@ -76,14 +76,15 @@ void dht_xchg_free(struct dht_xchg *x)
 	if (x->blob)
 		xl_iobuf_unref(x->blob);
 	xl_reply_clear(&x->saved);
-	free(x);
+	xl_free(xl, x);
 }
 
 static struct dht_xchg *dht_xchg(struct xl_call *call)
 {
 	struct dht_local *local = dht_local(call);
 
-	if (!local->xchg && (local->xchg = calloc(1, sizeof(*local->xchg))))
+	if (!local->xchg &&
+	    (local->xchg = xl_calloc(call->xl, 1, sizeof(*local->xchg))))
 		local->xchg->c[0] = local->xchg->c[1] = -1;
 	return local->xchg;
 }
@@ -171,11 +172,12 @@ static int dht_xchg_pair(struct xl_call *call, int k, int *obj)
 }
 
 static int dht_fill_intent(struct xl_call *call, struct xl_call *child,
-			   int subvol, int k)
+			   int subvol, int k, void *cookie)
 {
 	struct dht_xchg *x = dht_local(call)->xchg;
 	int obj;
 
+	(void)cookie;
 	(void)subvol;
 	dht_xchg_pair(call, k, &obj);
 	memcpy(child->args.loc.gfid, x->gfid[obj], XL_GFID_LEN);
@@ -191,7 +193,7 @@ static int dht_fill_intent(struct xl_call *call, struct xl_call *child,
 /* Set (fop SETXATTR) or remove (REMOVEXATTR) the intent on both objects,
  * then done. */
 static void dht_xchg_intents(struct xl_call *call, enum xl_fop fop,
-			     dht_gather_fn done)
+			     xl_gather_fn done)
 {
 	int s0[DHT_MAX_SUBVOLS], s1[DHT_MAX_SUBVOLS],
 	    subvols[2 * DHT_MAX_SUBVOLS];
@@ -200,7 +202,11 @@ static void dht_xchg_intents(struct xl_call *call, enum xl_fop fop,
 
 	memcpy(subvols, s0, (size_t)n0 * sizeof(int));
 	memcpy(subvols + n0, s1, (size_t)n1 * sizeof(int));
-	dht_fan(call, fop, subvols, n0 + n1, dht_fill_intent, done);
+	xl_fan(call, &(struct xl_fan){.fop = fop,
+				      .index = subvols,
+				      .n = n0 + n1,
+				      .fill = dht_fill_intent,
+				      .done = done});
 }
 
 /* ---- the steps ------------------------------------------------------ */
@@ -269,11 +275,12 @@ static const struct xl_loc *dht_xop_looks_at(const struct dht_xchg *x,
 }
 
 static int dht_fill_xop_lookup(struct xl_call *call, struct xl_call *child,
-			       int subvol, int k)
+			       int subvol, int k, void *cookie)
 {
 	struct dht_xchg *x = dht_local(call)->xchg;
 	int ret;
 
+	(void)cookie;
 	(void)subvol;
 	(void)k;
 	ret = xl_loc_copy(&child->args.loc,
@@ -283,12 +290,13 @@ static int dht_fill_xop_lookup(struct xl_call *call, struct xl_call *child,
 }
 
 static int dht_fill_xop_act(struct xl_call *call, struct xl_call *child,
-			    int subvol, int k)
+			    int subvol, int k, void *cookie)
 {
 	struct dht_xchg *x = dht_local(call)->xchg;
 	const struct dht_xop *op = &x->ops[x->next];
 	int ret;
 
+	(void)cookie;
 	(void)subvol;
 	(void)k;
 	switch (child->fop) {
@@ -438,10 +446,11 @@ static void dht_xop_run(struct xl_call *call)
 /* ---- the lock ------------------------------------------------------- */
 
 static int dht_fill_xlock(struct xl_call *call, struct xl_call *child,
-			  int subvol, int k)
+			  int subvol, int k, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 
+	(void)cookie;
 	(void)subvol;
 	(void)k;
 	return dht_inodelk_args(child, xl_gfid_root, DHT_LOCK_EXCHANGE,
@@ -493,8 +502,9 @@ static void dht_exchange_fail(struct xl_call *call, int err)
 
 static void dht_exchange_cleared(struct xl_call *call,
 				 struct xl_call **children, const int *subvols,
-				 int n)
+				 int n, void *cookie)
 {
+	(void)cookie;
 	(void)subvols;
 	for (int k = 0; k < n; k++)
 		if (children[k]->reply.ret < 0 &&
@@ -520,10 +530,11 @@ static void dht_exchange_stepped(struct xl_call *call)
 
 static void dht_exchange_intents_set(struct xl_call *call,
 				     struct xl_call **children,
-				     const int *subvols, int n)
+				     const int *subvols, int n, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 
+	(void)cookie;
 	(void)subvols;
 	for (int k = 0; k < n; k++) {
 		if (children[k]->reply.ret < 0) {
@@ -570,7 +581,7 @@ static void dht_exchange_resolved2(struct xl_call *call)
 	}
 	if (!w->is_dir && !w2->is_dir && w->cached == w2->cached) {
 		/* one brick holds both: its rename is atomic */
-		dht_send(call, XL_FOP_RENAME, w->cached, dht_fill_copy,
+		dht_send(call, XL_FOP_RENAME, w->cached, xl_fill_copy,
 			 dht_exchange_same_cbk, NULL);
 		return;
 	}
@@ -641,8 +652,9 @@ void dht_exchange(struct xl_call *call)
 /* ---- resuming an exchange from its intent --------------------------- */
 
 static void dht_resume_cleared(struct xl_call *call, struct xl_call **children,
-			       const int *subvols, int n)
+			       const int *subvols, int n, void *cookie)
 {
+	(void)cookie;
 	(void)children;
 	(void)subvols;
 	(void)n;
@@ -690,10 +702,11 @@ static void dht_resume_layout0(struct xl_call *call)
 }
 
 static int dht_fill_resume_lookup(struct xl_call *call, struct xl_call *child,
-				  int subvol, int k)
+				  int subvol, int k, void *cookie)
 {
 	struct dht_xchg *x = dht_local(call)->xchg;
 
+	(void)cookie;
 	(void)subvol;
 	memcpy(child->args.loc.gfid, x->gfid[k / dht_priv(call->xl)->n],
 	       XL_GFID_LEN);
@@ -704,12 +717,13 @@ static int dht_fill_resume_lookup(struct xl_call *call, struct xl_call *child,
 /* Both objects looked up by gfid on every child (object k / n, child
  * k % n): where each is, whether an intent is still on it. */
 static void dht_resume_found(struct xl_call *call, struct xl_call **children,
-			     const int *subvols, int nn)
+			     const int *subvols, int nn, void *cookie)
 {
 	struct dht_xchg *x = dht_local(call)->xchg;
 	int n = dht_priv(call->xl)->n;
 	bool seen[2] = {false, false};
 
+	(void)cookie;
 	for (int k = 0; k < nn; k++) {
 		struct xl_reply *r = &children[k]->reply;
 		int i = k / n;
@@ -774,8 +788,11 @@ static void dht_exchange_resume(struct xl_call *call)
 	}
 	for (int k = 0; k < 2 * n; k++)
 		subvols[k] = k % n;
-	dht_fan(call, XL_FOP_LOOKUP, subvols, 2 * n, dht_fill_resume_lookup,
-		dht_resume_found);
+	xl_fan(call, &(struct xl_fan){.fop = XL_FOP_LOOKUP,
+				      .index = subvols,
+				      .n = 2 * n,
+				      .fill = dht_fill_resume_lookup,
+				      .done = dht_resume_found});
 }
 
 bool dht_rename_is_resume(const struct xl_call *call)

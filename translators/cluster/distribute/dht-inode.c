@@ -63,15 +63,16 @@ static void dht_repeat_finish(struct xl_call *call)
 }
 
 static int dht_fill_mlock(struct xl_call *call, struct xl_call *child,
-			  int subvol, int k)
+			  int subvol, int k, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 	bool write = call->fop == XL_FOP_WRITE && call->args.data;
 
+	(void)cookie;
 	(void)subvol;
 	(void)k;
 	return dht_inodelk_args(child, local->saved.attr.gfid, DHT_LOCK_MIGRATE,
-				local->flag, local->owner,
+				local->mlock_lock, local->owner,
 				write ? call->args.offset : 0,
 				write ? (int64_t)call->args.data->size : 0);
 }
@@ -88,7 +89,7 @@ static void dht_repeat_send(struct xl_call *call);
 static void dht_repeat_done(struct xl_call *call, struct xl_call *child,
 			    void *cookie);
 static int dht_fill_dst_open(struct xl_call *call, struct xl_call *child,
-			     int subvol, int k);
+			     int subvol, int k, void *cookie);
 
 /* The fd was open on an earlier, abandoned target (unlinked since):
  * opened on the current one, the repeat is sent again. */
@@ -128,15 +129,15 @@ static void dht_repeat_done(struct xl_call *call, struct xl_call *child,
 	pthread_mutex_lock(&priv->lock);
 	priv->migrate_repeats++;
 	pthread_mutex_unlock(&priv->lock);
-	local->flag = false; /* unlock */
+	local->mlock_lock = false; /* unlock */
 	dht_send(call, XL_FOP_INODELK, local->linkto_on, dht_fill_mlock,
 		 dht_repeat_unlocked, NULL);
 }
 
 static int dht_fill_repeat(struct xl_call *call, struct xl_call *child,
-			   int subvol, int k)
+			   int subvol, int k, void *cookie)
 {
-	int ret = dht_fill_copy(call, child, subvol, k);
+	int ret = xl_fill_copy(call, child, subvol, k, cookie);
 
 	if (ret == 0 && child->args.fd)
 		memcpy(child->args.loc.gfid, child->args.fd->gfid, XL_GFID_LEN);
@@ -170,14 +171,15 @@ static void dht_repeat_lock(struct xl_call *call)
 	struct dht_local *local = dht_local(call);
 
 	local->owner = dht_lock_owner(call->xl);
-	local->flag = true;
+	local->mlock_lock = true;
 	dht_send(call, XL_FOP_INODELK, local->linkto_on, dht_fill_mlock,
 		 dht_repeat_locked, NULL);
 }
 
 static int dht_fill_dst_open(struct xl_call *call, struct xl_call *child,
-			     int subvol, int k)
+			     int subvol, int k, void *cookie)
 {
+	(void)cookie;
 	(void)subvol;
 	(void)k;
 	memcpy(child->args.loc.gfid, call->args.fd->gfid, XL_GFID_LEN);
@@ -231,10 +233,11 @@ static void dht_repeat_target(struct xl_call *call)
 }
 
 static int dht_fill_linkto_get(struct xl_call *call, struct xl_call *child,
-			       int subvol, int k)
+			       int subvol, int k, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 
+	(void)cookie;
 	(void)subvol;
 	(void)k;
 	/* By the fd when there is one: once the migration is over, S's
@@ -252,8 +255,9 @@ static int dht_fill_linkto_get(struct xl_call *call, struct xl_call *child,
 }
 
 static int dht_fill_gfid_lookup(struct xl_call *call, struct xl_call *child,
-				int subvol, int k)
+				int subvol, int k, void *cookie)
 {
+	(void)cookie;
 	(void)subvol;
 	(void)k;
 	memcpy(child->args.loc.gfid, dht_local(call)->saved.attr.gfid,
@@ -265,11 +269,12 @@ static int dht_fill_gfid_lookup(struct xl_call *call, struct xl_call *child,
 /* Who holds the data now that S's copy is gone from its name: the child
  * (other than S) with a regular, non-linkto file of this gfid. */
 static void dht_target_found(struct xl_call *call, struct xl_call **children,
-			     const int *subvols, int n)
+			     const int *subvols, int n, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 	int dst = -1;
 
+	(void)cookie;
 	for (int k = 0; k < n && dst < 0; k++) {
 		struct xl_reply *r = &children[k]->reply;
 
@@ -307,8 +312,11 @@ static void dht_linkto_got(struct xl_call *call, struct xl_call *child,
 		int subvols[DHT_MAX_SUBVOLS];
 		int n = dht_up_subvols(call->xl, subvols);
 
-		dht_fan(call, XL_FOP_LOOKUP, subvols, n, dht_fill_gfid_lookup,
-			dht_target_found);
+		xl_fan(call, &(struct xl_fan){.fop = XL_FOP_LOOKUP,
+					      .index = subvols,
+					      .n = n,
+					      .fill = dht_fill_gfid_lookup,
+					      .done = dht_target_found});
 		return;
 	}
 	if (r->ret >= 0 && r->data && r->data->size > 0 &&
@@ -416,8 +424,9 @@ static void dht_switch_opened(struct xl_call *call, struct xl_call *child,
 /* Open the fd on the target with its own access mode (opened again when
  * an earlier repeat opened it there: that copy may be an abandoned one). */
 static int dht_fill_switch_open(struct xl_call *call, struct xl_call *child,
-				int subvol, int k)
+				int subvol, int k, void *cookie)
 {
+	(void)cookie;
 	(void)subvol;
 	(void)k;
 	memcpy(child->args.loc.gfid, call->args.fd->gfid, XL_GFID_LEN);
@@ -452,12 +461,13 @@ static void dht_switch_checked(struct xl_call *call, struct xl_call *child,
 }
 
 static void dht_switch_found(struct xl_call *call, struct xl_call **children,
-			     const int *subvols, int n)
+			     const int *subvols, int n, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 	bool down = n < dht_priv(call->xl)->n;
 	int dst = -1;
 
+	(void)cookie;
 	for (int k = 0; k < n && dst < 0; k++) {
 		struct xl_reply *r = &children[k]->reply;
 
@@ -489,8 +499,11 @@ static void dht_switch_target(struct xl_call *call, struct xl_call *child,
 		int subvols[DHT_MAX_SUBVOLS];
 		int n = dht_up_subvols(call->xl, subvols);
 
-		dht_fan(call, XL_FOP_LOOKUP, subvols, n, dht_fill_gfid_lookup,
-			dht_switch_found);
+		xl_fan(call, &(struct xl_fan){.fop = XL_FOP_LOOKUP,
+					      .index = subvols,
+					      .n = n,
+					      .fill = dht_fill_gfid_lookup,
+					      .done = dht_switch_found});
 		return;
 	}
 	if (r->ret >= 0 && r->data && r->data->size > 0 &&
@@ -615,9 +628,9 @@ static bool dht_stale_retry(struct xl_call *call, const struct xl_reply *r,
 	if ((r->ret != -ENOENT && r->ret != -ESTALE &&
 	     !(attr && (dht_is_migrated_copy(&r->attr) ||
 			r->attr.mode == DHT_LINKTO_MODE))) ||
-	    !local->flag || local->step)
+	    !local->located_cached || local->stale_retried)
 		return false;
-	local->step = 1;
+	local->stale_retried = 1;
 	ctx = call->args.loc.inode
 		  ? dht_ictx(call->xl, call->args.loc.inode, false)
 		  : dht_ictx_by_gfid(call->xl, call->args.loc.gfid, &ref);
@@ -654,11 +667,12 @@ static void dht_file_cbk(struct xl_call *call, struct xl_call *child,
 /* ---- directories ------------------------------------------------------- */
 
 static void dht_dir_change_done(struct xl_call *call, struct xl_call **children,
-				const int *subvols, int n)
+				const int *subvols, int n, void *cookie)
 {
 	int ok = -1;
 	bool stat = call->fop == XL_FOP_STAT;
 
+	(void)cookie;
 	(void)subvols;
 	for (int k = 0; k < n; k++) {
 		struct xl_reply *r = &children[k]->reply;
@@ -694,7 +708,7 @@ static void dht_dir_fop(struct xl_call *call)
 	int n;
 
 	if (dht_fop_changes(call->fop) || call->fop == XL_FOP_STAT) {
-		dht_fan_up(call, call->fop, dht_fill_copy, dht_dir_change_done);
+		dht_fan_up(call, call->fop, xl_fill_copy, dht_dir_change_done);
 		return;
 	}
 	n = dht_up_subvols(call->xl, subvols);
@@ -712,7 +726,7 @@ static void dht_dir_fop(struct xl_call *call)
 static void dht_wind_located(struct xl_call *call, xl_cbk_fn cbk, int dir_err)
 {
 	struct dht_local *local = dht_local(call);
-	int s = local->target;
+	int s = local->located;
 
 	if (s == -2 && !dir_err) {
 		dht_dir_fop(call);
@@ -741,7 +755,7 @@ void dht_inode_fop(struct xl *xl, struct xl_call *call)
 		return;
 	}
 	if (f && f->subvol >= 0) {
-		dht_local(call)->flag = false;
+		dht_local(call)->located_cached = false;
 		xl_wind(call, dht_priv(xl)->subvols[f->subvol], dht_file_cbk,
 			(void *)(intptr_t)f->subvol);
 		return;
@@ -823,8 +837,9 @@ static void dht_change_cbk(struct xl_call *call, struct xl_call *child,
 }
 
 static void dht_fsyncdir_done(struct xl_call *call, struct xl_call **children,
-			      const int *subvols, int n)
+			      const int *subvols, int n, void *cookie)
 {
+	(void)cookie;
 	(void)subvols;
 	call->reply.ret = 0;
 	for (int k = 0; k < n; k++)
@@ -841,8 +856,11 @@ void dht_fd_fop(struct xl *xl, struct xl_call *call)
 		int subvols[DHT_MAX_SUBVOLS];
 		int n = dht_fd_subvols(xl, call->args.fd, subvols);
 
-		dht_fan(call, call->fop, subvols, n, dht_fill_copy,
-			dht_fsyncdir_done);
+		xl_fan(call, &(struct xl_fan){.fop = call->fop,
+					      .index = subvols,
+					      .n = n,
+					      .fill = xl_fill_copy,
+					      .done = dht_fsyncdir_done});
 		return;
 	}
 	s = dht_fd_subvol(xl, call->args.fd);

@@ -53,14 +53,14 @@ void dht_xattr_req_add(struct xl_call *child)
 	}
 	/* "a\0b\0" + ours; the parent's list may lack its final NUL */
 	len = above->len + 1 + (uint32_t)sizeof(dht_xattr_req);
-	names = malloc(len);
+	names = xl_malloc(child->parent->xl, len);
 	if (!names)
 		return;
 	memcpy(names, above->value, above->len);
 	names[above->len] = '\0';
 	memcpy(names + above->len + 1, dht_xattr_req, sizeof(dht_xattr_req));
 	xl_dict_set(d, XL_KEY_XATTR_REQ, names, len);
-	free(names);
+	xl_free(child->parent->xl, names);
 }
 
 int dht_hashed_subvol(struct xl *xl, const struct xl_loc *loc)
@@ -104,11 +104,12 @@ static bool dht_note_intent(struct xl_call *call, const struct xl_reply *r)
 int dht_local_arrays(struct dht_local *local, int n)
 {
 	if (!local->ranges)
-		local->ranges = calloc((size_t)n, sizeof(*local->ranges));
+		local->ranges =
+		    xl_calloc(local->xl, (size_t)n, sizeof(*local->ranges));
 	if (!local->dir_on)
-		local->dir_on = calloc((size_t)n, sizeof(bool));
+		local->dir_on = xl_calloc(local->xl, (size_t)n, sizeof(bool));
 	if (!local->missing)
-		local->missing = calloc((size_t)n, sizeof(bool));
+		local->missing = xl_calloc(local->xl, (size_t)n, sizeof(bool));
 	if (!local->ranges || !local->dir_on || !local->missing)
 		return -ENOMEM;
 	memset(local->ranges, 0, (size_t)n * sizeof(*local->ranges));
@@ -174,10 +175,11 @@ static void dht_dir_done(struct xl_call *call)
 
 /* The layout lock on the directory (local->attr.gfid), whole range. */
 static int dht_fill_unlock(struct xl_call *call, struct xl_call *child,
-			   int subvol, int k)
+			   int subvol, int k, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 
+	(void)cookie;
 	(void)subvol;
 	(void)k;
 	return dht_inodelk_args(child, local->attr.gfid, DHT_LOCK_LAYOUT, false,
@@ -193,11 +195,12 @@ static void dht_layout_unlocked(struct xl_call *call, struct xl_call *child,
 }
 
 int dht_fill_layout_set(struct xl_call *call, struct xl_call *child, int subvol,
-			int k)
+			int k, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 	uint8_t buf[DHT_LAYOUT_XATTR_LEN];
 
+	(void)cookie;
 	(void)k;
 	dht_range_encode(&local->ranges[subvol], buf);
 	memcpy(child->args.loc.gfid, local->attr.gfid, XL_GFID_LEN);
@@ -229,14 +232,15 @@ void dht_layout_set_failed(struct xl_call *call, struct xl_call **children,
 }
 
 static void dht_layout_written(struct xl_call *call, struct xl_call **children,
-			       const int *subvols, int n)
+			       const int *subvols, int n, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 
+	(void)cookie;
 	dht_layout_set_failed(call, children, subvols, n, "repair");
 	if (local->owner) {
-		dht_send(call, XL_FOP_INODELK, local->target, dht_fill_unlock,
-			 dht_layout_unlocked, NULL);
+		dht_send(call, XL_FOP_INODELK, local->layout_lock_on,
+			 dht_fill_unlock, dht_layout_unlocked, NULL);
 		return;
 	}
 	dht_dir_done(call);
@@ -279,18 +283,22 @@ static void dht_layout_rewrite(struct xl_call *call)
 		if (!local->dir_on[i])
 			local->ranges[i].present = false;
 	if (n == 0) {
-		dht_layout_written(call, NULL, NULL, 0);
+		dht_layout_written(call, NULL, NULL, 0, NULL);
 		return;
 	}
-	dht_fan(call, XL_FOP_SETXATTR, subvols, n, dht_fill_layout_set,
-		dht_layout_written);
+	xl_fan(call, &(struct xl_fan){.fop = XL_FOP_SETXATTR,
+				      .index = subvols,
+				      .n = n,
+				      .fill = dht_fill_layout_set,
+				      .done = dht_layout_written});
 }
 
 static int dht_fill_lock(struct xl_call *call, struct xl_call *child,
-			 int subvol, int k)
+			 int subvol, int k, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 
+	(void)cookie;
 	(void)subvol;
 	(void)k;
 	return dht_inodelk_args(child, local->attr.gfid, DHT_LOCK_LAYOUT, true,
@@ -317,25 +325,26 @@ static void dht_dir_fix_layout(struct xl_call *call)
 	struct dht_local *local = dht_local(call);
 	struct dht_priv *priv = dht_priv(call->xl);
 
-	local->target = -1;
-	for (int i = 0; i < priv->n && local->target < 0; i++)
+	local->layout_lock_on = -1;
+	for (int i = 0; i < priv->n && local->layout_lock_on < 0; i++)
 		if (local->dir_on[i])
-			local->target = i;
-	if (local->target < 0) {
+			local->layout_lock_on = i;
+	if (local->layout_lock_on < 0) {
 		dht_dir_done(call);
 		return;
 	}
 	local->owner = dht_lock_owner(call->xl);
-	dht_send(call, XL_FOP_INODELK, local->target, dht_fill_lock,
+	dht_send(call, XL_FOP_INODELK, local->layout_lock_on, dht_fill_lock,
 		 dht_layout_locked, NULL);
 }
 
 static int dht_fill_mkdir(struct xl_call *call, struct xl_call *child,
-			  int subvol, int k)
+			  int subvol, int k, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 	int ret;
 
+	(void)cookie;
 	(void)subvol;
 	(void)k;
 	ret = xl_loc_copy(&child->args.loc, local->cur_loc);
@@ -349,12 +358,13 @@ static int dht_fill_mkdir(struct xl_call *call, struct xl_call *child,
 }
 
 static void dht_dir_mkdir_done(struct xl_call *call, struct xl_call **children,
-			       const int *subvols, int n)
+			       const int *subvols, int n, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 	struct xl *xl = call->xl;
 	char g[XL_GFID_STR_LEN];
 
+	(void)cookie;
 	for (int k = 0; k < n; k++) {
 		int s = subvols[k];
 
@@ -376,7 +386,7 @@ static void dht_dir_mkdir_done(struct xl_call *call, struct xl_call **children,
  * children are up.
  */
 static void dht_dir_gather(struct xl_call *call, struct xl_call **children,
-			   const int *subvols, int n)
+			   const int *subvols, int n, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 	struct dht_priv *priv = dht_priv(call->xl);
@@ -385,6 +395,7 @@ static void dht_dir_gather(struct xl_call *call, struct xl_call **children,
 	const struct xl_dict_pair *p;
 	bool ign[DHT_MAX_SUBVOLS];
 
+	(void)cookie;
 	if (dht_local_arrays(local, priv->n) < 0) {
 		local->ret = -ENOMEM;
 		local->lnext(call);
@@ -452,19 +463,23 @@ static void dht_dir_gather(struct xl_call *call, struct xl_call **children,
 		return;
 	}
 	if (nmiss) {
-		dht_fan(call, XL_FOP_MKDIR, missing, nmiss, dht_fill_mkdir,
-			dht_dir_mkdir_done);
+		xl_fan(call, &(struct xl_fan){.fop = XL_FOP_MKDIR,
+					      .index = missing,
+					      .n = nmiss,
+					      .fill = dht_fill_mkdir,
+					      .done = dht_dir_mkdir_done});
 		return;
 	}
 	dht_dir_fix_layout(call);
 }
 
 static int dht_fill_lookup(struct xl_call *call, struct xl_call *child,
-			   int subvol, int k)
+			   int subvol, int k, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 	int ret;
 
+	(void)cookie;
 	(void)subvol;
 	(void)k;
 	if (local->cur_loc) {
@@ -495,8 +510,11 @@ static void dht_dir_lookup_all(struct xl_call *call)
 		local->lnext(call);
 		return;
 	}
-	dht_fan(call, XL_FOP_LOOKUP, subvols, n, dht_fill_lookup,
-		dht_dir_gather);
+	xl_fan(call, &(struct xl_fan){.fop = XL_FOP_LOOKUP,
+				      .index = subvols,
+				      .n = n,
+				      .fill = dht_fill_lookup,
+				      .done = dht_dir_gather});
 }
 
 void dht_layout_get(struct xl_call *call, const uint8_t *gfid,
@@ -572,13 +590,14 @@ static void dht_where_file(struct xl_call *call, struct dht_where *w,
 
 static void dht_everywhere_gather(struct xl_call *call,
 				  struct xl_call **children, const int *subvols,
-				  int n)
+				  int n, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 	struct dht_where *w = local->cur;
 	int found = -1, linkto_target = -1;
 	bool down = n < dht_priv(call->xl)->n;
 
+	(void)cookie;
 	for (int k = 0; k < n; k++) {
 		struct xl_reply *r = &children[k]->reply;
 		int s = subvols[k];
@@ -586,7 +605,7 @@ static void dht_everywhere_gather(struct xl_call *call,
 		if (r->ret == 0 && S_ISDIR(r->attr.mode)) {
 			/* A directory: gather it as one (repairs it). */
 			local->lnext = dht_resolve_done;
-			dht_dir_gather(call, children, subvols, n);
+			dht_dir_gather(call, children, subvols, n, NULL);
 			return;
 		}
 		if (r->ret == 0 && dht_is_linkto(&r->attr, r->xdata)) {
@@ -632,8 +651,11 @@ static void dht_lookup_everywhere(struct xl_call *call)
 		dht_resolve_done(call);
 		return;
 	}
-	dht_fan(call, XL_FOP_LOOKUP, subvols, n, dht_fill_lookup,
-		dht_everywhere_gather);
+	xl_fan(call, &(struct xl_fan){.fop = XL_FOP_LOOKUP,
+				      .index = subvols,
+				      .n = n,
+				      .fill = dht_fill_lookup,
+				      .done = dht_everywhere_gather});
 }
 
 static void dht_target_cbk(struct xl_call *call, struct xl_call *child,
@@ -714,8 +736,9 @@ static void dht_resolve_parent(struct xl_call *call)
 	struct dht_local *local = dht_local(call);
 
 	/* dht_layout_get cleared cur: set it again. */
-	local->cur = local->step ? &local->w2 : &local->w;
-	local->cur_loc = local->step ? &call->args.loc2 : &call->args.loc;
+	local->cur = local->resolving_loc2 ? &local->w2 : &local->w;
+	local->cur_loc =
+	    local->resolving_loc2 ? &call->args.loc2 : &call->args.loc;
 	dht_resolve_hashed(call);
 }
 
@@ -739,26 +762,27 @@ void dht_resolve(struct xl_call *call, const struct xl_loc *loc,
 		local->xintent = NULL;
 	}
 	/* Which loc this is, for dht_resolve_parent. */
-	local->step = loc == &call->args.loc2;
+	local->resolving_loc2 = loc == &call->args.loc2;
 	dht_layout_get(call, loc->pargfid, loc->parent, dht_resolve_parent);
 }
 
 /* ---- files by gfid ----------------------------------------------------- */
 
 static void dht_locate_gather(struct xl_call *call, struct xl_call **children,
-			      const int *subvols, int n)
+			      const int *subvols, int n, void *cookie)
 {
 	struct dht_local *local = dht_local(call);
 	bool down = n < dht_priv(call->xl)->n;
 
-	local->target = -1;
+	(void)cookie;
+	local->located = -1;
 	for (int k = 0; k < n; k++) {
 		struct xl_reply *r = &children[k]->reply;
 
 		if (r->ret == 0 && !dht_is_linkto(&r->attr, r->xdata) &&
 		    !dht_is_migrated_copy(&r->attr)) {
-			if (local->target < 0 || S_ISDIR(r->attr.mode)) {
-				local->target = subvols[k];
+			if (local->located < 0 || S_ISDIR(r->attr.mode)) {
+				local->located = subvols[k];
 				local->attr = r->attr;
 			}
 		} else if (r->ret != 0 && r->ret != -ENOENT &&
@@ -766,12 +790,12 @@ static void dht_locate_gather(struct xl_call *call, struct xl_call **children,
 			down = true;
 		}
 	}
-	if (local->target >= 0) {
+	if (local->located >= 0) {
 		struct xl_loc loc = {0};
 
 		memcpy(loc.gfid, local->attr.gfid, XL_GFID_LEN);
 		loc.inode = local->dir_inode;
-		dht_ictx_set_file(call->xl, &loc, &local->attr, local->target);
+		dht_ictx_set_file(call->xl, &loc, &local->attr, local->located);
 		local->ret = 0;
 	} else {
 		local->ret = down ? -ENOTCONN : -ESTALE;
@@ -792,23 +816,23 @@ void dht_locate(struct xl_call *call, const uint8_t *gfid,
 		return;
 	}
 	local->rnext = next;
-	local->target = -1;
+	local->located = -1;
 	local->ret = 0;
 	ctx = inode ? dht_ictx(call->xl, inode, false)
 		    : dht_ictx_by_gfid(call->xl, gfid, &ref);
 	if (ctx) {
 		pthread_mutex_lock(&ctx->lock);
-		local->target = ctx->is_dir ? -2 : ctx->cached;
+		local->located = ctx->is_dir ? -2 : ctx->cached;
 		pthread_mutex_unlock(&ctx->lock);
 	}
 	if (ref)
 		xl_inode_unref(ref);
-	if (local->target != -1) {
-		local->flag = true; /* from the cache: may be stale */
+	if (local->located != -1) {
+		local->located_cached = true; /* from the cache: may be stale */
 		next(call);
 		return;
 	}
-	local->flag = false;
+	local->located_cached = false;
 	memcpy(local->dir_gfid, gfid, XL_GFID_LEN);
 	if (local->dir_inode)
 		xl_inode_unref(local->dir_inode);
@@ -820,8 +844,11 @@ void dht_locate(struct xl_call *call, const uint8_t *gfid,
 		next(call);
 		return;
 	}
-	dht_fan(call, XL_FOP_LOOKUP, subvols, n, dht_fill_lookup,
-		dht_locate_gather);
+	xl_fan(call, &(struct xl_fan){.fop = XL_FOP_LOOKUP,
+				      .index = subvols,
+				      .n = n,
+				      .fill = dht_fill_lookup,
+				      .done = dht_locate_gather});
 }
 
 /* ---- the lookup fop ---------------------------------------------------- */
@@ -895,7 +922,7 @@ static void dht_lookup_gfid_done(struct xl_call *call)
 {
 	struct dht_local *local = dht_local(call);
 
-	if (local->target == -2) {
+	if (local->located == -2) {
 		/* A directory known from the ctx: read it again. */
 		local->lnext = dht_lookup_reply;
 		local->cur = &local->w;
@@ -905,13 +932,13 @@ static void dht_lookup_gfid_done(struct xl_call *call)
 		dht_dir_lookup_all(call);
 		return;
 	}
-	if (local->target >= 0 && local->flag) {
+	if (local->located >= 0 && local->located_cached) {
 		/* From the cache: ask that child. */
-		dht_send(call, XL_FOP_LOOKUP, local->target, dht_fill_lookup,
+		dht_send(call, XL_FOP_LOOKUP, local->located, dht_fill_lookup,
 			 dht_lookup_cached_cbk, NULL);
 		return;
 	}
-	if (local->ret < 0 || local->target < 0) {
+	if (local->ret < 0 || local->located < 0) {
 		xl_unwind_error(call, local->ret < 0 ? local->ret : -ESTALE);
 		return;
 	}
@@ -925,7 +952,7 @@ static void dht_lookup_gfid_done(struct xl_call *call)
 	}
 	local->w.found = true;
 	local->w.attr = local->attr;
-	local->w.cached = local->target;
+	local->w.cached = local->located;
 	dht_lookup_reply(call);
 }
 

@@ -2,7 +2,7 @@
  * dht.c - cluster/distribute: one namespace over N subvolumes, each file
  * placed on the subvolume its name hashes to in its directory's layout
  * (elastic hashing, no metadata server).  This file holds init/fini,
- * child up/down, the parallel fan-out helper, inode and fd contexts, and
+ * child up/down, the helpers that send to children, inode and fd contexts, and
  * the descriptor; see dht.h for the others.
  *
  * Up/down: the volume is reported up to the parents once every child is
@@ -109,29 +109,33 @@ int dht_fd_subvols(struct xl *xl, struct xl_fd *fd, int *subvols)
 
 struct dht_local *dht_local(struct xl_call *call)
 {
-	return xl_call_local(call);
+	struct dht_local *local = xl_call_local(call);
+
+	if (local)
+		local->xl = call->xl;
+	return local;
 }
 
 static void dht_local_free(void *p)
 {
 	struct dht_local *local = p;
 
-	free(local->ranges);
-	free(local->dir_on);
-	free(local->missing);
+	xl_free(local->xl, local->ranges);
+	xl_free(local->xl, local->dir_on);
+	xl_free(local->xl, local->missing);
 	if (local->dir_inode)
 		xl_inode_unref(local->dir_inode);
 	if (local->hold)
 		xl_inode_unref(local->hold);
 	if (local->fd)
 		xl_fd_unref(local->fd);
-	dht_xchg_free(local->xchg);
+	dht_xchg_free(local->xl, local->xchg);
 	if (local->xintent)
 		xl_iobuf_unref(local->xintent);
 	for (int i = 0; i < local->nnames; i++)
-		free(local->names[i]);
-	free(local->names);
-	free(local->name_sv);
+		xl_free(local->xl, local->names[i]);
+	xl_free(local->xl, local->names);
+	xl_free(local->xl, local->name_sv);
 	xl_reply_clear(&local->saved);
 }
 
@@ -139,8 +143,8 @@ static void dht_local_free(void *p)
 
 /* Put ctx in *slot (guarded by lock) unless another thread was first:
  * returns the ctx that is in the slot; ours is freed when it lost. */
-static void *dht_ctx_install(pthread_mutex_t *lock, void **slot, void *ctx,
-			     pthread_mutex_t *ctx_lock)
+static void *dht_ctx_install(struct xl *xl, pthread_mutex_t *lock, void **slot,
+			     void *ctx, pthread_mutex_t *ctx_lock)
 {
 	void *old;
 
@@ -152,7 +156,7 @@ static void *dht_ctx_install(pthread_mutex_t *lock, void **slot, void *ctx,
 	if (!old)
 		return ctx;
 	pthread_mutex_destroy(ctx_lock);
-	free(ctx);
+	xl_free(xl, ctx);
 	return old;
 }
 
@@ -166,14 +170,14 @@ struct dht_ictx *dht_ictx(struct xl *xl, struct xl_inode *inode, bool create)
 	ctx = xl_inode_ctx_get(inode, xl);
 	if (ctx || !create)
 		return ctx;
-	ctx =
-	    calloc(1, sizeof(*ctx) + (size_t)priv->n * sizeof(ctx->ranges[0]));
+	ctx = xl_calloc(
+	    xl, 1, sizeof(*ctx) + (size_t)priv->n * sizeof(ctx->ranges[0]));
 	if (!ctx)
 		return NULL;
 	pthread_mutex_init(&ctx->lock, NULL);
 	ctx->cached = -1;
 	/* Two threads may race to create it: keep the first. */
-	return dht_ctx_install(&inode->lock, &inode->ctx[xl->index], ctx,
+	return dht_ctx_install(xl, &inode->lock, &inode->ctx[xl->index], ctx,
 			       &ctx->lock);
 }
 
@@ -193,9 +197,8 @@ static void dht_inode_ctx_free(struct xl *xl, void *p)
 {
 	struct dht_ictx *ctx = p;
 
-	(void)xl;
 	pthread_mutex_destroy(&ctx->lock);
-	free(ctx);
+	xl_free(xl, ctx);
 }
 
 /* Remember where a file (or that a directory) found by a lookup or made
@@ -236,23 +239,23 @@ struct dht_fdctx *dht_fdctx(struct xl *xl, struct xl_fd *fd, bool create)
 	ctx = xl_fd_ctx_get(fd, xl);
 	if (ctx || !create)
 		return ctx;
-	ctx = calloc(1, sizeof(*ctx) + (size_t)priv->n * sizeof(bool));
+	ctx = xl_calloc(xl, 1, sizeof(*ctx) + (size_t)priv->n * sizeof(bool));
 	if (!ctx)
 		return NULL;
 	pthread_mutex_init(&ctx->lock, NULL);
 	ctx->subvol = -1;
 	ctx->migrate_dst = -1;
 	ctx->lk_owner = dht_lock_owner(xl);
-	return dht_ctx_install(&fd->lock, &fd->ctx[xl->index], ctx, &ctx->lock);
+	return dht_ctx_install(xl, &fd->lock, &fd->ctx[xl->index], ctx,
+			       &ctx->lock);
 }
 
 static void dht_fd_ctx_free(struct xl *xl, void *p)
 {
 	struct dht_fdctx *ctx = p;
 
-	(void)xl;
 	pthread_mutex_destroy(&ctx->lock);
-	free(ctx);
+	xl_free(xl, ctx);
 }
 
 /* ---- linkto files ---------------------------------------------------- */
@@ -340,105 +343,10 @@ int dht_set_internal(struct xl_dict **xdata)
 	return xl_dict_set_u64(*xdata, XL_KEY_INTERNAL, 1);
 }
 
-/* ---- fan-out --------------------------------------------------------- */
+/* ---- sending to children -------------------------------------------- */
 
-struct dht_fanout {
-	atomic_int remaining; /* answers still due, +1 while sending */
-	int n;
-	struct xl_call *call;
-	dht_gather_fn done;
-	int *subvols;
-	struct xl_call **children;
-	struct xl_call *stubs; /* stand-ins for children never sent */
-};
-
-static void dht_fan_finish(struct dht_fanout *fo)
-{
-	fo->done(fo->call, fo->children, fo->subvols, fo->n);
-	for (int i = 0; i < fo->n; i++) {
-		struct xl_call *c = fo->children[i];
-
-		if (c >= fo->stubs && c < fo->stubs + fo->n)
-			xl_reply_clear(&c->reply);
-		else
-			xl_call_unref(c);
-	}
-	xl_call_unref(fo->call);
-	free(fo);
-}
-
-static void dht_fan_cbk(struct xl_call *parent, struct xl_call *child,
-			void *cookie)
-{
-	struct dht_fanout *fo = cookie;
-
-	(void)parent;
-	xl_call_ref(child); /* done() reads it after this completion */
-	if (atomic_fetch_sub(&fo->remaining, 1) == 1)
-		dht_fan_finish(fo);
-}
-
-void dht_fan(struct xl_call *call, enum xl_fop fop, const int *subvols, int n,
-	     dht_fill_fn fill, dht_gather_fn done)
-{
-	struct dht_priv *priv = dht_priv(call->xl);
-	size_t sz = sizeof(struct dht_fanout) + (size_t)n * sizeof(int) +
-		    (size_t)n * sizeof(void *) +
-		    (size_t)n * sizeof(struct xl_call);
-	struct dht_fanout *fo = calloc(1, sz);
-
-	if (!fo) {
-		struct xl_call stubs[n > 0 ? n : 1];
-		struct xl_call *ptrs[n > 0 ? n : 1];
-
-		for (int i = 0; i < n; i++) {
-			memset(&stubs[i], 0, sizeof(stubs[i]));
-			stubs[i].fop = fop;
-			stubs[i].reply.ret = -ENOMEM;
-			ptrs[i] = &stubs[i];
-		}
-		done(call, ptrs, subvols, n);
-		return;
-	}
-	fo->n = n;
-	fo->call = call;
-	fo->done = done;
-	fo->stubs = (struct xl_call *)(fo + 1);
-	fo->children = (struct xl_call **)(fo->stubs + n);
-	fo->subvols = (int *)(fo->children + n);
-	memcpy(fo->subvols, subvols, (size_t)n * sizeof(int));
-	atomic_init(&fo->remaining, n + 1);
-	xl_call_ref(call);
-	for (int i = 0; i < n; i++) {
-		struct xl_call *c = xl_call_child_fop(call, fop);
-		int err = c ? 0 : -ENOMEM;
-
-		if (c && fill)
-			err = fill(call, c, subvols[i], i);
-		if (err) {
-			if (c)
-				xl_call_unref(c);
-			fo->stubs[i].fop = fop;
-			fo->stubs[i].reply.ret = err;
-			fo->children[i] = &fo->stubs[i];
-			atomic_fetch_sub(&fo->remaining, 1);
-			continue;
-		}
-		fo->children[i] = c;
-	}
-	for (int i = 0; i < n; i++) {
-		struct xl_call *c = fo->children[i];
-
-		if (c >= fo->stubs && c < fo->stubs + n)
-			continue;
-		xl_call_send(c, priv->subvols[subvols[i]], dht_fan_cbk, fo);
-	}
-	if (atomic_fetch_sub(&fo->remaining, 1) == 1)
-		dht_fan_finish(fo);
-}
-
-void dht_fan_up(struct xl_call *call, enum xl_fop fop, dht_fill_fn fill,
-		dht_gather_fn done)
+void dht_fan_up(struct xl_call *call, enum xl_fop fop, xl_fill_fn fill,
+		xl_gather_fn done)
 {
 	int subvols[DHT_MAX_SUBVOLS];
 	int n = dht_up_subvols(call->xl, subvols);
@@ -447,15 +355,11 @@ void dht_fan_up(struct xl_call *call, enum xl_fop fop, dht_fill_fn fill,
 		xl_unwind_error(call, -ENOTCONN);
 		return;
 	}
-	dht_fan(call, fop, subvols, n, fill, done);
-}
-
-int dht_fill_copy(struct xl_call *call, struct xl_call *child, int subvol,
-		  int k)
-{
-	(void)subvol;
-	(void)k;
-	return xl_args_copy(&child->args, &call->args);
+	xl_fan(call, &(struct xl_fan){.fop = fop,
+				      .index = subvols,
+				      .n = n,
+				      .fill = fill,
+				      .done = done});
 }
 
 void dht_release(struct xl *xl, struct xl_call *call)
@@ -466,7 +370,7 @@ void dht_release(struct xl *xl, struct xl_call *call)
 	/* Each child's slot is closed when the fd dies (fd_ctx_free of
 	 * protocol/client); this tells the ones that hold it now. */
 	for (int k = 0; k < n; k++)
-		dht_send(call, call->fop, subvols[k], dht_fill_copy,
+		dht_send(call, call->fop, subvols[k], xl_fill_copy,
 			 dht_ignore_cbk, NULL);
 	call->reply.ret = 0;
 	xl_unwind(call);
@@ -494,14 +398,14 @@ static void dht_send_enomem(struct xl_call *call, enum xl_fop fop,
 }
 
 void dht_send(struct xl_call *call, enum xl_fop fop, int subvol,
-	      dht_fill_fn fill, xl_cbk_fn cbk, void *cookie)
+	      xl_fill_fn fill, xl_cbk_fn cbk, void *cookie)
 {
 	struct dht_priv *priv = dht_priv(call->xl);
 	struct xl_call *c = xl_call_child_fop(call, fop);
 	int err = c ? 0 : -ENOMEM;
 
 	if (c && fill)
-		err = fill(call, c, subvol, 0);
+		err = fill(call, c, subvol, 0, cookie);
 	if (err) {
 		if (c)
 			xl_call_unref(c);
@@ -630,13 +534,13 @@ static int dht_init(struct xl *xl, char **err)
 			*err = NULL;
 		return -EINVAL;
 	}
-	priv = calloc(1, sizeof(*priv));
+	priv = xl_calloc(xl, 1, sizeof(*priv));
 	if (!priv)
 		return -ENOMEM;
 	priv->n = xl->child_count;
 	priv->subvols = xl->children;
-	priv->up = calloc((size_t)priv->n, sizeof(bool));
-	priv->sfs = calloc((size_t)priv->n, sizeof(*priv->sfs));
+	priv->up = xl_calloc(xl, (size_t)priv->n, sizeof(bool));
+	priv->sfs = xl_calloc(xl, (size_t)priv->n, sizeof(*priv->sfs));
 	if (!priv->up || !priv->sfs) {
 		ret = -ENOMEM;
 		goto fail;
@@ -661,9 +565,9 @@ fail_lock:
 	pthread_cond_destroy(&priv->cond);
 	pthread_mutex_destroy(&priv->lock);
 fail:
-	free(priv->up);
-	free(priv->sfs);
-	free(priv);
+	xl_free(xl, priv->up);
+	xl_free(xl, priv->sfs);
+	xl_free(xl, priv);
 	return ret;
 }
 
@@ -681,9 +585,9 @@ static void dht_fini(struct xl *xl)
 		pthread_join(priv->timer, NULL);
 	pthread_cond_destroy(&priv->cond);
 	pthread_mutex_destroy(&priv->lock);
-	free(priv->up);
-	free(priv->sfs);
-	free(priv);
+	xl_free(xl, priv->up);
+	xl_free(xl, priv->sfs);
+	xl_free(xl, priv);
 	xl->private = NULL;
 }
 

@@ -3,7 +3,8 @@
  * state, what it keeps on inodes and fds, its per-call state, and the
  * functions its files share.
  *
- * Files: dht.c (init, notify, fan-out, contexts, the descriptor),
+ * Files: dht.c (init, notify, sending to children, contexts, the
+ * descriptor),
  * dht-lookup.c (finding names, directory layouts and their repair),
  * dht-entry.c (fops that create, remove or rename names), dht-dir.c
  * (readdir, statfs, directory-wide fops), dht-inode.c (fops on a known
@@ -17,6 +18,15 @@
  *
  * Lock order: inode ctx lock, then priv->lock; neither is held while
  * winding or unwinding.
+ *
+ * Memory: what distribute keeps (priv, inode and fd contexts, per-call
+ * arrays, exchange state) is xl_malloc'd to it, so the state dump shows it
+ * per translator; strings handed to a child's args stay plain malloc
+ * (xl_args_clear frees them).
+ *
+ * Names: every symbol of this translator starts with dht_ (distributed
+ * hash table, the historical name of this translator in the systems Mortar
+ * grows from); its volfile type is cluster/distribute.
  */
 #ifndef MORTAR_DHT_H
 #define MORTAR_DHT_H
@@ -128,14 +138,25 @@ struct dht_xchg;
 struct dht_local;
 typedef void (*dht_next_fn)(struct xl_call *call);
 
-/* Per-call state (desc.local_size). */
+/* Per-call state (desc.local_size).  One field per meaning: a path that
+ * needs a new fact gets a new field, never a reused one. */
 struct dht_local {
-	dht_next_fn next;      /* the fop's own continuation */
-	dht_next_fn rnext;     /* after dht_resolve / dht_locate */
-	dht_next_fn lnext;     /* after dht_layout_get */
+	struct xl *xl;	   /* set by dht_local(): what local_free frees to */
+	dht_next_fn next;  /* the fop's own continuation */
+	dht_next_fn rnext; /* after dht_resolve / dht_locate */
+	dht_next_fn lnext; /* after dht_layout_get */
 	struct xl_inode *hold; /* ref kept until the call dies (see lookup) */
-	int step;
-	int ret;
+	int ret;	       /* what the last helper found: 0 or -errno */
+	/* dht_resolve: resolving loc2 (w2), not loc (w) */
+	bool resolving_loc2;
+	/* dht_locate: the child holding the file (-1 none, -2 a directory),
+	 * and whether it came from the inode ctx (may be stale: asked
+	 * again before it is believed) */
+	int located;
+	bool located_cached;
+	/* a fop on a located file already looked for it again once after
+	 * the child had lost it (dht_stale_retry) */
+	bool stale_retried;
 	struct dht_where w, w2; /* loc, loc2 */
 	struct dht_where *cur;	/* the one being resolved */
 	const struct xl_loc *cur_loc;
@@ -146,10 +167,15 @@ struct dht_local {
 	struct xl_inode *dir_inode; /* ref: directory being read */
 	uint8_t dir_gfid[XL_GFID_LEN];
 	struct xl_reply saved;
-	int target;
-	int count;
+	int new_on;	    /* create, mknod, symlink: the child placed on */
+	int link_on;	    /* link: the child holding the file linked */
+	int layout_lock_on; /* layout repair: the child the lock is on */
+	/* inodelk owner of the lock this call takes: the layout lock of a
+	 * repair, or the migration lock of a repeated write */
 	uint64_t owner;
-	bool flag;
+	bool mlock_lock; /* the migration inodelk being sent locks (else
+			  * unlocks) */
+	uint64_t rd_off; /* readdir: the offset asked of the child */
 	/* linkto creation (dht_linkto_make) */
 	dht_next_fn knext;
 	int linkto_on, linkto_target;
@@ -211,25 +237,17 @@ bool dht_dirent_is_linkto(const struct xl_dirent *d,
 int dht_linkto_subvol(struct xl *xl, const struct xl_dict *xdata);
 int dht_set_internal(struct xl_dict **xdata);
 
-/* Fill one child's args (0, or -errno to fail it unsent). */
-typedef int (*dht_fill_fn)(struct xl_call *call, struct xl_call *child,
-			   int subvol, int k);
-/* All answers: children[k] answered subvols[k]. */
-typedef void (*dht_gather_fn)(struct xl_call *call, struct xl_call **children,
-			      const int *subvols, int n);
-/* Send fop to each of subvols[0..n-1] at once (parallel), gather. */
-void dht_fan(struct xl_call *call, enum xl_fop fop, const int *subvols, int n,
-	     dht_fill_fn fill, dht_gather_fn done);
-/* dht_fan to every up child; ENOTCONN (done not called) when none is. */
-void dht_fan_up(struct xl_call *call, enum xl_fop fop, dht_fill_fn fill,
-		dht_gather_fn done);
-/* A dht_fill_fn: the child gets a copy of the call's args. */
-int dht_fill_copy(struct xl_call *call, struct xl_call *child, int subvol,
-		  int k);
-/* One child call of fop to subvol with args filled by fill; cbk as
- * xl_call_send.  fill may be NULL (empty args). */
+/* Fan-outs are xl_fan (call.h): fill functions are xl_fill_fn (index =
+ * the child's subvol), gathers xl_gather_fn (index[k] = subvol of
+ * children[k]). */
+/* xl_fan to every up child; ENOTCONN (done not called) when none is. */
+void dht_fan_up(struct xl_call *call, enum xl_fop fop, xl_fill_fn fill,
+		xl_gather_fn done);
+/* One child call of fop to subvol with args filled by fill (slot 0,
+ * cookie passed on); cbk as xl_call_send.  fill may be NULL (empty
+ * args). */
 void dht_send(struct xl_call *call, enum xl_fop fop, int subvol,
-	      dht_fill_fn fill, xl_cbk_fn cbk, void *cookie);
+	      xl_fill_fn fill, xl_cbk_fn cbk, void *cookie);
 /* A completion for a child whose answer does not matter. */
 void dht_ignore_cbk(struct xl_call *call, struct xl_call *child, void *cookie);
 /* Every up child's index into subvols; returns how many. */
@@ -265,7 +283,7 @@ void dht_xattr_req_add(struct xl_call *child);
 /* A dht_fill_fn: setxattr of local->ranges[subvol] as the layout of the
  * directory local->attr.gfid. */
 int dht_fill_layout_set(struct xl_call *call, struct xl_call *child, int subvol,
-			int k);
+			int k, void *cookie);
 /* After a layout setxattr fan-out: log the children that failed (what:
  * the fop it was part of) and mark their ranges not present. */
 void dht_layout_set_failed(struct xl_call *call, struct xl_call **children,
@@ -303,7 +321,7 @@ void dht_rename_resume(struct xl_call *call);
 /* A resolution found an object with an intent (local->xintent): wait for
  * the exchange, finish it if nobody does, resolve again. */
 void dht_exchange_wait(struct xl_call *call);
-void dht_xchg_free(struct dht_xchg *x);
+void dht_xchg_free(struct xl *xl, struct dht_xchg *x);
 
 /* dht-dir.c */
 void dht_opendir(struct xl *xl, struct xl_call *call);

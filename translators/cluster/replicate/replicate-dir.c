@@ -26,10 +26,11 @@ void afr_fd_ctx_free(struct xl *xl, void *ctx)
 }
 
 static void afr_dir_anyok_done(struct xl_call *call, struct xl_call **children,
-			       int n, void *cookie)
+			       const int *index, int n, void *cookie)
 {
 	int first_err = -1;
 
+	(void)index;
 	(void)cookie;
 	for (int k = 0; k < n; k++) {
 		if (children[k]->reply.ret >= 0) {
@@ -50,17 +51,15 @@ static void afr_dir_anyok_done(struct xl_call *call, struct xl_call **children,
 static void afr_dir_fanout(struct xl_call *call, uint32_t mask)
 {
 	struct afr_priv *priv = call->xl->private;
-	struct xl *targets[AFR_MAX_CHILDREN];
-	int n = 0;
 
-	for (int i = 0; i < priv->n; i++)
-		if (mask & (1u << i))
-			targets[n++] = priv->children[i];
-	if (n == 0) {
+	if (!(mask & ((1u << priv->n) - 1))) {
 		xl_unwind_error(call, -ENOTCONN);
 		return;
 	}
-	xl_fanout(call, targets, n, NULL, afr_dir_anyok_done, NULL);
+	xl_fan(call, &(struct xl_fan){.fop = call->fop,
+				      .mask = mask,
+				      .fill = xl_fill_copy,
+				      .done = afr_dir_anyok_done});
 }
 
 void afr_opendir(struct xl *xl, struct xl_call *call)

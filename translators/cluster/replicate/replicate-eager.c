@@ -47,6 +47,7 @@ struct afr_eager {
 	int rets[AFR_MAX_CHILDREN];
 	atomic_int left;
 	bool releasing;
+	struct xl_origin origin; /* what its internal calls were made for */
 };
 
 static void afr_eager_lock_next(struct afr_eager *e);
@@ -122,12 +123,17 @@ static void afr_eager_locked(struct afr_eager *e, int err)
 	afr_eager_wake(ai, w, 0);
 }
 
-static void afr_eager_unlock_cbk(void *ctx, int child, struct xl_reply *r);
+static void afr_eager_unlock_cbk(struct xl_call *none, struct xl_call *ic,
+				 void *ctx);
 
-static void afr_eager_preop_cbk(void *ctx, int child, struct xl_reply *r)
+static void afr_eager_preop_cbk(struct xl_call *none, struct xl_call *ic,
+				void *ctx)
 {
+	int child = ic ? afr_ic_child(ic) : -1;
+	struct xl_reply *r = ic ? &ic->reply : NULL;
 	struct afr_eager *e = ctx;
 
+	(void)none;
 	if (child >= 0 && r->ret < 0)
 		e->rets[child] = r->ret;
 	if (atomic_fetch_sub(&e->left, 1) != 1)
@@ -147,10 +153,12 @@ static void afr_eager_preop_cbk(void *ctx, int child, struct xl_reply *r)
 				afr_inodelk_args(
 				    &a, e->ai->gfid, AFR_DATA, F_UNLCK,
 				    afr_eager_owner(e->ai), F_SETLK);
-				afr_op_send(priv, i, XL_FOP_INODELK, &a,
-					    afr_eager_unlock_cbk, e);
+				xl_call_internal(priv->xl, e->origin,
+						 priv->children[i],
+						 XL_FOP_INODELK, NULL, &a,
+						 afr_eager_unlock_cbk, e);
 			}
-		afr_eager_unlock_cbk(e, -1, NULL);
+		afr_eager_unlock_cbk(NULL, NULL, e);
 		return;
 	}
 	afr_eager_locked(e, 0);
@@ -164,7 +172,7 @@ static void afr_eager_preop(struct afr_eager *e)
 
 	if (!afr_quorum_ok(priv, e->on)) {
 		atomic_store(&e->left, 1);
-		afr_eager_preop_cbk(e, -1, NULL);
+		afr_eager_preop_cbk(NULL, NULL, e);
 		return;
 	}
 	atomic_store(&e->left, afr_popcount(e->on) + 1);
@@ -173,21 +181,26 @@ static void afr_eager_preop(struct afr_eager *e)
 		if (!(e->on & (1u << i)))
 			continue;
 		if (afr_xattrop_args(priv, &a, e->ai->gfid, AFR_DATA, all, 1)) {
-			struct xl_reply r = {.ret = -ENOMEM};
-
-			afr_eager_preop_cbk(e, i, &r);
+			xl_call_internal_fail(priv->xl, priv->children[i],
+					      XL_FOP_XATTROP, -ENOMEM,
+					      afr_eager_preop_cbk, e);
 			continue;
 		}
-		afr_op_send(priv, i, XL_FOP_XATTROP, &a, afr_eager_preop_cbk,
-			    e);
+		xl_call_internal(priv->xl, e->origin, priv->children[i],
+				 XL_FOP_XATTROP, NULL, &a, afr_eager_preop_cbk,
+				 e);
 	}
-	afr_eager_preop_cbk(e, -1, NULL);
+	afr_eager_preop_cbk(NULL, NULL, e);
 }
 
-static void afr_eager_lock_cbk(void *ctx, int child, struct xl_reply *r)
+static void afr_eager_lock_cbk(struct xl_call *none, struct xl_call *ic,
+			       void *ctx)
 {
+	int child = afr_ic_child(ic);
+	struct xl_reply *r = &ic->reply;
 	struct afr_eager *e = ctx;
 
+	(void)none;
 	if (r->ret == 0)
 		e->locked |= 1u << child;
 	else
@@ -210,7 +223,9 @@ static void afr_eager_lock_next(struct afr_eager *e)
 		}
 		afr_inodelk_args(&a, e->ai->gfid, AFR_DATA, F_WRLCK,
 				 afr_eager_owner(e->ai), F_SETLKW);
-		afr_op_send(priv, i, XL_FOP_INODELK, &a, afr_eager_lock_cbk, e);
+		xl_call_internal(priv->xl, e->origin, priv->children[i],
+				 XL_FOP_INODELK, NULL, &a, afr_eager_lock_cbk,
+				 e);
 		return;
 	}
 	afr_eager_preop(e);
@@ -218,7 +233,7 @@ static void afr_eager_lock_next(struct afr_eager *e)
 
 /* Called with ai->lock held and estate NONE: start taking the lock. */
 static void afr_eager_start_locked(struct afr_priv *priv, struct afr_inode *ai,
-				   struct afr_eager **out)
+				   struct xl_call *call, struct afr_eager **out)
 {
 	struct afr_eager *e = calloc(1, sizeof(*e));
 
@@ -230,17 +245,20 @@ static void afr_eager_start_locked(struct afr_priv *priv, struct afr_inode *ai,
 	e->priv = priv;
 	e->ai = ai;
 	e->on = afr_up_mask(priv);
+	e->origin = xl_call_origin(call);
+	ai->eorigin = e->origin;
 }
 
-static void afr_eager_unlock_cbk(void *ctx, int child, struct xl_reply *r)
+static void afr_eager_unlock_cbk(struct xl_call *none, struct xl_call *ic,
+				 void *ctx)
 {
 	struct afr_eager *e = ctx;
 	struct afr_inode *ai = e->ai;
 	struct afr_priv *priv = e->priv;
 	struct afr_waiter *w;
 
-	(void)child;
-	(void)r;
+	(void)none;
+	(void)ic;
 	if (atomic_fetch_sub(&e->left, 1) != 1)
 		return;
 	if (ai->estate == AFR_E_LOCKING) {
@@ -260,14 +278,15 @@ static void afr_eager_unlock_cbk(void *ctx, int child, struct xl_reply *r)
 	afr_inode_put(priv, ai);
 }
 
-static void afr_eager_postop_cbk(void *ctx, int child, struct xl_reply *r)
+static void afr_eager_postop_cbk(struct xl_call *none, struct xl_call *ic,
+				 void *ctx)
 {
 	struct afr_eager *e = ctx;
 	struct afr_priv *priv = e->priv;
 	struct xl_args a;
 
-	(void)child;
-	(void)r;
+	(void)none;
+	(void)ic;
 	if (atomic_fetch_sub(&e->left, 1) != 1)
 		return;
 	atomic_store(&e->left, afr_popcount(e->locked) + 1);
@@ -275,10 +294,11 @@ static void afr_eager_postop_cbk(void *ctx, int child, struct xl_reply *r)
 		if (e->locked & (1u << i)) {
 			afr_inodelk_args(&a, e->ai->gfid, AFR_DATA, F_UNLCK,
 					 afr_eager_owner(e->ai), F_SETLK);
-			afr_op_send(priv, i, XL_FOP_INODELK, &a,
-				    afr_eager_unlock_cbk, e);
+			xl_call_internal(priv->xl, e->origin, priv->children[i],
+					 XL_FOP_INODELK, NULL, &a,
+					 afr_eager_unlock_cbk, e);
 		}
-	afr_eager_unlock_cbk(e, -1, NULL);
+	afr_eager_unlock_cbk(NULL, NULL, e);
 }
 
 /* Post-op and unlock of ai's eager transaction.  estate must have been
@@ -301,6 +321,7 @@ void afr_eager_release(struct afr_priv *priv, struct afr_inode *ai)
 	e->ai = ai;
 	e->on = ai->eon;
 	e->locked = ai->elocked;
+	e->origin = ai->eorigin;
 	ok = ai->eon & ~ai->efailed;
 	pthread_mutex_unlock(&ai->lock);
 	e->releasing = true;
@@ -310,13 +331,14 @@ void afr_eager_release(struct afr_priv *priv, struct afr_inode *ai)
 			continue;
 		if (!ok ||
 		    afr_xattrop_args(priv, &a, ai->gfid, AFR_DATA, ok, -1)) {
-			afr_eager_postop_cbk(e, i, NULL);
+			afr_eager_postop_cbk(NULL, NULL, e);
 			continue;
 		}
-		afr_op_send(priv, i, XL_FOP_XATTROP, &a, afr_eager_postop_cbk,
-			    e);
+		xl_call_internal(priv->xl, e->origin, priv->children[i],
+				 XL_FOP_XATTROP, NULL, &a, afr_eager_postop_cbk,
+				 e);
 	}
-	afr_eager_postop_cbk(e, -1, NULL);
+	afr_eager_postop_cbk(NULL, NULL, e);
 }
 
 /* ai->lock held: should the eager transaction end now? */
@@ -397,20 +419,20 @@ bool afr_eager_wait_release(struct afr_priv *priv, struct afr_inode *ai,
 static void afr_write_send(struct xl_call *call, struct afr_inode *ai);
 
 static void afr_write_done(struct xl_call *call, struct xl_call **children,
-			   int n, void *cookie)
+			   const int *index, int n, void *cookie)
 {
 	struct afr_local *l = afr_local(call);
 	struct afr_priv *priv = l->priv;
 	struct afr_inode *ai = l->ai;
-	int *idx = cookie;
 	uint32_t ok, sent = 0, failed;
 	bool start;
 
+	(void)cookie;
 	for (int k = 0; k < n; k++)
-		sent |= 1u << idx[k];
-	ok = afr_collect(children, n, idx, afr_reply_child(call), &call->reply);
+		sent |= 1u << index[k];
+	ok = afr_collect(children, n, index, afr_reply_child(call),
+			 &call->reply);
 	failed = sent & ~ok;
-	free(idx);
 	pthread_mutex_lock(&ai->lock);
 	ai->efailed |= failed;
 	ai->bad |= failed;
@@ -436,8 +458,6 @@ static void afr_write_send(struct xl_call *call, struct afr_inode *ai)
 	struct afr_priv *priv = l->priv;
 	struct afr_eager *e = NULL;
 	struct afr_waiter *w;
-	struct xl *targets[AFR_MAX_CHILDREN];
-	int *idx, n;
 	uint32_t on;
 	bool release = false;
 
@@ -469,16 +489,10 @@ static void afr_write_send(struct xl_call *call, struct afr_inode *ai)
 		}
 		ai->inflight++;
 		pthread_mutex_unlock(&ai->lock);
-		idx = malloc(sizeof(int) * AFR_MAX_CHILDREN);
-		if (!idx) {
-			pthread_mutex_lock(&ai->lock);
-			ai->inflight--;
-			pthread_mutex_unlock(&ai->lock);
-			xl_unwind_error(call, -ENOMEM);
-			return;
-		}
-		n = afr_targets(priv, on, targets, idx);
-		xl_fanout(call, targets, n, NULL, afr_write_done, idx);
+		xl_fan(call, &(struct xl_fan){.fop = call->fop,
+					      .mask = on,
+					      .fill = xl_fill_copy,
+					      .done = afr_write_done});
 		return;
 	}
 	w = calloc(1, sizeof(*w));
@@ -496,7 +510,7 @@ static void afr_write_send(struct xl_call *call, struct afr_inode *ai)
 		release = true;
 	}
 	if (ai->estate == AFR_E_NONE) {
-		afr_eager_start_locked(priv, ai, &e);
+		afr_eager_start_locked(priv, ai, call, &e);
 		if (!e) {
 			ai->waiters = w->next;
 			pthread_mutex_unlock(&ai->lock);

@@ -41,10 +41,13 @@ struct afr_sync {
 	struct xl_reply *replies; /* [n], indexed by child */
 };
 
-static void afr_sync_cbk(void *ctx, int child, struct xl_reply *r)
+static void afr_sync_cbk(struct xl_call *none, struct xl_call *ic, void *ctx)
 {
+	int child = afr_ic_child(ic);
+	struct xl_reply *r = &ic->reply;
 	struct afr_sync *s = ctx;
 
+	(void)none;
 	pthread_mutex_lock(&s->m);
 	xl_reply_move(&s->replies[child], r);
 	if (--s->left == 0)
@@ -64,7 +67,9 @@ void afr_sync_multi(struct afr_priv *priv, uint32_t mask, enum xl_fop fop,
 	s.left = afr_popcount(mask) + 1;
 	for (int i = 0; i < priv->n; i++)
 		if (mask & (1u << i))
-			afr_op_send(priv, i, fop, &args[i], afr_sync_cbk, &s);
+			xl_call_internal(priv->xl, XL_ORIGIN_NONE,
+					 priv->children[i], fop, NULL, &args[i],
+					 afr_sync_cbk, &s);
 	pthread_mutex_lock(&s.m);
 	s.left--;
 	while (s.left > 0)

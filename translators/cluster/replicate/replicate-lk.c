@@ -297,10 +297,11 @@ void afr_fdctx_free(struct afr_priv *priv, struct afr_fdctx *ctx)
 /* ---- on every child at once: unlock, F_GETLK, cancel -------------------- */
 
 static void afr_lk_all_done(struct xl_call *call, struct xl_call **children,
-			    int n, void *cookie)
+			    const int *index, int n, void *cookie)
 {
 	int ok = -1, err = -1;
 
+	(void)index;
 	(void)cookie;
 	for (int k = 0; k < n; k++) {
 		struct xl_reply *r = &children[k]->reply;
@@ -330,21 +331,18 @@ static void afr_lk_all_done(struct xl_call *call, struct xl_call **children,
 	afr_lk_unwind(call, AFR_LK_UNLOCKED, 0);
 }
 
-static void afr_lk_all(struct xl_call *call, uint32_t mask,
-		       xl_prepare_fn prepare, xl_gather_fn done)
+static void afr_lk_all(struct xl_call *call, uint32_t mask, xl_fill_fn fill,
+		       xl_gather_fn done)
 {
 	struct afr_priv *priv = call->xl->private;
-	struct xl *targets[AFR_MAX_CHILDREN];
-	int n = 0;
 
-	for (int i = 0; i < priv->n; i++)
-		if (mask & (1u << i))
-			targets[n++] = priv->children[i];
-	if (!n) {
+	if (!(mask & ((1u << priv->n) - 1))) {
 		afr_lk_unwind_error(call, -ENOTCONN, AFR_LK_UNLOCKED);
 		return;
 	}
-	xl_fanout(call, targets, n, prepare, done, NULL);
+	xl_fan(call,
+	       &(struct xl_fan){
+		   .fop = call->fop, .mask = mask, .fill = fill, .done = done});
 }
 
 /* ---- lock: child after child, undone on a refusal ----------------------- */
@@ -352,10 +350,13 @@ static void afr_lk_all(struct xl_call *call, uint32_t mask,
 static void afr_lk_next(struct xl_call *call);
 
 /* The undo of a granted lock: the same request turned into an unlock. */
-static int afr_lk_undo_prepare(struct xl_call *child, int index, void *cookie)
+static int afr_lk_fill_undo(struct xl_call *call, struct xl_call *child,
+			    int index, int slot, void *cookie)
 {
-	(void)index;
-	(void)cookie;
+	int ret = xl_fill_copy(call, child, index, slot, cookie);
+
+	if (ret < 0)
+		return ret;
 	if (child->fop == XL_FOP_FLOCK) {
 		child->args.cmd = LOCK_UN;
 	} else {
@@ -366,11 +367,12 @@ static int afr_lk_undo_prepare(struct xl_call *child, int index, void *cookie)
 }
 
 static void afr_lk_undone(struct xl_call *call, struct xl_call **children,
-			  int n, void *cookie)
+			  const int *index, int n, void *cookie)
 {
 	struct afr_local *l = afr_local(call);
 	int err = l->reply.ret;
 
+	(void)index;
 	(void)cookie;
 	for (int k = 0; k < n; k++)
 		if (children[k]->reply.ret < 0 &&
@@ -394,7 +396,7 @@ static void afr_lk_refuse(struct xl_call *call, int err)
 		afr_lk_unwind_error(call, err, AFR_LK_REFUSED);
 		return;
 	}
-	afr_lk_all(call, l->tried, afr_lk_undo_prepare, afr_lk_undone);
+	afr_lk_all(call, l->tried, afr_lk_fill_undo, afr_lk_undone);
 }
 
 static void afr_lk_cbk(struct xl_call *call, struct xl_call *child,
@@ -457,7 +459,7 @@ static void afr_lk_dispatch(struct xl_call *call)
 		return;
 	}
 	if (afr_lk_is_unlock(call) || afr_lk_is_query(call)) {
-		afr_lk_all(call, up, NULL, afr_lk_all_done);
+		afr_lk_all(call, up, xl_fill_copy, afr_lk_all_done);
 		return;
 	}
 	l->child = 0;

@@ -232,7 +232,7 @@ static void afr_lkheal_next_child(struct afr_lkheal *s)
 	free(s);
 }
 
-static void afr_lkheal_cbk(void *ctx, int child, struct xl_reply *reply);
+static void afr_lkheal_cbk(struct xl_call *none, struct xl_call *ic, void *ctx);
 
 /* Send req (or its undo) through f to the child. */
 static void afr_lkheal_send(struct afr_lkheal *s, struct afr_lkheal_fd *f,
@@ -246,10 +246,9 @@ static void afr_lkheal_send(struct afr_lkheal *s, struct afr_lkheal_fd *f,
 	args.xdata = xl_dict_new();
 	if (!args.xdata ||
 	    xl_dict_set_u64(args.xdata, XL_KEY_LK_RESTORE, 1) != 0) {
-		struct xl_reply r = {.ret = -ENOMEM};
-
 		xl_args_clear(&args);
-		afr_lkheal_cbk(s, s->child, &r);
+		xl_call_internal_fail(s->priv->xl, s->priv->children[s->child],
+				      fop, -ENOMEM, afr_lkheal_cbk, s);
 		return;
 	}
 	if (q->flock) {
@@ -267,7 +266,9 @@ static void afr_lkheal_send(struct afr_lkheal *s, struct afr_lkheal_fd *f,
 		cred.lk_owner = q->owner;
 		cred.pid = q->pid;
 	}
-	afr_op_send_as(s->priv, s->child, fop, &cred, &args, afr_lkheal_cbk, s);
+	xl_call_internal(s->priv->xl, XL_ORIGIN_NONE,
+			 s->priv->children[s->child], fop, &cred, &args,
+			 afr_lkheal_cbk, s);
 }
 
 /* The marker: the fd's n restore requests were granted. */
@@ -283,13 +284,14 @@ static void afr_lkheal_send_marker(struct afr_lkheal *s,
 	args.xdata = xl_dict_new();
 	if (!args.xdata || xl_dict_set_u64(args.xdata, XL_KEY_LK_RESTORED,
 					   (uint64_t)f->n) != 0) {
-		struct xl_reply r = {.ret = -ENOMEM};
-
 		xl_args_clear(&args);
-		afr_lkheal_cbk(s, s->child, &r);
+		xl_call_internal_fail(s->priv->xl, s->priv->children[s->child],
+				      XL_FOP_LK, -ENOMEM, afr_lkheal_cbk, s);
 		return;
 	}
-	afr_op_send(s->priv, s->child, XL_FOP_LK, &args, afr_lkheal_cbk, s);
+	xl_call_internal(s->priv->xl, XL_ORIGIN_NONE,
+			 s->priv->children[s->child], XL_FOP_LK, NULL, &args,
+			 afr_lkheal_cbk, s);
 }
 
 /* Still the connection the restore was planned on, and another child
@@ -388,13 +390,16 @@ static void afr_lkheal_run(struct afr_lkheal *s)
 	}
 }
 
-static void afr_lkheal_cbk(void *ctx, int child, struct xl_reply *reply)
+static void afr_lkheal_cbk(struct xl_call *none, struct xl_call *ic, void *ctx)
 {
+	int child = afr_ic_child(ic);
+	struct xl_reply *reply = &ic->reply;
 	struct afr_lkheal *s = ctx;
 	struct afr_lkheal_fd *f = &s->fds[s->cur];
 	int sending = AFR_LKH_SENDING;
 	int ret = reply->ret;
 
+	(void)none;
 	if (s->undoing) {
 		if (ret < 0 && ret != -ENOTCONN && ret != -EBADFD)
 			xl_warn(s->priv->xl->name,

@@ -91,11 +91,15 @@ static int afr_lookup_req(struct afr_priv *priv, struct afr_lookup_ctx *lc)
 	return ret;
 }
 
-static int afr_lookup_prepare(struct xl_call *child, int index, void *cookie)
+/* A copy of the lookup's args with the xattrs replicate asks for. */
+static int afr_lookup_fill(struct xl_call *call, struct xl_call *child,
+			   int index, int slot, void *cookie)
 {
 	struct afr_lookup_ctx *lc = cookie;
+	int ret = xl_fill_copy(call, child, index, slot, cookie);
 
-	(void)index;
+	if (ret < 0)
+		return ret;
 	if (child->args.xdata)
 		xl_dict_unref(child->args.xdata);
 	child->args.xdata = xl_dict_ref(lc->req);
@@ -112,7 +116,7 @@ static uint32_t afr_types_of(uint32_t mode)
 }
 
 static void afr_lookup_done(struct xl_call *call, struct xl_call **children,
-			    int n, void *cookie)
+			    const int *index, int n, void *cookie)
 {
 	struct afr_lookup_ctx *lc = cookie;
 	struct afr_priv *priv = call->xl->private;
@@ -231,7 +235,6 @@ void afr_lookup(struct xl *xl, struct xl_call *call)
 {
 	struct afr_priv *priv = xl->private;
 	struct afr_lookup_ctx *lc;
-	struct xl *targets[AFR_MAX_CHILDREN];
 	uint32_t up = afr_up_mask(priv);
 	int n = 0;
 
@@ -251,11 +254,13 @@ void afr_lookup(struct xl *xl, struct xl_call *call)
 		return;
 	}
 	for (int i = 0; i < priv->n; i++)
-		if (up & (1u << i)) {
-			targets[n] = priv->children[i];
+		if (up & (1u << i))
 			lc->idx[n++] = i;
-		}
-	xl_fanout(call, targets, n, afr_lookup_prepare, afr_lookup_done, lc);
+	xl_fan(call, &(struct xl_fan){.fop = XL_FOP_LOOKUP,
+				      .mask = up,
+				      .fill = afr_lookup_fill,
+				      .done = afr_lookup_done,
+				      .cookie = lc});
 }
 
 /* ---- inspect: the changelog of one gfid, before an open ----------------- */
@@ -271,13 +276,16 @@ struct afr_inspect {
 	int64_t m[AFR_MAX_CHILDREN][AFR_MAX_CHILDREN][AFR_TYPES];
 };
 
-static void afr_inspect_cbk(void *ctx, int child, struct xl_reply *r)
+static void afr_inspect_cbk(struct xl_call *none, struct xl_call *ic, void *ctx)
 {
+	int child = ic ? afr_ic_child(ic) : -1;
+	struct xl_reply *r = ic ? &ic->reply : NULL;
 	struct afr_inspect *in = ctx;
 	struct afr_local *l;
 	struct afr_verdict v;
 	uint32_t bad;
 
+	(void)none;
 	if (child >= 0 && r && r->ret >= 0) {
 		pthread_mutex_lock(&in->lock);
 		in->valid |= 1u << child;
@@ -338,9 +346,11 @@ void afr_inspect(struct xl_call *call, void (*then)(struct xl_call *call))
 		if (a.xdata)
 			xl_dict_set(a.xdata, XL_KEY_XATTR_REQ, priv->xattr_req,
 				    priv->xattr_req_len);
-		afr_op_send(priv, i, XL_FOP_LOOKUP, &a, afr_inspect_cbk, in);
+		xl_call_internal(priv->xl, xl_call_origin(in->call),
+				 priv->children[i], XL_FOP_LOOKUP, NULL, &a,
+				 afr_inspect_cbk, in);
 	}
-	afr_inspect_cbk(in, -1, NULL);
+	afr_inspect_cbk(NULL, NULL, in);
 }
 
 /* ---- reads ------------------------------------------------------------- */

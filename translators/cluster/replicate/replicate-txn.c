@@ -9,7 +9,7 @@
  *             order)
  *   pre-op    xattrop +1 at the type's index of every child's counter, on
  *             every locked child
- *   fop       on those children at once (xl_fanout)
+ *   fop       on those children at once (xl_fan)
  *   post-op   xattrop -1 for the children where the fop worked (or all,
  *             when it failed the same way everywhere: nothing diverged)
  *   unlock
@@ -83,20 +83,6 @@ int afr_xattrop_args(struct afr_priv *priv, struct xl_args *a,
 	a->flags = XL_XATTROP_ADD64;
 	a->xdata = afr_pending_dict(priv, type, mask, delta);
 	return a->xdata ? 0 : -ENOMEM;
-}
-
-/* Indices of the children in mask, for xl_fanout. */
-int afr_targets(struct afr_priv *priv, uint32_t mask, struct xl **targets,
-		int *idx)
-{
-	int n = 0;
-
-	for (int i = 0; i < priv->n; i++)
-		if (mask & (1u << i)) {
-			targets[n] = priv->children[i];
-			idx[n++] = i;
-		}
-	return n;
 }
 
 /* The child whose reply answers a fop on an object: the copy later reads
@@ -179,11 +165,15 @@ static void afr_txn_finish(struct afr_txn *t)
 	xl_unwind(call);
 }
 
-static void afr_txn_lock_cbk(void *ctx, int child, struct xl_reply *r)
+static void afr_txn_lock_cbk(struct xl_call *none, struct xl_call *ic,
+			     void *ctx)
 {
+	int child = afr_ic_child(ic);
+	struct xl_reply *r = &ic->reply;
 	struct afr_txn *t = ctx;
 	int k = t->pos / t->priv->n;
 
+	(void)none;
 	if (r->ret == 0)
 		t->locked[k] |= 1u << child;
 	else {
@@ -209,7 +199,9 @@ static void afr_txn_lock_next(struct afr_txn *t)
 		}
 		afr_inodelk_args(&a, t->lk[k], t->type, F_WRLCK, t->owner,
 				 F_SETLKW);
-		afr_op_send(priv, i, XL_FOP_INODELK, &a, afr_txn_lock_cbk, t);
+		xl_call_internal(priv->xl, xl_call_origin(t->call),
+				 priv->children[i], XL_FOP_INODELK, NULL, &a,
+				 afr_txn_lock_cbk, t);
 		return;
 	}
 	if (!afr_quorum_ok(priv, t->on)) {
@@ -220,12 +212,13 @@ static void afr_txn_lock_next(struct afr_txn *t)
 	afr_txn_preop(t);
 }
 
-static void afr_txn_preop_cbk(void *ctx, int child, struct xl_reply *r)
+static void afr_txn_preop_cbk(struct xl_call *none, struct xl_call *ic,
+			      void *ctx)
 {
 	struct afr_txn *t = ctx;
 
-	(void)child;
-	(void)r;
+	(void)none;
+	(void)ic;
 	/* rets were preset to the slot; see afr_txn_preop */
 	if (atomic_fetch_sub(&t->left, 1) != 1)
 		return;
@@ -247,18 +240,22 @@ struct afr_slot {
 	int k;
 };
 
-static void afr_txn_slot_cbk(void *ctx, int child, struct xl_reply *r)
+static void afr_txn_slot_cbk(struct xl_call *none, struct xl_call *ic,
+			     void *ctx)
 {
+	int child = afr_ic_child(ic);
+	struct xl_reply *r = &ic->reply;
 	struct afr_slot *s = ctx;
 	struct afr_txn *t = s->t;
 
+	(void)none;
 	t->rets[s->k][child] = r->ret;
 	free(s);
-	afr_txn_preop_cbk(t, child, r);
+	afr_txn_preop_cbk(NULL, NULL, t);
 }
 
 static void afr_txn_xattrop_all(struct afr_txn *t, uint32_t mask, int64_t delta,
-				afr_op_cbk cbk)
+				xl_cbk_fn cbk)
 {
 	struct afr_priv *priv = t->priv;
 	struct xl_args a;
@@ -275,23 +272,18 @@ static void afr_txn_xattrop_all(struct afr_txn *t, uint32_t mask, int64_t delta,
 			s = malloc(sizeof(*s));
 			if (!s || afr_xattrop_args(priv, &a, t->lk[k], t->type,
 						   mask, delta) != 0) {
-				struct xl_reply r = {.ret = -ENOMEM};
-
 				free(s);
 				t->rets[k][i] = -ENOMEM;
-				cbk(t, i, &r);
+				cbk(NULL, NULL, t);
 				continue;
 			}
 			s->t = t;
 			s->k = k;
-			afr_op_send(priv, i, XL_FOP_XATTROP, &a,
-				    afr_txn_slot_cbk, s);
+			xl_call_internal(priv->xl, xl_call_origin(t->call),
+					 priv->children[i], XL_FOP_XATTROP,
+					 NULL, &a, afr_txn_slot_cbk, s);
 		}
-	{
-		struct xl_reply r = {0};
-
-		cbk(t, -1, &r);
-	}
+	cbk(NULL, NULL, t);
 }
 
 static void afr_txn_preop(struct afr_txn *t)
@@ -301,12 +293,13 @@ static void afr_txn_preop(struct afr_txn *t)
 	afr_txn_xattrop_all(t, all, 1, afr_txn_preop_cbk);
 }
 
-static void afr_txn_postop_cbk(void *ctx, int child, struct xl_reply *r)
+static void afr_txn_postop_cbk(struct xl_call *none, struct xl_call *ic,
+			       void *ctx)
 {
 	struct afr_txn *t = ctx;
 
-	(void)child;
-	(void)r;
+	(void)none;
+	(void)ic;
 	if (atomic_fetch_sub(&t->left, 1) != 1)
 		return;
 	afr_txn_unlock(t);
@@ -331,21 +324,23 @@ static void afr_txn_postop(struct afr_txn *t)
 				continue;
 			if (afr_xattrop_args(priv, &a, t->lk[k], t->type, t->ok,
 					     -1) != 0) {
-				afr_txn_postop_cbk(t, i, NULL);
+				afr_txn_postop_cbk(NULL, NULL, t);
 				continue;
 			}
-			afr_op_send(priv, i, XL_FOP_XATTROP, &a,
-				    afr_txn_postop_cbk, t);
+			xl_call_internal(priv->xl, xl_call_origin(t->call),
+					 priv->children[i], XL_FOP_XATTROP,
+					 NULL, &a, afr_txn_postop_cbk, t);
 		}
-	afr_txn_postop_cbk(t, -1, NULL);
+	afr_txn_postop_cbk(NULL, NULL, t);
 }
 
-static void afr_txn_unlock_cbk(void *ctx, int child, struct xl_reply *r)
+static void afr_txn_unlock_cbk(struct xl_call *none, struct xl_call *ic,
+			       void *ctx)
 {
 	struct afr_txn *t = ctx;
 
-	(void)child;
-	(void)r;
+	(void)none;
+	(void)ic;
 	if (atomic_fetch_sub(&t->left, 1) != 1)
 		return;
 	afr_txn_finish(t);
@@ -366,24 +361,23 @@ static void afr_txn_unlock(struct afr_txn *t)
 				continue;
 			afr_inodelk_args(&a, t->lk[k], t->type, F_UNLCK,
 					 t->owner, F_SETLK);
-			afr_op_send(priv, i, XL_FOP_INODELK, &a,
-				    afr_txn_unlock_cbk, t);
+			xl_call_internal(priv->xl, xl_call_origin(t->call),
+					 priv->children[i], XL_FOP_INODELK,
+					 NULL, &a, afr_txn_unlock_cbk, t);
 		}
-	afr_txn_unlock_cbk(t, -1, NULL);
+	afr_txn_unlock_cbk(NULL, NULL, t);
 }
 
 /* The fop itself on t->on; then the post-op. */
 static void afr_txn_fop_done(struct xl_call *call, struct xl_call **children,
-			     int n, void *cookie)
+			     const int *index, int n, void *cookie)
 {
 	struct afr_txn *t = cookie;
 	struct afr_local *l = afr_local(call);
-	int idx[AFR_MAX_CHILDREN];
-	struct xl *targets[AFR_MAX_CHILDREN];
 	uint32_t failed;
 
-	afr_targets(t->priv, t->on, targets, idx);
-	t->ok = afr_collect(children, n, idx, afr_reply_child(call), &l->reply);
+	t->ok =
+	    afr_collect(children, n, index, afr_reply_child(call), &l->reply);
 	failed = t->on & ~t->ok;
 	if (failed && l->ai) {
 		pthread_mutex_lock(&l->ai->lock);
@@ -410,11 +404,11 @@ static void afr_txn_fop_done(struct xl_call *call, struct xl_call **children,
 
 static void afr_txn_run_fop(struct afr_txn *t)
 {
-	struct xl *targets[AFR_MAX_CHILDREN];
-	int idx[AFR_MAX_CHILDREN];
-	int n = afr_targets(t->priv, t->on, targets, idx);
-
-	xl_fanout(t->call, targets, n, NULL, afr_txn_fop_done, t);
+	xl_fan(t->call, &(struct xl_fan){.fop = t->call->fop,
+					 .mask = t->on,
+					 .fill = xl_fill_copy,
+					 .done = afr_txn_fop_done,
+					 .cookie = t});
 }
 
 /* Start a transaction of type on (one or two) gfids for call.  The call is
@@ -558,17 +552,10 @@ void afr_entry_fop(struct xl *xl, struct xl_call *call)
 /* ---- open, flush, fsync, release ---------------------------------------- */
 
 static void afr_anyok_done(struct xl_call *call, struct xl_call **children,
-			   int n, void *cookie)
+			   const int *index, int n, void *cookie)
 {
-	struct afr_priv *priv = call->xl->private;
-	int idx[AFR_MAX_CHILDREN];
-	int *map = cookie;
-
-	for (int k = 0; k < n; k++)
-		idx[k] = map ? map[k] : k;
-	free(map);
-	afr_collect(children, n, idx, -1, &call->reply);
-	(void)priv;
+	(void)cookie;
+	afr_collect(children, n, index, -1, &call->reply);
 	xl_unwind(call);
 }
 
@@ -578,21 +565,15 @@ static void afr_fanout_anyok(struct xl_call *call, bool all_children)
 {
 	struct afr_priv *priv = call->xl->private;
 	uint32_t mask = all_children ? (1u << priv->n) - 1 : afr_up_mask(priv);
-	struct xl *targets[AFR_MAX_CHILDREN];
-	int *idx = malloc(sizeof(int) * AFR_MAX_CHILDREN);
-	int n;
 
-	if (!idx) {
-		xl_unwind_error(call, -ENOMEM);
-		return;
-	}
-	n = afr_targets(priv, mask, targets, idx);
-	if (n == 0) {
-		free(idx);
+	if (mask == 0) {
 		xl_unwind_error(call, -ENOTCONN);
 		return;
 	}
-	xl_fanout(call, targets, n, NULL, afr_anyok_done, idx);
+	xl_fan(call, &(struct xl_fan){.fop = call->fop,
+				      .mask = mask,
+				      .fill = xl_fill_copy,
+				      .done = afr_anyok_done});
 }
 
 static void afr_open_checked(struct xl_call *call);

@@ -16,9 +16,6 @@ void afr_inodelk_args(struct xl_args *a, const uint8_t *gfid, int type,
 int afr_xattrop_args(struct afr_priv *priv, struct xl_args *a,
 		     const uint8_t *gfid, int type, uint32_t mask,
 		     int64_t delta);
-/* The children in mask and their indices, for xl_fanout.  Returns n. */
-int afr_targets(struct afr_priv *priv, uint32_t mask, struct xl **targets,
-		int *idx);
 /* The child whose reply answers a fop (the one reads go to). */
 int afr_reply_child(struct xl_call *call);
 /* The children that worked; the reply to give moved into *reply. */

@@ -157,54 +157,14 @@ void afr_inode_ref(struct afr_priv *priv, struct afr_inode *ai)
 
 /* ---- internal fops -------------------------------------------------- */
 
-struct afr_op {
-	afr_op_cbk cbk;
-	void *ctx;
-	int child;
-};
-
-static void afr_op_done(struct xl_call *parent, struct xl_call *call,
-			void *cookie)
+int afr_ic_child(const struct xl_call *ic)
 {
-	struct afr_op *op = cookie;
+	const struct xl *from = ic->from;
 
-	(void)parent;
-	op->cbk(op->ctx, op->child, &call->reply);
-	free(op);
-}
-
-void afr_op_send(struct afr_priv *priv, int child, enum xl_fop fop,
-		 struct xl_args *args, afr_op_cbk cbk, void *ctx)
-{
-	struct xl_cred cred = {0};
-
-	afr_op_send_as(priv, child, fop, &cred, args, cbk, ctx);
-}
-
-void afr_op_send_as(struct afr_priv *priv, int child, enum xl_fop fop,
-		    const struct xl_cred *cred, struct xl_args *args,
-		    afr_op_cbk cbk, void *ctx)
-{
-	struct afr_op *op = malloc(sizeof(*op));
-	struct xl_call *call = NULL;
-	struct xl_reply r = {0};
-
-	if (op)
-		call = xl_call_new_root(priv->xl->graph, fop, cred, afr_op_done,
-					op);
-	if (!call) {
-		free(op);
-		xl_args_clear(args);
-		r.ret = -ENOMEM;
-		cbk(ctx, child, &r);
-		return;
-	}
-	op->cbk = cbk;
-	op->ctx = ctx;
-	op->child = child;
-	call->args = *args;
-	memset(args, 0, sizeof(*args));
-	xl_call_start(call, priv->children[child]);
+	for (int i = 0; from && i < from->child_count; i++)
+		if (from->children[i] == ic->xl)
+			return i;
+	return -1;
 }
 
 int afr_loc_gfid(struct xl_loc *loc, const uint8_t *gfid)

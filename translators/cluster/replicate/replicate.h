@@ -1,7 +1,8 @@
 /*
  * replicate.h - cluster/replicate: what its files share (private header).
  * Its symbols carry the prefix afr_ (automatic file replication, the
- * historical name of this translator in the systems Mortar grows from).
+ * historical name of this translator in the systems Mortar grows from;
+ * one prefix per translator, translators/README.md).
  *
  * Synchronous N-way replication.  Every copy keeps, per sibling, pending
  * counters trusted.mortar.afr.<child name> (data, metadata, entry; see
@@ -23,10 +24,13 @@
  * (data, metadata and entry copies), replicate-heal-queue.c (heal threads, the
  * index crawl, the virtual xattrs of mortar-heal).
  *
- * Internal operations (locks, xattrops, heal reads and writes) are root
- * calls sent straight to one child (afr_op_send): they belong to no
- * application call, so they can outlive it (eager post-op, background
- * heal).
+ * Internal operations (locks, xattrops, heal reads and writes) are
+ * internal calls sent straight to one child (xl_call_internal): they
+ * belong to no application call, so they can outlive it (eager post-op,
+ * background heal), but carry the request id of the one they serve (a
+ * transaction's fop, the write that took an eager lock, the open that
+ * inspects); heal and lock restores are background work.  Their
+ * completions are plain xl_cbk_fn; afr_ic_child says which child answered.
  *
  * Lock order: priv->lock before an afr_inode's lock (table walks); never
  * priv->lock while an afr_inode's lock is held; an fd's lock (its ctx
@@ -79,14 +83,15 @@ struct afr_inode {
 	uint32_t type; /* S_IFMT once known */
 	bool healing;  /* a background heal runs */
 	/* Eager lock for writes (replicate-txn.c). */
-	int estate;	    /* AFR_E_* */
-	uint32_t eon;	    /* children in the eager transaction */
-	uint32_t efailed;   /* of those, children where a write failed */
-	uint32_t elocked;   /* children whose lock was granted */
-	int inflight;	    /* writes sent, not answered */
-	bool release_asap;  /* flush/fsync/other txn wants the lock */
-	uint64_t last_ms;   /* last write activity (CLOCK_MONOTONIC) */
-	uint64_t locked_ms; /* when the eager lock was granted */
+	int estate;		  /* AFR_E_* */
+	uint32_t eon;		  /* children in the eager transaction */
+	struct xl_origin eorigin; /* the write that took the eager lock */
+	uint32_t efailed;	  /* of those, children where a write failed */
+	uint32_t elocked;	  /* children whose lock was granted */
+	int inflight;		  /* writes sent, not answered */
+	bool release_asap;	  /* flush/fsync/other txn wants the lock */
+	uint64_t last_ms;	  /* last write activity (CLOCK_MONOTONIC) */
+	uint64_t locked_ms;	  /* when the eager lock was granted */
 	struct afr_waiter *waiters; /* calls waiting for lock or release */
 	/* POSIX locks and flock taken through this client (replicate-lk.c,
 	 * replicate-lkheal.c). */
@@ -280,15 +285,9 @@ struct afr_local *afr_local(struct xl_call *call);
 const uint8_t *afr_call_gfid(struct xl_call *call);
 void afr_wake_timer(struct afr_priv *priv);
 
-/* An internal fop sent to one child as a root call.  cbk gets the reply
- * (borrowed: move out what you keep).  args is moved into the call. */
-typedef void (*afr_op_cbk)(void *ctx, int child, struct xl_reply *reply);
-void afr_op_send(struct afr_priv *priv, int child, enum xl_fop fop,
-		 struct xl_args *args, afr_op_cbk cbk, void *ctx);
-/* The same with the caller's credentials (a lock owner, a pid). */
-void afr_op_send_as(struct afr_priv *priv, int child, enum xl_fop fop,
-		    const struct xl_cred *cred, struct xl_args *args,
-		    afr_op_cbk cbk, void *ctx);
+/* The index of the child an internal call (xl_call_internal from this
+ * translator) went to, in its completion; -1 when not one of ours. */
+int afr_ic_child(const struct xl_call *ic);
 int afr_loc_gfid(struct xl_loc *loc, const uint8_t *gfid);
 /* xdata for an xattrop: add delta at index type for each child in mask. */
 struct xl_dict *afr_pending_dict(struct afr_priv *priv, int type, uint32_t mask,

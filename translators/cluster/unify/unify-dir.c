@@ -145,9 +145,8 @@ void unify_dirfd_free(struct xl *xl, void *ctx)
 /* ---- opendir / releasedir / fsyncdir ---------------------------------- */
 
 static void unify_opendir_done(struct xl_call *call, struct xl_call **children,
-			       int n, void *cookie)
+			       const int *index, int n, void *cookie)
 {
-	struct unify_local *local = call->local;
 	struct unify_dirfd *d;
 	uint64_t opened = 0;
 	int first_ok = -1, err = -ENOTCONN;
@@ -155,7 +154,7 @@ static void unify_opendir_done(struct xl_call *call, struct xl_call **children,
 	(void)cookie;
 	for (int k = 0; k < n; k++) {
 		if (children[k]->reply.ret == 0) {
-			opened |= unify_bit(local->fan_map[k]);
+			opened |= unify_bit(index[k]);
 			if (first_ok < 0)
 				first_ok = k;
 		} else if (err == -ENOTCONN) {
@@ -189,7 +188,7 @@ void unify_opendir(struct xl *xl, struct xl_call *call)
 		return;
 	}
 	unify_fan(call, unify_up_mask(unify_priv(xl)), XL_FOP_OPENDIR,
-		  UNIFY_EDIT_NONE, unify_opendir_done);
+		  xl_fill_copy, unify_opendir_done);
 }
 
 static struct unify_dirfd *unify_dirfd_get(struct xl *xl, struct xl_call *call)
@@ -198,10 +197,11 @@ static struct unify_dirfd *unify_dirfd_get(struct xl *xl, struct xl_call *call)
 }
 
 static void unify_release_done(struct xl_call *call, struct xl_call **children,
-			       int n, void *cookie)
+			       const int *index, int n, void *cookie)
 {
 	(void)children;
 	(void)n;
+	(void)index;
 	(void)cookie;
 	xl_unwind_error(call, 0);
 }
@@ -210,16 +210,17 @@ void unify_releasedir(struct xl *xl, struct xl_call *call)
 {
 	struct unify_dirfd *d = unify_dirfd_get(xl, call);
 
-	unify_fan(call, d ? d->opened : 0, XL_FOP_RELEASEDIR, UNIFY_EDIT_NONE,
+	unify_fan(call, d ? d->opened : 0, XL_FOP_RELEASEDIR, xl_fill_copy,
 		  unify_release_done);
 }
 
 static void unify_first_error_done(struct xl_call *call,
-				   struct xl_call **children, int n,
-				   void *cookie)
+				   struct xl_call **children, const int *index,
+				   int n, void *cookie)
 {
 	int err = 0;
 
+	(void)index;
 	(void)cookie;
 	for (int k = 0; k < n && !err; k++)
 		err = children[k]->reply.ret < 0 ? children[k]->reply.ret : 0;
@@ -235,7 +236,7 @@ void unify_fsyncdir(struct xl *xl, struct xl_call *call)
 		return;
 	}
 	unify_fan(call, d->opened & unify_up_mask(unify_priv(xl)),
-		  XL_FOP_FSYNCDIR, UNIFY_EDIT_NONE, unify_first_error_done);
+		  XL_FOP_FSYNCDIR, xl_fill_copy, unify_first_error_done);
 }
 
 /* ---- readdir --------------------------------------------------------- */
@@ -534,9 +535,8 @@ void unify_statfs_note(struct unify_priv *priv, int i,
 
 /* statfs: the sum of the live children, in the first one's block size. */
 static void unify_statfs_done(struct xl_call *call, struct xl_call **children,
-			      int n, void *cookie)
+			      const int *index, int n, void *cookie)
 {
-	struct unify_local *local = call->local;
 	struct unify_priv *priv = unify_priv(call->xl);
 	int err = -ENOTCONN, ok = 0;
 
@@ -547,8 +547,7 @@ static void unify_statfs_done(struct xl_call *call, struct xl_call **children,
 			err = children[k]->reply.ret;
 			continue;
 		}
-		unify_statfs_note(priv, local->fan_map[k],
-				  &children[k]->reply.statfs);
+		unify_statfs_note(priv, index[k], &children[k]->reply.statfs);
 		xl_statfs_add(&call->reply.statfs, &children[k]->reply.statfs);
 		ok++;
 	}
@@ -558,7 +557,7 @@ static void unify_statfs_done(struct xl_call *call, struct xl_call **children,
 void unify_statfs(struct xl *xl, struct xl_call *call)
 {
 	unify_fan(call, unify_up_mask(unify_priv(xl)), XL_FOP_STATFS,
-		  UNIFY_EDIT_NONE, unify_statfs_done);
+		  xl_fill_copy, unify_statfs_done);
 }
 
 /* ---- background refresh of free space -------------------------------- */

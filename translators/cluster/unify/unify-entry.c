@@ -27,18 +27,19 @@
 /* ---- mkdir ------------------------------------------------------- */
 
 static void unify_mkdir_undone(struct xl_call *call, struct xl_call **children,
-			       int n, void *cookie)
+			       const int *index, int n, void *cookie)
 {
 	struct unify_local *local = call->local;
 
 	(void)children;
 	(void)n;
+	(void)index;
 	(void)cookie;
 	xl_unwind_error(call, local->saved.ret);
 }
 
 static void unify_mkdir_done(struct xl_call *call, struct xl_call **children,
-			     int n, void *cookie)
+			     const int *index, int n, void *cookie)
 {
 	struct unify_local *local = call->local;
 	uint64_t made = 0;
@@ -50,7 +51,7 @@ static void unify_mkdir_done(struct xl_call *call, struct xl_call **children,
 		int ret = children[k]->reply.ret;
 
 		if (ret == 0) {
-			made |= unify_bit(local->fan_map[k]);
+			made |= unify_bit(index[k]);
 			all_exist = false;
 			if (first_ok < 0)
 				first_ok = k;
@@ -67,7 +68,7 @@ static void unify_mkdir_done(struct xl_call *call, struct xl_call **children,
 	if (err || first_ok < 0) {
 		/* Undo: a directory must be on every child or on none. */
 		local->saved.ret = err ? err : -EIO;
-		unify_fan(call, made, XL_FOP_RMDIR, UNIFY_EDIT_NONE,
+		unify_fan(call, made, XL_FOP_RMDIR, xl_fill_copy,
 			  unify_mkdir_undone);
 		return;
 	}
@@ -80,16 +81,17 @@ void unify_mkdir(struct xl *xl, struct xl_call *call)
 {
 	if (unify_need_all(call))
 		unify_fan(call, unify_all_mask(unify_priv(xl)), XL_FOP_MKDIR,
-			  UNIFY_EDIT_NONE, unify_mkdir_done);
+			  xl_fill_copy, unify_mkdir_done);
 }
 
 /* ---- removing entries ---------------------------------------------- */
 
 static void unify_unlink_done(struct xl_call *call, struct xl_call **children,
-			      int n, void *cookie)
+			      const int *index, int n, void *cookie)
 {
 	int err = -ENOENT, ok = -1;
 
+	(void)index;
 	(void)cookie;
 	for (int k = 0; k < n; k++) {
 		int ret = children[k]->reply.ret;
@@ -113,11 +115,12 @@ static void unify_unlink_done(struct xl_call *call, struct xl_call **children,
 void unify_unlink(struct xl *xl, struct xl_call *call)
 {
 	unify_fan(call, unify_up_mask(unify_priv(xl)), XL_FOP_UNLINK,
-		  UNIFY_EDIT_NONE, unify_unlink_done);
+		  xl_fill_copy, unify_unlink_done);
 }
 
 static void unify_rmdir_restored(struct xl_call *call,
-				 struct xl_call **children, int n, void *cookie)
+				 struct xl_call **children, const int *index,
+				 int n, void *cookie)
 {
 	struct unify_local *local = call->local;
 
@@ -127,13 +130,13 @@ static void unify_rmdir_restored(struct xl_call *call,
 			xl_warn(call->xl->name,
 				"rmdir %s: could not recreate it on %s: %d",
 				call->args.loc.name,
-				call->xl->children[local->fan_map[k]]->name,
+				call->xl->children[index[k]]->name,
 				children[k]->reply.ret);
 	xl_unwind_error(call, local->saved.ret);
 }
 
 static void unify_rmdir_done(struct xl_call *call, struct xl_call **children,
-			     int n, void *cookie)
+			     const int *index, int n, void *cookie)
 {
 	struct unify_local *local = call->local;
 	uint64_t removed = 0;
@@ -144,7 +147,7 @@ static void unify_rmdir_done(struct xl_call *call, struct xl_call **children,
 		int ret = children[k]->reply.ret;
 
 		if (ret == 0)
-			removed |= unify_bit(local->fan_map[k]);
+			removed |= unify_bit(index[k]);
 		else if (ret != -ENOENT && (!err || ret == -ENOTEMPTY))
 			err = ret;
 	}
@@ -156,18 +159,19 @@ static void unify_rmdir_done(struct xl_call *call, struct xl_call **children,
 	}
 	/* Not empty (or failed) somewhere: put it back where it went. */
 	local->saved.ret = err;
-	unify_fan(call, removed, XL_FOP_MKDIR, UNIFY_EDIT_MKDIR,
+	unify_fan(call, removed, XL_FOP_MKDIR, unify_fill_mkdir,
 		  unify_rmdir_restored);
 }
 
 /* Slots 0..idx-1 looked the directory up, idx.. asked whether rmdir
  * would work (unify_rmdir). */
 static void unify_rmdir_looked(struct xl_call *call, struct xl_call **children,
-			       int n, void *cookie)
+			       const int *index, int n, void *cookie)
 {
 	struct unify_local *local = call->local;
 	int err = -ENOENT, found = -1, half = local->idx;
 
+	(void)index;
 	(void)cookie;
 	for (int k = 0; k < half && found < 0; k++) {
 		struct xl_reply *r = &children[k]->reply;
@@ -195,25 +199,19 @@ static void unify_rmdir_looked(struct xl_call *call, struct xl_call **children,
 	}
 	local->attr = children[found]->reply.attr;
 	unify_fan(call, unify_all_mask(unify_priv(call->xl)), XL_FOP_RMDIR,
-		  UNIFY_EDIT_NONE, unify_rmdir_done);
+		  xl_fill_copy, unify_rmdir_done);
 }
 
-static int unify_rmdir_prepare(struct xl_call *child, int slot, void *cookie)
+/* First half of the slots: a lookup; second half: a check-only rmdir. */
+static int unify_fill_rmdir(struct xl_call *call, struct xl_call *child,
+			    int index, int slot, void *cookie)
 {
-	struct xl_call *parent = cookie;
-	struct unify_local *local = parent->local;
-	struct xl_dict *d;
+	struct unify_local *local = call->local;
 
-	if (slot < local->idx) {
-		child->fop = XL_FOP_LOOKUP;
-		return 0;
-	}
-	/* the xdata is shared with the parent: edit a copy */
-	d = child->args.xdata ? xl_dict_copy(child->args.xdata) : xl_dict_new();
-	if (child->args.xdata)
-		xl_dict_unref(child->args.xdata);
-	child->args.xdata = d;
-	return !d || xl_dict_set_u64(d, XL_KEY_CHECK_ONLY, 1) < 0 ? -ENOMEM : 0;
+	if (slot >= local->idx)
+		return unify_fill_check(call, child, index, slot, cookie);
+	child->fop = XL_FOP_LOOKUP;
+	return xl_fill_copy(call, child, index, slot, cookie);
 }
 
 /*
@@ -226,8 +224,8 @@ static int unify_rmdir_prepare(struct xl_call *child, int slot, void *cookie)
 void unify_rmdir(struct xl *xl, struct xl_call *call)
 {
 	struct unify_local *local = xl_call_local(call);
-	struct xl *targets[UNIFY_MAX_CHILDREN * 2];
-	int n = 0;
+	int index[UNIFY_MAX_CHILDREN * 2];
+	int n = xl->child_count;
 
 	if (!local) {
 		xl_unwind_error(call, -ENOMEM);
@@ -235,15 +233,14 @@ void unify_rmdir(struct xl *xl, struct xl_call *call)
 	}
 	if (!unify_need_all(call))
 		return;
-	for (int half = 0; half < 2; half++)
-		for (int i = 0; i < xl->child_count; i++)
-			targets[n++] = xl->children[i];
-	n /= 2;
 	for (int i = 0; i < n; i++)
-		local->fan_map[i] = i;
-	local->idx = n;
-	xl_fanout(call, targets, 2 * n, unify_rmdir_prepare, unify_rmdir_looked,
-		  call);
+		index[i] = index[n + i] = i;
+	local->idx = n; /* first slot of the second half */
+	xl_fan(call, &(struct xl_fan){.fop = XL_FOP_RMDIR,
+				      .index = index,
+				      .n = 2 * n,
+				      .fill = unify_fill_rmdir,
+				      .done = unify_rmdir_looked});
 }
 
 /* ---- link and rename ----------------------------------------------- */
@@ -263,7 +260,7 @@ static void unify_link_cbk(struct xl_call *parent, struct xl_call *child,
 }
 
 static void unify_link_resolved(struct xl_call *call, struct xl_call **children,
-				int n, void *cookie)
+				const int *index, int n, void *cookie)
 {
 	struct xl *xl = call->xl;
 
@@ -275,7 +272,7 @@ static void unify_link_resolved(struct xl_call *call, struct xl_call **children,
 			xl_unwind_error(call, -EPERM);
 			return;
 		}
-		int i = ((struct unify_local *)call->local)->fan_map[k];
+		int i = index[k];
 		xl_wind(call, xl->children[i], unify_link_cbk,
 			(void *)(intptr_t)i);
 		return;
@@ -304,24 +301,25 @@ void unify_link(struct xl *xl, struct xl_call *call)
 		return;
 	}
 	unify_fan(call, unify_up_mask(unify_priv(xl)), XL_FOP_LOOKUP,
-		  UNIFY_EDIT_GFID, unify_link_resolved);
+		  unify_fill_gfid, unify_link_resolved);
 }
 
 static void unify_rename_dir_undone(struct xl_call *call,
-				    struct xl_call **children, int n,
-				    void *cookie)
+				    struct xl_call **children, const int *index,
+				    int n, void *cookie)
 {
 	struct unify_local *local = call->local;
 
 	(void)children;
 	(void)n;
+	(void)index;
 	(void)cookie;
 	xl_unwind_error(call, local->saved.ret);
 }
 
 static void unify_rename_dir_done(struct xl_call *call,
-				  struct xl_call **children, int n,
-				  void *cookie)
+				  struct xl_call **children, const int *index,
+				  int n, void *cookie)
 {
 	struct unify_local *local = call->local;
 	uint64_t done = 0;
@@ -330,7 +328,7 @@ static void unify_rename_dir_done(struct xl_call *call,
 	(void)cookie;
 	for (int k = 0; k < n; k++) {
 		if (children[k]->reply.ret == 0) {
-			done |= unify_bit(local->fan_map[k]);
+			done |= unify_bit(index[k]);
 			if (ok < 0)
 				ok = k;
 		} else if (!err) {
@@ -344,12 +342,13 @@ static void unify_rename_dir_done(struct xl_call *call,
 	}
 	/* Put the renamed copies back so every child agrees again. */
 	local->saved.ret = err;
-	unify_fan(call, done, XL_FOP_RENAME, UNIFY_EDIT_SWAP,
+	unify_fan(call, done, XL_FOP_RENAME, unify_fill_swap,
 		  unify_rename_dir_undone);
 }
 
 static void unify_rename_cleaned(struct xl_call *call,
-				 struct xl_call **children, int n, void *cookie)
+				 struct xl_call **children, const int *index,
+				 int n, void *cookie)
 {
 	struct unify_local *local = call->local;
 
@@ -360,7 +359,7 @@ static void unify_rename_cleaned(struct xl_call *call,
 			xl_warn(call->xl->name,
 				"rename onto %s: old target left on %s: %d",
 				call->args.loc2.name,
-				call->xl->children[local->fan_map[k]]->name,
+				call->xl->children[index[k]]->name,
 				children[k]->reply.ret);
 	xl_reply_move(&call->reply, &local->saved);
 	xl_unwind(call);
@@ -379,7 +378,7 @@ static void unify_rename_file_cbk(struct xl_call *parent, struct xl_call *child,
 	/* The new name now exists on the source's child; only then drop the
 	 * old target on the others, so a reader always finds one of them. */
 	xl_reply_move(&local->saved, &child->reply);
-	unify_fan(parent, local->mask, XL_FOP_UNLINK, UNIFY_EDIT_LOC2,
+	unify_fan(parent, local->mask, XL_FOP_UNLINK, unify_fill_loc2,
 		  unify_rename_cleaned);
 }
 
@@ -419,16 +418,17 @@ static void unify_exchange(struct xl_call *call, int src, bool src_dir,
 		xl_unwind_error(call, -ENOTCONN);
 		return;
 	}
-	unify_fan(call, mask, XL_FOP_RENAME, UNIFY_EDIT_EXCHANGE,
+	unify_fan(call, mask, XL_FOP_RENAME, unify_fill_exchange,
 		  unify_dir_change_done);
 }
 
 /* Every child said whether the directory rename over a directory would
  * work there: all yes, rename everywhere; else the first refusal. */
 static void unify_rename_dir_checked(struct xl_call *call,
-				     struct xl_call **children, int n,
-				     void *cookie)
+				     struct xl_call **children,
+				     const int *index, int n, void *cookie)
 {
+	(void)index;
 	(void)cookie;
 	for (int k = 0; k < n; k++) {
 		if (children[k]->reply.ret < 0) {
@@ -437,13 +437,13 @@ static void unify_rename_dir_checked(struct xl_call *call,
 		}
 	}
 	unify_fan(call, unify_all_mask(unify_priv(call->xl)), XL_FOP_RENAME,
-		  UNIFY_EDIT_NONE, unify_rename_dir_done);
+		  xl_fill_copy, unify_rename_dir_done);
 }
 
 /* What the lookups of both names found: decide and act.  Slots
  * 0..half-1 looked up the source, half.. the target (unify_rename). */
 static void unify_rename_looked(struct xl_call *call, struct xl_call **children,
-				int n, void *cookie)
+				const int *index, int n, void *cookie)
 {
 	struct unify_local *local = call->local;
 	struct xl *xl = call->xl;
@@ -455,7 +455,7 @@ static void unify_rename_looked(struct xl_call *call, struct xl_call **children,
 	(void)cookie;
 	for (int k = 0; k < n; k++) {
 		struct xl_reply *r = &children[k]->reply;
-		int i = local->fan_map[k < half ? k : k - half];
+		int i = index[k];
 
 		if (k < half) {
 			if (r->ret == 0 && src < 0) {
@@ -492,7 +492,7 @@ static void unify_rename_looked(struct xl_call *call, struct xl_call **children,
 		/* Over a directory: every child checks first (empty there
 		 * too?), so no child replaces a directory another refuses. */
 		unify_fan(call, unify_all_mask(priv), XL_FOP_RENAME,
-			  dst_dirs ? UNIFY_EDIT_CHECK : UNIFY_EDIT_NONE,
+			  dst_dirs ? unify_fill_check : xl_fill_copy,
 			  dst_dirs ? unify_rename_dir_checked
 				   : unify_rename_dir_done);
 		return;
@@ -517,18 +517,15 @@ static void unify_rename_looked(struct xl_call *call, struct xl_call **children,
 	xl_wind(call, xl->children[src], unify_rename_file_cbk, NULL);
 }
 
-static int unify_rename_prepare(struct xl_call *child, int slot, void *cookie)
+/* A lookup of the source (first half of the slots) or the target. */
+static int unify_fill_rename_lookup(struct xl_call *call, struct xl_call *child,
+				    int index, int slot, void *cookie)
 {
-	struct xl_call *parent = cookie;
-	struct unify_local *local = parent->local;
+	struct unify_local *local = call->local;
 
-	child->fop = XL_FOP_LOOKUP;
-	if (slot >= local->idx) { /* second half: the target name */
-		xl_loc_clear(&child->args.loc);
-		child->args.loc = child->args.loc2;
-		memset(&child->args.loc2, 0, sizeof(child->args.loc2));
-	}
-	return 0;
+	if (slot >= local->idx)
+		return unify_fill_loc2(call, child, index, slot, cookie);
+	return xl_fill_copy(call, child, index, slot, cookie);
 }
 
 /*
@@ -541,24 +538,23 @@ void unify_rename(struct xl *xl, struct xl_call *call)
 {
 	struct unify_local *local = xl_call_local(call);
 	uint64_t up = unify_up_mask(unify_priv(xl));
-	struct xl *targets[UNIFY_MAX_CHILDREN * 2];
+	int index[UNIFY_MAX_CHILDREN * 2];
 	int n = 0;
 
 	if (!local) {
 		xl_unwind_error(call, -ENOMEM);
 		return;
 	}
-	for (int half = 0; half < 2; half++)
-		for (int i = 0; i < xl->child_count; i++)
-			if (up & unify_bit(i))
-				targets[n++] = xl->children[i];
-	/* fan_map has room for 64 slots: the halves share child indexes. */
-	n /= 2;
-	for (int k = 0, i = 0; i < xl->child_count; i++)
+	for (int i = 0; i < xl->child_count; i++)
 		if (up & unify_bit(i))
-			local->fan_map[k++] = i;
+			index[n++] = i;
+	for (int k = 0; k < n; k++)
+		index[n + k] = index[k];
 	local->idx = n; /* first slot of the second half */
 	local->mask = 0;
-	xl_fanout(call, targets, 2 * n, unify_rename_prepare,
-		  unify_rename_looked, call);
+	xl_fan(call, &(struct xl_fan){.fop = XL_FOP_LOOKUP,
+				      .index = index,
+				      .n = 2 * n,
+				      .fill = unify_fill_rename_lookup,
+				      .done = unify_rename_looked});
 }

@@ -138,87 +138,147 @@ int unify_where(struct xl *xl, struct xl_call *call)
 
 /* ---- fan-out to a set of children ---------------------------------- */
 
-static int unify_fan_prepare(struct xl_call *child, int slot, void *cookie)
+/* ---- fill functions of the fan-outs (xl_fill_fn) -------------------- */
+
+/* A copy of the call's args whose xdata is the child's own: the copy
+ * shares the parent's dict, so one to be edited is copied first. */
+static int unify_fill_own_xdata(struct xl_call *call, struct xl_call *child)
 {
-	struct xl_call *parent = cookie;
-	struct unify_local *local = parent->local;
 	struct xl_args *a = &child->args;
 	struct xl_dict *d;
-	struct xl_loc tmp;
+	int ret = xl_args_copy(a, &call->args);
 
-	child->fop = local->fan_fop;
-	switch (local->fan_edit) {
-	case UNIFY_EDIT_CHECK:
-		/* the xdata is shared with the parent: edit a copy */
-		d = a->xdata ? xl_dict_copy(a->xdata) : xl_dict_new();
-		if (a->xdata)
-			xl_dict_unref(a->xdata);
-		a->xdata = d;
-		if (!d || xl_dict_set_u64(d, XL_KEY_CHECK_ONLY, 1) < 0)
-			return -ENOMEM;
-		break;
-	case UNIFY_EDIT_GFID:
-		free(a->loc.name);
-		a->loc.name = NULL;
-		memset(a->loc.pargfid, 0, XL_GFID_LEN);
-		break;
-	case UNIFY_EDIT_MKDIR:
-		memcpy(a->loc.gfid, local->attr.gfid, XL_GFID_LEN);
-		a->mode = local->attr.mode & 07777;
-		a->umask = 0;
-		child->cred.uid = local->attr.uid;
-		child->cred.gid = local->attr.gid;
-		break;
-	case UNIFY_EDIT_EXCHANGE:
-		if (local->fan_map[slot] == local->keep)
-			break;
-		a->flags = 0;
-		if (!(local->swap & unify_bit(local->fan_map[slot])))
-			break;
-		/* fall through */
-	case UNIFY_EDIT_SWAP:
-		tmp = a->loc;
-		a->loc = a->loc2;
-		a->loc2 = tmp;
-		break;
-	case UNIFY_EDIT_LOC2:
-		xl_loc_clear(&a->loc);
-		a->loc = a->loc2;
-		memset(&a->loc2, 0, sizeof(a->loc2));
-		break;
-	default:
-		break;
-	}
+	if (ret < 0)
+		return ret;
+	d = a->xdata ? xl_dict_copy(a->xdata) : xl_dict_new();
+	if (a->xdata)
+		xl_dict_unref(a->xdata);
+	a->xdata = d;
+	return d ? 0 : -ENOMEM;
+}
+
+int unify_fill_check(struct xl_call *call, struct xl_call *child, int index,
+		     int slot, void *cookie)
+{
+	int ret = unify_fill_own_xdata(call, child);
+
+	(void)index;
+	(void)slot;
+	(void)cookie;
+	if (ret < 0)
+		return ret;
+	return xl_dict_set_u64(child->args.xdata, XL_KEY_CHECK_ONLY, 1) < 0
+		   ? -ENOMEM
+		   : 0;
+}
+
+int unify_fill_gfid(struct xl_call *call, struct xl_call *child, int index,
+		    int slot, void *cookie)
+{
+	int ret = xl_args_copy(&child->args, &call->args);
+
+	(void)index;
+	(void)slot;
+	(void)cookie;
+	if (ret < 0)
+		return ret;
+	free(child->args.loc.name);
+	child->args.loc.name = NULL;
+	memset(child->args.loc.pargfid, 0, XL_GFID_LEN);
+	return 0;
+}
+
+int unify_fill_mkdir(struct xl_call *call, struct xl_call *child, int index,
+		     int slot, void *cookie)
+{
+	struct unify_local *local = call->local;
+	struct xl_args *a = &child->args;
+	int ret = xl_args_copy(a, &call->args);
+
+	(void)index;
+	(void)slot;
+	(void)cookie;
+	if (ret < 0)
+		return ret;
+	memcpy(a->loc.gfid, local->attr.gfid, XL_GFID_LEN);
+	a->mode = local->attr.mode & 07777;
+	a->umask = 0;
+	child->cred.uid = local->attr.uid;
+	child->cred.gid = local->attr.gid;
+	return 0;
+}
+
+static void unify_args_swap(struct xl_args *a)
+{
+	struct xl_loc tmp = a->loc;
+
+	a->loc = a->loc2;
+	a->loc2 = tmp;
+}
+
+int unify_fill_swap(struct xl_call *call, struct xl_call *child, int index,
+		    int slot, void *cookie)
+{
+	int ret = xl_args_copy(&child->args, &call->args);
+
+	(void)index;
+	(void)slot;
+	(void)cookie;
+	if (ret < 0)
+		return ret;
+	unify_args_swap(&child->args);
+	return 0;
+}
+
+int unify_fill_loc2(struct xl_call *call, struct xl_call *child, int index,
+		    int slot, void *cookie)
+{
+	struct xl_args *a = &child->args;
+	int ret = xl_args_copy(a, &call->args);
+
+	(void)index;
+	(void)slot;
+	(void)cookie;
+	if (ret < 0)
+		return ret;
+	xl_loc_clear(&a->loc);
+	a->loc = a->loc2;
+	memset(&a->loc2, 0, sizeof(a->loc2));
+	return 0;
+}
+
+int unify_fill_exchange(struct xl_call *call, struct xl_call *child, int index,
+			int slot, void *cookie)
+{
+	struct unify_local *local = call->local;
+	struct xl_args *a = &child->args;
+	int ret = xl_args_copy(a, &call->args);
+
+	(void)slot;
+	(void)cookie;
+	if (ret < 0 || index == local->keep)
+		return ret;
+	a->flags = 0;
+	if (local->swap & unify_bit(index))
+		unify_args_swap(a);
 	return 0;
 }
 
 /*
- * Send `fop` (with the call's args, edited as `edit` says) to every child
- * in mask at once; done gets the answers in child order, and
- * local->fan_map[slot] is the child index of answer slot.  An empty mask
- * runs done with no answers.
+ * Send `fop` to every child in mask at once, each child's args filled by
+ * fill (xl_fill_copy or a unify_fill_*); done gets the answers in child
+ * order with their child indices.  An empty mask runs done with no
+ * answers.  The per-call state is made first: fills and gathers use it.
  */
-void unify_fan(struct xl_call *call, uint64_t mask, enum xl_fop fop, int edit,
-	       xl_gather_fn done)
+void unify_fan(struct xl_call *call, uint64_t mask, enum xl_fop fop,
+	       xl_fill_fn fill, xl_gather_fn done)
 {
-	struct unify_local *local = xl_call_local(call);
-	struct xl *xl = call->xl;
-	struct xl *targets[UNIFY_MAX_CHILDREN];
-	int n = 0;
-
-	if (!local) {
+	if (!xl_call_local(call)) {
 		xl_unwind_error(call, -ENOMEM);
 		return;
 	}
-	for (int i = 0; i < xl->child_count; i++) {
-		if (!(mask & unify_bit(i)))
-			continue;
-		local->fan_map[n] = i;
-		targets[n++] = xl->children[i];
-	}
-	local->fan_fop = fop;
-	local->fan_edit = edit;
-	xl_fanout(call, targets, n, unify_fan_prepare, done, call);
+	xl_fan(call, &(struct xl_fan){
+			 .fop = fop, .mask = mask, .fill = fill, .done = done});
 }
 
 /* Wind one fop to child i, refusing at once when it is down. */
@@ -311,7 +371,7 @@ void unify_lookup_finish(struct xl_call *call, uintptr_t ctx)
 }
 
 static void unify_heal_done(struct xl_call *call, struct xl_call **children,
-			    int n, void *cookie)
+			    const int *index, int n, void *cookie)
 {
 	struct unify_local *local = call->local;
 	struct xl *xl = call->xl;
@@ -327,7 +387,7 @@ static void unify_heal_done(struct xl_call *call, struct xl_call **children,
 						  : XL_LOG_WARNING,
 		       xl->name,
 		       "directory recreated on %s: gfid=%s name=%s ret=%d",
-		       xl->children[local->fan_map[k]]->name,
+		       xl->children[index[k]]->name,
 		       xl_gfid_to_str(local->attr.gfid, g), call->args.loc.name,
 		       ret);
 	}
@@ -335,7 +395,7 @@ static void unify_heal_done(struct xl_call *call, struct xl_call **children,
 }
 
 static void unify_lookup_done(struct xl_call *call, struct xl_call **children,
-			      int n, void *cookie)
+			      const int *index, int n, void *cookie)
 {
 	struct unify_local *local = call->local;
 	uint64_t dirs = 0, files = 0, missing = 0;
@@ -345,7 +405,7 @@ static void unify_lookup_done(struct xl_call *call, struct xl_call **children,
 	(void)cookie;
 	for (int k = 0; k < n; k++) {
 		struct xl_reply *r = &children[k]->reply;
-		int i = local->fan_map[k];
+		int i = index[k];
 
 		if (r->ret == 0 && S_ISDIR(r->attr.mode)) {
 			dirs |= unify_bit(i);
@@ -375,7 +435,7 @@ static void unify_lookup_done(struct xl_call *call, struct xl_call **children,
 				call->args.loc.name ? call->args.loc.name : "");
 		if (missing && !unsure && call->args.loc.name) {
 			local->attr = local->saved.attr;
-			unify_fan(call, missing, XL_FOP_MKDIR, UNIFY_EDIT_MKDIR,
+			unify_fan(call, missing, XL_FOP_MKDIR, unify_fill_mkdir,
 				  unify_heal_done);
 			return;
 		}
@@ -383,7 +443,7 @@ static void unify_lookup_done(struct xl_call *call, struct xl_call **children,
 		return;
 	}
 	if (first_file >= 0) {
-		int winner = local->fan_map[first_file];
+		int winner = index[first_file];
 
 		if (files & (files - 1))
 			unify_warn_dup(call->xl, &call->args.loc, files,
@@ -402,16 +462,15 @@ static void unify_lookup_done(struct xl_call *call, struct xl_call **children,
 static void unify_lookup(struct xl *xl, struct xl_call *call)
 {
 	unify_fan(call, unify_up_mask(unify_priv(xl)), XL_FOP_LOOKUP,
-		  UNIFY_EDIT_NONE, unify_lookup_done);
+		  xl_fill_copy, unify_lookup_done);
 }
 
 /* ---- by-identity fops ---------------------------------------------- */
 
 /* The answer of a nameless lookup made to find an object. */
 static void unify_resolve_done(struct xl_call *call, struct xl_call **children,
-			       int n, void *cookie)
+			       const int *index, int n, void *cookie)
 {
-	struct unify_local *local = call->local;
 	struct xl_inode *inode = NULL;
 	int where = UNIFY_WHERE_NONE, err = -ENOENT;
 	bool down = n < unify_priv(call->xl)->n;
@@ -421,8 +480,8 @@ static void unify_resolve_done(struct xl_call *call, struct xl_call **children,
 		struct xl_reply *r = &children[k]->reply;
 
 		if (r->ret == 0)
-			where = S_ISDIR(r->attr.mode) ? UNIFY_WHERE_DIR
-						      : local->fan_map[k];
+			where =
+			    S_ISDIR(r->attr.mode) ? UNIFY_WHERE_DIR : index[k];
 		else if (r->ret != -ENOENT)
 			err = r->ret;
 	}
@@ -473,11 +532,12 @@ void unify_merge_dir_times(struct xl_iatt *attr, struct xl_call **children,
  * every live child): answer with the first child's reply and the
  * copies' merged times, or the first error. */
 void unify_dir_change_done(struct xl_call *call, struct xl_call **children,
-			   int n, void *cookie)
+			   const int *index, int n, void *cookie)
 {
 	bool stat = call->fop == XL_FOP_STAT;
 	int pick = 0;
 
+	(void)index;
 	(void)cookie;
 	/* A change must have worked everywhere: the first error wins.  A
 	 * stat answers from the copies that answered (one that went down
@@ -517,7 +577,7 @@ static void unify_route(struct xl *xl, struct xl_call *call, int where)
 		if (call->args.fd)
 			memcpy(call->args.loc.gfid, call->args.fd->gfid,
 			       XL_GFID_LEN);
-		unify_fan(call, up, XL_FOP_LOOKUP, UNIFY_EDIT_GFID,
+		unify_fan(call, up, XL_FOP_LOOKUP, unify_fill_gfid,
 			  unify_resolve_done);
 		return;
 	}
@@ -525,8 +585,7 @@ static void unify_route(struct xl *xl, struct xl_call *call, int where)
 		if (unify_fop_changes_dir(call->fop)) {
 			if (unify_need_all(call))
 				unify_fan(call, unify_all_mask(priv), call->fop,
-					  UNIFY_EDIT_NONE,
-					  unify_dir_change_done);
+					  xl_fill_copy, unify_dir_change_done);
 			return;
 		}
 		up = unify_up_mask(priv);
@@ -535,7 +594,7 @@ static void unify_route(struct xl *xl, struct xl_call *call, int where)
 			return;
 		}
 		if (call->fop == XL_FOP_STAT) {
-			unify_fan(call, up, call->fop, UNIFY_EDIT_NONE,
+			unify_fan(call, up, call->fop, xl_fill_copy,
 				  unify_dir_change_done);
 			return;
 		}

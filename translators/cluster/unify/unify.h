@@ -8,6 +8,9 @@
  * slot of unify as (child index + 1), or UNIFY_CTX_DIR for a directory.
  * The ctx is a plain integer: nothing to free.
  *
+ * Names: every symbol of this translator starts with unify_
+ * (translators/README.md).
+ *
  * Locking: priv->lock guards every field of struct unify_priv marked
  * "lock"; it is a leaf lock, never held while winding or unwinding.
  * pending_writes is atomic.  A directory fd's struct unify_dirfd has its
@@ -75,11 +78,8 @@ struct unify_priv {
 
 /* Per-call state (desc.local_size). */
 struct unify_local {
-	enum xl_fop fan_fop; /* what unify_fan sends */
-	int fan_edit;	     /* UNIFY_EDIT_* applied to each fanned child */
-	int fan_map[UNIFY_MAX_CHILDREN]; /* fanned slot -> child index */
-	int idx;			 /* the chosen child */
-	int src;			 /* rename: the source's child */
+	int idx;	     /* the chosen child */
+	int src;	     /* rename: the source's child */
 	int keep;	     /* exchange: the child that gets RENAME_EXCHANGE */
 	uint64_t swap;	     /* exchange: children that rename loc2 -> loc */
 	uint64_t mask;	     /* a set of children */
@@ -90,16 +90,6 @@ struct unify_local {
 	uint64_t rd_off; /* the child's own offset */
 	int fill_idx;	 /* child whose names are being collected */
 	uint64_t fill_off;
-};
-
-enum {
-	UNIFY_EDIT_NONE = 0,
-	UNIFY_EDIT_GFID,     /* loc = just loc.gfid (nameless lookup) */
-	UNIFY_EDIT_MKDIR,    /* mkdir loc with local->attr's mode/owner */
-	UNIFY_EDIT_SWAP,     /* loc <-> loc2 (undo a rename) */
-	UNIFY_EDIT_LOC2,     /* loc = loc2 (act on the rename target) */
-	UNIFY_EDIT_EXCHANGE, /* one child of a RENAME_EXCHANGE (unify.c) */
-	UNIFY_EDIT_CHECK,    /* + xdata XL_KEY_CHECK_ONLY: checks, no change */
 };
 
 static inline struct unify_priv *unify_priv(struct xl *xl)
@@ -116,8 +106,30 @@ static inline uint64_t unify_bit(int i)
 bool unify_child_up(struct unify_priv *priv, int i);
 uint64_t unify_up_mask(struct unify_priv *priv);
 uint64_t unify_all_mask(struct unify_priv *priv);
-void unify_fan(struct xl_call *call, uint64_t mask, enum xl_fop fop, int edit,
-	       xl_gather_fn done);
+void unify_fan(struct xl_call *call, uint64_t mask, enum xl_fop fop,
+	       xl_fill_fn fill, xl_gather_fn done);
+/* Fill functions (xl_fill_fn) for unify_fan: a copy of the call's args
+ * edited for what the children are asked. */
+/* + xdata XL_KEY_CHECK_ONLY: the child checks, changes nothing */
+int unify_fill_check(struct xl_call *call, struct xl_call *child, int index,
+		     int slot, void *cookie);
+/* loc = just loc.gfid (a nameless lookup) */
+int unify_fill_gfid(struct xl_call *call, struct xl_call *child, int index,
+		    int slot, void *cookie);
+/* mkdir loc with local->attr's gfid, mode and owner (a directory put
+ * back) */
+int unify_fill_mkdir(struct xl_call *call, struct xl_call *child, int index,
+		     int slot, void *cookie);
+/* loc <-> loc2 (undo a rename) */
+int unify_fill_swap(struct xl_call *call, struct xl_call *child, int index,
+		    int slot, void *cookie);
+/* loc = loc2 (act on the rename target) */
+int unify_fill_loc2(struct xl_call *call, struct xl_call *child, int index,
+		    int slot, void *cookie);
+/* one child of a RENAME_EXCHANGE: local->keep exchanges, the children in
+ * local->swap rename loc2 -> loc, the others loc -> loc2 */
+int unify_fill_exchange(struct xl_call *call, struct xl_call *child, int index,
+			int slot, void *cookie);
 struct xl_inode *unify_ctx_set(struct xl *xl, const uint8_t *gfid,
 			       struct xl_inode *hint, uintptr_t value);
 
@@ -136,7 +148,7 @@ void unify_inode_put(struct xl_inode *inode);
 /* gather: the first error, else the first child's reply with the
  * directory copies' merged times. */
 void unify_dir_change_done(struct xl_call *call, struct xl_call **children,
-			   int n, void *cookie);
+			   const int *index, int n, void *cookie);
 void unify_merge_dir_times(struct xl_iatt *attr, struct xl_call **children,
 			   int n);
 

@@ -4,7 +4,9 @@
  *
  * Which fields are printed comes from xl_fop_info[] (fop.c), the same table
  * the wire codec uses, so a new fop is traced without touching this file.
- * Lines are only formatted when INFO is enabled.
+ * Lines are only formatted when INFO is enabled.  An internal call (a lock
+ * or xattrop a translator makes for a fop) shows the request id of that
+ * fop and internal=<its fop>.
  */
 #include "config.h"
 
@@ -156,6 +158,18 @@ static uint64_t trace_usec_since(const struct timespec *t0)
 	return us > 0 ? (uint64_t)us : 0;
 }
 
+/* An internal call shares the request id of the call it was made for:
+ * say so, and for which fop (a lock taken for a write). */
+static void trace_origin(struct trace_line *l, const struct xl_call *call)
+{
+	if (!call->internal)
+		return;
+	trace_add(l, " internal=%s",
+		  call->origin_fop < XL_FOP_COUNT
+		      ? xl_fop_name(call->origin_fop)
+		      : "background");
+}
+
 static void trace_cbk(struct xl_call *parent, struct xl_call *child,
 		      void *cookie)
 {
@@ -168,6 +182,7 @@ static void trace_cbk(struct xl_call *parent, struct xl_call *child,
 	if (priv->log_unwind && XL_LOG_ON(XL_LOG_INFO)) {
 		trace_add(&l, "fop=%s unique=%" PRIu64,
 			  xl_fop_name(parent->fop), parent->unique);
+		trace_origin(&l, parent);
 		if (ret < 0) {
 			const char *name = strerrorname_np(-ret);
 
@@ -195,6 +210,7 @@ static void trace_fop(struct xl *xl, struct xl_call *call)
 	if (priv->log_wind && XL_LOG_ON(XL_LOG_INFO)) {
 		trace_add(&l, "fop=%s unique=%" PRIu64, xl_fop_name(call->fop),
 			  call->unique);
+		trace_origin(&l, call);
 		if ((unsigned)call->fop < XL_FOP_COUNT)
 			trace_args(&l, call);
 		xl_info(xl->name, "%s", l.text);
