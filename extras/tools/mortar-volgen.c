@@ -118,7 +118,7 @@ struct vg {
 	char *volfile_dir; /* absolute: what the servers serve */
 	bool force;
 	bool no_write_behind; /* leave performance/write-behind out */
-	bool no_md_cache;     /* leave performance/md-cache out */
+	bool md_cache;	      /* put performance/md-cache in (off by default) */
 	bool quiet;
 	struct vg_brick *bricks;
 	int nbricks;
@@ -216,10 +216,11 @@ static void vg_usage(FILE *out)
 		"of the client\n"
 		"                       graph (writes then wait for the "
 		"bricks)\n"
-		"  --no-md-cache        leave performance/md-cache out of "
-		"the client graph\n"
-		"                       (every lookup and stat asks the "
-		"bricks)\n"
+		"  --md-cache           put performance/md-cache in the "
+		"client graph (caches\n"
+		"                       attributes, entries and chosen "
+		"xattrs; off by default)\n"
+		"  --no-md-cache        leave it out (the default)\n"
 		"  --force              replace existing volfiles of NAME\n"
 		"  -q, --quiet          no summary on stdout\n"
 		"  -h, --help\n"
@@ -440,6 +441,7 @@ enum {
 	OPT_ARBITER,
 	OPT_NO_WRITE_BEHIND,
 	OPT_NO_MD_CACHE,
+	OPT_MD_CACHE,
 };
 
 static const struct option vg_longopts[] = {
@@ -453,6 +455,7 @@ static const struct option vg_longopts[] = {
     {"force", no_argument, NULL, OPT_FORCE},
     {"no-write-behind", no_argument, NULL, OPT_NO_WRITE_BEHIND},
     {"no-md-cache", no_argument, NULL, OPT_NO_MD_CACHE},
+    {"md-cache", no_argument, NULL, OPT_MD_CACHE},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -506,7 +509,10 @@ static void vg_parse_args(int argc, char **argv, struct vg *vg)
 			vg->no_write_behind = true;
 			break;
 		case OPT_NO_MD_CACHE:
-			vg->no_md_cache = true;
+			vg->md_cache = false;
+			break;
+		case OPT_MD_CACHE:
+			vg->md_cache = true;
 			break;
 		case OPT_FORCE:
 			vg->force = true;
@@ -823,9 +829,10 @@ static void vg_build_client_file(struct vg *vg, struct vg_file *f)
 		vg_add_subvol(v, under);
 	}
 	/* Above write-behind, so cached sizes include the writes in flight
-	 * (md-cache.c).  Its default timeout (1 s) is the kernel's: safe
-	 * even without the bricks' cache notices. */
-	if (!vg->no_md_cache) {
+	 * (md-cache.c).  Off unless asked for: it answers from its cache
+	 * what a translator below would refuse or heal (a split-brain's
+	 * stat, a directory missing on one brick) until the timeout. */
+	if (vg->md_cache) {
 		under = f->vols[f->nvols - 1].name;
 		v = vg_add_volume(f, vg_printf("%s-md-cache", vg->name),
 				  "performance/md-cache");

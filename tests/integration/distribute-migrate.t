@@ -174,13 +174,15 @@ no_copy_left() {
 tap_check "closed: no copy left on the source brick" wait_for 10 no_copy_left
 
 # M1 located the file before it moved (its kernel keeps the name for
-# long).  Another client renames it to a name that hashes to the old
-# brick, which now holds a linkto with the file's gfid: M1 opening it by
-# the name it knows reads the data, not that empty linkto.
+# long).  Another client gives it a second name that hashes to the old
+# brick, which then holds a linkto with the file's gfid: M1 opening it by
+# the name it knows reads the data, not that empty linkto.  (A rename
+# would not do: the bricks' notices make M1's kernel forget the old name,
+# and ENOENT is then the right answer.)
 stale_location() {
 	local back
 	read -r back _ < <(dht_name_on_brick mg "$M2" x "$SRC" back) &&
-		mv "$M2/x/$NAME" "$M2/x/$back" &&
+		ln "$M2/x/$NAME" "$M2/x/$back" &&
 		dht_is_linkto "$B$SRC/x/$back" || return 1
 	cmp <(head -c 262144 "$M1/x/$NAME") <(head -c 262144 "$MT_TMP/new")
 }

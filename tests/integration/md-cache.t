@@ -19,7 +19,7 @@ require_binaries
 plan 31
 
 CACHE_WAIT=${MORTAR_TEST_CACHE_WAIT:-3}
-LONG=(--option performance/md-cache:md-cache-timeout=60)
+LONG=(--md-cache --option performance/md-cache:md-cache-timeout=60)
 
 mode_of() { stat -c %a "$1" 2>/dev/null; }
 size_of() { stat -c %s "$1" 2>/dev/null; }

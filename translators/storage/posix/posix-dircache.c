@@ -8,15 +8,19 @@
  * client working in one directory pays that on every call.  This cache
  * keeps the O_DIRECTORY fd of recently used directories (at most
  * option dir-fd-cache of them, least recently used out first) and hands
- * out a duplicate: one fcntl instead of the walk.
+ * out a duplicate: one fcntl and one fstat instead of the walk.
  *
  * Why a cached fd stays right: an fd follows its directory through
  * renames (the gfid is read-only, so the fd never names another gfid),
  * and the only way a directory stops being reachable through fops is its
  * removal, which goes through posix_handle_remove(is_dir), which calls
- * posix_dircache_forget.  A lookup that resolved a directory before that
- * removal must not put its (now dead) fd in after it: forget bumps an
- * epoch, and posix_dircache_put refuses an fd resolved in an older one.
+ * posix_dircache_forget.  An admin may also remove a directory in the
+ * brick directory itself, behind the brick's back: every hit checks the
+ * directory still has links (one fstat), and one that has none is
+ * forgotten and walked again, as without the cache.  A lookup that resolved a
+ * directory before that removal must not put its (now dead) fd in after it:
+ * forget bumps an epoch, and posix_dircache_put refuses an fd resolved in an
+ * older one.
  *
  * The duplicate shares its open file description with the cached fd, so
  * callers use it only with *at() calls, fstat, fgetxattr and the like,
@@ -31,6 +35,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct posix_dircache_ent {
 	uint8_t gfid[XL_GFID_LEN];
@@ -161,6 +166,14 @@ unsigned long posix_dircache_epoch(const struct posix_priv *priv)
 	return priv->dircache ? atomic_load(&priv->dircache->epoch) : 0;
 }
 
+/* A directory removed (by anyone) has no links left; its fd lives on. */
+static bool dircache_still_linked(int fd)
+{
+	struct stat st;
+
+	return posix_sys.fstat(fd, &st) == 0 && st.st_nlink > 0;
+}
+
 int posix_dircache_get(struct posix_priv *priv, const uint8_t *gfid)
 {
 	struct posix_dircache *dc = priv->dircache;
@@ -181,6 +194,13 @@ int posix_dircache_get(struct posix_priv *priv, const uint8_t *gfid)
 		lru_push(dc, e);
 	}
 	pthread_mutex_unlock(&dc->lock);
+	if (fd >= 0 && !dircache_still_linked(fd)) {
+		/* removed behind the brick's back (an admin's rmdir in the
+		 * brick directory): walk the handle as if never cached */
+		posix_sys.close(fd);
+		posix_dircache_forget(priv, gfid);
+		fd = -ENOENT;
+	}
 	atomic_fetch_add(fd >= 0 ? &dc->hits : &dc->misses, 1);
 	return fd;
 }
