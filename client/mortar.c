@@ -359,6 +359,21 @@ static void mt_set_readahead(const char *mnt)
 			-ret);
 }
 
+/* The kernel is told of other clients' changes (fuse-bridge-inval.c) only
+ * when the graph caches metadata (performance/md-cache), the setup in
+ * which its caches are meant to last.  Without it the kernel's own
+ * timeouts bound them, as before: forwarding the notices there raced
+ * with replicate's choice of a copy to read after a brick came back
+ * (replicate-splitbrain.t read the copy that missed the writes). */
+static bool mt_graph_caches(const struct xl_graph *g)
+{
+	for (int i = 0; g && i < g->count; i++)
+		if (g->xls[i] &&
+		    strcmp(g->xls[i]->desc->type, "performance/md-cache") == 0)
+			return true;
+	return false;
+}
+
 static int mt_fuse_setup(struct mortar *m)
 {
 	char *optstr = mt_fuse_optstr(m);
@@ -388,7 +403,7 @@ static int mt_fuse_setup(struct mortar *m)
 		goto out;
 	}
 	fb->se = m->se;
-	if (fuse_bridge_inval_start(fb) != 0)
+	if (mt_graph_caches(m->graph) && fuse_bridge_inval_start(fb) != 0)
 		xl_warn(MT_LOG,
 			"cannot start the invalidation thread: the "
 			"kernel's caches expire by their timeouts only");
