@@ -2,17 +2,24 @@
  * replicate-txn.c - cluster/replicate: every fop that changes something
  * runs in a transaction on all live children.
  *
- *   lock      inodelk F_SETLKW on each live child, one after the other in
- *             child order (the same order on every client: no deadlock),
- *             domain replicate.data / replicate.meta, or replicate.entry
- *             on the parent directory (both parents for rename, in gfid
- *             order)
+ *   lock      inodelk on each live child, domain replicate.data /
+ *             replicate.meta, or replicate.entry on the parent directory
+ *             (both parents for rename, in gfid order).  First tried on
+ *             every child at once without waiting (F_SETLK): one round
+ *             trip when nobody else holds it.  When some child says
+ *             EAGAIN, what was granted is given back and the locks are
+ *             taken again with F_SETLKW one after the other in child
+ *             order (the same order on every client: no deadlock), under
+ *             a new owner so the give-back cannot undo them.
  *   pre-op    xattrop +1 at the type's index of every child's counter, on
  *             every locked child
  *   fop       on those children at once (xl_fan)
  *   post-op   xattrop -1 for the children where the fop worked (or all,
  *             when it failed the same way everywhere: nothing diverged)
- *   unlock
+ *   unlock    sent, and the call answered without waiting for it: the
+ *             next transaction on the name waits at the brick until the
+ *             unlock arrives (it has its own owner), so nothing can see
+ *             the change half done; the application gains a round trip.
  *
  * A child that was down, or failed, stays blamed by the others.
  *
@@ -47,6 +54,7 @@ struct afr_txn {
 	uint32_t locked[2]; /* lock granted, per lk */
 	uint32_t ok;	    /* fop worked */
 	int pos;	    /* lock progress: pos = k * n + child */
+	bool contended;	    /* a try lock said EAGAIN somewhere */
 	int rets[2][AFR_MAX_CHILDREN];
 	atomic_int left;
 	int err; /* answer this instead of the fop's reply */
@@ -54,11 +62,25 @@ struct afr_txn {
 };
 
 static void afr_txn_lock_next(struct afr_txn *t);
+static void afr_txn_locked(struct afr_txn *t);
 static void afr_txn_preop(struct afr_txn *t);
 static void afr_txn_postop(struct afr_txn *t);
 static void afr_txn_unlock(struct afr_txn *t);
 
 /* ---- helpers ----------------------------------------------------------- */
+
+/* A lock owner no other transaction of this process has: an unlock sent
+ * in the background may still be on its way when the next transaction
+ * locks, so owners are never reused (an address could be).  The top bits
+ * keep them apart from the address-based owners of heal and eager
+ * writes. */
+static uint64_t afr_txn_new_owner(void)
+{
+	static atomic_uint_fast64_t seq;
+
+	return 0x7e11000000000000ull |
+	       ((atomic_fetch_add(&seq, 1) + 1) & 0xffffffffffffull);
+}
 
 void afr_inodelk_args(struct xl_args *a, const uint8_t *gfid, int type,
 		      short lk_type, uint64_t owner, int cmd)
@@ -204,7 +226,13 @@ static void afr_txn_lock_next(struct afr_txn *t)
 				 afr_txn_lock_cbk, t);
 		return;
 	}
-	if (!afr_quorum_ok(priv, t->on)) {
+	afr_txn_locked(t);
+}
+
+/* Every lock asked for has its answer: on to the pre-op. */
+static void afr_txn_locked(struct afr_txn *t)
+{
+	if (!afr_quorum_ok(t->priv, t->on)) {
 		t->err = -EROFS;
 		afr_txn_unlock(t);
 		return;
@@ -334,27 +362,45 @@ static void afr_txn_postop(struct afr_txn *t)
 	afr_txn_postop_cbk(NULL, NULL, t);
 }
 
-static void afr_txn_unlock_cbk(struct xl_call *none, struct xl_call *ic,
-			       void *ctx)
+/* What an unlock sent in the background needs once the call, and the
+ * transaction with it, are gone. */
+struct afr_unlock {
+	struct afr_priv *priv;
+	atomic_int left;
+};
+
+static void afr_unlock_cbk(struct xl_call *none, struct xl_call *ic, void *ctx)
 {
-	struct afr_txn *t = ctx;
+	struct afr_unlock *u = ctx;
 
 	(void)none;
-	(void)ic;
-	if (atomic_fetch_sub(&t->left, 1) != 1)
+	if (!u)
 		return;
-	afr_txn_finish(t);
+	if (ic && ic->reply.ret < 0)
+		xl_debug(u->priv->xl->name, "inodelk unlock on %s: errno=%d",
+			 u->priv->children[afr_ic_child(ic)]->name,
+			 -ic->reply.ret);
+	if (atomic_fetch_sub(&u->left, 1) == 1)
+		free(u);
 }
 
-static void afr_txn_unlock(struct afr_txn *t)
+/* Send the unlock of everything t holds and forget it; nobody waits for
+ * the answers (see the top of the file).  Without memory for the
+ * bookkeeping the unlocks still go, with a NULL cookie: their answers are
+ * not counted. */
+static void afr_unlock_send(struct afr_txn *t)
 {
 	struct afr_priv *priv = t->priv;
+	struct afr_unlock *u = malloc(sizeof(*u));
 	struct xl_args a;
 	int count = 0;
 
 	for (int k = 0; k < t->nlk; k++)
 		count += afr_popcount(t->locked[k]);
-	atomic_store(&t->left, count + 1);
+	if (u) {
+		u->priv = priv;
+		atomic_store(&u->left, count + 1);
+	}
 	for (int k = 0; k < t->nlk; k++)
 		for (int i = 0; i < priv->n; i++) {
 			if (!(t->locked[k] & (1u << i)))
@@ -363,9 +409,105 @@ static void afr_txn_unlock(struct afr_txn *t)
 					 t->owner, F_SETLK);
 			xl_call_internal(priv->xl, xl_call_origin(t->call),
 					 priv->children[i], XL_FOP_INODELK,
-					 NULL, &a, afr_txn_unlock_cbk, t);
+					 NULL, &a, afr_unlock_cbk, u);
 		}
-	afr_txn_unlock_cbk(NULL, NULL, t);
+	for (int k = 0; k < t->nlk; k++)
+		t->locked[k] = 0;
+	if (u)
+		afr_unlock_cbk(NULL, NULL, u);
+}
+
+static void afr_txn_unlock(struct afr_txn *t)
+{
+	afr_unlock_send(t);
+	afr_txn_finish(t);
+}
+
+/* ---- the lock: tried everywhere at once, then in order --------------- */
+
+static void afr_txn_try_done(struct afr_txn *t)
+{
+	uint32_t asked = t->on;
+
+	if (atomic_fetch_sub(&t->left, 1) != 1)
+		return;
+	for (int k = 0; k < t->nlk; k++)
+		for (int i = 0; i < t->priv->n; i++) {
+			int ret = t->rets[k][i];
+
+			if (!(asked & (1u << i)))
+				continue;
+			if (ret == 0)
+				t->locked[k] |= 1u << i;
+			else if (ret == -EAGAIN)
+				t->contended = true;
+			else {
+				xl_debug(t->priv->xl->name,
+					 "inodelk on %s failed: errno=%d",
+					 t->priv->children[i]->name, -ret);
+				t->on &= ~(1u << i);
+			}
+		}
+	if (!t->contended) {
+		atomic_fetch_add(&t->priv->txn_locks_at_once, 1);
+		afr_txn_locked(t);
+		return;
+	}
+	atomic_fetch_add(&t->priv->txn_locks_contended, 1);
+	/* Another client holds it on some child: give back what was
+	 * granted and wait in child order, under a new owner. */
+	afr_unlock_send(t);
+	t->owner = afr_txn_new_owner();
+	t->pos = 0;
+	afr_txn_lock_next(t);
+}
+
+static void afr_txn_try_cbk(struct xl_call *none, struct xl_call *ic, void *ctx)
+{
+	struct afr_slot *s = ctx;
+	struct afr_txn *t = s->t;
+
+	(void)none;
+	t->rets[s->k][afr_ic_child(ic)] = ic->reply.ret;
+	free(s);
+	afr_txn_try_done(t);
+}
+
+/* Take the transaction's locks.  One lock to take: wait for it.  More:
+ * try them all at once first. */
+static void afr_txn_lock(struct afr_txn *t)
+{
+	struct afr_priv *priv = t->priv;
+	struct xl_args a;
+	int count = afr_popcount(t->on) * t->nlk;
+
+	if (count <= 1) {
+		afr_txn_lock_next(t);
+		return;
+	}
+	atomic_store(&t->left, count + 1);
+	for (int k = 0; k < t->nlk; k++)
+		for (int i = 0; i < priv->n; i++) {
+			struct afr_slot *s;
+
+			t->rets[k][i] = 0;
+			if (!(t->on & (1u << i)))
+				continue;
+			s = malloc(sizeof(*s));
+			if (!s) {
+				t->rets[k][i] = -ENOMEM;
+				afr_txn_try_done(t);
+				continue;
+			}
+			s->t = t;
+			s->k = k;
+			afr_inodelk_args(&a, t->lk[k], t->type, F_WRLCK,
+					 t->owner, F_SETLK);
+			xl_call_internal(priv->xl, xl_call_origin(t->call),
+					 priv->children[i], XL_FOP_INODELK,
+					 NULL, &a, afr_txn_try_cbk, s);
+		}
+	afr_txn_try_done(t);
 }
 
 /* The fop itself on t->on; then the post-op. */
@@ -445,7 +587,7 @@ static void afr_txn_start(struct xl_call *call, int type, const uint8_t *g0,
 	t->call = call;
 	t->priv = priv;
 	t->type = type;
-	t->owner = (uint64_t)(uintptr_t)t;
+	t->owner = afr_txn_new_owner();
 	t->on = up;
 	t->run = afr_txn_run_fop;
 	memcpy(t->lk[0], g0, XL_GFID_LEN);
@@ -459,7 +601,7 @@ static void afr_txn_start(struct xl_call *call, int type, const uint8_t *g0,
 			memcpy(t->lk[1], g1, XL_GFID_LEN);
 		t->nlk = 2;
 	}
-	afr_txn_lock_next(t);
+	afr_txn_lock(t);
 }
 
 /* ---- other changes ---------------------------------------------------- */

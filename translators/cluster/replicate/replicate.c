@@ -534,6 +534,11 @@ static void afr_dump(struct xl *xl, FILE *out)
 		" index-crawls=%" PRIu64 "\n",
 		priv->heals_running, priv->heals_done, priv->heals_failed,
 		priv->index_crawls);
+	fprintf(out,
+		"txn-locks-at-once=%" PRIu64 " txn-locks-contended=%" PRIu64
+		"\n",
+		(uint64_t)atomic_load(&priv->txn_locks_at_once),
+		(uint64_t)atomic_load(&priv->txn_locks_contended));
 	/* lock-fds: fds holding locks (or that did) through this client;
 	 * on-all: of those, held on every child; restores: fd records
 	 * given back to a returning child, or not. */

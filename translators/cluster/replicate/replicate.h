@@ -142,6 +142,9 @@ struct afr_priv {
 	int inode_count;
 	int heals_running;
 	uint64_t heals_done, heals_failed, index_crawls;
+	/* Transactions whose locks were all granted at the first try, and
+	 * those that had to wait in child order (state dump). */
+	atomic_uint_fast64_t txn_locks_at_once, txn_locks_contended;
 
 	/* The idle timer: delayed post-ops and queued index crawls. */
 	pthread_t timer;
