@@ -95,9 +95,12 @@ struct rpc_clnt {
 	uint32_t npending;			 /* lock */
 	uint64_t last_recv_ms;			 /* lock */
 	uint64_t last_ping_ms;			 /* lock */
-	uint64_t deadline_ms;	/* lock: connect timeout or reconnect time */
-	int backoff_ms;		/* lock */
-	int cb_active;		/* lock: owner callbacks running now */
+	uint64_t deadline_ms; /* lock: connect timeout or reconnect time */
+	int backoff_ms;	      /* lock */
+	uint64_t
+	    hold_until_ms; /* lock: no reconnect before (reconnect_after) */
+	uint32_t jitter;   /* lock: xorshift state of the backoff jitter */
+	int cb_active;	   /* lock: owner callbacks running now */
 	pthread_cond_t cb_idle; /* cb_active went down */
 };
 
@@ -215,6 +218,33 @@ static void clnt_fail_all(struct clnt_call *list, int err)
 static int clnt_ping_ms(struct rpc_clnt *clnt)
 {
 	return clnt->opts.ping_timeout_sec * 1000;
+}
+
+/*
+ * When the next connect attempt may start, and the backoff after it.  The
+ * wait is drawn from [backoff/2, backoff] ("equal jitter"): when a brick
+ * restarts, the hundreds of clients that lost it at the same moment do not
+ * all knock again at the same moments, and no client waits longer than
+ * its backoff says.  A reconnect_after hold comes on top.
+ */
+static uint64_t clnt_next_attempt_locked(struct rpc_clnt *clnt)
+{
+	uint64_t now = rpc_now_ms(), half = (uint64_t)clnt->backoff_ms / 2;
+	uint64_t at;
+
+	clnt->jitter ^= clnt->jitter << 13;
+	clnt->jitter ^= clnt->jitter >> 17;
+	clnt->jitter ^= clnt->jitter << 5;
+	at =
+	    now + (uint64_t)clnt->backoff_ms - (half ? clnt->jitter % half : 0);
+	if (at < clnt->hold_until_ms)
+		at = clnt->hold_until_ms;
+	if (clnt->backoff_ms < clnt->opts.reconnect_max_ms) {
+		clnt->backoff_ms *= 2;
+		if (clnt->backoff_ms > clnt->opts.reconnect_max_ms)
+			clnt->backoff_ms = clnt->opts.reconnect_max_ms;
+	}
+	return at;
 }
 
 /* Set the timerfd to the next thing due in the current state. */
@@ -421,13 +451,8 @@ static int clnt_connect_locked(struct rpc_clnt *clnt)
 	} else {
 		clnt->state = CLNT_CONNECTING;
 	}
-	clnt->deadline_ms = rpc_now_ms() + (uint64_t)(ret ? clnt->backoff_ms
-							  : clnt_ping_ms(clnt));
-	if (ret && clnt->backoff_ms < clnt->opts.reconnect_max_ms) {
-		clnt->backoff_ms *= 2;
-		if (clnt->backoff_ms > clnt->opts.reconnect_max_ms)
-			clnt->backoff_ms = clnt->opts.reconnect_max_ms;
-	}
+	clnt->deadline_ms = ret ? clnt_next_attempt_locked(clnt)
+				: rpc_now_ms() + (uint64_t)clnt_ping_ms(clnt);
 	clnt_arm_locked(clnt);
 	return ret;
 }
@@ -610,10 +635,7 @@ static void clnt_on_closed(void *ctx, struct rpc_tconn *c, int err)
 		clnt->state = CLNT_IDLE;
 	} else {
 		clnt->state = CLNT_WAITING;
-		clnt->deadline_ms = rpc_now_ms() + (uint64_t)clnt->backoff_ms;
-		clnt->backoff_ms *= 2;
-		if (clnt->backoff_ms > clnt->opts.reconnect_max_ms)
-			clnt->backoff_ms = clnt->opts.reconnect_max_ms;
+		clnt->deadline_ms = clnt_next_attempt_locked(clnt);
 	}
 	clnt_arm_locked(clnt);
 	notify = !clnt->down_notified;
@@ -681,6 +703,10 @@ struct rpc_clnt *rpc_clnt_new(struct rpc_evloop *loop, const char *host,
 	clnt->loop = loop;
 	clnt->port = port ? port : RPC_DEFAULT_PORT;
 	clnt->backoff_ms = clnt->opts.reconnect_min_ms;
+	/* Seeded apart per process and per client: xorshift needs non-zero. */
+	clnt->jitter = ((uint32_t)getpid() * 2654435761u) ^
+		       (uint32_t)(uintptr_t)clnt ^ (uint32_t)rpc_now_ms();
+	clnt->jitter |= 1;
 	clnt->next_xid = 1;
 	clnt->host = strdup(host ? host : "localhost");
 	clnt->numeric = clnt->host && clnt_host_numeric(clnt->host);
@@ -740,9 +766,15 @@ int rpc_clnt_start(struct rpc_clnt *clnt)
 
 void rpc_clnt_reconnect(struct rpc_clnt *clnt)
 {
+	rpc_clnt_reconnect_after(clnt, 0);
+}
+
+void rpc_clnt_reconnect_after(struct rpc_clnt *clnt, unsigned ms)
+{
 	struct rpc_tconn *c = NULL;
 
 	pthread_mutex_lock(&clnt->lock);
+	clnt->hold_until_ms = ms ? rpc_now_ms() + ms : 0;
 	if (clnt->conn)
 		c = rpc_tconn_ref(clnt->conn);
 	pthread_mutex_unlock(&clnt->lock);

@@ -113,6 +113,10 @@ int rpc_clnt_start(struct rpc_clnt *clnt);
 /* Close now and reconnect with backoff (protocol/client uses it when a
  * handshake fails). */
 void rpc_clnt_reconnect(struct rpc_clnt *clnt);
+/* The same, with the next attempt no sooner than ms from now (a brick
+ * that refused the handshake is asked again later, with no thread
+ * waiting for it). */
+void rpc_clnt_reconnect_after(struct rpc_clnt *clnt, unsigned ms);
 /* Stop, fail pending calls with -ENOTCONN, free. */
 void rpc_clnt_destroy(struct rpc_clnt *clnt);
 bool rpc_clnt_connected(struct rpc_clnt *clnt);

@@ -744,8 +744,11 @@ static int unify_notify(struct xl *xl, enum xl_event ev, struct xl *from)
 		xl_log(ev == XL_EV_CHILD_UP ? XL_LOG_INFO : XL_LOG_WARNING,
 		       xl->name, "subvolume %s is %s", from->name,
 		       ev == XL_EV_CHILD_UP ? "up" : "down");
-	if (ev == XL_EV_CHILD_UP)
+	if (ev == XL_EV_CHILD_UP) {
+		if (i == 0)
+			unify_ticket_take(xl);
 		unify_refresh(xl, true);
+	}
 	if (start_waiter) {
 		if (pthread_create(&priv->waiter, NULL, unify_waiter_main,
 				   xl) == 0) {
@@ -838,6 +841,7 @@ static int unify_init(struct xl *xl, char **err)
 	priv->xl = xl;
 	priv->n = xl->child_count;
 	priv->rnd = (unsigned)getpid() ^ (unsigned)time(NULL);
+	priv->cursor = unify_ticket_identity() % (unsigned)priv->n;
 	ret = unify_init_sched(xl, priv, err);
 	if (ret < 0) {
 		xl_free(xl, priv);
@@ -885,9 +889,10 @@ static void unify_dump(struct xl *xl, FILE *out)
 	pthread_mutex_lock(&priv->lock);
 	fprintf(out,
 		"unify: scheduler=%s subvolumes=%d up=%d min-free-disk=%u%% "
-		"cursor=%u local=%s\n",
+		"cursor=%u ticket=%" PRIu64 "%s local=%s\n",
 		unify_sched_name(priv->conf.kind), priv->n, priv->up_count,
-		priv->conf.min_free_pct, priv->cursor,
+		priv->conf.min_free_pct, priv->cursor, priv->ticket,
+		priv->ticket_failed ? "(none: from identity)" : "",
 		priv->conf.local >= 0 ? xl->children[priv->conf.local]->name
 				      : "-");
 	for (int i = 0; i < priv->n; i++) {

@@ -60,6 +60,9 @@ struct unify_priv {
 	bool waiter_running; /* lock */
 	bool stopping;	     /* lock: fini */
 	unsigned cursor;     /* lock: round-robin position */
+	uint64_t ticket;     /* lock: from the first child, 0 = none */
+	bool ticket_sent;    /* lock: asked for it */
+	bool ticket_failed;  /* lock: the first child could not give one */
 	unsigned rnd;	     /* lock: random scheduler state */
 	struct unify_warned warned[UNIFY_WARN_SLOTS]; /* lock */
 	pthread_t waiter;
@@ -73,7 +76,7 @@ struct unify_priv {
 	atomic_uint_fast64_t dup_names;	 /* names on two children seen */
 	atomic_uint_fast64_t dir_heals;	 /* directories recreated */
 	atomic_uint_fast64_t enotconn;	 /* fops refused: child down */
-	atomic_uint_fast64_t refresh_in; /* statfs answers in flight */
+	atomic_uint_fast64_t refresh_in; /* statfs, ticket answers in flight */
 };
 
 /* Per-call state (desc.local_size). */
@@ -158,6 +161,13 @@ void unify_rmdir(struct xl *xl, struct xl_call *call);
 void unify_unlink(struct xl *xl, struct xl_call *call);
 void unify_link(struct xl *xl, struct xl_call *call);
 void unify_rename(struct xl *xl, struct xl_call *call);
+
+/* unify-ticket.c: take this client's round-robin ticket from the first
+ * child (in the background; the cursor moves when it answers). */
+#define UNIFY_TICKET_XATTR "trusted.mortar.unify.rr-ticket"
+void unify_ticket_take(struct xl *xl);
+/* A start point for the rotation drawn from this client's identity. */
+unsigned unify_ticket_identity(void);
 
 /* unify-local.c: the first child served by this machine, or -1. */
 int unify_find_local(struct xl *xl);

@@ -101,16 +101,13 @@ struct client_priv {
 	bool up;	      /* handshaken and fds reopened: fops go */
 	int reopen_pending;
 	bool started; /* rpc_clnt_start done (first PARENT_UP) */
-	/* A refused handshake is retried later, with backoff, by the retry
-	 * thread instead of at once: a brick that says ENOENT or EACCES
-	 * will say it again, and the log should not fill with it. */
-	int refusals;	      /* consecutive refused handshakes */
-	int last_refusal;     /* its errno, to log a change once */
-	uint64_t retry_at_ms; /* CLOCK_MONOTONIC; 0 = none pending */
-	bool stopping;	      /* fini: the retry thread exits */
-	bool retry_thread_ok;
-	pthread_t retry_thread;
-	pthread_cond_t retry_cond; /* with lock; CLOCK_MONOTONIC */
+	/* A refused handshake is retried later, with backoff, instead of
+	 * at once: a brick that says ENOENT or EACCES will say it again, and
+	 * the log should not fill with it.  The connection is dropped and
+	 * the rpc client's timer reconnects after the delay (no thread per
+	 * brick connection waits for it). */
+	int refusals;	  /* consecutive refused handshakes */
+	int last_refusal; /* its errno, to log a change once */
 	struct client_fdctx *fds;
 	int fd_count;
 	atomic_int pending; /* fops sent, not yet answered */
@@ -715,14 +712,6 @@ static void client_reopen_all(struct client_priv *priv, uint64_t generation)
 		client_set_up(priv, generation);
 }
 
-static uint64_t client_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* The brick said no.  Log it once (and when the reason changes), and
  * try again after a backoff of 1 s doubling up to 30 s. */
 static void client_handshake_refused(struct client_priv *priv, int err)
@@ -742,9 +731,8 @@ static void client_handshake_refused(struct client_priv *priv, int err)
 	delay = 1000ull << (priv->refusals - 1);
 	if (delay > 30000)
 		delay = 30000;
-	priv->retry_at_ms = client_now_ms() + delay;
-	pthread_cond_signal(&priv->retry_cond);
 	pthread_mutex_unlock(&priv->lock);
+	rpc_clnt_reconnect_after(priv->clnt, (unsigned)delay);
 	if (loud)
 		xl_err(priv->xl->name,
 		       "handshake with %s:%u refused: volume=%s errno=%d (%s)",
@@ -779,7 +767,6 @@ static void client_handshake_cbk(void *cookie, int status,
 	pthread_mutex_lock(&priv->lock);
 	priv->refusals = 0;
 	priv->last_refusal = 0;
-	priv->retry_at_ms = 0;
 	generation = priv->generation;
 	pthread_mutex_unlock(&priv->lock);
 	client_reopen_all(priv, generation);
@@ -810,50 +797,13 @@ static void client_send_handshake(struct client_priv *priv)
 static void client_on_connect(void *ctx)
 {
 	struct client_priv *priv = ctx;
-	bool wait;
 
 	pthread_mutex_lock(&priv->lock);
 	priv->generation++;
 	priv->connected = true;
 	priv->up = false;
-	/* After a refusal the retry thread sends the handshake when the
-	 * backoff is over. */
-	wait = priv->retry_at_ms != 0;
 	pthread_mutex_unlock(&priv->lock);
-	if (!wait)
-		client_send_handshake(priv);
-}
-
-/* Sends the handshake again once a refusal's backoff is over. */
-static void *client_retry_main(void *arg)
-{
-	struct client_priv *priv = arg;
-
-	pthread_mutex_lock(&priv->lock);
-	while (!priv->stopping) {
-		uint64_t now = client_now_ms();
-		struct timespec ts;
-
-		if (priv->retry_at_ms && now >= priv->retry_at_ms) {
-			bool send = priv->connected && !priv->up;
-
-			priv->retry_at_ms = 0;
-			pthread_mutex_unlock(&priv->lock);
-			if (send)
-				client_send_handshake(priv);
-			pthread_mutex_lock(&priv->lock);
-			continue;
-		}
-		if (!priv->retry_at_ms) {
-			pthread_cond_wait(&priv->retry_cond, &priv->lock);
-			continue;
-		}
-		ts.tv_sec = (time_t)(priv->retry_at_ms / 1000);
-		ts.tv_nsec = (long)(priv->retry_at_ms % 1000) * 1000000;
-		pthread_cond_timedwait(&priv->retry_cond, &priv->lock, &ts);
-	}
-	pthread_mutex_unlock(&priv->lock);
-	return NULL;
+	client_send_handshake(priv);
 }
 
 static void client_on_disconnect(void *ctx, int err)
@@ -942,7 +892,6 @@ static int client_init(struct xl *xl, char **err)
 	    .on_notice = client_on_notice,
 	};
 	struct rpc_clnt_opts opts = {0};
-	pthread_condattr_t cattr;
 	struct client_priv *priv;
 	struct rpc_evloop *loop = NULL;
 	int64_t port = RPC_DEFAULT_PORT, ping = 10;
@@ -953,10 +902,6 @@ static int client_init(struct xl *xl, char **err)
 		return -ENOMEM;
 	priv->xl = xl;
 	pthread_mutex_init(&priv->lock, NULL);
-	pthread_condattr_init(&cattr);
-	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
-	pthread_cond_init(&priv->retry_cond, &cattr);
-	pthread_condattr_destroy(&cattr);
 	xl->private = priv;
 	if (xl_opt_str(xl, "remote-host", &priv->host) != 0 ||
 	    xl_opt_str(xl, "remote-subvolume", &priv->subvol) != 0) {
@@ -989,13 +934,6 @@ static int client_init(struct xl *xl, char **err)
 		ret = -EINVAL;
 		goto fail;
 	}
-	ret =
-	    -pthread_create(&priv->retry_thread, NULL, client_retry_main, priv);
-	if (ret != 0) {
-		*err = strdup("cannot start the handshake retry thread");
-		goto fail;
-	}
-	priv->retry_thread_ok = true;
 	return 0;
 fail:
 	client_fini(xl);
@@ -1008,13 +946,6 @@ static void client_fini(struct xl *xl)
 
 	if (!priv)
 		return;
-	if (priv->retry_thread_ok) {
-		pthread_mutex_lock(&priv->lock);
-		priv->stopping = true;
-		pthread_cond_signal(&priv->retry_cond);
-		pthread_mutex_unlock(&priv->lock);
-		pthread_join(priv->retry_thread, NULL);
-	}
 	if (priv->clnt) {
 		/* Fails every pending call (their fops unwind ENOTCONN). */
 		rpc_clnt_destroy(priv->clnt);
@@ -1027,7 +958,6 @@ static void client_fini(struct xl *xl)
 		c->linked = false;
 	priv->fds = NULL;
 	pthread_mutex_unlock(&priv->lock);
-	pthread_cond_destroy(&priv->retry_cond);
 	pthread_mutex_destroy(&priv->lock);
 	free(priv);
 	xl->private = NULL;
