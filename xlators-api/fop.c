@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "fop.h"
 #include "inode.h"
+#include "xdata-keys.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -357,4 +358,13 @@ void xl_iatt_to_stat(const struct xl_iatt *ia, struct stat *st)
 	st->st_mtim.tv_nsec = ia->mtime_nsec;
 	st->st_ctim.tv_sec = ia->ctime;
 	st->st_ctim.tv_nsec = ia->ctime_nsec;
+}
+
+int xl_reply_no_cache(struct xl_reply *reply)
+{
+	if (!reply->xdata)
+		reply->xdata = xl_dict_new();
+	if (!reply->xdata)
+		return -ENOMEM;
+	return xl_dict_set_u64(reply->xdata, XL_KEY_NO_CACHE, 1);
 }

@@ -293,6 +293,9 @@ int xl_loc_copy(struct xl_loc *dst, const struct xl_loc *src);
 void xl_loc_clear(struct xl_loc *loc);
 /* Move src into dst (dst cleared first); src is left zeroed. */
 void xl_reply_move(struct xl_reply *dst, struct xl_reply *src);
+/* Mark a reply XL_KEY_NO_CACHE (xdata-keys.h): caches above keep none of
+ * it.  0 or -ENOMEM. */
+int xl_reply_no_cache(struct xl_reply *reply);
 int xl_reply_copy(struct xl_reply *dst, const struct xl_reply *src);
 
 void xl_dirents_free(struct xl_dirent *entries, uint32_t count);

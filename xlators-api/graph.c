@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #ifndef MORTAR_XLATOR_DIR
 #define MORTAR_XLATOR_DIR "/usr/local/lib/mortar/xlator"
@@ -466,6 +467,18 @@ void xl_graph_destroy(struct xl_graph *g)
 {
 	if (!g)
 		return;
+	/* Close the teardown gate (graph.h); an event being delivered
+	 * finishes first (bounded: a stuck one is logged, not waited for). */
+	atomic_store(&g->stopping, true);
+	for (int k = 0; atomic_load(&g->events_in) > 0; k++) {
+		if (k == 2000) {
+			xl_warn("graph",
+				"an event is still being delivered after 2 s: "
+				"tearing the graph down anyway");
+			break;
+		}
+		usleep(1000);
+	}
 	if (g->inited) {
 		char *seen = calloc((size_t)g->count, 1);
 		struct xl **order = calloc((size_t)g->count, sizeof(*order));

@@ -74,6 +74,13 @@ struct xl_graph {
 	/* Internal calls in flight (call.c), for the state dump. */
 	pthread_mutex_t internal_lock;
 	struct xl_call *internal_calls; /* internal_lock */
+	/* Teardown gate: xl_graph_destroy sets stopping, waits (bounded)
+	 * until no event (notify, cache notice) is being delivered, then
+	 * runs the finis.  Events that come later (a brick's notice, the
+	 * CHILD_DOWN of a connection being closed) are dropped, so none
+	 * reaches a translator whose fini already ran. */
+	atomic_bool stopping;
+	atomic_int events_in;
 };
 
 /*

@@ -64,4 +64,11 @@
  * before renaming a directory over another, so no child replaces it. */
 #define XL_KEY_CHECK_ONLY "mortar.check-only"
 
+/* u64 1, in a reply's xdata: what this reply says is not settled (a
+ * replica copy to heal or in split-brain, a directory or layout being
+ * repaired), so a cache above must not keep it, and drops what it had
+ * for the object: the next call goes down and meets the translator that
+ * decides (performance/md-cache). */
+#define XL_KEY_NO_CACHE "mortar.no-cache"
+
 #endif

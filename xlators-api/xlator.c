@@ -19,15 +19,38 @@ int xl_notify(struct xl *xl, enum xl_event ev, struct xl *from)
 	return xl_notify_default(xl, ev, from);
 }
 
+/* Enter / leave the delivery of an event in xl's graph (see the teardown
+ * gate in graph.h): false when the graph is being torn down. */
+static bool xl_event_enter(struct xl_graph *g)
+{
+	if (!g)
+		return true;
+	atomic_fetch_add(&g->events_in, 1);
+	if (atomic_load(&g->stopping)) {
+		atomic_fetch_sub(&g->events_in, 1);
+		return false;
+	}
+	return true;
+}
+
+static void xl_event_leave(struct xl_graph *g)
+{
+	if (g)
+		atomic_fetch_sub(&g->events_in, 1);
+}
+
 void xl_notify_parents(struct xl *xl, enum xl_event ev)
 {
 	struct xl_graph *g = xl->graph;
 
+	if (!xl_event_enter(g))
+		return;
 	for (int i = 0; i < xl->parent_count; i++)
 		xl_notify(xl->parents[i], ev, xl);
 	/* The top has no parents: tell the program that owns the graph. */
 	if (g && xl == g->top && g->top_notify)
 		g->top_notify(g, ev, g->top_notify_data);
+	xl_event_leave(g);
 }
 
 int xl_notify_default(struct xl *xl, enum xl_event ev, struct xl *from)
@@ -57,6 +80,8 @@ void xl_upcall_parents(struct xl *xl, const struct xl_upcall *up)
 {
 	struct xl_graph *g = xl->graph;
 
+	if (!xl_event_enter(g))
+		return;
 	for (int i = 0; i < xl->parent_count; i++) {
 		struct xl *p = xl->parents[i];
 
@@ -67,6 +92,7 @@ void xl_upcall_parents(struct xl *xl, const struct xl_upcall *up)
 	}
 	if (g && xl == g->top && g->top_upcall)
 		g->top_upcall(g, up, g->top_upcall_data);
+	xl_event_leave(g);
 }
 
 /* Each accounted block starts with this header so xl_free can find the

@@ -118,7 +118,7 @@ struct vg {
 	char *volfile_dir; /* absolute: what the servers serve */
 	bool force;
 	bool no_write_behind; /* leave performance/write-behind out */
-	bool md_cache;	      /* put performance/md-cache in (off by default) */
+	bool md_cache;	      /* put performance/md-cache in (the default) */
 	bool quiet;
 	struct vg_brick *bricks;
 	int nbricks;
@@ -219,8 +219,8 @@ static void vg_usage(FILE *out)
 		"  --md-cache           put performance/md-cache in the "
 		"client graph (caches\n"
 		"                       attributes, entries and chosen "
-		"xattrs; off by default)\n"
-		"  --no-md-cache        leave it out (the default)\n"
+		"xattrs; the default)\n"
+		"  --no-md-cache        leave it out\n"
 		"  --force              replace existing volfiles of NAME\n"
 		"  -q, --quiet          no summary on stdout\n"
 		"  -h, --help\n"
@@ -829,9 +829,9 @@ static void vg_build_client_file(struct vg *vg, struct vg_file *f)
 		vg_add_subvol(v, under);
 	}
 	/* Above write-behind, so cached sizes include the writes in flight
-	 * (md-cache.c).  Off unless asked for: it answers from its cache
-	 * what a translator below would refuse or heal (a split-brain's
-	 * stat, a directory missing on one brick) until the timeout. */
+	 * (md-cache.c).  The cluster translators mark what is not settled
+	 * (a copy to heal, a split-brain, a repaired directory) no-cache,
+	 * so it never answers what they would refuse or heal. */
 	if (vg->md_cache) {
 		under = f->vols[f->nvols - 1].name;
 		v = vg_add_volume(f, vg_printf("%s-md-cache", vg->name),
@@ -1096,7 +1096,7 @@ static void vg_free(struct vg *vg)
 
 int main(int argc, char **argv)
 {
-	struct vg vg = {0};
+	struct vg vg = {.md_cache = true}; /* md-cache in by default */
 	char **texts;
 
 	vg_parse_args(argc, argv, &vg);

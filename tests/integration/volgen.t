@@ -139,7 +139,8 @@ dr_shape() {
 		d-replicate-1 cluster/replicate d-client-2 d-client-3
 		d-dht cluster/distribute d-replicate-0 d-replicate-1
 		d-write-behind performance/write-behind d-dht
-		d debug/trace d-write-behind
+		d-md-cache performance/md-cache d-write-behind
+		d debug/trace d-md-cache
 	EOF
 	diff "$MT_TMP/want" "$MT_TMP/got" || return 1
 	# Ports: 24010, 24011 on the first host; the second host counts
@@ -157,9 +158,10 @@ tap_check "distributed-replicate 2x2: names, subvolumes, ports, --option" dr_sha
 
 other_shapes() {
 	gen u unify h:/a h:/b h:/c &&
-		[ "$(shape "$O/u.vol" | tail -n 3)" = "u-unify cluster/unify u-client-0 u-client-1 u-client-2
+		[ "$(shape "$O/u.vol" | tail -n 4)" = "u-unify cluster/unify u-client-0 u-client-1 u-client-2
 u-write-behind performance/write-behind u-unify
-u debug/trace u-write-behind" ] &&
+u-md-cache performance/md-cache u-write-behind
+u debug/trace u-md-cache" ] &&
 		[ "$(opt "$O/u.vol" u-unify scheduler)" = rr ] || return 1
 	gen u unify --scheduler nufa h:/a h:/b &&
 		[ "$(opt "$O/u.vol" u-unify scheduler)" = nufa ] || return 1
@@ -169,11 +171,11 @@ t debug/trace t-dht" ] || return 1
 	gen t distribute --no-md-cache h:/a h:/b &&
 		[ "$(shape "$O/t.vol" | tail -n 2)" = "t-write-behind performance/write-behind t-dht
 t debug/trace t-write-behind" ] || return 1
-	gen r replicate h:/a h:/b h:/c &&
+	gen r replicate --no-md-cache h:/a h:/b h:/c &&
 		[ "$(shape "$O/r.vol" | tail -n 3)" = "r-replicate-0 cluster/replicate r-client-0 r-client-1 r-client-2
 r-write-behind performance/write-behind r-replicate-0
 r debug/trace r-write-behind" ] || return 1
-	gen ur unify-replicate --md-cache --replica 3 h:/a h:/b h:/c g:/a g:/b g:/c &&
+	gen ur unify-replicate --replica 3 h:/a h:/b h:/c g:/a g:/b g:/c &&
 		[ "$(shape "$O/ur.vol" | tail -n 6)" = "ur-replicate-0 cluster/replicate ur-client-0 ur-client-1 ur-client-2
 ur-replicate-1 cluster/replicate ur-client-3 ur-client-4 ur-client-5
 ur-unify cluster/unify ur-replicate-0 ur-replicate-1

@@ -237,6 +237,7 @@ static void dht_layout_written(struct xl_call *call, struct xl_call **children,
 	struct dht_local *local = dht_local(call);
 
 	(void)cookie;
+	local->repaired = true;
 	dht_layout_set_failed(call, children, subvols, n, "repair");
 	if (local->owner) {
 		dht_send(call, XL_FOP_INODELK, local->layout_lock_on,
@@ -369,6 +370,7 @@ static void dht_dir_mkdir_done(struct xl_call *call, struct xl_call **children,
 		int s = subvols[k];
 
 		if (children[k]->reply.ret == 0) {
+			local->repaired = true;
 			local->dir_on[s] = true;
 			local->missing[s] = false;
 			xl_info(xl->name, "directory %s (%s) made on %s",
@@ -864,6 +866,9 @@ static void dht_lookup_reply(struct xl_call *call)
 	}
 	call->reply.ret = 0;
 	call->reply.attr = w->attr;
+	/* Repaired or mid-exchange: caches above keep nothing of it. */
+	if (local->repaired || w->xchg)
+		xl_reply_no_cache(&call->reply);
 	if (!w->is_dir) {
 		struct xl_inode *inode = NULL;
 

@@ -192,6 +192,7 @@ struct dht_local {
 	bool xlocked;		   /* this call holds the exchange lock */
 	int xtries;		   /* waits for exchanges so far */
 	bool dir_xchg;		   /* a directory copy carries an intent */
+	bool repaired;		   /* lookup made a copy or wrote a layout */
 	struct xl_iobuf *xintent;  /* the intent a resolution found */
 	const struct xl_loc *rloc; /* dht_resolve's loc, w, next */
 	struct dht_where *rw;

@@ -216,6 +216,10 @@ static void afr_lookup_done(struct xl_call *call, struct xl_call **children,
 			call->reply.ret = -ENOTCONN;
 		}
 	}
+	/* Not settled (a copy to heal, blamed or in split-brain): no cache
+	 * above may answer for it; the next call comes here again. */
+	if ((v.sb & types) || (heal & types) || missing || (bad & valid))
+		xl_reply_no_cache(&call->reply);
 	if (((heal & types) || missing) && priv->heal_on_lookup) {
 		if (heal & types)
 			afr_heal_background(priv, call->reply.attr.gfid);
@@ -357,6 +361,21 @@ void afr_inspect(struct xl_call *call, void (*then)(struct xl_call *call))
 
 static void afr_read_wind(struct xl_call *call);
 
+/* An object with an up copy blamed or in split-brain: what a read says
+ * of it may change at the next heal (no cache keeps it). */
+static bool afr_unsettled(struct afr_local *l)
+{
+	uint32_t up = afr_up_mask(l->priv);
+	bool unsettled = false;
+
+	if (l->ai) {
+		pthread_mutex_lock(&l->ai->lock);
+		unsettled = l->ai->sb || (l->ai->bad & up);
+		pthread_mutex_unlock(&l->ai->lock);
+	}
+	return unsettled;
+}
+
 static void afr_read_cbk(struct xl_call *call, struct xl_call *child,
 			 void *cookie)
 {
@@ -369,6 +388,8 @@ static void afr_read_cbk(struct xl_call *call, struct xl_call *child,
 		return;
 	}
 	xl_reply_move(&call->reply, &child->reply);
+	if (call->reply.ret >= 0 && afr_unsettled(l))
+		xl_reply_no_cache(&call->reply);
 	xl_unwind(call);
 }
 

@@ -391,6 +391,8 @@ static void unify_heal_done(struct xl_call *call, struct xl_call **children,
 		       xl_gfid_to_str(local->attr.gfid, g), call->args.loc.name,
 		       ret);
 	}
+	/* Repaired just now: caches above keep nothing of this answer. */
+	xl_reply_no_cache(&local->saved);
 	unify_lookup_finish(call, UNIFY_CTX_DIR);
 }
 
@@ -445,10 +447,12 @@ static void unify_lookup_done(struct xl_call *call, struct xl_call **children,
 	if (first_file >= 0) {
 		int winner = index[first_file];
 
-		if (files & (files - 1))
+		xl_reply_move(&local->saved, &children[first_file]->reply);
+		if (files & (files - 1)) {
 			unify_warn_dup(call->xl, &call->args.loc, files,
 				       winner);
-		xl_reply_move(&local->saved, &children[first_file]->reply);
+			xl_reply_no_cache(&local->saved);
+		}
 		unify_lookup_finish(call, (uintptr_t)winner + 1);
 		return;
 	}

@@ -28,7 +28,11 @@
  * the bricks' sizes while writes are still in flight.
  *
  * Calls with xdata (a translator above asking for something) pass through
- * without being answered here; their replies still fill.
+ * without being answered here; their replies still fill.  A reply marked
+ * XL_KEY_NO_CACHE (a replica copy to heal or in split-brain, a directory
+ * unify or distribute just repaired) fills nothing and drops what was
+ * cached for its object, so the next call meets the translator that
+ * decides: a split-brain's EIO is never hidden behind a cached stat.
  *
  * Locking: priv->lock guards the table; never held across a wind, an
  * unwind or an upcall.
@@ -38,6 +42,7 @@
 #include "buf.h"
 #include "log.h"
 #include "md-cache-table.h"
+#include "xdata-keys.h"
 #include "xlator.h"
 
 #include <errno.h>
@@ -117,6 +122,30 @@ static struct mdc_local *mdc_begin(struct xl *xl, struct xl_call *call,
 
 /* ---- reads answered from the cache ------------------------------------- */
 
+/* A reply a translator below marked XL_KEY_NO_CACHE: keep nothing of it
+ * and drop what is cached for the object and the name (a stat answered
+ * from here would hide the split-brain's EIO, or a heal's outcome). */
+static void mdc_no_cache(struct xl_call *call, const struct xl_reply *r)
+{
+	const struct xl_args *a = &call->args;
+	const uint8_t *gfid = mdc_call_gfid(call);
+	const uint32_t all = XL_UP_ATTR | XL_UP_XATTR;
+
+	if (gfid)
+		mdc_inval(call->xl, gfid, all, NULL, NULL);
+	if ((xl_fop_info[call->fop].reply & XL_R_ATTR) &&
+	    !xl_gfid_is_null(r->attr.gfid))
+		mdc_inval(call->xl, r->attr.gfid, all, NULL, NULL);
+	if (call->fop == XL_FOP_LOOKUP && a->loc.name)
+		mdc_inval(call->xl, NULL, XL_UP_ENTRY, a->loc.pargfid,
+			  a->loc.name);
+	if (call->fop == XL_FOP_READDIRPLUS)
+		for (uint32_t i = 0; i < r->entry_count; i++)
+			if (!xl_gfid_is_null(r->entries[i].attr.gfid))
+				mdc_inval(call->xl, r->entries[i].attr.gfid,
+					  all, NULL, NULL);
+}
+
 static void mdc_fill_cbk(struct xl_call *call, struct xl_call *child,
 			 void *cookie)
 {
@@ -125,6 +154,11 @@ static void mdc_fill_cbk(struct xl_call *call, struct xl_call *child,
 	const struct xl_args *a = &call->args;
 	const struct xl_reply *r = &child->reply;
 
+	if (r->ret >= 0 && xl_dict_get(r->xdata, XL_KEY_NO_CACHE)) {
+		mdc_no_cache(call, r);
+		xl_default_cbk(call, child, NULL);
+		return;
+	}
 	pthread_mutex_lock(&priv->lock);
 	switch (call->fop) {
 	case XL_FOP_LOOKUP:
