@@ -254,6 +254,7 @@ static void dht_fd_ctx_free(struct xl *xl, void *p)
 {
 	struct dht_fdctx *ctx = p;
 
+	dht_readdir_ctx_free(xl, ctx);
 	pthread_mutex_destroy(&ctx->lock);
 	xl_free(xl, ctx);
 }
@@ -276,18 +277,22 @@ bool dht_is_migrated_copy(const struct xl_iatt *attr)
 	       attr->nlink == 0;
 }
 
-int dht_readdirp_req(struct xl_call *child)
+int dht_readdirp_xdata(struct xl_dict **xdata)
 {
 	static const char req[] = DHT_XATTR_LINKTO;
-	struct xl_dict *d =
-	    child->args.xdata ? xl_dict_copy(child->args.xdata) : xl_dict_new();
+	struct xl_dict *d = *xdata ? xl_dict_copy(*xdata) : xl_dict_new();
 
-	if (child->args.xdata)
-		xl_dict_unref(child->args.xdata);
-	child->args.xdata = d;
+	if (*xdata)
+		xl_dict_unref(*xdata);
+	*xdata = d;
 	if (!d)
 		return -ENOMEM;
 	return xl_dict_set(d, XL_KEY_XATTR_REQ, req, sizeof(req));
+}
+
+int dht_readdirp_req(struct xl_call *child)
+{
+	return dht_readdirp_xdata(&child->args.xdata);
 }
 
 bool dht_dirent_is_linkto(const struct xl_dirent *d,
@@ -367,6 +372,8 @@ void dht_release(struct xl *xl, struct xl_call *call)
 	int subvols[DHT_MAX_SUBVOLS];
 	int n = dht_fd_subvols(xl, call->args.fd, subvols);
 
+	if (call->fop == XL_FOP_RELEASEDIR)
+		dht_readdir_release(xl, call->args.fd);
 	/* Each child's slot is closed when the fd dies (fd_ctx_free of
 	 * protocol/client); this tells the ones that hold it now. */
 	for (int k = 0; k < n; k++)
@@ -603,9 +610,15 @@ static void dht_dump(struct xl *xl, FILE *out)
 	fprintf(out,
 		"\nmin_free_bytes=%" PRId64 " min_free_percent=%d\n"
 		"linkto_creates=%" PRIu64 " dir_repairs=%" PRIu64
-		" migrate_repeats=%" PRIu64 "\n",
+		" migrate_repeats=%" PRIu64 "\n"
+		"readdir_prefetch_hits=%" PRIu64
+		" readdir_prefetch_waits=%" PRIu64
+		" readdir_prefetch_misses=%" PRIu64 "\n",
 		priv->min_free_bytes, priv->min_free_percent,
-		priv->linkto_creates, priv->repairs, priv->migrate_repeats);
+		priv->linkto_creates, priv->repairs, priv->migrate_repeats,
+		(uint64_t)atomic_load(&priv->rd_hits),
+		(uint64_t)atomic_load(&priv->rd_waits),
+		(uint64_t)atomic_load(&priv->rd_misses));
 	pthread_mutex_unlock(&priv->lock);
 }
 

@@ -7,8 +7,9 @@
  * descriptor),
  * dht-lookup.c (finding names, directory layouts and their repair),
  * dht-entry.c (fops that create, remove or rename names), dht-dir.c
- * (readdir, statfs, directory-wide fops), dht-inode.c (fops on a known
- * file, and the write path during a migration), dht-exchange.c
+ * (opendir, statfs, directory-wide fops), dht-inode.c (fops on a known
+ * file, and the write path during a migration), dht-readdir.c (readdir:
+ * every child's batches read ahead in parallel), dht-exchange.c
  * (RENAME_EXCHANGE across children), dht-layout.c (the pure layout
  * math).  What is stored on bricks is in doc/cluster.md.
  *
@@ -81,6 +82,9 @@ struct dht_priv {
 	uint64_t linkto_creates; /* creates sent elsewhere (min-free-disk) */
 	uint64_t repairs;	 /* directories repaired */
 	uint64_t migrate_repeats; /* writes repeated on a migration target */
+	/* readdir answered from a prefetched batch at once, after waiting
+	 * for it, or read directly (dht-readdir.c); not under lock */
+	atomic_uint_fast64_t rd_hits, rd_waits, rd_misses;
 };
 
 /* What distribute keeps on an inode (xl_inode ctx slot).  lock guards the
@@ -94,9 +98,16 @@ struct dht_ictx {
 	struct dht_range ranges[]; /* dir: [priv->n] */
 };
 
-/* What distribute keeps on an open fd. */
+struct dht_rdslot;
+
+/* What distribute keeps on an open fd.  lock guards the fields (and the
+ * readdir slots, dht-readdir.c). */
 struct dht_fdctx {
 	pthread_mutex_t lock;
+	bool released;	       /* dir: releasedir seen, no more prefetches */
+	struct dht_rdslot *rd; /* dir: [rd_count] batches read ahead, NULL
+				* until the first readdir */
+	int rd_count;
 	int subvol;	   /* file: child it was opened on */
 	int migrate_dst;   /* file: child a migration copies it to, -1 */
 	bool dst_open;	   /* fd opened on migrate_dst too */
@@ -228,8 +239,10 @@ bool dht_is_linkto(const struct xl_iatt *attr, const struct xl_dict *xdata);
 /* The source copy of a finished migration: the mark, and no name left
  * (only fds opened before reach it; doc/cluster.md). */
 bool dht_is_migrated_copy(const struct xl_iatt *attr);
-/* Ask a child's readdirplus which entries carry the linkto xattr. */
+/* Ask a child's readdirplus which entries carry the linkto xattr (in its
+ * args.xdata, or in *xdata: replaced by a copy with the request). */
 int dht_readdirp_req(struct xl_call *child);
+int dht_readdirp_xdata(struct xl_dict **xdata);
 /* A readdirplus entry is a linkto file: mode 01000 and named in the
  * reply's list of entries with the linkto xattr.  *cursor starts at 0 for
  * each reply (entries are asked about in listing order). */
@@ -326,11 +339,19 @@ void dht_xchg_free(struct xl *xl, struct dht_xchg *x);
 
 /* dht-dir.c */
 void dht_opendir(struct xl *xl, struct xl_call *call);
-void dht_readdir(struct xl *xl, struct xl_call *call);
 void dht_statfs(struct xl *xl, struct xl_call *call);
 /* Read every child's statfs again when the last is older than 1 s (or
  * always with force); then next. */
 void dht_statfs_refresh(struct xl_call *call, bool force, dht_next_fn next);
+
+/* dht-readdir.c */
+/* readdir and readdirplus. */
+void dht_readdir(struct xl *xl, struct xl_call *call);
+/* releasedir of fd: no prefetch starts any more; ready batches freed. */
+void dht_readdir_release(struct xl *xl, struct xl_fd *fd);
+/* Free what f's readdir slots hold (fd ctx free: none is in flight, as
+ * each in-flight prefetch holds a ref to the fd). */
+void dht_readdir_ctx_free(struct xl *xl, struct dht_fdctx *f);
 
 /* dht-inode.c */
 void dht_inode_fop(struct xl *xl, struct xl_call *call);
