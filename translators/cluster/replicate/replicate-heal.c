@@ -491,6 +491,7 @@ int afr_heal_one(struct afr_priv *priv, const uint8_t *gfid,
 			pthread_mutex_lock(&ai->lock);
 			if (ai->estate == AFR_E_NONE)
 				ai->bad = 0;
+			ai->unjudged = 0;
 			ai->sb = 0;
 			pthread_mutex_unlock(&ai->lock);
 			afr_inode_put(priv, ai);

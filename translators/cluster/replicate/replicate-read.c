@@ -27,14 +27,20 @@
 int afr_read_child(struct afr_priv *priv, struct afr_inode *ai,
 		   uint32_t exclude)
 {
-	uint32_t bad = 0;
+	uint32_t bad = 0, unjudged = 0;
+	int c;
 
 	if (ai) {
 		pthread_mutex_lock(&ai->lock);
 		bad = ai->bad;
+		unjudged = ai->unjudged;
 		pthread_mutex_unlock(&ai->lock);
 	}
-	return afr_read_child_of(priv, ai ? ai->gfid : NULL, bad, exclude);
+	c = afr_read_child_of(priv, ai ? ai->gfid : NULL, bad | unjudged,
+			      exclude);
+	if (c < 0 && unjudged)
+		c = afr_read_child_of(priv, ai ? ai->gfid : NULL, bad, exclude);
+	return c;
 }
 
 /* ---- lookup ------------------------------------------------------------ */
@@ -190,6 +196,7 @@ static void afr_lookup_done(struct xl_call *call, struct xl_call **children,
 			    bad; /* our own writes run: keep what we saw */
 		else
 			ai->bad = bad;
+		ai->unjudged &= ~valid;
 		ai->sb = v.sb & types;
 		pthread_mutex_unlock(&ai->lock);
 	}
@@ -308,6 +315,7 @@ static void afr_inspect_cbk(struct xl_call *none, struct xl_call *ic, void *ctx)
 		pthread_mutex_lock(&l->ai->lock);
 		if (!(v.sb & (1u << AFR_DATA)) && l->ai->estate == AFR_E_NONE)
 			l->ai->bad = bad;
+		l->ai->unjudged &= ~in->valid;
 		/* Data only: the metadata verdict of the lookup stands. */
 		l->ai->sb =
 		    (l->ai->sb & ~(1u << AFR_DATA)) | (v.sb & (1u << AFR_DATA));

@@ -105,6 +105,7 @@ struct afr_inode *afr_inode_get(struct afr_priv *priv, const uint8_t *gfid)
 		ai = xl_calloc(priv->xl, 1, sizeof(*ai));
 		if (ai) {
 			memcpy(ai->gfid, gfid, XL_GFID_LEN);
+			ai->unjudged = priv->returned;
 			pthread_mutex_init(&ai->lock, NULL);
 			ai->hash_next = priv->table[b];
 			priv->table[b] = ai;
@@ -240,6 +241,20 @@ static int afr_child_index(struct afr_priv *priv, struct xl *from)
 	return -1;
 }
 
+/* priv->lock held: children `bits` are back; every object, known now or
+ * later, is to be judged again before they serve its reads. */
+static void afr_mark_unjudged_locked(struct afr_priv *priv, uint32_t bits)
+{
+	priv->returned |= bits;
+	for (int b = 0; b < AFR_BUCKETS; b++)
+		for (struct afr_inode *ai = priv->table[b]; ai;
+		     ai = ai->hash_next) {
+			pthread_mutex_lock(&ai->lock);
+			ai->unjudged |= bits;
+			pthread_mutex_unlock(&ai->lock);
+		}
+}
+
 static int afr_notify(struct xl *xl, enum xl_event ev, struct xl *from)
 {
 	struct afr_priv *priv = xl->private;
@@ -255,6 +270,12 @@ static int afr_notify(struct xl *xl, enum xl_event ev, struct xl *from)
 			priv->crawl_wanted |= 1u << i;
 			pthread_cond_signal(&priv->cond);
 		}
+		/* Back after an absence: it may have missed changes to any
+		 * object.  Not read from until a lookup or an open judges
+		 * the object again (a stat answered from the copy that
+		 * missed a write gave the kernel the old size). */
+		if (!(priv->up & (1u << i)) && (priv->seen_down & (1u << i)))
+			afr_mark_unjudged_locked(priv, 1u << i);
 		priv->up |= 1u << i;
 		priv->seen_down &= ~(1u << i);
 		if (!priv->announced) {

@@ -78,7 +78,11 @@ struct afr_inode {
 	int refs;		     /* priv->lock */
 	uint8_t gfid[XL_GFID_LEN];
 	pthread_mutex_t lock;
-	uint32_t bad;  /* children not to read from (blamed / failed) */
+	uint32_t bad; /* children not to read from (blamed / failed) */
+	/* Children that came back after an absence since this object was
+	 * last judged (lookup, open, heal): they may have missed a change
+	 * to it, so reads avoid them while another copy can answer. */
+	uint32_t unjudged;
 	uint32_t sb;   /* AFR_TYPES bits: split-brain seen on lookup */
 	uint32_t type; /* S_IFMT once known */
 	bool healing;  /* a background heal runs */
@@ -137,6 +141,7 @@ struct afr_priv {
 	_Atomic uint32_t up;
 	pthread_mutex_t lock; /* guards seen_down, table, heal counters */
 	uint32_t seen_down;   /* children that went down since first up */
+	uint32_t returned;    /* children that came back after an absence */
 	bool announced;	      /* CHILD_UP sent to the parents */
 	struct afr_inode *table[AFR_BUCKETS];
 	int inode_count;

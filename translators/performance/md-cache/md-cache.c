@@ -509,9 +509,9 @@ static void mdc_dump(struct xl *xl, FILE *out)
 	max = priv->table.max;
 	pthread_mutex_unlock(&priv->lock);
 	fprintf(out,
-		"inodes=%u\nmax-entries=%u\nhits=%" PRIu64 "\nmisses=%" PRIu64
-		"\nrefused-fills=%" PRIu64 "\nevictions=%" PRIu64
-		"\ninvalidations=%" PRIu64 "\n",
+		"cached-inodes=%u\nmax-entries=%u\nhits=%" PRIu64
+		"\nmisses=%" PRIu64 "\nrefused-fills=%" PRIu64
+		"\nevictions=%" PRIu64 "\ninvalidations=%" PRIu64 "\n",
 		count, max, st.hits, st.misses, st.refused_fills, st.evictions,
 		st.invalidations);
 }
