@@ -1,5 +1,13 @@
 /*
- * replicate-eager.c - cluster/replicate: writes, with eager locking.
+ * replicate-eager.c - cluster/replicate: writes and entry changes, with
+ * eager locking.
+ *
+ * Entry changes (create, mknod, mkdir, symlink, link, unlink, rmdir, a
+ * rename inside one directory) take the same path on their parent
+ * directory, with the entry lock and entry counters (ai->etype): a client
+ * making or removing many names in one directory pays the lock and the
+ * pre-op once, not per name.  Another client's change there waits at the
+ * brick until the hold ends (idle, or AFR_EAGER_MAX_HOLD_MS).
  *
  * The first write on a file takes the data lock and does the pre-op once
  * (struct afr_inode.estate), the following writes from this client only
@@ -32,6 +40,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Longest an eager lock is kept while writes keep coming. */
 #define AFR_EAGER_MAX_HOLD_MS 1000
@@ -151,7 +160,7 @@ static void afr_eager_preop_cbk(struct xl_call *none, struct xl_call *ic,
 		for (int i = 0; i < priv->n; i++)
 			if (e->locked & (1u << i)) {
 				afr_inodelk_args(
-				    &a, e->ai->gfid, AFR_DATA, F_UNLCK,
+				    &a, e->ai->gfid, e->ai->etype, F_UNLCK,
 				    afr_eager_owner(e->ai), F_SETLK);
 				xl_call_internal(priv->xl, e->origin,
 						 priv->children[i],
@@ -180,7 +189,8 @@ static void afr_eager_preop(struct afr_eager *e)
 		e->rets[i] = 0;
 		if (!(e->on & (1u << i)))
 			continue;
-		if (afr_xattrop_args(priv, &a, e->ai->gfid, AFR_DATA, all, 1)) {
+		if (afr_xattrop_args(priv, &a, e->ai->gfid, e->ai->etype, all,
+				     1)) {
 			xl_call_internal_fail(priv->xl, priv->children[i],
 					      XL_FOP_XATTROP, -ENOMEM,
 					      afr_eager_preop_cbk, e);
@@ -221,7 +231,7 @@ static void afr_eager_lock_next(struct afr_eager *e)
 			e->pos++;
 			continue;
 		}
-		afr_inodelk_args(&a, e->ai->gfid, AFR_DATA, F_WRLCK,
+		afr_inodelk_args(&a, e->ai->gfid, e->ai->etype, F_WRLCK,
 				 afr_eager_owner(e->ai), F_SETLKW);
 		xl_call_internal(priv->xl, e->origin, priv->children[i],
 				 XL_FOP_INODELK, NULL, &a, afr_eager_lock_cbk,
@@ -233,7 +243,8 @@ static void afr_eager_lock_next(struct afr_eager *e)
 
 /* Called with ai->lock held and estate NONE: start taking the lock. */
 static void afr_eager_start_locked(struct afr_priv *priv, struct afr_inode *ai,
-				   struct xl_call *call, struct afr_eager **out)
+				   struct xl_call *call, int type,
+				   struct afr_eager **out)
 {
 	struct afr_eager *e = calloc(1, sizeof(*e));
 
@@ -241,6 +252,7 @@ static void afr_eager_start_locked(struct afr_priv *priv, struct afr_inode *ai,
 	if (!e)
 		return;
 	ai->estate = AFR_E_LOCKING;
+	ai->etype = type;
 	ai->release_asap = false;
 	e->priv = priv;
 	e->ai = ai;
@@ -292,7 +304,7 @@ static void afr_eager_postop_cbk(struct xl_call *none, struct xl_call *ic,
 	atomic_store(&e->left, afr_popcount(e->locked) + 1);
 	for (int i = 0; i < priv->n; i++)
 		if (e->locked & (1u << i)) {
-			afr_inodelk_args(&a, e->ai->gfid, AFR_DATA, F_UNLCK,
+			afr_inodelk_args(&a, e->ai->gfid, e->ai->etype, F_UNLCK,
 					 afr_eager_owner(e->ai), F_SETLK);
 			xl_call_internal(priv->xl, e->origin, priv->children[i],
 					 XL_FOP_INODELK, NULL, &a,
@@ -330,7 +342,7 @@ void afr_eager_release(struct afr_priv *priv, struct afr_inode *ai)
 		if (!(e->on & (1u << i)))
 			continue;
 		if (!ok ||
-		    afr_xattrop_args(priv, &a, ai->gfid, AFR_DATA, ok, -1)) {
+		    afr_xattrop_args(priv, &a, ai->gfid, ai->etype, ok, -1)) {
 			afr_eager_postop_cbk(NULL, NULL, e);
 			continue;
 		}
@@ -373,12 +385,57 @@ void afr_eager_tick(struct afr_priv *priv)
 		afr_eager_release(priv, due[i]);
 }
 
+/* Eager transactions not ended yet (priv->lock held); those idle are
+ * switched to RELEASING into due[] (at most max). */
+static int afr_eager_held_locked(struct afr_priv *priv, struct afr_inode **due,
+				 int max, int *ndue)
+{
+	int held = 0;
+
+	for (int b = 0; b < AFR_BUCKETS; b++)
+		for (struct afr_inode *ai = priv->table[b]; ai;
+		     ai = ai->hash_next) {
+			pthread_mutex_lock(&ai->lock);
+			if (ai->estate != AFR_E_NONE)
+				held++;
+			if (ai->estate == AFR_E_LOCKED && !ai->inflight &&
+			    *ndue < max) {
+				ai->estate = AFR_E_RELEASING;
+				due[(*ndue)++] = ai;
+			}
+			pthread_mutex_unlock(&ai->lock);
+		}
+	return held;
+}
+
+/*
+ * At fini (the children are still connected: they are finished after
+ * us): end every eager transaction and wait for it, at most 2 s, so an
+ * unmount right after a burst of creates leaves the directories' counters
+ * clean.  What is left when time runs out stays "maybe dirty", which heal
+ * handles; the bricks drop the locks with the connections.
+ */
 void afr_eager_release_all(struct afr_priv *priv)
 {
-	/* At fini the children are going away: the bricks drop our locks
-	 * with the connections and the counters stay "maybe dirty", which
-	 * heal handles. */
-	(void)priv;
+	for (int k = 0; k < 200; k++) {
+		struct afr_inode *due[64];
+		int n = 0, held;
+
+		pthread_mutex_lock(&priv->lock);
+		held = afr_eager_held_locked(priv, due, 64, &n);
+		pthread_mutex_unlock(&priv->lock);
+		for (int i = 0; i < n; i++) {
+			pthread_mutex_lock(&due[i]->lock);
+			due[i]->release_asap = true;
+			pthread_mutex_unlock(&due[i]->lock);
+			afr_eager_release(priv, due[i]);
+		}
+		if (!held)
+			return;
+		usleep(10000);
+	}
+	xl_warn(priv->xl->name, "eager locks still held at exit: their "
+				"objects stay marked for heal");
 }
 
 /* Queue call on ai until the eager transaction is released (flush, a
@@ -417,9 +474,32 @@ bool afr_eager_wait_release(struct afr_priv *priv, struct afr_inode *ai,
 }
 
 static void afr_write_send(struct xl_call *call, struct afr_inode *ai);
+static void afr_entry_send(struct xl_call *call, struct afr_inode *ai);
 
-static void afr_write_done(struct xl_call *call, struct xl_call **children,
-			   const int *index, int n, void *cookie)
+/* A new name some children made and others did not: its object is not
+ * read from the others. */
+static void afr_new_entry_bad(struct afr_priv *priv, struct xl_call *call,
+			      uint32_t failed)
+{
+	struct afr_inode *ai;
+
+	if (!failed || call->reply.ret < 0 ||
+	    (call->fop != XL_FOP_CREATE && call->fop != XL_FOP_MKNOD &&
+	     call->fop != XL_FOP_MKDIR && call->fop != XL_FOP_SYMLINK))
+		return;
+	ai = afr_inode_get(priv, call->args.loc.gfid);
+	if (!ai)
+		return;
+	pthread_mutex_lock(&ai->lock);
+	ai->bad |= failed;
+	pthread_mutex_unlock(&ai->lock);
+	afr_inode_put(priv, ai);
+}
+
+/* A write (on l->ai, the file) or an entry change (on l->ai, the parent
+ * directory) sent under the eager lock came back. */
+static void afr_eager_fop_done(struct xl_call *call, struct xl_call **children,
+			       const int *index, int n, void *cookie)
 {
 	struct afr_local *l = afr_local(call);
 	struct afr_priv *priv = l->priv;
@@ -433,6 +513,11 @@ static void afr_write_done(struct xl_call *call, struct xl_call **children,
 	ok = afr_collect(children, n, index, afr_reply_child(call),
 			 &call->reply);
 	failed = sent & ~ok;
+	/* Failed the same way everywhere (EEXIST, ENOENT, ENOTEMPTY):
+	 * nothing diverged, nobody to blame. */
+	if (!ok && call->fop != XL_FOP_WRITE)
+		failed = 0;
+	afr_new_entry_bad(priv, call, failed);
 	pthread_mutex_lock(&ai->lock);
 	ai->efailed |= failed;
 	ai->bad |= failed;
@@ -444,16 +529,19 @@ static void afr_write_done(struct xl_call *call, struct xl_call **children,
 		ai->estate = AFR_E_RELEASING;
 	pthread_mutex_unlock(&ai->lock);
 	if (failed)
-		xl_debug(priv->xl->name, "write failed on children 0x%x",
-			 failed);
+		xl_debug(priv->xl->name, "%s failed on children 0x%x",
+			 xl_fop_name(call->fop), failed);
 	if (start)
 		afr_eager_release(priv, ai);
 	xl_unwind(call);
 }
 
-/* Send the write under the held eager lock, or queue it. */
-static void afr_write_send(struct xl_call *call, struct afr_inode *ai)
+/* Send the write (type AFR_DATA) or entry change (AFR_ENTRY) under the
+ * held eager lock of ai, or queue it. */
+static void afr_eager_send(struct xl_call *call, struct afr_inode *ai, int type)
 {
+	void (*resume)(struct xl_call *, struct afr_inode *) =
+	    type == AFR_DATA ? afr_write_send : afr_entry_send;
 	struct afr_local *l = afr_local(call);
 	struct afr_priv *priv = l->priv;
 	struct afr_eager *e = NULL;
@@ -468,6 +556,10 @@ static void afr_write_send(struct xl_call *call, struct afr_inode *ai)
 	if (ai->estate == AFR_E_LOCKED && !ai->release_asap &&
 	    afr_now_ms() > ai->locked_ms + AFR_EAGER_MAX_HOLD_MS)
 		ai->release_asap = true;
+	/* Held for the other kind (never expected: files take writes,
+	 * directories entry changes): give it back, then take ours. */
+	if (ai->estate == AFR_E_LOCKED && ai->etype != type)
+		ai->release_asap = true;
 	if (ai->estate == AFR_E_LOCKED && !ai->release_asap) {
 		on = ai->eon & ~ai->efailed & afr_up_mask(priv);
 		/* A child of the transaction that went down misses this
@@ -481,7 +573,7 @@ static void afr_write_send(struct xl_call *call, struct afr_inode *ai)
 			xl_unwind_error(call, -EROFS);
 			return;
 		}
-		if (!afr_data_ok_locked(priv, ai, on)) {
+		if (type == AFR_DATA && !afr_data_ok_locked(priv, ai, on)) {
 			pthread_mutex_unlock(&ai->lock);
 			afr_no_good_data(priv, ai->gfid);
 			xl_unwind_error(call, -ENOTCONN);
@@ -492,7 +584,7 @@ static void afr_write_send(struct xl_call *call, struct afr_inode *ai)
 		xl_fan(call, &(struct xl_fan){.fop = call->fop,
 					      .mask = on,
 					      .fill = xl_fill_copy,
-					      .done = afr_write_done});
+					      .done = afr_eager_fop_done});
 		return;
 	}
 	w = calloc(1, sizeof(*w));
@@ -502,7 +594,7 @@ static void afr_write_send(struct xl_call *call, struct afr_inode *ai)
 		return;
 	}
 	w->call = call;
-	w->resume = afr_write_send;
+	w->resume = resume;
 	w->next = ai->waiters;
 	ai->waiters = w;
 	if (ai->release_asap && afr_eager_due_locked(priv, ai, afr_now_ms())) {
@@ -510,7 +602,7 @@ static void afr_write_send(struct xl_call *call, struct afr_inode *ai)
 		release = true;
 	}
 	if (ai->estate == AFR_E_NONE) {
-		afr_eager_start_locked(priv, ai, call, &e);
+		afr_eager_start_locked(priv, ai, call, type, &e);
 		if (!e) {
 			ai->waiters = w->next;
 			pthread_mutex_unlock(&ai->lock);
@@ -527,6 +619,39 @@ static void afr_write_send(struct xl_call *call, struct afr_inode *ai)
 		afr_inode_get(priv, ai->gfid);
 		afr_eager_lock_next(e);
 	}
+}
+
+static void afr_write_send(struct xl_call *call, struct afr_inode *ai)
+{
+	afr_eager_send(call, ai, AFR_DATA);
+}
+
+static void afr_entry_send(struct xl_call *call, struct afr_inode *ai)
+{
+	afr_eager_send(call, ai, AFR_ENTRY);
+}
+
+void afr_entry_eager(struct xl_call *call, const uint8_t *parent)
+{
+	struct afr_local *l = afr_local(call);
+	struct afr_priv *priv = call->xl->private;
+
+	if (!l) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	if (!afr_quorum_ok(priv, afr_up_mask(priv))) {
+		xl_warn(priv->xl->name, "%s without quorum: EROFS",
+			xl_fop_name(call->fop));
+		xl_unwind_error(call, -EROFS);
+		return;
+	}
+	l->ai = afr_inode_get(priv, parent);
+	if (!l->ai) {
+		xl_unwind_error(call, -ENOMEM);
+		return;
+	}
+	afr_entry_send(call, l->ai);
 }
 
 void afr_writev(struct xl *xl, struct xl_call *call)

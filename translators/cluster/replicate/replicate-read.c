@@ -190,6 +190,10 @@ static void afr_lookup_done(struct xl_call *call, struct xl_call **children,
 	ai = afr_inode_get(priv, children[first]->reply.attr.gfid);
 	if (ai) {
 		pthread_mutex_lock(&ai->lock);
+		/* This client's own eager transaction raised those counters:
+		 * nothing to heal for them. */
+		if (ai->estate != AFR_E_NONE)
+			heal &= ~(1u << ai->etype);
 		ai->type = children[first]->reply.attr.mode & S_IFMT;
 		if (ai->estate != AFR_E_NONE)
 			ai->bad |=

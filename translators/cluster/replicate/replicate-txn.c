@@ -23,8 +23,9 @@
  *
  * A child that was down, or failed, stays blamed by the others.
  *
- * Writes take the eager path (replicate-eager.c); the helpers both files
- * use are declared in replicate-txn.h.
+ * Writes, and entry changes inside one directory, take the eager path
+ * (replicate-eager.c; eager-entry-lock off sends entry changes here); the
+ * helpers both files use are declared in replicate-txn.h.
  *
  * Ownership: a struct afr_txn belongs to the call's local (freed with
  * it).
@@ -674,12 +675,41 @@ void afr_removexattr(struct xl *xl, struct xl_call *call)
 	afr_meta_txn(call);
 }
 
+static void afr_entry_txn_go(struct xl_call *call, struct afr_inode *ai)
+{
+	const uint8_t *g1 = call->args.loc2.pargfid;
+
+	(void)ai;
+	afr_txn_start(call, AFR_ENTRY, call->args.loc.pargfid, g1);
+}
+
+/* A rename across two directories: this client's eager entry locks on
+ * both are ended first (its own transaction would wait for them at the
+ * brick, under another owner). */
+static void afr_entry_txn_second(struct xl_call *call, struct afr_inode *ai)
+{
+	struct afr_priv *priv = call->xl->private;
+	struct afr_inode *ai2 = afr_inode_get(priv, call->args.loc2.pargfid);
+	bool wait;
+
+	(void)ai;
+	if (!ai2) {
+		afr_entry_txn_go(call, NULL);
+		return;
+	}
+	wait = afr_eager_wait_release(priv, ai2, call, afr_entry_txn_go);
+	afr_inode_put(priv, ai2);
+	if (!wait)
+		afr_entry_txn_go(call, NULL);
+}
+
 void afr_entry_fop(struct xl *xl, struct xl_call *call)
 {
+	struct afr_priv *priv = xl->private;
+	struct afr_local *l = afr_local(call);
 	const uint8_t *g1 = NULL;
 	const uint8_t *g0 = call->args.loc.pargfid;
 
-	(void)xl;
 	if (call->fop == XL_FOP_LINK)
 		g0 = call->args.loc2.pargfid;
 	else if (call->fop == XL_FOP_RENAME)
@@ -688,7 +718,21 @@ void afr_entry_fop(struct xl *xl, struct xl_call *call)
 		xl_unwind_error(call, -EINVAL);
 		return;
 	}
-	afr_txn_start(call, AFR_ENTRY, g0, g1);
+	/* One directory: under its eager entry lock. */
+	if (priv->eager_entry && priv->post_op_delay_ms > 0 &&
+	    (!g1 || memcmp(g0, g1, XL_GFID_LEN) == 0)) {
+		afr_entry_eager(call, g0);
+		return;
+	}
+	if (!l || !g1) {
+		afr_txn_start(call, AFR_ENTRY, g0, g1);
+		return;
+	}
+	l->ai = afr_inode_get(priv, g0);
+	if (l->ai &&
+	    afr_eager_wait_release(priv, l->ai, call, afr_entry_txn_second))
+		return;
+	afr_entry_txn_second(call, l->ai);
 }
 
 /* ---- open, flush, fsync, release ---------------------------------------- */

@@ -37,4 +37,8 @@ bool afr_eager_wait_release(struct afr_priv *priv, struct afr_inode *ai,
 			    void (*resume)(struct xl_call *call,
 					   struct afr_inode *ai));
 
+/* An entry change of call in directory parent, under that directory's
+ * eager entry lock (answered when done). */
+void afr_entry_eager(struct xl_call *call, const uint8_t *parent);
+
 #endif

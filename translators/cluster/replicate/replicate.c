@@ -459,6 +459,7 @@ static int afr_init(struct xl *xl, char **err)
 	priv->heal_parallel = (int)v;
 	xl_opt_int(xl, "post-op-delay-msec", &v);
 	priv->post_op_delay_ms = (int)v;
+	xl_opt_bool(xl, "eager-entry-lock", &priv->eager_entry);
 	{
 		char host[256] = "";
 		uint32_t h = 2166136261u;
@@ -634,6 +635,13 @@ static const struct xl_option_desc afr_options[] = {
      .help = "keep the lock and the pending marks of a file being written "
 	     "this long after the last write (eager locking); 0 ends each "
 	     "write's transaction at once"},
+    {.key = "eager-entry-lock",
+     .type = XL_OPT_BOOL,
+     .default_value = "on",
+     .help = "creates, removals and renames in one directory from this "
+	     "client share one entry lock and pre-op on it, kept "
+	     "post-op-delay-msec after the last one (at most 1 s while they "
+	     "keep coming); off: a lock, pre-op and post-op per change"},
     {0},
 };
 

@@ -86,8 +86,10 @@ struct afr_inode {
 	uint32_t sb;   /* AFR_TYPES bits: split-brain seen on lookup */
 	uint32_t type; /* S_IFMT once known */
 	bool healing;  /* a background heal runs */
-	/* Eager lock for writes (replicate-txn.c). */
+	/* Eager lock (replicate-eager.c): for writes on a file (AFR_DATA),
+	 * for entry changes in a directory (AFR_ENTRY). */
 	int estate;		  /* AFR_E_* */
+	int etype;		  /* AFR_DATA or AFR_ENTRY, while not NONE */
 	uint32_t eon;		  /* children in the eager transaction */
 	struct xl_origin eorigin; /* the write that took the eager lock */
 	uint32_t efailed;	  /* of those, children where a write failed */
@@ -134,6 +136,7 @@ struct afr_priv {
 	uint64_t chunk_size;
 	int heal_parallel;
 	int post_op_delay_ms;
+	bool eager_entry;     /* entry changes under a directory's eager lock */
 	uint64_t client_salt; /* spreads read children across clients */
 
 	/* Children that are up.  Atomic: read without any lock (it is
