@@ -266,6 +266,43 @@ static void pcu_dir(void)
 	closedir(d);
 }
 
+/* Write then unlink at once, many times: the unlink reaches the bricks
+ * while the write (answered early by write-behind) is still taking its
+ * lock and pre-op there.  Every fd must still read what was written. */
+static void pcu_unlink_race(void)
+{
+	const int rounds = 200;
+	int lost = 0, i, fd;
+	struct stat st;
+	char first[128] = "";
+
+	for (i = 0; i < rounds; i++) {
+		memset(&st, 0, sizeof(st));
+		fd = open("ur", O_RDWR | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0) {
+			snprintf(first, sizeof(first), "round %d: open: %s", i,
+				 pc_errname(errno));
+			lost++;
+			break;
+		}
+		if (pwrite(fd, "hello world", 11, 0) != 11 ||
+		    unlink("ur") != 0 || fstat(fd, &st) != 0 ||
+		    st.st_size != 11 || !pcu_pread_is(fd, 0, "hello world")) {
+			if (!lost++)
+				snprintf(first, sizeof(first),
+					 "round %d: size %lld errno %s", i,
+					 (long long)st.st_size,
+					 pc_errname(errno));
+		}
+		if (close(fd) != 0 && !lost++)
+			snprintf(first, sizeof(first), "round %d: close: %s", i,
+				 pc_errname(errno));
+	}
+	pc_result(lost == 0,
+		  "write, unlink, read back through the fd: 200 rounds",
+		  "%d rounds lost data; first %s", lost, first);
+}
+
 void pc_check_unlinked(void)
 {
 	pcu_unlink_open();
@@ -275,6 +312,7 @@ void pc_check_unlinked(void)
 	pcu_recreate();
 	pcu_links();
 	pcu_dir();
+	pcu_unlink_race();
 }
 
 struct pcu_node {

@@ -110,6 +110,10 @@ static void afr_eager_locked(struct afr_eager *e, int err)
 	} else {
 		ai->estate = AFR_E_LOCKED;
 		ai->eon = e->on;
+		/* A child left out (down, or its lock or pre-op failed) misses
+		 * every change of this transaction: no read may come from it
+		 * until a lookup judges the object again. */
+		ai->bad |= ((1u << e->priv->n) - 1) & ~e->on;
 		ai->efailed = 0;
 		ai->elocked = e->locked;
 		ai->last_ms = afr_now_ms();
@@ -143,8 +147,11 @@ static void afr_eager_preop_cbk(struct xl_call *none, struct xl_call *ic,
 	struct afr_eager *e = ctx;
 
 	(void)none;
-	if (child >= 0 && r->ret < 0)
+	if (child >= 0 && r->ret < 0) {
 		e->rets[child] = r->ret;
+		xl_debug(e->priv->xl->name, "pre-op on %s failed: errno=%d",
+			 e->priv->children[child]->name, -r->ret);
+	}
 	if (atomic_fetch_sub(&e->left, 1) != 1)
 		return;
 	for (int i = 0; i < e->priv->n; i++)
@@ -213,8 +220,11 @@ static void afr_eager_lock_cbk(struct xl_call *none, struct xl_call *ic,
 	(void)none;
 	if (r->ret == 0)
 		e->locked |= 1u << child;
-	else
+	else {
 		e->on &= ~(1u << child);
+		xl_debug(e->priv->xl->name, "inodelk on %s failed: errno=%d",
+			 e->priv->children[child]->name, -r->ret);
+	}
 	e->pos++;
 	afr_eager_lock_next(e);
 }

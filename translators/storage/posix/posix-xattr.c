@@ -12,7 +12,9 @@
  *
  * The target is args.fd when set and args.loc has nothing, else
  * args.loc.  By loc, the l*xattr calls get /proc/self/fd/<pfd>/<name>,
- * so a final symlink is never followed (see posix.h).
+ * so a final symlink is never followed (see posix.h); a regular file
+ * reached by gfid alone is held open and takes the f*xattr calls
+ * (posix_xtarget_pin).
  */
 #define _GNU_SOURCE
 #include "buf.h"
@@ -21,8 +23,10 @@
 #include "posix-sys.h"
 #include "posix.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
 
 static bool posix_xattr_internal(const char *name)
@@ -56,6 +60,40 @@ static int posix_xname_check(const char *name)
 	return 0;
 }
 
+/*
+ * A regular file reached by gfid is named by its handle, a hard link that
+ * an unlink of the file's last name may move to the unlink area at any
+ * moment (posix-opens.c) while it is open on another connection:
+ * replicate's pre-op on a file being written races the unlink of its
+ * name, and a path-based xattr call between the handle's stat and the
+ * move would fail with ENOENT.  So the file is held open for the call's
+ * length; the open itself missing the handle resolves again, to the
+ * unlink area.
+ */
+static int posix_xtarget_pin(struct posix_priv *priv, const uint8_t *gfid,
+			     struct posix_xtarget *t)
+{
+	const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+	int ret;
+
+	if (!S_ISREG(t->obj.st.st_mode))
+		return 0;
+	t->pin = posix_sys.openat(t->obj.pfd, t->obj.name, flags, 0);
+	if (t->pin < 0 && errno == ENOENT && !t->obj.parked) {
+		posix_obj_release(&t->obj);
+		ret = posix_resolve_gfid(priv, gfid, &t->obj);
+		if (ret < 0)
+			return ret;
+		if (!S_ISREG(t->obj.st.st_mode))
+			return 0;
+		t->pin = posix_sys.openat(t->obj.pfd, t->obj.name, flags, 0);
+	}
+	if (t->pin < 0)
+		return errno == ENOENT ? -ESTALE : -errno;
+	t->fd = t->pin;
+	return 0;
+}
+
 int posix_xtarget_get(struct xl *xl, struct xl_call *call,
 		      struct posix_xtarget *t)
 {
@@ -64,13 +102,19 @@ int posix_xtarget_get(struct xl *xl, struct xl_call *call,
 
 	posix_obj_init(&t->obj);
 	t->pfd = NULL;
+	t->fd = t->pin = -1;
 	t->xpath[0] = '\0';
 	if (call->args.fd && !loc->name && xl_gfid_is_null(loc->gfid)) {
 		t->pfd = posix_fd_get(xl, call->args.fd);
-		return t->pfd ? 0 : -EBADF;
+		if (!t->pfd)
+			return -EBADF;
+		t->fd = t->pfd->fd;
+		return 0;
 	}
 	ret = posix_resolve_loc(xl->private, loc, &t->obj);
-	if (ret == 0)
+	if (ret == 0 && !loc->name)
+		ret = posix_xtarget_pin(xl->private, loc->gfid, t);
+	if (ret == 0 && t->fd < 0)
 		ret = posix_obj_xpath(&t->obj, t->xpath, sizeof(t->xpath));
 	return ret;
 }
@@ -78,14 +122,16 @@ int posix_xtarget_get(struct xl *xl, struct xl_call *call,
 void posix_xtarget_put(struct xl *xl, struct posix_xtarget *t)
 {
 	posix_fd_put(xl->private, t->pfd);
+	if (t->pin >= 0)
+		posix_sys.close(t->pin);
 	posix_obj_release(&t->obj);
 }
 
 ssize_t posix_xtarget_get_value(const struct posix_xtarget *t, const char *name,
 				void *buf, size_t cap)
 {
-	ssize_t n = t->pfd ? posix_sys.fgetxattr(t->pfd->fd, name, buf, cap)
-			   : posix_sys.lgetxattr(t->xpath, name, buf, cap);
+	ssize_t n = t->fd >= 0 ? posix_sys.fgetxattr(t->fd, name, buf, cap)
+			       : posix_sys.lgetxattr(t->xpath, name, buf, cap);
 
 	return n < 0 ? -errno : n;
 }
@@ -93,16 +139,16 @@ ssize_t posix_xtarget_get_value(const struct posix_xtarget *t, const char *name,
 int posix_xtarget_set_value(const struct posix_xtarget *t, const char *name,
 			    const void *value, size_t len)
 {
-	int r = t->pfd ? posix_sys.fsetxattr(t->pfd->fd, name, value, len, 0)
-		       : posix_sys.lsetxattr(t->xpath, name, value, len, 0);
+	int r = t->fd >= 0 ? posix_sys.fsetxattr(t->fd, name, value, len, 0)
+			   : posix_sys.lsetxattr(t->xpath, name, value, len, 0);
 
 	return r != 0 ? -errno : 0;
 }
 
 int posix_xtarget_remove_value(const struct posix_xtarget *t, const char *name)
 {
-	int r = t->pfd ? posix_sys.fremovexattr(t->pfd->fd, name)
-		       : posix_sys.lremovexattr(t->xpath, name);
+	int r = t->fd >= 0 ? posix_sys.fremovexattr(t->fd, name)
+			   : posix_sys.lremovexattr(t->xpath, name);
 
 	return r != 0 ? -errno : 0;
 }
@@ -139,10 +185,10 @@ void posix_setxattr(struct xl *xl, struct xl_call *call)
 		goto out;
 	ret = posix_xtarget_get(xl, call, &t);
 	if (ret == 0) {
-		r = t.pfd ? posix_sys.fsetxattr(t.pfd->fd, name, v, len,
-						call->args.flags)
-			  : posix_sys.lsetxattr(t.xpath, name, v, len,
-						call->args.flags);
+		r = t.fd >= 0 ? posix_sys.fsetxattr(t.fd, name, v, len,
+						    call->args.flags)
+			      : posix_sys.lsetxattr(t.xpath, name, v, len,
+						    call->args.flags);
 		ret = r != 0 ? -errno : 0;
 	}
 	posix_xtarget_put(xl, &t);
@@ -175,8 +221,8 @@ void posix_getxattr(struct xl *xl, struct xl_call *call)
 	if (ret == 0) {
 		void *p = buf ? buf->data : NULL;
 
-		n = t.pfd ? posix_sys.fgetxattr(t.pfd->fd, name, p, cap)
-			  : posix_sys.lgetxattr(t.xpath, name, p, cap);
+		n = t.fd >= 0 ? posix_sys.fgetxattr(t.fd, name, p, cap)
+			      : posix_sys.lgetxattr(t.xpath, name, p, cap);
 		ret = n < 0 ? -errno : (int)n;
 	}
 	posix_xtarget_put(xl, &t);
@@ -197,8 +243,9 @@ out:
 ssize_t posix_xtarget_list(const struct posix_xtarget *t, char **list)
 {
 	for (int tries = 0; tries < 8; tries++) {
-		ssize_t n = t->pfd ? posix_sys.flistxattr(t->pfd->fd, NULL, 0)
-				   : posix_sys.llistxattr(t->xpath, NULL, 0);
+		ssize_t n = t->fd >= 0
+				? posix_sys.flistxattr(t->fd, NULL, 0)
+				: posix_sys.llistxattr(t->xpath, NULL, 0);
 		char *buf;
 
 		if (n < 0)
@@ -206,8 +253,8 @@ ssize_t posix_xtarget_list(const struct posix_xtarget *t, char **list)
 		buf = malloc((size_t)n + 1);
 		if (!buf)
 			return -ENOMEM;
-		n = t->pfd
-			? posix_sys.flistxattr(t->pfd->fd, buf, (size_t)n + 1)
+		n = t->fd >= 0
+			? posix_sys.flistxattr(t->fd, buf, (size_t)n + 1)
 			: posix_sys.llistxattr(t->xpath, buf, (size_t)n + 1);
 		if (n >= 0) {
 			*list = buf;
@@ -283,8 +330,8 @@ void posix_removexattr(struct xl *xl, struct xl_call *call)
 		goto out;
 	ret = posix_xtarget_get(xl, call, &t);
 	if (ret == 0) {
-		r = t.pfd ? posix_sys.fremovexattr(t.pfd->fd, name)
-			  : posix_sys.lremovexattr(t.xpath, name);
+		r = t.fd >= 0 ? posix_sys.fremovexattr(t.fd, name)
+			      : posix_sys.lremovexattr(t.xpath, name);
 		ret = r != 0 ? -errno : 0;
 	}
 	posix_xtarget_put(xl, &t);

@@ -184,7 +184,9 @@ void posix_attr_reply(struct xl_call *call, const struct posix_obj *obj,
 struct posix_xtarget {
 	struct posix_obj obj;
 	struct posix_fd *pfd; /* ref, or NULL */
-	char xpath[XL_NAME_MAX + 40];
+	int fd;		      /* the f*xattr calls' fd (pfd's or pin), or -1 */
+	int pin;	      /* owned: a file reached by gfid, held open */
+	char xpath[XL_NAME_MAX + 40]; /* the l*xattr calls' path when fd < 0 */
 };
 
 /* posix-xattr.c */
