@@ -19,7 +19,8 @@ struct xl_iobuf {
 	atomic_int refs;
 	size_t size; /* bytes of valid data */
 	size_t capacity;
-	char *data; /* points into the same allocation, page-aligned */
+	char *data;	/* points into the same allocation, page-aligned */
+	int pool_class; /* buf.c's size class (kept for reuse), or -1 */
 };
 
 /* New buffer with room for capacity bytes, size 0.  Page-aligned data so it

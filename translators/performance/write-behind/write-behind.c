@@ -272,10 +272,12 @@ static void wb_send_list(struct xl *xl, struct wb_req *list)
 		}
 		atomic_fetch_add(&priv->written_behind, 1);
 		call->reply.ret = (int)(req->end - req->start);
-		/* req (and its ref on call) lives until the child answers;
-		 * the caller has its answer now. */
-		xl_call_send(child, xl->children[0], wb_write_cbk, req);
+		/* req (and its ref on call) lives until the child answers.
+		 * The caller has its answer first: the send below copies the
+		 * data into the socket, and the writer need not wait for
+		 * that. */
 		xl_unwind(call);
+		xl_call_send(child, xl->children[0], wb_write_cbk, req);
 	}
 }
 
