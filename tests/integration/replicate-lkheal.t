@@ -31,6 +31,7 @@ tap_require "start a replica 2 volume" start_volume lh replicate 2 --replica 2
 tap_require "mount 1 (client A)" mount_volume_of lh "$M1" "$OPTS"
 M1_PID=$MOUNT_PID
 tap_require "mount 2 (client B)" mount_volume_of lh "$M2" "$OPTS"
+M2_PID=$MOUNT_PID
 : >"$M1/posix" && : >"$M1/fl"
 
 # B's attempts through its own mount.
@@ -48,18 +49,20 @@ b_granted() {
 		timeout 10 flock -n -x "$M2/fl" true
 }
 
-# A's state dump (replicate's line): pattern must be in a fresh dump.
-a_dump_has() {
+# dump_has PID PATTERN: a fresh state dump of mount PID (replicate's
+# line) has PATTERN.
+dump_has() {
 	local f
-	rm -f "$MT_TMP"/dump/*."$M1_PID".dump.*
-	kill -USR1 "$M1_PID"
-	wait_for 5 sh -c "grep -qs '^lock-fds=' '$MT_TMP'/dump/*.$M1_PID.dump.*" ||
+	rm -f "$MT_TMP"/dump/*."$1".dump.*
+	kill -USR1 "$1"
+	wait_for 5 sh -c "grep -qs '^lock-fds=' '$MT_TMP'/dump/*.$1.dump.*" ||
 		return 1
-	for f in "$MT_TMP"/dump/*."$M1_PID".dump.*; do
-		grep -q -- "$1" "$f" && return 0
+	for f in "$MT_TMP"/dump/*."$1".dump.*; do
+		grep -q -- "$2" "$f" && return 0
 	done
 	return 1
 }
+a_dump_has() { dump_has "$M1_PID" "$1"; }
 # A's fds: fsync both, compare locktest's "io A B" line with $1.
 a_io() {
 	local n
@@ -84,8 +87,14 @@ wait_for 10 a_dump_has 'up=0x1 ' || diag "mount 1 did not see brick 1 go"
 tap_require "brick 1 restarts" restart_brick lh-b1
 tap_check "brick 1 gets A's two locked fds back (20 s)" \
 	wait_for 20 a_dump_has 'lock-fds=2 lock-fds-on-all=2 '
+# B must be connected to brick 1 again before brick 0 goes, or it has
+# no brick to be refused by (its reconnect may take a few seconds).
+wait_for 20 dump_has "$M2_PID" 'up=0x3 ' ||
+	diag "mount 2 did not see brick 1 come back"
 kill_brick lh-b0
 wait_for 10 a_dump_has 'up=0x2 ' || diag "mount 1 did not see brick 0 go"
+wait_for 10 dump_has "$M2_PID" 'up=0x2 ' ||
+	diag "mount 2 did not see brick 0 go"
 tap_check "B is refused both on the restarted brick alone" b_refused
 tap_check "A's fds work on the restarted brick" a_io "ok ok"
 tap_check "no restore was refused" a_dump_has 'lock-restores-failed=0$'

@@ -506,8 +506,9 @@ static void test_xattrop_write_fails(void **state)
 	assert_int_equal(xattrop(f, g, NULL, ab, one, 1), 0);
 	assert_int_equal(on_disk(f, AFR_A, 0), 1);
 
-	/* one key: the xattrop fails, the counter is as it was */
-	posix_sys.lsetxattr = f_lsetxattr;
+	/* one key: the xattrop fails, the counter is as it was (a regular
+	 * file reached by gfid is held open: the f*xattr calls) */
+	posix_sys.fsetxattr = f_fsetxattr;
 	assert_int_equal(xattrop(f, g, NULL, ab, one, 1), -EIO);
 	assert_true(fault_hits > 0);
 	assert_int_equal(on_disk(f, AFR_A, 0), 1);
@@ -535,7 +536,7 @@ static void test_xattrop_write_fails(void **state)
 	/* a counter that cannot be read fails the xattrop too */
 	posix_sys_reset();
 	fault_hits = 0;
-	posix_sys.lgetxattr = f_lgetxattr;
+	posix_sys.fgetxattr = f_fgetxattr;
 	fault_xattr = AFR_A;
 	assert_int_equal(xattrop(f, g, NULL, ab, one, 1), -EIO);
 	assert_true(fault_hits > 0);
@@ -654,11 +655,11 @@ static void test_xattr_fops_fail(void **state)
 	xl_reply_clear(&r.reply);
 	brick_path(f, path, sizeof(path), "f");
 
-	/* by path */
-	posix_sys.lgetxattr = f_lgetxattr;
-	posix_sys.lsetxattr = f_lsetxattr;
-	posix_sys.llistxattr = f_llistxattr;
-	posix_sys.lremovexattr = f_lremovexattr;
+	/* by gfid: a regular file is held open for the call, f*xattr */
+	posix_sys.fgetxattr = f_fgetxattr;
+	posix_sys.fsetxattr = f_fsetxattr;
+	posix_sys.flistxattr = f_flistxattr;
+	posix_sys.fremovexattr = f_fremovexattr;
 	fault_xattr = "user.a";
 	assert_int_equal(
 	    do_xattr(f, XL_FOP_GETXATTR, g, "user.a", NULL, 64, 0, &r), -EIO);
@@ -674,10 +675,6 @@ static void test_xattr_fops_fail(void **state)
 	xl_reply_clear(&r.reply);
 	assert_int_equal(fault_hits, 4);
 	/* by fd */
-	posix_sys.fgetxattr = f_fgetxattr;
-	posix_sys.fsetxattr = f_fsetxattr;
-	posix_sys.flistxattr = f_flistxattr;
-	posix_sys.fremovexattr = f_fremovexattr;
 	assert_int_equal(xattr_fd(f, XL_FOP_GETXATTR, fd, "user.a", 64), -EIO);
 	assert_int_equal(xattr_fd(f, XL_FOP_SETXATTR, fd, "user.a", 0), -EIO);
 	assert_int_equal(xattr_fd(f, XL_FOP_REMOVEXATTR, fd, "user.a", 0),
@@ -693,6 +690,36 @@ static void test_xattr_fops_fail(void **state)
 	assert_int_equal(lgetxattr(path, "user.a", v, sizeof(v)), 2);
 	assert_memory_equal(v, "v2", 2);
 	do_release(f, fd, XL_FOP_RELEASE);
+
+	/* a directory by gfid: by path, l*xattr */
+	assert_int_equal(
+	    do_make(f, XL_FOP_MKDIR, xl_gfid_root, "d", 0755, NULL, g, NULL),
+	    0);
+	assert_int_equal(
+	    do_xattr(f, XL_FOP_SETXATTR, g, "user.a", "va", 0, 0, &r), 0);
+	xl_reply_clear(&r.reply);
+	posix_sys.lgetxattr = f_lgetxattr;
+	posix_sys.lsetxattr = f_lsetxattr;
+	posix_sys.llistxattr = f_llistxattr;
+	posix_sys.lremovexattr = f_lremovexattr;
+	fault_hits = 0;
+	assert_int_equal(
+	    do_xattr(f, XL_FOP_GETXATTR, g, "user.a", NULL, 64, 0, &r), -EIO);
+	xl_reply_clear(&r.reply);
+	assert_int_equal(
+	    do_xattr(f, XL_FOP_SETXATTR, g, "user.a", "vb", 0, 0, &r), -EIO);
+	xl_reply_clear(&r.reply);
+	assert_int_equal(
+	    do_xattr(f, XL_FOP_REMOVEXATTR, g, "user.a", NULL, 0, 0, &r), -EIO);
+	xl_reply_clear(&r.reply);
+	assert_int_equal(
+	    do_xattr(f, XL_FOP_LISTXATTR, g, NULL, NULL, 4096, 0, &r), -EIO);
+	xl_reply_clear(&r.reply);
+	assert_int_equal(fault_hits, 4);
+	posix_sys_reset();
+	brick_path(f, path, sizeof(path), "d");
+	assert_int_equal(lgetxattr(path, "user.a", v, sizeof(v)), 2);
+	assert_memory_equal(v, "va", 2);
 }
 
 /* A lookup's "mortar.xattr-req": an xattr that cannot be read is left
