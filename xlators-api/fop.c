@@ -360,6 +360,92 @@ void xl_iatt_to_stat(const struct xl_iatt *ia, struct stat *st)
 	st->st_ctim.tv_nsec = ia->ctime_nsec;
 }
 
+/* ---- an xl_iatt in a dict value ---------------------------------------- */
+
+#define XL_IATT_PACKED (XL_GFID_LEN + 6 * 8 + 3 * 8 + 5 * 4 + 3 * 4)
+
+static uint8_t *iatt_put(uint8_t *p, uint64_t v, int bytes)
+{
+	for (int i = bytes - 1; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+	return p + bytes;
+}
+
+static const uint8_t *iatt_get(const uint8_t *p, uint64_t *v, int bytes)
+{
+	*v = 0;
+	for (int i = 0; i < bytes; i++)
+		*v = *v << 8 | p[i];
+	return p + bytes;
+}
+
+int xl_dict_set_iatt(struct xl_dict *d, const char *key,
+		     const struct xl_iatt *ia)
+{
+	uint8_t buf[XL_IATT_PACKED], *p = buf;
+
+	memcpy(p, ia->gfid, XL_GFID_LEN);
+	p += XL_GFID_LEN;
+	p = iatt_put(p, ia->ino, 8);
+	p = iatt_put(p, ia->dev, 8);
+	p = iatt_put(p, ia->rdev, 8);
+	p = iatt_put(p, ia->size, 8);
+	p = iatt_put(p, ia->blocks, 8);
+	p = iatt_put(p, (uint64_t)ia->atime, 8);
+	p = iatt_put(p, (uint64_t)ia->mtime, 8);
+	p = iatt_put(p, (uint64_t)ia->ctime, 8);
+	p = iatt_put(p, 0, 8); /* room for a later field */
+	p = iatt_put(p, ia->mode, 4);
+	p = iatt_put(p, ia->nlink, 4);
+	p = iatt_put(p, ia->uid, 4);
+	p = iatt_put(p, ia->gid, 4);
+	p = iatt_put(p, ia->blksize, 4);
+	p = iatt_put(p, ia->atime_nsec, 4);
+	p = iatt_put(p, ia->mtime_nsec, 4);
+	iatt_put(p, ia->ctime_nsec, 4);
+	return xl_dict_set(d, key, buf, sizeof(buf));
+}
+
+int xl_dict_get_iatt(const struct xl_dict *d, const char *key,
+		     struct xl_iatt *ia)
+{
+	const struct xl_dict_pair *pr = d ? xl_dict_get(d, key) : NULL;
+	const uint8_t *p;
+	uint64_t v[17];
+
+	if (!pr)
+		return -ENOENT;
+	if (pr->len != XL_IATT_PACKED)
+		return -EINVAL;
+	p = pr->value;
+	memcpy(ia->gfid, p, XL_GFID_LEN);
+	p += XL_GFID_LEN;
+	for (int i = 0; i < 9; i++)
+		p = iatt_get(p, &v[i], 8);
+	for (int i = 9; i < 17; i++)
+		p = iatt_get(p, &v[i], 4);
+	if (v[14] >= 1000000000u || v[15] >= 1000000000u ||
+	    v[16] >= 1000000000u)
+		return -EINVAL;
+	ia->ino = v[0];
+	ia->dev = v[1];
+	ia->rdev = v[2];
+	ia->size = v[3];
+	ia->blocks = v[4];
+	ia->atime = (int64_t)v[5];
+	ia->mtime = (int64_t)v[6];
+	ia->ctime = (int64_t)v[7];
+	ia->mode = (uint32_t)v[9];
+	ia->nlink = (uint32_t)v[10];
+	ia->uid = (uint32_t)v[11];
+	ia->gid = (uint32_t)v[12];
+	ia->blksize = (uint32_t)v[13];
+	ia->atime_nsec = (uint32_t)v[14];
+	ia->mtime_nsec = (uint32_t)v[15];
+	ia->ctime_nsec = (uint32_t)v[16];
+	return 0;
+}
+
 int xl_reply_no_cache(struct xl_reply *reply)
 {
 	if (!reply->xdata)

@@ -296,6 +296,13 @@ void xl_reply_move(struct xl_reply *dst, struct xl_reply *src);
 /* Mark a reply XL_KEY_NO_CACHE (xdata-keys.h): caches above keep none of
  * it.  0 or -ENOMEM. */
 int xl_reply_no_cache(struct xl_reply *reply);
+/* An xl_iatt as a dict value (a fixed big-endian layout, the same on
+ * every machine): set 0 or -ENOMEM; get 0, -ENOENT (no key) or -EINVAL
+ * (not an iatt). */
+int xl_dict_set_iatt(struct xl_dict *d, const char *key,
+		     const struct xl_iatt *ia);
+int xl_dict_get_iatt(const struct xl_dict *d, const char *key,
+		     struct xl_iatt *ia);
 int xl_reply_copy(struct xl_reply *dst, const struct xl_reply *src);
 
 void xl_dirents_free(struct xl_dirent *entries, uint32_t count);

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +75,9 @@ static int dump_mkdirs(const char *dir)
 int xl_statedump_write(struct xl_graph *g, const char *prog, const char *dir,
 		       char **path)
 {
-	char *p = NULL;
+	static atomic_uint seq;
+	const char *name = prog ? prog : "mortar";
+	char *p = NULL, *tmp = NULL;
 	FILE *f;
 	int ret;
 
@@ -83,14 +86,21 @@ int xl_statedump_write(struct xl_graph *g, const char *prog, const char *dir,
 	ret = dump_mkdirs(dir);
 	if (ret)
 		return ret;
-	if (asprintf(&p, "%s/%s.%d.dump.%ld", dir, prog ? prog : "mortar",
-		     (int)getpid(), (long)time(NULL)) < 0)
+	/* Written under a hidden name and renamed when complete, so whoever
+	 * waits for the dump never reads half of one; the sequence number
+	 * keeps two dumps of one second apart. */
+	if (asprintf(&p, "%s/%s.%d.dump.%ld.%u", dir, name, (int)getpid(),
+		     (long)time(NULL), atomic_fetch_add(&seq, 1)) < 0)
 		return -ENOMEM;
-	f = fopen(p, "we");
+	if (asprintf(&tmp, "%s/.%s.%d.dump.tmp", dir, name, (int)getpid()) <
+	    0) {
+		free(p);
+		return -ENOMEM;
+	}
+	f = fopen(tmp, "we");
 	if (!f) {
 		ret = -errno;
-		free(p);
-		return ret;
+		goto fail;
 	}
 	fprintf(f, "# mortar state dump: %s pid %d\n", prog ? prog : "-",
 		(int)getpid());
@@ -98,13 +108,18 @@ int xl_statedump_write(struct xl_graph *g, const char *prog, const char *dir,
 		xl_graph_dump(g, f);
 	else
 		fprintf(f, "no graph\n");
-	if (fclose(f) != 0) {
+	if (fclose(f) != 0 || rename(tmp, p) != 0) {
 		ret = -errno;
-		free(p);
-		return ret;
+		unlink(tmp);
+		goto fail;
 	}
+	free(tmp);
 	*path = p;
 	return 0;
+fail:
+	free(tmp);
+	free(p);
+	return ret;
 }
 
 static void *sig_thread(void *arg)

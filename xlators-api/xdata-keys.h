@@ -71,4 +71,13 @@
  * decides (performance/md-cache). */
 #define XL_KEY_NO_CACHE "mortar.no-cache"
 
+/* On create, mknod, mkdir, symlink, unlink and rmdir: u64 1 in the
+ * request asks for it; in the reply, the parent directory's attributes
+ * right after the change (an xl_iatt, xl_dict_set_iatt), read by
+ * storage/posix on the brick.  performance/md-cache asks when no
+ * translator below it merges directories from several bricks, and keeps
+ * them: the kernel's GETATTR of the directory that follows every entry
+ * change is then answered without a round trip. */
+#define XL_KEY_POSTPARENT "mortar.postparent"
+
 #endif

@@ -16,7 +16,7 @@
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/mortar-test.sh"
 
 require_binaries
-plan 31
+plan 41
 
 CACHE_WAIT=${MORTAR_TEST_CACHE_WAIT:-3}
 LONG=(--md-cache --option performance/md-cache:md-cache-timeout=60)
@@ -109,12 +109,48 @@ coherence_round() { # LABEL A OTHERS...
 	rm -f "$a/new"
 }
 
+# parent_round LABEL A B: entry changes on A leave A's cached attributes
+# of their directory exact at once (md-cache keeps the ones the brick
+# read right after the change, when it asks for them), and B's change
+# there reaches A's cache too.
+nlink_of() { stat -c %h "$1" 2>/dev/null; }
+mtime_of() { stat -c %.9Y "$1" 2>/dev/null; }
+nlink_is() { [ "$(nlink_of "$1")" = "$2" ]; }
+nlink_settles() { # DIR N: within the bound, then stays
+	wait_for "$CACHE_WAIT" nlink_is "$1" "$2" && stays 20 nlink_is "$1" "$2"
+}
+parent_round() {
+	local label=$1 a=$2 b=$3 n0 m0
+	mkdir "$a/pd" && stat "$a/pd" >/dev/null && stat "$b/pd" >/dev/null
+	n0=$(nlink_of "$a/pd")
+	mkdir "$a/pd/s1"
+	tap_check "$label: mkdir: the parent's link count at once" \
+		nlink_is "$a/pd" $((n0 + 1))
+	m0=$(mtime_of "$a/pd")
+	sleep 0.05
+	: >"$a/pd/f1"
+	# shellcheck disable=SC2016
+	tap_check "$label: create: the parent's mtime moves at once" \
+		sh -c '[ "$(stat -c %.9Y "$1")" != "$2" ]' sh "$a/pd" "$m0"
+	rmdir "$a/pd/s1"
+	tap_check "$label: rmdir: the parent's link count at once" \
+		nlink_is "$a/pd" "$n0"
+	mkdir "$b/pd/s2"
+	tap_check "$label: another mount's mkdir reaches the parent's count" \
+		nlink_settles "$a/pd" $((n0 + 1))
+	rm -rf "$a/pd"
+}
+
 # ---- one brick, three mounts ---------------------------------------------
 tap_require "start a 1-brick volume" start_volume one distribute 1 "${LONG[@]}"
 for x in A B C; do
 	tap_require "mount $x" mount_volume_of one "$MT_TMP/one$x"
 done
 coherence_round "1 brick" "$MT_TMP/oneA" "$MT_TMP/oneB" "$MT_TMP/oneC"
+parent_round "1 brick" "$MT_TMP/oneA" "$MT_TMP/oneB"
+tap_check "1 brick over distribute: no parent attributes asked for" \
+	sh -c '[ "$1" = off ]' sh \
+	"$(mt_dump_value "${MT_MOUNT_PID[$MT_TMP/oneA]}" postparent)"
 
 # A change nobody can report: made on the brick itself while it is down.
 echo x >"$MT_TMP/oneA/r" && chmod 0644 "$MT_TMP/oneA/r"
@@ -135,6 +171,15 @@ tap_require "start a replicate-2 volume" start_volume rep replicate 2 "${LONG[@]
 tap_require "mount A" mount_volume_of rep "$MT_TMP/repA"
 tap_require "mount B" mount_volume_of rep "$MT_TMP/repB"
 coherence_round "replicate 2" "$MT_TMP/repA" "$MT_TMP/repB"
+parent_round "replicate 2" "$MT_TMP/repA" "$MT_TMP/repB"
+parent_fills() {
+	local v
+	v=$(mt_dump_value "${MT_MOUNT_PID[$MT_TMP/repA]}" parent-fills)
+	diag "replicate 2: md-cache parent-fills=$v"
+	[ "${v:-0}" -gt 0 ]
+}
+MT_VERBOSE=1 tap_check "replicate 2: the parent's attributes come from the changes" \
+	parent_fills
 tap_check "unmount A" unmount_volume "$MT_TMP/repA"
 tap_check "unmount B" unmount_volume "$MT_TMP/repB"
 stop_volume rep

@@ -528,6 +528,34 @@ brick_signal() { # NAME SIGNAL: e.g. USR1 for a state dump
 	kill "-$2" "${MT_BRICK_PID[$1]}"
 }
 
+# mt_state_dump PID: have daemon PID (a mount or a brick of this test)
+# write a state dump (SIGUSR1) into $MT_TMP/dump; prints the new dump's
+# path, or fails after 10 s.
+mt_dump_count() { # PID
+	local f n=0
+	for f in "$MT_TMP"/dump/*."$1".dump.*; do
+		[ -e "$f" ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+mt_dump_more() { [ "$(mt_dump_count "$1")" -gt "$2" ]; }
+mt_state_dump() {
+	local before path
+	before=$(mt_dump_count "$1")
+	kill -USR1 "$1" || return 1
+	wait_for 10 mt_dump_more "$1" "$before" || return 1
+	# complete: a dump is renamed to its name once written
+	path=$(ls -t "$MT_TMP"/dump/*."$1".dump.* | head -n 1)
+	echo "$path"
+}
+# mt_dump_value PID KEY: KEY's value (first "KEY=" line) in a fresh state
+# dump of PID.
+mt_dump_value() {
+	local path
+	path=$(mt_state_dump "$1") || return 1
+	sed -n "s/^$2=//p" "$path" | head -n 1
+}
+
 # brick_dir BRICK: the directory a brick serves (any brick, e.g. vol-b1).
 brick_dir() {
 	echo "${MT_BRICK_DIR[$1]}"

@@ -200,6 +200,26 @@ int mdc_fill_attr(struct mdc_table *t, const struct xl_iatt *ia, uint64_t since,
 	return 0;
 }
 
+int mdc_set_attr(struct mdc_table *t, const struct xl_iatt *ia, uint64_t now_ms)
+{
+	struct mdc_node *n = mdc_find(t, ia->gfid);
+
+	if (!n)
+		return -ENOENT;
+	n->attr = *ia;
+	n->attr_valid = true;
+	n->attr_expires_ms = now_ms + t->timeout_ms;
+	t->stats.parent_fills++;
+	return 0;
+}
+
+uint64_t mdc_inval_seq(struct mdc_table *t, const uint8_t *gfid)
+{
+	struct mdc_node *n = mdc_find(t, gfid);
+
+	return n ? n->inval_seq : 0;
+}
+
 int mdc_fill_entry(struct mdc_table *t, const uint8_t *pargfid,
 		   const char *name, const uint8_t *gfid, uint64_t since,
 		   uint64_t wound_ms)
@@ -376,12 +396,14 @@ void mdc_invalidate(struct mdc_table *t, const uint8_t *gfid, uint32_t what,
 }
 
 bool mdc_entry_known(struct mdc_table *t, const uint8_t *pargfid,
-		     const char *name)
+		     const char *name, uint8_t *gfid)
 {
 	struct mdc_node *n = mdc_find(t, pargfid);
 
 	for (struct mdc_entry *e = n ? n->entries : NULL; e; e = e->next)
-		if (!e->negative && strcmp(e->name, name) == 0)
+		if (!e->negative && strcmp(e->name, name) == 0) {
+			memcpy(gfid, e->gfid, XL_GFID_LEN);
 			return true;
+		}
 	return false;
 }

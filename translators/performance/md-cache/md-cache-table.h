@@ -61,6 +61,7 @@ struct mdc_node {
 
 struct mdc_stats {
 	uint64_t hits, misses, refused_fills, evictions, invalidations;
+	uint64_t parent_fills; /* mdc_set_attr: a directory's attrs kept */
 };
 
 struct mdc_table {
@@ -93,6 +94,13 @@ void mdc_table_touch(struct mdc_table *t, const uint8_t *gfid);
 int mdc_fill_attr(struct mdc_table *t, const struct xl_iatt *ia, uint64_t since,
 		  uint64_t wound_ms);
 /* gfid NULL: the name does not exist. */
+/* Set the attributes of a node that is cached (the caller checked that
+ * they are current: a directory's as the brick read them right after an
+ * entry change in it, XL_KEY_POSTPARENT).  0 or -ENOENT. */
+int mdc_set_attr(struct mdc_table *t, const struct xl_iatt *ia,
+		 uint64_t now_ms);
+/* The seq of a cached node's last invalidation, or 0 (not cached). */
+uint64_t mdc_inval_seq(struct mdc_table *t, const uint8_t *gfid);
 int mdc_fill_entry(struct mdc_table *t, const uint8_t *pargfid,
 		   const char *name, const uint8_t *gfid, uint64_t since,
 		   uint64_t wound_ms);
@@ -122,9 +130,10 @@ int mdc_get_xattr(struct mdc_table *t, const uint8_t *gfid, const char *name,
  */
 void mdc_invalidate(struct mdc_table *t, const uint8_t *gfid, uint32_t what,
 		    const uint8_t *pargfid, const char *name);
-/* Whether the cache knows which inode pargfid/name is (expired or not):
- * then an ENTRY invalidation of that name reaches the inode too. */
+/* Whether the cache knows which inode pargfid/name is (expired or not),
+ * and then which (*gfid): an ENTRY invalidation of that name reaches the
+ * inode too. */
 bool mdc_entry_known(struct mdc_table *t, const uint8_t *pargfid,
-		     const char *name);
+		     const char *name, uint8_t *gfid);
 
 #endif

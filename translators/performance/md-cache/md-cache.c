@@ -60,12 +60,17 @@ struct mdc_priv {
 	struct mdc_table table; /* lock */
 	int nxattr_names;
 	char *xattr_names[MDC_XATTR_NAMES_MAX]; /* cache-xattrs, read-only */
+	bool postparent; /* ask entry changes for XL_KEY_POSTPARENT */
 };
 
 /* Per-call state: the generation and time the fop went down with. */
 struct mdc_local {
 	uint64_t since;
 	uint64_t wound_ms;
+	/* A change: */
+	uint64_t parent_seq; /* its parent's inval_seq after it, or 0 */
+	enum { MDC_NO_VICTIM, MDC_VICTIM, MDC_VICTIM_UNKNOWN } victim_is;
+	uint8_t victim[XL_GFID_LEN]; /* the inode losing the name it removes */
 };
 
 static uint64_t mdc_now_ms(void)
@@ -329,44 +334,53 @@ static void mdc_readdirplus(struct xl *xl, struct xl_call *call)
 
 /* ---- changes: drop what they touch ------------------------------------- */
 
-/* Whether call removes or replaces a name whose inode the cache does
- * not know (by name only, never looked up here). */
-static bool mdc_unknown_victim(struct xl *xl, const struct xl_call *call)
+/* Which inode call removes a name of (unlink, rmdir, a rename over an
+ * existing name), by name only: into lo->victim when the cache knows
+ * it.  priv->lock held. */
+static void mdc_find_victim_locked(struct mdc_priv *priv,
+				   const struct xl_call *call,
+				   struct mdc_local *lo)
 {
-	struct mdc_priv *priv = xl->private;
 	const struct xl_loc *l =
 	    call->fop == XL_FOP_RENAME ? &call->args.loc2 : &call->args.loc;
-	bool known;
+	struct xl_iatt ia;
 
+	lo->victim_is = MDC_NO_VICTIM;
 	if (call->fop != XL_FOP_UNLINK && call->fop != XL_FOP_RMDIR &&
 	    call->fop != XL_FOP_RENAME)
-		return false;
-	if (!l->name || !xl_gfid_is_null(l->gfid))
-		return false;
-	pthread_mutex_lock(&priv->lock);
-	known = mdc_entry_known(&priv->table, l->pargfid, l->name);
-	pthread_mutex_unlock(&priv->lock);
+		return;
+	if (!l->name)
+		return;
+	if (!xl_gfid_is_null(l->gfid)) {
+		memcpy(lo->victim, l->gfid, XL_GFID_LEN);
+		lo->victim_is = MDC_VICTIM;
+		return;
+	}
+	if (mdc_entry_known(&priv->table, l->pargfid, l->name, lo->victim)) {
+		lo->victim_is = MDC_VICTIM;
+		return;
+	}
 	/* a rename onto a free name replaces nothing; the cache cannot
 	 * tell a free name from an unknown one unless it cached ENOENT */
-	if (!known && call->fop == XL_FOP_RENAME) {
-		struct xl_iatt ia;
-
-		pthread_mutex_lock(&priv->lock);
-		known = mdc_get_entry(&priv->table, l->pargfid, l->name,
-				      mdc_now_ms(), &ia) == MDC_NOENT;
-		pthread_mutex_unlock(&priv->lock);
-	}
-	return !known;
+	if (call->fop == XL_FOP_RENAME &&
+	    mdc_get_entry(&priv->table, l->pargfid, l->name, mdc_now_ms(),
+			  &ia) == MDC_NOENT)
+		return;
+	lo->victim_is = MDC_VICTIM_UNKNOWN;
 }
 
 /* What a change drops: before it goes down (so no read in flight
  * re-fills the old value) and after it came back (so no read that went
- * down meanwhile does). */
-static void mdc_change_inval(struct xl_call *call)
+ * down meanwhile does).  The inode losing a name was found before (the
+ * first invalidation drops the entry that says which it is).
+ * priv->lock held. */
+static void mdc_change_inval_locked(struct mdc_priv *priv,
+				    const struct xl_call *call,
+				    const struct mdc_local *lo)
 {
 	const struct xl_args *a = &call->args;
-	struct xl *xl = call->xl;
 	const uint8_t *gfid = mdc_call_gfid(call);
+	struct mdc_table *t = &priv->table;
 	uint32_t inode_what = XL_UP_ATTR;
 
 	switch (call->fop) {
@@ -382,37 +396,124 @@ static void mdc_change_inval(struct xl_call *call)
 		break;
 	}
 	if (gfid)
-		mdc_inval(xl, gfid, inode_what, NULL, NULL);
-	if (mdc_unknown_victim(xl, call))
+		mdc_invalidate(t, gfid, inode_what, NULL, NULL);
+	if (lo->victim_is == MDC_VICTIM)
+		/* its link count and ctime changed */
+		mdc_invalidate(t, lo->victim, XL_UP_ATTR, NULL, NULL);
+	else if (lo->victim_is == MDC_VICTIM_UNKNOWN)
 		/* an inode lost a name and nothing here says which: its
 		 * link count may be cached anywhere */
-		mdc_inval(xl, NULL, XL_UP_FORGET_ALL, NULL, NULL);
+		mdc_invalidate(t, NULL, XL_UP_FORGET_ALL, NULL, NULL);
 	if (a->loc.name)
-		mdc_inval(xl, NULL, XL_UP_ENTRY, a->loc.pargfid, a->loc.name);
+		mdc_invalidate(t, NULL, XL_UP_ENTRY, a->loc.pargfid,
+			       a->loc.name);
 	if (a->loc2.name)
-		mdc_inval(
-		    xl, xl_gfid_is_null(a->loc2.gfid) ? NULL : a->loc2.gfid,
+		mdc_invalidate(
+		    t, xl_gfid_is_null(a->loc2.gfid) ? NULL : a->loc2.gfid,
 		    XL_UP_ENTRY | XL_UP_ATTR, a->loc2.pargfid, a->loc2.name);
+}
+
+/* Entry changes in one directory whose reply can carry the directory's
+ * new attributes (storage/posix, XL_KEY_POSTPARENT). */
+static bool mdc_postparent_fop(int fop)
+{
+	return fop == XL_FOP_CREATE || fop == XL_FOP_MKNOD ||
+	       fop == XL_FOP_MKDIR || fop == XL_FOP_SYMLINK ||
+	       fop == XL_FOP_UNLINK || fop == XL_FOP_RMDIR;
+}
+
+/*
+ * What the reply of an entry change tells, kept when nothing invalidated
+ * the parent between this change's first invalidation and now (its
+ * inval_seq is still the one that invalidation gave it; another client's
+ * change in the directory meanwhile came as a notice and bumped it): the
+ * parent's new attributes, and which inode a new name names (so a later
+ * unlink of it knows its victim instead of dropping the whole cache).
+ * The check, this change's second invalidation and the fills are one
+ * locked step, so no notice can come between them.
+ */
+static void mdc_change_done_locked(struct mdc_priv *priv, struct xl_call *call,
+				   struct xl_reply *r, struct mdc_local *lo)
+{
+	const uint8_t *pargfid = call->args.loc.pargfid;
+	struct mdc_table *t = &priv->table;
+	struct xl_iatt ia;
+	bool settled, parent;
+
+	settled = lo->parent_seq && r->ret >= 0 &&
+		  mdc_inval_seq(t, pargfid) == lo->parent_seq;
+	parent = settled &&
+		 xl_dict_get_iatt(r->xdata, XL_KEY_POSTPARENT, &ia) == 0 &&
+		 memcmp(ia.gfid, pargfid, XL_GFID_LEN) == 0;
+	mdc_change_inval_locked(priv, call, lo);
+	if (parent)
+		mdc_set_attr(t, &ia, mdc_now_ms());
+	if (settled && call->fop != XL_FOP_UNLINK &&
+	    call->fop != XL_FOP_RMDIR && !xl_gfid_is_null(r->attr.gfid))
+		mdc_fill_entry(t, pargfid, call->args.loc.name, r->attr.gfid,
+			       mdc_table_seq(t), mdc_now_ms());
+	if (r->xdata)
+		xl_dict_del(r->xdata, XL_KEY_POSTPARENT);
 }
 
 static void mdc_change_cbk(struct xl_call *call, struct xl_call *child,
 			   void *cookie)
 {
-	(void)cookie;
-	mdc_change_inval(call);
+	struct mdc_priv *priv = call->xl->private;
+	struct xl_reply *r = &child->reply;
+
+	pthread_mutex_lock(&priv->lock);
+	mdc_change_done_locked(priv, call, r, cookie);
 	/* a new node's or a renamed one's gfid may only be known now */
-	if (child->reply.ret >= 0 &&
-	    (xl_fop_info[call->fop].reply & XL_R_ATTR) &&
-	    !xl_gfid_is_null(child->reply.attr.gfid))
-		mdc_inval(call->xl, child->reply.attr.gfid, XL_UP_ATTR, NULL,
-			  NULL);
+	if (r->ret >= 0 && (xl_fop_info[call->fop].reply & XL_R_ATTR) &&
+	    !xl_gfid_is_null(r->attr.gfid))
+		mdc_invalidate(&priv->table, r->attr.gfid, XL_UP_ATTR, NULL,
+			       NULL);
+	pthread_mutex_unlock(&priv->lock);
 	xl_default_cbk(call, child, NULL);
+}
+
+/* Ask the brick for the parent's attributes after the change: the
+ * call's own xdata gets the key (a copy when there was one: the dict may
+ * be shared with the caller). */
+static void mdc_ask_postparent(struct xl_call *call)
+{
+	struct xl_dict *d =
+	    call->args.xdata ? xl_dict_copy(call->args.xdata) : xl_dict_new();
+
+	if (!d)
+		return;
+	if (xl_dict_set_u64(d, XL_KEY_POSTPARENT, 1) != 0) {
+		xl_dict_unref(d);
+		return;
+	}
+	xl_dict_unref(call->args.xdata);
+	call->args.xdata = d;
 }
 
 static void mdc_change(struct xl *xl, struct xl_call *call)
 {
-	mdc_change_inval(call);
-	xl_wind(call, xl->children[0], mdc_change_cbk, NULL);
+	struct mdc_priv *priv = xl->private;
+	struct mdc_local *lo = xl_call_local(call);
+	bool postparent = priv->postparent && mdc_postparent_fop(call->fop) &&
+			  call->args.loc.name;
+
+	if (!lo) {
+		/* no room to remember what to drop again: drop it all */
+		mdc_inval(xl, NULL, XL_UP_FORGET_ALL, NULL, NULL);
+		xl_default_fop(xl, call);
+		return;
+	}
+	pthread_mutex_lock(&priv->lock);
+	mdc_find_victim_locked(priv, call, lo);
+	mdc_change_inval_locked(priv, call, lo);
+	lo->parent_seq =
+	    postparent ? mdc_inval_seq(&priv->table, call->args.loc.pargfid)
+		       : 0;
+	pthread_mutex_unlock(&priv->lock);
+	if (lo->parent_seq)
+		mdc_ask_postparent(call);
+	xl_wind(call, xl->children[0], mdc_change_cbk, lo);
 }
 
 /* ---- events ---------------------------------------------------------------
@@ -438,6 +539,24 @@ static int mdc_notify(struct xl *xl, enum xl_event ev, struct xl *from)
 
 static void mdc_fini(struct xl *xl);
 
+/* Whether a translator below xl puts several bricks' directories
+ * together (distribute, unify): one brick's attributes of a directory
+ * are then not the volume's.  replicate's copies are the same directory,
+ * and it answers a directory's stat from one of them anyway. */
+static bool mdc_merges_below(const struct xl *xl)
+{
+	for (int i = 0; i < xl->child_count; i++) {
+		const char *type = xl->children[i]->desc->type;
+
+		if (strncmp(type, "cluster/", 8) == 0 &&
+		    strcmp(type, "cluster/replicate") != 0)
+			return true;
+		if (mdc_merges_below(xl->children[i]))
+			return true;
+	}
+	return false;
+}
+
 static int mdc_init(struct xl *xl, char **err)
 {
 	struct mdc_priv *priv;
@@ -454,6 +573,7 @@ static int mdc_init(struct xl *xl, char **err)
 		return -ENOMEM;
 	pthread_mutex_init(&priv->lock, NULL);
 	xl->private = priv;
+	priv->postparent = !mdc_merges_below(xl);
 	ret = mdc_table_init(&priv->table, (uint32_t)max,
 			     (uint64_t)timeout * 1000u);
 	copy = strdup(names);
@@ -511,9 +631,11 @@ static void mdc_dump(struct xl *xl, FILE *out)
 	fprintf(out,
 		"cached-inodes=%u\nmax-entries=%u\nhits=%" PRIu64
 		"\nmisses=%" PRIu64 "\nrefused-fills=%" PRIu64
-		"\nevictions=%" PRIu64 "\ninvalidations=%" PRIu64 "\n",
+		"\nevictions=%" PRIu64 "\ninvalidations=%" PRIu64
+		"\nparent-fills=%" PRIu64 "\npostparent=%s\n",
 		count, max, st.hits, st.misses, st.refused_fills, st.evictions,
-		st.invalidations);
+		st.invalidations, st.parent_fills,
+		priv->postparent ? "on" : "off");
 }
 
 static const struct xl_option_desc mdc_options[] = {

@@ -311,6 +311,8 @@ void posix_create(struct xl *xl, struct xl_call *call)
 		ret = posix_fd_install(xl, args->fd, osfd, NULL, gfid);
 		osfd = -1;
 	}
+	if (ret == 0)
+		posix_postparent(call, obj.pfd);
 release:
 	if (osfd >= 0)
 		posix_sys.close(osfd);

@@ -177,6 +177,8 @@ int posix_new_entry_finish(struct posix_priv *priv, struct posix_obj *obj,
 			   bool set_mode);
 void posix_iatt_fill(struct xl_iatt *ia, const struct stat *st,
 		     const uint8_t *gfid);
+/* Reply XL_KEY_POSTPARENT (pfd: the changed directory) when asked. */
+void posix_postparent(struct xl_call *call, int pfd);
 void posix_attr_reply(struct xl_call *call, const struct posix_obj *obj,
 		      const uint8_t *gfid);
 
