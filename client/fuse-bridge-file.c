@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "fuse-bridge.h"
 #include "log.h"
+#include "xdata-keys.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -265,8 +266,13 @@ void fuse_bridge_flush(fuse_req_t req, fuse_ino_t ino,
 	call = fb_fd_call(req, XL_FOP_FLUSH, ino, fi, fuse_bridge_done_err);
 	if (!call)
 		return;
-	/* FLUSH drops the POSIX locks of this owner (close(2) semantics). */
+	/* FLUSH drops the POSIX locks of this owner (close(2) semantics):
+	 * none to drop when this mount never asked for one on the file, and
+	 * the bricks need not hear of the close (XL_KEY_FLUSH_NO_LOCKS). */
 	call->cred.lk_owner = fi->lock_owner;
+	if (!atomic_load(&call->args.loc.inode->posix_lk_asked) &&
+	    (call->args.xdata || (call->args.xdata = xl_dict_new())))
+		xl_dict_set_u64(call->args.xdata, XL_KEY_FLUSH_NO_LOCKS, 1);
 	fuse_bridge_call_start(call);
 }
 

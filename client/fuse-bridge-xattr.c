@@ -211,6 +211,9 @@ void fuse_bridge_setlk(fuse_req_t req, fuse_ino_t ino,
 	call = fb_lock_call(req, XL_FOP_LK, ino, fi, fuse_bridge_done_err, req);
 	if (!call)
 		return;
+	/* From now on a close of the file must reach the bricks, which drop
+	 * the owner's locks there (fuse_bridge_flush). */
+	atomic_store(&call->args.loc.inode->posix_lk_asked, true);
 	call->args.cmd = sleep ? F_SETLKW : F_SETLK;
 	fb_lock_from_flock(call, lock, fi->lock_owner);
 	if (sleep && lock->l_type != F_UNLCK)

@@ -25,9 +25,10 @@ struct xl_inode {
 	struct xl_inode_table *table;
 	atomic_int refs;
 	atomic_uint_fast64_t nlookup; /* kernel lookups (bridge only) */
-	uint32_t type;                /* S_IFMT bits, 0 until known */
-	pthread_mutex_t lock;         /* guards ctx */
-	void **ctx;                   /* [graph->count] */
+	atomic_bool posix_lk_asked;   /* a POSIX lock asked (bridge only) */
+	uint32_t type;		      /* S_IFMT bits, 0 until known */
+	pthread_mutex_t lock;	      /* guards ctx */
+	void **ctx;		      /* [graph->count] */
 	struct xl_inode *hash_next;   /* table bucket chain, table lock */
 };
 

@@ -58,6 +58,15 @@
  * other fd answers 0. */
 #define XL_KEY_LK_RESTORED "mortar.lk-restored"
 
+/* u64 1; on flush, set by the FUSE bridge: this mount never asked for a
+ * POSIX lock on the file.  A brick's flush does nothing but drop the
+ * POSIX locks (and parked lock requests) of the closing owner, so
+ * protocol/client answers such a flush itself instead of a round trip per
+ * close(2); the translators above still see it (write-behind still
+ * writes back and reports errors there, replicate still runs its
+ * post-op). */
+#define XL_KEY_FLUSH_NO_LOCKS "mortar.flush-no-locks"
+
 /* u64 1; on rename: make every check rename(2) makes (the target
  * directory empty, the types agree, RENAME_NOREPLACE/EXCHANGE) and
  * answer its errno, without renaming.  cluster/unify asks every child

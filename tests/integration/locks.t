@@ -17,7 +17,7 @@ set -- $SCENARIOS
 NSCN=$#
 
 require_binaries "$LOCKTEST"
-plan $((12 + 2 * NSCN))
+plan $((13 + 2 * NSCN))
 
 start_brick locks "$MT_TMP/brick" || bail_out "brick did not start"
 # No attribute/entry caching: the second mount must see files the first
@@ -72,6 +72,32 @@ leftover() {
 	return $rc
 }
 tap_check "no lock left behind by killed or exited holders" leftover
+
+# close(2) reaches the brick only for a file this mount asked a POSIX lock
+# on: the brick's flush drops the closing owner's locks and does nothing
+# else, so the closes of a file nobody locked cost no round trip.
+brick_flushes() { # the brick's FLUSH count (its first translator's line)
+	local dump
+	dump=$(mt_state_dump "${MT_BRICK_PID[locks]}") || return 1
+	sed -n 's/^fop\.flush count=\([0-9]*\) .*/\1/p' "$dump" | head -n 1
+}
+flush_economy() {
+	local f=$MT_TMP/m1/closes before after i
+	echo x >"$f"
+	before=$(brick_flushes) || { echo "no brick state dump"; return 1; }
+	for i in 1 2 3 4 5 6 7 8 9 10; do cat "$f" >/dev/null; done
+	after=$(brick_flushes)
+	[ "${after:-0}" = "${before:-0}" ] ||
+		{ echo "10 closes of an unlocked file: flushes $before -> $after"; return 1; }
+	timeout 10 "$LOCKTEST" -t 8 wrlck "$f" "$f" >/dev/null ||
+		{ echo "locktest wrlck failed"; return 1; }
+	cat "$f" >/dev/null
+	after=$(brick_flushes)
+	[ "${after:-0}" -gt "${before:-0}" ] ||
+		{ echo "closes after a lock did not reach the brick ($before -> $after)"; return 1; }
+}
+tap_check "closes reach the brick only once the file was locked here" \
+	flush_economy
 
 # A process killed while its lock request waits on the brick: the kernel
 # waits for the answer even through SIGKILL once the request reached the

@@ -431,6 +431,17 @@ static int client_remote_fd_locked(struct client_priv *priv,
 	return 0;
 }
 
+/* A flush with no POSIX locks to drop (XL_KEY_FLUSH_NO_LOCKS) is answered
+ * here, once its fd is known to be good on this connection: the brick
+ * would do nothing else with it. */
+static bool client_flush_here(const struct xl_call *call)
+{
+	uint64_t v;
+
+	return call->fop == XL_FOP_FLUSH &&
+	       client_xdata_flag(call, XL_KEY_FLUSH_NO_LOCKS, &v);
+}
+
 static void client_fop(struct xl *xl, struct xl_call *call)
 {
 	struct client_priv *priv = xl->private;
@@ -460,6 +471,11 @@ static void client_fop(struct xl *xl, struct xl_call *call)
 	pthread_mutex_unlock(&priv->lock);
 	if (ret != 0) {
 		xl_unwind_error(call, ret);
+		return;
+	}
+	if (client_flush_here(call)) {
+		call->reply.ret = 0;
+		xl_unwind(call);
 		return;
 	}
 	local->generation = generation;
