@@ -220,31 +220,47 @@ static void fb_write_done(struct xl_call *parent, struct xl_call *call,
 		fuse_reply_write(req, (size_t)call->reply.ret);
 }
 
-/* The one copy of write data: from the kernel's buffer (or pipe) into an
- * iobuf that then travels down the graph by reference. */
+/* Write data travels down the graph in an iobuf, by reference: the one
+ * the session I/O read it into, or else a copy of libfuse's buffer. */
+static int fb_write_data(struct fuse_bridge *fb, struct fuse_bufvec *bufv,
+			 size_t size, struct xl_iobuf **iobp)
+{
+	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(size);
+	struct xl_iobuf *iob = fuse_bridge_io_take_write(fb, bufv, size);
+	ssize_t copied;
+
+	if (iob) {
+		*iobp = iob;
+		return 0;
+	}
+	iob = xl_iobuf_new(size ? size : 1);
+	if (!iob)
+		return -ENOMEM;
+	dst.buf[0].mem = iob->data;
+	copied = fuse_buf_copy(&dst, bufv, 0);
+	if (copied < 0) {
+		xl_iobuf_unref(iob);
+		return (int)copied;
+	}
+	iob->size = (size_t)copied;
+	*iobp = iob;
+	return 0;
+}
+
 void fuse_bridge_write_buf(fuse_req_t req, fuse_ino_t ino,
 			   struct fuse_bufvec *bufv, off_t off,
 			   struct fuse_file_info *fi)
 {
 	size_t size = fuse_buf_size(bufv);
-	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(size);
-	struct xl_iobuf *iob;
+	struct xl_iobuf *iob = NULL;
 	struct xl_call *call;
-	ssize_t copied;
+	int ret;
 
-	iob = xl_iobuf_new(size ? size : 1);
-	if (!iob) {
-		fuse_reply_err(req, ENOMEM);
+	ret = fb_write_data(fuse_req_userdata(req), bufv, size, &iob);
+	if (ret < 0) {
+		fuse_reply_err(req, -ret);
 		return;
 	}
-	dst.buf[0].mem = iob->data;
-	copied = fuse_buf_copy(&dst, bufv, 0);
-	if (copied < 0) {
-		xl_iobuf_unref(iob);
-		fuse_reply_err(req, (int)-copied);
-		return;
-	}
-	iob->size = (size_t)copied;
 	xl_trace(FB_LOG, "write size=%zu off=%lld", size, (long long)off);
 	call = fb_fd_call(req, XL_FOP_WRITE, ino, fi, fb_write_done);
 	if (!call) {
@@ -253,7 +269,7 @@ void fuse_bridge_write_buf(fuse_req_t req, fuse_ino_t ino,
 	}
 	call->args.data = iob;
 	call->args.offset = off;
-	call->args.size = (uint64_t)copied;
+	call->args.size = iob->size;
 	call->args.flags = fi->flags;
 	fuse_bridge_call_start(call);
 }

@@ -274,8 +274,9 @@ uint32_t fuse_bridge_setattr_valid(int to_set)
  * remote POSIX and flock locks, parallel lookups and readdirs in one
  * directory (unless turned off; the session I/O passes the flag on where
  * libfuse does not).  No writeback cache: close-to-open consistency
- * between clients matters more than small-write speed.  No splice: a
- * write is copied once into an iobuf either way. */
+ * between clients matters more than small-write speed.  No splice: the
+ * session I/O reads write data straight into an iobuf
+ * (fuse-bridge-io.c). */
 static void fb_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct fuse_bridge *fb = userdata;

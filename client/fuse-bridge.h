@@ -33,6 +33,8 @@ struct fuse_bridge_io {
 	atomic_uint kernel_flags;	/* its fuse_init_in.flags */
 	atomic_bool parallel_dirops_on; /* the kernel took the reply asking
 					   for FUSE_PARALLEL_DIROPS */
+	atomic_uint_fast64_t writes_in_place; /* data read into an iobuf */
+	atomic_uint_fast64_t writes_copied;   /* data copied into one */
 };
 
 struct fuse_bridge {
@@ -51,7 +53,7 @@ struct fuse_bridge {
 	/* Called once from the INIT request: the mount answers from now on.
 	 * Runs on a FUSE thread. */
 	void (*on_live)(struct fuse_bridge *fb);
-	void *owner; /* the mount program's */
+	void *owner;			 /* the mount program's */
 	struct fuse_bridge_inval *inval; /* fuse-bridge-inval.c */
 };
 
@@ -66,9 +68,18 @@ extern const struct fuse_lowlevel_ops fuse_bridge_ops;
 
 /* Put the bridge's /dev/fuse I/O on se, after fuse_session_mount and
  * before the loop (fuse-bridge-io.c): libfuse's own reads and writes, with
- * FUSE_PARALLEL_DIROPS added to the INIT reply when the kernel offers it.
+ * write data read straight into iobufs and FUSE_PARALLEL_DIROPS added to
+ * the INIT reply when the kernel offers it (and fb->parallel_dirops).
  * fb must be se's userdata.  0 or -errno. */
 int fuse_bridge_io_install(struct fuse_bridge *fb, struct fuse_session *se);
+/* The iobuf holding the data of the WRITE this thread is processing, its
+ * size set to size, if bufv is that data as the session I/O read it; NULL
+ * otherwise (copy it then).  The caller owns the ref. */
+struct xl_iobuf *fuse_bridge_io_take_write(struct fuse_bridge *fb,
+					   const struct fuse_bufvec *bufv,
+					   size_t size);
+/* Log what the session I/O did (at the end of the session). */
+void fuse_bridge_io_report(struct fuse_bridge *fb);
 
 /* ---- shared by the fop files (fuse-bridge.c, except where noted) ---- */
 

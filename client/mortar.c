@@ -416,15 +416,14 @@ static int mt_fuse_setup(struct mortar *m)
 	if (geteuid() == 0)
 		mt_set_readahead(m->opts.mountpoint);
 	/* Without it the mount still works, only without parallel lookups
-	 * where libfuse does not ask for them. */
-	if (fb->parallel_dirops) {
-		ret = fuse_bridge_io_install(fb, m->se);
-		if (ret < 0)
-			xl_warn(MT_LOG,
-				"cannot set the session I/O (errno=%d): no "
-				"parallel directory operations",
-				-ret);
-	}
+	 * where libfuse does not ask for them, and with one more copy of
+	 * each write's data. */
+	ret = fuse_bridge_io_install(fb, m->se);
+	if (ret < 0)
+		xl_warn(MT_LOG,
+			"cannot set the session I/O (errno=%d): no "
+			"parallel directory operations",
+			-ret);
 	ret = 0;
 out:
 	fuse_opt_free_args(&args);
@@ -613,6 +612,7 @@ unmount:
 	/* The session is not destroyed: a call still in the graph (a lock
 	 * wait, a slow brick) may answer its request until exit. */
 	fuse_bridge_inval_stop(&m->fb);
+	fuse_bridge_io_report(&m->fb);
 	fuse_session_unmount(m->se);
 	if (m->opts.pid_file)
 		unlink(m->opts.pid_file);

@@ -8,14 +8,14 @@
 # written reads back; a stat right after a write shows the new size; data
 # written and closed on one mount reads back on another (close-to-open);
 # overlapping writes keep their order (datacheck); a fifth mount without
-# write-behind sees the same bytes.
+# write-behind sees the same bytes; the bridge copied no write's data.
 #
 # shellcheck source=SCRIPTDIR/../lib/mortar-test.sh
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/mortar-test.sh"
 
 require_binaries "$MT_TOOLS/datacheck"
 command -v python3 >/dev/null || skip_all "python3 missing"
-plan 21
+plan 22
 
 mkdir -p "$MT_TMP/wb/b0"
 tap_require "a 16 MiB tmpfs for the brick" \
@@ -167,5 +167,13 @@ C=$MT_TMP/mntC
 tap_require "mount C without write-behind" mount_volfile "$MT_TMP/nowb.vol" "$C"
 tap_check "C reads the same bytes" cmp "$MT_TMP/src" "$C/sz"
 tap_check "unmount A" unmount_volume "$A"
+# The bridge reads write data straight into the iobufs it sends: A's log
+# says how many writes went that way, and none was copied.
+in_place() {
+	grep -Eq 'writes: [1-9][0-9]* read straight into iobufs, 0 copied' \
+		"$MT_TMP/logs/mount-mntA.log" ||
+		{ grep 'writes:' "$MT_TMP/logs/mount-mntA.log"; return 1; }
+}
+tap_check "A's writes were read straight into iobufs, none copied" in_place
 tap_check "unmount B" unmount_volume "$B"
 tap_check "unmount C" unmount_volume "$C"
