@@ -637,7 +637,7 @@ static const struct xl_option_desc afr_options[] = {
 	     "write's transaction at once"},
     {.key = "eager-entry-lock",
      .type = XL_OPT_BOOL,
-     .default_value = "on",
+     .default_value = "off",
      .help = "creates, removals and renames in one directory from this "
 	     "client share one entry lock and pre-op on it, kept "
 	     "post-op-delay-msec after the last one (at most 1 s while they "
