@@ -226,13 +226,12 @@ static int fb_write_data(struct fuse_bridge *fb, struct fuse_bufvec *bufv,
 			 size_t size, struct xl_iobuf **iobp)
 {
 	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(size);
-	struct xl_iobuf *iob = fuse_bridge_io_take_write(fb, bufv, size);
+	struct xl_iobuf *iob;
 	ssize_t copied;
+	int ret = fuse_bridge_io_take_write(fb, bufv, size, iobp);
 
-	if (iob) {
-		*iobp = iob;
-		return 0;
-	}
+	if (ret <= 0)
+		return ret;
 	iob = xl_iobuf_new(size ? size : 1);
 	if (!iob)
 		return -ENOMEM;

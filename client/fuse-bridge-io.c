@@ -100,33 +100,45 @@ static struct fbio_rx *fbio_rx_get(void)
 	return rx->iob ? rx : NULL;
 }
 
-struct xl_iobuf *fuse_bridge_io_take_write(struct fuse_bridge *fb,
-					   const struct fuse_bufvec *bufv,
-					   size_t size)
+int fuse_bridge_io_take_write(struct fuse_bridge *fb,
+			      const struct fuse_bufvec *bufv, size_t size,
+			      struct xl_iobuf **iobp)
 {
 	struct fbio_rx *rx;
-	struct xl_iobuf *iob;
 
 	pthread_once(&fbio_rx_once, fbio_rx_key_make);
 	rx = pthread_getspecific(fbio_rx_key);
-	if (!rx || !rx->iob || !rx->write_at || bufv->count != 1 ||
-	    bufv->idx != 0 || bufv->off != 0 ||
-	    (bufv->buf[0].flags & FUSE_BUF_IS_FD) ||
-	    bufv->buf[0].mem != rx->write_at || size > rx->write_len) {
+	if (!rx || !rx->write_at || bufv->buf[0].mem != rx->write_at) {
 		atomic_fetch_add(&fb->io.writes_copied, 1);
-		return NULL;
+		return 1; /* in libfuse's buffer as it read it */
+	}
+	rx->write_at = NULL;
+	if (bufv->count != 1 || bufv->idx != 0 || bufv->off != 0 ||
+	    (bufv->buf[0].flags & FUSE_BUF_IS_FD) || size > rx->write_len) {
+		xl_err(FB_IO_LOG, "write of %zu bytes not as read (%zu): EIO",
+		       size, rx->write_len);
+		return -EIO;
+	}
+	/* A small write gets a buffer of its size: the thread's iobuf is
+	 * 1 MiB, and write-behind may keep many writes at once. */
+	if (size < rx->iob->capacity / 2) {
+		*iobp = xl_iobuf_from(rx->iob->data, size);
+		if (!*iobp)
+			return -ENOMEM;
+		atomic_fetch_add(&fb->io.writes_small, 1);
+		return 0;
 	}
 	atomic_fetch_add(&fb->io.writes_in_place, 1);
-	iob = rx->iob;
-	iob->size = size;
+	*iobp = rx->iob;
+	(*iobp)->size = size;
 	rx->iob = NULL; /* the next read takes a fresh one */
-	rx->write_at = NULL;
-	return iob;
+	return 0;
 }
 
 /* readv into buf's head and the thread's iobuf; a WRITE's data stays in
  * the iobuf, any other tail goes back behind the head. */
-static ssize_t fbio_read_split(int fd, char *buf, size_t len)
+static ssize_t fbio_read_split(struct fuse_bridge *fb, int fd, char *buf,
+			       size_t len)
 {
 	struct fbio_rx *rx = fbio_rx_get();
 	const struct fuse_in_header *in = (const void *)buf;
@@ -145,7 +157,8 @@ static ssize_t fbio_read_split(int fd, char *buf, size_t len)
 	n = readv(fd, iov, 2);
 	if (n <= (ssize_t)FB_IO_HEAD)
 		return n;
-	if (in->opcode == FUSE_WRITE) {
+	if (in->opcode == FUSE_WRITE &&
+	    atomic_load_explicit(&fb->io.writes_split, memory_order_relaxed)) {
 		rx->write_at = buf + FB_IO_HEAD;
 		rx->write_len = (size_t)n - FB_IO_HEAD;
 	} else {
@@ -174,7 +187,7 @@ static void fbio_note_init(struct fuse_bridge *fb, const void *buf, size_t n)
 static ssize_t fbio_read(int fd, void *buf, size_t len, void *userdata)
 {
 	struct fuse_bridge *fb = userdata;
-	ssize_t n = fbio_read_split(fd, buf, len);
+	ssize_t n = fbio_read_split(fb, fd, buf, len);
 
 	if (n > 0 &&
 	    !atomic_load_explicit(&fb->io.init_read, memory_order_relaxed)) {
@@ -315,7 +328,10 @@ void fuse_bridge_io_report(struct fuse_bridge *fb)
 {
 	xl_info(FB_IO_LOG,
 		"writes: %" PRIuFAST64
-		" read straight into iobufs, %" PRIuFAST64 " copied",
+		" read straight into iobufs, %" PRIuFAST64
+		" small ones copied out of them, %" PRIuFAST64
+		" copied from libfuse's buffer",
 		atomic_load(&fb->io.writes_in_place),
+		atomic_load(&fb->io.writes_small),
 		atomic_load(&fb->io.writes_copied));
 }

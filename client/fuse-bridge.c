@@ -282,6 +282,9 @@ static void fb_init(void *userdata, struct fuse_conn_info *conn)
 	struct fuse_bridge *fb = userdata;
 
 	conn->max_write = XL_IO_SIZE_MAX;
+	/* From 7.9 a WRITE is a header, a fuse_write_in and the data: the
+	 * session I/O reads the data apart (fuse-bridge-io.c). */
+	atomic_store(&fb->io.writes_split, conn->proto_minor >= 9);
 	conn->max_readahead = XL_IO_SIZE_MAX;
 	conn->want &=
 	    ~(unsigned)(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE |

@@ -33,8 +33,10 @@ struct fuse_bridge_io {
 	atomic_uint kernel_flags;	/* its fuse_init_in.flags */
 	atomic_bool parallel_dirops_on; /* the kernel took the reply asking
 					   for FUSE_PARALLEL_DIROPS */
-	atomic_uint_fast64_t writes_in_place; /* data read into an iobuf */
-	atomic_uint_fast64_t writes_copied;   /* data copied into one */
+	atomic_bool writes_split; /* WRITE data lands apart (protocol 7.9+) */
+	atomic_uint_fast64_t writes_in_place; /* the iobuf read into */
+	atomic_uint_fast64_t writes_small;    /* copied out of it */
+	atomic_uint_fast64_t writes_copied;   /* from libfuse's buffer */
 };
 
 struct fuse_bridge {
@@ -72,12 +74,14 @@ extern const struct fuse_lowlevel_ops fuse_bridge_ops;
  * the INIT reply when the kernel offers it (and fb->parallel_dirops).
  * fb must be se's userdata.  0 or -errno. */
 int fuse_bridge_io_install(struct fuse_bridge *fb, struct fuse_session *se);
-/* The iobuf holding the data of the WRITE this thread is processing, its
- * size set to size, if bufv is that data as the session I/O read it; NULL
- * otherwise (copy it then).  The caller owns the ref. */
-struct xl_iobuf *fuse_bridge_io_take_write(struct fuse_bridge *fb,
-					   const struct fuse_bufvec *bufv,
-					   size_t size);
+/* The data of the WRITE this thread is processing, when the session I/O
+ * read it apart (bufv is then its place in libfuse's buffer, which does
+ * not hold it): 0 with *iobp set (the caller owns the ref: the iobuf it
+ * was read into, or a copy of a small write), -errno, or 1 when bufv
+ * holds the data itself (copy it from there). */
+int fuse_bridge_io_take_write(struct fuse_bridge *fb,
+			      const struct fuse_bufvec *bufv, size_t size,
+			      struct xl_iobuf **iobp);
 /* Log what the session I/O did (at the end of the session). */
 void fuse_bridge_io_report(struct fuse_bridge *fb);
 
