@@ -640,6 +640,26 @@ static int xattr_fd(struct fx *f, enum xl_fop fop, struct xl_fd *fd,
 	return ret;
 }
 
+/* getxattr, setxattr, removexattr and listxattr of "user.a" by gfid all
+ * fail with the injected EIO. */
+static void xattr_fops_by_gfid_fail(struct fx *f, const uint8_t *g)
+{
+	struct rec r;
+
+	assert_int_equal(
+	    do_xattr(f, XL_FOP_GETXATTR, g, "user.a", NULL, 64, 0, &r), -EIO);
+	xl_reply_clear(&r.reply);
+	assert_int_equal(
+	    do_xattr(f, XL_FOP_SETXATTR, g, "user.a", "vb", 0, 0, &r), -EIO);
+	xl_reply_clear(&r.reply);
+	assert_int_equal(
+	    do_xattr(f, XL_FOP_REMOVEXATTR, g, "user.a", NULL, 0, 0, &r), -EIO);
+	xl_reply_clear(&r.reply);
+	assert_int_equal(
+	    do_xattr(f, XL_FOP_LISTXATTR, g, NULL, NULL, 4096, 0, &r), -EIO);
+	xl_reply_clear(&r.reply);
+}
+
 static void test_xattr_fops_fail(void **state)
 {
 	struct fx *f = use_local(state);
@@ -661,18 +681,7 @@ static void test_xattr_fops_fail(void **state)
 	posix_sys.flistxattr = f_flistxattr;
 	posix_sys.fremovexattr = f_fremovexattr;
 	fault_xattr = "user.a";
-	assert_int_equal(
-	    do_xattr(f, XL_FOP_GETXATTR, g, "user.a", NULL, 64, 0, &r), -EIO);
-	xl_reply_clear(&r.reply);
-	assert_int_equal(
-	    do_xattr(f, XL_FOP_SETXATTR, g, "user.a", "vb", 0, 0, &r), -EIO);
-	xl_reply_clear(&r.reply);
-	assert_int_equal(
-	    do_xattr(f, XL_FOP_REMOVEXATTR, g, "user.a", NULL, 0, 0, &r), -EIO);
-	xl_reply_clear(&r.reply);
-	assert_int_equal(
-	    do_xattr(f, XL_FOP_LISTXATTR, g, NULL, NULL, 4096, 0, &r), -EIO);
-	xl_reply_clear(&r.reply);
+	xattr_fops_by_gfid_fail(f, g);
 	assert_int_equal(fault_hits, 4);
 	/* by fd */
 	assert_int_equal(xattr_fd(f, XL_FOP_GETXATTR, fd, "user.a", 64), -EIO);
@@ -703,18 +712,7 @@ static void test_xattr_fops_fail(void **state)
 	posix_sys.llistxattr = f_llistxattr;
 	posix_sys.lremovexattr = f_lremovexattr;
 	fault_hits = 0;
-	assert_int_equal(
-	    do_xattr(f, XL_FOP_GETXATTR, g, "user.a", NULL, 64, 0, &r), -EIO);
-	xl_reply_clear(&r.reply);
-	assert_int_equal(
-	    do_xattr(f, XL_FOP_SETXATTR, g, "user.a", "vb", 0, 0, &r), -EIO);
-	xl_reply_clear(&r.reply);
-	assert_int_equal(
-	    do_xattr(f, XL_FOP_REMOVEXATTR, g, "user.a", NULL, 0, 0, &r), -EIO);
-	xl_reply_clear(&r.reply);
-	assert_int_equal(
-	    do_xattr(f, XL_FOP_LISTXATTR, g, NULL, NULL, 4096, 0, &r), -EIO);
-	xl_reply_clear(&r.reply);
+	xattr_fops_by_gfid_fail(f, g);
 	assert_int_equal(fault_hits, 4);
 	posix_sys_reset();
 	brick_path(f, path, sizeof(path), "d");
