@@ -29,7 +29,6 @@ B=$MT_TMP/rd/b
 EXP=$MT_TMP/expected
 NFILES=600
 NDIRS=20
-MLOG=$MT_TMP/logs/mount-$(basename "$M").log
 
 tap_require "start 4 bricks" dht_volume rd 4
 tap_require "mount" mount_volume_of rd "$M"
@@ -156,19 +155,9 @@ small() {
 tap_check "a directory with no file and one with one file" small
 
 # ---- the state dump
-dumps_written() {
-	local n
-	n=$(grep -c 'state dump written to' "$MLOG" 2>/dev/null)
-	echo "${n:-0}"
-}
-dump_after() { [ "$(dumps_written)" -gt "$1" ]; }
 prefetch_hits() {
-	local before path line
-	before=$(dumps_written)
-	kill -USR1 "$MOUNT_PID" || return 1
-	wait_for 10 dump_after "$before" || return 1
-	path=$(grep -o 'state dump written to .*' "$MLOG" | tail -n 1)
-	path=${path#state dump written to }
+	local path line
+	path=$(mt_state_dump "$MOUNT_PID") || return 1
 	line=$(grep -m 1 '^readdir_prefetch_hits=' "$path")
 	echo "$line"
 	[ -n "$line" ] && [ "$(echo "$line" | sed 's/^[^=]*=\([0-9]*\).*/\1/')" -gt 0 ]

@@ -76,28 +76,11 @@ dirops_logged() { # WORD
 
 # ---- the client's state dump -------------------------------------------
 
-dumps_written() {
-	local n
-	n=$(grep -c 'state dump written to' "$MLOG" 2>/dev/null)
-	echo "${n:-0}"
-}
-dump_after() { [ "$(dumps_written)" -gt "$1" ]; }
-
-# client_dump: a fresh state dump of the client; prints its path.
-client_dump() {
-	local before path
-	before=$(dumps_written)
-	kill -USR1 "$MOUNT_PID" || return 1
-	wait_for 10 dump_after "$before" || return 1
-	path=$(grep -o 'state dump written to .*' "$MLOG" | tail -n 1)
-	echo "${path#state dump written to }"
-}
-
 # client_section FIELD-PATTERN: the lines of pd-client's section that
 # match (pending_calls=, fop.NAME count=...).
 client_section() {
 	local path
-	path=$(client_dump) || return 1
+	path=$(mt_state_dump "$MOUNT_PID") || return 1
 	awk -v pat="$1" '/^\[xlator /{ x = ($2 == "pd-client]") }
 		x && $0 ~ pat { print }' "$path"
 }

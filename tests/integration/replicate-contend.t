@@ -113,11 +113,7 @@ round() {
 	# clients on one directory, most are).
 	dump_counts() {
 		local f
-		rm -f "$MT_TMP"/dump/*."$P1".dump.*
-		kill -USR1 "$P1"
-		wait_for 5 sh -c "grep -qs '^txn-locks-at-once=' '$MT_TMP'/dump/*.$P1.dump.*" ||
-			return 1
-		f=$(ls "$MT_TMP"/dump/*."$P1".dump.* | head -n 1)
+		f=$(mt_state_dump "$P1") || return 1
 		grep '^txn-locks-at-once=' "$f" | tee "$MT_TMP/counts"
 	}
 	tap_check "state dump counts the transactions' lock paths" dump_counts

@@ -53,14 +53,8 @@ b_granted() {
 # line) has PATTERN.
 dump_has() {
 	local f
-	rm -f "$MT_TMP"/dump/*."$1".dump.*
-	kill -USR1 "$1"
-	wait_for 5 sh -c "grep -qs '^lock-fds=' '$MT_TMP'/dump/*.$1.dump.*" ||
-		return 1
-	for f in "$MT_TMP"/dump/*."$1".dump.*; do
-		grep -q -- "$2" "$f" && return 0
-	done
-	return 1
+	f=$(mt_state_dump "$1") || return 1
+	grep -q -- "$2" "$f"
 }
 a_dump_has() { dump_has "$M1_PID" "$1"; }
 # A's fds: fsync both, compare locktest's "io A B" line with $1.
