@@ -32,7 +32,6 @@
 #define CODEC_PATH_MAX 4096  /* symlink target bound */
 #define CODEC_DICT_MAX 4096  /* xdata pairs bound */
 #define CODEC_SET_ALL  0xffu /* every XL_SET_* bit */
-#define CODEC_NSEC     1000000000u
 
 /* ---- primitives ------------------------------------------------------ */
 
@@ -252,46 +251,19 @@ static void codec_get_raw(struct rpc_rbuf *r, void *dst, size_t n)
 
 static void codec_put_iatt(struct rpc_wbuf *w, const struct xl_iatt *ia)
 {
-	codec_put_raw(w, ia->gfid, XL_GFID_LEN);
-	rpc_put_u64(w, ia->ino);
-	rpc_put_u64(w, ia->dev);
-	rpc_put_u32(w, ia->mode);
-	rpc_put_u32(w, ia->nlink);
-	rpc_put_u32(w, ia->uid);
-	rpc_put_u32(w, ia->gid);
-	rpc_put_u64(w, ia->rdev);
-	rpc_put_u64(w, ia->size);
-	rpc_put_u64(w, ia->blocks);
-	rpc_put_u32(w, ia->blksize);
-	rpc_put_u64(w, (uint64_t)ia->atime);
-	rpc_put_u64(w, (uint64_t)ia->mtime);
-	rpc_put_u64(w, (uint64_t)ia->ctime);
-	rpc_put_u32(w, ia->atime_nsec);
-	rpc_put_u32(w, ia->mtime_nsec);
-	rpc_put_u32(w, ia->ctime_nsec);
+	uint8_t packed[XL_IATT_PACKED_LEN];
+
+	xl_iatt_pack(packed, ia);
+	codec_put_raw(w, packed, sizeof(packed));
 }
 
 static void codec_get_iatt(struct rpc_rbuf *r, struct xl_iatt *ia)
 {
-	codec_get_raw(r, ia->gfid, XL_GFID_LEN);
-	ia->ino = rpc_get_u64(r);
-	ia->dev = rpc_get_u64(r);
-	ia->mode = rpc_get_u32(r);
-	ia->nlink = rpc_get_u32(r);
-	ia->uid = rpc_get_u32(r);
-	ia->gid = rpc_get_u32(r);
-	ia->rdev = rpc_get_u64(r);
-	ia->size = rpc_get_u64(r);
-	ia->blocks = rpc_get_u64(r);
-	ia->blksize = rpc_get_u32(r);
-	ia->atime = (int64_t)rpc_get_u64(r);
-	ia->mtime = (int64_t)rpc_get_u64(r);
-	ia->ctime = (int64_t)rpc_get_u64(r);
-	ia->atime_nsec = rpc_get_u32(r);
-	ia->mtime_nsec = rpc_get_u32(r);
-	ia->ctime_nsec = rpc_get_u32(r);
-	if (ia->atime_nsec >= CODEC_NSEC || ia->mtime_nsec >= CODEC_NSEC ||
-	    ia->ctime_nsec >= CODEC_NSEC)
+	const uint8_t *p = codec_take(r, XL_IATT_PACKED_LEN);
+
+	if (!p)
+		memset(ia, 0, sizeof(*ia));
+	else if (xl_iatt_unpack(p, ia) != 0)
 		r->err = -EBADMSG;
 }
 

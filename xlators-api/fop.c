@@ -360,49 +360,85 @@ void xl_iatt_to_stat(const struct xl_iatt *ia, struct stat *st)
 	st->st_ctim.tv_nsec = ia->ctime_nsec;
 }
 
-/* ---- an xl_iatt in a dict value ---------------------------------------- */
+/* ---- an xl_iatt as bytes: the wire's layout ------------------------------ */
 
-#define XL_IATT_PACKED (XL_GFID_LEN + 6 * 8 + 3 * 8 + 5 * 4 + 3 * 4)
-
+/* Little-endian, like every integer of the wire (rpc/codec.c). */
 static uint8_t *iatt_put(uint8_t *p, uint64_t v, int bytes)
 {
-	for (int i = bytes - 1; i >= 0; i--, v >>= 8)
+	for (int i = 0; i < bytes; i++, v >>= 8)
 		p[i] = (uint8_t)v;
 	return p + bytes;
 }
 
-static const uint8_t *iatt_get(const uint8_t *p, uint64_t *v, int bytes)
+static uint64_t iatt_get(const uint8_t **p, int bytes)
 {
-	*v = 0;
-	for (int i = 0; i < bytes; i++)
-		*v = *v << 8 | p[i];
-	return p + bytes;
+	uint64_t v = 0;
+
+	for (int i = bytes - 1; i >= 0; i--)
+		v = v << 8 | (*p)[i];
+	*p += bytes;
+	return v;
 }
 
-int xl_dict_set_iatt(struct xl_dict *d, const char *key,
-		     const struct xl_iatt *ia)
+void xl_iatt_pack(uint8_t out[XL_IATT_PACKED_LEN], const struct xl_iatt *ia)
 {
-	uint8_t buf[XL_IATT_PACKED], *p = buf;
+	uint8_t *p = out;
 
 	memcpy(p, ia->gfid, XL_GFID_LEN);
 	p += XL_GFID_LEN;
 	p = iatt_put(p, ia->ino, 8);
 	p = iatt_put(p, ia->dev, 8);
-	p = iatt_put(p, ia->rdev, 8);
-	p = iatt_put(p, ia->size, 8);
-	p = iatt_put(p, ia->blocks, 8);
-	p = iatt_put(p, (uint64_t)ia->atime, 8);
-	p = iatt_put(p, (uint64_t)ia->mtime, 8);
-	p = iatt_put(p, (uint64_t)ia->ctime, 8);
-	p = iatt_put(p, 0, 8); /* room for a later field */
 	p = iatt_put(p, ia->mode, 4);
 	p = iatt_put(p, ia->nlink, 4);
 	p = iatt_put(p, ia->uid, 4);
 	p = iatt_put(p, ia->gid, 4);
+	p = iatt_put(p, ia->rdev, 8);
+	p = iatt_put(p, ia->size, 8);
+	p = iatt_put(p, ia->blocks, 8);
 	p = iatt_put(p, ia->blksize, 4);
+	p = iatt_put(p, (uint64_t)ia->atime, 8);
+	p = iatt_put(p, (uint64_t)ia->mtime, 8);
+	p = iatt_put(p, (uint64_t)ia->ctime, 8);
 	p = iatt_put(p, ia->atime_nsec, 4);
 	p = iatt_put(p, ia->mtime_nsec, 4);
 	iatt_put(p, ia->ctime_nsec, 4);
+}
+
+int xl_iatt_unpack(const uint8_t in[XL_IATT_PACKED_LEN], struct xl_iatt *ia)
+{
+	const uint8_t *p = in + XL_GFID_LEN;
+
+	memcpy(ia->gfid, in, XL_GFID_LEN);
+	ia->ino = iatt_get(&p, 8);
+	ia->dev = iatt_get(&p, 8);
+	ia->mode = (uint32_t)iatt_get(&p, 4);
+	ia->nlink = (uint32_t)iatt_get(&p, 4);
+	ia->uid = (uint32_t)iatt_get(&p, 4);
+	ia->gid = (uint32_t)iatt_get(&p, 4);
+	ia->rdev = iatt_get(&p, 8);
+	ia->size = iatt_get(&p, 8);
+	ia->blocks = iatt_get(&p, 8);
+	ia->blksize = (uint32_t)iatt_get(&p, 4);
+	ia->atime = (int64_t)iatt_get(&p, 8);
+	ia->mtime = (int64_t)iatt_get(&p, 8);
+	ia->ctime = (int64_t)iatt_get(&p, 8);
+	ia->atime_nsec = (uint32_t)iatt_get(&p, 4);
+	ia->mtime_nsec = (uint32_t)iatt_get(&p, 4);
+	ia->ctime_nsec = (uint32_t)iatt_get(&p, 4);
+	if (ia->atime_nsec >= 1000000000u || ia->mtime_nsec >= 1000000000u ||
+	    ia->ctime_nsec >= 1000000000u)
+		return -EINVAL;
+	return 0;
+}
+
+/* ---- an xl_iatt in a dict value ---------------------------------------- */
+
+int xl_dict_set_iatt(struct xl_dict *d, const char *key,
+		     const struct xl_iatt *ia)
+{
+	uint8_t buf[XL_IATT_PACKED_LEN];
+
+	xl_iatt_pack(buf, ia);
 	return xl_dict_set(d, key, buf, sizeof(buf));
 }
 
@@ -410,40 +446,12 @@ int xl_dict_get_iatt(const struct xl_dict *d, const char *key,
 		     struct xl_iatt *ia)
 {
 	const struct xl_dict_pair *pr = d ? xl_dict_get(d, key) : NULL;
-	const uint8_t *p;
-	uint64_t v[17];
 
 	if (!pr)
 		return -ENOENT;
-	if (pr->len != XL_IATT_PACKED)
+	if (pr->len != XL_IATT_PACKED_LEN)
 		return -EINVAL;
-	p = pr->value;
-	memcpy(ia->gfid, p, XL_GFID_LEN);
-	p += XL_GFID_LEN;
-	for (int i = 0; i < 9; i++)
-		p = iatt_get(p, &v[i], 8);
-	for (int i = 9; i < 17; i++)
-		p = iatt_get(p, &v[i], 4);
-	if (v[14] >= 1000000000u || v[15] >= 1000000000u ||
-	    v[16] >= 1000000000u)
-		return -EINVAL;
-	ia->ino = v[0];
-	ia->dev = v[1];
-	ia->rdev = v[2];
-	ia->size = v[3];
-	ia->blocks = v[4];
-	ia->atime = (int64_t)v[5];
-	ia->mtime = (int64_t)v[6];
-	ia->ctime = (int64_t)v[7];
-	ia->mode = (uint32_t)v[9];
-	ia->nlink = (uint32_t)v[10];
-	ia->uid = (uint32_t)v[11];
-	ia->gid = (uint32_t)v[12];
-	ia->blksize = (uint32_t)v[13];
-	ia->atime_nsec = (uint32_t)v[14];
-	ia->mtime_nsec = (uint32_t)v[15];
-	ia->ctime_nsec = (uint32_t)v[16];
-	return 0;
+	return xl_iatt_unpack(pr->value, ia);
 }
 
 int xl_reply_no_cache(struct xl_reply *reply)

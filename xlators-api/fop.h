@@ -296,9 +296,14 @@ void xl_reply_move(struct xl_reply *dst, struct xl_reply *src);
 /* Mark a reply XL_KEY_NO_CACHE (xdata-keys.h): caches above keep none of
  * it.  0 or -ENOMEM. */
 int xl_reply_no_cache(struct xl_reply *reply);
-/* An xl_iatt as a dict value (a fixed big-endian layout, the same on
- * every machine): set 0 or -ENOMEM; get 0, -ENOENT (no key) or -EINVAL
- * (not an iatt). */
+/* An xl_iatt as bytes, the layout the wire carries it in (fields in
+ * struct order, little-endian): the rpc codec and dict values share it.
+ * unpack: 0, or -EINVAL when a nanosecond field is out of range. */
+#define XL_IATT_PACKED_LEN (XL_GFID_LEN + 8 * 8 + 8 * 4)
+void xl_iatt_pack(uint8_t out[XL_IATT_PACKED_LEN], const struct xl_iatt *ia);
+int xl_iatt_unpack(const uint8_t in[XL_IATT_PACKED_LEN], struct xl_iatt *ia);
+/* An xl_iatt as a dict value (xl_iatt_pack's bytes): set 0 or -ENOMEM;
+ * get 0, -ENOENT (no key) or -EINVAL (not an iatt). */
 int xl_dict_set_iatt(struct xl_dict *d, const char *key,
 		     const struct xl_iatt *ia);
 int xl_dict_get_iatt(const struct xl_dict *d, const char *key,
