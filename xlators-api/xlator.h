@@ -21,8 +21,9 @@
 #include <stdio.h>
 
 /* 2: min_children, max_children and unhandled before fops.
- * 3: upcall before fops. */
-#define XL_API_VERSION 3
+ * 3: upcall before fops.
+ * 4: traits before fops. */
+#define XL_API_VERSION 4
 #define XL_DESC_SYMBOL "mortar_xlator"
 
 enum xl_opt_type {
@@ -55,6 +56,15 @@ enum xl_event {
 	XL_EV_CHILD_UP = 1, /* a child can serve fops */
 	XL_EV_CHILD_DOWN,   /* a child cannot serve fops now */
 	XL_EV_PARENT_UP, /* the graph above is ready (sent top-down at start) */
+};
+
+/* xl_desc.traits. */
+enum {
+	/* Its answer about a directory merges several children's (one
+	 * namespace over many bricks: distribute, unify), so one child's
+	 * attributes of a directory are not the volume's.  A replicate's
+	 * copies are one directory: it does not set this. */
+	XL_TRAIT_MERGES_DIRS = 1u << 0,
 };
 
 /* What the runtime does with a fop a translator has no entry for. */
@@ -143,6 +153,8 @@ struct xl_desc {
 	 * thread answering a fop on the brick): must not block. */
 	void (*upcall)(struct xl *xl, struct xl *from,
 		       const struct xl_upcall *up);
+	/* XL_TRAIT_* bits: what translators above may rely on. */
+	uint32_t traits;
 
 	xl_fop_fn fops[XL_FOP_COUNT]; /* last: grows as fops are appended */
 };

@@ -673,6 +673,7 @@ const struct xl_desc mortar_xlator = {
     .min_children = 1,
     .max_children = DHT_MAX_SUBVOLS,
     .unhandled = XL_UNHANDLED_REFUSE,
+    .traits = XL_TRAIT_MERGES_DIRS,
     .fops =
 	{
 	    [XL_FOP_LOOKUP] = dht_lookup,

@@ -1035,6 +1035,7 @@ const struct xl_desc mortar_xlator = {
     .min_children = 1,
     .max_children = UNIFY_MAX_CHILDREN,
     .unhandled = XL_UNHANDLED_REFUSE,
+    .traits = XL_TRAIT_MERGES_DIRS,
     .fops =
 	{
 	    [XL_FOP_LOOKUP] = unify_lookup,

@@ -540,18 +540,13 @@ static int mdc_notify(struct xl *xl, enum xl_event ev, struct xl *from)
 static void mdc_fini(struct xl *xl);
 
 /* Whether a translator below xl puts several bricks' directories
- * together (distribute, unify): one brick's attributes of a directory
- * are then not the volume's.  replicate's copies are the same directory,
- * and it answers a directory's stat from one of them anyway. */
+ * together (XL_TRAIT_MERGES_DIRS): one brick's attributes of a directory
+ * are then not the volume's, so the brick's postparent cannot be used. */
 static bool mdc_merges_below(const struct xl *xl)
 {
 	for (int i = 0; i < xl->child_count; i++) {
-		const char *type = xl->children[i]->desc->type;
-
-		if (strncmp(type, "cluster/", 8) == 0 &&
-		    strcmp(type, "cluster/replicate") != 0)
-			return true;
-		if (mdc_merges_below(xl->children[i]))
+		if ((xl->children[i]->desc->traits & XL_TRAIT_MERGES_DIRS) ||
+		    mdc_merges_below(xl->children[i]))
 			return true;
 	}
 	return false;
