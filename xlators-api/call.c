@@ -82,6 +82,7 @@ struct xl_call *xl_call_child_fop(struct xl_call *parent, enum xl_fop fop)
 	child->graph = parent->graph;
 	child->unique = parent->unique;
 	child->parent = parent;
+	child->nowait = parent->nowait;
 	xl_call_ref(parent);
 	return child;
 }
@@ -146,7 +147,9 @@ static void call_account(struct xl_call *call)
 	    atomic_load_explicit(&st->max_usec, memory_order_relaxed);
 
 	atomic_fetch_add_explicit(&st->count, 1, memory_order_relaxed);
-	if (call->reply.ret < 0)
+	/* A nowait call that would block is retried, not failed. */
+	if (call->reply.ret < 0 &&
+	    !(call->nowait && call->reply.ret == -EAGAIN))
 		atomic_fetch_add_explicit(&st->errors, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&st->total_usec, us, memory_order_relaxed);
 	while (us > max &&

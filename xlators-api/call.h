@@ -51,6 +51,14 @@ struct xl_call {
 	struct xl_args args;
 	struct xl_reply reply;
 
+	/* This thread must not block (an event loop thread): a translator
+	 * that would wait answers -EAGAIN at once instead, and the caller
+	 * retries where blocking is allowed.  Set by the caller on a child
+	 * call before sending it; xl_call_child* copy it to the calls
+	 * below.  Only storage/posix's read waits on anything today; the
+	 * translators between pass it down. */
+	bool nowait;
+
 	/* Set at dispatch; read-only for translators. */
 	struct xl *xl;		/* the translator handling this call */
 	struct xl_call *parent; /* ref held until this call is unwound */

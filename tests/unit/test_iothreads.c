@@ -3,7 +3,9 @@
  * real call objects (no network): fops run on worker threads, never on the
  * caller's; at most thread-count run at once and the rest queue in order;
  * the dump shows depth and busy threads; fini drains the queue and later
- * fops fail with ENOTCONN; with one thread the order is FIFO.  io-threads.c is
+ * fops fail with ENOTCONN; with one thread the order is FIFO; a read the
+ * child answers without blocking runs inline, one it would block on goes
+ * to a worker.  io-threads.c is
  * compiled into the test, over a fake child that can hold fops until the test
  * releases them.
  */
@@ -45,11 +47,36 @@ static int order[NCALLS];    /* mtx: order[i] = offset of i-th child fop */
 static int norder;	     /* mtx */
 static pthread_t test_thread;
 
+static bool inline_ok;	     /* mtx: nowait fops answered, not refused */
+static int nowait_seen;	     /* mtx: nowait fops that reached the child */
+static int nowait_on_caller; /* mtx: of them, run by the test thread */
+
+/* A nowait fop is answered at once: -EAGAIN (this child would block)
+ * unless inline_ok; every other fop may be held. */
+static bool child_nowait(struct xl_call *call)
+{
+	bool ok;
+
+	if (!call->nowait)
+		return false;
+	pthread_mutex_lock(&mtx);
+	nowait_seen++;
+	if (pthread_equal(pthread_self(), test_thread))
+		nowait_on_caller++;
+	ok = inline_ok;
+	pthread_mutex_unlock(&mtx);
+	call->reply.ret = ok ? (int32_t)call->args.size : -EAGAIN;
+	xl_unwind(call);
+	return true;
+}
+
 static void child_fop(struct xl *xl, struct xl_call *call)
 {
 	struct timespec until;
 
 	(void)xl;
+	if (child_nowait(call))
+		return;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += WAIT_SEC;
 	pthread_mutex_lock(&mtx);
@@ -83,7 +110,7 @@ static const struct xl_desc child_desc = {
 
 static struct xl child_xl, iot_xl;
 static struct xl *iot_children[1] = {&child_xl};
-static struct xl_option iot_opts[1];
+static struct xl_option iot_opts[2];
 static struct xl_graph graph;
 
 static void root_cbk(struct xl_call *parent, struct xl_call *child,
@@ -127,7 +154,17 @@ static int wait_for(const int *counter, int n)
 	return v;
 }
 
-static int start(const char *threads)
+static void send_stat(int i)
+{
+	struct xl_call *call =
+	    xl_call_new_root(&graph, XL_FOP_STAT, NULL, root_cbk, NULL);
+
+	assert_non_null(call);
+	call->args.offset = i;
+	xl_call_start(call, &iot_xl);
+}
+
+static int start_with(const char *threads, const char *inline_cheap)
 {
 	char *err = NULL;
 	int ret;
@@ -142,15 +179,24 @@ static int start(const char *threads)
 	iot_xl.child_count = 1;
 	iot_opts[0].key = "thread-count";
 	iot_opts[0].value = (char *)threads;
+	iot_opts[1].key = "inline-cheap";
+	iot_opts[1].value = (char *)inline_cheap;
 	iot_xl.options = iot_opts;
-	iot_xl.option_count = 1;
+	iot_xl.option_count = 2;
 	hold = false;
+	inline_ok = false;
+	nowait_seen = nowait_on_caller = 0;
 	running = max_running = answered = errors = on_caller_thread = 0;
 	norder = 0;
 	test_thread = pthread_self();
 	ret = mortar_xlator.init(&iot_xl, &err);
 	free(err);
 	return ret;
+}
+
+static int start(const char *threads)
+{
+	return start_with(threads, "on");
 }
 
 static void test_runs_on_workers(void **state)
@@ -226,6 +272,59 @@ static void test_fini_drains(void **state)
 	assert_int_equal(errors, 1);
 }
 
+/* A read the child can answer without blocking is answered on the
+ * caller's thread; one it cannot is run by a worker; a stat by path never
+ * goes inline; with inline-cheap off nothing does. */
+static void test_inline_cheap(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	(void)state;
+	assert_int_equal(start("2"), 0);
+	pthread_mutex_lock(&mtx);
+	inline_ok = true;
+	pthread_mutex_unlock(&mtx);
+	for (int i = 0; i < 10; i++)
+		send_read(i);
+	/* answered before xl_call_start returned, on this thread */
+	pthread_mutex_lock(&mtx);
+	assert_int_equal(answered, 10);
+	assert_int_equal(nowait_on_caller, 10);
+	assert_int_equal(on_caller_thread, 0);
+	assert_int_equal(running + max_running, 0);
+	inline_ok = false;
+	pthread_mutex_unlock(&mtx);
+	for (int i = 0; i < 10; i++)
+		send_read(i);
+	assert_int_equal(wait_for(&answered, 20), 20);
+	assert_int_equal(errors, 0); /* -EAGAIN is retried, never answered */
+	assert_int_equal(nowait_seen, 20);
+	send_stat(1);
+	assert_int_equal(wait_for(&answered, 21), 21);
+	assert_int_equal(nowait_seen, 20);
+	assert_int_equal(on_caller_thread, 0);
+	out = open_memstream(&buf, &len);
+	assert_non_null(out);
+	mortar_xlator.dump(&iot_xl, out);
+	fclose(out);
+	assert_non_null(strstr(buf, "inline: on answered=10 refused=10"));
+	free(buf);
+	mortar_xlator.fini(&iot_xl);
+
+	assert_int_equal(start_with("2", "off"), 0);
+	pthread_mutex_lock(&mtx);
+	inline_ok = true;
+	pthread_mutex_unlock(&mtx);
+	for (int i = 0; i < 10; i++)
+		send_read(i);
+	assert_int_equal(wait_for(&answered, 10), 10);
+	assert_int_equal(nowait_seen, 0);
+	assert_int_equal(on_caller_thread, 0);
+	mortar_xlator.fini(&iot_xl);
+}
+
 static void test_bad_thread_count_rejected(void **state)
 {
 	const struct xl_option_desc *od =
@@ -249,6 +348,7 @@ int main(void)
 	    cmocka_unit_test(test_runs_on_workers),
 	    cmocka_unit_test(test_bounded_and_fifo),
 	    cmocka_unit_test(test_fini_drains),
+	    cmocka_unit_test(test_inline_cheap),
 	    cmocka_unit_test(test_bad_thread_count_rejected),
 	};
 

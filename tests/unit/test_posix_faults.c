@@ -7,7 +7,8 @@
  * xattr fops, readlink, statfs, stat, opendir and readdir report the
  * failing call's errno; a lookup's (or readdirplus') xattr request that
  * cannot read one xattr leaves it out of the reply (posix_lookup_xattrs'
- * and posix_dx_note's contract).
+ * and posix_dx_note's contract); a nowait read answers -EAGAIN where it
+ * would wait for the disk.
  *
  * Each fault is a table entry that fails (and counts its hits), so every
  * test also shows the call is routed through the table: a call made
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -872,6 +874,89 @@ static void test_other_calls_fail(void **state)
 	assert_int_equal(closedir_calls, 1);
 }
 
+/* ---- nowait reads (io-threads' inline path) ----------------------------- */
+
+static int preadv2_calls;
+static ssize_t preadv2_short; /* >= 0: answer this many bytes */
+
+static ssize_t f_preadv2(int fd, const struct iovec *iov, int n, off_t off,
+			 int flags)
+{
+	preadv2_calls++;
+	assert_true(flags & RWF_NOWAIT);
+	if (preadv2_short >= 0)
+		return pread(fd, iov[0].iov_base, (size_t)preadv2_short, off);
+	return fault_fail();
+}
+
+/* run_read: a read of size bytes at off, nowait or not; its ret. */
+static int run_read(struct fx *f, struct xl_fd *fd, int64_t off, size_t size,
+		    bool nowait, struct rec *r)
+{
+	struct xl_call *c = mk(f, XL_FOP_READ, r);
+
+	c->nowait = nowait;
+	c->args.fd = xl_fd_ref(fd);
+	c->args.offset = off;
+	c->args.size = size;
+	return run(f, c, r);
+}
+
+/* A nowait read uses preadv2(RWF_NOWAIT) and answers -EAGAIN when it
+ * would block (EAGAIN, a short read before the end of the file, a file
+ * system without RWF_NOWAIT); a short read that reaches the end of the
+ * file is the data; a read that may block never calls preadv2. */
+static void test_nowait_read(void **state)
+{
+	struct fx *f = use_local(state);
+	uint8_t g[XL_GFID_LEN];
+	struct xl_fd *fd = NULL;
+	char data[8192];
+	struct rec r;
+
+	memset(data, 'n', sizeof(data));
+	assert_int_equal(do_create(f, xl_gfid_root, "nw", O_RDWR, 0644, g, &fd),
+			 0);
+	assert_int_equal(do_rw(f, XL_FOP_WRITE, fd, 0, data, sizeof(data), &r),
+			 (int)sizeof(data));
+	xl_reply_clear(&r.reply);
+	posix_sys.preadv2 = f_preadv2;
+	preadv2_calls = 0;
+
+	preadv2_short = -1;
+	fault_errno = EAGAIN;
+	assert_int_equal(run_read(f, fd, 0, 4096, true, &r), -EAGAIN);
+	assert_null(r.reply.data);
+	xl_reply_clear(&r.reply);
+	fault_errno = EOPNOTSUPP;
+	assert_int_equal(run_read(f, fd, 0, 4096, true, &r), -EAGAIN);
+	xl_reply_clear(&r.reply);
+	fault_errno = EIO;
+	assert_int_equal(run_read(f, fd, 0, 4096, true, &r), -EIO);
+	xl_reply_clear(&r.reply);
+	/* cached up to 1000 bytes of 4096 inside the file: the disk next */
+	preadv2_short = 1000;
+	assert_int_equal(run_read(f, fd, 0, 4096, true, &r), -EAGAIN);
+	xl_reply_clear(&r.reply);
+	/* 4096 asked at 6192: the file ends 2000 bytes in */
+	preadv2_short = 2000;
+	assert_int_equal(run_read(f, fd, 6192, 4096, true, &r), 2000);
+	assert_int_equal(r.reply.data->size, 2000);
+	assert_memory_equal(r.reply.data->data, data, 2000);
+	assert_int_equal(r.reply.attr.size, sizeof(data));
+	xl_reply_clear(&r.reply);
+	preadv2_short = 4096;
+	assert_int_equal(run_read(f, fd, 0, 4096, true, &r), 4096);
+	assert_memory_equal(r.reply.data->data, data, 4096);
+	xl_reply_clear(&r.reply);
+	assert_int_equal(preadv2_calls, 6);
+	assert_int_equal(run_read(f, fd, 0, 4096, false, &r), 4096);
+	xl_reply_clear(&r.reply);
+	assert_int_equal(preadv2_calls, 6);
+	posix_sys_reset();
+	do_release(f, fd, XL_FOP_RELEASE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -897,6 +982,7 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_other_calls_fail, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_nowait_read, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

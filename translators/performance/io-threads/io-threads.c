@@ -9,6 +9,15 @@
  * the call's per-call state (desc->local_size), so queueing allocates
  * nothing beyond what the runtime does anyway.
  *
+ * Cheap fops first run inline (option inline-cheap, on): a read, and a
+ * stat of an open fd, are wound at once on the caller's thread (the
+ * brick's event loop) as a nowait call (call.h): storage/posix answers a
+ * read whose pages are all in the page cache (preadv2 RWF_NOWAIT) and an
+ * fstat, which touch no disk, and answers -EAGAIN when it would have to
+ * wait; then the fop is queued for a worker like any other.  A read
+ * served from memory so saves the hand-off to a worker and back (about
+ * a quarter of a cached 4 KiB read's time on the brick).
+ *
  * Locking: priv->mutex guards the queue, depth counters and `stopping`;
  * priv->cond wakes workers.  The worker's busy flag and job count are
  * atomics read without the mutex by dump().  Never held while winding.
@@ -51,6 +60,9 @@ struct iot_priv {
 	unsigned max_depth;    /* mutex */
 	uint64_t queued;       /* mutex: jobs ever queued */
 	bool stopping;	       /* mutex: fini started, workers drain and exit */
+	bool inline_cheap;     /* try cheap fops on the caller's thread */
+	atomic_uint_fast64_t inline_answered; /* inline and done there */
+	atomic_uint_fast64_t inline_refused;  /* -EAGAIN inline: queued */
 	int count;
 	struct iot_worker *workers; /* [count] */
 };
@@ -90,17 +102,12 @@ static void *iot_worker_main(void *arg)
 	return NULL;
 }
 
-/* Every fop: queue it for a worker. */
-static void iot_fop(struct xl *xl, struct xl_call *call)
+/* Queue call for a worker. */
+static void iot_queue(struct iot_priv *priv, struct xl_call *call)
 {
-	struct iot_priv *priv = xl->private;
 	struct iot_job *job = xl_call_local(call);
 	int err = 0;
 
-	if (!priv) {
-		err = -ENOTCONN; /* after fini */
-		goto out;
-	}
 	if (!job) {
 		err = -ENOMEM;
 		goto out;
@@ -122,6 +129,48 @@ static void iot_fop(struct xl *xl, struct xl_call *call)
 out:
 	if (err)
 		xl_unwind_error(call, err);
+}
+
+/* A fop the child may answer without blocking: a read (from the page
+ * cache), a stat of an open fd. */
+static bool iot_is_cheap(const struct xl_call *call)
+{
+	return call->fop == XL_FOP_READ ||
+	       (call->fop == XL_FOP_STAT && call->args.fd);
+}
+
+static void iot_inline_cbk(struct xl_call *call, struct xl_call *child,
+			   void *cookie)
+{
+	struct iot_priv *priv = cookie;
+
+	if (child->reply.ret == -EAGAIN) {
+		atomic_fetch_add(&priv->inline_refused, 1);
+		iot_queue(priv, call);
+		return;
+	}
+	atomic_fetch_add(&priv->inline_answered, 1);
+	xl_default_cbk(call, child, NULL);
+}
+
+/* Every fop: a cheap one inline first, the rest (and a cheap one that
+ * would block) queued for a worker. */
+static void iot_fop(struct xl *xl, struct xl_call *call)
+{
+	struct iot_priv *priv = xl->private;
+	struct xl_call *child;
+
+	if (!priv) {
+		xl_unwind_error(call, -ENOTCONN); /* after fini */
+		return;
+	}
+	if (priv->inline_cheap && iot_is_cheap(call) &&
+	    (child = xl_call_child(call))) {
+		child->nowait = true;
+		xl_call_send(child, xl->children[0], iot_inline_cbk, priv);
+		return;
+	}
+	iot_queue(priv, call);
 }
 
 /* Stop and join the workers started so far; they drain the queue first
@@ -174,6 +223,7 @@ static int iot_init(struct xl *xl, char **err)
 {
 	struct iot_priv *priv = NULL;
 	int64_t count = 16;
+	bool inline_cheap = true;
 	int ret;
 
 	if (xl->child_count != 1) {
@@ -184,6 +234,9 @@ static int iot_init(struct xl *xl, char **err)
 	ret = xl_opt_int(xl, "thread-count", &count);
 	if (ret < 0)
 		goto fail;
+	ret = xl_opt_bool(xl, "inline-cheap", &inline_cheap);
+	if (ret < 0)
+		goto fail;
 	priv = xl_calloc(xl, 1, sizeof(*priv));
 	if (!priv) {
 		ret = -ENOMEM;
@@ -191,6 +244,7 @@ static int iot_init(struct xl *xl, char **err)
 	}
 	priv->xl = xl;
 	priv->count = (int)count;
+	priv->inline_cheap = inline_cheap;
 	priv->tail = &priv->head;
 	pthread_mutex_init(&priv->mutex, NULL);
 	pthread_cond_init(&priv->cond, NULL);
@@ -244,6 +298,11 @@ static void iot_dump(struct xl *xl, FILE *out)
 		"io-threads: threads=%d busy=%d queue-depth=%u max-depth=%u"
 		" queued-total=%" PRIu64 "\n",
 		priv->count, busy, depth, max_depth, queued);
+	fprintf(out,
+		"inline: %s answered=%" PRIuFAST64 " refused=%" PRIuFAST64 "\n",
+		priv->inline_cheap ? "on" : "off",
+		atomic_load(&priv->inline_answered),
+		atomic_load(&priv->inline_refused));
 	for (int i = 0; i < priv->count; i++) {
 		struct iot_worker *w = &priv->workers[i];
 
@@ -260,6 +319,15 @@ static const struct xl_option_desc iot_options[] = {
 	.min = 1,
 	.max = 64,
 	.help = "number of worker threads that run the fops below",
+    },
+    {
+	.key = "inline-cheap",
+	.type = XL_OPT_BOOL,
+	.default_value = "on",
+	.help = "try a read, and a stat of an open fd, on the caller's "
+		"thread first (answered there when the child needs no disk: "
+		"page-cache reads), queueing them only when the child would "
+		"block",
     },
     {0},
 };

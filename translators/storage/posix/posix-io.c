@@ -322,13 +322,27 @@ out:
 	xl_unwind(call);
 }
 
+/* A read that never waits for the disk: -1/EAGAIN when the first page is
+ * not cached (short when a later one is not).  A kernel or file system
+ * without RWF_NOWAIT answers EOPNOTSUPP: EAGAIN too, the caller then
+ * reads where it may block. */
+static ssize_t posix_read_nowait(int fd, void *buf, size_t size, off_t off)
+{
+	struct iovec iov = {.iov_base = buf, .iov_len = size};
+	ssize_t n = posix_sys.preadv2(fd, &iov, 1, off, RWF_NOWAIT);
+
+	if (n < 0 && (errno == EOPNOTSUPP || errno == EINVAL))
+		errno = EAGAIN;
+	return n;
+}
+
 void posix_read(struct xl *xl, struct xl_call *call)
 {
 	struct posix_fd *pfd = posix_fd_get(xl, call->args.fd);
 	size_t size = call->args.size;
 	struct xl_iobuf *buf;
 	ssize_t n;
-	int ret;
+	int ret, attr_ret;
 
 	if (!pfd) {
 		ret = -EBADF;
@@ -343,19 +357,31 @@ void posix_read(struct xl *xl, struct xl_call *call)
 		ret = -ENOMEM;
 		goto out;
 	}
-	n = posix_sys.pread(pfd->fd, buf->data, size, call->args.offset);
+	n = call->nowait
+		? posix_read_nowait(pfd->fd, buf->data, size, call->args.offset)
+		: posix_sys.pread(pfd->fd, buf->data, size, call->args.offset);
 	if (n < 0) {
 		ret = -errno;
+		xl_iobuf_unref(buf);
+		goto out;
+	}
+	/* The file's attributes after the read, as write answers them:
+	 * distribute sees from them that a file it reads finished migrating
+	 * (doc/cluster.md).  Left zero when fstat fails. */
+	attr_ret = posix_fill_attr_fd(xl->private, pfd->fd, pfd->gfid,
+				      &call->reply.attr);
+	/* RWF_NOWAIT stops short where the cached pages end: unless that is
+	 * the end of the file, the rest needs the disk. */
+	if (call->nowait && (size_t)n < size &&
+	    (attr_ret != 0 || (uint64_t)call->args.offset + (uint64_t)n <
+				  call->reply.attr.size)) {
+		ret = -EAGAIN;
 		xl_iobuf_unref(buf);
 		goto out;
 	}
 	buf->size = (size_t)n;
 	call->reply.data = buf;
 	ret = (int)n;
-	/* The file's attributes after the read, as write answers them:
-	 * distribute sees from them that a file it reads finished migrating
-	 * (doc/cluster.md).  Left zero when fstat fails. */
-	posix_fill_attr_fd(xl->private, pfd->fd, pfd->gfid, &call->reply.attr);
 out:
 	posix_fd_put(xl->private, pfd);
 	call->reply.ret = ret;

@@ -34,6 +34,7 @@ static const struct posix_sys_table posix_sys_default = {
     .openat2 = posix_sys_openat2,
     .close = close,
     .pread = pread,
+    .preadv2 = preadv2,
     .pwrite = pwrite,
     .fsync = fsync,
     .fdatasync = fdatasync,

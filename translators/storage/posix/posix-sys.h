@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <time.h>
 
 struct posix_sys_table {
@@ -34,6 +35,9 @@ struct posix_sys_table {
 	int (*openat2)(int dirfd, const char *path, const struct open_how *how);
 	int (*close)(int fd);
 	ssize_t (*pread)(int fd, void *buf, size_t count, off_t offset);
+	/* preadv2(2): nowait reads pass RWF_NOWAIT */
+	ssize_t (*preadv2)(int fd, const struct iovec *iov, int iovcnt,
+			   off_t offset, int flags);
 	ssize_t (*pwrite)(int fd, const void *buf, size_t count, off_t offset);
 	int (*fsync)(int fd);
 	int (*fdatasync)(int fd);
