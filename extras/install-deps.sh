@@ -5,7 +5,7 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(build-essential autoconf automake libtool pkg-config
       libfuse3-dev fuse3 libxxhash-dev librdmacm-dev libibverbs-dev
       libcmocka-dev attr util-linux iproute2 procps psmisc coreutils
-      python3)
+      python3 clang-14 libfuzzer-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -2,7 +2,8 @@
 # Run Mortar's whole test suite: install build dependencies, build twice
 # (warnings as errors; then AddressSanitizer + UndefinedBehaviorSanitizer)
 # and run `make check` (unit + integration tests with real bricks and
-# FUSE mounts) in each.  The last line sums both runs as
+# FUSE mounts) in each, and the fuzzers for MORTAR_FUZZ_SECONDS (30) each
+# after the first.  The last line sums both runs as
 # "N passed, N failed".  Needs root (FUSE mounts, dropping caches).
 set -uo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -72,6 +73,20 @@ run_build() {
 }
 
 run_build werror --enable-werror
+# The fuzzers, a bounded time each, on the decoders a brick and a client
+# run on bytes from the network and from volfiles (extras/fuzz/).
+echo "=== fuzz: ${MORTAR_FUZZ_SECONDS:-30} s per target"
+t0=$(date +%s)
+fuzz_out=$(bash extras/fuzz/run.sh "${MORTAR_FUZZ_SECONDS:-30}" --build "$src/build-werror" 2>&1)
+echo "$fuzz_out" | sed 's/^/[fuzz] /'
+fuzz_sum=$(echo "$fuzz_out" | tail -1)
+fuzz_pass=$(echo "$fuzz_sum" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+fuzz_fail=$(echo "$fuzz_sum" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+[ -n "$fuzz_pass" ] || { fuzz_pass=0; fuzz_fail=1; }
+total_pass=$((total_pass + fuzz_pass))
+total_fail=$((total_fail + fuzz_fail))
+[ "$fuzz_fail" -eq 0 ] || status=1
+echo "=== fuzz: took $(( $(date +%s) - t0 )) s"
 # Under the sanitizers every call costs several times more: the same
 # tests with smaller data (file sizes, operation and file counts).
 MORTAR_TEST_BIG_MB=256 MORTAR_TEST_DATACHECK_OPS=1500 MORTAR_TEST_FILES=800 \

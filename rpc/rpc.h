@@ -33,19 +33,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RPC_MAGIC 0x5254524du /* "MRTR" */
-#define RPC_VERSION 1
-#define RPC_HEADER_LEN 32
-#define RPC_BODY_MAX (256u << 10)               /* largest body */
-#define RPC_BULK_MAX (XL_IO_SIZE_MAX + (64u << 10)) /* largest bulk */
+#define RPC_MAGIC	 0x5254524du /* "MRTR" */
+#define RPC_VERSION	 1
+#define RPC_HEADER_LEN	 32
+#define RPC_BODY_MAX	 (256u << 10)			/* largest body */
+#define RPC_BULK_MAX	 (XL_IO_SIZE_MAX + (64u << 10)) /* largest bulk */
 #define RPC_DEFAULT_PORT 24010
 
 enum rpc_type { RPC_T_REQUEST = 1, RPC_T_REPLY = 2, RPC_T_NOTICE = 3 };
 
-/* The handshake (protocol/client and protocol/server): the client's
- * flags word and the server's capabilities word. */
+/* The handshake (protocol/client and protocol/server, rpc/handshake.c):
+ * the client's flags word and the server's capabilities word. */
 #define RPC_HS_TAKES_NOTICES 0x1u /* flag: send me notices */
-#define RPC_CAP_NOTICES 0x1u      /* capability: notices will come */
+#define RPC_CAP_NOTICES	     0x1u /* capability: notices will come */
+#define RPC_PROTO_VERSION    1u	  /* the fop protocol both ends speak */
 
 /* Kinds of notice (the proc of an RPC_T_NOTICE frame). */
 enum rpc_notice {
@@ -56,7 +57,7 @@ enum rpc_notice {
  * protocol itself. */
 enum rpc_proc {
 	RPC_PROC_HANDSHAKE = 1000, /* first call on every connection */
-	RPC_PROC_PING = 1001,      /* answered by the rpc layer itself */
+	RPC_PROC_PING = 1001,	   /* answered by the rpc layer itself */
 	RPC_PROC_GETSPEC = 1002,   /* fetch a client volfile by volume name */
 };
 
@@ -85,12 +86,12 @@ void rpc_evloop_free(struct rpc_evloop *loop);
 struct rpc_clnt;
 
 struct rpc_clnt_opts {
-	const char *transport;    /* "tcp" (default) or "rdma" */
-	int ping_timeout_sec;     /* silent peer declared dead; default 10 */
-	int reconnect_min_ms;     /* backoff start; default 100 */
-	int reconnect_max_ms;     /* backoff cap; default 5000 */
-	size_t max_queued_bytes;  /* back-pressure threshold; default 64 MiB */
-	bool no_reconnect;        /* one-shot tools (volfile fetch, tests) */
+	const char *transport;	 /* "tcp" (default) or "rdma" */
+	int ping_timeout_sec;	 /* silent peer declared dead; default 10 */
+	int reconnect_min_ms;	 /* backoff start; default 100 */
+	int reconnect_max_ms;	 /* backoff cap; default 5000 */
+	size_t max_queued_bytes; /* back-pressure threshold; default 64 MiB */
+	bool no_reconnect;	 /* one-shot tools (volfile fetch, tests) */
 };
 
 struct rpc_clnt_cbs {
@@ -215,7 +216,8 @@ void rpc_put_u8(struct rpc_wbuf *w, uint8_t v);
 void rpc_put_u16(struct rpc_wbuf *w, uint16_t v);
 void rpc_put_u32(struct rpc_wbuf *w, uint32_t v);
 void rpc_put_u64(struct rpc_wbuf *w, uint64_t v);
-void rpc_put_bytes(struct rpc_wbuf *w, const void *p, uint32_t len); /* u32 len + bytes */
+void rpc_put_bytes(struct rpc_wbuf *w, const void *p,
+		   uint32_t len);		     /* u32 len + bytes */
 void rpc_put_str(struct rpc_wbuf *w, const char *s); /* NULL allowed */
 
 void rpc_rbuf_init(struct rpc_rbuf *r, const void *data, size_t len);
@@ -252,6 +254,28 @@ int rpc_encode_reply(struct rpc_wbuf *w, enum xl_fop fop,
 int rpc_decode_reply(struct rpc_rbuf *r, enum xl_fop fop,
 		     struct xl_reply *reply, uint64_t *remote_fd,
 		     struct xl_iobuf *bulk);
+
+/* Handshake bodies.  The request: u32 version, volume (string), the
+ * client's identity (string, at most RPC_HS_IDENTITY_MAX), u32 flags; the
+ * reply: u32 status (0 or -errno), u32 capabilities.  Decoders: 0 or
+ * -EBADMSG (or -ENOMEM); hs->volume and hs->identity are malloc'd (NULL
+ * when sent as NULL), rpc_handshake_clear frees them. */
+#define RPC_HS_IDENTITY_MAX 1024
+struct rpc_handshake {
+	uint32_t version;
+	char *volume;
+	char *identity;
+	uint32_t flags;
+};
+int rpc_encode_handshake(struct rpc_wbuf *w, uint32_t version,
+			 const char *volume, const char *identity,
+			 uint32_t flags);
+int rpc_decode_handshake(struct rpc_rbuf *r, struct rpc_handshake *hs);
+void rpc_handshake_clear(struct rpc_handshake *hs);
+int rpc_encode_handshake_reply(struct rpc_wbuf *w, int32_t status,
+			       uint32_t caps);
+int rpc_decode_handshake_reply(struct rpc_rbuf *r, int32_t *status,
+			       uint32_t *caps);
 
 /* Notice bodies.  An invalidation: u32 what, u64 gen, gfid, pargfid,
  * name (string, NULL allowed).  The decoder checks the name

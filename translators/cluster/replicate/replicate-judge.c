@@ -1,6 +1,7 @@
 /*
  * replicate-judge.c - cluster/replicate's pure decisions: the verdict on
- * the pending counters (who is a source, a sink, what is in split-brain),
+ * the pending counters (decoded from a copy's xattrs; who is a source, a
+ * sink, what is in split-brain),
  * client quorum, which copy serves reads, and what an arbiter may be.
  * No I/O, no locks taken, no child called: replicate.c, replicate-read.c,
  * replicate-txn.c and the heal files ask, tests/unit/test_replicate_judge.c
@@ -36,6 +37,35 @@ bool afr_quorum_ok(struct afr_priv *priv, uint32_t mask)
 	if (2 * cnt > priv->n)
 		return true;
 	return 2 * cnt == priv->n && (mask & 1u);
+}
+
+static int64_t afr_get_be64(const uint8_t *p)
+{
+	uint64_t u = 0;
+
+	for (int i = 0; i < 8; i++)
+		u = (u << 8) | p[i];
+	return (int64_t)u;
+}
+
+/* One copy's counters from its xattrs (the brick's reply xdata): one
+ * value per child, AFR_TYPES big-endian 64-bit counters each; a missing
+ * or short value counts as zeros. */
+void afr_pending_row(struct afr_priv *priv, const struct xl_dict *d,
+		     int64_t row[][AFR_TYPES])
+{
+	const struct xl_dict_pair *p;
+
+	for (int j = 0; j < priv->n; j++) {
+		for (int t = 0; t < AFR_TYPES; t++)
+			row[j][t] = 0;
+		p = d ? xl_dict_get(d, priv->pending_key[j]) : NULL;
+		if (!p || p->len < 8 * AFR_TYPES)
+			continue;
+		for (int t = 0; t < AFR_TYPES; t++)
+			row[j][t] =
+			    afr_get_be64((const uint8_t *)p->value + 8 * t);
+	}
 }
 
 void afr_judge(struct afr_priv *priv, uint32_t valid,

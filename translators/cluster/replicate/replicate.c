@@ -185,15 +185,6 @@ static void afr_put_be64(uint8_t *p, int64_t v)
 	}
 }
 
-static int64_t afr_get_be64(const uint8_t *p)
-{
-	uint64_t u = 0;
-
-	for (int i = 0; i < 8; i++)
-		u = (u << 8) | p[i];
-	return (int64_t)u;
-}
-
 struct xl_dict *afr_pending_dict(struct afr_priv *priv, int type, uint32_t mask,
 				 int64_t delta)
 {
@@ -212,23 +203,6 @@ struct xl_dict *afr_pending_dict(struct afr_priv *priv, int type, uint32_t mask,
 		}
 	}
 	return d;
-}
-
-void afr_pending_row(struct afr_priv *priv, const struct xl_dict *d,
-		     int64_t row[][AFR_TYPES])
-{
-	const struct xl_dict_pair *p;
-
-	for (int j = 0; j < priv->n; j++) {
-		for (int t = 0; t < AFR_TYPES; t++)
-			row[j][t] = 0;
-		p = d ? xl_dict_get(d, priv->pending_key[j]) : NULL;
-		if (!p || p->len < 8 * AFR_TYPES)
-			continue;
-		for (int t = 0; t < AFR_TYPES; t++)
-			row[j][t] =
-			    afr_get_be64((const uint8_t *)p->value + 8 * t);
-	}
 }
 
 /* ---- notify ----------------------------------------------------------- */

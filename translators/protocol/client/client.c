@@ -51,8 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CLIENT_PROTO_VERSION 1
-#define CLIENT_DUMP_FDS_MAX  64
+#define CLIENT_DUMP_FDS_MAX 64
 
 /* The one event loop every protocol/client of the process shares. */
 static pthread_mutex_t client_loop_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -764,6 +763,7 @@ static void client_handshake_cbk(void *cookie, int status,
 	struct client_priv *priv = cookie;
 	struct rpc_rbuf r;
 	uint64_t generation;
+	uint32_t caps;
 	int32_t ret;
 
 	if (status < 0) {
@@ -772,9 +772,8 @@ static void client_handshake_cbk(void *cookie, int status,
 		return;
 	}
 	rpc_rbuf_init(&r, msg->body, msg->body_len);
-	ret = (int32_t)rpc_get_u32(&r);
-	(void)rpc_get_u32(&r); /* capabilities: none used yet */
-	if (r.err)
+	/* capabilities: none used yet */
+	if (rpc_decode_handshake_reply(&r, &ret, &caps) != 0)
 		ret = -EPROTO;
 	if (ret != 0) {
 		client_handshake_refused(priv, ret);
@@ -794,11 +793,8 @@ static void client_send_handshake(struct client_priv *priv)
 	int ret;
 
 	rpc_wbuf_init(&w);
-	rpc_put_u32(&w, CLIENT_PROTO_VERSION);
-	rpc_put_str(&w, priv->subvol);
-	rpc_put_str(&w, priv->identity);
-	rpc_put_u32(&w, RPC_HS_TAKES_NOTICES); /* flags */
-	ret = w.err;
+	ret = rpc_encode_handshake(&w, RPC_PROTO_VERSION, priv->subvol,
+				   priv->identity, RPC_HS_TAKES_NOTICES);
 	if (ret == 0)
 		ret = rpc_clnt_call(priv->clnt, RPC_PROC_HANDSHAKE, w.data,
 				    w.len, NULL, client_handshake_cbk, priv);

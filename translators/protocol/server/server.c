@@ -59,11 +59,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SERVER_PROTO_VERSION 1
-#define SERVER_MAX_FDS	     65536 /* open fds per client connection */
-#define SERVER_FD_BUCKETS    256
-#define SERVER_VOLFILE_MAX   (1u << 20)
-#define SERVER_DRAIN_MS	     5000 /* how long fini waits for in-flight calls */
+#define SERVER_MAX_FDS	   65536 /* open fds per client connection */
+#define SERVER_FD_BUCKETS  256
+#define SERVER_VOLFILE_MAX (1u << 20)
+#define SERVER_DRAIN_MS	   5000 /* how long fini waits for in-flight calls */
 /* Blocking lock requests in progress per connection (see the header): a
  * request holds little memory, and a client mount has one per process
  * waiting for a lock. */
@@ -687,24 +686,17 @@ static void server_handle_handshake(struct server_priv *priv,
 				    const struct rpc_msg *msg)
 {
 	const char *host = rpc_conn_peer_host(conn);
-	char *volume = NULL, *identity = NULL;
+	struct rpc_handshake hs;
 	struct xl *subvol = NULL;
 	struct rpc_rbuf r;
 	struct rpc_wbuf w;
-	uint32_t version, flags;
 	int ret;
 
 	rpc_rbuf_init(&r, msg->body, msg->body_len);
-	version = rpc_get_u32(&r);
-	ret = rpc_get_str(&r, XL_NAME_MAX, &volume);
-	if (ret == 0)
-		ret = rpc_get_str(&r, 1024, &identity);
-	flags = rpc_get_u32(&r);
-	if (ret == 0 && r.err)
-		ret = r.err;
+	ret = rpc_decode_handshake(&r, &hs);
 	if (ret != 0)
 		goto out;
-	if (version != SERVER_PROTO_VERSION) {
+	if (hs.version != RPC_PROTO_VERSION) {
 		ret = -EPROTO;
 		goto out;
 	}
@@ -712,7 +704,7 @@ static void server_handle_handshake(struct server_priv *priv,
 		ret = -EACCES;
 		goto out;
 	}
-	subvol = server_find_subvol(priv, volume);
+	subvol = server_find_subvol(priv, hs.volume);
 	if (!subvol) {
 		ret = -ENOENT;
 		goto out;
@@ -724,11 +716,11 @@ static void server_handle_handshake(struct server_priv *priv,
 	}
 	client->subvol = subvol;
 	pthread_mutex_lock(&priv->lock);
-	client->takes_notices = (flags & RPC_HS_TAKES_NOTICES) != 0;
+	client->takes_notices = (hs.flags & RPC_HS_TAKES_NOTICES) != 0;
 	pthread_mutex_unlock(&priv->lock);
 	free(client->identity);
-	client->identity = identity;
-	identity = NULL;
+	client->identity = hs.identity;
+	hs.identity = NULL;
 out:
 	if (ret == 0)
 		xl_info(priv->xl->name,
@@ -740,17 +732,14 @@ out:
 		xl_warn(priv->xl->name,
 			"handshake refused: peer=%s volume=%s "
 			"errno=%d",
-			client->peer, volume ? volume : "?", -ret);
+			client->peer, hs.volume ? hs.volume : "?", -ret);
 	rpc_wbuf_init(&w);
-	rpc_put_u32(&w, (uint32_t)ret);
-	rpc_put_u32(&w, RPC_CAP_NOTICES);
-	if (w.err == 0)
+	if (rpc_encode_handshake_reply(&w, ret, RPC_CAP_NOTICES) == 0)
 		rpc_conn_reply(conn, msg->xid, msg->proc, w.data, w.len, NULL);
 	rpc_wbuf_free(&w);
 	if (ret == -EACCES)
 		rpc_conn_close(conn);
-	free(volume);
-	free(identity);
+	rpc_handshake_clear(&hs);
 }
 
 /* Read DIR/name.vol into *text.  0, -ENOENT when absent, or -errno. */
