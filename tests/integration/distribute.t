@@ -7,7 +7,7 @@
 #    1000, xattr naming the data's subvolume, same gfid), reads back the
 #    same data, is listed once; unlink removes data and linkto;
 #  - rmdir cleans linkto-only leftovers, and says ENOTEMPTY for a real
-#    file on any brick;
+#    file on any brick; it leaves no directory open on the bricks;
 #  - with a brick killed: its files give ENOTCONN, creates hashed to it
 #    fail with ENOTCONN, the rest works, nothing hangs; back after restart;
 #  - a client that re-reads the parents' layouts for every new name
@@ -22,7 +22,7 @@ MT_TIMEOUT=${MORTAR_TEST_TIMEOUT:-300}
 
 require_binaries
 command -v getfattr >/dev/null || skip_all "getfattr missing"
-plan 25
+plan 26
 
 M=$MT_TMP/mnt
 B=$MT_TMP/dd/b
@@ -54,6 +54,23 @@ tap_check "readdir lists each of them once" \
 tap_check "a listing resumed at any returned offset goes on where it was" \
 	readdir_resumes "$M/spread"
 rm -rf "$M/spread"
+
+# rmdir opens the directory on every brick to check it is empty: the
+# bricks must be told to close it again (they hold a directory fd until
+# RELEASEDIR), or a client that removes many directories runs the bricks
+# out of descriptors.
+brick_fds() { ls "/proc/${MT_BRICK_PID[dd-b$1]}/fd" | wc -l; }
+rmdir_closes() {
+	local b before=() after
+	for b in 0 1 2 3; do before[b]=$(brick_fds $b); done
+	for i in $(seq 30); do mkdir "$M/rm$i" && rmdir "$M/rm$i" || return 1; done
+	for b in 0 1 2 3; do
+		after=$(brick_fds $b)
+		echo "brick $b: $((before[b])) fds before 30 rmdirs, $after after"
+		[ "$after" -le $((before[b] + 3)) ] || return 1
+	done
+}
+MT_VERBOSE=1 tap_check "30 rmdirs leave no directory open on the bricks" rmdir_closes
 
 # ---- a file placed by hand on a brick its name does not hash to
 mkdir "$M/d"

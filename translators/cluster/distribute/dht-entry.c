@@ -719,6 +719,16 @@ static int dht_rmdir_note(struct dht_local *local, int subvol, const char *name)
 	return 0;
 }
 
+static int dht_fill_rmdir_release(struct xl_call *call, struct xl_call *child,
+				  int subvol, int k, void *cookie)
+{
+	(void)subvol;
+	(void)k;
+	(void)cookie;
+	child->args.fd = xl_fd_ref(dht_local(call)->fd);
+	return 0;
+}
+
 static void dht_rmdir_listed(struct xl_call *call, struct xl_call **children,
 			     const int *subvols, int n, void *cookie)
 {
@@ -748,7 +758,12 @@ static void dht_rmdir_listed(struct xl_call *call, struct xl_call **children,
 				ret = -ENOTEMPTY;
 		}
 	}
-	xl_fd_unref(local->fd); /* closes it on every child */
+	/* The bricks keep a directory open until they are told: dropping
+	 * our ref only forgets protocol/client's slot. */
+	for (int k = 0; k < n; k++)
+		dht_send(call, XL_FOP_RELEASEDIR, subvols[k],
+			 dht_fill_rmdir_release, dht_ignore_cbk, NULL);
+	xl_fd_unref(local->fd);
 	local->fd = NULL;
 	if (ret < 0) {
 		xl_unwind_error(call, ret);
