@@ -239,6 +239,7 @@ remount_all() {
 		forget_pid "$pid"
 	done
 	drop_caches
+	OUR_DROPS=$((OUR_DROPS + 1))
 	mount_all
 }
 
@@ -317,22 +318,36 @@ dump_of() {
 }
 
 # dump_summary WHO PID: one line of what the state dump of a client or
-# brick says it holds: inodes in its table, md-cache's entries, and the
-# bytes the translators account for.
+# brick says it holds: inodes in its table, open fds, md-cache's and
+# upcall's entries (their limits), and the bytes the translators account
+# for.
 dump_summary() {
 	local path
 	path=$(dump_of "$2") || { log "$1: no state dump"; return 0; }
 	awk -v who="$1" -v path="$path" '
-		/^inodes=/ && !inodes { inodes = substr($0, 8) }
-		/^fds=/ && !fds { fds = substr($0, 5) }
-		/^cached-inodes=/ { cached += substr($0, 15); md = 1 }
+		/^\[/ { sec = $0; type = "" }
+		/^type=/ { type = substr($0, 6) }
+		sec == "[graph]" && /^inodes=/ { inodes = substr($0, 8) }
+		sec == "[graph]" && /^fds=/ { fds = substr($0, 5) }
+		type == "performance/md-cache" && /^cached-inodes=/ { md = substr($0, 15) }
+		type == "performance/md-cache" && /^max-entries=/ { mdmax = substr($0, 13) }
+		type == "features/upcall" && /^inodes=/ { up = substr($0, 8) }
+		type == "features/upcall" && /^max-inodes=/ { upmax = substr($0, 12) }
 		/^memory.bytes=/ { bytes += substr($0, 14) }
 		END {
 			printf "  %s state dump: inodes=%s fds=%s", who, inodes, fds
-			if (md) printf " md-cache cached-inodes=%d", cached
+			if (md != "") printf " md-cache %s/%s", md, mdmax
+			if (up != "") printf " upcall %s/%s", up, upmax
 			printf " translator memory %.1f MiB (%s)\n", bytes / 1048576, path
 		}' "$path"
 }
+
+# The page cache drops of the whole machine (ours are in remount_all):
+# on a shared machine others drop it too, and then the clients' kernels
+# forget inodes and the bricks' lookups go cold in the middle of a phase.
+drops() { awk '$1 == "drop_pagecache" { print $2 }' /proc/vmstat; }
+OUR_DROPS=0
+load() { cut -d' ' -f1 /proc/loadavg; }
 
 # ---- the phases ----------------------------------------------------------
 
@@ -452,9 +467,10 @@ phase() {
 	local name=$1 rc
 	log "== $name: $FILES files, $CLIENTS clients at once"
 	fresh_sample
+	LOAD0=$(load)
 	run_workers "$@" || die "$name failed"
-	printf '\n%s (%s files in %s dirs, %s clients, %s over %s bricks):\n' \
-		"$name" "$FILES" "$NDIRS" "$CLIENTS" "$VOL_TYPE" "$NBRICKS"
+	printf '\n%s (%s files in %s dirs, %s clients, %s over %s bricks; load average %s at the start, %s at the end):\n' \
+		"$name" "$FILES" "$NDIRS" "$CLIENTS" "$VOL_TYPE" "$NBRICKS" "$LOAD0" "$(load)"
 	report "$name" >"$WORK/$name.table"
 	rc=$?
 	cat "$WORK/$name.table"
@@ -497,6 +513,7 @@ bricks_empty() {
 # ---- the run -------------------------------------------------------------
 
 log "work dir $WORK"
+DROPS0=$(drops)
 start_volume
 for ((k = 0; k < CLIENTS; k++)); do
 	mkdir -p "$WORK/mnt$k"
@@ -536,6 +553,7 @@ else
 	echo "bricks after the remove: files left (above)"
 	rc=1
 fi
+echo "page cache drops on this machine during the run: $(($(drops) - DROPS0)), $OUR_DROPS of them ours"
 echo
 printf '%s\n' "${VERDICTS[@]}"
 log "done in ${SECONDS}s"
