@@ -5,6 +5,7 @@
  *   fileops create|stat|unlink|readdir|write4k DIR COUNT
  *   fileops mkdirtree|rmdirtree DIR FANOUT
  *   fileops pstat DIR COUNT PROCS
+ *   fileops tree create|stat|readdir|unlink TOP FIRST NDIRS PER_DIR EVERY
  *
  * Files are DIR/f000000 ... DIR/f<COUNT-1>.  create makes empty files
  * (O_CREAT|O_EXCL, then close), write4k makes files of 4 KiB (create,
@@ -18,6 +19,19 @@
  * once; they start together and the time runs to the last one's end.
  * Prints "OPS SECONDS" on stdout; exit 0, or 1 with a message on the first
  * failure (a benchmark that silently skips files measures nothing).
+ *
+ * tree works on the directories TOP/d<FIRST> ... TOP/d<FIRST+NDIRS-1>
+ * (d%06ld), each holding the files f000000 ... f<PER_DIR-1>: create
+ * makes each directory, then its empty files; stat stats every file;
+ * readdir reads each directory once and fails unless it holds exactly
+ * PER_DIR entries; unlink removes the files, then the directory.  Several
+ * of them run at once (one per client, each its own range), so instead
+ * of one total it prints progress: "TIME DONE" lines, TIME the wall clock
+ * (seconds since the epoch, the clock every process shares) and DONE the
+ * files done so far, once at the start (DONE 0), after every EVERY files
+ * (readdir: after the directory that passes a multiple of EVERY) and
+ * after the last one.  Line-buffered, so a run that fails or is killed
+ * leaves its progress so far.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -197,6 +211,135 @@ static int fo_pstat(const char *dir, long count, long procs, double *t0)
 	return ret;
 }
 
+static double fo_wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* readdir of one tree directory: 0 when it holds exactly want entries
+ * (besides . and ..), -EIO with a message when not, -errno on failure. */
+static int fo_tree_list(const char *dir, long want)
+{
+	long seen;
+	int ret = fo_readdir(dir, want, &seen);
+
+	if (ret == -EIO)
+		fprintf(stderr, "fileops: %s holds %ld entries, not %ld\n", dir,
+			seen, want);
+	return ret;
+}
+
+/* The files of one tree directory: OP on each, a progress line after
+ * every EVERY files in all (*next is the count due the next line). */
+static int fo_tree_files(const char *op, const char *dir, long per_dir,
+			 long every, char *path, size_t size, long *done,
+			 long *next)
+{
+	long i;
+	int ret;
+
+	for (i = 0; i < per_dir; i++) {
+		if ((size_t)snprintf(path, size, "%s/f%06ld", dir, i) >= size)
+			return -ENAMETOOLONG;
+		ret = fo_one(op, path);
+		if (ret)
+			return ret;
+		if (++*done == *next) {
+			printf("%.6f %ld\n", fo_wall(), *done);
+			*next += every;
+		}
+	}
+	return 0;
+}
+
+/*
+ * fileops tree OP TOP FIRST NDIRS PER_DIR EVERY (see the top of the
+ * file).  *done counts the files done; on failure path names the file or
+ * directory that failed.
+ */
+static int fo_tree_run(const char *op, const char *top, long first, long ndirs,
+		       long per_dir, long every, char *path, size_t size,
+		       long *done)
+{
+	long d, next = every;
+	int ret;
+
+	printf("%.6f 0\n", fo_wall());
+	for (d = first; d < first + ndirs; d++) {
+		if ((size_t)snprintf(path, size, "%s/d%06ld", top, d) >= size)
+			return -ENAMETOOLONG;
+		if (!strcmp(op, "create") && mkdir(path, 0755) < 0)
+			return -errno;
+		if (!strcmp(op, "readdir")) {
+			ret = fo_tree_list(path, per_dir);
+			if (ret)
+				return ret;
+			*done += per_dir;
+		} else {
+			char dir[4096];
+
+			snprintf(dir, sizeof(dir), "%s", path);
+			ret = fo_tree_files(op, dir, per_dir, every, path, size,
+					    done, &next);
+			if (ret)
+				return ret;
+			snprintf(path, size, "%s", dir);
+		}
+		if (!strcmp(op, "unlink") && rmdir(path) < 0)
+			return -errno;
+		if (*done >= next) { /* readdir: a directory at a time */
+			printf("%.6f %ld\n", fo_wall(), *done);
+			while (next <= *done)
+				next += every;
+		}
+	}
+	if (*done % every)
+		printf("%.6f %ld\n", fo_wall(), *done);
+	return 0;
+}
+
+static int fo_tree_main(int argc, char **argv)
+{
+	static const char *const ops[] = {"create", "stat", "readdir",
+					  "unlink"};
+	char path[4096] = "";
+	long first, ndirs, per_dir, every, done = 0;
+	size_t i;
+	int ret;
+
+	for (i = 0; argc == 8 && i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (!strcmp(argv[2], ops[i]))
+			break;
+	if (argc != 8 || i == sizeof(ops) / sizeof(ops[0])) {
+		fprintf(stderr,
+			"usage: fileops tree create|stat|readdir|unlink "
+			"TOP FIRST NDIRS PER_DIR EVERY\n");
+		return 2;
+	}
+	first = strtol(argv[4], NULL, 10);
+	ndirs = strtol(argv[5], NULL, 10);
+	per_dir = strtol(argv[6], NULL, 10);
+	every = strtol(argv[7], NULL, 10);
+	if (first < 0 || ndirs < 0 || per_dir < 0 || every < 1) {
+		fprintf(stderr, "fileops: tree: bad numbers\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	ret = fo_tree_run(argv[2], argv[3], first, ndirs, per_dir, every, path,
+			  sizeof(path), &done);
+	if (ret) {
+		fprintf(stderr,
+			"fileops: tree %s %s: failed after %ld files: "
+			"%s\n",
+			argv[2], path, done, strerror(-ret));
+		return 1;
+	}
+	return 0;
+}
+
 static int fo_known(const char *op)
 {
 	static const char *const ops[] = {"create",   "stat",	 "unlink",
@@ -217,13 +360,17 @@ int main(int argc, char **argv)
 	long count, done = 0;
 	int ret = 0;
 
+	if (argc > 1 && !strcmp(argv[1], "tree"))
+		return fo_tree_main(argc, argv);
 	if ((argc != 4 || !fo_known(argv[1])) &&
 	    (argc != 5 || strcmp(argv[1], "pstat"))) {
 		fprintf(stderr,
 			"usage: fileops create|stat|unlink|readdir|write4k DIR "
 			"COUNT\n"
 			"       fileops mkdirtree|rmdirtree DIR FANOUT\n"
-			"       fileops pstat DIR COUNT PROCS\n");
+			"       fileops pstat DIR COUNT PROCS\n"
+			"       fileops tree create|stat|readdir|unlink TOP "
+			"FIRST NDIRS PER_DIR EVERY\n");
 		return 2;
 	}
 	count = strtol(argv[3], NULL, 10);
