@@ -271,7 +271,8 @@ cap() {
 # which gets ADDR/16; both ends capped at MBIT unless it is 0
 plug() {
 	local ns=$1 port=$2 addr=$3 mbit=${4:-0}
-	ip link add "$port" netns "$SWITCH" type veth peer name eth0 netns "$ns" &&
+	# "name": a bare b<i> must never be read as a keyword (ip takes "b" for "broadcast")
+	ip link add name "$port" netns "$SWITCH" type veth peer name eth0 netns "$ns" &&
 		ip -n "$SWITCH" link set "$port" master br0 up &&
 		ip -n "$ns" addr add "$addr/16" dev eth0 &&
 		ip -n "$ns" link set eth0 up || return 1
@@ -513,7 +514,7 @@ shared_one() {
 
 # mbs BYTES SECONDS -> MB/s (10^6), one decimal
 mbs() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.1f", n / s / 1e6; else print "-" }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
 bound() { awk -v b="$1" -v l="$BUSY_LIMIT" 'BEGIN { if (b + 0 > l) print "cpu-bound" }'; }
 
 # spread BEFORE AFTER FIELD: per-brick MB of FIELD (1 received, 2 sent)
@@ -626,7 +627,11 @@ tcp_pass() {
 	for ((k = 0; k < c; k++)); do
 		[ "$(cat "$WORK/tcp/$got$k")" = $((TCP_MB << 20)) ] || TCP_RATE=-
 	done
-	[ "$TCP_RATE" != - ] || log "plain TCP $1 over $b links failed (see $WORK/tcp)"
+	if [ "$TCP_RATE" = - ]; then
+		log "plain TCP $1 over $b links failed (see $WORK/tcp)"
+	else
+		log "plain TCP $1, $c streams over $b links: $TCP_RATE MB/s, machine busy $BUSY%"
+	fi
 }
 
 # ---- the phases -------------------------------------------------------------
@@ -659,6 +664,15 @@ make_sources() {
 	done
 }
 
+# warm_sources C: the writers' data in the page cache, so that the timed
+# writes do not read the disk (drop_caches emptied it)
+warm_sources() {
+	local k
+	for ((k = 0; k < $1; k++)); do
+		cat "$WORK/src/c$k"
+	done >/dev/null
+}
+
 # scale B: the write and read phases on B bricks
 scale() {
 	local b=$1 c=${CLIENTS:-$1} bytes idle before after
@@ -671,7 +685,7 @@ scale() {
 	vol_start "b$b" "$VOL_TYPE" "$b" "${vopts[@]}" || return 1
 	tcp_pass UP "$b" "$c"
 	mount_all "$c" || return 1
-	cat "$WORK"/src/c* >/dev/null # the sources come from memory
+	warm_sources "$c"
 	idle=$(idle_busy)
 	before=$(bricks_bytes)
 	parallel write_one "$c" || { log "a writer failed on $b bricks"; return 1; }
@@ -749,10 +763,14 @@ report() {
 	[ "$CLIENT_MBIT" = 0 ] || link="clients' links $CLIENT_MBIT Mbit/s"
 	printf '\nMortar scale %s: %s, links %s Mbit/s each way (%s MB/s) per brick, %s\n' \
 		"$START" "$VOL_TYPE$([ "$VOL_TYPE" = unify ] && echo ' rr')" "$LINK_MBIT" "$LINK_MB" "$link"
-	printf 'mortar %s (%s), %s cores, load %s at the start; MB = 10^6 bytes\n' \
-		"$rev" "${BUILD_DIR:-binaries in PATH}" "$(nproc)" "$LOAD"
-	printf 'ratio: MB/s over cap; tcp: plain TCP over the same links in the same pattern just before\n'
-	printf '(%s MiB a stream), tcp/cap its ratio, vs tcp: MB/s over it; bg%%: machine busy in the 2 s\n' "$TCP_MB"
+	printf 'mortar: %s (source tree at %s), %s cores, load %s at the start; MB = 10^6 bytes\n' \
+		"${BUILD_DIR:-binaries in PATH}" "$rev" "$(nproc)" "$LOAD"
+	if [ "$TCP_MB" = 0 ]; then
+		printf 'ratio: MB/s over cap; tcp, tcp/cap, vs tcp: not measured (--tcp-mb 0); bg%%: machine busy in the 2 s\n'
+	else
+		printf 'ratio: MB/s over cap; tcp: plain TCP over the same links in the same pattern just before\n'
+		printf '(%s MiB a stream), tcp/cap its ratio, vs tcp: MB/s over it; bg%%: machine busy in the 2 s\n' "$TCP_MB"
+	fi
 	printf 'before, ours idle (other users); cpu%%: machine busy during the run; ours%%: of the machine,\n'
 	printf 'what brickd + mortar used; cpu-bound: cpu%% > %s\n' "$BUSY_LIMIT"
 	if [ ${#ROWS_WRITE[@]} -gt 0 ]; then
