@@ -202,6 +202,31 @@ static void test_arbiter_never_read(void **state)
 	assert_int_equal(afr_read_child_of(&p, gfid, 0, 0), -1);
 }
 
+/* Clients on one host differ in their pid; pids of one parity (the
+ * low bits of the salt) must still spread over the copies, for one file
+ * and over many. */
+static void test_reads_spread_over_copies(void **state)
+{
+	struct afr_priv p = priv_of(2, -1);
+	uint8_t gfid[XL_GFID_LEN];
+	int on0 = 0, files0 = 0;
+
+	(void)state;
+	atomic_store(&p.up, 0x3);
+	memset(gfid, 0x42, sizeof(gfid));
+	for (int pid = 1000; pid < 1128; pid += 2) { /* 64 even pids */
+		p.client_salt = 0x5bd1e995u ^ (uint64_t)pid;
+		on0 += afr_read_child_of(&p, gfid, 0, 0) == 0;
+	}
+	assert_true(on0 >= 16 && on0 <= 48);
+	p.client_salt = 0x5bd1e995u ^ 1000u;
+	for (int g = 0; g < 64; g++) {
+		memset(gfid, g, sizeof(gfid));
+		files0 += afr_read_child_of(&p, gfid, 0, 0) == 0;
+	}
+	assert_true(files0 >= 16 && files0 <= 48);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +240,7 @@ int main(void)
 	    cmocka_unit_test(test_arbiter_data_writable),
 	    cmocka_unit_test(test_arbiter_never_data_source),
 	    cmocka_unit_test(test_arbiter_never_read),
+	    cmocka_unit_test(test_reads_spread_over_copies),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -105,6 +105,14 @@ int afr_read_child_of(struct afr_priv *priv, const uint8_t *gfid, uint32_t bad,
 	if (gfid)
 		for (int i = 0; i < XL_GFID_LEN; i++)
 			h = (h ^ gfid[i]) * 16777619u;
+	/* FNV's multiply leaves the low bits as they came (the salt's low
+	 * bits are the pid's): mix them in before the modulo, or clients
+	 * whose pids share their parity all read the same copy. */
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
 	pick = (int)(h % (uint32_t)afr_popcount(cand));
 	for (k = 0; k < priv->n; k++)
 		if (cand & (1u << k)) {
