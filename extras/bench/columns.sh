@@ -73,15 +73,7 @@ passthrough_pid() { echo "$PT_PID"; }
 
 # ---- mortar -------------------------------------------------------------
 
-BRICKD=brickd
-MORTAR=mortar
-VOLGEN=mortar-volgen
-if [ -n "$BUILD_DIR" ]; then
-	BRICKD=$BUILD_DIR/brickd/brickd
-	MORTAR=$BUILD_DIR/client/mortar
-	VOLGEN=$BUILD_DIR/extras/tools/mortar-volgen
-	export MORTAR_XLATOR_PATH=$BUILD_DIR/translators
-fi
+mortar_binaries
 
 mortar_check() {
 	if ! command -v "$BRICKD" >/dev/null || ! command -v "$MORTAR" >/dev/null; then

@@ -106,3 +106,18 @@ rss_mib() {
 	awk '/^VmRSS:/ { printf "%.1f", $2 / 1024; found = 1 } END { if (!found) print "-" }' \
 		"/proc/$1/status"
 }
+
+# mortar_binaries: BRICKD, MORTAR and VOLGEN from the build tree BUILD_DIR
+# (translators from there too), or from PATH when it is empty.
+# shellcheck disable=SC2034 # read by the scripts that source this
+mortar_binaries() {
+	BRICKD=brickd
+	MORTAR=mortar
+	VOLGEN=mortar-volgen
+	if [ -n "$BUILD_DIR" ]; then
+		BRICKD=$BUILD_DIR/brickd/brickd
+		MORTAR=$BUILD_DIR/client/mortar
+		VOLGEN=$BUILD_DIR/extras/tools/mortar-volgen
+		export MORTAR_XLATOR_PATH=$BUILD_DIR/translators
+	fi
+}

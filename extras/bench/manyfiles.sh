@@ -121,15 +121,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 
-BRICKD=brickd
-MORTAR=mortar
-VOLGEN=mortar-volgen
-if [ -n "$BUILD_DIR" ]; then
-	BRICKD=$BUILD_DIR/brickd/brickd
-	MORTAR=$BUILD_DIR/client/mortar
-	VOLGEN=$BUILD_DIR/extras/tools/mortar-volgen
-	export MORTAR_XLATOR_PATH=$BUILD_DIR/translators
-fi
+mortar_binaries
 for b in "$BRICKD" "$MORTAR" "$VOLGEN" cc; do
 	command -v "$b" >/dev/null || bad "no $b"
 done

@@ -194,15 +194,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 [ "$(id -u)" = 0 ] || bad "needs root (network namespaces, tc, FUSE mounts, drop_caches)"
 
-BRICKD=brickd
-MORTAR=mortar
-VOLGEN=mortar-volgen
-if [ -n "$BUILD_DIR" ]; then
-	BRICKD=$BUILD_DIR/brickd/brickd
-	MORTAR=$BUILD_DIR/client/mortar
-	VOLGEN=$BUILD_DIR/extras/tools/mortar-volgen
-	export MORTAR_XLATOR_PATH=$BUILD_DIR/translators
-fi
+mortar_binaries
 for prog in "$BRICKD" "$MORTAR" "$VOLGEN" ip tc nsenter cmp; do
 	command -v "$prog" >/dev/null || bad "no $prog"
 done
