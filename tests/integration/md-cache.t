@@ -9,14 +9,15 @@
 # after an open, and within CACHE_WAIT without one (the kernel's own
 # 1 s caches, told by the bridge too), and stay seen (never stale once the
 # notice came); an unlink elsewhere surfaces as ENOENT, not as a cached
-# success; a brick restart empties the caches, even of a change no notice
+# success; names another mount adds to or removes from a directory this
+# one made (and so knows whole) are seen; a brick restart empties the caches, even of a change no notice
 # reported (made in the brick directory while it was down).
 #
 # shellcheck source=SCRIPTDIR/../lib/mortar-test.sh
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/mortar-test.sh"
 
 require_binaries
-plan 41
+plan 60
 
 CACHE_WAIT=${MORTAR_TEST_CACHE_WAIT:-3}
 LONG=(--md-cache --option performance/md-cache:md-cache-timeout=60)
@@ -141,6 +142,37 @@ parent_round() {
 	rm -rf "$a/pd"
 }
 
+# complete_round LABEL A B: a directory A made is known whole there (a
+# lookup of a name it lacks is answered without the bricks), and B's
+# changes in it reach A all the same.
+complete_round() {
+	local label=$1 a=$2 b=$3 before after i
+	before=$(mt_dump_value "${MT_MOUNT_PID[$a]}" complete-noents)
+	mkdir "$a/cd" || return 1
+	for i in 1 2 3 4 5; do : >"$a/cd/f$i"; done
+	mkdir "$a/cd/sub"
+	after=$(mt_dump_value "${MT_MOUNT_PID[$a]}" complete-noents)
+	diag "$label: complete-noents $before -> $after"
+	tap_check "$label: creates in a directory made here skip the lookups" \
+		test "${after:-0}" -ge $((${before:-0} + 6))
+	stat "$b/cd" >/dev/null && stat "$b/cd/x" >/dev/null 2>&1
+	echo x >"$b/cd/x"
+	tap_check "$label: a name another mount adds is seen" \
+		wait_for "$CACHE_WAIT" there "$a/cd/x"
+	tap_check "$label: and stays seen" stays 20 there "$a/cd/x"
+	: >"$a/cd/f6"
+	mkdir "$b/cd/sub/deep"
+	tap_check "$label: in a subdirectory made here too" \
+		wait_for "$CACHE_WAIT" there "$a/cd/sub/deep"
+	rm "$b/cd/f1"
+	tap_check "$label: a name another mount removes is gone" \
+		wait_for "$CACHE_WAIT" gone "$a/cd/f1"
+	# shellcheck disable=SC2012
+	tap_check "$label: the listing holds every name" \
+		test "$(ls "$a/cd" | tr '\n' ' ')" = "f2 f3 f4 f5 f6 sub x "
+	rm -rf "$a/cd"
+}
+
 # ---- one brick, three mounts ---------------------------------------------
 tap_require "start a 1-brick volume" start_volume one distribute 1 "${LONG[@]}"
 for x in A B C; do
@@ -148,6 +180,7 @@ for x in A B C; do
 done
 coherence_round "1 brick" "$MT_TMP/oneA" "$MT_TMP/oneB" "$MT_TMP/oneC"
 parent_round "1 brick" "$MT_TMP/oneA" "$MT_TMP/oneB"
+complete_round "1 brick" "$MT_TMP/oneA" "$MT_TMP/oneB"
 tap_check "1 brick over distribute: no parent attributes asked for" \
 	sh -c '[ "$1" = off ]' sh \
 	"$(mt_dump_value "${MT_MOUNT_PID[$MT_TMP/oneA]}" postparent)"
@@ -172,6 +205,7 @@ tap_require "mount A" mount_volume_of rep "$MT_TMP/repA"
 tap_require "mount B" mount_volume_of rep "$MT_TMP/repB"
 coherence_round "replicate 2" "$MT_TMP/repA" "$MT_TMP/repB"
 parent_round "replicate 2" "$MT_TMP/repA" "$MT_TMP/repB"
+complete_round "replicate 2" "$MT_TMP/repA" "$MT_TMP/repB"
 parent_fills() {
 	local v
 	v=$(mt_dump_value "${MT_MOUNT_PID[$MT_TMP/repA]}" parent-fills)
@@ -183,3 +217,51 @@ MT_VERBOSE=1 tap_check "replicate 2: the parent's attributes come from the chang
 tap_check "unmount A" unmount_volume "$MT_TMP/repA"
 tap_check "unmount B" unmount_volume "$MT_TMP/repB"
 stop_volume rep
+
+# ---- interest that must outlive the mkdir --------------------------------
+# The bricks remember a mount's interest in a directory for 2 s here,
+# and the mount keeps a directory it made complete while it adds names
+# there (each create renews it).  md-cache keeps items for 30 s, longer
+# than the bricks remember (never do this in a real volume): then
+# nothing but the creates themselves (not a lookup of the directory that
+# missed the cache) can renew the mount's interest on the bricks.  Past
+# the mkdir's 2 s, a name another mount adds must still be seen at once:
+# the creates renewed the interest (features/upcall notes the changer's
+# directory), or the notice never comes and the name stays ENOENT while
+# the creates go on.
+SHORT=(--md-cache --option performance/md-cache:md-cache-timeout=30
+	--option features/upcall:cache-invalidation-timeout=2)
+# keeps_creating_until_seen A NAME: create a file in A/cd every 0.1 s
+# for up to CACHE_WAIT s; done when A/cd/NAME is there.
+keeps_creating_until_seen() {
+	local deadline=$((SECONDS + CACHE_WAIT)) i=100
+	while [ $SECONDS -lt $deadline ]; do
+		: >"$1/cd/k$i" || return 1
+		[ -e "$1/cd/$2" ] && return 0
+		i=$((i + 1))
+		sleep 0.1
+	done
+	return 1
+}
+tap_require "start a replicate-2 volume with 2 s interest" \
+	start_volume short replicate 2 "${SHORT[@]}"
+tap_require "mount A" mount_volume_of short "$MT_TMP/shA"
+tap_require "mount B" mount_volume_of short "$MT_TMP/shB"
+before=$(mt_dump_value "${MT_MOUNT_PID[$MT_TMP/shA]}" complete-noents)
+mkdir "$MT_TMP/shA/cd"
+for i in $(seq 1 35); do
+	: >"$MT_TMP/shA/cd/f$i"
+	sleep 0.1
+done
+after=$(mt_dump_value "${MT_MOUNT_PID[$MT_TMP/shA]}" complete-noents)
+diag "35 creates over 3.5 s: complete-noents $before -> $after"
+tap_check "the creates' lookups were answered by the complete directory" \
+	test "${after:-0}" -ge $((${before:-0} + 35))
+stat "$MT_TMP/shB/cd" >/dev/null
+echo x >"$MT_TMP/shB/cd/late"
+tap_check "a name added 3.5 s after the mkdir is seen while A creates" \
+	keeps_creating_until_seen "$MT_TMP/shA" late
+
+tap_check "unmount A" unmount_volume "$MT_TMP/shA"
+tap_check "unmount B" unmount_volume "$MT_TMP/shB"
+stop_volume short

@@ -2,7 +2,8 @@
  * test_md_cache.c - performance/md-cache's cache alone: a reply wound
  * before an invalidation never re-fills it (also across an eviction),
  * items expire from the time their fop went down, negative entries and
- * xattrs, the LRU bound, forget-all.
+ * xattrs, the LRU bound, forget-all, complete directories (a name they
+ * do not hold is ENOENT until anything but a re-fill drops a name).
  */
 #include "config.h"
 
@@ -242,6 +243,100 @@ static void test_forget_all(void **state)
 	mdc_table_fini(&t);
 }
 
+/* A directory whose names are all known answers ENOENT for any other
+ * name, and stops the moment it may have lost one. */
+static void test_complete_dir(void **state)
+{
+	struct mdc_table t;
+	struct xl_iatt dir = iatt_of(20, 0), f = iatt_of(21, 3), got;
+	uint64_t exp = 0;
+
+	(void)state;
+	mdc_table_init(&t, 100, TMO);
+	/* only a cached node can be complete */
+	assert_int_equal(mdc_set_complete(&t, dir.gfid, 10 + TMO), -ENOENT);
+	mdc_table_touch(&t, dir.gfid);
+	assert_int_equal(mdc_get_entry(&t, dir.gfid, "a", 10, &got), MDC_MISS);
+	assert_int_equal(mdc_set_complete(&t, dir.gfid, 10 + TMO), 0);
+	assert_true(mdc_is_complete(&t, dir.gfid, 10, &exp));
+	assert_int_equal(exp, 10 + TMO);
+	assert_int_equal(mdc_get_entry(&t, dir.gfid, "a", 10, &got), MDC_NOENT);
+	assert_int_equal(t.stats.complete_noents, 1);
+	/* names filled keep it complete and answer for themselves */
+	mdc_fill_attr(&t, &f, mdc_table_seq(&t), 10);
+	mdc_fill_entry(&t, dir.gfid, "f", f.gfid, mdc_table_seq(&t), 10);
+	mdc_fill_entry(&t, dir.gfid, "f", f.gfid, mdc_table_seq(&t), 5);
+	assert_int_equal(mdc_get_entry(&t, dir.gfid, "f", 11, &got), MDC_FOUND);
+	assert_int_equal(mdc_get_entry(&t, dir.gfid, "g", 11, &got), MDC_NOENT);
+	/* a known name whose own item expired is asked for, not denied */
+	assert_int_equal(mdc_get_entry(&t, dir.gfid, "f", 10 + TMO - 1, &got),
+			 MDC_MISS);
+	/* and completeness itself expires */
+	assert_int_equal(mdc_get_entry(&t, dir.gfid, "g", 10 + TMO, &got),
+			 MDC_MISS);
+	assert_false(mdc_is_complete(&t, dir.gfid, 10 + TMO, NULL));
+	/* a notice about any name of it: the name may exist now */
+	mdc_set_complete(&t, dir.gfid, 100 + TMO);
+	mdc_invalidate(&t, dir.gfid, XL_UP_ENTRY | XL_UP_ATTR, dir.gfid, "h");
+	assert_false(mdc_is_complete(&t, dir.gfid, 100, NULL));
+	assert_int_equal(mdc_get_entry(&t, dir.gfid, "g", 100, &got), MDC_MISS);
+	/* the directory deleted, or a full list started over */
+	mdc_set_complete(&t, dir.gfid, 100 + TMO);
+	mdc_invalidate(&t, dir.gfid, XL_UP_DELETED, NULL, NULL);
+	assert_false(mdc_is_complete(&t, dir.gfid, 100, NULL));
+	mdc_table_touch(&t, dir.gfid);
+	mdc_set_complete(&t, dir.gfid, 100 + TMO);
+	for (int i = 0; i <= MDC_DIR_ENTRIES_MAX; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "n%d", i);
+		mdc_fill_entry(&t, dir.gfid, name, NULL, mdc_table_seq(&t),
+			       100);
+	}
+	assert_false(mdc_is_complete(&t, dir.gfid, 100, NULL));
+	/* forget-all and eviction drop it with the node */
+	mdc_set_complete(&t, dir.gfid, 100 + TMO);
+	mdc_invalidate(&t, NULL, XL_UP_FORGET_ALL, NULL, NULL);
+	assert_false(mdc_is_complete(&t, dir.gfid, 100, NULL));
+	mdc_table_fini(&t);
+}
+
+/* Many names in one directory and the same names in others are told
+ * apart (the entry hash is by directory and name). */
+static void test_entries_by_dir(void **state)
+{
+	struct mdc_table t;
+	struct xl_iatt d1 = iatt_of(30, 0), d2 = iatt_of(31, 0), got;
+	uint8_t g[XL_GFID_LEN];
+
+	(void)state;
+	mdc_table_init(&t, 4096, TMO);
+	for (int i = 0; i < 2000; i++) {
+		struct xl_iatt f = iatt_of(100 + i, (uint64_t)i);
+		char name[32];
+
+		snprintf(name, sizeof(name), "f%d", i);
+		mdc_fill_attr(&t, &f, mdc_table_seq(&t), 0);
+		mdc_fill_entry(&t, d1.gfid, name, f.gfid, mdc_table_seq(&t), 0);
+		mdc_fill_entry(&t, d2.gfid, name, NULL, mdc_table_seq(&t), 0);
+	}
+	for (int i = 0; i < 2000; i += 7) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "f%d", i);
+		assert_int_equal(mdc_get_entry(&t, d1.gfid, name, 1, &got),
+				 MDC_FOUND);
+		assert_int_equal(got.size, i);
+		assert_int_equal(mdc_get_entry(&t, d2.gfid, name, 1, &got),
+				 MDC_NOENT);
+	}
+	mdc_invalidate(&t, d1.gfid, XL_UP_ENTRY, d1.gfid, "f7");
+	assert_false(mdc_entry_known(&t, d1.gfid, "f7", g));
+	assert_true(mdc_entry_known(&t, d1.gfid, "f14", g));
+	assert_int_equal(mdc_get_entry(&t, d2.gfid, "f7", 1, &got), MDC_NOENT);
+	mdc_table_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +347,8 @@ int main(void)
 	    cmocka_unit_test(test_entries),
 	    cmocka_unit_test(test_xattrs),
 	    cmocka_unit_test(test_forget_all),
+	    cmocka_unit_test(test_complete_dir),
+	    cmocka_unit_test(test_entries_by_dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -259,6 +259,25 @@ static void upcall_change_cbk(struct xl_call *call, struct xl_call *child,
 	xl_default_cbk(call, child, NULL);
 }
 
+/* Fops that add, remove or move names (loc, and loc2 for link and
+ * rename, are in directories). */
+static bool upcall_entry_fop(int fop)
+{
+	switch (fop) {
+	case XL_FOP_CREATE:
+	case XL_FOP_MKNOD:
+	case XL_FOP_MKDIR:
+	case XL_FOP_SYMLINK:
+	case XL_FOP_LINK:
+	case XL_FOP_UNLINK:
+	case XL_FOP_RMDIR:
+	case XL_FOP_RENAME:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static void upcall_change(struct xl *xl, struct xl_call *call)
 {
 	struct upcall_local *lo = xl_call_local(call);
@@ -271,6 +290,17 @@ static void upcall_change(struct xl *xl, struct xl_call *call)
 	/* The changer holds the inode too: it learns of others' changes. */
 	if (call->fop != XL_FOP_UNLINK && call->fop != XL_FOP_RMDIR)
 		upcall_note(xl, call->args.loc.gfid, lo->client_id, UINT64_MAX);
+	/* And the directories whose names it changes: a client cache that
+	 * knows all of a directory's names (md-cache's complete directories)
+	 * keeps knowing them while it only adds and removes names there. */
+	if (upcall_entry_fop(call->fop)) {
+		if (call->args.loc.name)
+			upcall_note(xl, call->args.loc.pargfid, lo->client_id,
+				    UINT64_MAX);
+		if (call->args.loc2.name)
+			upcall_note(xl, call->args.loc2.pargfid, lo->client_id,
+				    UINT64_MAX);
+	}
 	xl_wind(call, xl->children[0], upcall_change_cbk, lo);
 }
 

@@ -27,8 +27,16 @@ int mdc_table_init(struct mdc_table *t, uint32_t max_nodes, uint64_t timeout_ms)
 	t->nbuckets = t->max < 1024 ? 1024 : t->max;
 	t->timeout_ms = timeout_ms;
 	t->seq = 1;
+	t->nebuckets = t->nbuckets;
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-	return t->buckets ? 0 : -ENOMEM;
+	t->ebuckets = calloc(t->nebuckets, sizeof(*t->ebuckets));
+	if (!t->buckets || !t->ebuckets) {
+		free(t->buckets);
+		free(t->ebuckets);
+		memset(t, 0, sizeof(*t));
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static void mdc_drop_xattrs(struct mdc_node *n)
@@ -40,28 +48,71 @@ static void mdc_drop_xattrs(struct mdc_node *n)
 	}
 }
 
-static void mdc_drop_entries(struct mdc_node *n, const char *name)
+static uint32_t mdc_entry_hash(const uint8_t *pargfid, const char *name)
 {
-	struct mdc_entry **pp = &n->entries;
+	uint64_t h = 1469598103934665603ull;
 
-	while (*pp) {
-		struct mdc_entry *e = *pp;
-
-		if (name && strcmp(e->name, name) != 0) {
-			pp = &e->next;
-			continue;
-		}
-		*pp = e->next;
-		free(e->name);
-		free(e);
-		n->entry_count--;
-	}
+	for (int i = 0; i < XL_GFID_LEN; i++)
+		h = (h ^ pargfid[i]) * 1099511628211ull;
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+		h = (h ^ *c) * 1099511628211ull;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
-static void mdc_node_free(struct mdc_node *n)
+static struct mdc_entry *mdc_entry_find(const struct mdc_table *t,
+					const struct mdc_node *dir,
+					const char *name)
+{
+	uint32_t h = mdc_entry_hash(dir->gfid, name);
+
+	for (struct mdc_entry *e = t->ebuckets[h % t->nebuckets]; e;
+	     e = e->hnext)
+		if (e->dir == dir && e->hash == h && strcmp(e->name, name) == 0)
+			return e;
+	return NULL;
+}
+
+static void mdc_entry_free(struct mdc_table *t, struct mdc_entry *e)
+{
+	struct mdc_entry **pp = &t->ebuckets[e->hash % t->nebuckets];
+	struct mdc_node *dir = e->dir;
+
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	if (e->dprev)
+		e->dprev->dnext = e->dnext;
+	else
+		dir->entries = e->dnext;
+	if (e->dnext)
+		e->dnext->dprev = e->dprev;
+	dir->entry_count--;
+	free(e->name);
+	free(e);
+}
+
+/* Drop the entry name of directory n, or all of them (name NULL: then
+ * the cache no longer knows every name of it). */
+static void mdc_drop_entries(struct mdc_table *t, struct mdc_node *n,
+			     const char *name)
+{
+	struct mdc_entry *e;
+
+	if (name) {
+		e = mdc_entry_find(t, n, name);
+		if (e)
+			mdc_entry_free(t, e);
+		return;
+	}
+	while (n->entries)
+		mdc_entry_free(t, n->entries);
+	n->complete = false;
+}
+
+static void mdc_node_free(struct mdc_table *t, struct mdc_node *n)
 {
 	mdc_drop_xattrs(n);
-	mdc_drop_entries(n, NULL);
+	mdc_drop_entries(t, n, NULL);
 	free(n);
 }
 
@@ -72,10 +123,11 @@ void mdc_table_fini(struct mdc_table *t)
 	while (n) {
 		struct mdc_node *next = n->lru_next;
 
-		mdc_node_free(n);
+		mdc_node_free(t, n);
 		n = next;
 	}
 	free(t->buckets);
+	free(t->ebuckets);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -125,7 +177,7 @@ static void mdc_remove(struct mdc_table *t, struct mdc_node *n)
 	*pp = n->hnext;
 	mdc_lru_unlink(t, n);
 	t->count--;
-	mdc_node_free(n);
+	mdc_node_free(t, n);
 }
 
 /* Find or make gfid's node, most recently used now. */
@@ -231,20 +283,28 @@ int mdc_fill_entry(struct mdc_table *t, const uint8_t *pargfid,
 	n = mdc_fill_node(t, pargfid, since, &ret);
 	if (!n)
 		return ret;
-	mdc_drop_entries(n, name);
+	/* A re-fill replaces the name (the directory stays complete). */
+	mdc_drop_entries(t, n, name);
 	/* A full directory starts over: simple, and still bounded. */
 	if (n->entry_count >= MDC_DIR_ENTRIES_MAX)
-		mdc_drop_entries(n, NULL);
+		mdc_drop_entries(t, n, NULL);
 	e = calloc(1, sizeof(*e));
 	if (!e || !(e->name = strdup(name))) {
 		free(e);
+		n->complete = false; /* a name it knew is gone */
 		return -ENOMEM;
 	}
 	e->negative = gfid == NULL;
 	if (gfid)
 		memcpy(e->gfid, gfid, XL_GFID_LEN);
 	e->expires_ms = wound_ms + t->timeout_ms;
-	e->next = n->entries;
+	e->dir = n;
+	e->hash = mdc_entry_hash(pargfid, name);
+	e->hnext = t->ebuckets[e->hash % t->nebuckets];
+	t->ebuckets[e->hash % t->nebuckets] = e;
+	e->dnext = n->entries;
+	if (n->entries)
+		n->entries->dprev = e;
 	n->entries = e;
 	n->entry_count++;
 	return 0;
@@ -304,31 +364,62 @@ bool mdc_get_attr(struct mdc_table *t, const uint8_t *gfid, uint64_t now_ms,
 	return false;
 }
 
+static bool mdc_complete_at(const struct mdc_node *n, uint64_t now_ms)
+{
+	return n->complete && now_ms < n->complete_expires_ms;
+}
+
 enum mdc_lookup mdc_get_entry(struct mdc_table *t, const uint8_t *pargfid,
 			      const char *name, uint64_t now_ms,
 			      struct xl_iatt *out)
 {
 	struct mdc_node *n = mdc_find(t, pargfid), *c;
+	struct mdc_entry *e = n ? mdc_entry_find(t, n, name) : NULL;
+	bool complete = n && mdc_complete_at(n, now_ms);
 
-	for (struct mdc_entry *e = n ? n->entries : NULL; e; e = e->next) {
-		if (strcmp(e->name, name) != 0)
-			continue;
-		if (now_ms >= e->expires_ms)
-			break;
-		if (e->negative) {
-			t->stats.hits++;
-			return MDC_NOENT;
-		}
+	if (!e && complete) {
+		t->stats.hits++;
+		t->stats.complete_noents++;
+		return MDC_NOENT;
+	}
+	if (e && e->negative && (complete || now_ms < e->expires_ms)) {
+		t->stats.hits++;
+		return MDC_NOENT;
+	}
+	if (e && !e->negative && now_ms < e->expires_ms) {
 		c = mdc_find(t, e->gfid);
 		if (c && c->attr_valid && now_ms < c->attr_expires_ms) {
 			*out = c->attr;
 			t->stats.hits++;
 			return MDC_FOUND;
 		}
-		break;
 	}
 	t->stats.misses++;
 	return MDC_MISS;
+}
+
+int mdc_set_complete(struct mdc_table *t, const uint8_t *gfid,
+		     uint64_t expires_ms)
+{
+	struct mdc_node *n = mdc_find(t, gfid);
+
+	if (!n)
+		return -ENOENT;
+	n->complete = true;
+	n->complete_expires_ms = expires_ms;
+	return 0;
+}
+
+bool mdc_is_complete(struct mdc_table *t, const uint8_t *gfid, uint64_t now_ms,
+		     uint64_t *expires_ms)
+{
+	struct mdc_node *n = mdc_find(t, gfid);
+
+	if (!n || !mdc_complete_at(n, now_ms))
+		return false;
+	if (expires_ms)
+		*expires_ms = n->complete_expires_ms;
+	return true;
 }
 
 int mdc_get_xattr(struct mdc_table *t, const uint8_t *gfid, const char *name,
@@ -372,26 +463,30 @@ void mdc_invalidate(struct mdc_table *t, const uint8_t *gfid, uint32_t what,
 		if (what & (XL_UP_XATTR | XL_UP_DELETED))
 			mdc_drop_xattrs(n);
 		if (what & XL_UP_DELETED)
-			mdc_drop_entries(n, NULL);
+			mdc_drop_entries(t, n, NULL);
 	}
 	n = (what & XL_UP_ENTRY) && pargfid ? mdc_find(t, pargfid) : NULL;
 	if (n) {
+		struct mdc_entry *e = name ? mdc_entry_find(t, n, name) : NULL;
+
 		n->inval_seq = t->seq;
 		n->attr_valid = false;
+		/* what changed is not known: the name may exist now */
+		n->complete = false;
 		/* the inode a name named lost (or gained) a link: its nlink
 		 * and ctime changed */
-		for (struct mdc_entry *e = n->entries; name && e; e = e->next) {
-			struct mdc_node *c;
+		if (e && !e->negative) {
+			struct mdc_node *c = mdc_find(t, e->gfid);
 
-			if (e->negative || strcmp(e->name, name) != 0)
-				continue;
-			c = mdc_find(t, e->gfid);
 			if (c) {
 				c->inval_seq = t->seq;
 				c->attr_valid = false;
 			}
 		}
-		mdc_drop_entries(n, name);
+		if (e)
+			mdc_entry_free(t, e);
+		else if (!name)
+			mdc_drop_entries(t, n, NULL);
 	}
 }
 
@@ -399,11 +494,10 @@ bool mdc_entry_known(struct mdc_table *t, const uint8_t *pargfid,
 		     const char *name, uint8_t *gfid)
 {
 	struct mdc_node *n = mdc_find(t, pargfid);
+	struct mdc_entry *e = n ? mdc_entry_find(t, n, name) : NULL;
 
-	for (struct mdc_entry *e = n ? n->entries : NULL; e; e = e->next)
-		if (!e->negative && strcmp(e->name, name) == 0) {
-			memcpy(gfid, e->gfid, XL_GFID_LEN);
-			return true;
-		}
-	return false;
+	if (!e || e->negative)
+		return false;
+	memcpy(gfid, e->gfid, XL_GFID_LEN);
+	return true;
 }

@@ -27,8 +27,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define MDC_XATTRS_MAX	    8	 /* cached xattr names per inode */
-#define MDC_DIR_ENTRIES_MAX 8192 /* cached names per directory */
+#define MDC_XATTRS_MAX	    8	  /* cached xattr names per inode */
+#define MDC_DIR_ENTRIES_MAX 16384 /* cached names per directory */
 
 struct mdc_xattr {
 	char *name; /* NULL: free slot */
@@ -38,8 +38,13 @@ struct mdc_xattr {
 	uint64_t expires_ms;
 };
 
+/* A name in a directory: on its directory's list and in the table's
+ * hash by (directory, name), so a lookup is not a walk of the list. */
 struct mdc_entry {
-	struct mdc_entry *next;
+	struct mdc_entry *hnext;	 /* table-wide chain */
+	struct mdc_entry *dprev, *dnext; /* its directory's list */
+	struct mdc_node *dir;
+	uint32_t hash;
 	char *name;
 	bool negative;
 	uint8_t gfid[XL_GFID_LEN];
@@ -57,16 +62,23 @@ struct mdc_node {
 	struct mdc_xattr xattrs[MDC_XATTRS_MAX];
 	struct mdc_entry *entries; /* as a directory */
 	int entry_count;
+	/* Every name of the directory is in entries (a name not there does
+	 * not exist) until complete_expires_ms: see mdc_set_complete. */
+	bool complete;
+	uint64_t complete_expires_ms;
 };
 
 struct mdc_stats {
 	uint64_t hits, misses, refused_fills, evictions, invalidations;
-	uint64_t parent_fills; /* mdc_set_attr: a directory's attrs kept */
+	uint64_t parent_fills;	  /* mdc_set_attr: a directory's attrs kept */
+	uint64_t complete_noents; /* ENOENT told by a complete directory */
 };
 
 struct mdc_table {
 	struct mdc_node **buckets;
 	uint32_t nbuckets;
+	struct mdc_entry **ebuckets; /* entries by (directory, name) */
+	uint32_t nebuckets;
 	uint32_t count, max;
 	uint64_t timeout_ms;
 	uint64_t seq;
@@ -119,6 +131,24 @@ enum mdc_lookup mdc_get_entry(struct mdc_table *t, const uint8_t *pargfid,
  * -ENOENT not cached. */
 int mdc_get_xattr(struct mdc_table *t, const uint8_t *gfid, const char *name,
 		  uint64_t now_ms, const void **value, uint32_t *len);
+
+/*
+ * Complete directories.  A directory this client made (mkdir) is empty,
+ * and while the bricks tell this client of every change in it (their
+ * record of its interest, noted by the mkdir and by each of its own entry
+ * changes there, outlives timeout_ms), the cache knows all its names:
+ * those it filled since.  A lookup of any other name is then ENOENT with
+ * no round trip (a create's lookup, a mkdir's).  Anything that drops an
+ * entry of it other than its own re-fill (a notice, this client's own
+ * change before it went down, a full list, an eviction) makes it
+ * incomplete again.  mdc_set_complete marks gfid's node complete until
+ * expires_ms (0, or -ENOENT when it is not cached).
+ */
+int mdc_set_complete(struct mdc_table *t, const uint8_t *gfid,
+		     uint64_t expires_ms);
+/* Whether gfid is a complete directory at now_ms, and until when. */
+bool mdc_is_complete(struct mdc_table *t, const uint8_t *gfid, uint64_t now_ms,
+		     uint64_t *expires_ms);
 
 /*
  * Invalidate (what: the XL_UP_ bits of xlator.h): ATTR drops gfid's attributes,

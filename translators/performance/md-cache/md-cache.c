@@ -27,6 +27,12 @@
  * never below what this client wrote.  Below write-behind it would cache
  * the bricks' sizes while writes are still in flight.
  *
+ * Complete directories (md-cache-table.h): a directory this client made
+ * knows all its names, so the lookup before each create or mkdir in it
+ * is answered ENOENT here; each of this client's own entry changes there
+ * that settled (no notice for the directory came while it was out) keeps
+ * it so, anything else makes it ask the bricks again.
+ *
  * Calls with xdata (a translator above asking for something) pass through
  * without being answered here; their replies still fill.  A reply marked
  * XL_KEY_NO_CACHE (a replica copy to heal or in split-brain, a directory
@@ -60,7 +66,10 @@ struct mdc_priv {
 	struct mdc_table table; /* lock */
 	int nxattr_names;
 	char *xattr_names[MDC_XATTR_NAMES_MAX]; /* cache-xattrs, read-only */
-	bool postparent; /* ask entry changes for XL_KEY_POSTPARENT */
+	/* No translator below merges several bricks' directories: ask entry
+	 * changes for XL_KEY_POSTPARENT, and let them renew a complete
+	 * directory (mdc_complete_until). */
+	bool postparent;
 };
 
 /* Per-call state: the generation and time the fop went down with. */
@@ -68,7 +77,10 @@ struct mdc_local {
 	uint64_t since;
 	uint64_t wound_ms;
 	/* A change: */
-	uint64_t parent_seq; /* its parent's inval_seq after it, or 0 */
+	uint64_t parent_seq;  /* its parent's inval_seq after it, or 0 */
+	bool parent_complete; /* the parent was, when it went down */
+	uint64_t parent_complete_expires; /* until then */
+	uint64_t child_seq; /* a mkdir's new directory's inval_seq, or 0 */
 	enum { MDC_NO_VICTIM, MDC_VICTIM, MDC_VICTIM_UNKNOWN } victim_is;
 	uint8_t victim[XL_GFID_LEN]; /* the inode losing the name it removes */
 };
@@ -423,6 +435,26 @@ static bool mdc_postparent_fop(int fop)
 }
 
 /*
+ * Until when a complete parent stays complete after this client's own
+ * entry change in it settled.  On one brick (or one replica set) the
+ * change renewed this client's interest in the parent on every brick
+ * that holds it (features/upcall notes the changer), so the parent's
+ * names stay known for another timeout from when the change went down.
+ * Over distribute or unify the change reached one brick of several:
+ * the others' record of this client may lapse, so the time its
+ * completeness began (the mkdir) still bounds it.
+ */
+static uint64_t mdc_complete_until(const struct mdc_priv *priv,
+				   const struct mdc_local *lo)
+{
+	uint64_t renewed = lo->wound_ms + priv->table.timeout_ms;
+
+	if (priv->postparent && renewed > lo->parent_complete_expires)
+		return renewed;
+	return lo->parent_complete_expires;
+}
+
+/*
  * What the reply of an entry change tells, kept when nothing invalidated
  * the parent between this change's first invalidation and now (its
  * inval_seq is still the one that invalidation gave it; another client's
@@ -438,13 +470,16 @@ static void mdc_change_done_locked(struct mdc_priv *priv, struct xl_call *call,
 	const uint8_t *pargfid = call->args.loc.pargfid;
 	struct mdc_table *t = &priv->table;
 	struct xl_iatt ia;
-	bool settled, parent;
+	bool settled, parent, child;
 
 	settled = lo->parent_seq && r->ret >= 0 &&
 		  mdc_inval_seq(t, pargfid) == lo->parent_seq;
-	parent = settled &&
+	parent = settled && priv->postparent &&
 		 xl_dict_get_iatt(r->xdata, XL_KEY_POSTPARENT, &ia) == 0 &&
 		 memcmp(ia.gfid, pargfid, XL_GFID_LEN) == 0;
+	child = lo->child_seq && r->ret >= 0 &&
+		memcmp(r->attr.gfid, call->args.loc.gfid, XL_GFID_LEN) == 0 &&
+		mdc_inval_seq(t, r->attr.gfid) == lo->child_seq;
 	mdc_change_inval_locked(priv, call, lo);
 	if (parent)
 		mdc_set_attr(t, &ia, mdc_now_ms());
@@ -452,6 +487,12 @@ static void mdc_change_done_locked(struct mdc_priv *priv, struct xl_call *call,
 	    call->fop != XL_FOP_RMDIR && !xl_gfid_is_null(r->attr.gfid))
 		mdc_fill_entry(t, pargfid, call->args.loc.name, r->attr.gfid,
 			       mdc_table_seq(t), mdc_now_ms());
+	if (settled && lo->parent_complete)
+		mdc_set_complete(t, pargfid, mdc_complete_until(priv, lo));
+	/* A new directory is empty; the bricks noted this client's interest
+	 * in it when the mkdir reached them (features/upcall). */
+	if (child)
+		mdc_set_complete(t, r->attr.gfid, lo->wound_ms + t->timeout_ms);
 	if (r->xdata)
 		xl_dict_del(r->xdata, XL_KEY_POSTPARENT);
 }
@@ -495,8 +536,10 @@ static void mdc_change(struct xl *xl, struct xl_call *call)
 {
 	struct mdc_priv *priv = xl->private;
 	struct mdc_local *lo = xl_call_local(call);
-	bool postparent = priv->postparent && mdc_postparent_fop(call->fop) &&
-			  call->args.loc.name;
+	const struct xl_loc *loc = &call->args.loc;
+	bool entry = mdc_postparent_fop(call->fop) && loc->name;
+	bool new_dir = call->fop == XL_FOP_MKDIR && loc->name &&
+		       !xl_gfid_is_null(loc->gfid);
 
 	if (!lo) {
 		/* no room to remember what to drop again: drop it all */
@@ -504,14 +547,20 @@ static void mdc_change(struct xl *xl, struct xl_call *call)
 		xl_default_fop(xl, call);
 		return;
 	}
+	lo->wound_ms = mdc_now_ms();
 	pthread_mutex_lock(&priv->lock);
+	lo->parent_complete =
+	    entry && mdc_is_complete(&priv->table, loc->pargfid, lo->wound_ms,
+				     &lo->parent_complete_expires);
+	/* so a notice about the new directory before the reply counts */
+	if (new_dir)
+		mdc_table_touch(&priv->table, loc->gfid);
 	mdc_find_victim_locked(priv, call, lo);
 	mdc_change_inval_locked(priv, call, lo);
-	lo->parent_seq =
-	    postparent ? mdc_inval_seq(&priv->table, call->args.loc.pargfid)
-		       : 0;
+	lo->parent_seq = entry ? mdc_inval_seq(&priv->table, loc->pargfid) : 0;
+	lo->child_seq = new_dir ? mdc_inval_seq(&priv->table, loc->gfid) : 0;
 	pthread_mutex_unlock(&priv->lock);
-	if (lo->parent_seq)
+	if (lo->parent_seq && priv->postparent)
 		mdc_ask_postparent(call);
 	xl_wind(call, xl->children[0], mdc_change_cbk, lo);
 }
@@ -627,9 +676,10 @@ static void mdc_dump(struct xl *xl, FILE *out)
 		"cached-inodes=%u\nmax-entries=%u\nhits=%" PRIu64
 		"\nmisses=%" PRIu64 "\nrefused-fills=%" PRIu64
 		"\nevictions=%" PRIu64 "\ninvalidations=%" PRIu64
-		"\nparent-fills=%" PRIu64 "\npostparent=%s\n",
+		"\nparent-fills=%" PRIu64 "\ncomplete-noents=%" PRIu64
+		"\npostparent=%s\n",
 		count, max, st.hits, st.misses, st.refused_fills, st.evictions,
-		st.invalidations, st.parent_fills,
+		st.invalidations, st.parent_fills, st.complete_noents,
 		priv->postparent ? "on" : "off");
 }
 
