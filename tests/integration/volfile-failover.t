@@ -3,7 +3,7 @@
 # volfile-failover.t: `mortar --volfile-server A,B,C` mounts from the
 # first server that gives the volume's client volfile.  With three bricks
 # of one replicate volume (any brick serves the volfile), a list whose
-# first server is down (nothing listens on its port), stopped (SIGSTOP:
+# first server is down (its port refuses connections), stopped (SIGSTOP:
 # it accepts connections and never answers; bounded by --volfile-timeout)
 # or without the volume still mounts, and the data written reads back.
 # When every server fails, mortar exits non-zero with one message naming
@@ -19,6 +19,7 @@ MT_TIMEOUT=${MORTAR_TEST_TIMEOUT:-180}
 HEAL=$top_builddir/extras/tools/mortar-heal
 RB=$top_builddir/extras/tools/mortar-rebalance
 require_binaries "$HEAL" "$RB"
+command -v python3 >/dev/null || skip_all "python3 is missing"
 [ -e "$top_builddir/translators/cluster/replicate/.libs/replicate.so" ] ||
 	skip_all "cluster/replicate is not built"
 plan 26
@@ -39,13 +40,15 @@ B2=127.0.0.1:${MT_BRICK_PORT[$V-b2]}
 tap_require "start a brick of another volume" \
 	start_brick other "$MT_TMP/other"
 OTHER=127.0.0.1:${MT_BRICK_PORT[other]}
-# A port nothing listens on: a brick's, once that brick has stopped.
-start_stop_brick() {
-	start_brick gone "$MT_TMP/gone" && stop_brick gone
+# A server that is down: a port held bound without listening, so the
+# connect is refused and no other process takes the port meanwhile.
+hold_refused_port() {
+	python3 "$top_srcdir/tests/tools/refused-port.py" "$MT_TMP/dead.port" &
+	mt_track .pids $!
+	wait_for 10 test -s "$MT_TMP/dead.port"
 }
-tap_require "start and stop a brick, for a port nothing listens on" \
-	start_stop_brick
-DEAD=127.0.0.1:${MT_BRICK_PORT[gone]}
+tap_require "hold a port that refuses connections" hold_refused_port
+DEAD=127.0.0.1:$(cat "$MT_TMP/dead.port")
 
 volfile_dirs_named() {
 	local i
