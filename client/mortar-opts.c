@@ -1,9 +1,9 @@
 /*
  * mortar-opts.c - parse the mount program's command line: where the volfile
- * comes from, where to mount, daemon options, and -o lists split into
- * Mortar options (timeouts, threads, parallel directory operations,
- * translator path) and FUSE mount options (everything else, checked by
- * libfuse).
+ * comes from (a file, or the volfile servers to try in order), where to
+ * mount, daemon options, and -o lists split into Mortar options (timeouts,
+ * threads, parallel directory operations, translator path, backup volfile
+ * servers) and FUSE mount options (everything else, checked by libfuse).
  */
 #include "config.h"
 
@@ -33,10 +33,18 @@ __attribute__((format(printf, 2, 3))) static int mopt_fail(char **err,
 
 void mortar_usage(const char *prog)
 {
-	printf("Usage: %s --volfile-server HOST[:PORT] --volume NAME [options] "
-	       "MOUNTPOINT\n"
+	printf("Usage: %s --volfile-server HOST[:PORT][,HOST[:PORT]...] "
+	       "--volume NAME\n"
+	       "              [options] MOUNTPOINT\n"
 	       "       %s -f CLIENT.vol [options] MOUNTPOINT\n\n"
 	       "Options:\n"
+	       "  --volfile-server LIST  volfile servers tried in order until "
+	       "one\n"
+	       "                         gives the volume's client volfile "
+	       "(any brick\n"
+	       "                         of the volume; may be repeated)\n"
+	       "  --volfile-timeout SEC  how long one volfile server may take "
+	       "(%d)\n"
 	       "  -N, --no-daemon        stay in the foreground\n"
 	       "  --pid-file FILE        write the daemon's pid\n"
 	       "  --log-file FILE        log there (default: stderr with -N)\n"
@@ -47,53 +55,10 @@ void mortar_usage(const char *prog)
 	       "     entry-timeout=SEC attribute-timeout=SEC "
 	       "negative-timeout=SEC\n"
 	       "     fuse-threads=N parallel-dirops=on|off xlator-path=DIR\n"
+	       "     volfile-timeout=SEC "
+	       "backup-volfile-servers=HOST[:PORT][:HOST[:PORT]...]\n"
 	       "  -h, --help             this text\n",
-	       prog, prog);
-}
-
-int mortar_parse_server(const char *s, uint16_t default_port, char **host,
-			uint16_t *port)
-{
-	const char *colon;
-	const char *end;
-	char *p;
-	long v;
-
-	*host = NULL;
-	*port = default_port;
-	if (!s || !*s)
-		return -EINVAL;
-	if (s[0] == '[') {
-		end = strchr(s, ']');
-		if (!end || end == s + 1)
-			return -EINVAL;
-		colon = end[1] == ':' ? end + 1 : NULL;
-		if (!colon && end[1] != '\0')
-			return -EINVAL;
-		*host = strndup(s + 1, (size_t)(end - s - 1));
-	} else {
-		colon = strchr(s, ':');
-		/* Two colons and no brackets: a bare IPv6 address. */
-		if (colon && strchr(colon + 1, ':'))
-			colon = NULL;
-		*host = colon ? strndup(s, (size_t)(colon - s)) : strdup(s);
-	}
-	if (!*host)
-		return -ENOMEM;
-	if (!**host)
-		goto bad;
-	if (colon) {
-		errno = 0;
-		v = strtol(colon + 1, &p, 10);
-		if (errno || p == colon + 1 || *p || v < 1 || v > 65535)
-			goto bad;
-		*port = (uint16_t)v;
-	}
-	return 0;
-bad:
-	free(*host);
-	*host = NULL;
-	return -EINVAL;
+	       prog, prog, RPC_VOLFILE_TIMEOUT_SEC);
 }
 
 bool mortar_opts_has(const char *list, const char *name)
@@ -156,6 +121,85 @@ static bool mopt_ignored(const char *opt)
 	return false;
 }
 
+#define MOPT_VOLFILE_TIMEOUT_MAX 600
+
+static int mopt_volfile_timeout(struct mortar_opts *o, const char *v,
+				char **err)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < 1 || n > MOPT_VOLFILE_TIMEOUT_MAX)
+		return mopt_fail(err,
+				 "bad value for volfile-timeout: '%s' "
+				 "(seconds, 1..%d)",
+				 v, MOPT_VOLFILE_TIMEOUT_MAX);
+	o->volfile_timeout = (int)n;
+	return 0;
+}
+
+/* Past one host of a colon list: an [IPv6] address, or up to a colon. */
+static const char *mopt_skip_host(const char *p)
+{
+	const char *close;
+
+	if (*p == '[') {
+		close = strchr(p, ']');
+		return close ? close + 1 : p + strlen(p);
+	}
+	return p + strcspn(p, ":");
+}
+
+/* Past ":PORT" at p when the part after the colon is digits only (then
+ * it is the port of the host before); p itself when it is not. */
+static const char *mopt_skip_port(const char *p)
+{
+	const char *q = p + 1;
+
+	if (*p != ':')
+		return p;
+	while (*q >= '0' && *q <= '9')
+		q++;
+	return q > p + 1 && (*q == ':' || *q == '\0') ? q : p;
+}
+
+/*
+ * backup-volfile-servers=H1[:P1]:H2[:P2]... : the mount option GlusterFS
+ * users know (colons between hosts, since commas separate -o options),
+ * with ports allowed: a part of digits only is the port of the host
+ * before it, an IPv6 address goes in brackets.  Rewritten as the comma
+ * list rpc_volfile_servers_add takes and appended to o->backup_servers.
+ */
+static int mopt_backup_servers(struct mortar_opts *o, const char *v, char **err)
+{
+	char *commas = strdup(v);
+	const char *p = v;
+	char *parse_err = NULL;
+	int ret;
+
+	if (!commas)
+		return -ENOMEM;
+	while (*p) {
+		p = mopt_skip_port(mopt_skip_host(p));
+		if (*p == ':')
+			commas[p++ - v] = ',';
+		else if (*p)
+			p++; /* junk after "]": the parse below refuses it */
+	}
+	ret = rpc_volfile_servers_add(&o->backup_servers, commas,
+				      RPC_DEFAULT_PORT, &parse_err);
+	free(commas);
+	free(parse_err);
+	if (ret == -EINVAL)
+		return mopt_fail(err,
+				 "bad backup-volfile-servers '%s' "
+				 "(HOST[:PORT][:HOST[:PORT]...])",
+				 v);
+	return ret;
+}
+
 static int mopt_add_one(struct mortar_opts *o, const char *opt, char **err)
 {
 	const char *eq = strchr(opt, '=');
@@ -205,6 +249,10 @@ static int mopt_add_one(struct mortar_opts *o, const char *opt, char **err)
 			return mopt_fail(err, "unknown log level '%s'", v);
 		return 0;
 	}
+	if (strncmp(opt, "volfile-timeout=", 16) == 0)
+		return mopt_volfile_timeout(o, v, err);
+	if (strncmp(opt, "backup-volfile-servers=", 23) == 0)
+		return mopt_backup_servers(o, v, err);
 	if (strncmp(opt, "log-file=", 9) == 0) {
 		free(o->log_file);
 		o->log_file = strdup(v);
@@ -234,7 +282,7 @@ int mortar_opts_add_list(struct mortar_opts *o, const char *list, char **err)
 static void mopt_defaults(struct mortar_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->server_port = RPC_DEFAULT_PORT;
+	o->volfile_timeout = RPC_VOLFILE_TIMEOUT_SEC;
 	o->log_level = XL_LOG_INFO;
 	o->entry_timeout = 1.0;
 	o->attr_timeout = 1.0;
@@ -252,6 +300,7 @@ static int mopt_set_str(char **dst, const char *v)
 
 enum {
 	MOPT_SERVER = 256,
+	MOPT_VOLFILE_TIMEOUT,
 	MOPT_VOLUME,
 	MOPT_PID,
 	MOPT_LOGF,
@@ -261,6 +310,7 @@ enum {
 
 static const struct option mopt_long[] = {
     {"volfile-server", required_argument, NULL, MOPT_SERVER},
+    {"volfile-timeout", required_argument, NULL, MOPT_VOLFILE_TIMEOUT},
     {"volume", required_argument, NULL, MOPT_VOLUME},
     {"volfile", required_argument, NULL, 'f'},
     {"no-daemon", no_argument, NULL, 'N'},
@@ -272,19 +322,29 @@ static const struct option mopt_long[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* --volfile-server LIST; a repeated one's servers go after the ones
+ * before. */
+static int mopt_servers(struct mortar_opts *o, const char *list, char **err)
+{
+	char *why = NULL;
+	int ret;
+
+	ret =
+	    rpc_volfile_servers_add(&o->servers, list, RPC_DEFAULT_PORT, &why);
+	if (ret == -EINVAL)
+		ret = mopt_fail(err, "--volfile-server: %s", why ? why : list);
+	free(why);
+	return ret;
+}
+
 /* One option from getopt; 0 or -errno with *err. */
 static int mopt_getopt_one(struct mortar_opts *o, int c, char **err)
 {
 	switch (c) {
 	case MOPT_SERVER:
-		free(o->server_host);
-		if (mortar_parse_server(optarg, RPC_DEFAULT_PORT,
-					&o->server_host, &o->server_port) < 0)
-			return mopt_fail(err,
-					 "bad --volfile-server '%s' "
-					 "(HOST[:PORT])",
-					 optarg);
-		return 0;
+		return mopt_servers(o, optarg, err);
+	case MOPT_VOLFILE_TIMEOUT:
+		return mopt_volfile_timeout(o, optarg, err);
 	case MOPT_VOLUME:
 		return mopt_set_str(&o->volume, optarg);
 	case 'f':
@@ -313,6 +373,31 @@ static int mopt_getopt_one(struct mortar_opts *o, int c, char **err)
 	}
 }
 
+/* Which source of the volfile: -f, or volfile servers and a volume.  The
+ * backup servers go after every --volfile-server, wherever the -o was. */
+static int mopt_check_source(struct mortar_opts *o, char **err)
+{
+	bool from_servers = o->servers.count > 0 || o->volume;
+	int ret;
+
+	if (o->volfile && (from_servers || o->backup_servers.count > 0))
+		return mopt_fail(err, "-f excludes --volfile-server/--volume");
+	if (o->backup_servers.count > 0 && o->servers.count == 0)
+		return mopt_fail(err, "backup-volfile-servers needs "
+				      "--volfile-server");
+	if (!o->volfile && (o->servers.count == 0 || !o->volume))
+		return mopt_fail(err, "need -f VOLFILE, or --volfile-server "
+				      "and --volume");
+	ret = rpc_volfile_servers_append(&o->servers, &o->backup_servers);
+	if (ret == -EINVAL)
+		return mopt_fail(err, "more than %d volfile servers",
+				 RPC_VOLFILE_SERVERS_MAX);
+	if (ret < 0)
+		return mopt_fail(err, "out of memory");
+	rpc_volfile_servers_free(&o->backup_servers);
+	return 0;
+}
+
 int mortar_opts_parse(int argc, char **argv, struct mortar_opts *o, char **err)
 {
 	int c, ret;
@@ -336,17 +421,13 @@ int mortar_opts_parse(int argc, char **argv, struct mortar_opts *o, char **err)
 	o->mountpoint = strdup(argv[optind]);
 	if (!o->mountpoint)
 		return mopt_fail(err, "out of memory");
-	if (o->volfile && (o->server_host || o->volume))
-		return mopt_fail(err, "-f excludes --volfile-server/--volume");
-	if (!o->volfile && (!o->server_host || !o->volume))
-		return mopt_fail(err, "need -f VOLFILE, or --volfile-server "
-				      "and --volume");
-	return 0;
+	return mopt_check_source(o, err);
 }
 
 void mortar_opts_free(struct mortar_opts *o)
 {
-	free(o->server_host);
+	rpc_volfile_servers_free(&o->servers);
+	rpc_volfile_servers_free(&o->backup_servers);
 	free(o->volume);
 	free(o->volfile);
 	free(o->mountpoint);

@@ -5,14 +5,21 @@
 #ifndef MORTAR_CLIENT_OPTS_H
 #define MORTAR_CLIENT_OPTS_H
 
+#include "volfile-fetch.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
 struct mortar_opts {
-	char *server_host; /* --volfile-server HOST[:PORT] */
-	uint16_t server_port;
-	char *volume;  /* --volume */
-	char *volfile; /* -f */
+	/* --volfile-server HOST[:PORT][,...] (repeatable), then the
+	 * -o backup-volfile-servers: the order they are tried in. */
+	struct rpc_volfile_servers servers;
+	/* -o backup-volfile-servers while parsing; moved to servers (after
+	 * every --volfile-server) at the end of mortar_opts_parse. */
+	struct rpc_volfile_servers backup_servers;
+	int volfile_timeout; /* seconds one volfile server may take */
+	char *volume;	     /* --volume */
+	char *volfile;	     /* -f */
 	char *mountpoint;
 	bool foreground; /* -N */
 	char *pid_file;
@@ -35,10 +42,6 @@ int mortar_opts_parse(int argc, char **argv, struct mortar_opts *o, char **err);
 /* Apply one -o list ("a,b=c,..."): Mortar options are taken, the rest is
  * appended to o->fuse_opts.  0 or -EINVAL with *err. */
 int mortar_opts_add_list(struct mortar_opts *o, const char *list, char **err);
-/* "host", "host:port", "[v6addr]:port" -> host (malloc'd) and port
- * (default_port when absent).  0 or -EINVAL. */
-int mortar_parse_server(const char *s, uint16_t default_port, char **host,
-			uint16_t *port);
 /* True if the comma list has option name (alone or as name=...). */
 bool mortar_opts_has(const char *list, const char *name);
 void mortar_opts_free(struct mortar_opts *o);

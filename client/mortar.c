@@ -36,7 +36,6 @@
 #include <unistd.h>
 
 #define MT_LOG			"mortar"
-#define MT_FETCH_TIMEOUT_SEC	10
 #define MT_CHILD_UP_TIMEOUT_SEC 10
 #define MT_PARENT_TIMEOUT_SEC	60
 
@@ -212,27 +211,48 @@ static void mt_wait_up(struct mortar *m)
 			MT_CHILD_UP_TIMEOUT_SEC);
 }
 
+/* The client volfile from the first volfile server that has it.  The
+ * servers that failed before it are worth a warning: the admin learns
+ * that a server of the list is down before the last one goes too. */
+static int mt_fetch_volfile(const struct mortar_opts *o, struct xl_volfile **vf,
+			    char **err)
+{
+	const struct rpc_volfile_server *from;
+	char *text = NULL, name[300];
+	size_t len = 0;
+	int served_by, ret;
+
+	ret = rpc_volfile_fetch_any(&o->servers, o->volume, o->volfile_timeout,
+				    &text, &len, &served_by, err);
+	if (ret < 0)
+		return ret;
+	if (*err)
+		xl_warn(MT_LOG, "%s", *err);
+	free(*err);
+	*err = NULL;
+	from = &o->servers.servers[served_by];
+	xl_info(MT_LOG, "volfile of volume %s from volfile server %s:%u",
+		o->volume, from->host, from->port);
+	/* The name the parser's errors start with. */
+	snprintf(name, sizeof(name), "%s:%u/%s", from->host, from->port,
+		 o->volume);
+	ret = xl_volfile_parse(text, len, name, vf, err);
+	free(text);
+	return ret;
+}
+
 /* Read or fetch the volfile, build and init the graph. */
 static int mt_graph_setup(struct mortar *m)
 {
 	struct mortar_opts *o = &m->opts;
 	struct xl_volfile *vf = NULL;
-	char *text = NULL, *err = NULL;
-	char name[300];
-	size_t len = 0;
+	char *err = NULL;
 	int ret;
 
-	if (o->volfile) {
+	if (o->volfile)
 		ret = xl_volfile_read(o->volfile, &vf, &err);
-	} else {
-		ret =
-		    rpc_volfile_fetch(o->server_host, o->server_port, o->volume,
-				      MT_FETCH_TIMEOUT_SEC, &text, &len, &err);
-		snprintf(name, sizeof(name), "%s:%u/%s", o->server_host,
-			 o->server_port, o->volume);
-		if (ret == 0)
-			ret = xl_volfile_parse(text, len, name, &vf, &err);
-	}
+	else
+		ret = mt_fetch_volfile(o, &vf, &err);
 	if (ret == 0)
 		ret = xl_graph_build(vf, &m->graph, &err);
 	if (ret == 0) {
@@ -244,7 +264,6 @@ static int mt_graph_setup(struct mortar *m)
 	if (ret < 0)
 		mt_fail(m, "%s", err ? err : strerror(-ret));
 	free(err);
-	free(text);
 	if (vf)
 		xl_volfile_free(vf);
 	return ret;

@@ -34,7 +34,7 @@ fails_cleanly() { # DESCRIPTION HELPER-ARGS...
 	fi
 }
 
-plan 7
+plan 11
 expect "HOST:/VOLUME" "--volfile-server srv --volume vol /mnt/x" srv:/vol /mnt/x
 expect "HOST:PORT:/VOLUME" "--volfile-server srv:24011 --volume vol /mnt/x" srv:24011:/vol /mnt/x
 expect "fstab options pass through -o" \
@@ -42,6 +42,16 @@ expect "fstab options pass through -o" \
 	srv:/vol /mnt/x -o defaults,_netdev,ro
 expect "mount's -n/-v flags ignored" \
 	"--volfile-server srv --volume vol -o rw /mnt/x" srv:/vol /mnt/x -n -v -o rw
+expect "a list of volfile servers with ports" \
+	"--volfile-server h1:24011,h2:24012,[::1]:24013 --volume vol /mnt/x" \
+	"h1:24011,h2:24012,[::1]:24013:/vol" /mnt/x
+expect "a list of volfile servers without ports" \
+	"--volfile-server h1,h2,h3 --volume vol /mnt/x" h1,h2,h3:/vol /mnt/x
+expect "backup-volfile-servers passes through -o" \
+	"--volfile-server h1 --volume vol -o _netdev,backup-volfile-servers=h2:24011:h3 /mnt/x" \
+	h1:/vol /mnt/x -o _netdev,backup-volfile-servers=h2:24011:h3
+expect "HOST,HOST:VOLUME without the slash" \
+	"--volfile-server h1,h2:24011 --volume vol /mnt/x" h1,h2:24011:vol /mnt/x
 expect "a volfile path" "-f /etc/mortar/c.vol /mnt/x" /etc/mortar/c.vol /mnt/x
 fails_cleanly "missing mount point is an error" srv:/vol
 fails_cleanly "spec without a volume is an error" srvonly /mnt/x

@@ -12,25 +12,33 @@
 
 #include <cmocka.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "mortar-opts.h"
 
-static int parse(struct mortar_opts *o, char **err, int argc, ...)
+static int parse_va(struct mortar_opts *o, char **err, int argc, va_list ap)
 {
 	char *argv[32];
+
+	argv[0] = "mortar";
+	for (int i = 1; i < argc; i++)
+		argv[i] = va_arg(ap, char *);
+	argv[argc] = NULL;
+	return mortar_opts_parse(argc, argv, o, err);
+}
+
+/* parse(o, err, argc, argv[1], ..., argv[argc - 1]) */
+static int parse(struct mortar_opts *o, char **err, int argc, ...)
+{
 	va_list ap;
 	int ret;
 
-	argv[0] = "mortar";
 	va_start(ap, argc);
-	for (int i = 1; i < argc; i++)
-		argv[i] = va_arg(ap, char *);
+	ret = parse_va(o, err, argc, ap);
 	va_end(ap);
-	argv[argc] = NULL;
-	ret = mortar_opts_parse(argc, argv, o, err);
 	return ret;
 }
 
@@ -62,10 +70,78 @@ static void test_server(void **state)
 	assert_int_equal(parse(&o, &err, 7, "--volfile-server", "h1:24011",
 			       "--volume", "v", "-N", "/m"),
 			 0);
-	assert_string_equal(o.server_host, "h1");
-	assert_int_equal(o.server_port, 24011);
+	assert_int_equal(o.servers.count, 1);
+	assert_string_equal(o.servers.servers[0].host, "h1");
+	assert_int_equal(o.servers.servers[0].port, 24011);
 	assert_string_equal(o.volume, "v");
 	assert_true(o.foreground);
+	assert_int_equal(o.volfile_timeout, RPC_VOLFILE_TIMEOUT_SEC);
+	mortar_opts_free(&o);
+}
+
+/* Fails unless the parsed list is exactly want ("h:p h:p ..."). */
+static void assert_servers(const struct mortar_opts *o, const char *want)
+{
+	char got[512] = "";
+	size_t n = 0;
+
+	for (int i = 0; i < o->servers.count; i++)
+		n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%s:%u",
+				      i ? " " : "", o->servers.servers[i].host,
+				      o->servers.servers[i].port);
+	if (strcmp(got, want) != 0)
+		fail_msg("servers '%s', want '%s'", got, want);
+}
+
+static void test_server_list(void **state)
+{
+	struct mortar_opts o;
+	char *err = NULL;
+
+	(void)state;
+	/* A comma list, repeated options: tried in the order given. */
+	assert_int_equal(parse(&o, &err, 8, "--volfile-server", "a:1,b,[::1]:3",
+			       "--volfile-server", "c:4", "--volume", "v",
+			       "/m"),
+			 0);
+	assert_servers(&o, "a:1 b:24010 ::1:3 c:4");
+	mortar_opts_free(&o);
+	/* Backup servers go after every --volfile-server, even when the -o
+	 * came first; colons separate them, digits are a port. */
+	assert_int_equal(parse(&o, &err, 10, "-o",
+			       "ro,backup-volfile-servers=b:24011:c:[::2]:9",
+			       "--volfile-server", "a", "--volfile-server",
+			       "z:7", "--volume", "v", "/m"),
+			 0);
+	assert_servers(&o, "a:24010 z:7 b:24011 c:24010 ::2:9");
+	assert_string_equal(o.fuse_opts, "ro");
+	assert_int_equal(o.backup_servers.count, 0);
+	mortar_opts_free(&o);
+	/* The GlusterFS form, hosts only. */
+	assert_int_equal(parse(&o, &err, 8, "--volfile-server", "a", "-o",
+			       "backup-volfile-servers=b:c", "--volume", "v",
+			       "/m"),
+			 0);
+	assert_servers(&o, "a:24010 b:24010 c:24010");
+	mortar_opts_free(&o);
+}
+
+static void test_volfile_timeout(void **state)
+{
+	struct mortar_opts o;
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(parse(&o, &err, 8, "--volfile-server", "a",
+			       "--volfile-timeout", "2", "--volume", "v", "/m"),
+			 0);
+	assert_int_equal(o.volfile_timeout, 2);
+	mortar_opts_free(&o);
+	assert_int_equal(parse(&o, &err, 8, "--volfile-server", "a", "-o",
+			       "volfile-timeout=30", "--volume", "v", "/m"),
+			 0);
+	assert_int_equal(o.volfile_timeout, 30);
+	assert_null(o.fuse_opts);
 	mortar_opts_free(&o);
 }
 
@@ -75,25 +151,30 @@ static void test_parse_server(void **state)
 	uint16_t port;
 
 	(void)state;
-	assert_int_equal(mortar_parse_server("h", 24010, &host, &port), 0);
+	assert_int_equal(rpc_volfile_server_parse("h", 24010, &host, &port), 0);
 	assert_string_equal(host, "h");
 	assert_int_equal(port, 24010);
 	free(host);
-	assert_int_equal(mortar_parse_server("[::1]:99", 24010, &host, &port),
-			 0);
+	assert_int_equal(
+	    rpc_volfile_server_parse("[::1]:99", 24010, &host, &port), 0);
 	assert_string_equal(host, "::1");
 	assert_int_equal(port, 99);
 	free(host);
-	assert_int_equal(mortar_parse_server("fe80::1", 7, &host, &port), 0);
+	assert_int_equal(rpc_volfile_server_parse("fe80::1", 7, &host, &port),
+			 0);
 	assert_string_equal(host, "fe80::1");
 	assert_int_equal(port, 7);
 	free(host);
-	assert_int_equal(mortar_parse_server("h:0", 1, &host, &port), -EINVAL);
-	assert_int_equal(mortar_parse_server("h:70000", 1, &host, &port),
+	assert_int_equal(rpc_volfile_server_parse("h:0", 1, &host, &port),
 			 -EINVAL);
-	assert_int_equal(mortar_parse_server("h:x", 1, &host, &port), -EINVAL);
-	assert_int_equal(mortar_parse_server(":5", 1, &host, &port), -EINVAL);
-	assert_int_equal(mortar_parse_server("", 1, &host, &port), -EINVAL);
+	assert_int_equal(rpc_volfile_server_parse("h:70000", 1, &host, &port),
+			 -EINVAL);
+	assert_int_equal(rpc_volfile_server_parse("h:x", 1, &host, &port),
+			 -EINVAL);
+	assert_int_equal(rpc_volfile_server_parse(":5", 1, &host, &port),
+			 -EINVAL);
+	assert_int_equal(rpc_volfile_server_parse("", 1, &host, &port),
+			 -EINVAL);
 }
 
 static void test_o_split(void **state)
@@ -135,13 +216,19 @@ static void test_o_split(void **state)
 	mortar_opts_free(&o);
 }
 
-static void expect_error(const char *what, int argc, char *a1, char *a2,
-			 char *a3, char *a4, char *a5)
+/* expect_error(what, argc, argv[1], ..., argv[argc - 1]): the parse
+ * fails with a message that contains what. */
+static void expect_error(const char *what, int argc, ...)
 {
 	struct mortar_opts o;
 	char *err = NULL;
+	va_list ap;
+	int ret;
 
-	assert_int_equal(parse(&o, &err, argc, a1, a2, a3, a4, a5), -EINVAL);
+	va_start(ap, argc);
+	ret = parse_va(&o, &err, argc, ap);
+	va_end(ap);
+	assert_int_equal(ret, -EINVAL);
 	assert_non_null(err);
 	if (!strstr(err, what))
 		fail_msg("error '%s' does not mention '%s'", err, what);
@@ -167,6 +254,31 @@ static void test_errors(void **state)
 		     NULL);
 }
 
+static void test_server_list_errors(void **state)
+{
+	(void)state;
+	/* Every bad item of a list is an error naming it, not skipped. */
+	expect_error("'b:x'", 6, "--volfile-server", "a,b:x", "--volume", "v",
+		     "/m");
+	expect_error("''", 6, "--volfile-server", "a,,b", "--volume", "v",
+		     "/m");
+	expect_error("''", 6, "--volfile-server", "a,", "--volume", "v", "/m");
+	expect_error("backup-volfile-servers 'b::c'", 8, "--volfile-server",
+		     "a", "-o", "backup-volfile-servers=b::c", "/m");
+	expect_error("backup-volfile-servers ':b'", 8, "--volfile-server", "a",
+		     "-o", "backup-volfile-servers=:b", "/m");
+	expect_error("backup-volfile-servers 'b:'", 8, "--volfile-server", "a",
+		     "-o", "backup-volfile-servers=b:", "/m");
+	expect_error("needs --volfile-server", 6, "--volume", "v", "-o",
+		     "backup-volfile-servers=b", "/m");
+	expect_error("excludes", 6, "-f", "c", "-o", "backup-volfile-servers=b",
+		     "/m");
+	expect_error("volfile-timeout", 6, "-f", "c", "-o", "volfile-timeout=0",
+		     "/m");
+	expect_error("volfile-timeout", 6, "-f", "c", "--volfile-timeout", "1x",
+		     "/m");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -175,6 +287,9 @@ int main(void)
 	    cmocka_unit_test(test_parse_server),
 	    cmocka_unit_test(test_o_split),
 	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_server_list),
+	    cmocka_unit_test(test_volfile_timeout),
+	    cmocka_unit_test(test_server_list_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -629,6 +629,11 @@ static void clnt_on_closed(void *ctx, struct rpc_tconn *c, int err)
 		pthread_mutex_unlock(&clnt->lock);
 		return; /* destroy took it */
 	}
+	/* A connect that failed had no calls pending (calls while not
+	 * connected fail at once), so its owner can get the cause itself:
+	 * -ECONNREFUSED, -EHOSTUNREACH, ... (the volfile fetch names it). */
+	if (clnt->state == CLNT_CONNECTING && err < 0)
+		status = err;
 	clnt->conn = NULL;
 	list = clnt_take_all_locked(clnt);
 	if (clnt->opts.no_reconnect) {

@@ -98,8 +98,10 @@ struct rpc_clnt_cbs {
 	/* Connected (before any handshake). */
 	void (*on_connect)(void *ctx);
 	/* Connection lost or failed; err is -errno.  Every pending call has
-	 * already been answered with that error.  Reconnect follows unless
-	 * no_reconnect. */
+	 * already been answered with that error.  A lost connection is
+	 * -ENOTCONN or -ETIMEDOUT; a connect that failed gives its cause
+	 * (-ECONNREFUSED, -EHOSTUNREACH, -ETIMEDOUT, ...).  Reconnect follows
+	 * unless no_reconnect. */
 	void (*on_disconnect)(void *ctx, int err);
 	/* A notice frame from the server (msg->type RPC_T_NOTICE, msg->proc
 	 * its kind).  NULL: notices are dropped. */

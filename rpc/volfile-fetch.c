@@ -1,10 +1,13 @@
 /*
- * volfile-fetch.c - fetch a client volfile from a volfile server
- * (RPC_PROC_GETSPEC) with one short-lived, non-reconnecting connection.
+ * volfile-fetch.c - fetch a client volfile (RPC_PROC_GETSPEC) from the
+ * first server of a list that has it, and parse such lists.
  *
- * The caller blocks (it is the mount program's main thread, before any
- * FUSE thread exists); the answer comes from the rpc event loop thread
- * through a condition variable.  Every wait has a deadline.
+ * Each attempt is one short-lived, non-reconnecting connection.  The
+ * caller blocks (the mount program's main thread, before any FUSE thread
+ * exists, or an admin tool's); the answer comes from the rpc event loop
+ * thread through a condition variable.  Every wait has a deadline, so a
+ * server that accepts connections but never answers (stopped, or a black
+ * hole) costs one timeout and the next server is tried.
  */
 #include "config.h"
 
@@ -150,8 +153,9 @@ static int fetch_run(struct fetch *f, struct rpc_clnt *clnt, const char *volume,
 	return ret;
 }
 
-int rpc_volfile_fetch(const char *host, uint16_t port, const char *volume,
-			 int timeout_sec, char **text, size_t *len, char **err)
+/* Ask one server.  0 with *text and *len set, or -errno. */
+static int fetch_one(const char *host, uint16_t port, const char *volume,
+		     int timeout_sec, char **text, size_t *len)
 {
 	struct rpc_clnt_opts opts = {.transport = "tcp",
 				     .ping_timeout_sec = timeout_sec,
@@ -166,8 +170,6 @@ int rpc_volfile_fetch(const char *host, uint16_t port, const char *volume,
 	memset(&f, 0, sizeof(f));
 	pthread_mutex_init(&f.lock, NULL);
 	pthread_cond_init(&f.cond, NULL);
-	*text = NULL;
-	*err = NULL;
 	loop = rpc_evloop_new(1);
 	if (!loop) {
 		ret = -ENOMEM;
@@ -194,23 +196,218 @@ out:
 		*len = f.len;
 	} else {
 		free(f.text);
-		if (ret == -ENOENT)
-			fetch_msg(err,
-				  "volume '%s' is unknown to volfile "
-				  "server %s:%u",
-				  volume, host, port);
-		else if (ret == -ETIMEDOUT)
-			fetch_msg(err,
-				  "volfile server %s:%u did not answer "
-				  "within %d s",
-				  host, port, timeout_sec);
-		else
-			fetch_msg(err,
-				  "cannot get volume '%s' from volfile "
-				  "server %s:%u: %s",
-				  volume, host, port, strerror(-ret));
 	}
 	pthread_cond_destroy(&f.cond);
 	pthread_mutex_destroy(&f.lock);
+	return ret;
+}
+
+/* ---- server lists ---------------------------------------------------- */
+
+int rpc_volfile_server_parse(const char *s, uint16_t default_port, char **host,
+			     uint16_t *port)
+{
+	const char *colon;
+	const char *end;
+	char *p;
+	long v;
+
+	*host = NULL;
+	*port = default_port;
+	if (!s || !*s)
+		return -EINVAL;
+	if (s[0] == '[') {
+		end = strchr(s, ']');
+		if (!end || end == s + 1)
+			return -EINVAL;
+		colon = end[1] == ':' ? end + 1 : NULL;
+		if (!colon && end[1] != '\0')
+			return -EINVAL;
+		*host = strndup(s + 1, (size_t)(end - s - 1));
+	} else {
+		colon = strchr(s, ':');
+		/* Two colons and no brackets: a bare IPv6 address. */
+		if (colon && strchr(colon + 1, ':'))
+			colon = NULL;
+		*host = colon ? strndup(s, (size_t)(colon - s)) : strdup(s);
+	}
+	if (!*host)
+		return -ENOMEM;
+	if (!**host)
+		goto bad;
+	if (colon) {
+		errno = 0;
+		v = strtol(colon + 1, &p, 10);
+		if (errno || p == colon + 1 || *p || v < 1 || v > 65535)
+			goto bad;
+		*port = (uint16_t)v;
+	}
+	return 0;
+bad:
+	free(*host);
+	*host = NULL;
+	return -EINVAL;
+}
+
+static int servers_push(struct rpc_volfile_servers *list, char *host,
+			uint16_t port)
+{
+	struct rpc_volfile_server *grown;
+
+	if (list->count >= RPC_VOLFILE_SERVERS_MAX)
+		return -EINVAL;
+	grown =
+	    realloc(list->servers, (size_t)(list->count + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	list->servers = grown;
+	grown[list->count].host = host;
+	grown[list->count].port = port;
+	list->count++;
+	return 0;
+}
+
+/* Drop the servers added after the first `keep` (undo of a failed add). */
+static void servers_truncate(struct rpc_volfile_servers *list, int keep)
+{
+	while (list->count > keep)
+		free(list->servers[--list->count].host);
+}
+
+int rpc_volfile_servers_add(struct rpc_volfile_servers *list,
+			    const char *comma_list, uint16_t default_port,
+			    char **err)
+{
+	int had = list->count;
+	const char *item = comma_list;
+	char *one = NULL, *host;
+	uint16_t port;
+	int ret = 0;
+
+	*err = NULL;
+	while (ret == 0 && item) {
+		const char *comma = strchr(item, ',');
+
+		one = comma ? strndup(item, (size_t)(comma - item))
+			    : strdup(item);
+		if (!one) {
+			ret = -ENOMEM;
+			break;
+		}
+		ret = rpc_volfile_server_parse(one, default_port, &host, &port);
+		if (ret == 0) {
+			ret = servers_push(list, host, port);
+			if (ret < 0)
+				free(host);
+		}
+		if (ret == -EINVAL && list->count >= RPC_VOLFILE_SERVERS_MAX)
+			fetch_msg(err, "more than %d volfile servers",
+				  RPC_VOLFILE_SERVERS_MAX);
+		else if (ret == -EINVAL)
+			fetch_msg(err,
+				  "bad volfile server '%s' in '%s' "
+				  "(HOST[:PORT][,HOST[:PORT]...])",
+				  one, comma_list);
+		free(one);
+		item = comma ? comma + 1 : NULL;
+	}
+	if (ret == -ENOMEM)
+		fetch_msg(err, "out of memory");
+	if (ret < 0)
+		servers_truncate(list, had);
+	return ret;
+}
+
+int rpc_volfile_servers_append(struct rpc_volfile_servers *dst,
+			       const struct rpc_volfile_servers *src)
+{
+	int had = dst->count;
+	char *host;
+	int ret = 0;
+
+	for (int i = 0; ret == 0 && i < src->count; i++) {
+		host = strdup(src->servers[i].host);
+		ret = host ? servers_push(dst, host, src->servers[i].port)
+			   : -ENOMEM;
+		if (ret < 0)
+			free(host);
+	}
+	if (ret < 0)
+		servers_truncate(dst, had);
+	return ret;
+}
+
+void rpc_volfile_servers_free(struct rpc_volfile_servers *list)
+{
+	servers_truncate(list, 0);
+	free(list->servers);
+	list->servers = NULL;
+}
+
+/* ---- trying a list --------------------------------------------------- */
+
+/* One failed attempt, as the user reads it: "HOST:PORT: why (errno
+ * text)". */
+static void fetch_note_failure(FILE *note, const struct rpc_volfile_server *s,
+			       const char *volume, int ret, int timeout_sec)
+{
+	bool v6 = strchr(s->host, ':') != NULL;
+
+	fprintf(note, "%s%s%s:%u: ", v6 ? "[" : "", s->host, v6 ? "]" : "",
+		s->port);
+	if (ret == -ENOENT)
+		fprintf(note, "no volume '%s' there (%s)", volume,
+			strerror(-ret));
+	else if (ret == -ETIMEDOUT)
+		fprintf(note, "no answer within %d s (%s)", timeout_sec,
+			strerror(-ret));
+	else if (ret == -EACCES)
+		fprintf(note, "refused to serve volume '%s' (%s)", volume,
+			strerror(-ret));
+	else
+		fprintf(note, "%s", strerror(-ret));
+}
+
+int rpc_volfile_fetch_any(const struct rpc_volfile_servers *list,
+			  const char *volume, int timeout_sec, char **text,
+			  size_t *len, int *served_by, char **err)
+{
+	char *failures = NULL;
+	size_t failures_len = 0;
+	FILE *note;
+	int ret = -EINVAL;
+
+	*text = NULL;
+	*err = NULL;
+	*served_by = -1;
+	note = open_memstream(&failures, &failures_len);
+	if (!note)
+		return -ENOMEM;
+	for (int i = 0; i < list->count; i++) {
+		ret = fetch_one(list->servers[i].host, list->servers[i].port,
+				volume, timeout_sec, text, len);
+		if (ret == 0) {
+			*served_by = i;
+			break;
+		}
+		fprintf(note, "%s", i ? "; " : "");
+		fetch_note_failure(note, &list->servers[i], volume, ret,
+				   timeout_sec);
+	}
+	fclose(note);
+	if (ret == 0 && failures_len > 0)
+		fetch_msg(err, "volfile servers that failed before: %s",
+			  failures);
+	else if (ret < 0 && list->count == 0)
+		fetch_msg(err, "no volfile server given");
+	else if (ret < 0)
+		fetch_msg(err,
+			  "cannot get the client volfile of volume '%s' from "
+			  "%s: %s",
+			  volume,
+			  list->count > 1 ? "any volfile server"
+					  : "the volfile server",
+			  failures);
+	free(failures);
 	return ret;
 }

@@ -65,8 +65,9 @@ static void heal_usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: mortar-heal (--volfile-server HOST[:PORT] --volume NAME "
-	    "| -f CLIENT.vol)\n"
+	    "usage: mortar-heal (--volfile-server HOST[:PORT][,HOST[:PORT]...] "
+	    "--volume NAME\n"
+	    "                    | -f CLIENT.vol)\n"
 	    "                   [--timeout SEC] [--log-level L] [COMMAND]\n"
 	    "commands:\n"
 	    "  index        heal what the pending indices list (default)\n"
@@ -643,7 +644,8 @@ int main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *server = NULL, *volume = NULL, *volfile = NULL;
+	struct rpc_volfile_servers servers = {0};
+	const char *volume = NULL, *volfile = NULL;
 	const char *source = NULL, *policy = NULL, *cmd = "index";
 	const char *path = NULL;
 	struct heal_ctx hc = {0};
@@ -654,7 +656,9 @@ int main(int argc, char **argv)
 	       -1) {
 		switch (c) {
 		case 's':
-			server = optarg;
+			if (tool_servers_add(&servers, "mortar-heal", optarg) <
+			    0)
+				return 2;
 			break;
 		case 'v':
 			volume = optarg;
@@ -692,7 +696,7 @@ int main(int argc, char **argv)
 		cmd = argv[optind++];
 	if (strcmp(cmd, "resolve") == 0 && optind < argc)
 		path = argv[optind++];
-	if (optind < argc || (!volfile && (!server || !volume)) ||
+	if (optind < argc || (!volfile && (!servers.count || !volume)) ||
 	    timeout <= 0) {
 		heal_usage(stderr);
 		return 2;
@@ -707,7 +711,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	xl_log_set_level((enum xl_log_level)level);
-	ret = tool_graph_open(server, volume, volfile, timeout, &hc.tg, &err);
+	ret = tool_graph_open(&servers, volume, volfile, timeout, &hc.tg, &err);
+	rpc_volfile_servers_free(&servers);
 	if (ret < 0) {
 		fprintf(stderr, "mortar-heal: %s\n",
 			err ? err : strerror(-ret));

@@ -43,8 +43,8 @@
 volatile sig_atomic_t rb_stop;
 
 static const char rb_usage[] =
-    "Usage: mortar-rebalance (--volfile-server HOST[:PORT] --volume NAME | "
-    "-f CLIENT.vol)\n"
+    "Usage: mortar-rebalance (--volfile-server HOST[:PORT][,HOST[:PORT]...]\n"
+    "                         --volume NAME | -f CLIENT.vol)\n"
     "                        COMMAND [options]\n"
     "Grow a distribute volume after bricks were added to it.\n"
     "\n"
@@ -732,7 +732,8 @@ static int rb_find_dht(struct rb_vol *v)
 }
 
 struct rb_opts {
-	const char *server, *volume, *volfile, *state, *log_file, *command;
+	struct rpc_volfile_servers servers; /* tried in order */
+	const char *volume, *volfile, *state, *log_file, *command;
 	int threads, progress, timeout;
 	double throttle_mb;
 };
@@ -760,7 +761,9 @@ static int rb_parse(int argc, char **argv, struct rb_opts *o)
 	while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			o->server = optarg;
+			if (tool_servers_add(&o->servers, "mortar-rebalance",
+					     optarg) < 0)
+				return -EINVAL;
 			break;
 		case 'v':
 			o->volume = optarg;
@@ -814,7 +817,7 @@ static int rb_parse(int argc, char **argv, struct rb_opts *o)
 		return -EINVAL;
 	}
 	if (strcmp(o->command, "status") &&
-	    !o->volfile == !(o->server && o->volume)) {
+	    !o->volfile == !(o->servers.count && o->volume)) {
 		fprintf(stderr, "mortar-rebalance: give -f CLIENT.vol, or "
 				"--volfile-server and --volume\n");
 		return -EINVAL;
@@ -911,8 +914,9 @@ int main(int argc, char **argv)
 	run.base_files = run.st.files;
 	run.base_bytes = run.st.bytes;
 	xl_log_init(o.log_file, XL_LOG_WARNING);
-	ret = tool_graph_open(o.server, o.volume, o.volfile, o.timeout,
+	ret = tool_graph_open(&o.servers, o.volume, o.volfile, o.timeout,
 			      &run.vol.tg, &err);
+	rpc_volfile_servers_free(&o.servers);
 	if (ret < 0) {
 		fprintf(stderr, "mortar-rebalance: %s\n",
 			err ? err : strerror(-ret));

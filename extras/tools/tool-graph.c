@@ -7,7 +7,7 @@
 #include "tool-graph.h"
 
 #include "inode.h"
-#include "volfile-fetch.h"
+#include "rpc.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -15,9 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define TOOL_DEFAULT_PORT      24010
-#define TOOL_FETCH_TIMEOUT_SEC 10
 
 struct tool_graph {
 	struct xl_graph *graph;
@@ -64,61 +61,60 @@ static int tool_wait_up(struct tool_graph *tg, int timeout_sec)
 	return up ? 0 : -ENOTCONN;
 }
 
-/* "HOST[:PORT]" -> host (malloc'd) and port.  0 or -EINVAL. */
-static int tool_split_server(const char *server, char **host, uint16_t *port)
+int tool_servers_add(struct rpc_volfile_servers *servers, const char *prog,
+		     const char *list)
 {
-	const char *colon = strrchr(server, ':');
-	char *end;
-	long p = TOOL_DEFAULT_PORT;
-
-	if (colon && !strchr(colon, ']')) {
-		p = strtol(colon + 1, &end, 10);
-		if (*end || p <= 0 || p > 65535)
-			return -EINVAL;
-	} else {
-		colon = NULL;
-	}
-	*host =
-	    colon ? strndup(server, (size_t)(colon - server)) : strdup(server);
-	if (!*host)
-		return -ENOMEM;
-	*port = (uint16_t)p;
-	return 0;
-}
-
-static int tool_read_volfile(const char *server, const char *volume,
-			     const char *volfile, struct xl_volfile **vf,
-			     char **err)
-{
-	char *host = NULL, *text = NULL, name[512];
-	uint16_t port = 0;
-	size_t len = 0;
+	char *err = NULL;
 	int ret;
 
-	if (volfile)
-		return xl_volfile_read(volfile, vf, err);
-	if (!server || !volume) {
-		*err = strdup("give a volfile, or a server and a volume");
-		return -EINVAL;
-	}
-	ret = tool_split_server(server, &host, &port);
-	if (ret < 0) {
-		if (asprintf(err, "bad server address '%s'", server) < 0)
-			*err = NULL;
-		return ret;
-	}
-	ret = rpc_volfile_fetch(host, port, volume, TOOL_FETCH_TIMEOUT_SEC,
-				&text, &len, err);
-	snprintf(name, sizeof(name), "%s:%u/%s", host, port, volume);
-	if (ret == 0)
-		ret = xl_volfile_parse(text, len, name, vf, err);
-	free(text);
-	free(host);
+	ret = rpc_volfile_servers_add(servers, list, RPC_DEFAULT_PORT, &err);
+	if (ret < 0)
+		fprintf(stderr, "%s: --volfile-server: %s\n", prog,
+			err ? err : strerror(-ret));
+	free(err);
 	return ret;
 }
 
-int tool_graph_open(const char *server, const char *volume, const char *volfile,
-		    int timeout_sec, struct tool_graph **out, char **err)
+/* The client volfile: read from a file, or from the first volfile server
+ * of the list that has it (the mount's failover, see volfile-fetch.h). */
+static int tool_read_volfile(const struct rpc_volfile_servers *servers,
+			     const char *volume, const char *volfile,
+			     struct xl_volfile **vf, char **err)
+{
+	const struct rpc_volfile_server *from;
+	char *text = NULL, *skipped = NULL, name[512];
+	size_t len = 0;
+	int served_by, ret;
+
+	if (volfile)
+		return xl_volfile_read(volfile, vf, err);
+	if (!servers || servers->count == 0 || !volume) {
+		*err = strdup("give a volfile, or a server and a volume");
+		return -EINVAL;
+	}
+	ret = rpc_volfile_fetch_any(servers, volume, RPC_VOLFILE_TIMEOUT_SEC,
+				    &text, &len, &served_by, &skipped);
+	if (ret < 0) {
+		*err = skipped;
+		return ret;
+	}
+	/* On stderr, not in the log: whoever runs the tool learns at once
+	 * that a server of the list is down. */
+	if (skipped)
+		fprintf(stderr, "%s: warning: %s\n",
+			program_invocation_short_name, skipped);
+	free(skipped);
+	from = &servers->servers[served_by];
+	snprintf(name, sizeof(name), "%s:%u/%s", from->host, from->port,
+		 volume);
+	ret = xl_volfile_parse(text, len, name, vf, err);
+	free(text);
+	return ret;
+}
+
+int tool_graph_open(const struct rpc_volfile_servers *servers,
+		    const char *volume, const char *volfile, int timeout_sec,
+		    struct tool_graph **out, char **err)
 {
 	struct tool_graph *tg = calloc(1, sizeof(*tg));
 	struct xl_volfile *vf = NULL;
@@ -129,7 +125,7 @@ int tool_graph_open(const char *server, const char *volume, const char *volfile,
 		return -ENOMEM;
 	pthread_mutex_init(&tg->lock, NULL);
 	pthread_cond_init(&tg->cond, NULL);
-	ret = tool_read_volfile(server, volume, volfile, &vf, err);
+	ret = tool_read_volfile(servers, volume, volfile, &vf, err);
 	if (ret == 0)
 		ret = xl_graph_build(vf, &tg->graph, err);
 	if (ret == 0) {

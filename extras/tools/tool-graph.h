@@ -15,17 +15,28 @@
 
 #include "call.h"
 #include "graph.h"
+#include "volfile-fetch.h"
 
 struct tool_graph;
 
 /*
- * Open a volume: either server ("HOST[:PORT]", default port 24010) and
- * volume, or volfile (a client volfile path; server and volume NULL).
- * Waits up to timeout_sec for CHILD_UP (a graph whose top never comes up
- * is -ENOTCONN).  0 or -errno with *err a malloc'd message.
+ * Open a volume: either servers (volfile servers tried in order, as the
+ * mount does; borrowed) and volume, or volfile (a client volfile path;
+ * servers and volume NULL).  Waits up to timeout_sec for CHILD_UP (a
+ * graph whose top never comes up is -ENOTCONN).  0 or -errno with *err a
+ * malloc'd message.
  */
-int tool_graph_open(const char *server, const char *volume, const char *volfile,
-		    int timeout_sec, struct tool_graph **out, char **err);
+int tool_graph_open(const struct rpc_volfile_servers *servers,
+		    const char *volume, const char *volfile, int timeout_sec,
+		    struct tool_graph **out, char **err);
+
+/*
+ * A tool's --volfile-server LIST ("HOST[:PORT][,HOST[:PORT]...]", default
+ * port 24010): appended to servers, so a repeated option adds to the
+ * list.  0, or -errno with the reason printed on stderr after "prog: ".
+ */
+int tool_servers_add(struct rpc_volfile_servers *servers, const char *prog,
+		     const char *list);
 void tool_graph_close(struct tool_graph *tg);
 struct xl_graph *tool_graph_get(struct tool_graph *tg);
 

@@ -580,6 +580,34 @@ static void test_silent_peer(void **state)
 	close(lfd);
 }
 
+/* A refused connect reports its cause, not a bare "not connected": the
+ * volfile fetch names it for each server it tried. */
+static void test_refused_connect_cause(void **state)
+{
+	struct fixture *fx = *state;
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+	struct rpc_clnt_opts opts = {.ping_timeout_sec = 2,
+				     .no_reconnect = true};
+	int fd = socket(AF_INET, SOCK_STREAM, 0), ret;
+
+	/* bound but not listening: the port stays ours and refuses */
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	getsockname(fd, (struct sockaddr *)&sa, &len);
+	fx->clnt = rpc_clnt_new(fx->loop, "127.0.0.1", ntohs(sa.sin_port),
+				&opts, &fx_cbs, fx);
+	assert_non_null(fx->clnt);
+	ret = rpc_clnt_start(fx->clnt);
+	if (ret == 0) { /* the usual way: the connect fails on the loop */
+		assert_true(waiter_wait(&fx->disc_w, 1, WAIT_MS));
+		ret = fx->disc_w.last_status;
+	}
+	assert_int_equal(ret, -ECONNREFUSED);
+	assert_int_equal(fx->conn_w.count, 0);
+	close(fd);
+}
+
 /* ---- back-pressure: a caller thread blocks instead of queueing forever -- */
 
 struct flood {
@@ -895,7 +923,8 @@ static void flood_unread(struct fixture *fx, uint32_t proc)
 	print_message("flood: sent %zu bytes, server queue peak %zu\n",
 		      atomic_load(&u.sent), rpc_tconn_queued_peak());
 	/* one rx buffer of requests past the mark at most */
-	assert_true(rpc_tconn_queued_peak() <= RPC_TCONN_QUEUE_PAUSE + (1u << 20));
+	assert_true(rpc_tconn_queued_peak() <=
+		    RPC_TCONN_QUEUE_PAUSE + (1u << 20));
 	/* reading the replies lets the server resume: every whole request
 	 * sent gets its answer (each answer is as long as its request) */
 	{
@@ -980,6 +1009,8 @@ int main(void)
 					    fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_silent_peer, fx_setup,
 					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_refused_connect_cause,
+					    fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_back_pressure, fx_setup,
 					    fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_server_restart, fx_setup,
