@@ -191,25 +191,48 @@ static pid_t ctl_read_pid(const char *path)
 	return (pid_t)pid;
 }
 
-/* Alive (not a zombie) and running with volfile among its arguments. */
-static bool ctl_pid_runs(pid_t pid, const char *volfile)
+/* The start time of a live process (clock ticks since boot, field 22
+ * of /proc/PID/stat), 0 when it is gone or a zombie.  With the PID it
+ * names one process for good: a PID reused meanwhile has another. */
+static unsigned long long ctl_pid_start(pid_t pid)
 {
-	char path[64], buf[8192], state = '?';
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
 	size_t len;
-	bool match = false;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
-		return false;
-	/* "pid (comm) S ...": the state follows the last ')'. */
+		return 0;
 	len = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[len] = '\0';
-	if (strrchr(buf, ')'))
-		state = strrchr(buf, ')')[2];
-	if (state == 'Z' || state == 'X' || state == '?')
+	/* "pid (comm) S f4 ... f22": comm may hold spaces and ')'. */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+		return 0;
+	p += 2;
+	for (int field = 3; field < 22 && p; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	if (p)
+		start = strtoull(p, NULL, 10);
+	return start;
+}
+
+/* Alive and running with volfile among its arguments.  Only for finding
+ * a brick: an exiting process loses its cmdline before it is gone. */
+static bool ctl_pid_runs(pid_t pid, const char *volfile)
+{
+	char path[64], buf[8192];
+	size_t len;
+	bool match = false;
+	FILE *f;
+
+	if (!ctl_pid_start(pid))
 		return false;
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	f = fopen(path, "re");
@@ -481,9 +504,13 @@ out:
 /* ---- stop -----------------------------------------------------------------
  */
 
-static bool ctl_wait_gone(pid_t pid, const char *volfile, int timeout_ms)
+/* Until the process that is pid now has exited (or is a zombie). */
+static bool ctl_wait_gone(pid_t pid, int timeout_ms)
 {
-	for (int waited = 0; ctl_pid_runs(pid, volfile); waited += 50) {
+	unsigned long long start = ctl_pid_start(pid);
+
+	for (int waited = 0; start && ctl_pid_start(pid) == start;
+	     waited += 50) {
 		if (waited >= timeout_ms)
 			return false;
 		ctl_sleep_ms(50);
@@ -532,8 +559,7 @@ enum ctl_brick_result ctl_brick_stop(const struct ctl_volume *v, int i)
 		goto out;
 	}
 	if (ctl_runs_under_systemd(v, i)) {
-		if (ctl_stop_systemd(v, i) != 0 ||
-		    !ctl_wait_gone(pid, volfile, 1000)) {
+		if (ctl_stop_systemd(v, i) != 0 || !ctl_wait_gone(pid, 1000)) {
 			fprintf(stderr,
 				"mortarctl: brick %d: systemctl stop "
 				"failed\n",
@@ -542,13 +568,13 @@ enum ctl_brick_result ctl_brick_stop(const struct ctl_volume *v, int i)
 		}
 	} else {
 		kill(pid, SIGTERM);
-		if (!ctl_wait_gone(pid, volfile, CTL_TERM_TIMEOUT_MS)) {
+		if (!ctl_wait_gone(pid, CTL_TERM_TIMEOUT_MS)) {
 			fprintf(stderr,
 				"mortarctl: brick %d (pid %d) still runs %d s "
 				"after SIGTERM: SIGKILL\n",
 				i, (int)pid, CTL_TERM_TIMEOUT_MS / 1000);
 			kill(pid, SIGKILL);
-			if (!ctl_wait_gone(pid, volfile, CTL_KILL_TIMEOUT_MS)) {
+			if (!ctl_wait_gone(pid, CTL_KILL_TIMEOUT_MS)) {
 				fprintf(stderr,
 					"mortarctl: brick %d (pid %d) survived "
 					"SIGKILL\n",

@@ -493,7 +493,7 @@ static int ctl_status(const char *name)
 		free(b.host);
 		free(b.dir);
 	}
-	printf("%d of %d bricks up\n", up, v.nbricks);
+	printf("bricks up: %d of %d\n", up, v.nbricks);
 	ctl_volume_free(&v);
 	return 0;
 }
