@@ -10,14 +10,16 @@
 # 1 s caches, told by the bridge too), and stay seen (never stale once the
 # notice came); an unlink elsewhere surfaces as ENOENT, not as a cached
 # success; names another mount adds to or removes from a directory this
-# one made (and so knows whole) are seen; a brick restart empties the caches, even of a change no notice
+# one made (and so knows whole) are seen; a directory stat-ed name by
+# name is read whole into the cache, right, and stays coherent; a brick
+# restart empties the caches, even of a change no notice
 # reported (made in the brick directory while it was down).
 #
 # shellcheck source=SCRIPTDIR/../lib/mortar-test.sh
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/mortar-test.sh"
 
 require_binaries
-plan 60
+plan 70
 
 CACHE_WAIT=${MORTAR_TEST_CACHE_WAIT:-3}
 LONG=(--md-cache --option performance/md-cache:md-cache-timeout=60)
@@ -173,6 +175,39 @@ complete_round() {
 	rm -rf "$a/cd"
 }
 
+# prefetch_round LABEL A B: B fills a directory; A stats its names one
+# by one, so md-cache reads the directory whole (prefetch-dir-after, 8)
+# and answers the rest: what A sees equals what B wrote, and B's later
+# changes there reach A all the same.
+sizes_match() { # DIR N: every f<i> of DIR has the size i
+	local i
+	for ((i = 1; i <= $2; i++)); do
+		[ "$(size_of "$1/f$i")" = "$i" ] || return 1
+	done
+}
+prefetch_round() {
+	local label=$1 a=$2 b=$3 i before after
+	mkdir "$b/pf" || return 1
+	for ((i = 1; i <= 300; i++)); do head -c "$i" /dev/zero >"$b/pf/f$i"; done
+	before=$(mt_dump_value "${MT_MOUNT_PID[$a]}" dir-prefetches-whole)
+	tap_check "$label: a directory stat-ed name by name reads right" \
+		sizes_match "$a/pf" 300
+	after=$(mt_dump_value "${MT_MOUNT_PID[$a]}" dir-prefetches-whole)
+	diag "$label: dir-prefetches-whole $before -> $after"
+	tap_check "$label: the directory was read whole into the cache" \
+		test "${after:-0}" -gt "${before:-0}"
+	echo new >"$b/pf/late"
+	tap_check "$label: after the prefetch a name added elsewhere is seen" \
+		wait_for "$CACHE_WAIT" there "$a/pf/late"
+	rm "$b/pf/f7"
+	tap_check "$label: and a name removed elsewhere is gone" \
+		wait_for "$CACHE_WAIT" gone "$a/pf/f7"
+	chmod 0600 "$b/pf/f9"
+	tap_check "$label: and a mode changed elsewhere is seen" \
+		wait_for "$CACHE_WAIT" mode_is "$a/pf/f9" 600
+	rm -rf "$b/pf"
+}
+
 # ---- one brick, three mounts ---------------------------------------------
 tap_require "start a 1-brick volume" start_volume one distribute 1 "${LONG[@]}"
 for x in A B C; do
@@ -181,6 +216,7 @@ done
 coherence_round "1 brick" "$MT_TMP/oneA" "$MT_TMP/oneB" "$MT_TMP/oneC"
 parent_round "1 brick" "$MT_TMP/oneA" "$MT_TMP/oneB"
 complete_round "1 brick" "$MT_TMP/oneA" "$MT_TMP/oneB"
+prefetch_round "1 brick" "$MT_TMP/oneA" "$MT_TMP/oneB"
 tap_check "1 brick over distribute: no parent attributes asked for" \
 	sh -c '[ "$1" = off ]' sh \
 	"$(mt_dump_value "${MT_MOUNT_PID[$MT_TMP/oneA]}" postparent)"
@@ -206,6 +242,7 @@ tap_require "mount B" mount_volume_of rep "$MT_TMP/repB"
 coherence_round "replicate 2" "$MT_TMP/repA" "$MT_TMP/repB"
 parent_round "replicate 2" "$MT_TMP/repA" "$MT_TMP/repB"
 complete_round "replicate 2" "$MT_TMP/repA" "$MT_TMP/repB"
+prefetch_round "replicate 2" "$MT_TMP/repA" "$MT_TMP/repB"
 parent_fills() {
 	local v
 	v=$(mt_dump_value "${MT_MOUNT_PID[$MT_TMP/repA]}" parent-fills)

@@ -337,6 +337,39 @@ static void test_entries_by_dir(void **state)
 	mdc_table_fini(&t);
 }
 
+/* When a directory looked up name after name is read whole instead. */
+static void test_dir_prefetch_rules(void **state)
+{
+	struct mdc_table t;
+	struct xl_iatt dir = iatt_of(40, 0), big = iatt_of(41, 0);
+
+	(void)state;
+	mdc_table_init(&t, 100, TMO);
+	assert_false(mdc_dir_miss(&t, dir.gfid, 0, 10)); /* off */
+	assert_false(mdc_dir_miss(&t, dir.gfid, 3, 10));
+	assert_false(mdc_dir_miss(&t, dir.gfid, 3, 10));
+	assert_true(mdc_dir_miss(&t, dir.gfid, 3, 10)); /* the third */
+	/* one at a time */
+	for (int i = 0; i < 10; i++)
+		assert_false(mdc_dir_miss(&t, dir.gfid, 3, 11));
+	mdc_dir_prefetched(&t, dir.gfid, false);
+	/* not again within a timeout of the last start */
+	for (int i = 0; i < 5; i++)
+		assert_false(mdc_dir_miss(&t, dir.gfid, 3, 10 + TMO - 1));
+	assert_true(mdc_dir_miss(&t, dir.gfid, 3, 10 + TMO));
+	mdc_dir_prefetched(&t, dir.gfid, false);
+	/* a complete directory needs none */
+	mdc_set_complete(&t, dir.gfid, 100 * TMO);
+	for (int i = 0; i < 5; i++)
+		assert_false(mdc_dir_miss(&t, dir.gfid, 1, 20 * TMO));
+	/* one too big to read whole: never again */
+	assert_true(mdc_dir_miss(&t, big.gfid, 1, 10));
+	mdc_dir_prefetched(&t, big.gfid, true);
+	for (int i = 0; i < 5; i++)
+		assert_false(mdc_dir_miss(&t, big.gfid, 1, 100 * TMO));
+	mdc_table_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +382,7 @@ int main(void)
 	    cmocka_unit_test(test_forget_all),
 	    cmocka_unit_test(test_complete_dir),
 	    cmocka_unit_test(test_entries_by_dir),
+	    cmocka_unit_test(test_dir_prefetch_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

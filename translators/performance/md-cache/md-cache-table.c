@@ -410,6 +410,38 @@ int mdc_set_complete(struct mdc_table *t, const uint8_t *gfid,
 	return 0;
 }
 
+bool mdc_dir_miss(struct mdc_table *t, const uint8_t *gfid, uint32_t after,
+		  uint64_t now_ms)
+{
+	struct mdc_node *n;
+
+	if (after == 0 || xl_gfid_is_null(gfid))
+		return false;
+	n = mdc_get(t, gfid);
+	if (!n || n->prefetching || n->prefetch_never ||
+	    mdc_complete_at(n, now_ms))
+		return false;
+	if (++n->dir_misses < after)
+		return false;
+	if (n->prefetch_ms && now_ms < n->prefetch_ms + t->timeout_ms)
+		return false;
+	n->dir_misses = 0;
+	n->prefetching = true;
+	n->prefetch_ms = now_ms ? now_ms : 1;
+	return true;
+}
+
+void mdc_dir_prefetched(struct mdc_table *t, const uint8_t *gfid, bool too_big)
+{
+	struct mdc_node *n = mdc_find(t, gfid);
+
+	if (!n)
+		return;
+	n->prefetching = false;
+	if (too_big)
+		n->prefetch_never = true;
+}
+
 bool mdc_is_complete(struct mdc_table *t, const uint8_t *gfid, uint64_t now_ms,
 		     uint64_t *expires_ms)
 {

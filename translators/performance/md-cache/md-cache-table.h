@@ -66,6 +66,11 @@ struct mdc_node {
 	 * not exist) until complete_expires_ms: see mdc_set_complete. */
 	bool complete;
 	uint64_t complete_expires_ms;
+	/* Directory prefetch (mdc_dir_miss). */
+	uint32_t dir_misses;  /* lookups by name here the cache missed */
+	bool prefetching;     /* one is out */
+	bool prefetch_never;  /* too big to read whole: not again */
+	uint64_t prefetch_ms; /* when the last one started */
 };
 
 struct mdc_stats {
@@ -149,6 +154,20 @@ int mdc_set_complete(struct mdc_table *t, const uint8_t *gfid,
 /* Whether gfid is a complete directory at now_ms, and until when. */
 bool mdc_is_complete(struct mdc_table *t, const uint8_t *gfid, uint64_t now_ms,
 		     uint64_t *expires_ms);
+
+/*
+ * Directory prefetch.  A lookup by name that the cache missed in
+ * directory gfid counts there; mdc_dir_miss says when to read the whole
+ * directory into the cache instead (readdirplus): after `after` misses,
+ * when the directory is not complete, no prefetch of it is out, the last
+ * one started at least timeout_ms ago, and none of it ever found it too
+ * big.  Then it marks one out and restarts the count.  mdc_dir_prefetched
+ * ends it; too_big (the directory held more names than the cache keeps
+ * for one) means never again while the node lives.
+ */
+bool mdc_dir_miss(struct mdc_table *t, const uint8_t *gfid, uint32_t after,
+		  uint64_t now_ms);
+void mdc_dir_prefetched(struct mdc_table *t, const uint8_t *gfid, bool too_big);
 
 /*
  * Invalidate (what: the XL_UP_ bits of xlator.h): ATTR drops gfid's attributes,

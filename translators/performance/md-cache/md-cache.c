@@ -47,7 +47,7 @@
 
 #include "buf.h"
 #include "log.h"
-#include "md-cache-table.h"
+#include "md-cache.h"
 #include "xdata-keys.h"
 #include "xlator.h"
 
@@ -58,19 +58,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define MDC_XATTR_NAMES_MAX 16
-
-struct mdc_priv {
-	pthread_mutex_t lock;
-	struct mdc_table table; /* lock */
-	int nxattr_names;
-	char *xattr_names[MDC_XATTR_NAMES_MAX]; /* cache-xattrs, read-only */
-	/* No translator below merges several bricks' directories: ask entry
-	 * changes for XL_KEY_POSTPARENT, and let them renew a complete
-	 * directory (mdc_complete_until). */
-	bool postparent;
-};
 
 /* Per-call state: the generation and time the fop went down with. */
 struct mdc_local {
@@ -85,7 +72,7 @@ struct mdc_local {
 	uint8_t victim[XL_GFID_LEN]; /* the inode losing the name it removes */
 };
 
-static uint64_t mdc_now_ms(void)
+uint64_t mdc_now_ms(void)
 {
 	struct timespec ts;
 
@@ -163,6 +150,29 @@ static void mdc_no_cache(struct xl_call *call, const struct xl_reply *r)
 					  all, NULL, NULL);
 }
 
+uint32_t mdc_fill_dirents_locked(struct mdc_priv *priv, const uint8_t *dir,
+				 const struct xl_reply *r, uint64_t since,
+				 uint64_t wound_ms)
+{
+	uint32_t lost = 0;
+
+	for (uint32_t i = 0; i < r->entry_count; i++) {
+		const struct xl_dirent *d = &r->entries[i];
+
+		if (!d->name || strcmp(d->name, ".") == 0 ||
+		    strcmp(d->name, "..") == 0)
+			continue;
+		if (xl_gfid_is_null(d->attr.gfid) ||
+		    !xl_name_is_valid(d->name) ||
+		    mdc_fill_attr(&priv->table, &d->attr, since, wound_ms) !=
+			0 ||
+		    (dir && mdc_fill_entry(&priv->table, dir, d->name,
+					   d->attr.gfid, since, wound_ms) != 0))
+			lost++;
+	}
+	return lost;
+}
+
 static void mdc_fill_cbk(struct xl_call *call, struct xl_call *child,
 			 void *cookie)
 {
@@ -209,19 +219,9 @@ static void mdc_fill_cbk(struct xl_call *call, struct xl_call *child,
 				       false, NULL, 0, lo->since, lo->wound_ms);
 		break;
 	case XL_FOP_READDIRPLUS:
-		for (uint32_t i = 0; r->ret >= 0 && i < r->entry_count; i++) {
-			const struct xl_dirent *d = &r->entries[i];
-
-			if (xl_gfid_is_null(d->attr.gfid) ||
-			    !xl_name_is_valid(d->name))
-				continue;
-			if (mdc_fill_attr(&priv->table, &d->attr, lo->since,
-					  lo->wound_ms) == 0 &&
-			    mdc_call_gfid(call))
-				mdc_fill_entry(&priv->table, a->loc.gfid,
-					       d->name, d->attr.gfid, lo->since,
-					       lo->wound_ms);
-		}
+		if (r->ret >= 0)
+			mdc_fill_dirents_locked(priv, mdc_call_gfid(call), r,
+						lo->since, lo->wound_ms);
 		break;
 	default:
 		break;
@@ -270,6 +270,8 @@ static void mdc_lookup(struct xl *xl, struct xl_call *call)
 		xl_unwind(call);
 		return;
 	}
+	if (!call->args.xdata)
+		mdc_prefetch_on_miss(xl, call);
 	mdc_wind_fill(xl, call, loc->name ? loc->pargfid : mdc_call_gfid(call));
 }
 
@@ -604,7 +606,7 @@ static bool mdc_merges_below(const struct xl *xl)
 static int mdc_init(struct xl *xl, char **err)
 {
 	struct mdc_priv *priv;
-	int64_t timeout = 1, max = 65536;
+	int64_t timeout = 1, max = 65536, prefetch_after = 8;
 	const char *names = "";
 	char *copy, *save = NULL;
 	int ret;
@@ -612,12 +614,14 @@ static int mdc_init(struct xl *xl, char **err)
 	xl_opt_int(xl, "md-cache-timeout", &timeout);
 	xl_opt_int(xl, "max-entries", &max);
 	xl_opt_str(xl, "cache-xattrs", &names);
+	xl_opt_int(xl, "prefetch-dir-after", &prefetch_after);
 	priv = calloc(1, sizeof(*priv));
 	if (!priv)
 		return -ENOMEM;
 	pthread_mutex_init(&priv->lock, NULL);
 	xl->private = priv;
 	priv->postparent = !mdc_merges_below(xl);
+	priv->prefetch_after = (uint32_t)prefetch_after;
 	ret = mdc_table_init(&priv->table, (uint32_t)max,
 			     (uint64_t)timeout * 1000u);
 	copy = strdup(names);
@@ -681,6 +685,12 @@ static void mdc_dump(struct xl *xl, FILE *out)
 		count, max, st.hits, st.misses, st.refused_fills, st.evictions,
 		st.invalidations, st.parent_fills, st.complete_noents,
 		priv->postparent ? "on" : "off");
+	fprintf(out,
+		"dir-prefetches=%" PRIu64 "\ndir-prefetches-whole=%" PRIu64
+		"\ndir-prefetched-names=%" PRIu64 "\n",
+		(uint64_t)atomic_load(&priv->prefetches),
+		(uint64_t)atomic_load(&priv->prefetches_whole),
+		(uint64_t)atomic_load(&priv->prefetched_names));
 }
 
 static const struct xl_option_desc mdc_options[] = {
@@ -699,6 +709,16 @@ static const struct xl_option_desc mdc_options[] = {
      .min = 16,
      .max = 16777216,
      .help = "inodes cached at most (least recently used go first)"},
+    {.key = "prefetch-dir-after",
+     .type = XL_OPT_INT,
+     .default_value = "8",
+     .min = 0,
+     .max = 1000000,
+     .help = "lookups by name in one directory that miss the cache before "
+	     "the directory is read whole into it (readdirplus, in the "
+	     "background), so the next names are answered here; a directory "
+	     "read to its end is known whole until a change in it; 0 never "
+	     "reads ahead"},
     {.key = "cache-xattrs",
      .type = XL_OPT_STR,
      .default_value = "security.capability,security.selinux,"
