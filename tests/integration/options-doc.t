@@ -7,7 +7,7 @@ set -u
 export MORTAR_XLATOR_PATH=$top_builddir/translators
 tool=$top_builddir/extras/tools/mortar-options
 doc=$top_srcdir/doc/options.md
-types="storage/posix features/locks features/arbiter features/upcall performance/io-threads performance/write-behind performance/md-cache protocol/server protocol/client debug/trace cluster/unify cluster/distribute cluster/replicate"
+types="storage/posix features/locks features/arbiter features/upcall performance/io-threads performance/write-behind performance/md-cache protocol/server protocol/client debug/trace debug/error-gen cluster/unify cluster/distribute cluster/replicate"
 echo "1..2"
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT

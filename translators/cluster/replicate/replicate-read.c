@@ -388,14 +388,29 @@ static bool afr_unsettled(struct afr_local *l)
 	return unsettled;
 }
 
+/* A copy that could not answer a read: down, its fd lost, or its disk
+ * failing (EIO).  Another copy may. */
+static bool afr_read_retryable(int ret)
+{
+	return ret == -ENOTCONN || ret == -EBADFD || ret == -EIO;
+}
+
 static void afr_read_cbk(struct xl_call *call, struct xl_call *child,
 			 void *cookie)
 {
 	struct afr_local *l = afr_local(call);
+	char s[XL_GFID_STR_LEN];
 
 	(void)cookie;
-	if ((child->reply.ret == -ENOTCONN || child->reply.ret == -EBADFD) &&
+	if (afr_read_retryable(child->reply.ret) &&
 	    afr_read_child(l->priv, l->ai, l->tried) >= 0) {
+		if (child->reply.ret == -EIO)
+			xl_warn(call->xl->name,
+				"%s of gfid=%s on %s failed with EIO; "
+				"asking another copy",
+				xl_fop_name(call->fop),
+				xl_gfid_to_str(afr_call_gfid(call), s),
+				l->priv->children[l->child]->name);
 		afr_read_wind(call);
 		return;
 	}
