@@ -110,7 +110,7 @@ static const struct xl_desc child_desc = {
 
 static struct xl child_xl, iot_xl;
 static struct xl *iot_children[1] = {&child_xl};
-static struct xl_option iot_opts[2];
+static struct xl_option iot_opts[3];
 static struct xl_graph graph;
 
 static void root_cbk(struct xl_call *parent, struct xl_call *child,
@@ -164,7 +164,8 @@ static void send_stat(int i)
 	xl_call_start(call, &iot_xl);
 }
 
-static int start_with(const char *threads, const char *inline_cheap)
+static int start_with(const char *threads, const char *inline_cheap,
+		      const char *inline_meta)
 {
 	char *err = NULL;
 	int ret;
@@ -181,8 +182,10 @@ static int start_with(const char *threads, const char *inline_cheap)
 	iot_opts[0].value = (char *)threads;
 	iot_opts[1].key = "inline-cheap";
 	iot_opts[1].value = (char *)inline_cheap;
+	iot_opts[2].key = "inline-metadata";
+	iot_opts[2].value = (char *)inline_meta;
 	iot_xl.options = iot_opts;
-	iot_xl.option_count = 2;
+	iot_xl.option_count = 3;
 	hold = false;
 	inline_ok = false;
 	nowait_seen = nowait_on_caller = 0;
@@ -194,9 +197,10 @@ static int start_with(const char *threads, const char *inline_cheap)
 	return ret;
 }
 
+/* The pool's own tests: metadata fops go to the workers too. */
 static int start(const char *threads)
 {
-	return start_with(threads, "on");
+	return start_with(threads, "on", "off");
 }
 
 static void test_runs_on_workers(void **state)
@@ -313,7 +317,7 @@ static void test_inline_cheap(void **state)
 	free(buf);
 	mortar_xlator.fini(&iot_xl);
 
-	assert_int_equal(start_with("2", "off"), 0);
+	assert_int_equal(start_with("2", "off", "off"), 0);
 	pthread_mutex_lock(&mtx);
 	inline_ok = true;
 	pthread_mutex_unlock(&mtx);
@@ -322,6 +326,63 @@ static void test_inline_cheap(void **state)
 	assert_int_equal(wait_for(&answered, 10), 10);
 	assert_int_equal(nowait_seen, 0);
 	assert_int_equal(on_caller_thread, 0);
+	mortar_xlator.fini(&iot_xl);
+}
+
+static void *send_stat_thread(void *arg)
+{
+	(void)arg;
+	send_stat(0);
+	return NULL;
+}
+
+/* A metadata fop runs on the caller's thread when no other does; while
+ * one runs there, the next ones go to the workers; data fops always do. */
+static void test_inline_metadata(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out;
+	pthread_t other;
+
+	(void)state;
+	assert_int_equal(start_with("4", "on", "on"), 0);
+	for (int i = 0; i < 5; i++)
+		send_stat(i);
+	/* each answered before xl_call_start returned, on this thread */
+	pthread_mutex_lock(&mtx);
+	assert_int_equal(answered, 5);
+	assert_int_equal(on_caller_thread, 5);
+	/* one held inline on another thread ... */
+	hold = true;
+	pthread_mutex_unlock(&mtx);
+	assert_int_equal(pthread_create(&other, NULL, send_stat_thread, NULL),
+			 0);
+	assert_int_equal(wait_for(&running, 1), 1);
+	/* ... so these go to the workers (held there too) */
+	for (int i = 1; i <= 3; i++)
+		send_stat(i);
+	assert_int_equal(wait_for(&running, 4), 4);
+	pthread_mutex_lock(&mtx);
+	assert_int_equal(on_caller_thread, 5);
+	hold = false;
+	pthread_cond_broadcast(&cond);
+	pthread_mutex_unlock(&mtx);
+	assert_int_equal(pthread_join(other, NULL), 0);
+	assert_int_equal(wait_for(&answered, 9), 9);
+	assert_int_equal(errors, 0);
+	/* the slot is free again */
+	send_stat(9);
+	pthread_mutex_lock(&mtx);
+	assert_int_equal(answered, 10);
+	assert_int_equal(on_caller_thread, 6);
+	pthread_mutex_unlock(&mtx);
+	out = open_memstream(&buf, &len);
+	assert_non_null(out);
+	mortar_xlator.dump(&iot_xl, out);
+	fclose(out);
+	assert_non_null(strstr(buf, "inline-metadata: on answered=7"));
+	free(buf);
 	mortar_xlator.fini(&iot_xl);
 }
 
@@ -349,6 +410,7 @@ int main(void)
 	    cmocka_unit_test(test_bounded_and_fifo),
 	    cmocka_unit_test(test_fini_drains),
 	    cmocka_unit_test(test_inline_cheap),
+	    cmocka_unit_test(test_inline_metadata),
 	    cmocka_unit_test(test_bad_thread_count_rejected),
 	};
 
