@@ -89,4 +89,12 @@
  * change is then answered without a round trip. */
 #define XL_KEY_POSTPARENT "mortar.postparent"
 
+/* On unlink and rmdir on the brick: u64 1 in the request asks for it; in
+ * the reply, the gfid (16 bytes) of the inode whose name went, read by
+ * storage/posix before it removed the name.  features/upcall asks (the
+ * client names the entry, not its inode) so it can tell the inode's
+ * readers and forget its record, and deletes it from the reply: it does
+ * not leave the brick. */
+#define XL_KEY_REMOVED "mortar.removed"
+
 #endif

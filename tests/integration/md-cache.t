@@ -19,7 +19,7 @@
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/mortar-test.sh"
 
 require_binaries
-plan 70
+plan 71
 
 CACHE_WAIT=${MORTAR_TEST_CACHE_WAIT:-3}
 LONG=(--md-cache --option performance/md-cache:md-cache-timeout=60)
@@ -220,6 +220,23 @@ prefetch_round "1 brick" "$MT_TMP/oneA" "$MT_TMP/oneB"
 tap_check "1 brick over distribute: no parent attributes asked for" \
 	sh -c '[ "$1" = off ]' sh \
 	"$(mt_dump_value "${MT_MOUNT_PID[$MT_TMP/oneA]}" postparent)"
+
+# The brick forgets what it recorded of removed files (its table would
+# otherwise fill with them): 100 files B looked at, removed by A.
+upcall_inodes() { # BRICK: features/upcall's "inodes=" in a state dump
+	local f
+	f=$(mt_state_dump "${MT_BRICK_PID[$1]}") || return 1
+	sed -n '/^type=features\/upcall/,/^\[/s/^inodes=//p' "$f" | head -n 1
+}
+mkdir "$MT_TMP/oneA/many"
+for i in $(seq 1 100); do : >"$MT_TMP/oneA/many/f$i"; done
+for i in $(seq 1 100); do stat "$MT_TMP/oneB/many/f$i" >/dev/null; done
+u_before=$(upcall_inodes one-b0)
+rm -rf "$MT_TMP/oneA/many"
+u_after=$(upcall_inodes one-b0)
+diag "features/upcall inodes: $u_before with 100 files, $u_after after rm"
+tap_check "the brick's record of 100 removed files is gone" \
+	test "${u_before:-0}" -ge 100 -a "${u_after:-999}" -le $((u_before - 100))
 
 # A change nobody can report: made on the brick itself while it is down.
 echo x >"$MT_TMP/oneA/r" && chmod 0644 "$MT_TMP/oneA/r"

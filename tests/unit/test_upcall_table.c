@@ -2,7 +2,8 @@
  * test_upcall_table.c - features/upcall's record of which clients cache
  * which inodes: the changer is not told, the others are; interest
  * expires; a read noted after a change it raced is told; whoever loses
- * a place is told.
+ * a place is told; a removed inode's record goes, and a read that raced
+ * the removal is still told.
  */
 #include "config.h"
 
@@ -99,12 +100,38 @@ static void test_lost_places_are_told(void **state)
 	upcall_table_fini(&t);
 }
 
+static void test_forget_removed(void **state)
+{
+	struct upcall_table t;
+	struct upcall_target out[UPCALL_TARGETS_MAX];
+	uint8_t g[16];
+	uint64_t gen, since;
+
+	(void)state;
+	gfid_of(g, 9);
+	assert_int_equal(upcall_table_init(&t, 100, 1000), 0);
+	upcall_table_note(&t, g, 1, 0, UINT64_MAX, out);
+	since = t.seq; /* client 1 reads it again: goes down now */
+	/* client 2 removes it: client 1 is told, then the record goes */
+	assert_int_equal(upcall_table_changed(&t, g, 2, 10, &gen, out), 1);
+	upcall_table_forget(&t, g);
+	assert_int_equal(t.count, 0);
+	assert_int_equal(upcall_table_gen(&t, g), 0);
+	upcall_table_forget(&t, g); /* twice is harmless */
+	/* the read that went down before the removal is noted after it:
+	 * told to drop what it read, though the record is new */
+	assert_int_equal(upcall_table_note(&t, g, 1, 20, since, out), 1);
+	assert_int_equal(out[0].client_id, 1);
+	upcall_table_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_tell_others),
 	    cmocka_unit_test(test_read_raced_by_change),
 	    cmocka_unit_test(test_lost_places_are_told),
+	    cmocka_unit_test(test_forget_removed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

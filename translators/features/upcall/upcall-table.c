@@ -200,6 +200,14 @@ int upcall_table_changed(struct upcall_table *t, const uint8_t *gfid,
 	return n;
 }
 
+void upcall_table_forget(struct upcall_table *t, const uint8_t *gfid)
+{
+	struct upcall_inode *ui = ut_find(t, gfid);
+
+	if (ui)
+		ut_remove(t, ui);
+}
+
 uint64_t upcall_table_gen(struct upcall_table *t, const uint8_t *gfid)
 {
 	struct upcall_inode *ui = ut_find(t, gfid);

@@ -82,6 +82,15 @@ int upcall_table_changed(struct upcall_table *t, const uint8_t *gfid,
 			 uint64_t id, uint64_t now_ms, uint64_t *gen,
 			 struct upcall_target *out);
 
+/*
+ * Forget gfid's record: the inode was removed and every client whose
+ * interest had not expired was just told so (XL_UP_DELETED), so none
+ * caches it any more.  A record made again later starts as "changed
+ * now" (ut_get), so a read that was in flight across the removal is
+ * still told to drop what it read.
+ */
+void upcall_table_forget(struct upcall_table *t, const uint8_t *gfid);
+
 /* The inode's generation now (0: no record). */
 uint64_t upcall_table_gen(struct upcall_table *t, const uint8_t *gfid);
 

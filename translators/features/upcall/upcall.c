@@ -56,6 +56,7 @@ struct upcall_priv {
 struct upcall_local {
 	uint64_t client_id;
 	uint64_t seq;
+	uint8_t removed[16]; /* unlink, rmdir: the inode that lost a name */
 };
 
 static uint64_t upcall_now_ms(void)
@@ -148,6 +149,18 @@ static const uint8_t *upcall_target_gfid(const struct xl_call *call,
 	return call->args.loc.gfid;
 }
 
+/* gfid was removed and its readers told: its record is not needed. */
+static void upcall_forget(struct xl *xl, const uint8_t *gfid)
+{
+	struct upcall_priv *priv = xl->private;
+
+	if (xl_gfid_is_null(gfid))
+		return;
+	pthread_mutex_lock(&priv->lock);
+	upcall_table_forget(&priv->table, gfid);
+	pthread_mutex_unlock(&priv->lock);
+}
+
 /* ---- reads: note the reader ------------------------------------------- */
 
 static void upcall_read_cbk(struct xl_call *call, struct xl_call *child,
@@ -202,6 +215,45 @@ static void upcall_entry_changed(struct xl *xl, const uint8_t *pargfid,
 			       pargfid, name);
 }
 
+/* The inode an unlink or rmdir removed a name of: the one the client
+ * named, else the one storage/posix read (XL_KEY_REMOVED, asked for by
+ * upcall_ask_removed; copied into the call's local, then deleted from
+ * the reply so it does not leave the brick). */
+static const uint8_t *upcall_removed_gfid(struct xl_call *call,
+					  struct xl_call *child)
+{
+	struct upcall_local *lo = xl_call_local(call);
+	const struct xl_dict_pair *p =
+	    child->reply.xdata ? xl_dict_get(child->reply.xdata, XL_KEY_REMOVED)
+			       : NULL;
+
+	if (p && p->len == XL_GFID_LEN && lo)
+		memcpy(lo->removed, p->value, XL_GFID_LEN);
+	if (p)
+		xl_dict_del(child->reply.xdata, XL_KEY_REMOVED);
+	if (!xl_gfid_is_null(call->args.loc.gfid))
+		return call->args.loc.gfid;
+	return lo ? lo->removed : call->args.loc.gfid;
+}
+
+/* Ask storage/posix which inode an unlink or rmdir removes (the call's
+ * own xdata gets the key: a copy when there was one, it may be shared
+ * with the caller). */
+static void upcall_ask_removed(struct xl_call *call)
+{
+	struct xl_dict *d =
+	    call->args.xdata ? xl_dict_copy(call->args.xdata) : xl_dict_new();
+
+	if (!d)
+		return;
+	if (xl_dict_set_u64(d, XL_KEY_REMOVED, 1) != 0) {
+		xl_dict_unref(d);
+		return;
+	}
+	xl_dict_unref(call->args.xdata);
+	call->args.xdata = d;
+}
+
 static void upcall_change_cbk(struct xl_call *call, struct xl_call *child,
 			      void *cookie)
 {
@@ -209,6 +261,7 @@ static void upcall_change_cbk(struct xl_call *call, struct xl_call *child,
 	const struct xl_args *a = &call->args;
 	struct xl *xl = call->xl;
 	uint64_t id = lo->client_id;
+	const uint8_t *removed;
 
 	if (child->reply.ret < 0) {
 		xl_default_cbk(call, child, NULL);
@@ -238,10 +291,12 @@ static void upcall_change_cbk(struct xl_call *call, struct xl_call *child,
 		break;
 	case XL_FOP_UNLINK:
 	case XL_FOP_RMDIR:
+		removed = upcall_removed_gfid(call, child);
 		upcall_entry_changed(xl, a->loc.pargfid, a->loc.name, id);
-		upcall_changed(xl, a->loc.gfid, id,
+		upcall_changed(xl, removed, id,
 			       XL_UP_ATTR | XL_UP_XATTR | XL_UP_DELETED,
 			       a->loc.pargfid, a->loc.name);
+		upcall_forget(xl, removed);
 		break;
 	case XL_FOP_RENAME:
 		upcall_entry_changed(xl, a->loc.pargfid, a->loc.name, id);
@@ -252,6 +307,7 @@ static void upcall_change_cbk(struct xl_call *call, struct xl_call *child,
 		upcall_changed(xl, a->loc2.gfid, id,
 			       XL_UP_ATTR | XL_UP_XATTR | XL_UP_DELETED,
 			       a->loc2.pargfid, a->loc2.name);
+		upcall_forget(xl, a->loc2.gfid);
 		break;
 	default:
 		break;
@@ -290,6 +346,8 @@ static void upcall_change(struct xl *xl, struct xl_call *call)
 	/* The changer holds the inode too: it learns of others' changes. */
 	if (call->fop != XL_FOP_UNLINK && call->fop != XL_FOP_RMDIR)
 		upcall_note(xl, call->args.loc.gfid, lo->client_id, UINT64_MAX);
+	else if (xl_gfid_is_null(call->args.loc.gfid))
+		upcall_ask_removed(call);
 	/* And the directories whose names it changes: a client cache that
 	 * knows all of a directory's names (md-cache's complete directories)
 	 * keeps knowing them while it only adds and removes names there. */

@@ -82,6 +82,19 @@ void posix_postparent(struct xl_call *call, int pfd)
 		xl_dict_set_iatt(call->reply.xdata, XL_KEY_POSTPARENT, &ia);
 }
 
+/* Tell a translator above that asked (XL_KEY_REMOVED) which inode lost
+ * the name. */
+static void posix_removed_gfid(struct xl_call *call, const uint8_t *gfid)
+{
+	if (!call->args.xdata || !xl_dict_get(call->args.xdata, XL_KEY_REMOVED))
+		return;
+	if (!call->reply.xdata)
+		call->reply.xdata = xl_dict_new();
+	if (call->reply.xdata)
+		xl_dict_set(call->reply.xdata, XL_KEY_REMOVED, gfid,
+			    XL_GFID_LEN);
+}
+
 /* The gfid of an object resolved from loc: the one asked for when reached
  * by gfid; read (or assigned) from the xattr when reached by name. */
 static int posix_loc_gfid(struct posix_priv *priv, const struct xl_loc *loc,
@@ -646,6 +659,7 @@ static void posix_unlink_rmdir(struct xl *xl, struct xl_call *call,
 		if (hret < 0)
 			xl_warn(priv->name, "handle of %s not removed: %s",
 				obj.name, strerror(-hret));
+		posix_removed_gfid(call, gfid);
 	}
 	posix_postparent(call, obj.pfd);
 release:
