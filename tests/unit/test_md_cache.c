@@ -44,7 +44,7 @@ static void test_fill_and_expire(void **state)
 	struct xl_iatt ia = iatt_of(1, 10), got;
 
 	(void)state;
-	assert_int_equal(mdc_table_init(&t, 100, TMO), 0);
+	assert_int_equal(mdc_table_init(&t, NULL, 100, TMO), 0);
 	assert_false(mdc_get_attr(&t, ia.gfid, 0, &got));
 	assert_int_equal(mdc_fill_attr(&t, &ia, mdc_table_seq(&t), 100), 0);
 	assert_true(mdc_get_attr(&t, ia.gfid, 500, &got));
@@ -64,7 +64,7 @@ static void test_racing_reply_refused(void **state)
 	uint64_t since;
 
 	(void)state;
-	mdc_table_init(&t, 100, TMO);
+	mdc_table_init(&t, NULL, 100, TMO);
 	mdc_fill_attr(&t, &old, mdc_table_seq(&t), 0);
 	mdc_table_touch(&t, old.gfid);
 	since = mdc_table_seq(&t); /* a stat goes down */
@@ -99,7 +99,7 @@ static void test_race_across_eviction(void **state)
 	uint64_t since;
 
 	(void)state;
-	mdc_table_init(&t, 16, TMO);
+	mdc_table_init(&t, NULL, 16, TMO);
 	mdc_table_touch(&t, a.gfid);
 	since = mdc_table_seq(&t);
 	mdc_invalidate(&t, a.gfid, XL_UP_ATTR, NULL, NULL);
@@ -119,7 +119,7 @@ static void test_lru_bound(void **state)
 	struct xl_iatt got, first = iatt_of(0, 0);
 
 	(void)state;
-	mdc_table_init(&t, 16, TMO);
+	mdc_table_init(&t, NULL, 16, TMO);
 	for (int i = 0; i < 1000; i++) {
 		struct xl_iatt o = iatt_of(i, (uint64_t)i);
 
@@ -147,7 +147,7 @@ static void test_entries(void **state)
 	uint64_t since;
 
 	(void)state;
-	mdc_table_init(&t, 100, TMO);
+	mdc_table_init(&t, NULL, 100, TMO);
 	since = mdc_table_seq(&t);
 	/* negative */
 	assert_int_equal(mdc_fill_entry(&t, dir.gfid, "nope", NULL, since, 0),
@@ -199,7 +199,7 @@ static void test_xattrs(void **state)
 	uint64_t since;
 
 	(void)state;
-	mdc_table_init(&t, 100, TMO);
+	mdc_table_init(&t, NULL, 100, TMO);
 	since = mdc_table_seq(&t);
 	assert_int_equal(
 	    mdc_get_xattr(&t, f.gfid, "security.capability", 1, &v, &len),
@@ -231,7 +231,7 @@ static void test_forget_all(void **state)
 	uint64_t since;
 
 	(void)state;
-	mdc_table_init(&t, 100, TMO);
+	mdc_table_init(&t, NULL, 100, TMO);
 	mdc_fill_attr(&t, &a, mdc_table_seq(&t), 0);
 	mdc_fill_entry(&t, a.gfid, "n", NULL, mdc_table_seq(&t), 0);
 	since = mdc_table_seq(&t);
@@ -252,7 +252,7 @@ static void test_complete_dir(void **state)
 	uint64_t exp = 0;
 
 	(void)state;
-	mdc_table_init(&t, 100, TMO);
+	mdc_table_init(&t, NULL, 100, TMO);
 	/* only a cached node can be complete */
 	assert_int_equal(mdc_set_complete(&t, dir.gfid, 10 + TMO), -ENOENT);
 	mdc_table_touch(&t, dir.gfid);
@@ -310,7 +310,7 @@ static void test_entries_by_dir(void **state)
 	uint8_t g[XL_GFID_LEN];
 
 	(void)state;
-	mdc_table_init(&t, 4096, TMO);
+	mdc_table_init(&t, NULL, 4096, TMO);
 	for (int i = 0; i < 2000; i++) {
 		struct xl_iatt f = iatt_of(100 + i, (uint64_t)i);
 		char name[32];
@@ -344,7 +344,7 @@ static void test_dir_prefetch_rules(void **state)
 	struct xl_iatt dir = iatt_of(40, 0), big = iatt_of(41, 0);
 
 	(void)state;
-	mdc_table_init(&t, 100, TMO);
+	mdc_table_init(&t, NULL, 100, TMO);
 	assert_false(mdc_dir_miss(&t, dir.gfid, 0, 10)); /* off */
 	assert_false(mdc_dir_miss(&t, dir.gfid, 3, 10));
 	assert_false(mdc_dir_miss(&t, dir.gfid, 3, 10));

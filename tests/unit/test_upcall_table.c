@@ -35,7 +35,7 @@ static void test_tell_others(void **state)
 
 	(void)state;
 	gfid_of(g, 1);
-	assert_int_equal(upcall_table_init(&t, 100, 1000), 0);
+	assert_int_equal(upcall_table_init(&t, NULL, 100, 1000), 0);
 	assert_int_equal(upcall_table_note(&t, g, 1, 0, UINT64_MAX, out), 0);
 	assert_int_equal(upcall_table_note(&t, g, 2, 0, UINT64_MAX, out), 0);
 	assert_int_equal(upcall_table_note(&t, g, 3, 0, UINT64_MAX, out), 0);
@@ -60,7 +60,7 @@ static void test_read_raced_by_change(void **state)
 
 	(void)state;
 	gfid_of(g, 2);
-	upcall_table_init(&t, 100, 1000);
+	upcall_table_init(&t, NULL, 100, 1000);
 	since = t.seq; /* a lookup by name goes down */
 	upcall_table_changed(&t, g, 5, 1, &gen, out);
 	/* it notes the inode it found after the change: it is told */
@@ -80,7 +80,7 @@ static void test_lost_places_are_told(void **state)
 
 	(void)state;
 	gfid_of(g, 3);
-	upcall_table_init(&t, 16, 1000);
+	upcall_table_init(&t, NULL, 16, 1000);
 	for (uint64_t id = 1; id <= UPCALL_CLIENTS_MAX; id++)
 		assert_int_equal(
 		    upcall_table_note(&t, g, id, id, UINT64_MAX, out), 0);
@@ -109,7 +109,7 @@ static void test_forget_removed(void **state)
 
 	(void)state;
 	gfid_of(g, 9);
-	assert_int_equal(upcall_table_init(&t, 100, 1000), 0);
+	assert_int_equal(upcall_table_init(&t, NULL, 100, 1000), 0);
 	upcall_table_note(&t, g, 1, 0, UINT64_MAX, out);
 	since = t.seq; /* client 1 reads it again: goes down now */
 	/* client 2 removes it: client 1 is told, then the record goes */

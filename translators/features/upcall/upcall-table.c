@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "upcall-table.h"
+#include "xlator.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -19,13 +20,15 @@ static uint32_t ut_hash(const struct upcall_table *t, const uint8_t *gfid)
 	return (uint32_t)(h % t->nbuckets);
 }
 
-int upcall_table_init(struct upcall_table *t, uint32_t max, uint64_t timeout_ms)
+int upcall_table_init(struct upcall_table *t, struct xl *owner, uint32_t max,
+		      uint64_t timeout_ms)
 {
 	memset(t, 0, sizeof(*t));
+	t->owner = owner;
 	t->max = max ? max : 1;
 	t->nbuckets = t->max < 1024 ? 1024 : t->max;
 	t->timeout_ms = timeout_ms;
-	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
+	t->buckets = xl_calloc(t->owner, t->nbuckets, sizeof(*t->buckets));
 	return t->buckets ? 0 : -ENOMEM;
 }
 
@@ -36,10 +39,10 @@ void upcall_table_fini(struct upcall_table *t)
 	while (ui) {
 		struct upcall_inode *next = ui->lru_next;
 
-		free(ui);
+		xl_free(t->owner, ui);
 		ui = next;
 	}
-	free(t->buckets);
+	xl_free(t->owner, t->buckets);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -84,7 +87,7 @@ static void ut_remove(struct upcall_table *t, struct upcall_inode *ui)
 	*pp = ui->hnext;
 	ut_lru_unlink(t, ui);
 	t->count--;
-	free(ui);
+	xl_free(t->owner, ui);
 }
 
 static void ut_target(struct upcall_target *out, const struct upcall_inode *ui,
@@ -122,7 +125,7 @@ static struct upcall_inode *ut_get(struct upcall_table *t, const uint8_t *gfid,
 			ut_remove(t, old);
 		}
 	}
-	ui = calloc(1, sizeof(*ui));
+	ui = xl_calloc(t->owner, 1, sizeof(*ui));
 	if (!ui)
 		return NULL;
 	memcpy(ui->gfid, gfid, 16);

@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct xl;
+
 #define UPCALL_CLIENTS_MAX 16
 
 struct upcall_client {
@@ -42,6 +44,7 @@ struct upcall_target {
 };
 
 struct upcall_table {
+	struct xl *owner; /* its memory is accounted to it (NULL: none) */
 	struct upcall_inode **buckets;
 	uint32_t nbuckets;
 	uint32_t count, max;
@@ -51,7 +54,7 @@ struct upcall_table {
 };
 
 /* 0 or -ENOMEM.  max inodes recorded, interest lasts timeout_ms. */
-int upcall_table_init(struct upcall_table *t, uint32_t max,
+int upcall_table_init(struct upcall_table *t, struct xl *owner, uint32_t max,
 		      uint64_t timeout_ms);
 void upcall_table_fini(struct upcall_table *t);
 

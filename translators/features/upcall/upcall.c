@@ -375,7 +375,7 @@ static int upcall_init(struct xl *xl, char **err)
 	priv = calloc(1, sizeof(*priv));
 	if (!priv)
 		return -ENOMEM;
-	ret = upcall_table_init(&priv->table, (uint32_t)max,
+	ret = upcall_table_init(&priv->table, xl, (uint32_t)max,
 				(uint64_t)timeout * 1000u);
 	if (ret != 0) {
 		free(priv);

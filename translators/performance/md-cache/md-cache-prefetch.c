@@ -65,7 +65,7 @@ static void mdc_pf_free(struct mdc_prefetch *pf)
 		xl_fd_unref(pf->fd);
 	if (pf->inode)
 		xl_inode_unref(pf->inode);
-	free(pf);
+	xl_free(pf->xl, pf);
 }
 
 static void mdc_pf_released(struct xl_call *none, struct xl_call *ic,
@@ -192,7 +192,7 @@ void mdc_prefetch_on_miss(struct xl *xl, struct xl_call *lookup)
 	pthread_mutex_unlock(&priv->lock);
 	if (!start)
 		return;
-	pf = calloc(1, sizeof(*pf));
+	pf = xl_calloc(xl, 1, sizeof(*pf));
 	if (pf) {
 		pf->xl = xl;
 		memcpy(pf->dir, loc->pargfid, XL_GFID_LEN);

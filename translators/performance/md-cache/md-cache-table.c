@@ -20,30 +20,32 @@ static uint32_t mdc_hash(const struct mdc_table *t, const uint8_t *gfid)
 	return (uint32_t)(h % t->nbuckets);
 }
 
-int mdc_table_init(struct mdc_table *t, uint32_t max_nodes, uint64_t timeout_ms)
+int mdc_table_init(struct mdc_table *t, struct xl *owner, uint32_t max_nodes,
+		   uint64_t timeout_ms)
 {
 	memset(t, 0, sizeof(*t));
+	t->owner = owner;
 	t->max = max_nodes ? max_nodes : 1;
 	t->nbuckets = t->max < 1024 ? 1024 : t->max;
 	t->timeout_ms = timeout_ms;
 	t->seq = 1;
 	t->nebuckets = t->nbuckets;
-	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-	t->ebuckets = calloc(t->nebuckets, sizeof(*t->ebuckets));
+	t->buckets = xl_calloc(t->owner, t->nbuckets, sizeof(*t->buckets));
+	t->ebuckets = xl_calloc(t->owner, t->nebuckets, sizeof(*t->ebuckets));
 	if (!t->buckets || !t->ebuckets) {
-		free(t->buckets);
-		free(t->ebuckets);
+		xl_free(t->owner, t->buckets);
+		xl_free(t->owner, t->ebuckets);
 		memset(t, 0, sizeof(*t));
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-static void mdc_drop_xattrs(struct mdc_node *n)
+static void mdc_drop_xattrs(struct mdc_table *t, struct mdc_node *n)
 {
 	for (int i = 0; i < MDC_XATTRS_MAX; i++) {
-		free(n->xattrs[i].name);
-		free(n->xattrs[i].value);
+		xl_free(t->owner, n->xattrs[i].name);
+		xl_free(t->owner, n->xattrs[i].value);
 		memset(&n->xattrs[i], 0, sizeof(n->xattrs[i]));
 	}
 }
@@ -87,8 +89,8 @@ static void mdc_entry_free(struct mdc_table *t, struct mdc_entry *e)
 	if (e->dnext)
 		e->dnext->dprev = e->dprev;
 	dir->entry_count--;
-	free(e->name);
-	free(e);
+	xl_free(t->owner, e->name);
+	xl_free(t->owner, e);
 }
 
 /* Drop the entry name of directory n, or all of them (name NULL: then
@@ -111,9 +113,9 @@ static void mdc_drop_entries(struct mdc_table *t, struct mdc_node *n,
 
 static void mdc_node_free(struct mdc_table *t, struct mdc_node *n)
 {
-	mdc_drop_xattrs(n);
+	mdc_drop_xattrs(t, n);
 	mdc_drop_entries(t, n, NULL);
-	free(n);
+	xl_free(t->owner, n);
 }
 
 void mdc_table_fini(struct mdc_table *t)
@@ -126,8 +128,8 @@ void mdc_table_fini(struct mdc_table *t)
 		mdc_node_free(t, n);
 		n = next;
 	}
-	free(t->buckets);
-	free(t->ebuckets);
+	xl_free(t->owner, t->buckets);
+	xl_free(t->owner, t->ebuckets);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -194,7 +196,7 @@ static struct mdc_node *mdc_get(struct mdc_table *t, const uint8_t *gfid)
 		mdc_remove(t, t->lru_tail);
 		t->stats.evictions++;
 	}
-	n = calloc(1, sizeof(*n));
+	n = xl_calloc(t->owner, 1, sizeof(*n));
 	if (!n)
 		return NULL;
 	memcpy(n->gfid, gfid, XL_GFID_LEN);
@@ -288,9 +290,9 @@ int mdc_fill_entry(struct mdc_table *t, const uint8_t *pargfid,
 	/* A full directory starts over: simple, and still bounded. */
 	if (n->entry_count >= MDC_DIR_ENTRIES_MAX)
 		mdc_drop_entries(t, n, NULL);
-	e = calloc(1, sizeof(*e));
-	if (!e || !(e->name = strdup(name))) {
-		free(e);
+	e = xl_calloc(t->owner, 1, sizeof(*e));
+	if (!e || !(e->name = xl_strdup(t->owner, name))) {
+		xl_free(t->owner, e);
 		n->complete = false; /* a name it knew is gone */
 		return -ENOMEM;
 	}
@@ -329,18 +331,18 @@ int mdc_fill_xattr(struct mdc_table *t, const uint8_t *gfid, const char *name,
 			x = &n->xattrs[i];
 	if (!x)
 		x = &n->xattrs[0]; /* more names than slots: reuse one */
-	free(x->name);
-	free(x->value);
+	xl_free(t->owner, x->name);
+	xl_free(t->owner, x->value);
 	memset(x, 0, sizeof(*x));
-	x->name = strdup(name);
+	x->name = xl_strdup(t->owner, name);
 	if (present && len) {
-		x->value = malloc(len);
+		x->value = xl_malloc(t->owner, len);
 		if (x->value)
 			memcpy(x->value, value, len);
 	}
 	if (!x->name || (present && len && !x->value)) {
-		free(x->name);
-		free(x->value);
+		xl_free(t->owner, x->name);
+		xl_free(t->owner, x->value);
 		memset(x, 0, sizeof(*x));
 		return -ENOMEM;
 	}
@@ -493,7 +495,7 @@ void mdc_invalidate(struct mdc_table *t, const uint8_t *gfid, uint32_t what,
 		if (what & (XL_UP_ATTR | XL_UP_DELETED))
 			n->attr_valid = false;
 		if (what & (XL_UP_XATTR | XL_UP_DELETED))
-			mdc_drop_xattrs(n);
+			mdc_drop_xattrs(t, n);
 		if (what & XL_UP_DELETED)
 			mdc_drop_entries(t, n, NULL);
 	}

@@ -27,6 +27,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct xl;
+
 #define MDC_XATTRS_MAX	    8	  /* cached xattr names per inode */
 #define MDC_DIR_ENTRIES_MAX 16384 /* cached names per directory */
 
@@ -80,6 +82,7 @@ struct mdc_stats {
 };
 
 struct mdc_table {
+	struct xl *owner; /* its memory is accounted to it (NULL: none) */
 	struct mdc_node **buckets;
 	uint32_t nbuckets;
 	struct mdc_entry **ebuckets; /* entries by (directory, name) */
@@ -98,7 +101,7 @@ enum mdc_lookup {
 	MDC_NOENT, /* cached "no such name" */
 };
 
-int mdc_table_init(struct mdc_table *t, uint32_t max_nodes,
+int mdc_table_init(struct mdc_table *t, struct xl *owner, uint32_t max_nodes,
 		   uint64_t timeout_ms); /* 0 or -ENOMEM */
 void mdc_table_fini(struct mdc_table *t);
 /* The generation a fop samples when it goes down. */

@@ -622,7 +622,7 @@ static int mdc_init(struct xl *xl, char **err)
 	xl->private = priv;
 	priv->postparent = !mdc_merges_below(xl);
 	priv->prefetch_after = (uint32_t)prefetch_after;
-	ret = mdc_table_init(&priv->table, (uint32_t)max,
+	ret = mdc_table_init(&priv->table, xl, (uint32_t)max,
 			     (uint64_t)timeout * 1000u);
 	copy = strdup(names);
 	if (ret != 0 || !copy) {
