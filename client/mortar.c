@@ -455,11 +455,17 @@ out:
 static void mt_on_stop(void *data)
 {
 	struct mortar *m = data;
-	char *argv[] = {"fusermount3", "-u", "-z", m->opts.mountpoint, NULL};
+	/* A copy: once the session is told to exit, the main thread may
+	 * return and free the options while this thread still unmounts. */
+	char mnt[PATH_MAX];
+	char *argv[] = {"fusermount3", "-u", "-z", mnt, NULL};
 	pid_t pid;
 	int status;
 
-	xl_info(MT_LOG, "stopping: unmounting %s", m->opts.mountpoint);
+	if (!m->opts.mountpoint)
+		return; /* main already ended */
+	snprintf(mnt, sizeof(mnt), "%s", m->opts.mountpoint);
+	xl_info(MT_LOG, "stopping: unmounting %s", mnt);
 	pthread_mutex_lock(&m->lock);
 	m->stopping = true;
 	pthread_mutex_unlock(&m->lock);
@@ -470,12 +476,12 @@ static void mt_on_stop(void *data)
 			waitpid(pid, &status, 0);
 		return;
 	}
-	if (umount2(m->opts.mountpoint, 0) == 0)
+	if (umount2(mnt, 0) == 0)
 		return;
 	/* Busy: detach it from the namespace and cut the connection so
 	 * we exit; open files there get ENOTCONN. */
-	mt_abort_conn(m->opts.mountpoint);
-	umount2(m->opts.mountpoint, MNT_DETACH);
+	mt_abort_conn(mnt);
+	umount2(mnt, MNT_DETACH);
 }
 
 static int mt_write_pid(const char *path)
