@@ -5,13 +5,16 @@
 # mount during and after the attack, and create nothing outside its
 # export directory.  A second brick with a short handshake-timeout closes
 # connections that never complete a handshake (silent, half a frame,
-# only pings) after that deadline, and serves its mount meanwhile.
+# only pings) after that deadline, and serves its mount meanwhile.  Then
+# the live fuzzer (hostile-fuzz.c) for MORTAR_TEST_LIVE_FUZZ_SECS (20):
+# no hang, the brick answers after, a canary tree beside it (reachable by
+# a symlink inside) keeps every byte.
 # shellcheck source=../lib/mortar-test.sh
 . "$(dirname "$0")/../lib/mortar-test.sh"
 
 HOSTILE=$MT_TOOLS/hostile
 require_binaries "$HOSTILE"
-plan 11
+plan 16
 
 # The brick lives in its own jail dir, so anything a "../x" name
 # managed to create shows up as a change in the jail listing.
@@ -118,6 +121,49 @@ tap_check "the data landed in the brick directory" sh -c \
 jail_listing >"$MT_TMP/jail.after"
 tap_check "nothing appeared outside the brick directory" \
 	diff -u "$MT_TMP/jail.before" "$MT_TMP/jail.after"
+
+# The live fuzzer: well-framed requests of every fop with mutated names,
+# gfids, fds, offsets, sizes, xdata and callers for FUZZ_SECS, while the
+# mount keeps working; the canary tree beside the brick must keep every
+# byte.
+FUZZ_SECS=${MORTAR_TEST_LIVE_FUZZ_SECS:-20}
+canary_sums() { find "$JAIL" -path "$BRICK" -prune -o -type f -print0 |
+	sort -z | xargs -0r sha256sum; }
+mkdir -p "$JAIL/canary/sub"
+for i in 1 2 3; do head -c 4096 /dev/urandom >"$JAIL/canary/sub/c$i"; done
+ln -s ../canary "$BRICK/to-canary" 2>/dev/null
+canary_sums >"$MT_TMP/canary.before"
+jail_listing >"$MT_TMP/jail2.before"
+rm -f "$MT_TMP/attack.done" "$MT_TMP/attack.started"
+io_loop "$MT_TMP/mnt" fuzz >"$MT_TMP/io2.out" 2>&1 &
+IO_PID=$!
+mt_track .pids "$IO_PID"
+wait_for 10 test -e "$MT_TMP/fuzz.started" || diag "io loop did not start"
+timeout $((FUZZ_SECS + 120)) "$HOSTILE" -p "$HPORT" -v hvol -t 10 \
+	-T "$FUZZ_SECS" live-fuzz >"$MT_TMP/live.out" 2>&1
+rc=$?
+touch "$MT_TMP/fuzz.done"
+diag "$(grep -h '^# hostile:\|^# live-fuzz:' "$MT_TMP/live.out")"
+if [ $rc -eq 0 ]; then
+	tap_ok "live fuzz: every request answered or closed, the brick answers after"
+else
+	tap_not_ok "live fuzz: every request answered or closed, the brick answers after" \
+		"hostile exit status $rc$([ $rc -eq 124 ] && echo ' (timeout)')"
+	grep -v '^# pass' "$MT_TMP/live.out" | diag_file -
+fi
+wait_for 30 mt_pid_gone "$IO_PID"
+wait "$IO_PID"
+tap_result "live fuzz: the mount kept working meanwhile" $? ||
+	diag_file "$MT_TMP/io2.out"
+mt_untrack .pids "$IO_PID"
+tap_check "live fuzz: brick process still alive" kill -0 "$HPID"
+canary_sums >"$MT_TMP/canary.after"
+tap_check "live fuzz: the canary tree beside the brick kept every byte" \
+	diff -u "$MT_TMP/canary.before" "$MT_TMP/canary.after"
+jail_listing >"$MT_TMP/jail2.after"
+tap_check "live fuzz: nothing appeared outside the brick directory" \
+	diff -u "$MT_TMP/jail2.before" "$MT_TMP/jail2.after"
+
 rm -f /tmp/hostile-escape-abs 2>/dev/null
 
 # ---- the handshake deadline (protocol/server handshake-timeout) ---------

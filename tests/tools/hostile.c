@@ -13,7 +13,8 @@
  * watches its memory (skipped without it): growth above -M KiB fails
  * (64 MiB by default); -G the brick's handshake-timeout for the silent
  * case (skipped without it): connections that never complete a
- * handshake must be closed after it, while a handshaken one is served.  Without
+ * handshake must be closed after it, while a handshaken one is served;
+ * -T how long the live-fuzz case (hostile-fuzz.c) runs: only when named.  Without
  * CASE it runs every case; -n repeats the whole run (more fuzz, and a longer
  * attack for a mount to survive meanwhile).  Output is one "# pass:"/"# FAIL:"
  * line per check; exit 0 when every check passed, 1 when one failed, 2 on a
@@ -49,31 +50,20 @@
 
 #include "hostile-handshake.h"
 
-/* What a case accepts as the brick's answer. */
-enum ho_want {
-	HO_ERR_OR_CLOSE = 1, /* an error reply (ret < 0) or a closed conn */
-	HO_CLOSE,	     /* the connection must be closed */
-	HO_ANY,		     /* anything but a crash (checked by PING) */
-};
-
-enum ho_result { HO_R_TIMEOUT, HO_R_CLOSED, HO_R_REPLY, HO_R_BADREPLY };
-
-struct ho_conn {
-	int fd;
-	uint64_t next_xid;
-};
+#include "hostile.h"
 
 static const char *ho_host = "127.0.0.1";
 static const char *ho_port;
 static const char *ho_volume = "brick";
-static const char *ho_escape_dir;     /* -e: a dir outside the brick */
+const char *ho_escape_dir;	      /* -e: a dir outside the brick */
+double ho_fuzz_secs = 10;	      /* -T: how long live-fuzz runs */
 static int ho_brick_pid;	      /* -P: whose memory the flood watches */
 static long ho_rss_max_kb = 64 << 10; /* -M: how much it may grow */
 static int ho_timeout_ms = 5000;
 static double ho_greet_secs; /* -G: the brick's handshake deadline */
 static int ho_failures;
 
-static void __attribute__((format(printf, 2, 3)))
+void __attribute__((format(printf, 2, 3)))
 ho_check(bool cond, const char *fmt, ...)
 {
 	va_list ap;
@@ -90,7 +80,7 @@ ho_check(bool cond, const char *fmt, ...)
 
 /* ---- raw connection ----------------------------------------------- */
 
-static int ho_connect(struct ho_conn *c)
+int ho_connect(struct ho_conn *c)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
 				 .ai_socktype = SOCK_STREAM};
@@ -124,7 +114,7 @@ out:
 	return ret;
 }
 
-static void ho_close(struct ho_conn *c)
+void ho_close(struct ho_conn *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
@@ -201,9 +191,9 @@ static struct ho_hdr ho_hdr_request(struct ho_conn *c, uint32_t proc,
 }
 
 /* Send one well-formed frame around body (and optional bulk). */
-static int ho_send_frame(struct ho_conn *c, uint32_t proc, const void *body,
-			 size_t body_len, const void *bulk, size_t bulk_len,
-			 uint64_t *xid)
+int ho_send_frame(struct ho_conn *c, uint32_t proc, const void *body,
+		  size_t body_len, const void *bulk, size_t bulk_len,
+		  uint64_t *xid)
 {
 	struct ho_hdr h = ho_hdr_request(c, proc, body_len, bulk_len);
 	uint8_t hdr[RPC_HEADER_LEN];
@@ -265,8 +255,8 @@ static double ho_deadline(void)
  * body as int32 (every fop reply and GETSPEC start with ret) and body, if
  * not NULL, a malloc'd copy.  Replies to other xids are skipped.
  */
-static enum ho_result ho_wait(struct ho_conn *c, uint64_t xid, int32_t *ret,
-			      uint8_t **body, size_t *body_len)
+enum ho_result ho_wait(struct ho_conn *c, uint64_t xid, int32_t *ret,
+		       uint8_t **body, size_t *body_len)
 {
 	double deadline = ho_deadline();
 	uint8_t hdr[RPC_HEADER_LEN];
@@ -347,7 +337,7 @@ static void ho_judge(const char *what, enum ho_want want, enum ho_result r,
 }
 
 /* The brick still answers a PING on a new connection. */
-static bool ho_alive(const char *after)
+bool ho_alive(const char *after)
 {
 	struct ho_conn c;
 	enum ho_result r = HO_R_CLOSED;
@@ -451,7 +441,7 @@ static int ho_handshake(struct ho_conn *c)
 }
 
 /* A connected, handshaken connection, or a failed check. */
-static int ho_session(struct ho_conn *c)
+int ho_session(struct ho_conn *c)
 {
 	if (ho_connect(c) < 0) {
 		ho_check(false, "connect to %s:%s", ho_host, ho_port);
@@ -898,6 +888,7 @@ static void ho_case_symlink_escape(void)
 struct ho_case {
 	const char *name;
 	void (*run)(void);
+	bool named_only; /* not run by default: it runs -T seconds */
 };
 
 /* ---- case: an fd number from another connection ------------------- */
@@ -1186,18 +1177,19 @@ static void ho_case_silent(void)
 }
 
 static const struct ho_case ho_cases[] = {
-    {"framing", ho_case_framing},
-    {"truncated", ho_case_truncated},
-    {"garbage", ho_case_garbage},
-    {"prehandshake", ho_case_prehandshake},
-    {"unknown-proc", ho_case_unknown_proc},
-    {"badnames", ho_case_badnames},
-    {"bodies", ho_case_bodies},
-    {"fuzz", ho_case_fuzz},
-    {"symlink-escape", ho_case_symlink_escape},
-    {"stale-fd", ho_case_stale_fd},
-    {"flood", ho_case_flood},
-    {"silent", ho_case_silent},
+    {"framing", ho_case_framing, false},
+    {"truncated", ho_case_truncated, false},
+    {"garbage", ho_case_garbage, false},
+    {"prehandshake", ho_case_prehandshake, false},
+    {"unknown-proc", ho_case_unknown_proc, false},
+    {"badnames", ho_case_badnames, false},
+    {"bodies", ho_case_bodies, false},
+    {"fuzz", ho_case_fuzz, false},
+    {"symlink-escape", ho_case_symlink_escape, false},
+    {"stale-fd", ho_case_stale_fd, false},
+    {"flood", ho_case_flood, false},
+    {"silent", ho_case_silent, false},
+    {"live-fuzz", ho_case_live_fuzz, true},
 };
 
 #define HO_NCASES (sizeof(ho_cases) / sizeof(ho_cases[0]))
@@ -1206,7 +1198,8 @@ static void ho_usage(void)
 {
 	fprintf(stderr, "usage: hostile [-h HOST] -p PORT [-v VOLUME] "
 			"[-t SECONDS] [-s SEED] [-n ROUNDS] [-e OUTSIDE_DIR] "
-			"[-P BRICK_PID [-M RSS_KIB]] [-G SECONDS] [CASE...]\n"
+			"[-P BRICK_PID [-M RSS_KIB]] [-G SECONDS] "
+			"[-T SECONDS] [CASE...]\n"
 			"cases:");
 	for (size_t i = 0; i < HO_NCASES; i++)
 		fprintf(stderr, " %s", ho_cases[i].name);
@@ -1216,7 +1209,7 @@ static void ho_usage(void)
 static int ho_run(int argc, char **argv)
 {
 	for (size_t i = 0; i < HO_NCASES; i++) {
-		bool wanted = argc == 0;
+		bool wanted = argc == 0 && !ho_cases[i].named_only;
 
 		for (int k = 0; k < argc; k++)
 			wanted |= !strcmp(argv[k], ho_cases[i].name);
@@ -1244,7 +1237,7 @@ int main(int argc, char **argv)
 	int rounds = 1, ret = 0;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "h:p:v:t:s:n:e:P:M:G:")) != -1) {
+	while ((opt = getopt(argc, argv, "h:p:v:t:s:n:e:P:M:G:T:")) != -1) {
 		switch (opt) {
 		case 'h':
 			ho_host = optarg;
@@ -1275,6 +1268,9 @@ int main(int argc, char **argv)
 			break;
 		case 'G':
 			ho_greet_secs = atof(optarg);
+			break;
+		case 'T':
+			ho_fuzz_secs = atof(optarg);
 			break;
 		default:
 			ho_usage();
