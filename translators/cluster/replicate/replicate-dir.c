@@ -79,11 +79,23 @@ void afr_releasedir(struct xl *xl, struct xl_call *call)
 	afr_dir_fanout(call, (1u << priv->n) - 1);
 }
 
+/* A listing of a directory with entries to heal (or in split-brain) is
+ * one copy's: no cache keeps it, so a name it lacks is still looked up,
+ * and that lookup is what heals the name (md-cache's directory prefetch
+ * would otherwise answer ENOENT, or the old entry, from it). */
 static void afr_readdir_cbk(struct xl_call *call, struct xl_call *child,
 			    void *cookie)
 {
+	struct afr_local *l = afr_local(call);
+
 	(void)cookie;
 	xl_reply_move(&call->reply, &child->reply);
+	if (call->reply.ret >= 0 && l && call->args.fd) {
+		if (!l->ai)
+			l->ai = afr_inode_get(l->priv, call->args.fd->gfid);
+		if (afr_unsettled(l->priv, l->ai))
+			xl_reply_no_cache(&call->reply);
+	}
 	xl_unwind(call);
 }
 

@@ -373,17 +373,15 @@ void afr_inspect(struct xl_call *call, void (*then)(struct xl_call *call))
 
 static void afr_read_wind(struct xl_call *call);
 
-/* An object with an up copy blamed or in split-brain: what a read says
- * of it may change at the next heal (no cache keeps it). */
-static bool afr_unsettled(struct afr_local *l)
+bool afr_unsettled(struct afr_priv *priv, struct afr_inode *ai)
 {
-	uint32_t up = afr_up_mask(l->priv);
+	uint32_t up = afr_up_mask(priv);
 	bool unsettled = false;
 
-	if (l->ai) {
-		pthread_mutex_lock(&l->ai->lock);
-		unsettled = l->ai->sb || (l->ai->bad & up);
-		pthread_mutex_unlock(&l->ai->lock);
+	if (ai) {
+		pthread_mutex_lock(&ai->lock);
+		unsettled = ai->sb || (ai->bad & up);
+		pthread_mutex_unlock(&ai->lock);
 	}
 	return unsettled;
 }
@@ -415,7 +413,7 @@ static void afr_read_cbk(struct xl_call *call, struct xl_call *child,
 		return;
 	}
 	xl_reply_move(&call->reply, &child->reply);
-	if (call->reply.ret >= 0 && afr_unsettled(l))
+	if (call->reply.ret >= 0 && afr_unsettled(l->priv, l->ai))
 		xl_reply_no_cache(&call->reply);
 	xl_unwind(call);
 }

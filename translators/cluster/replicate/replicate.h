@@ -335,6 +335,9 @@ void afr_inspect(struct xl_call *call, void (*then)(struct xl_call *call));
 int afr_read_child(struct afr_priv *priv, struct afr_inode *ai,
 		   uint32_t exclude);
 /* afr_read_child_of (replicate-judge.c) with ai's bad copies. */
+/* An object with an up copy blamed or in split-brain: what a read says
+ * of it may change at the next heal (no cache keeps it). */
+bool afr_unsettled(struct afr_priv *priv, struct afr_inode *ai);
 
 /* ---- replicate-lk.c ----------------------------------------------- */
 /* lk and flock: on every live copy (see the file's comment). */

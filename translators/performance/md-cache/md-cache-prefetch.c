@@ -17,16 +17,20 @@
  * noted this client's interest in it with that first batch (features/
  * upcall notes readdirplus's directory).  A directory holding more names
  * than the cache keeps for one is read once, to the bound, and never
- * again while its node lives.
+ * again while its node lives.  A listing marked not settled (XL_KEY_NO_CACHE:
+ * a replica directory with entries to heal) ends the run with nothing
+ * filled from it.
  *
  * The run uses the credentials of the lookup that triggered it: the
  * brick lets it read the directory only if that caller could.
  */
 #include "config.h"
 
+#include "buf.h"
 #include "inode.h"
 #include "log.h"
 #include "md-cache.h"
+#include "xdata-keys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -113,6 +117,16 @@ static void mdc_pf_batch_cbk(struct xl_call *none, struct xl_call *ic,
 	if (r->ret < 0) {
 		xl_debug(pf->xl->name, "directory prefetch stopped: %s",
 			 strerror(-r->ret));
+		mdc_pf_finish(pf);
+		return;
+	}
+	/* A listing the cluster translators say is not settled (a replica
+	 * directory with entries to heal: one copy may lack names the other
+	 * has) fills nothing: a name missing from it must still be asked
+	 * for, and that lookup is what heals it. */
+	if (xl_dict_get(r->xdata, XL_KEY_NO_CACHE)) {
+		xl_debug(pf->xl->name, "directory prefetch stopped: listing "
+				       "not settled");
 		mdc_pf_finish(pf);
 		return;
 	}
