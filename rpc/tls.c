@@ -402,6 +402,7 @@ int rpc_tls_conn_handshake(struct rpc_tls_conn *s, const char *peer,
 	if (e == SSL_ERROR_SYSCALL) {
 		ret = errno ? -errno : -EPROTO;
 		ERR_clear_error();
+		tls_log_failure(s, "TLS handshake failed with", strerror(-ret));
 		goto out;
 	}
 	tls_handshake_why(s, why, sizeof(why));

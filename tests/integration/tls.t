@@ -66,7 +66,7 @@ tap_require "a CA, a brick certificate, two client certificates and one of anoth
 # ---------------------------------------------------------------- helpers
 
 V=tv
-ERR=$MT_TMP/err
+ERR= # what the last refused mortar said (in logs/: sanitizers see it)
 # with_cert DIR NAME: the -o options of a client with DIR/NAME.crt.
 with_cert() {
 	echo "tls-cert=$1/$2.crt,tls-key=$1/$2.key,tls-ca=$C/ca.crt"
@@ -78,6 +78,7 @@ brick_logged() {
 # fetch_refused VOL MNT -o-OPTIONS: mortar gives up (no mount) within
 # its bound, its message on stderr in $ERR.
 fetch_refused() {
+	ERR=$MT_TMP/logs/refused-$(basename "$2").out
 	mkdir -p "$2"
 	! timeout 30 "$MORTAR" -N --volfile-server "127.0.0.1:$(volume_port "$1")" \
 		--volume "$1" --volfile-timeout $T ${3:+-o "$3"} "$2" \
@@ -176,6 +177,7 @@ tap_check "... and the client says the brick refused it" \
 
 tap_require "start a plain brick" start_brick plain "$MT_TMP/plain"
 tls_to_plain() {
+	ERR=$MT_TMP/logs/refused-m6.out
 	mkdir -p "$MT_TMP/m6"
 	! timeout 30 "$MORTAR" -N --volfile-server "127.0.0.1:${MT_BRICK_PORT[plain]}" \
 		--volume plain --volfile-timeout $T -o "$(with_cert "$C" client1)" \
