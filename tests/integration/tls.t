@@ -5,7 +5,9 @@
 # certificate named like a good one but signed by another CA).  A volume
 # made with `mortar-volgen --tls-dir` mounts over TLS (the volfile fetch
 # too) and a 64 MiB file written through one client reads back identical
-# through the other.  Refused, with a log line on both sides that says
+# through the other; a brick started with `brickd --export --tls-dir`
+# serves a TLS mount too (its generated client volfile has tls on).
+# Refused, with a log line on both sides that says
 # why: a plain client (volfile fetch and protocol/client), a client whose
 # certificate another CA signed, a TLS client of a plain brick, and, with
 # auth.allow=cn:client1, the client whose certificate is client2.
@@ -21,7 +23,7 @@ command -v openssl >/dev/null || skip_all "openssl(1) is missing"
 	skip_all "mortar-volgen has no --tls"
 grep -q '^#define HAVE_TLS 1' "$top_builddir/config.h" ||
 	skip_all "built without TLS (no OpenSSL 3)"
-plan 25
+plan 28
 
 C=$MT_TMP/tls   # what the volume uses: ca, server, client (= client1)
 X=$MT_TMP/other # another CA, and a client certificate it signed
@@ -186,6 +188,17 @@ tls_to_plain() {
 		grep -qF "this end does not use TLS" "$MT_TMP/logs/brick-plain.log"
 }
 tap_check "a TLS client of a plain brick fails, and both sides say why" tls_to_plain
+
+# ------------------------------------------------ brickd --tls-dir alone
+
+tap_require "start brickd --export --tls-dir" start_brick tb "$MT_TMP/tb" --tls-dir "$C"
+tap_check "a TLS client mounts it (the volfile brickd makes has tls on)" \
+	mount_volume "$MT_TMP/m7" tb "${MT_BRICK_PORT[tb]}" "$(with_cert "$C" client1)"
+tb_io() {
+	echo two >"$MT_TMP/m7/f" && [ "$(cat "$MT_TMP/tb/f")" = two ] &&
+		unmount_volume "$MT_TMP/m7"
+}
+tap_check "... writes to the brick's directory, and unmounts" tb_io
 
 # --------------------------------------------------- auth by certificate
 
