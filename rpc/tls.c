@@ -302,11 +302,10 @@ static int tls_peek_first(struct rpc_tls_conn *s, uint32_t *events)
 	}
 	if (n >= 4 && hdr[0] == 'M' && hdr[1] == 'R' && hdr[2] == 'T' &&
 	    hdr[3] == 'R') {
-		if (n < RPC_HEADER_LEN) {
-			*events = EPOLLIN; /* the header arrives in one go */
-			return 0;
-		}
-		tls_refuse_plain(s, hdr);
+		/* A real client writes its header in one go; waiting for
+		 * the rest would spin on bytes that are there. */
+		if (n == RPC_HEADER_LEN)
+			tls_refuse_plain(s, hdr);
 		tls_log_failure(s, "refused plain TCP client",
 				"this brick requires TLS (the client needs "
 				"option tls on and a certificate)");
@@ -373,6 +372,7 @@ int rpc_tls_conn_handshake(struct rpc_tls_conn *s, const char *peer,
 			goto out;
 	}
 	ERR_clear_error();
+	errno = 0; /* SSL_ERROR_SYSCALL with errno 0 is an end of stream */
 	r = SSL_do_handshake(s->ssl);
 	if (r == 1) {
 		tls_take_cn(s);
@@ -467,6 +467,7 @@ ssize_t rpc_tls_conn_send(struct rpc_tls_conn *s, const struct iovec *iov,
 		if (!len)
 			continue;
 		ERR_clear_error();
+		errno = 0;
 		r = SSL_write(s->ssl, iov[i].iov_base, (int)len);
 		if (r > 0) {
 			total += (size_t)r;
@@ -499,6 +500,7 @@ ssize_t rpc_tls_conn_recv(struct rpc_tls_conn *s, void *buf, size_t len)
 		return -1;
 	}
 	ERR_clear_error();
+	errno = 0;
 	r = SSL_read(s->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
 	ret = r > 0 ? r : tls_io_fail(s, r, true);
 	pthread_mutex_unlock(&s->lock);

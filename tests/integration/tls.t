@@ -23,7 +23,7 @@ command -v openssl >/dev/null || skip_all "openssl(1) is missing"
 	skip_all "mortar-volgen has no --tls"
 grep -q '^#define HAVE_TLS 1' "$top_builddir/config.h" ||
 	skip_all "built without TLS (no OpenSSL 3)"
-plan 28
+plan 29
 
 C=$MT_TMP/tls   # what the volume uses: ca, server, client (= client1)
 X=$MT_TMP/other # another CA, and a client certificate it signed
@@ -159,6 +159,16 @@ refused_mount() {
 mount_logged() { # NAME TEXT
 	grep -qF -- "$2" "$MT_TMP/logs/mount-$1.log"
 }
+# Four bytes of a frame header and nothing more: refused at once, not
+# waited for (the brick must not spin on bytes it will not take).
+half_header_closed() {
+	# shellcheck disable=SC2016 # $1 is the inner shell's
+	timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf MRTR >&3 &&
+		cat <&3 >/dev/null' _ "$(volume_port $V)"
+}
+tap_check "a plain client that sends half a header is closed at once" \
+	half_header_closed
+
 # A plain protocol/client: the volume's own client volfile with tls off.
 plain_client() {
 	sed 's/option tls on/option tls off/' "${MT_VOL_DIR[$V]}/$V.vol" \
