@@ -46,7 +46,9 @@ struct brick_opts {
 	const char *auth_reject;
 	char *volfile_dir;
 	char *dump_dir;
-	const char *handshake_timeout; /* seconds, as given */
+	const char *handshake_timeout;	   /* seconds, as given */
+	bool tls;			   /* --tls or --tls-dir */
+	char *tls_cert, *tls_key, *tls_ca; /* from --tls-dir, else NULL */
 };
 
 /* Startup state shared with the failure path. */
@@ -93,6 +95,11 @@ static void brick_usage(FILE *out)
 		"completed its\n"
 		"                       handshake within SEC seconds (default "
 		"30)\n"
+		"  --tls                TLS 1.3 only, client certificates "
+		"required (files:\n"
+		"                       /etc/mortar/tls/server.crt, "
+		"server.key, ca.crt)\n"
+		"  --tls-dir DIR        --tls with those files in DIR\n"
 		"  -h, --help           this text\n"
 		"\n"
 		"SIGTERM stops the brick cleanly; SIGUSR1 writes a state "
@@ -160,6 +167,8 @@ enum {
 	OPT_VOLFILE_DIR,
 	OPT_DUMP_DIR,
 	OPT_HANDSHAKE_TIMEOUT,
+	OPT_TLS,
+	OPT_TLS_DIR,
 };
 
 static const struct option brick_longopts[] = {
@@ -177,9 +186,28 @@ static const struct option brick_longopts[] = {
     {"volfile-dir", required_argument, NULL, OPT_VOLFILE_DIR},
     {"dump-dir", required_argument, NULL, OPT_DUMP_DIR},
     {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT},
+    {"tls", no_argument, NULL, OPT_TLS},
+    {"tls-dir", required_argument, NULL, OPT_TLS_DIR},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
+
+/* --tls-dir DIR: tls on, with DIR/server.crt, DIR/server.key, DIR/ca.crt
+ * (the names mortar-volgen --tls-dir writes). */
+static void brick_tls_dir(struct brick_opts *o, const char *dir)
+{
+	char *abs = brick_abspath(dir);
+
+	free(o->tls_cert);
+	free(o->tls_key);
+	free(o->tls_ca);
+	if (asprintf(&o->tls_cert, "%s/server.crt", abs) < 0 ||
+	    asprintf(&o->tls_key, "%s/server.key", abs) < 0 ||
+	    asprintf(&o->tls_ca, "%s/ca.crt", abs) < 0)
+		brick_fail("no memory");
+	free(abs);
+	o->tls = true;
+}
 
 /* A value that goes into a volfile line must stay one line. */
 static bool brick_value_ok(const char *v)
@@ -269,6 +297,12 @@ static void brick_parse_args(int argc, char **argv, struct brick_opts *o)
 			/* checked against the option's range at graph build */
 			o->handshake_timeout = optarg;
 			break;
+		case OPT_TLS:
+			o->tls = true;
+			break;
+		case OPT_TLS_DIR:
+			brick_tls_dir(o, optarg);
+			break;
 		case 'h':
 			brick_usage(stdout);
 			exit(0);
@@ -347,6 +381,10 @@ static char *brick_export_volfile(const struct brick_opts *o)
 	brick_opt_line(&text, "auth.allow", o->auth_allow);
 	brick_opt_line(&text, "auth.reject", o->auth_reject);
 	brick_opt_line(&text, "handshake-timeout", o->handshake_timeout);
+	brick_opt_line(&text, "tls", o->tls ? "on" : NULL);
+	brick_opt_line(&text, "tls-cert", o->tls_cert);
+	brick_opt_line(&text, "tls-key", o->tls_key);
+	brick_opt_line(&text, "tls-ca", o->tls_ca);
 	brick_opt_line(&text, "volfile-dir", o->volfile_dir);
 	brick_opt_line(&text, "port-file", o->port_file);
 	if (asprintf(&next, "%s    subvolumes %s\nend-volume\n", text, v) < 0)
@@ -416,6 +454,10 @@ static struct xl_volfile *brick_load_volfile(const struct brick_opts *o)
 		brick_volspec_set(v, "auth.allow", o->auth_allow);
 		brick_volspec_set(v, "auth.reject", o->auth_reject);
 		brick_volspec_set(v, "handshake-timeout", o->handshake_timeout);
+		brick_volspec_set(v, "tls", o->tls ? "on" : NULL);
+		brick_volspec_set(v, "tls-cert", o->tls_cert);
+		brick_volspec_set(v, "tls-key", o->tls_key);
+		brick_volspec_set(v, "tls-ca", o->tls_ca);
 		brick_volspec_set(v, "volfile-dir", o->volfile_dir);
 		brick_volspec_set(v, "port-file", o->port_file);
 	}
@@ -552,6 +594,9 @@ static void brick_opts_free(struct brick_opts *o)
 	free(o->log_file);
 	free(o->volfile_dir);
 	free(o->dump_dir);
+	free(o->tls_cert);
+	free(o->tls_key);
+	free(o->tls_ca);
 	brick_pid_path = NULL;
 }
 

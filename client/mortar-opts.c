@@ -57,8 +57,11 @@ void mortar_usage(const char *prog)
 	       "     fuse-threads=N parallel-dirops=on|off xlator-path=DIR\n"
 	       "     volfile-timeout=SEC "
 	       "backup-volfile-servers=HOST[:PORT][:HOST[:PORT]...]\n"
+	       "     tls tls-cert=FILE tls-key=FILE tls-ca=FILE  (TLS to the "
+	       "bricks and\n"
+	       "     the volfile server; defaults under %s)\n"
 	       "  -h, --help             this text\n",
-	       prog, prog, RPC_VOLFILE_TIMEOUT_SEC);
+	       prog, prog, RPC_VOLFILE_TIMEOUT_SEC, RPC_TLS_DIR);
 }
 
 bool mortar_opts_has(const char *list, const char *name)
@@ -200,6 +203,22 @@ static int mopt_backup_servers(struct mortar_opts *o, const char *v, char **err)
 	return ret;
 }
 
+/* tls-cert= and friends: an absolute path (the daemon changes to /),
+ * and TLS on. */
+static int mopt_tls_path(struct mortar_opts *o, const char *key, const char *v,
+			 char **dst, char **err)
+{
+	if (v[0] != '/')
+		return mopt_fail(err, "%s needs an absolute path, not '%s'",
+				 key, v);
+	free(*dst);
+	*dst = strdup(v);
+	if (!*dst)
+		return -ENOMEM;
+	o->tls = true;
+	return 0;
+}
+
 static int mopt_add_one(struct mortar_opts *o, const char *opt, char **err)
 {
 	const char *eq = strchr(opt, '=');
@@ -253,6 +272,22 @@ static int mopt_add_one(struct mortar_opts *o, const char *opt, char **err)
 		return mopt_volfile_timeout(o, v, err);
 	if (strncmp(opt, "backup-volfile-servers=", 23) == 0)
 		return mopt_backup_servers(o, v, err);
+	if (strcmp(opt, "tls") == 0 || strncmp(opt, "tls=", 4) == 0) {
+		if (eq && xl_parse_bool(v, &o->tls) < 0)
+			return mopt_fail(err,
+					 "bad value for tls: '%s' (on or "
+					 "off)",
+					 v);
+		if (!eq)
+			o->tls = true;
+		return 0;
+	}
+	if (strncmp(opt, "tls-cert=", 9) == 0)
+		return mopt_tls_path(o, "tls-cert", v, &o->tls_cert, err);
+	if (strncmp(opt, "tls-key=", 8) == 0)
+		return mopt_tls_path(o, "tls-key", v, &o->tls_key, err);
+	if (strncmp(opt, "tls-ca=", 7) == 0)
+		return mopt_tls_path(o, "tls-ca", v, &o->tls_ca, err);
 	if (strncmp(opt, "log-file=", 9) == 0) {
 		free(o->log_file);
 		o->log_file = strdup(v);
@@ -436,5 +471,8 @@ void mortar_opts_free(struct mortar_opts *o)
 	free(o->dump_dir);
 	free(o->xlator_path);
 	free(o->fuse_opts);
+	free(o->tls_cert);
+	free(o->tls_key);
+	free(o->tls_ca);
 	memset(o, 0, sizeof(*o));
 }

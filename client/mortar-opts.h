@@ -33,6 +33,12 @@ struct mortar_opts {
 	bool parallel_dirops; /* parallel-dirops=on|off, default on */
 	char *xlator_path;
 	char *fuse_opts; /* comma list passed to FUSE, NULL if none */
+	/* -o tls, or any of -o tls-cert=,tls-key=,tls-ca= (which imply it):
+	 * fetch the volfile over TLS, and turn tls on in every
+	 * protocol/client of the graph with the paths given (the others
+	 * keep the volfile's, or the defaults under RPC_TLS_DIR). */
+	bool tls;
+	char *tls_cert, *tls_key, *tls_ca; /* NULL: not given */
 	bool help;
 };
 

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "volfile-fetch.h"
 #include "mortar-opts.h"
+#include "mortar-tls.h"
 #include "statedump.h"
 
 #include <errno.h>
@@ -218,12 +219,18 @@ static int mt_fetch_volfile(const struct mortar_opts *o, struct xl_volfile **vf,
 			    char **err)
 {
 	const struct rpc_volfile_server *from;
+	struct rpc_tls *tls = NULL;
 	char *text = NULL, name[300];
 	size_t len = 0;
 	int served_by, ret;
 
-	ret = rpc_volfile_fetch_any(&o->servers, o->volume, o->volfile_timeout,
-				    &text, &len, &served_by, err);
+	ret = mortar_tls_for_fetch(o, &tls, err);
+	if (ret < 0)
+		return ret;
+	ret = rpc_volfile_fetch_any(&o->servers, o->volume, tls,
+				    o->volfile_timeout, &text, &len, &served_by,
+				    err);
+	rpc_tls_unref(tls);
 	if (ret < 0)
 		return ret;
 	if (*err)
@@ -253,6 +260,8 @@ static int mt_graph_setup(struct mortar *m)
 		ret = xl_volfile_read(o->volfile, &vf, &err);
 	else
 		ret = mt_fetch_volfile(o, &vf, &err);
+	if (ret == 0)
+		ret = mortar_tls_apply(o, vf);
 	if (ret == 0)
 		ret = xl_graph_build(vf, &m->graph, &err);
 	if (ret == 0) {

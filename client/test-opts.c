@@ -1,7 +1,8 @@
 /*
  * test-opts.c - unit tests of the mount program's command line parsing
  * (mortar-opts.c): sources of the volfile, -o splitting between Mortar
- * and FUSE, value checks and clear errors.
+ * and FUSE, value checks and clear errors; and the TLS options written
+ * into a graph's protocol/clients (mortar-tls.c).
  */
 #include "config.h"
 
@@ -18,6 +19,7 @@
 
 #include "log.h"
 #include "mortar-opts.h"
+#include "mortar-tls.h"
 
 static int parse_va(struct mortar_opts *o, char **err, int argc, va_list ap)
 {
@@ -254,6 +256,92 @@ static void test_errors(void **state)
 		     NULL);
 }
 
+/* -o tls alone, and the paths that imply it; relative paths refused;
+ * TLS options never reach FUSE. */
+static void test_tls_options(void **state)
+{
+	struct mortar_opts o;
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(parse(&o, &err, 4, "-f", "c", "/m"), 0);
+	assert_false(o.tls);
+	mortar_opts_free(&o);
+	assert_int_equal(parse(&o, &err, 6, "-f", "c", "-o", "tls,ro", "/m"),
+			 0);
+	assert_true(o.tls);
+	assert_null(o.tls_cert);
+	assert_string_equal(o.fuse_opts, "ro");
+	mortar_opts_free(&o);
+	assert_int_equal(parse(&o, &err, 6, "-f", "c", "-o",
+			       "tls-cert=/c/a.crt,tls-key=/c/a.key,"
+			       "tls-ca=/c/ca.crt",
+			       "/m"),
+			 0);
+	assert_true(o.tls);
+	assert_string_equal(o.tls_cert, "/c/a.crt");
+	assert_string_equal(o.tls_key, "/c/a.key");
+	assert_string_equal(o.tls_ca, "/c/ca.crt");
+	assert_null(o.fuse_opts);
+	mortar_opts_free(&o);
+	assert_int_equal(parse(&o, &err, 6, "-f", "c", "-o", "tls=off", "/m"),
+			 0);
+	assert_false(o.tls);
+	mortar_opts_free(&o);
+	expect_error("absolute path", 6, "-f", "c", "-o", "tls-cert=a.crt",
+		     "/m");
+	expect_error("bad value for tls", 6, "-f", "c", "-o", "tls=maybe",
+		     "/m");
+}
+
+/* The mount's TLS identity goes into every protocol/client, replacing
+ * the volfile's paths, and leaves other volumes alone. */
+static void test_tls_apply(void **state)
+{
+	static const char text[] = "volume c0\n"
+				   "    type protocol/client\n"
+				   "    option remote-host h\n"
+				   "    option tls-cert /old.crt\n"
+				   "end-volume\n"
+				   "volume c1\n"
+				   "    type protocol/client\n"
+				   "    option remote-host h\n"
+				   "end-volume\n"
+				   "volume top\n"
+				   "    type cluster/distribute\n"
+				   "    subvolumes c0 c1\n"
+				   "end-volume\n";
+	struct xl_volfile *vf = NULL;
+	struct mortar_opts o;
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(
+	    parse(&o, &err, 6, "-f", "c", "-o", "tls-cert=/n/c.crt", "/m"), 0);
+	assert_int_equal(
+	    xl_volfile_parse(text, sizeof(text) - 1, "t", &vf, &err), 0);
+	assert_int_equal(mortar_tls_apply(&o, vf), 0);
+	for (int i = 0; i < 2; i++) {
+		struct xl_volspec *v = &vf->volumes[i];
+		int tls = 0, cert = 0;
+
+		for (int k = 0; k < v->option_count; k++) {
+			if (strcmp(v->options[k].key, "tls") == 0 &&
+			    strcmp(v->options[k].value, "on") == 0)
+				tls++;
+			if (strcmp(v->options[k].key, "tls-cert") == 0 &&
+			    strcmp(v->options[k].value, "/n/c.crt") == 0)
+				cert++;
+			assert_string_not_equal(v->options[k].key, "tls-key");
+		}
+		assert_int_equal(tls, 1);
+		assert_int_equal(cert, 1);
+	}
+	assert_int_equal(vf->volumes[2].option_count, 0);
+	xl_volfile_free(vf);
+	mortar_opts_free(&o);
+}
+
 static void test_server_list_errors(void **state)
 {
 	(void)state;
@@ -290,6 +378,8 @@ int main(void)
 	    cmocka_unit_test(test_server_list),
 	    cmocka_unit_test(test_volfile_timeout),
 	    cmocka_unit_test(test_server_list_errors),
+	    cmocka_unit_test(test_tls_options),
+	    cmocka_unit_test(test_tls_apply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(build-essential autoconf automake libtool pkg-config
       libfuse3-dev fuse3 libxxhash-dev librdmacm-dev libibverbs-dev
-      libcmocka-dev attr util-linux iproute2 procps psmisc coreutils
+      libcmocka-dev libssl-dev openssl attr util-linux iproute2 procps psmisc coreutils
       python3 clang-14 libfuzzer-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -72,7 +72,7 @@ run_build() {
 	cd "$src"
 }
 
-run_build werror --enable-werror
+run_build werror --enable-werror --enable-tls=yes
 # The fuzzers, a bounded time each, on the decoders a brick and a client
 # run on bytes from the network and from volfiles (extras/fuzz/).
 echo "=== fuzz: ${MORTAR_FUZZ_SECONDS:-30} s per target"
@@ -92,7 +92,7 @@ echo "=== fuzz: took $(( $(date +%s) - t0 )) s"
 MORTAR_TEST_BIG_MB=256 MORTAR_TEST_DATACHECK_OPS=1500 MORTAR_TEST_FILES=800 \
 	MORTAR_TEST_DHT_FILES=4000 MORTAR_TEST_BIGDIR_ENTRIES=2000 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	run_build sanitizers --enable-werror --enable-sanitizers
+	run_build sanitizers --enable-werror --enable-tls=yes --enable-sanitizers
 
 echo "${total_pass} passed, ${total_fail} failed"
 [ "$total_fail" -eq 0 ] && [ "$status" -eq 0 ]

@@ -121,6 +121,7 @@ static void clnt_unref(void *obj)
 		close(clnt->timer_fd);
 	pthread_cond_destroy(&clnt->cb_idle);
 	pthread_mutex_destroy(&clnt->lock);
+	rpc_tls_unref(clnt->opts.tls);
 	free(clnt->host);
 	free(clnt);
 }
@@ -440,7 +441,8 @@ static int clnt_connect_locked(struct rpc_clnt *clnt)
 		i = clnt->next_addr++ % clnt->naddrs;
 		ret = clnt->tp->connect(
 		    clnt->loop, (const struct sockaddr *)&clnt->addrs[i],
-		    clnt->addr_lens[i], &clnt_tp_cbs, clnt, &clnt->conn);
+		    clnt->addr_lens[i], clnt->opts.tls, &clnt_tp_cbs, clnt,
+		    &clnt->conn);
 	} else {
 		ret = -EHOSTUNREACH; /* the name never resolved yet */
 	}
@@ -691,6 +693,8 @@ struct rpc_clnt *rpc_clnt_new(struct rpc_evloop *loop, const char *host,
 	if (opts)
 		clnt->opts = *opts;
 	clnt->opts.transport = NULL;
+	if (clnt->opts.tls)
+		rpc_tls_ref(clnt->opts.tls); /* dropped with the client */
 	clnt->tp = rpc_transport_find(opts ? opts->transport : NULL);
 	if (clnt->opts.ping_timeout_sec <= 0)
 		clnt->opts.ping_timeout_sec = 10;

@@ -108,6 +108,11 @@ void rpc_tconn_addrs(struct rpc_tconn *c, char *peer, char *peer_host,
 		memcpy(local_host, c->local_host, RPC_ADDR_LEN);
 }
 
+void rpc_tconn_peer_cn(struct rpc_tconn *c, char *cn)
+{
+	memcpy(cn, c->peer_cn, sizeof(c->peer_cn));
+}
+
 /* ---- the output queue ------------------------------------------------ */
 
 void rpc_tconn_out_done_locked(struct rpc_tconn *c, size_t n)

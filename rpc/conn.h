@@ -105,6 +105,8 @@ struct rpc_tconn {
 	char peer[RPC_ADDR_LEN];
 	char peer_host[RPC_ADDR_LEN];
 	char local_host[RPC_ADDR_LEN];
+	/* filled by a TLS transport before the first frame */
+	char peer_cn[RPC_TLS_CN_MAX + 1];
 };
 
 /* Allocate size bytes (a transport struct starting with struct rpc_tconn),

@@ -541,8 +541,9 @@ static int rdt_attach_channel(struct rpc_tconn *c)
 }
 
 static int rdt_connect_op(struct rpc_evloop *loop, const struct sockaddr *sa,
-			  socklen_t salen, const struct rpc_tp_cbs *cbs,
-			  void *ctx, struct rpc_tconn **out)
+			  socklen_t salen, struct rpc_tls *tls,
+			  const struct rpc_tp_cbs *cbs, void *ctx,
+			  struct rpc_tconn **out)
 {
 	struct rpc_tconn *c;
 	struct rdma_conn *r;
@@ -550,6 +551,8 @@ static int rdt_connect_op(struct rpc_evloop *loop, const struct sockaddr *sa,
 	int ret;
 
 	*out = NULL;
+	if (tls)
+		return -EPROTONOSUPPORT; /* TLS is tcp's */
 	ret = rdt_probe(&msg);
 	if (ret) {
 		xl_warn("rpc", "%s", msg ? msg : "rdma unavailable");
@@ -670,7 +673,7 @@ static const struct rpc_ev_ops rdt_l_ev_ops = {
 };
 
 static int rdt_listen(struct rpc_evloop *loop, const char *host, uint16_t port,
-		      rpc_tp_accept_fn accept, void *lctx,
+		      struct rpc_tls *tls, rpc_tp_accept_fn accept, void *lctx,
 		      struct rpc_tlistener **out, char **err)
 {
 	struct rpc_tlistener *l;
@@ -681,6 +684,11 @@ static int rdt_listen(struct rpc_evloop *loop, const char *host, uint16_t port,
 	int ret;
 
 	*out = NULL;
+	if (tls) {
+		if (err)
+			*err = strdup("TLS is for the tcp transport only");
+		return -EPROTONOSUPPORT;
+	}
 	ret = rdt_probe(err);
 	if (ret)
 		return ret;

@@ -81,6 +81,37 @@ int rpc_evloop_start(struct rpc_evloop *loop);
 void rpc_evloop_stop(struct rpc_evloop *loop); /* joins the threads */
 void rpc_evloop_free(struct rpc_evloop *loop);
 
+/* ---- TLS (tcp only) ------------------------------------------------ */
+
+/* Where the certificate options point when not set. */
+#define RPC_TLS_DIR "/etc/mortar/tls"
+/* Longest certificate common name kept for auth; a longer one (or one
+ * with a NUL inside) is kept as "", which no cn: entry matches. */
+#define RPC_TLS_CN_MAX 128
+
+/* This end's certificate (PEM, may carry its chain), its private key,
+ * and the CA certificates (PEM) the peer's certificate must chain to. */
+struct rpc_tls_files {
+	const char *cert;
+	const char *key;
+	const char *ca;
+};
+
+/* A TLS configuration (one OpenSSL context), shared by the connections
+ * made with it; refcounted.  TLS 1.3 only; the peer must present a
+ * certificate signed by ca, both ways (a server refuses a client without
+ * one).  The server's name is not checked against its certificate: the
+ * CA is the trust, and bricks are often named by address.  */
+struct rpc_tls;
+/* 0 with *out, or -errno with *err a malloc'd message naming the file
+ * and OpenSSL's reason (-EPROTONOSUPPORT: built without TLS). */
+int rpc_tls_new(const struct rpc_tls_files *files, bool server,
+		struct rpc_tls **out, char **err);
+struct rpc_tls *rpc_tls_ref(struct rpc_tls *tls);
+void rpc_tls_unref(struct rpc_tls *tls);
+/* Whether this build has TLS. */
+bool rpc_tls_built(void);
+
 /* ---- client -------------------------------------------------------- */
 
 struct rpc_clnt;
@@ -92,6 +123,11 @@ struct rpc_clnt_opts {
 	int reconnect_max_ms;	 /* backoff cap; default 5000 */
 	size_t max_queued_bytes; /* back-pressure threshold; default 64 MiB */
 	bool no_reconnect;	 /* one-shot tools (volfile fetch, tests) */
+	/* TLS over tcp, NULL for plain; the client takes its own ref.  A
+	 * failed TLS handshake is a failed connect (-EPROTO); a brick that
+	 * requires TLS answers a plain client's first call with
+	 * -EPROTONOSUPPORT. */
+	struct rpc_tls *tls;
 };
 
 struct rpc_clnt_cbs {
@@ -154,11 +190,14 @@ struct rpc_srv_cbs {
 };
 
 /* Listen on host:port ("0.0.0.0" / "::" / NULL for all).  port 0 picks a
- * free port; rpc_srv_port tells which. */
+ * free port; rpc_srv_port tells which.  tls (NULL for plain; the server
+ * takes its own ref): every connection does a TLS handshake first, within
+ * the handshake timeout, and frames flow only after it; a plain client is
+ * refused (its first call answered -EPROTONOSUPPORT, then closed). */
 struct rpc_srv *rpc_srv_new(struct rpc_evloop *loop, const char *host,
 			    uint16_t port, const char *transport,
-			    const struct rpc_srv_cbs *cbs, void *ctx,
-			    char **err);
+			    struct rpc_tls *tls, const struct rpc_srv_cbs *cbs,
+			    void *ctx, char **err);
 uint16_t rpc_srv_port(struct rpc_srv *srv);
 /* A connection that has not completed a handshake (a HANDSHAKE reply with
  * status 0) ms after it arrived is closed; 30000 unless set.  Applies to
@@ -190,6 +229,10 @@ const char *rpc_conn_peer_host(struct rpc_conn *conn);
 /* The local address the peer connected to, without port (the address a
  * generated client volfile should point at). */
 const char *rpc_conn_local_host(struct rpc_conn *conn);
+/* The common name of the client's verified TLS certificate, "" without
+ * TLS.  Valid from the first request on (the TLS handshake is done
+ * before any frame). */
+const char *rpc_conn_peer_cn(struct rpc_conn *conn);
 void rpc_conn_set_ctx(struct rpc_conn *conn, void *ctx);
 void *rpc_conn_get_ctx(struct rpc_conn *conn);
 

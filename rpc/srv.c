@@ -78,6 +78,10 @@ struct rpc_conn {
 	char peer[RPC_ADDR_LEN];
 	char peer_host[RPC_ADDR_LEN];
 	char local_host[RPC_ADDR_LEN];
+	/* the TLS peer's common name, copied from the transport at the
+	 * first frame (handler only until then; constant after) */
+	char peer_cn[RPC_TLS_CN_MAX + 1];
+	bool cn_known;
 };
 
 static void srv_unref(struct rpc_srv *srv)
@@ -140,6 +144,10 @@ static int srv_on_frame(void *ctx, struct rpc_tconn *c,
 			h->type == RPC_T_NOTICE ? "notice" : "reply",
 			conn->peer);
 		return -EBADMSG;
+	}
+	if (!conn->cn_known) {
+		rpc_tconn_peer_cn(c, conn->peer_cn);
+		conn->cn_known = true;
 	}
 	if (h->proc == RPC_PROC_PING) {
 		rpc_conn_reply(conn, h->xid, h->proc, NULL, 0, NULL);
@@ -321,8 +329,8 @@ static int srv_sweep_start(struct rpc_srv *srv)
 
 struct rpc_srv *rpc_srv_new(struct rpc_evloop *loop, const char *host,
 			    uint16_t port, const char *transport,
-			    const struct rpc_srv_cbs *cbs, void *ctx,
-			    char **err)
+			    struct rpc_tls *tls, const struct rpc_srv_cbs *cbs,
+			    void *ctx, char **err)
 {
 	struct rpc_srv *srv;
 	int ret;
@@ -356,8 +364,8 @@ struct rpc_srv *rpc_srv_new(struct rpc_evloop *loop, const char *host,
 		srv_unref(srv);
 		return NULL;
 	}
-	ret = srv->tp->listen(loop, host, port, srv_accept, srv, &srv->listener,
-			      err);
+	ret = srv->tp->listen(loop, host, port, tls, srv_accept, srv,
+			      &srv->listener, err);
 	if (ret) {
 		xl_err("rpc", "cannot listen on %s:%u: errno=%d",
 		       host ? host : "*", port, -ret);
@@ -556,6 +564,11 @@ const char *rpc_conn_peer(struct rpc_conn *conn)
 const char *rpc_conn_peer_host(struct rpc_conn *conn)
 {
 	return conn->peer_host;
+}
+
+const char *rpc_conn_peer_cn(struct rpc_conn *conn)
+{
+	return conn->peer_cn;
 }
 
 const char *rpc_conn_local_host(struct rpc_conn *conn)

@@ -99,11 +99,25 @@ static void stream_copy_rx(struct rpc_stream *s, void *dst, size_t want)
 	s->got += n;
 }
 
+/* A TLS handshake record (type 22, version 3.x) where a frame header
+ * should be: a TLS peer on a plain connection. */
+static bool stream_looks_like_tls(const uint8_t *hdr)
+{
+	return hdr[0] == 0x16 && hdr[1] == 0x03 && hdr[2] <= 0x04;
+}
+
 /* Header complete: validate it and set up the body. */
 static int stream_start_frame(struct rpc_tconn *c, struct rpc_stream *s)
 {
 	if (rpc_frame_parse(s->hdr, &s->h)) {
-		xl_warn("rpc", "bad frame header from %s: closing", c->peer);
+		if (stream_looks_like_tls(s->hdr))
+			xl_warn("rpc",
+				"TLS client %s refused: this end does not use "
+				"TLS (option tls off): closing",
+				c->peer);
+		else
+			xl_warn("rpc", "bad frame header from %s: closing",
+				c->peer);
 		return -EBADMSG;
 	}
 	s->body = malloc(s->h.body_len ? s->h.body_len : 1);

@@ -5,12 +5,22 @@
  * given sendmsg and read on the socket.  What is TCP's own: connect and
  * accept, keepalive and TCP_NODELAY, shutdown on close, the epoll mask,
  * the addresses.
+ *
+ * TLS: a connection made with a TLS configuration runs a TLS session
+ * (tls.h) on its socket and gives the stream its TLS byte ops instead of
+ * sendmsg and read.  The TLS handshake comes first, on the handler: an
+ * outgoing connection stays connecting until it is done (so the
+ * client's connect timeout bounds it and on_connected means "verified
+ * peer"); an accepted one is open from the start, as a plain one, but
+ * reads no frame and writes nothing before it is done (the server's
+ * handshake deadline bounds it).
  */
 #include "config.h"
 
 #include "evloop.h"
 #include "log.h"
 #include "stream.h"
+#include "tls.h"
 #include "transport.h"
 
 #include <arpa/inet.h>
@@ -31,6 +41,10 @@ struct tcp_conn {
 	struct rpc_tconn c; /* first: the core's part */
 	int fd;
 	struct rpc_stream stream; /* reader: handler only */
+	struct rpc_tls_conn *tls; /* NULL for plain TCP */
+	bool tls_hs;		  /* c->lock (written by the handler): the TLS
+				   * handshake is in progress */
+	uint32_t tls_hs_events;	  /* c->lock: what the handshake waits for */
 };
 
 struct rpc_tlistener {
@@ -43,6 +57,7 @@ struct rpc_tlistener {
 	bool closed;	      /* lock */
 	rpc_tp_accept_fn accept;
 	void *lctx;
+	struct rpc_tls *tls; /* NULL, or one reference */
 };
 
 static struct tcp_conn *tcp_of(struct rpc_tconn *c)
@@ -125,6 +140,22 @@ static const struct rpc_stream_io tcp_stream_io = {
     .recv_bytes = tcp_recv_bytes,
 };
 
+static ssize_t tcp_tls_send_bytes(struct rpc_tconn *c, const struct iovec *iov,
+				  int iovcnt)
+{
+	return rpc_tls_conn_send(tcp_of(c)->tls, iov, iovcnt);
+}
+
+static ssize_t tcp_tls_recv_bytes(struct rpc_tconn *c, void *buf, size_t len)
+{
+	return rpc_tls_conn_recv(tcp_of(c)->tls, buf, len);
+}
+
+static const struct rpc_stream_io tcp_tls_stream_io = {
+    .send_bytes = tcp_tls_send_bytes,
+    .recv_bytes = tcp_tls_recv_bytes,
+};
+
 static int tcp_flush_locked(struct rpc_tconn *c)
 {
 	return rpc_stream_flush_locked(c, &tcp_of(c)->stream);
@@ -132,7 +163,16 @@ static int tcp_flush_locked(struct rpc_tconn *c)
 
 static void tcp_rearm_locked(struct rpc_tconn *c)
 {
-	rpc_ev_rearm(c->loop, c->src, tcp_of(c)->fd, rpc_stream_mask_locked(c));
+	struct tcp_conn *t = tcp_of(c);
+	uint32_t mask;
+
+	if (t->tls_hs)
+		mask = t->tls_hs_events | EPOLLRDHUP;
+	else if (t->tls)
+		mask = rpc_stream_mask_locked(c) | rpc_tls_conn_events(t->tls);
+	else
+		mask = rpc_stream_mask_locked(c);
+	rpc_ev_rearm(c->loop, c->src, t->fd, mask);
 }
 
 /* A non-blocking connect finished (writable) or failed. */
@@ -148,15 +188,58 @@ static int tcp_connected(struct rpc_tconn *c, uint32_t ev)
 	if (err)
 		return -err;
 	tcp_fill_addrs(c);
+	if (tcp_of(c)->tls) {
+		/* connected once the TLS handshake is done */
+		pthread_mutex_lock(&c->lock);
+		tcp_of(c)->tls_hs = true;
+		pthread_mutex_unlock(&c->lock);
+		return 0;
+	}
 	rpc_tconn_connected(c);
 	return 0;
 }
 
+/* One step of the TLS handshake.  1 done, 0 waiting, -errno failed. */
+static int tcp_tls_step(struct rpc_tconn *c)
+{
+	struct tcp_conn *t = tcp_of(c);
+	uint32_t want = 0;
+	int ret = rpc_tls_conn_handshake(t->tls, c->peer, &want);
+
+	if (ret < 0)
+		return ret;
+	if (ret == 1)
+		rpc_tls_conn_peer_cn(t->tls, c->peer_cn);
+	pthread_mutex_lock(&c->lock);
+	t->tls_hs_events = want;
+	t->tls_hs = ret == 0;
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
 static int tcp_process(struct rpc_tconn *c, uint32_t ev)
 {
-	if (c->state == RPC_TC_CONNECTING)
-		return tcp_connected(c, ev);
-	return rpc_stream_process(c, &tcp_of(c)->stream, ev);
+	struct tcp_conn *t = tcp_of(c);
+	int ret;
+
+	if (c->state == RPC_TC_CONNECTING && !t->tls_hs) {
+		ret = tcp_connected(c, ev);
+		if (ret || !t->tls_hs)
+			return ret;
+	}
+	if (t->tls_hs) {
+		ret = tcp_tls_step(c);
+		if (ret <= 0)
+			return ret;
+		if (c->state == RPC_TC_CONNECTING)
+			rpc_tconn_connected(c);
+		/* what came with the handshake's end, what waits to go */
+		ev |= EPOLLIN | EPOLLOUT;
+	} else if (t->tls && (ev & rpc_tls_conn_events(t->tls))) {
+		/* a read waited to write, or a write to read: redo both */
+		ev |= EPOLLIN | EPOLLOUT;
+	}
+	return rpc_stream_process(c, &t->stream, ev);
 }
 
 /* Wakes a peer blocked on us and makes our own reads end. */
@@ -175,6 +258,7 @@ static void tcp_destroy(struct rpc_tconn *c)
 	struct tcp_conn *t = tcp_of(c);
 
 	rpc_stream_fini(&t->stream);
+	rpc_tls_conn_free(t->tls); /* before the fd it uses is closed */
 	if (t->fd >= 0)
 		close(t->fd);
 }
@@ -189,20 +273,32 @@ static const struct rpc_tconn_io tcp_io = {
     .destroy = tcp_destroy,
 };
 
-/* A connection on fd, which it owns from here on (closed on failure). */
+/* A connection on fd, which it owns from here on (closed on failure);
+ * over TLS when tls is set (an accepted one, state open, is the TLS
+ * server). */
 static struct rpc_tconn *tcp_new(struct rpc_evloop *loop, int fd,
-				 enum rpc_tconn_state state)
+				 enum rpc_tconn_state state,
+				 struct rpc_tls *tls)
 {
 	struct rpc_tconn *c =
 	    rpc_tconn_new(sizeof(struct tcp_conn), &tcp_io, loop, state);
+	struct tcp_conn *t = tcp_of(c);
 	int one = 1;
 
 	if (!c) {
 		close(fd);
 		return NULL;
 	}
-	tcp_of(c)->fd = fd;
-	if (rpc_stream_init(&tcp_of(c)->stream, &tcp_stream_io)) {
+	t->fd = fd;
+	if (tls) {
+		t->tls = rpc_tls_conn_new(tls, fd, state == RPC_TC_OPEN);
+		/* an accepted one starts with the handshake, waiting to read */
+		t->tls_hs = t->tls && state == RPC_TC_OPEN;
+		t->tls_hs_events = EPOLLIN;
+	}
+	if ((tls && !t->tls) ||
+	    rpc_stream_init(&t->stream,
+			    tls ? &tcp_tls_stream_io : &tcp_stream_io)) {
 		rpc_tconn_unref(c);
 		return NULL;
 	}
@@ -212,7 +308,8 @@ static struct rpc_tconn *tcp_new(struct rpc_evloop *loop, int fd,
 }
 
 static int tcp_connect(struct rpc_evloop *loop, const struct sockaddr *sa,
-		       socklen_t salen, const struct rpc_tp_cbs *cbs, void *ctx,
+		       socklen_t salen, struct rpc_tls *tls,
+		       const struct rpc_tp_cbs *cbs, void *ctx,
 		       struct rpc_tconn **out)
 {
 	struct rpc_tconn *c;
@@ -228,7 +325,7 @@ static int tcp_connect(struct rpc_evloop *loop, const struct sockaddr *sa,
 		close(fd);
 		return ret;
 	}
-	c = tcp_new(loop, fd, RPC_TC_CONNECTING);
+	c = tcp_new(loop, fd, RPC_TC_CONNECTING, tls);
 	if (!c)
 		return -ENOMEM;
 	c->cbs = cbs;
@@ -263,13 +360,14 @@ static void tcp_l_unref(void *obj)
 		return;
 	if (l->fd >= 0)
 		close(l->fd);
+	rpc_tls_unref(l->tls);
 	pthread_mutex_destroy(&l->lock);
 	free(l);
 }
 
 static void tcp_accept_one(struct rpc_tlistener *l, int fd)
 {
-	struct rpc_tconn *c = tcp_new(l->loop, fd, RPC_TC_OPEN);
+	struct rpc_tconn *c = tcp_new(l->loop, fd, RPC_TC_OPEN, l->tls);
 	const struct rpc_tp_cbs *cbs = NULL;
 	void *ctx;
 
@@ -373,7 +471,7 @@ static int tcp_bind(const char *host, uint16_t port, char **err)
 }
 
 static int tcp_listen(struct rpc_evloop *loop, const char *host, uint16_t port,
-		      rpc_tp_accept_fn accept, void *lctx,
+		      struct rpc_tls *tls, rpc_tp_accept_fn accept, void *lctx,
 		      struct rpc_tlistener **out, char **err)
 {
 	struct rpc_tlistener *l;
@@ -395,6 +493,7 @@ static int tcp_listen(struct rpc_evloop *loop, const char *host, uint16_t port,
 	l->fd = fd;
 	l->accept = accept;
 	l->lctx = lctx;
+	l->tls = tls ? rpc_tls_ref(tls) : NULL;
 	pthread_mutex_init(&l->lock, NULL);
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 		l->port = ntohs(ss.ss_family == AF_INET6

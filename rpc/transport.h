@@ -53,15 +53,20 @@ typedef void *(*rpc_tp_accept_fn)(void *lctx, struct rpc_tconn *c,
 
 struct rpc_transport_ops {
 	const char *name;
+	/* tls: NULL for plain, else every accepted connection does a TLS
+	 * handshake before its first frame (the listener takes a ref).  A
+	 * transport without TLS fails with -EPROTONOSUPPORT. */
 	int (*listen)(struct rpc_evloop *loop, const char *host, uint16_t port,
-		      rpc_tp_accept_fn accept, void *lctx,
+		      struct rpc_tls *tls, rpc_tp_accept_fn accept, void *lctx,
 		      struct rpc_tlistener **out, char **err);
 	uint16_t (*listener_port)(struct rpc_tlistener *l);
 	/* No accept callback runs once this returns. */
 	void (*listener_close)(struct rpc_tlistener *l);
-	/* Asynchronous: on_connected or on_closed follows. */
+	/* Asynchronous: on_connected (after the TLS handshake, with tls)
+	 * or on_closed follows. */
 	int (*connect)(struct rpc_evloop *loop, const struct sockaddr *sa,
-		       socklen_t salen, const struct rpc_tp_cbs *cbs, void *ctx,
+		       socklen_t salen, struct rpc_tls *tls,
+		       const struct rpc_tp_cbs *cbs, void *ctx,
 		       struct rpc_tconn **out);
 	/* Stop reading c while *count (kept by the owner) is at least max;
 	 * set once, before the first frame; count must live as long as c.
@@ -96,6 +101,9 @@ void rpc_tconn_unref(struct rpc_tconn *c);
 /* "host:port", host of the peer, local host; "" when unknown. */
 void rpc_tconn_addrs(struct rpc_tconn *c, char *peer, char *peer_host,
 		     char *local_host);
+/* The peer certificate's common name (RPC_TLS_CN_MAX + 1 bytes), "" when
+ * not TLS.  Set before the first frame is delivered. */
+void rpc_tconn_peer_cn(struct rpc_tconn *c, char *cn);
 /* The owner lowered the count given to rx_limit: resume reading if it had
  * stopped for it (nothing to do when no limit was set).  Any thread, no
  * lock of the owner held (it may run c's handler). */

@@ -155,11 +155,13 @@ static int fetch_run(struct fetch *f, struct rpc_clnt *clnt, const char *volume,
 
 /* Ask one server.  0 with *text and *len set, or -errno. */
 static int fetch_one(const char *host, uint16_t port, const char *volume,
-		     int timeout_sec, char **text, size_t *len)
+		     struct rpc_tls *tls, int timeout_sec, char **text,
+		     size_t *len)
 {
 	struct rpc_clnt_opts opts = {.transport = "tcp",
 				     .ping_timeout_sec = timeout_sec,
-				     .no_reconnect = true};
+				     .no_reconnect = true,
+				     .tls = tls};
 	struct rpc_clnt_cbs cbs = {.on_connect = fetch_on_connect,
 				   .on_disconnect = fetch_on_disconnect};
 	struct rpc_evloop *loop = NULL;
@@ -349,7 +351,8 @@ void rpc_volfile_servers_free(struct rpc_volfile_servers *list)
 /* One failed attempt, as the user reads it: "HOST:PORT: why (errno
  * text)". */
 static void fetch_note_failure(FILE *note, const struct rpc_volfile_server *s,
-			       const char *volume, int ret, int timeout_sec)
+			       const char *volume, bool tls, int ret,
+			       int timeout_sec)
 {
 	bool v6 = strchr(s->host, ':') != NULL;
 
@@ -364,13 +367,25 @@ static void fetch_note_failure(FILE *note, const struct rpc_volfile_server *s,
 	else if (ret == -EACCES)
 		fprintf(note, "refused to serve volume '%s' (%s)", volume,
 			strerror(-ret));
+	else if (ret == -EPROTONOSUPPORT)
+		fprintf(note, "the server requires TLS (mount with -o tls)");
+	else if (ret == -EPROTO && tls)
+		fprintf(note, "TLS handshake failed (certificates; the log "
+			      "says why)");
+	else if (ret == -ENOTCONN && tls)
+		fprintf(note, "closed the TLS connection (was this client's "
+			      "certificate refused? the log says why)");
+	else if (ret == -ECONNRESET && tls)
+		fprintf(note, "closed the connection during the TLS handshake "
+			      "(a server without TLS?)");
 	else
 		fprintf(note, "%s", strerror(-ret));
 }
 
 int rpc_volfile_fetch_any(const struct rpc_volfile_servers *list,
-			  const char *volume, int timeout_sec, char **text,
-			  size_t *len, int *served_by, char **err)
+			  const char *volume, struct rpc_tls *tls,
+			  int timeout_sec, char **text, size_t *len,
+			  int *served_by, char **err)
 {
 	char *failures = NULL;
 	size_t failures_len = 0;
@@ -385,14 +400,14 @@ int rpc_volfile_fetch_any(const struct rpc_volfile_servers *list,
 		return -ENOMEM;
 	for (int i = 0; i < list->count; i++) {
 		ret = fetch_one(list->servers[i].host, list->servers[i].port,
-				volume, timeout_sec, text, len);
+				volume, tls, timeout_sec, text, len);
 		if (ret == 0) {
 			*served_by = i;
 			break;
 		}
 		fprintf(note, "%s", i ? "; " : "");
-		fetch_note_failure(note, &list->servers[i], volume, ret,
-				   timeout_sec);
+		fetch_note_failure(note, &list->servers[i], volume, tls != NULL,
+				   ret, timeout_sec);
 	}
 	fclose(note);
 	if (ret == 0 && failures_len > 0)

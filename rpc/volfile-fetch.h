@@ -49,16 +49,19 @@ void rpc_volfile_servers_free(struct rpc_volfile_servers *list);
 
 /*
  * Ask the servers of list in order, each for at most timeout_sec, until
- * one answers with the volfile.  On 0: *text is the NUL-terminated
- * volfile (malloc'd, *len bytes), *served_by the index of the server that
- * answered, and *err NULL or a malloc'd note of the servers that failed
- * before it (for the caller to log as a warning).  When all fail: the last
- * server's -errno (-ENOENT: it does not know the volume, -ETIMEDOUT: no answer
- * in time, or the connection's error), and *err a malloc'd message naming every
- * server tried and why it failed.
+ * one answers with the volfile; over TLS when tls is set (a server whose
+ * protocol/server has tls on answers nothing else).  On 0: *text is the
+ * NUL-terminated volfile (malloc'd, *len bytes), *served_by the index of the
+ * server that answered, and *err NULL or a malloc'd note of the servers that
+ * failed before it (for the caller to log as a warning).  When all fail: the
+ * last server's -errno (-ENOENT: it does not know the volume, -ETIMEDOUT: no
+ * answer in time, or the connection's error), and *err a malloc'd message
+ * naming every server tried and why it failed.
  */
+struct rpc_tls;
 int rpc_volfile_fetch_any(const struct rpc_volfile_servers *list,
-			  const char *volume, int timeout_sec, char **text,
-			  size_t *len, int *served_by, char **err);
+			  const char *volume, struct rpc_tls *tls,
+			  int timeout_sec, char **text, size_t *len,
+			  int *served_by, char **err);
 
 #endif

@@ -118,12 +118,15 @@ static int opt_parse_percent(const char *s, int64_t *out)
 }
 
 /* One address pattern: an IPv4/IPv6 literal, or IPv4 with '*' octets, or
- * '*' alone. */
+ * '*' alone; or "cn:" and a certificate name (glob allowed) of at most
+ * 128 bytes, which protocol/server matches against TLS clients. */
 static bool opt_addr_pattern_ok(const char *p, size_t len)
 {
 	char buf[64];
 	unsigned char tmp[16];
 
+	if (len > 3 && len <= 3 + 128 && strncasecmp(p, "cn:", 3) == 0)
+		return true;
 	if (len == 0 || len >= sizeof(buf))
 		return false;
 	memcpy(buf, p, len);
@@ -221,7 +224,7 @@ int xl_option_validate(const struct xl_option_desc *od, const char *value,
 			size_t len = strcspn(p, ", ");
 			if (len && !opt_addr_pattern_ok(p, len)) {
 				*err = opt_errf("option '%s': '%.*s' is not an "
-						"address or pattern",
+						"address, pattern or cn:NAME",
 						od->key, (int)len, p);
 				return -EINVAL;
 			}

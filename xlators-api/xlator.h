@@ -34,8 +34,8 @@ enum xl_opt_type {
 	XL_OPT_ENUM,	 /* one of choices[] */
 	XL_OPT_PATH,	 /* absolute path */
 	XL_OPT_TIME,	 /* seconds, integer, within min..max */
-	XL_OPT_ADDRLIST, /* comma list of IPv4/IPv6 addresses or patterns with *
-			  */
+	XL_OPT_ADDRLIST, /* comma list of IPv4/IPv6 addresses or patterns with
+			  * *, or cn:NAME (a TLS certificate's name) */
 	XL_OPT_PERCENT,	 /* 0..100 with optional '%' */
 };
 

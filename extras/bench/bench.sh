@@ -40,6 +40,7 @@ LOG_LEVEL=warning
 VOL_TYPE=
 NBRICKS=1
 REPLICA=
+TLS=0
 VOLGEN_OPTS=()
 GL_SET_ARGS=()
 MORTAR_OPTS=
@@ -84,6 +85,10 @@ usage: bench.sh [options]
   --gluster-set K=V  gluster volume set K V before the start; repeatable
   --mortar-opt O  one more -o option for the mortar client (e.g.
                   parallel-dirops=off); repeatable
+  --tls           mortar over TLS: certificates made with openssl in the
+                  work dir, the volume made with mortar-volgen --tls-dir
+                  (without --volume-type: distribute over 1 brick; run
+                  that without --tls for the plain figures)
   --install       apt-get install glusterfs-server and fio if missing
 EOF
 }
@@ -112,11 +117,14 @@ while [ $# -gt 0 ]; do
 	--volgen-opt) VOLGEN_OPTS+=("$2"); shift 2 ;;
 	--gluster-set) GL_SET_ARGS+=("$2"); shift 2 ;;
 	--mortar-opt) MORTAR_OPTS="$MORTAR_OPTS,$2"; shift 2 ;;
+	--tls) TLS=1; shift ;;
 	--install) INSTALL=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "bench.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
 	esac
 done
+# TLS needs a volfile with tls options: a volume, one brick unless asked.
+[ "$TLS" = 0 ] || [ -n "$VOL_TYPE" ] || VOL_TYPE=distribute
 if [ "${CI:-}" = true ] && [ "$SIZE_MB" -gt 32 ]; then
 	SIZE_MB=32 FILES=500 TREE=5 FIO_MB=16 FIO_RUNTIME=2
 fi

@@ -112,6 +112,12 @@ mortar_setup_volume() {
 	local i pid vols=$WORK/vols
 	local -a bricks=()
 	mkdir -p "$WORK/mnt" "$vols"
+	if [ "$TLS" = 1 ]; then
+		bench_tls_certs "$WORK/tls" ||
+			{ log "cannot make TLS certificates (see $WORK/tls/openssl.log)"; return 1; }
+		VOLGEN_OPTS+=(--tls-dir "$WORK/tls")
+		MORTAR_OPTS="$MORTAR_OPTS,tls-cert=$WORK/tls/client.crt,tls-key=$WORK/tls/client.key,tls-ca=$WORK/tls/ca.crt"
+	fi
 	MOUNTS+=("$WORK/mnt")
 	for ((i = 0; i < NBRICKS; i++)); do
 		mkdir -p "$WORK/brick$i"
@@ -135,6 +141,24 @@ mortar_setup_volume() {
 	BRICK_PORT=$(cat "$WORK/brick0.port")
 	mortar_mount || return 1
 	DIRS[mortar]=$WORK/mnt
+}
+# bench_tls_certs DIR: a throwaway CA, DIR/server.{crt,key} and
+# DIR/client.{crt,key} it signed (EC P-256), DIR/ca.crt: the names
+# mortar-volgen --tls-dir expects.
+bench_tls_certs() {
+	local d=$1 who
+	mkdir -p "$d" || return 1
+	openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+		-nodes -keyout "$d/ca.key" -subj "/CN=bench CA" -days 2 \
+		-out "$d/ca.crt" 2>>"$d/openssl.log" || return 1
+	for who in server client; do
+		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+			-nodes -keyout "$d/$who.key" -subj "/CN=bench-$who" \
+			-out "$d/$who.csr" 2>>"$d/openssl.log" &&
+			openssl x509 -req -in "$d/$who.csr" -CA "$d/ca.crt" \
+				-CAkey "$d/ca.key" -CAcreateserial -days 2 \
+				-out "$d/$who.crt" 2>>"$d/openssl.log" || return 1
+	done
 }
 MORTAR_PID=
 mortar_mount() {

@@ -40,6 +40,7 @@ report() {
 	printf '%s MiB sequential, %s writers x %s MiB, %s files, tree %s^3, fio %s MiB x %s s;\n' \
 		"$SIZE_MB" "$WRITERS" "$each" "$FILES" "$TREE" "$FIO_MB" "$FIO_RUNTIME"
 	[ -z "$MORTAR_OPTS" ] || printf 'mortar mounted with -o %s;\n' "${MORTAR_OPTS#,}"
+	[ "$TLS" = 0 ] || printf 'mortar over TLS 1.3 (mortar-volgen --tls-dir);\n'
 	printf '%s; higher is better everywhere.\n\n' "$how"
 	printf '%-22s' metric
 	for kind in "${cols[@]}"; do printf ' | %11s' "$kind"; done

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void vg_usage(FILE *out)
 {
@@ -42,6 +43,16 @@ static void vg_usage(FILE *out)
 		"  --scheduler S        unify types: rr (default), random, "
 		"alu, nufa\n"
 		"  --transport T        tcp (default) or rdma\n"
+		"  --tls                TLS 1.3 between clients and bricks "
+		"(tcp): tls on in\n"
+		"                       every protocol/server and "
+		"protocol/client; files from\n"
+		"                       /etc/mortar/tls/ (server.crt, "
+		"server.key, client.crt,\n"
+		"                       client.key, ca.crt) unless "
+		"--tls-dir\n"
+		"  --tls-dir DIR        --tls with the files in DIR "
+		"(same names)\n"
 		"  --out DIR            where to write the volfiles "
 		"(default: .)\n"
 		"  --volfile-dir DIR    where the bricks find them "
@@ -74,6 +85,8 @@ enum {
 	OPT_REPLICA = 256,
 	OPT_SCHEDULER,
 	OPT_TRANSPORT,
+	OPT_TLS,
+	OPT_TLS_DIR,
 	OPT_OUT,
 	OPT_VOLFILE_DIR,
 	OPT_OPTION,
@@ -89,6 +102,8 @@ static const struct option vg_longopts[] = {
     {"arbiter", required_argument, NULL, OPT_ARBITER},
     {"scheduler", required_argument, NULL, OPT_SCHEDULER},
     {"transport", required_argument, NULL, OPT_TRANSPORT},
+    {"tls", no_argument, NULL, OPT_TLS},
+    {"tls-dir", required_argument, NULL, OPT_TLS_DIR},
     {"out", required_argument, NULL, OPT_OUT},
     {"volfile-dir", required_argument, NULL, OPT_VOLFILE_DIR},
     {"option", required_argument, NULL, OPT_OPTION},
@@ -134,6 +149,18 @@ static void vg_parse_args(int argc, char **argv, struct vg *vg, bool *quiet)
 				vg_fail("bad --transport '%s' (tcp, rdma)",
 					optarg);
 			vg->transport = optarg;
+			break;
+		case OPT_TLS:
+			vg->tls = true;
+			break;
+		case OPT_TLS_DIR:
+			free(vg->tls_dir);
+			vg->tls_dir = vg_normalize_dir(optarg);
+			if (!vg->tls_dir)
+				vg_fail("bad --tls-dir '%s' (an absolute path "
+					"without spaces or '#')",
+					optarg);
+			vg->tls = true;
 			break;
 		case OPT_OUT:
 			vg->out_dir = optarg;
@@ -184,6 +211,8 @@ static void vg_parse_args(int argc, char **argv, struct vg *vg, bool *quiet)
 	vg->bricks = vg_alloc((size_t)vg->nbricks * sizeof(*vg->bricks));
 	for (int i = 0; i < vg->nbricks; i++)
 		vg_parse_brick(argv[optind + i], &vg->bricks[i]);
+	if (vg->tls && strcmp(vg->transport, "tcp") != 0)
+		vg_fail("--tls needs --transport tcp");
 	if (vfdir) {
 		vg->volfile_dir = vg_normalize_dir(vfdir);
 		if (!vg->volfile_dir)
@@ -204,9 +233,11 @@ int main(int argc, char **argv)
 	vg_assign_ports(&vg);
 	vg_generate(&vg);
 	if (!quiet) {
-		printf("volume %s: %s, %d brick%s, replica %d, transport %s\n",
+		printf("volume %s: %s, %d brick%s, replica %d, transport "
+		       "%s%s\n",
 		       vg.name, vg_type_names[vg.type], vg.nbricks,
-		       vg.nbricks == 1 ? "" : "s", vg.replica, vg.transport);
+		       vg.nbricks == 1 ? "" : "s", vg.replica, vg.transport,
+		       vg.tls ? " with TLS" : "");
 		printf("  client volfile: %s/%s\n", vg.volfile_dir,
 		       vg.files[0].filename);
 		for (int i = 0; i < vg.nbricks; i++)

@@ -92,8 +92,10 @@ static int tool_read_volfile(const struct rpc_volfile_servers *servers,
 		*err = strdup("give a volfile, or a server and a volume");
 		return -EINVAL;
 	}
-	ret = rpc_volfile_fetch_any(servers, volume, RPC_VOLFILE_TIMEOUT_SEC,
-				    &text, &len, &served_by, &skipped);
+	/* Plain only: a TLS volume's tools take its volfile (-f). */
+	ret = rpc_volfile_fetch_any(servers, volume, NULL,
+				    RPC_VOLFILE_TIMEOUT_SEC, &text, &len,
+				    &served_by, &skipped);
 	if (ret < 0) {
 		*err = skipped;
 		return ret;

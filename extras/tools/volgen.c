@@ -475,6 +475,30 @@ static bool vg_brick_is_arbiter(const struct vg *vg, int i)
 	return vg->arbiter && i % vg->replica == vg->replica - 1;
 }
 
+/* --tls: tls on, and with --tls-dir the files DIR/<who>.crt,
+ * DIR/<who>.key and DIR/ca.crt (without it the translators' defaults,
+ * the same names under /etc/mortar/tls). */
+static void vg_set_tls(const struct vg *vg, struct vg_volume *v,
+		       const char *who)
+{
+	char *path;
+
+	if (!vg->tls)
+		return;
+	vg_set(v, "tls", "on");
+	if (!vg->tls_dir)
+		return;
+	path = vg_printf("%s/%s.crt", vg->tls_dir, who);
+	vg_set(v, "tls-cert", path);
+	free(path);
+	path = vg_printf("%s/%s.key", vg->tls_dir, who);
+	vg_set(v, "tls-key", path);
+	free(path);
+	path = vg_printf("%s/ca.crt", vg->tls_dir);
+	vg_set(v, "tls-ca", path);
+	free(path);
+}
+
 static void vg_build_brick_file(struct vg *vg, int i, struct vg_file *f)
 {
 	const struct vg_brick *b = &vg->bricks[i];
@@ -515,6 +539,7 @@ static void vg_build_brick_file(struct vg *vg, int i, struct vg_file *f)
 	vg_set(v, "listen-port", port);
 	vg_set(v, "transport-type", vg->transport);
 	vg_set(v, "volfile-dir", vg->volfile_dir);
+	vg_set_tls(vg, v, "server");
 	vg_add_subvol(v, f->vols[f->nvols - 2].name);
 }
 
@@ -545,6 +570,7 @@ static void vg_build_client_file(struct vg *vg, struct vg_file *f)
 		vg_set(v, "remote-subvolume", remote);
 		free(remote);
 		vg_set(v, "transport-type", vg->transport);
+		vg_set_tls(vg, v, "client");
 	}
 	if (vg->replica > 1) {
 		for (int j = 0; j < nsets; j++) {
@@ -851,6 +877,7 @@ void vg_free(struct vg *vg)
 	free(vg->bricks);
 	free(vg->passopts);
 	free(vg->volfile_dir);
+	free(vg->tls_dir);
 }
 
 void vg_generate(struct vg *vg)

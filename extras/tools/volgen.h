@@ -83,6 +83,9 @@ struct vg {
 	int arbiter; /* 0 or 1: the last brick of each set is an arbiter */
 	const char *scheduler;
 	const char *transport;
+	bool tls;      /* --tls: tls on in every protocol/server and client */
+	char *tls_dir; /* --tls-dir: absolute; the files' folder, or NULL
+			* for the options' defaults; owned */
 	const char *out_dir;
 	char *volfile_dir; /* absolute: what the servers serve; owned */
 	bool force;

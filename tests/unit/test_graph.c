@@ -72,6 +72,11 @@ static void test_build_errors(void **state)
 	build_bad("volume a\ntype test/leaf\noption allow 10.0.0.300\n"
 		  "end-volume\n",
 		  "option 'allow': '10.0.0.300' is not an address");
+	/* "cn:" needs a name after it */
+	build_bad(
+	    "volume a\ntype test/leaf\noption allow 127.0.0.1,cn:\n"
+	    "end-volume\n",
+	    "option 'allow': 'cn:' is not an address, pattern or cn:NAME");
 	build_bad("volume a\ntype test/leaf\noption dir rel/path\nend-volume\n",
 		  "option 'dir': 'rel/path' is not an absolute path");
 	build_bad("volume a\ntype test/fan\nsubvolumes b\nend-volume\n",
@@ -101,7 +106,8 @@ static void test_build_good_options(void **state)
 	char *err = NULL;
 	struct xl_graph *g =
 	    build("volume l\ntype test/leaf\noption limit 64K\n"
-		  "option allow 127.0.0.1,10.1.*,::1\noption async yes\n"
+		  "option allow 127.0.0.1,10.1.*,::1,cn:client1,CN:lab-*\n"
+		  "option async yes\n"
 		  "end-volume\n",
 		  &err);
 	int64_t v;

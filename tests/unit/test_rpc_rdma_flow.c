@@ -145,7 +145,7 @@ static void test_no_device_errors(void **state)
 
 	assert_non_null(loop);
 	assert_int_equal(rpc_evloop_start(loop), 0);
-	srv = rpc_srv_new(loop, "127.0.0.1", 0, "rdma", &cbs, NULL, &err);
+	srv = rpc_srv_new(loop, "127.0.0.1", 0, "rdma", NULL, &cbs, NULL, &err);
 	if (srv) {
 		/* a device exists: this test is about the no-device path */
 		rpc_srv_destroy(srv);

@@ -230,8 +230,8 @@ static int fx_setup(void **state)
 	assert_non_null(fx->loop);
 	assert_int_equal(rpc_evloop_start(fx->loop), 0);
 	/* 127.0.0.1 only: a connect to 127.0.0.2 on its port is refused */
-	fx->srv =
-	    rpc_srv_new(fx->loop, "127.0.0.1", 0, "tcp", &echo_cbs, fx, &err);
+	fx->srv = rpc_srv_new(fx->loop, "127.0.0.1", 0, "tcp", NULL, &echo_cbs,
+			      fx, &err);
 	free(err);
 	assert_non_null(fx->srv);
 	*state = fx;

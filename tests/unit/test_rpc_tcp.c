@@ -223,7 +223,7 @@ static int fx_setup(void **state)
 	fx->loop = rpc_evloop_new(NTHREADS);
 	if (!fx->loop || rpc_evloop_start(fx->loop))
 		return -1;
-	fx->srv = rpc_srv_new(fx->loop, "127.0.0.1", 0, "tcp", &echo_cbs,
+	fx->srv = rpc_srv_new(fx->loop, "127.0.0.1", 0, "tcp", NULL, &echo_cbs,
 			      &fx->echo, &err);
 	free(err);
 	if (!fx->srv)
@@ -719,8 +719,8 @@ static void test_server_restart(void **state)
 
 	/* same port again: the client finds it without help */
 	fx->echo.silent = false;
-	fx->srv = rpc_srv_new(fx->loop, "127.0.0.1", port, "tcp", &echo_cbs,
-			      &fx->echo, &err);
+	fx->srv = rpc_srv_new(fx->loop, "127.0.0.1", port, "tcp", NULL,
+			      &echo_cbs, &fx->echo, &err);
 	free(err);
 	assert_non_null(fx->srv);
 	assert_true(waiter_wait(&fx->conn_w, 2, WAIT_MS));
@@ -839,8 +839,8 @@ static void test_ipv6_and_names(void **state)
 	char *err = NULL;
 	int status = -1;
 
-	srv6 =
-	    rpc_srv_new(fx->loop, "::1", 0, "tcp", &echo_cbs, &fx->echo, &err);
+	srv6 = rpc_srv_new(fx->loop, "::1", 0, "tcp", NULL, &echo_cbs,
+			   &fx->echo, &err);
 	free(err);
 	if (!srv6) {
 		skip(); /* no IPv6 loopback in this environment */

@@ -734,7 +734,11 @@ static void client_handshake_refused(struct client_priv *priv, int err)
 	const char *why = err == -ENOENT   ? "no such volume on the brick"
 			  : err == -EACCES ? "not allowed by the brick's auth"
 			  : err == -EPROTO ? "protocol version mismatch"
-					   : "error";
+			  : err == -EPROTONOSUPPORT
+			      ? "the brick requires TLS: set option tls on "
+				"(mortar-volgen --tls) with a client "
+				"certificate"
+			      : "error";
 	uint64_t delay;
 	bool loud;
 
@@ -896,6 +900,28 @@ static void client_make_identity(char *buf, size_t size)
 
 static void client_fini(struct xl *xl);
 
+/* option tls on: the TLS configuration from tls-cert, tls-key, tls-ca.
+ * 0 (*out NULL when tls is off) or -errno with *err. */
+static int client_tls_setup(struct xl *xl, const char *transport,
+			    struct rpc_tls **out, char **err)
+{
+	struct rpc_tls_files f = {0};
+	bool on = false;
+
+	*out = NULL;
+	xl_opt_bool(xl, "tls", &on);
+	if (!on)
+		return 0;
+	if (strcmp(transport, "tcp") != 0) {
+		*err = strdup("option tls on needs transport-type tcp");
+		return -EINVAL;
+	}
+	xl_opt_str(xl, "tls-cert", &f.cert);
+	xl_opt_str(xl, "tls-key", &f.key);
+	xl_opt_str(xl, "tls-ca", &f.ca);
+	return rpc_tls_new(&f, false, out, err);
+}
+
 static int client_init(struct xl *xl, char **err)
 {
 	static const struct rpc_clnt_cbs cbs = {
@@ -928,16 +954,21 @@ static int client_init(struct xl *xl, char **err)
 	opts.ping_timeout_sec = (int)ping;
 	priv->port = (uint16_t)port;
 	client_make_identity(priv->identity, sizeof(priv->identity));
+	ret = client_tls_setup(xl, opts.transport, &opts.tls, err);
+	if (ret != 0)
+		goto fail;
 
 	ret = client_loop_get(&loop);
 	if (ret != 0) {
 		if (asprintf(err, "cannot start the event loop: %s",
 			     strerror(-ret)) < 0)
 			*err = NULL;
+		rpc_tls_unref(opts.tls);
 		goto fail;
 	}
 	priv->clnt =
 	    rpc_clnt_new(loop, priv->host, priv->port, &opts, &cbs, priv);
+	rpc_tls_unref(opts.tls); /* the rpc client holds its own */
 	if (!priv->clnt) {
 		client_loop_put();
 		if (asprintf(err, "cannot set up a %s client for %s:%u",
@@ -1053,6 +1084,25 @@ static const struct xl_option_desc client_options[] = {
      .min = 1,
      .max = 1800,
      .help = "seconds of silence before the brick is declared down"},
+    {.key = "tls",
+     .type = XL_OPT_BOOL,
+     .default_value = "off",
+     .help = "TLS 1.3 to the brick (which must have tls on); the brick's "
+	     "certificate must be signed by tls-ca"},
+    {.key = "tls-cert",
+     .type = XL_OPT_PATH,
+     .default_value = RPC_TLS_DIR "/client.crt",
+     .help = "this client's certificate (PEM), with tls on; its common "
+	     "name is what auth.allow cn: entries match"},
+    {.key = "tls-key",
+     .type = XL_OPT_PATH,
+     .default_value = RPC_TLS_DIR "/client.key",
+     .help = "this client's private key (PEM), with tls on"},
+    {.key = "tls-ca",
+     .type = XL_OPT_PATH,
+     .default_value = RPC_TLS_DIR "/ca.crt",
+     .help = "CA certificates (PEM) the brick's certificate must chain "
+	     "to"},
     {0},
 };
 

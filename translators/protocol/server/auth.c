@@ -1,6 +1,7 @@
 /*
- * auth.c - decide whether a peer address may attach to the brick, from the
- * auth.allow and auth.reject pattern lists.  Pure functions, no state.
+ * auth.c - decide whether a peer may attach to the brick, from the
+ * auth.allow and auth.reject lists: address patterns, and cn: entries for
+ * the common name of a TLS client certificate.  Pure functions, no state.
  */
 #include "config.h"
 
@@ -10,7 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define AUTH_PATTERN_MAX 128
+#define AUTH_PATTERN_MAX 160 /* "cn:" and a name of RPC_TLS_CN_MAX */
+#define AUTH_CN_PREFIX	 "cn:"
 
 static bool auth_match_one(const char *pattern, const char *addr)
 {
@@ -32,11 +34,29 @@ static bool auth_match_one(const char *pattern, const char *addr)
 	return false;
 }
 
-bool server_auth_match(const char *list, const char *addr)
+/* A "cn:" entry: only a peer with a certificate name can match it. */
+static bool auth_match_cn(const char *pattern, const char *cn)
+{
+	if (!cn || !*cn || !*pattern)
+		return false;
+	return fnmatch(pattern, cn, FNM_CASEFOLD) == 0;
+}
+
+static bool auth_match_entry(const char *entry, const char *addr,
+			     const char *cn)
+{
+	size_t plen = strlen(AUTH_CN_PREFIX);
+
+	if (strncasecmp(entry, AUTH_CN_PREFIX, plen) == 0)
+		return auth_match_cn(entry + plen, cn);
+	return addr && auth_match_one(entry, addr);
+}
+
+bool server_auth_match(const char *list, const char *addr, const char *cn)
 {
 	const char *p = list;
 
-	if (!list || !addr)
+	if (!list)
 		return false;
 	while (*p) {
 		char pattern[AUTH_PATTERN_MAX];
@@ -49,11 +69,12 @@ bool server_auth_match(const char *list, const char *addr)
 		}
 		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
 			len--;
-		/* An entry too long to be an address matches nothing. */
+		/* An entry too long to be an address or a name matches
+		 * nothing. */
 		if (len && len < sizeof(pattern)) {
 			memcpy(pattern, p, len);
 			pattern[len] = '\0';
-			if (auth_match_one(pattern, addr))
+			if (auth_match_entry(pattern, addr, cn))
 				return true;
 		}
 		if (!end)
@@ -64,9 +85,9 @@ bool server_auth_match(const char *list, const char *addr)
 }
 
 bool server_auth_allowed(const char *allow, const char *reject,
-			 const char *addr)
+			 const char *addr, const char *cn)
 {
-	if (server_auth_match(reject, addr))
+	if (server_auth_match(reject, addr, cn))
 		return false;
-	return server_auth_match(allow, addr);
+	return server_auth_match(allow, addr, cn);
 }

@@ -115,6 +115,7 @@ struct server_priv {
 	const char *allow; /* option strings, owned by xl->options */
 	const char *reject;
 	const char *volfile_dir;
+	struct rpc_tls *tls; /* option tls on: one reference; else NULL */
 
 	pthread_mutex_t lock; /* guards clients, next_client_id */
 	struct server_client *clients;
@@ -686,6 +687,7 @@ static void server_handle_handshake(struct server_priv *priv,
 				    const struct rpc_msg *msg)
 {
 	const char *host = rpc_conn_peer_host(conn);
+	const char *cn = rpc_conn_peer_cn(conn);
 	struct rpc_handshake hs;
 	struct xl *subvol = NULL;
 	struct rpc_rbuf r;
@@ -700,7 +702,7 @@ static void server_handle_handshake(struct server_priv *priv,
 		ret = -EPROTO;
 		goto out;
 	}
-	if (!server_auth_allowed(priv->allow, priv->reject, host)) {
+	if (!server_auth_allowed(priv->allow, priv->reject, host, cn)) {
 		ret = -EACCES;
 		goto out;
 	}
@@ -730,9 +732,13 @@ out:
 			subvol->name);
 	else
 		xl_warn(priv->xl->name,
-			"handshake refused: peer=%s volume=%s "
-			"errno=%d",
-			client->peer, hs.volume ? hs.volume : "?", -ret);
+			"handshake refused: peer=%s cn=%s volume=%s "
+			"errno=%d%s",
+			client->peer, *cn ? cn : "-",
+			hs.volume ? hs.volume : "?", -ret,
+			ret == -EACCES ? " (not in auth.allow, or in "
+					 "auth.reject)"
+				       : "");
 	rpc_wbuf_init(&w);
 	if (rpc_encode_handshake_reply(&w, ret, RPC_CAP_NOTICES) == 0)
 		rpc_conn_reply(conn, msg->xid, msg->proc, w.data, w.len, NULL);
@@ -829,6 +835,7 @@ static int server_gen_volfile(struct server_priv *priv, struct rpc_conn *conn,
 		     "    option remote-port %u\n"
 		     "    option remote-subvolume %s\n"
 		     "    option transport-type %s\n"
+		     "%s"
 		     "end-volume\n"
 		     "volume %s-write-behind\n"
 		     "    type performance/write-behind\n"
@@ -839,7 +846,8 @@ static int server_gen_volfile(struct server_priv *priv, struct rpc_conn *conn,
 		     "    subvolumes %s-write-behind\n"
 		     "end-volume\n",
 		     name, name, host ? host : "127.0.0.1", priv->port, name,
-		     transport, name, name, name, name);
+		     transport, priv->tls ? "    option tls on\n" : "", name,
+		     name, name, name);
 	if (n < 0)
 		return -ENOMEM;
 	*len = (size_t)n;
@@ -864,7 +872,8 @@ static void server_handle_getspec(struct server_priv *priv,
 	if (ret != 0)
 		goto out;
 	if (!server_auth_allowed(priv->allow, priv->reject,
-				 rpc_conn_peer_host(conn))) {
+				 rpc_conn_peer_host(conn),
+				 rpc_conn_peer_cn(conn))) {
 		ret = -EACCES;
 		goto out;
 	}
@@ -1035,6 +1044,28 @@ static int server_write_port_file(const char *path, uint16_t port)
 
 static void server_fini(struct xl *xl);
 
+/* option tls on: the TLS configuration from tls-cert, tls-key, tls-ca.
+ * 0 (*out NULL when tls is off) or -errno with *err. */
+static int server_tls_setup(struct xl *xl, const char *transport,
+			    struct rpc_tls **out, char **err)
+{
+	struct rpc_tls_files f = {0};
+	bool on = false;
+
+	*out = NULL;
+	xl_opt_bool(xl, "tls", &on);
+	if (!on)
+		return 0;
+	if (strcmp(transport, "tcp") != 0) {
+		*err = strdup("option tls on needs transport-type tcp");
+		return -EINVAL;
+	}
+	xl_opt_str(xl, "tls-cert", &f.cert);
+	xl_opt_str(xl, "tls-key", &f.key);
+	xl_opt_str(xl, "tls-ca", &f.ca);
+	return rpc_tls_new(&f, true, out, err);
+}
+
 static int server_init(struct xl *xl, char **err)
 {
 	struct server_priv *priv;
@@ -1071,6 +1102,9 @@ static int server_init(struct xl *xl, char **err)
 	if (xl_opt_str(xl, "port-file", &port_file) != 0)
 		port_file = NULL;
 
+	ret = server_tls_setup(xl, transport, &priv->tls, err);
+	if (ret != 0)
+		goto fail;
 	priv->loop = rpc_evloop_new(2);
 	if (!priv->loop) {
 		ret = -ENOMEM;
@@ -1084,7 +1118,7 @@ static int server_init(struct xl *xl, char **err)
 		goto fail;
 	}
 	priv->srv = rpc_srv_new(priv->loop, host, (uint16_t)port, transport,
-				&cbs, priv, &srv_err);
+				priv->tls, &cbs, priv, &srv_err);
 	if (!priv->srv) {
 		if (asprintf(err, "%s", srv_err ? srv_err : "cannot listen") <
 		    0)
@@ -1109,8 +1143,8 @@ static int server_init(struct xl *xl, char **err)
 			goto fail;
 		}
 	}
-	xl_info(xl->name, "listening: host=%s port=%u transport=%s", host,
-		priv->port, transport);
+	xl_info(xl->name, "listening: host=%s port=%u transport=%s%s", host,
+		priv->port, transport, priv->tls ? "+tls" : "");
 	return 0;
 fail:
 	server_fini(xl);
@@ -1141,6 +1175,7 @@ static void server_fini(struct xl *xl)
 		rpc_evloop_stop(priv->loop);
 		rpc_evloop_free(priv->loop);
 	}
+	rpc_tls_unref(priv->tls);
 	pthread_mutex_destroy(&priv->lock);
 	free(priv);
 	xl->private = NULL;
@@ -1220,10 +1255,12 @@ static const struct xl_option_desc server_options[] = {
     {.key = "auth.allow",
      .type = XL_OPT_ADDRLIST,
      .default_value = "*",
-     .help = "addresses allowed to attach (patterns with *)"},
+     .help = "addresses allowed to attach (patterns with *), or "
+	     "cn:NAME for a TLS client certificate's common name"},
     {.key = "auth.reject",
      .type = XL_OPT_ADDRLIST,
-     .help = "addresses refused even if allowed (reject wins)"},
+     .help = "addresses or cn:NAME refused even if allowed (reject "
+	     "wins)"},
     {.key = "listen-host",
      .type = XL_OPT_STR,
      .default_value = "0.0.0.0",
@@ -1251,7 +1288,24 @@ static const struct xl_option_desc server_options[] = {
      .min = 1,
      .max = 3600,
      .help = "seconds a new connection has to complete its handshake "
-	     "before it is closed"},
+	     "(TLS, then rpc) before it is closed"},
+    {.key = "tls",
+     .type = XL_OPT_BOOL,
+     .default_value = "off",
+     .help = "TLS 1.3 on every connection; clients must present a "
+	     "certificate signed by tls-ca (plain clients are refused)"},
+    {.key = "tls-cert",
+     .type = XL_OPT_PATH,
+     .default_value = RPC_TLS_DIR "/server.crt",
+     .help = "the brick's certificate (PEM), with tls on"},
+    {.key = "tls-key",
+     .type = XL_OPT_PATH,
+     .default_value = RPC_TLS_DIR "/server.key",
+     .help = "the brick's private key (PEM), with tls on"},
+    {.key = "tls-ca",
+     .type = XL_OPT_PATH,
+     .default_value = RPC_TLS_DIR "/ca.crt",
+     .help = "CA certificates (PEM) client certificates must chain to"},
     {0},
 };
 
