@@ -59,6 +59,9 @@ enum rpc_proc {
 	RPC_PROC_HANDSHAKE = 1000, /* first call on every connection */
 	RPC_PROC_PING = 1001,	   /* answered by the rpc layer itself */
 	RPC_PROC_GETSPEC = 1002,   /* fetch a client volfile by volume name */
+	/* only its version: u32 status, u64 number, u64 hash
+	 * (volfile-version.h); an older brick answers -ENOSYS */
+	RPC_PROC_GETSPEC_VERSION = 1003,
 };
 
 /* A received frame.  body is valid only during the callback; take a ref

@@ -61,4 +61,15 @@ int rpc_volfile_fetch_any(const struct rpc_volfile_servers *list,
 			  const char *volume, int timeout_sec, char **text,
 			  size_t *len, int *served_by, char **err);
 
+/*
+ * Ask one server only the version of volume's client volfile (number and
+ * hash, as xl_volfile_version_of computes them from the text), for at
+ * most timeout_sec: a mounted client does this every few seconds to learn
+ * of a new volfile.  0, or -errno: -ENOSYS from a brick that predates
+ * the question (fetch the text then), or as rpc_volfile_fetch_any.
+ */
+int rpc_volfile_version_fetch(const struct rpc_volfile_server *server,
+			      const char *volume, int timeout_sec,
+			      uint64_t *number, uint64_t *hash);
+
 #endif

@@ -43,6 +43,7 @@
 #include "log.h"
 #include "rpc.h"
 #include "xlator.h"
+#include "volfile-version.h"
 #include "xdata-keys.h"
 
 #include <errno.h>
@@ -846,11 +847,45 @@ static int server_gen_volfile(struct server_priv *priv, struct rpc_conn *conn,
 	return 0;
 }
 
+/* The client volfile `name` for this peer: its file in the volfile
+ * directory, or one made up for a subvolume of ours.  0 with *text
+ * (malloc'd) and *len, or -errno (the answer's status). */
+static int server_spec_text(struct server_priv *priv,
+			    struct server_client *client, struct rpc_conn *conn,
+			    const char *name, char **text, size_t *len)
+{
+	int ret;
+
+	if (!server_auth_allowed(priv->allow, priv->reject,
+				 rpc_conn_peer_host(conn)))
+		return -EACCES;
+	ret = -ENOENT;
+	if (priv->volfile_dir)
+		ret = server_read_volfile(priv->volfile_dir, name, text, len);
+	if (ret == 0 && server_volfile_is_brick(*text, *len)) {
+		xl_warn(priv->xl->name,
+			"getspec: %s.vol is a brick volfile, not served: "
+			"peer=%s",
+			name, client->peer);
+		free(*text);
+		*text = NULL;
+		ret = -EACCES;
+	}
+	if (ret == -ENOENT && server_find_subvol(priv, name))
+		ret = server_gen_volfile(priv, conn, name, text, len);
+	return ret;
+}
+
+/* GETSPEC answers the volfile's text; GETSPEC_VERSION only its version
+ * (volfile-version.h), which a mounted client asks every few seconds to
+ * learn of a new volfile without fetching it each time. */
 static void server_handle_getspec(struct server_priv *priv,
 				  struct server_client *client,
 				  struct rpc_conn *conn,
 				  const struct rpc_msg *msg)
 {
+	bool version_only = msg->proc == RPC_PROC_GETSPEC_VERSION;
+	struct xl_volfile_version v = {0};
 	char *name = NULL, *text = NULL;
 	size_t len = 0;
 	struct rpc_rbuf r;
@@ -861,33 +896,22 @@ static void server_handle_getspec(struct server_priv *priv,
 	ret = rpc_get_str(&r, XL_NAME_MAX, &name);
 	if (ret == 0 && (!name || !xl_name_is_valid(name)))
 		ret = -EINVAL;
-	if (ret != 0)
-		goto out;
-	if (!server_auth_allowed(priv->allow, priv->reject,
-				 rpc_conn_peer_host(conn))) {
-		ret = -EACCES;
-		goto out;
-	}
-	ret = -ENOENT;
-	if (priv->volfile_dir)
-		ret = server_read_volfile(priv->volfile_dir, name, &text, &len);
-	if (ret == 0 && server_volfile_is_brick(text, len)) {
-		xl_warn(priv->xl->name,
-			"getspec: %s.vol is a brick volfile, not served: "
-			"peer=%s",
-			name, client->peer);
-		free(text);
-		text = NULL;
-		ret = -EACCES;
-	}
-	if (ret == -ENOENT && server_find_subvol(priv, name))
-		ret = server_gen_volfile(priv, conn, name, &text, &len);
-out:
-	xl_debug(priv->xl->name, "getspec: peer=%s volume=%s ret=%d",
-		 client->peer, name ? name : "?", ret);
+	if (ret == 0)
+		ret = server_spec_text(priv, client, conn, name, &text, &len);
+	xl_debug(priv->xl->name, "getspec%s: peer=%s volume=%s ret=%d",
+		 version_only ? " version" : "", client->peer,
+		 name ? name : "?", ret);
 	rpc_wbuf_init(&w);
 	rpc_put_u32(&w, (uint32_t)ret);
-	rpc_put_bytes(&w, ret == 0 ? text : "", ret == 0 ? (uint32_t)len : 0);
+	if (version_only) {
+		if (ret == 0)
+			xl_volfile_version_of(text, len, &v);
+		rpc_put_u64(&w, v.number);
+		rpc_put_u64(&w, v.hash);
+	} else {
+		rpc_put_bytes(&w, ret == 0 ? text : "",
+			      ret == 0 ? (uint32_t)len : 0);
+	}
 	if (w.err == 0)
 		rpc_conn_reply(conn, msg->xid, msg->proc, w.data, w.len, NULL);
 	rpc_wbuf_free(&w);
@@ -937,7 +961,8 @@ static void server_on_request(void *ctx, struct rpc_conn *conn,
 	}
 	if (msg->proc == RPC_PROC_HANDSHAKE)
 		server_handle_handshake(priv, client, conn, msg);
-	else if (msg->proc == RPC_PROC_GETSPEC)
+	else if (msg->proc == RPC_PROC_GETSPEC ||
+		 msg->proc == RPC_PROC_GETSPEC_VERSION)
 		server_handle_getspec(priv, client, conn, msg);
 	else if (msg->proc < XL_FOP_COUNT)
 		server_handle_fop(priv, client, conn, msg);
