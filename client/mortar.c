@@ -13,8 +13,8 @@
 #include "fuse-bridge.h"
 #include "graph.h"
 #include "log.h"
-#include "volfile-fetch.h"
 #include "mortar-opts.h"
+#include "volfile-watch.h"
 #include "statedump.h"
 
 #include <errno.h>
@@ -53,6 +53,7 @@ struct mortar {
 	pthread_cond_t cond;
 	bool child_up;
 	bool stopping;
+	struct volfile_watch watch; /* asks for a newer volfile */
 };
 
 static struct mortar mt_state = {
@@ -211,48 +212,25 @@ static void mt_wait_up(struct mortar *m)
 			MT_CHILD_UP_TIMEOUT_SEC);
 }
 
-/* The client volfile from the first volfile server that has it.  The
- * servers that failed before it are worth a warning: the admin learns
- * that a server of the list is down before the last one goes too. */
-static int mt_fetch_volfile(const struct mortar_opts *o, struct xl_volfile **vf,
-			    char **err)
-{
-	const struct rpc_volfile_server *from;
-	char *text = NULL, name[300];
-	size_t len = 0;
-	int served_by, ret;
-
-	ret = rpc_volfile_fetch_any(&o->servers, o->volume, o->volfile_timeout,
-				    &text, &len, &served_by, err);
-	if (ret < 0)
-		return ret;
-	if (*err)
-		xl_warn(MT_LOG, "%s", *err);
-	free(*err);
-	*err = NULL;
-	from = &o->servers.servers[served_by];
-	xl_info(MT_LOG, "volfile of volume %s from volfile server %s:%u",
-		o->volume, from->host, from->port);
-	/* The name the parser's errors start with. */
-	snprintf(name, sizeof(name), "%s:%u/%s", from->host, from->port,
-		 o->volume);
-	ret = xl_volfile_parse(text, len, name, vf, err);
-	free(text);
-	return ret;
-}
-
 /* Read or fetch the volfile, build and init the graph. */
 static int mt_graph_setup(struct mortar *m)
 {
-	struct mortar_opts *o = &m->opts;
 	struct xl_volfile *vf = NULL;
+	struct volfile_text vt;
 	char *err = NULL;
 	int ret;
 
-	if (o->volfile)
-		ret = xl_volfile_read(o->volfile, &vf, &err);
-	else
-		ret = mt_fetch_volfile(o, &vf, &err);
+	ret = volfile_source_get(&m->opts, &vt, &err);
+	if (ret == 0) {
+		if (vt.served_by >= 0)
+			xl_info(MT_LOG,
+				"volfile of volume %s from volfile server %s",
+				m->opts.volume, vt.name);
+		m->watch.running = vt.version;
+		m->watch.last_server = vt.served_by < 0 ? 0 : vt.served_by;
+		ret = xl_volfile_parse(vt.text, vt.len, vt.name, &vf, &err);
+		volfile_text_free(&vt);
+	}
 	if (ret == 0)
 		ret = xl_graph_build(vf, &m->graph, &err);
 	if (ret == 0) {
@@ -594,6 +572,27 @@ static int mt_log_setup(struct mortar *m)
 	return ret;
 }
 
+/* A newer volfile is served (the watch thread). */
+static int mt_on_newer_volfile(void *owner, const struct volfile_text *vt)
+{
+	(void)owner;
+	xl_warn(MT_LOG,
+		"volfile %s: a newer volfile is served; switching is not done "
+		"yet: remount to use it",
+		vt->name);
+	return -ENOSYS;
+}
+
+static void mt_watch_start(struct mortar *m)
+{
+	m->watch.opts = &m->opts;
+	m->watch.on_newer = mt_on_newer_volfile;
+	m->watch.owner = m;
+	if (volfile_watch_start(&m->watch) < 0)
+		xl_warn(MT_LOG, "cannot start the volfile watch: a newer "
+				"volfile is only used after a remount");
+}
+
 /* Everything after option parsing; returns the exit status. */
 static int mt_main(struct mortar *m)
 {
@@ -625,8 +624,10 @@ static int mt_main(struct mortar *m)
 	if (m->opts.pid_file && mt_write_pid(m->opts.pid_file) < 0)
 		xl_warn(MT_LOG, "cannot write pid file %s: errno=%d",
 			m->opts.pid_file, errno);
+	mt_watch_start(m);
 	ret = mt_run_loop(m);
 	xl_info(MT_LOG, "FUSE loop ended (%d); exiting", ret);
+	volfile_watch_stop(&m->watch);
 unmount:
 	/* The session is not destroyed: a call still in the graph (a lock
 	 * wait, a slow brick) may answer its request until exit. */
