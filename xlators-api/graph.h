@@ -81,6 +81,16 @@ struct xl_graph {
 	 * reaches a translator whose fini already ran. */
 	atomic_bool stopping;
 	atomic_int events_in;
+	/* Drain: the root and internal calls not yet freed (every child
+	 * call holds its root), and the fds of this graph not yet freed.
+	 * A program that replaces a graph destroys the old one once both
+	 * are 0 (the FUSE bridge's live switch, client/README.md). */
+	atomic_int live_root_calls;
+	atomic_int live_fds;
+	/* Destroy leaves the inode table's inodes alive, orphaned
+	 * (xl_inode_table_orphan), instead of freeing them: the FUSE
+	 * bridge's node ids point at them. */
+	bool keep_itable;
 };
 
 /*
@@ -99,7 +109,8 @@ int xl_graph_build(const struct xl_volfile *vf, struct xl_graph **out,
 		   char **err);
 /* init every translator bottom-up, then send PARENT_UP from the top. */
 int xl_graph_init(struct xl_graph *g, char **err);
-/* fini top-down, unload, free. */
+/* fini top-down, unload, free (with g->keep_itable, the inode table is
+ * orphaned instead: see xl_inode_table_orphan). */
 void xl_graph_destroy(struct xl_graph *g);
 
 struct xl *xl_graph_find(struct xl_graph *g, const char *name);
