@@ -13,8 +13,7 @@
 #include "fuse-bridge.h"
 #include "graph.h"
 #include "log.h"
-#include "mortar-opts.h"
-#include "volfile-watch.h"
+#include "mortar.h"
 #include "statedump.h"
 
 #include <errno.h>
@@ -35,26 +34,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MT_LOG			"mortar"
-#define MT_CHILD_UP_TIMEOUT_SEC 10
-#define MT_PARENT_TIMEOUT_SEC	60
+#define MT_LOG		      "mortar"
+#define MT_PARENT_TIMEOUT_SEC 60
 
 extern char **environ;
-
-/* The program's state.  Fields are set by main before the FUSE loop;
- * up/down under lock (written by the graph's notify, any thread). */
-struct mortar {
-	struct mortar_opts opts;
-	struct fuse_bridge fb;
-	struct xl_graph *graph;
-	struct fuse_session *se;
-	int status_fd; /* pipe to the waiting parent, -1 when none */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool child_up;
-	bool stopping;
-	struct volfile_watch watch; /* asks for a newer volfile */
-};
 
 static struct mortar mt_state = {
     .status_fd = -1,
@@ -162,12 +145,25 @@ static void mt_on_live(struct fuse_bridge *fb)
 	}
 }
 
-static void mt_top_notify(struct xl_graph *g, enum xl_event ev, void *data)
+/* The running graph's events set child_up; a switch's new graph's set
+ * pending_up; a replaced graph's are only logged (its connections close
+ * as it is destroyed). */
+void mortar_top_notify(struct xl_graph *g, enum xl_event ev, void *data)
 {
 	struct mortar *m = data;
 
-	(void)g;
 	pthread_mutex_lock(&m->lock);
+	if (g != m->graph) {
+		if (g == m->pending && ev == XL_EV_CHILD_UP)
+			m->pending_up = true;
+		else if (g == m->pending && ev == XL_EV_CHILD_DOWN)
+			m->pending_up = false;
+		pthread_cond_broadcast(&m->cond);
+		pthread_mutex_unlock(&m->lock);
+		xl_debug(MT_LOG, "event %d from graph %s (not the running one)",
+			 (int)ev, g->filename);
+		return;
+	}
 	if (ev == XL_EV_CHILD_UP)
 		m->child_up = true;
 	else if (ev == XL_EV_CHILD_DOWN)
@@ -182,7 +178,7 @@ static void mt_top_notify(struct xl_graph *g, enum xl_event ev, void *data)
 
 /* A graph with no network translator is up as soon as it is initialised
  * (e.g. a local storage/posix graph); others report CHILD_UP. */
-static bool mt_graph_needs_up(struct xl_graph *g)
+bool mortar_graph_needs_up(const struct xl_graph *g)
 {
 	for (int i = 0; i < g->count; i++)
 		if (strncmp(g->xls[i]->desc->type, "protocol/", 9) == 0)
@@ -194,7 +190,7 @@ static void mt_wait_up(struct mortar *m)
 {
 	struct timespec deadline;
 
-	if (!mt_graph_needs_up(m->graph))
+	if (!mortar_graph_needs_up(m->graph))
 		return;
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += MT_CHILD_UP_TIMEOUT_SEC;
@@ -234,7 +230,7 @@ static int mt_graph_setup(struct mortar *m)
 	if (ret == 0)
 		ret = xl_graph_build(vf, &m->graph, &err);
 	if (ret == 0) {
-		m->graph->top_notify = mt_top_notify;
+		m->graph->top_notify = mortar_top_notify;
 		m->graph->top_notify_data = m;
 		m->graph->owner = &m->fb;
 		ret = xl_graph_init(m->graph, &err);
@@ -362,7 +358,7 @@ static void mt_set_readahead(const char *mnt)
  * timeouts bound them, as before: forwarding the notices there raced
  * with replicate's choice of a copy to read after a brick came back
  * (replicate-splitbrain.t read the copy that missed the writes). */
-static bool mt_graph_caches(const struct xl_graph *g)
+bool mortar_graph_caches(const struct xl_graph *g)
 {
 	for (int i = 0; g && i < g->count; i++)
 		if (g->xls[i] &&
@@ -383,6 +379,7 @@ static int mt_fuse_setup(struct mortar *m)
 		goto out;
 	xl_debug(MT_LOG, "fuse options: %s", optstr);
 	fb->graph = m->graph;
+	fuse_bridge_graphs_init(fb);
 	fb->entry_timeout = m->opts.entry_timeout;
 	fb->attr_timeout = m->opts.attr_timeout;
 	fb->negative_timeout = m->opts.negative_timeout;
@@ -400,7 +397,7 @@ static int mt_fuse_setup(struct mortar *m)
 		goto out;
 	}
 	fb->se = m->se;
-	if (mt_graph_caches(m->graph) && fuse_bridge_inval_start(fb) != 0)
+	if (mortar_graph_caches(m->graph) && fuse_bridge_inval_start(fb) != 0)
 		xl_warn(MT_LOG,
 			"cannot start the invalidation thread: the "
 			"kernel's caches expire by their timeouts only");
@@ -572,21 +569,11 @@ static int mt_log_setup(struct mortar *m)
 	return ret;
 }
 
-/* A newer volfile is served (the watch thread). */
-static int mt_on_newer_volfile(void *owner, const struct volfile_text *vt)
-{
-	(void)owner;
-	xl_warn(MT_LOG,
-		"volfile %s: a newer volfile is served; switching is not done "
-		"yet: remount to use it",
-		vt->name);
-	return -ENOSYS;
-}
-
 static void mt_watch_start(struct mortar *m)
 {
 	m->watch.opts = &m->opts;
-	m->watch.on_newer = mt_on_newer_volfile;
+	m->watch.on_newer = mortar_switch_to;
+	m->watch.on_tick = mortar_switch_drain;
 	m->watch.owner = m;
 	if (volfile_watch_start(&m->watch) < 0)
 		xl_warn(MT_LOG, "cannot start the volfile watch: a newer "

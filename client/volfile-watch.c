@@ -230,6 +230,8 @@ static void *vw_main(void *arg)
 			break;
 		pthread_mutex_unlock(&w->lock);
 		vw_check(w);
+		if (w->on_tick)
+			w->on_tick(w->owner);
 		pthread_mutex_lock(&w->lock);
 	}
 	pthread_mutex_unlock(&w->lock);

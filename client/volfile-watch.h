@@ -45,6 +45,7 @@ typedef int (*volfile_newer_fn)(void *owner, const struct volfile_text *vt);
 struct volfile_watch {
 	const struct mortar_opts *opts; /* read-only */
 	volfile_newer_fn on_newer;
+	void (*on_tick)(void *owner); /* after every check; may be NULL */
 	void *owner;
 	/* Set before start, then the watch thread's own. */
 	struct xl_volfile_version running;
