@@ -170,6 +170,10 @@ void mortar_top_notify(struct xl_graph *g, enum xl_event ev, void *data)
 		m->child_up = false;
 	pthread_cond_broadcast(&m->cond);
 	pthread_mutex_unlock(&m->lock);
+	/* Back after a disconnect (a brick restarted, perhaps with new
+	 * volfiles): ask for a newer volfile now, not at the next tick. */
+	if (ev == XL_EV_CHILD_UP)
+		volfile_watch_poke(&m->watch);
 	if (ev == XL_EV_CHILD_UP)
 		xl_info(MT_LOG, "volume is up");
 	else if (ev == XL_EV_CHILD_DOWN)

@@ -16,6 +16,7 @@
 #include "volfile-fetch.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,18 +254,28 @@ int volfile_watch_start(struct volfile_watch *w)
 	ret = pthread_create(&w->thread, NULL, vw_main, w);
 	if (ret != 0)
 		return -ret;
-	w->started = true;
+	atomic_store(&w->started, true);
 	return 0;
+}
+
+void volfile_watch_poke(struct volfile_watch *w)
+{
+	if (!atomic_load(&w->started))
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->poked = true;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
 }
 
 void volfile_watch_stop(struct volfile_watch *w)
 {
-	if (!w->started)
+	if (!atomic_load(&w->started))
 		return;
 	pthread_mutex_lock(&w->lock);
 	w->stop = true;
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
-	w->started = false;
+	atomic_store(&w->started, false);
 }

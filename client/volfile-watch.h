@@ -17,6 +17,7 @@
 #include "volfile-version.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -52,11 +53,12 @@ struct volfile_watch {
 	int last_server; /* asked first: the one that answered last */
 	struct xl_volfile_version refused;
 	bool has_refused;
-	/* lock guards stop. */
+	/* lock guards stop and poked. */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stop;
-	bool started;
+	bool poked;
+	atomic_bool started; /* read by volfile_watch_poke, any thread */
 	pthread_t thread;
 };
 
@@ -64,6 +66,10 @@ struct volfile_watch {
  * when it is 0).  w->opts, on_newer, owner, running and last_server must
  * be set.  0 or -errno. */
 int volfile_watch_start(struct volfile_watch *w);
+/* Check now rather than at the end of the interval (the volume came
+ * back after a disconnect: a brick restarted may serve a new volfile).
+ * Any thread; does not block. */
+void volfile_watch_poke(struct volfile_watch *w);
 /* Stop and join the thread (a check in progress finishes first, bounded
  * by the volfile timeout; a switch in progress by its own bounds). */
 void volfile_watch_stop(struct volfile_watch *w);
