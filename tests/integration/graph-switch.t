@@ -12,6 +12,8 @@
 #     connections are closed (the mount keeps one per brick);
 #   - an option change (write-behind's window-size, seen in a state dump);
 #   - performance/md-cache added to a graph without it;
+#   - a file with a POSIX lock stays on the old graph (and keeps working)
+#     until it is closed; then the old graph goes;
 #   - a volfile with a syntax error: the log names its line, and the mount
 #     keeps working on the old graph.
 #
@@ -24,7 +26,7 @@ command -v python3 >/dev/null || skip_all "python3 is missing"
 command -v ss >/dev/null || skip_all "ss (iproute2) is missing"
 [ -e "$top_builddir/translators/cluster/unify/.libs/unify.so" ] ||
 	skip_all "cluster/unify is not built"
-plan 42
+plan 49
 
 IO=$top_srcdir/tests/tools/switch-io.py
 STOP=$MT_TMP/stop
@@ -32,6 +34,7 @@ M= # the mount of the current checks
 LOG=
 WPID=
 RPID=
+LPID=
 
 # ---- helpers ----------------------------------------------------------
 
@@ -47,7 +50,7 @@ grown_to() { [ "$(records "$1")" -ge "$2" ]; }
 # start_io: the writer on $M/w.dat, the reader on $M/r.dat (1 MiB of
 # random data written first); both running with their files open.
 start_io() {
-	rm -f "$STOP" "$MT_TMP"/w.out "$MT_TMP"/r.out
+	rm -f "$STOP" "$MT_TMP"/w.out* "$MT_TMP"/r.out* "$M/w.dat"
 	head -c 1048576 /dev/urandom >"$MT_TMP/r.src" &&
 		cp "$MT_TMP/r.src" "$M/r.dat" || return 1
 	python3 "$IO" write "$M/w.dat" "$STOP" "$MT_TMP/w.out" \
@@ -58,7 +61,9 @@ start_io() {
 		2>"$MT_TMP/r.err" &
 	RPID=$!
 	mt_track .pids "$RPID"
-	wait_for 20 grown_to "$M/w.dat" 20
+	wait_for 20 test -e "$MT_TMP/w.out.ready" &&
+		wait_for 20 test -e "$MT_TMP/r.out.ready" &&
+		wait_for 20 grown_to "$M/w.dat" 20
 }
 
 # stop_io: both end with status 0 (no error), within 20 s.
@@ -99,8 +104,8 @@ io_intact() {
 }
 
 # switch_live WHAT CMD...: with the writer and reader running, CMD
-# changes the volfiles; the client switches, the I/O goes on after it, and
-# both end without an error.
+# changes the volfiles; the client switches and moves both open files,
+# the I/O goes on after it, and both end without an error.
 switch_live() {
 	local what=$1 n
 	shift
@@ -114,7 +119,7 @@ switch_live() {
 	fi
 	# The I/O goes on through the new graph.
 	wait_for 20 grown_to "$M/w.dat" $(($(records "$M/w.dat") + 20)) &&
-		stop_io
+		stop_io && moved_both "$n"
 }
 
 # mount_connections: TCP connections of the mount to the bricks.
@@ -213,6 +218,51 @@ tap_check "$V: md-cache added: switched, no error" \
 	--option performance/write-behind:window-size=2MB
 tap_check "$V: data intact" io_intact
 tap_check "$V: the mount runs md-cache now" has_md_cache
+
+# A file with a POSIX lock held across a switch.
+start_locker() {
+	rm -f "$STOP" "$MT_TMP/l.out"
+	python3 "$IO" lock "$M/locked" "$STOP" "$MT_TMP/l.out" \
+		2>"$MT_TMP/l.err" &
+	LPID=$!
+	mt_track .pids "$LPID"
+	wait_for 10 test -s "$M/locked"
+}
+stop_locker() {
+	touch "$STOP"
+	wait_for 20 mt_pid_gone "$LPID" || return 1
+	mt_untrack .pids "$LPID"
+	wait "$LPID" || {
+		diag_file "$MT_TMP/l.err"
+		return 1
+	}
+}
+kept_locked() {
+	grep "open files moved" "$LOG" | tail -n 1 |
+		grep -q "kept on the replaced graph until closed: 1"
+}
+locked_file_whole() { # every write the locker made reads back
+	local n
+	n=$(sed -n 's/^writes=//p' "$MT_TMP/l.out")
+	[ -n "$n" ] && [ "$(wc -l <"$M/locked")" -eq "$n" ] &&
+		[ "$(tail -n 1 "$M/locked")" = "$(printf '%08d' $((n - 1)))" ]
+}
+N_SW=$(switches)
+N_DR=$(drains)
+tap_check "$V: a process holds a POSIX lock on an open file" start_locker
+change_window() {
+	set_opts --option performance/write-behind:window-size=1MB &&
+		wait_for 30 switched_since "$N_SW"
+}
+old_graph_stays() { ! wait_for 3 drained_since "$N_DR"; }
+tap_check "$V: another option change: switched" change_window
+tap_check "$V: the locked file stays on the old graph" kept_locked
+tap_check "$V: the old graph is not destroyed while it is open" \
+	old_graph_stays
+tap_check "$V: the locker closes it without an error" stop_locker
+tap_check "$V: every write it made reads back" locked_file_whole
+tap_check "$V: then the old graph drains and goes" \
+	wait_for 20 drained_since "$N_DR"
 
 # break_volfile: a served volfile with a higher version and a syntax error
 # on line 4.

@@ -11,10 +11,17 @@
                                      every pass, or an error)
   switch-io.py check FILE            every record of a writer's FILE is
                                      whole and checks; prints the count
+  switch-io.py lock FILE STOP OUT    keep FILE open with a POSIX lock on it
+                                     and write to it until STOP exists;
+                                     OUT gets "writes=N" once it closed
+
+The writer and the reader create OUT.ready once their file is open (the
+reader after its first pass), so a test knows they run.
 
 Any error (an I/O error, a short read, a changed hash) ends the process
 with status 1 and the reason on stderr: the test asserts there is none.
 """
+import fcntl
 import hashlib
 import os
 import sys
@@ -31,9 +38,15 @@ def record(seq):
     return head + payload + digest
 
 
+def ready(out):
+    with open(out + ".ready", "w"):
+        pass
+
+
 def write(path, stop, out):
     whole = hashlib.sha256()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    ready(out)
     seq = 0
     while not os.path.exists(stop):
         rec = record(seq)
@@ -62,6 +75,7 @@ def read(path, stop, out):
             off += len(b)
         if first is None:
             first = h.hexdigest()
+            ready(out)
         elif h.hexdigest() != first:
             sys.exit("pass %d read other data (%d bytes)" % (passes, off))
         passes += 1
@@ -69,6 +83,20 @@ def read(path, stop, out):
     os.close(fd)
     with open(out, "w") as f:
         f.write("passes=%d sha256=%s\n" % (passes, first))
+
+
+def lock(path, stop, out):
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.lockf(fd, fcntl.LOCK_EX)
+    n = 0
+    while not os.path.exists(stop):
+        if os.pwrite(fd, b"%08d\n" % n, 9 * n) != 9:
+            sys.exit("short write %d" % n)
+        n += 1
+        time.sleep(0.01)
+    os.close(fd)
+    with open(out, "w") as f:
+        f.write("writes=%d\n" % n)
 
 
 def check(path):
@@ -88,6 +116,8 @@ def main():
         write(*sys.argv[2:])
     elif len(sys.argv) == 5 and sys.argv[1] == "read":
         read(*sys.argv[2:])
+    elif len(sys.argv) == 5 and sys.argv[1] == "lock":
+        lock(*sys.argv[2:])
     elif len(sys.argv) == 3 and sys.argv[1] == "check":
         check(sys.argv[2])
     else:
