@@ -31,12 +31,13 @@ static size_t inode_bucket(const struct xl_inode_table *t, const uint8_t *gfid)
 static struct xl_inode *inode_alloc(struct xl_inode_table *t,
 				    const uint8_t *gfid)
 {
-	struct xl_inode *inode = calloc(1, sizeof(*inode));
+	struct xl_inode *inode;
 
-	if (!inode)
-		return NULL;
 	if (!t->graph)
 		return NULL; /* orphaned: no more inodes */
+	inode = calloc(1, sizeof(*inode));
+	if (!inode)
+		return NULL;
 	inode->ctx = calloc((size_t)t->graph->count, sizeof(void *));
 	if (!inode->ctx) {
 		free(inode);
