@@ -187,7 +187,19 @@ static void vw_check(struct volfile_watch *w)
 	char *err = NULL;
 	char a[64], b[64];
 
-	if (vw_served_version(w, &served) < 0 || !vw_wanted(w, &served))
+	int ret = vw_served_version(w, &served);
+
+	if (ret < 0) {
+		xl_debug(VW_LOG,
+			 "volfile version check: no server answered "
+			 "(errno=%d)",
+			 -ret);
+		return;
+	}
+	xl_debug(VW_LOG, "volfile version check: served %s, running %s",
+		 xl_volfile_version_str(&served, a, sizeof(a)),
+		 xl_volfile_version_str(&w->running, b, sizeof(b)));
+	if (!vw_wanted(w, &served))
 		return;
 	if (volfile_source_get(w->opts, &vt, &err) < 0) {
 		xl_warn(VW_LOG,
@@ -224,11 +236,13 @@ static void *vw_main(void *arg)
 	while (!w->stop) {
 		clock_gettime(CLOCK_MONOTONIC, &next);
 		next.tv_sec += w->opts->volfile_check_interval;
-		while (!w->stop && pthread_cond_timedwait(&w->cond, &w->lock,
-							  &next) != ETIMEDOUT)
+		while (!w->stop && !w->poked &&
+		       pthread_cond_timedwait(&w->cond, &w->lock, &next) !=
+			   ETIMEDOUT)
 			;
 		if (w->stop)
 			break;
+		w->poked = false;
 		pthread_mutex_unlock(&w->lock);
 		vw_check(w);
 		if (w->on_tick)
