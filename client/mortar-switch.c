@@ -76,6 +76,8 @@ static int ms_build(struct mortar *m, const struct volfile_text *vt,
 		return ret;
 	g->top_notify = mortar_top_notify;
 	g->top_notify_data = m;
+	g->top_volfile = mortar_top_volfile;
+	g->top_volfile_data = m;
 	g->owner = &m->fb;
 	if ((mortar_graph_caches(g) || m->fb.inval) &&
 	    fuse_bridge_inval_attach(&m->fb, g) != 0)

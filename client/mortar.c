@@ -180,6 +180,19 @@ void mortar_top_notify(struct xl_graph *g, enum xl_event ev, void *data)
 		xl_warn(MT_LOG, "volume is down: fops fail with ENOTCONN");
 }
 
+void mortar_top_volfile(struct xl_graph *g, const char *volume, void *data)
+{
+	struct mortar *m = data;
+
+	(void)g;
+	/* Our volume's, and fetched from the servers (not -f's file). */
+	if (!m->opts.volfile && m->opts.volume &&
+	    strcmp(volume, m->opts.volume) == 0) {
+		xl_debug(MT_LOG, "a brick says volfile %s changed", volume);
+		volfile_watch_poke(&m->watch);
+	}
+}
+
 /* A graph with no network translator is up as soon as it is initialised
  * (e.g. a local storage/posix graph); others report CHILD_UP. */
 bool mortar_graph_needs_up(const struct xl_graph *g)
@@ -236,6 +249,8 @@ static int mt_graph_setup(struct mortar *m)
 	if (ret == 0) {
 		m->graph->top_notify = mortar_top_notify;
 		m->graph->top_notify_data = m;
+		m->graph->top_volfile = mortar_top_volfile;
+		m->graph->top_volfile_data = m;
 		m->graph->owner = &m->fb;
 		ret = xl_graph_init(m->graph, &err);
 	}

@@ -38,6 +38,8 @@ struct mortar {
 
 /* Every graph's top_notify (data: the struct mortar). */
 void mortar_top_notify(struct xl_graph *g, enum xl_event ev, void *data);
+/* Every graph's top_volfile: a brick says a client volfile changed. */
+void mortar_top_volfile(struct xl_graph *g, const char *volume, void *data);
 /* Does g talk to bricks (so wait for CHILD_UP)?  Does it cache metadata
  * (so forward cache notices to the kernel)? */
 bool mortar_graph_needs_up(const struct xl_graph *g);

@@ -67,6 +67,12 @@ struct xl_graph {
 	void (*top_upcall)(struct xl_graph *g, const struct xl_upcall *up,
 			   void *data);
 	void *top_upcall_data;
+	/* Called when a brick says the client volfile `volume` it serves
+	 * changed (protocol/client, RPC_NOTICE_VOLFILE), through
+	 * xl_graph_volfile_notice: the program asks for it then.  On an rpc
+	 * thread; must not block.  NULL: dropped. */
+	void (*top_volfile)(struct xl_graph *g, const char *volume, void *data);
+	void *top_volfile_data;
 	void *owner;	   /* the program's, e.g. the bridge */
 	void **dl_handles; /* [count], runtime private */
 	bool inited;
@@ -114,6 +120,10 @@ int xl_graph_init(struct xl_graph *g, char **err);
 void xl_graph_destroy(struct xl_graph *g);
 
 struct xl *xl_graph_find(struct xl_graph *g, const char *name);
+
+/* Hand a brick's "volfile changed" notice to g->top_volfile, unless g is
+ * being torn down (the teardown gate). */
+void xl_graph_volfile_notice(struct xl_graph *g, const char *volume);
 
 /* Load a translator type alone (to print its options, e.g. --help). */
 int xl_load_desc(const char *type, const struct xl_desc **out, void **handle,

@@ -15,7 +15,10 @@
 #   - a file with a POSIX lock stays on the old graph (and keeps working)
 #     until it is closed; then the old graph goes;
 #   - a volfile with a syntax error: the log names its line, and the mount
-#     keeps working on the old graph.
+#     keeps working on the old graph;
+#   - the bricks watch their volfile directory and tell their clients when
+#     a client volfile changes: a mount that asks only every hour switches
+#     within seconds.
 #
 # shellcheck disable=SC2034 # read by mortar-test.sh
 MT_TIMEOUT=${MORTAR_TEST_TIMEOUT:-300}
@@ -26,7 +29,7 @@ command -v python3 >/dev/null || skip_all "python3 is missing"
 command -v ss >/dev/null || skip_all "ss (iproute2) is missing"
 [ -e "$top_builddir/translators/cluster/unify/.libs/unify.so" ] ||
 	skip_all "cluster/unify is not built"
-plan 49
+plan 56
 
 IO=$top_srcdir/tests/tools/switch-io.py
 STOP=$MT_TMP/stop
@@ -278,6 +281,15 @@ refused_with_line() {
 mount_works() {
 	echo still >"$M/after-broken" && [ "$(cat "$M/after-broken")" = still ]
 }
+# A second mount that would ask only every hour: it learns of new
+# volfiles from the bricks' notices.
+M2=$MT_TMP/mnt-${V}2
+LOG2=$MT_TMP/logs/mount-mnt-${V}2.log
+MAIN_PID=$MOUNT_PID
+tap_require "$V: a second mount, asking for a newer volfile only every hour" \
+	mount_volume_of $V "$M2" volfile-check-interval=3600
+MOUNT_PID=$MAIN_PID
+
 N_SW=$(switches)
 tap_check "$V: a broken volfile is served" break_volfile
 tap_check "$V: the client refuses it and logs the line" \
@@ -286,6 +298,25 @@ no_switch() { [ "$(switches)" -eq "$N_SW" ]; }
 tap_check "$V: it did not switch" no_switch
 tap_check "$V: the mount still works on the old graph" mount_works
 tap_check "$V: files written before read back" io_intact
+
+restore_volfile() { # the good one, as version 1001
+	sed '1s/^# version .*/# version 1001/' "$MT_TMP/good.vol" \
+		>"${MT_VOL_DIR[$V]}/$V.vol.new" &&
+		mv "${MT_VOL_DIR[$V]}/$V.vol.new" "${MT_VOL_DIR[$V]}/$V.vol"
+}
+switched_1001() { grep -q "switched to volfile version 1001 " "$1"; }
+told_clients() {
+	grep -q "client volfile $V.vol changed: telling" \
+		"$MT_TMP/logs/brick-$V-b0.log"
+}
+tap_check "$V: a good volfile again (version 1001)" restore_volfile
+tap_check "$V: the hourly mount switches within seconds (a brick's notice)" \
+	wait_for 15 switched_1001 "$LOG2"
+tap_check "$V: the brick logged that it told its clients" told_clients
+tap_check "$V: the first mount switched too" wait_for 15 switched_1001 "$LOG"
+tap_check "$V: the hourly mount reads what the first wrote" \
+	cmp "$M/after-broken" "$M2/after-broken"
+tap_check "$V: unmount the hourly mount" unmount_volume "$M2"
 
 tap_check "gd: unmount" unmount_volume "$G_DIST_MOUNT"
 tap_check "gd: stop the volume" stop_volume gd

@@ -3,7 +3,9 @@
  * connections, checks auth at handshake, turns each request frame into a
  * root call on the brick graph and each answer back into a reply frame,
  * keeps a per-connection table of open fds, serves client volfiles
- * (GETSPEC) and cleans up everything a client leaves behind when it goes.
+ * (GETSPEC, GETSPEC_VERSION), tells its clients when one changes
+ * (RPC_NOTICE_VOLFILE, from volwatch.c's thread) and cleans up everything
+ * a client leaves behind when it goes.
  *
  * Threads: requests arrive on rpc event loop threads; completions run on
  * whatever thread answers (io-threads usually).  Locks: priv->lock guards
@@ -44,6 +46,7 @@
 #include "rpc.h"
 #include "xlator.h"
 #include "volfile-version.h"
+#include "volwatch.h"
 #include "xdata-keys.h"
 
 #include <errno.h>
@@ -120,7 +123,8 @@ struct server_priv {
 	pthread_mutex_t lock; /* guards clients, next_client_id */
 	struct server_client *clients;
 	uint64_t next_client_id;
-	atomic_int inflight; /* root calls not yet answered */
+	atomic_int inflight;		  /* root calls not yet answered */
+	struct server_volwatch *volwatch; /* volfile_dir's watch, or NULL */
 };
 
 /* What a root call needs to answer its request. */
@@ -1059,6 +1063,7 @@ static int server_write_port_file(const char *path, uint16_t port)
 }
 
 static void server_fini(struct xl *xl);
+static void server_volfile_changed(const char *volume, void *data);
 
 static int server_init(struct xl *xl, char **err)
 {
@@ -1136,6 +1141,18 @@ static int server_init(struct xl *xl, char **err)
 	}
 	xl_info(xl->name, "listening: host=%s port=%u transport=%s", host,
 		priv->port, transport);
+	if (priv->volfile_dir) {
+		char *why = NULL;
+
+		priv->volwatch = server_volwatch_start(
+		    priv->volfile_dir, server_volfile_changed, priv, &why);
+		if (!priv->volwatch)
+			xl_warn(xl->name,
+				"%s: mounted clients learn of a new client "
+				"volfile at their next check only",
+				why ? why : "cannot watch the volfile dir");
+		free(why);
+	}
 	return 0;
 fail:
 	server_fini(xl);
@@ -1149,6 +1166,7 @@ static void server_fini(struct xl *xl)
 
 	if (!priv)
 		return;
+	server_volwatch_stop(priv->volwatch);
 	/* Stop accepting; closing the connections runs on_disconnect, which
 	 * sends the releases down while the children still exist. */
 	if (priv->srv)
@@ -1207,6 +1225,57 @@ static void server_upcall(struct xl *xl, struct xl *from,
 		rpc_conn_notice(conn, RPC_NOTICE_INVAL, w.data, w.len);
 	rpc_wbuf_free(&w);
 	rpc_conn_unref(conn);
+}
+
+/* A client volfile changed in the volfile directory (the watch's thread):
+ * tell every client that takes notices, so a mounted one asks for the
+ * new version now (RPC_NOTICE_VOLFILE).  A client of another volume
+ * ignores it. */
+static void server_volfile_changed(const char *volume, void *data)
+{
+	struct server_priv *priv = data;
+	struct rpc_conn **conns = NULL;
+	struct rpc_wbuf w;
+	size_t n = 0, cap = 0, len = 0;
+	char *text = NULL;
+	bool brick;
+
+	/* A brick volfile is no client's business (and is never served). */
+	if (server_read_volfile(priv->volfile_dir, volume, &text, &len) != 0)
+		return; /* gone again, or unreadable: nothing to fetch */
+	brick = server_volfile_is_brick(text, len);
+	free(text);
+	if (brick)
+		return;
+	pthread_mutex_lock(&priv->lock);
+	for (struct server_client *c = priv->clients; c; c = c->next) {
+		struct rpc_conn **grown;
+
+		if (!c->takes_notices)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			grown = realloc(conns, cap * sizeof(*conns));
+			if (!grown)
+				break;
+			conns = grown;
+		}
+		conns[n++] = rpc_conn_ref(c->conn);
+	}
+	pthread_mutex_unlock(&priv->lock);
+	xl_info(priv->xl->name,
+		"client volfile %s.vol changed: telling %zu client(s)", volume,
+		n);
+	rpc_wbuf_init(&w);
+	rpc_put_str(&w, volume);
+	for (size_t i = 0; i < n; i++) {
+		if (w.err == 0)
+			rpc_conn_notice(conns[i], RPC_NOTICE_VOLFILE, w.data,
+					w.len);
+		rpc_conn_unref(conns[i]);
+	}
+	rpc_wbuf_free(&w);
+	free(conns);
 }
 
 static void server_dump(struct xl *xl, FILE *out)
