@@ -63,8 +63,10 @@ static void fb_sync_done(struct xl_call *parent, struct xl_call *call,
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* Run fop on g with the args fill set up, and wait for the answer (every
- * call is answered: a lost brick fails it, a silent one times out). */
+/* Run fop on g for inode, with fd when not NULL (the caller's ref goes
+ * with the call; its open flags are the call's), and wait for the answer:
+ * 0 or -errno.  Every call is answered (a lost brick fails it, a silent
+ * one times out), so the wait ends. */
 static int fb_sync_call(struct xl_graph *g, enum xl_fop fop, struct xl_fd *fd,
 			struct xl_inode *inode)
 {

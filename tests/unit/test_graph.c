@@ -4,8 +4,8 @@
  * pass-through, fan-out with completions on other threads, per-call state
  * and its memory accounting, statistics, internal calls), and what a
  * program replacing a graph relies on (live call and fd counts, an
- * orphaned inode table).  Uses the
- * test-only translators test/leaf, test/fan, test/picky and test/gate.
+ * orphaned inode table).  Uses the test-only translators test/leaf,
+ * test/fan, test/picky and test/gate.
  */
 #include "config.h"
 
