@@ -15,11 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct xl_fd *fb_dir_fd(struct fuse_file_info *fi)
-{
-	return (struct xl_fd *)(uintptr_t)fi->fh;
-}
-
 static void fb_opendir_done(struct xl_call *parent, struct xl_call *call,
 			    void *cookie)
 {
@@ -34,33 +29,38 @@ static void fb_opendir_done(struct xl_call *parent, struct xl_call *call,
 		xl_fd_unref(fd); /* the kernel's ref: it never got the fd */
 		return;
 	}
-	memset(&fi, 0, sizeof(fi));
-	fi.fh = (uintptr_t)fd;
+	if (fuse_bridge_file_handle(fb, fd, &fi) < 0) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi.flags = 0;
 	if (fuse_reply_open(req, &fi) != 0)
-		fuse_bridge_release_fd(fb, fd);
+		fuse_bridge_file_drop(fb, &fi);
 }
 
 void fuse_bridge_opendir(fuse_req_t req, fuse_ino_t ino,
 			 struct fuse_file_info *fi)
 {
 	struct fuse_bridge *fb = fuse_req_userdata(req);
-	struct xl_inode *inode = fuse_bridge_inode(fb, ino);
 	struct xl_call *call;
 	struct xl_fd *fd;
 
-	fd = xl_fd_new(fb->graph, inode->gfid, inode, fi->flags, true);
-	if (!fd) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
 	call = fuse_bridge_call_new(req, XL_FOP_OPENDIR, fb_opendir_done);
-	if (!call) {
-		xl_fd_unref(fd);
+	if (!call)
+		return;
+	fuse_bridge_loc_inode(fb, call, &call->args.loc, ino);
+	/* On the call's graph, with that graph's inode. */
+	fd = call->args.loc.inode
+		 ? xl_fd_new(call->graph, call->args.loc.gfid,
+			     call->args.loc.inode, fi->flags, true)
+		 : NULL;
+	if (!fd) {
+		xl_unwind_error(call, -ENOMEM);
 		return;
 	}
-	fuse_bridge_loc_inode(fb, &call->args.loc, ino);
 	call->args.flags = fi->flags;
-	call->args.fd = xl_fd_ref(fd);
+	call->args.fd = fd; /* ref shared with the kernel until done */
+	xl_fd_ref(fd);
 	fuse_bridge_call_start(call);
 }
 
@@ -72,8 +72,8 @@ static bool fb_is_dot(const char *name)
 /* Add one readdirplus entry at buf if it fits (returns its size, or a
  * size > room when it does not; then nothing was added).  Named entries
  * with a gfid count one kernel lookup. */
-static size_t fb_add_plus(fuse_req_t req, char *buf, size_t room,
-			  const struct xl_dirent *d)
+static size_t fb_add_plus(fuse_req_t req, struct xl_graph *g, char *buf,
+			  size_t room, const struct xl_dirent *d)
 {
 	struct fuse_bridge *fb = fuse_req_userdata(req);
 	struct fuse_entry_param e;
@@ -83,7 +83,7 @@ static size_t fb_add_plus(fuse_req_t req, char *buf, size_t room,
 	if (need > room)
 		return need;
 	if (fb_is_dot(d->name) || xl_gfid_is_null(d->attr.gfid) ||
-	    fuse_bridge_entry(fb, &d->attr, &e) != 0) {
+	    fuse_bridge_entry(fb, g, &d->attr, &e) != 0) {
 		/* ino 0: a name without a handle; the kernel looks it up
 		 * itself when it needs it. */
 		memset(&e, 0, sizeof(e));
@@ -134,7 +134,8 @@ static void fb_readdir_done(struct xl_call *parent, struct xl_call *call,
 
 		if (!d->name)
 			continue;
-		n = plus ? fb_add_plus(req, buf + pos, size - pos, d)
+		n = plus ? fb_add_plus(req, call->graph, buf + pos, size - pos,
+				       d)
 			 : fb_add_plain(req, buf + pos, size - pos, d);
 		if (n > size - pos)
 			break;
@@ -152,11 +153,10 @@ static void fb_readdir_common(fuse_req_t req, enum xl_fop fop, fuse_ino_t ino,
 	struct fuse_bridge *fb = fuse_req_userdata(req);
 	struct xl_call *call;
 
-	call = fuse_bridge_call_new(req, fop, fb_readdir_done);
+	call = fuse_bridge_call_new_fd(req, fop, fi, fb_readdir_done, req);
 	if (!call)
 		return;
-	fuse_bridge_loc_inode(fb, &call->args.loc, ino);
-	call->args.fd = xl_fd_ref(fb_dir_fd(fi));
+	fuse_bridge_loc_inode(fb, call, &call->args.loc, ino);
 	call->args.offset = off;
 	call->args.size = size;
 	fuse_bridge_call_start(call);
@@ -180,14 +180,15 @@ void fuse_bridge_releasedir(fuse_req_t req, fuse_ino_t ino,
 	struct fuse_bridge *fb = fuse_req_userdata(req);
 	struct xl_call *call;
 
-	call =
-	    fuse_bridge_call_new(req, XL_FOP_RELEASEDIR, fuse_bridge_done_err);
-	if (!call) {
-		xl_fd_unref(fb_dir_fd(fi));
+	/* The kernel's ref goes with the call. */
+	call = fuse_bridge_call_new_on_fd(
+	    req, XL_FOP_RELEASEDIR,
+	    fuse_bridge_file_end(fb,
+				 (struct fuse_bridge_file *)(uintptr_t)fi->fh),
+	    fuse_bridge_done_err, req);
+	if (!call)
 		return;
-	}
-	fuse_bridge_loc_inode(fb, &call->args.loc, ino);
-	call->args.fd = fb_dir_fd(fi); /* the kernel's ref goes with it */
+	fuse_bridge_loc_inode(fb, call, &call->args.loc, ino);
 	fuse_bridge_call_start(call);
 }
 
@@ -197,11 +198,11 @@ void fuse_bridge_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 	struct fuse_bridge *fb = fuse_req_userdata(req);
 	struct xl_call *call;
 
-	call = fuse_bridge_call_new(req, XL_FOP_FSYNCDIR, fuse_bridge_done_err);
+	call = fuse_bridge_call_new_fd(req, XL_FOP_FSYNCDIR, fi,
+				       fuse_bridge_done_err, req);
 	if (!call)
 		return;
-	fuse_bridge_loc_inode(fb, &call->args.loc, ino);
-	call->args.fd = xl_fd_ref(fb_dir_fd(fi));
+	fuse_bridge_loc_inode(fb, call, &call->args.loc, ino);
 	call->args.cmd = datasync;
 	fuse_bridge_call_start(call);
 }

@@ -27,7 +27,7 @@ static struct xl_call *fb_name_call(fuse_req_t req, enum xl_fop fop,
 	call = fuse_bridge_call_new(req, fop, done);
 	if (!call)
 		return NULL;
-	ret = fuse_bridge_loc_name(fb, &call->args.loc, parent, name);
+	ret = fuse_bridge_loc_name(fb, call, &call->args.loc, parent, name);
 	if (ret < 0) {
 		/* Unwinding the unstarted call runs done, which replies. */
 		xl_unwind_error(call, ret);
@@ -36,17 +36,29 @@ static struct xl_call *fb_name_call(fuse_req_t req, enum xl_fop fop,
 	return call;
 }
 
-/* A root call acting on the inode ino. */
-static struct xl_call *fb_inode_call(fuse_req_t req, enum xl_fop fop,
-				     fuse_ino_t ino, xl_cbk_fn done)
+/* A root call acting on the inode ino; with an open file fi (may be
+ * NULL), on the file's graph with its fd. */
+static struct xl_call *fb_inode_call_fi(fuse_req_t req, enum xl_fop fop,
+					fuse_ino_t ino,
+					struct fuse_file_info *fi,
+					xl_cbk_fn done)
 {
 	struct fuse_bridge *fb = fuse_req_userdata(req);
 	struct xl_call *call;
 
-	call = fuse_bridge_call_new(req, fop, done);
+	if (fi && fi->fh)
+		call = fuse_bridge_call_new_fd(req, fop, fi, done, req);
+	else
+		call = fuse_bridge_call_new(req, fop, done);
 	if (call)
-		fuse_bridge_loc_inode(fb, &call->args.loc, ino);
+		fuse_bridge_loc_inode(fb, call, &call->args.loc, ino);
 	return call;
+}
+
+static struct xl_call *fb_inode_call(fuse_req_t req, enum xl_fop fop,
+				     fuse_ino_t ino, xl_cbk_fn done)
+{
+	return fb_inode_call_fi(req, fop, ino, NULL, done);
 }
 
 /* A root call creating parent/name with a new gfid and the caller's
@@ -97,11 +109,10 @@ void fuse_bridge_getattr(fuse_req_t req, fuse_ino_t ino,
 {
 	struct xl_call *call;
 
-	call = fb_inode_call(req, XL_FOP_STAT, ino, fuse_bridge_done_attr);
+	call =
+	    fb_inode_call_fi(req, XL_FOP_STAT, ino, fi, fuse_bridge_done_attr);
 	if (!call)
 		return;
-	if (fi && fi->fh)
-		call->args.fd = xl_fd_ref((struct xl_fd *)(uintptr_t)fi->fh);
 	fuse_bridge_call_start(call);
 }
 
@@ -111,12 +122,11 @@ void fuse_bridge_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct xl_call *call;
 	struct xl_args *a;
 
-	call = fb_inode_call(req, XL_FOP_SETATTR, ino, fuse_bridge_done_attr);
+	call = fb_inode_call_fi(req, XL_FOP_SETATTR, ino, fi,
+				fuse_bridge_done_attr);
 	if (!call)
 		return;
 	a = &call->args;
-	if (fi && fi->fh)
-		a->fd = xl_fd_ref((struct xl_fd *)(uintptr_t)fi->fh);
 	a->valid = fuse_bridge_setattr_valid(to_set);
 	a->attr.mode = attr->st_mode;
 	a->attr.uid = attr->st_uid;
@@ -236,7 +246,8 @@ void fuse_bridge_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			    fuse_bridge_done_err);
 	if (!call)
 		return;
-	ret = fuse_bridge_loc_name(fb, &call->args.loc2, newparent, newname);
+	ret = fuse_bridge_loc_name(fb, call, &call->args.loc2, newparent,
+				   newname);
 	if (ret < 0) {
 		xl_unwind_error(call, ret);
 		return;
@@ -255,7 +266,8 @@ void fuse_bridge_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	call = fb_inode_call(req, XL_FOP_LINK, ino, fuse_bridge_done_entry);
 	if (!call)
 		return;
-	ret = fuse_bridge_loc_name(fb, &call->args.loc2, newparent, newname);
+	ret = fuse_bridge_loc_name(fb, call, &call->args.loc2, newparent,
+				   newname);
 	if (ret < 0) {
 		xl_unwind_error(call, ret);
 		return;

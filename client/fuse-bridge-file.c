@@ -3,9 +3,11 @@
  * write, flush, release, fsync, fallocate, lseek.
  *
  * fd ownership: open/create make an xl_fd whose first ref belongs to the
- * kernel's file handle (fi->fh).  Each call holds its own ref in args.fd.
- * release hands the kernel's ref to the RELEASE call, so the fd dies when
- * that call is done.
+ * kernel's file handle, a struct fuse_bridge_file in fi->fh (which a graph
+ * switch may move to another fd, fuse-bridge-move.c).  Each call holds
+ * its own ref in args.fd and runs on that fd's graph.  release hands the
+ * kernel's ref to the RELEASE call, so the fd dies when that call is
+ * done.
  */
 #include "config.h"
 
@@ -20,11 +22,6 @@
 
 #define FB_LOG "fuse"
 
-static struct xl_fd *fb_fd(struct fuse_file_info *fi)
-{
-	return (struct xl_fd *)(uintptr_t)fi->fh;
-}
-
 /* A root call on the open file fi (args.fd and loc.gfid set). */
 static struct xl_call *fb_fd_call(fuse_req_t req, enum xl_fop fop,
 				  fuse_ino_t ino, struct fuse_file_info *fi,
@@ -33,12 +30,34 @@ static struct xl_call *fb_fd_call(fuse_req_t req, enum xl_fop fop,
 	struct fuse_bridge *fb = fuse_req_userdata(req);
 	struct xl_call *call;
 
-	call = fuse_bridge_call_new(req, fop, done);
+	call = fuse_bridge_call_new_fd(req, fop, fi, done, req);
 	if (!call)
 		return NULL;
-	fuse_bridge_loc_inode(fb, &call->args.loc, ino);
-	call->args.fd = xl_fd_ref(fb_fd(fi));
+	fuse_bridge_loc_inode(fb, call, &call->args.loc, ino);
 	return call;
+}
+
+int fuse_bridge_file_handle(struct fuse_bridge *fb, struct xl_fd *fd,
+			    struct fuse_file_info *fi)
+{
+	struct fuse_bridge_file *file = fuse_bridge_file_new(fb, fd);
+
+	if (!file) {
+		fuse_bridge_release_fd(fb, fd);
+		return -ENOMEM;
+	}
+	memset(fi, 0, sizeof(*fi));
+	fi->fh = (uintptr_t)file;
+	fi->flags = fd->flags;
+	return 0;
+}
+
+void fuse_bridge_file_drop(struct fuse_bridge *fb, struct fuse_file_info *fi)
+{
+	struct fuse_bridge_file *file =
+	    (struct fuse_bridge_file *)(uintptr_t)fi->fh;
+
+	fuse_bridge_release_fd(fb, fuse_bridge_file_end(fb, file));
 }
 
 static void fb_open_done(struct xl_call *parent, struct xl_call *call,
@@ -55,33 +74,36 @@ static void fb_open_done(struct xl_call *parent, struct xl_call *call,
 		xl_fd_unref(fd); /* the kernel's ref: it never got the fd */
 		return;
 	}
-	memset(&fi, 0, sizeof(fi));
-	fi.fh = (uintptr_t)fd;
-	fi.flags = fd->flags;
+	if (fuse_bridge_file_handle(fb, fd, &fi) < 0) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
 	if (fuse_reply_open(req, &fi) != 0)
-		fuse_bridge_release_fd(fb, fd);
+		fuse_bridge_file_drop(fb, &fi);
 }
 
 void fuse_bridge_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fuse_bridge *fb = fuse_req_userdata(req);
-	struct xl_inode *inode = fuse_bridge_inode(fb, ino);
 	struct xl_call *call;
 	struct xl_fd *fd;
 
-	fd = xl_fd_new(fb->graph, inode->gfid, inode, fi->flags, false);
-	if (!fd) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
 	call = fuse_bridge_call_new(req, XL_FOP_OPEN, fb_open_done);
-	if (!call) {
-		xl_fd_unref(fd);
+	if (!call)
+		return;
+	fuse_bridge_loc_inode(fb, call, &call->args.loc, ino);
+	/* On the call's graph, with that graph's inode. */
+	fd = call->args.loc.inode
+		 ? xl_fd_new(call->graph, call->args.loc.gfid,
+			     call->args.loc.inode, fi->flags, false)
+		 : NULL;
+	if (!fd) {
+		xl_unwind_error(call, -ENOMEM);
 		return;
 	}
-	fuse_bridge_loc_inode(fb, &call->args.loc, ino);
 	call->args.flags = fi->flags;
-	call->args.fd = xl_fd_ref(fd);
+	call->args.fd = fd; /* ref shared with the kernel until done */
+	xl_fd_ref(fd);
 	fuse_bridge_call_start(call);
 }
 
@@ -112,11 +134,12 @@ static void fb_create_done(struct xl_call *parent, struct xl_call *call,
 	struct xl_fd *fd = call->args.fd;
 	struct fuse_entry_param e;
 	struct fuse_file_info fi;
+	struct xl_inode *inode;
 	int ret = call->reply.ret;
 
 	(void)parent;
 	if (ret >= 0)
-		ret = fuse_bridge_entry(fb, &call->reply.attr, &e);
+		ret = fuse_bridge_entry(fb, call->graph, &call->reply.attr, &e);
 	if (ret < 0) {
 		fuse_reply_err(req, -ret);
 		if (call->reply.ret >= 0)
@@ -125,13 +148,20 @@ static void fb_create_done(struct xl_call *parent, struct xl_call *call,
 			xl_fd_unref(fd);
 		return;
 	}
-	fb_fd_adopt_inode(fd, fuse_bridge_inode(fb, e.ino));
-	memset(&fi, 0, sizeof(fi));
-	fi.fh = (uintptr_t)fd;
-	fi.flags = fd->flags;
+	/* The fd's inode is its graph's, whichever home the kernel has. */
+	inode = fuse_bridge_inode_in(fd->graph, e.ino);
+	if (inode) {
+		fb_fd_adopt_inode(fd, inode);
+		xl_inode_unref(inode);
+	}
+	if (fuse_bridge_file_handle(fb, fd, &fi) < 0) {
+		fuse_reply_err(req, ENOMEM);
+		fuse_bridge_forget_one(fb, e.ino, 1);
+		return;
+	}
 	if (fuse_reply_create(req, &e, &fi) != 0) {
 		fuse_bridge_forget_one(fb, e.ino, 1);
-		fuse_bridge_release_fd(fb, fd);
+		fuse_bridge_file_drop(fb, &fi);
 	}
 }
 
@@ -145,26 +175,23 @@ void fuse_bridge_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	uint8_t gfid[XL_GFID_LEN];
 	int ret;
 
-	xl_gfid_generate(gfid);
-	inode = xl_inode_get(fb->graph->itable, gfid);
-	if (!inode) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	fd = xl_fd_new(fb->graph, gfid, inode, fi->flags, false);
-	xl_inode_unref(inode); /* the fd holds its own */
-	if (!fd) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
 	call = fuse_bridge_call_new(req, XL_FOP_CREATE, fb_create_done);
-	if (!call) {
-		xl_fd_unref(fd);
+	if (!call)
+		return;
+	xl_gfid_generate(gfid);
+	/* On the call's graph, with that graph's inode. */
+	inode = xl_inode_get(call->graph->itable, gfid);
+	fd = inode ? xl_fd_new(call->graph, gfid, inode, fi->flags, false)
+		   : NULL;
+	if (inode)
+		xl_inode_unref(inode); /* the fd holds its own */
+	if (!fd) {
+		xl_unwind_error(call, -ENOMEM);
 		return;
 	}
 	call->args.fd = fd; /* ref shared with the kernel until done */
 	xl_fd_ref(fd);
-	ret = fuse_bridge_loc_name(fb, &call->args.loc, parent, name);
+	ret = fuse_bridge_loc_name(fb, call, &call->args.loc, parent, name);
 	if (ret < 0) {
 		xl_unwind_error(call, ret); /* done drops the kernel's ref */
 		return;
@@ -285,7 +312,8 @@ void fuse_bridge_flush(fuse_req_t req, fuse_ino_t ino,
 	 * none to drop when this mount never asked for one on the file, and
 	 * the bricks need not hear of the close (XL_KEY_FLUSH_NO_LOCKS). */
 	call->cred.lk_owner = fi->lock_owner;
-	if (!atomic_load(&call->args.loc.inode->posix_lk_asked) &&
+	if (!atomic_load(&fuse_bridge_inode(fuse_req_userdata(req), ino)
+			      ->posix_lk_asked) &&
 	    (call->args.xdata || (call->args.xdata = xl_dict_new())))
 		xl_dict_set_u64(call->args.xdata, XL_KEY_FLUSH_NO_LOCKS, 1);
 	fuse_bridge_call_start(call);
@@ -297,13 +325,15 @@ void fuse_bridge_release(fuse_req_t req, fuse_ino_t ino,
 	struct fuse_bridge *fb = fuse_req_userdata(req);
 	struct xl_call *call;
 
-	call = fuse_bridge_call_new(req, XL_FOP_RELEASE, fuse_bridge_done_err);
-	if (!call) {
-		xl_fd_unref(fb_fd(fi));
+	struct xl_fd *fd = fuse_bridge_file_end(
+	    fb, (struct fuse_bridge_file *)(uintptr_t)fi->fh);
+
+	/* The kernel's ref goes with the call. */
+	call = fuse_bridge_call_new_on_fd(req, XL_FOP_RELEASE, fd,
+					  fuse_bridge_done_err, req);
+	if (!call)
 		return;
-	}
-	fuse_bridge_loc_inode(fb, &call->args.loc, ino);
-	call->args.fd = fb_fd(fi); /* the kernel's ref goes with the call */
+	fuse_bridge_loc_inode(fb, call, &call->args.loc, ino);
 	call->cred.lk_owner = fi->lock_owner;
 	fuse_bridge_call_start(call);
 }

@@ -98,13 +98,10 @@ static fuse_ino_t fb_inval_ino(struct fuse_bridge *fb, const uint8_t *gfid,
 		return 0;
 	if (xl_gfid_is_root(gfid))
 		return FUSE_ROOT_ID;
-	inode = xl_inode_find(fb->graph->itable, gfid);
+	/* The home inode: in whichever graph's table the kernel met it. */
+	inode = fuse_bridge_home_find(fb, NULL, gfid);
 	if (!inode)
 		return 0;
-	if (atomic_load(&inode->nlookup) == 0) {
-		xl_inode_unref(inode);
-		return 0;
-	}
 	*ref = inode;
 	return (fuse_ino_t)(uintptr_t)inode;
 }
@@ -164,9 +161,20 @@ static void *fb_inval_main(void *arg)
 
 int fuse_bridge_inval_start(struct fuse_bridge *fb)
 {
-	struct fuse_bridge_inval *q = calloc(1, sizeof(*q));
+	return fuse_bridge_inval_attach(fb, fb->graph);
+}
+
+int fuse_bridge_inval_attach(struct fuse_bridge *fb, struct xl_graph *g)
+{
+	struct fuse_bridge_inval *q;
 	int ret;
 
+	if (fb->inval) {
+		g->top_upcall_data = fb->inval;
+		g->top_upcall = fb_inval_push;
+		return 0;
+	}
+	q = calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
 	q->fb = fb;
@@ -181,8 +189,8 @@ int fuse_bridge_inval_start(struct fuse_bridge *fb)
 		return ret;
 	}
 	fb->inval = q;
-	fb->graph->top_upcall_data = q;
-	fb->graph->top_upcall = fb_inval_push;
+	g->top_upcall_data = q;
+	g->top_upcall = fb_inval_push;
 	return 0;
 }
 

@@ -30,7 +30,7 @@ static struct xl_call *fb_xattr_call(fuse_req_t req, enum xl_fop fop,
 	call = fuse_bridge_call_new(req, fop, done);
 	if (!call)
 		return NULL;
-	fuse_bridge_loc_inode(fb, &call->args.loc, ino);
+	fuse_bridge_loc_inode(fb, call, &call->args.loc, ino);
 	if (name) {
 		call->args.xname = strdup(name);
 		if (!call->args.xname) {
@@ -136,14 +136,12 @@ static struct xl_call *fb_lock_call(fuse_req_t req, enum xl_fop fop,
 				    xl_cbk_fn done, void *cookie)
 {
 	struct fuse_bridge *fb = fuse_req_userdata(req);
-	struct xl_fd *fd = (struct xl_fd *)(uintptr_t)fi->fh;
 	struct xl_call *call;
 
-	call = fuse_bridge_call_new_cookie(req, fop, done, cookie);
+	call = fuse_bridge_call_new_fd(req, fop, fi, done, cookie);
 	if (!call)
 		return NULL;
-	fuse_bridge_loc_inode(fb, &call->args.loc, ino);
-	call->args.fd = xl_fd_ref(fd);
+	fuse_bridge_loc_inode(fb, call, &call->args.loc, ino);
 	call->cred.lk_owner = fi->lock_owner;
 	return call;
 }
@@ -213,7 +211,9 @@ void fuse_bridge_setlk(fuse_req_t req, fuse_ino_t ino,
 		return;
 	/* From now on a close of the file must reach the bricks, which drop
 	 * the owner's locks there (fuse_bridge_flush). */
-	atomic_store(&call->args.loc.inode->posix_lk_asked, true);
+	atomic_store(
+	    &fuse_bridge_inode(fuse_req_userdata(req), ino)->posix_lk_asked,
+	    true);
 	call->args.cmd = sleep ? F_SETLKW : F_SETLK;
 	fb_lock_from_flock(call, lock, fi->lock_owner);
 	if (sleep && lock->l_type != F_UNLCK)
@@ -225,16 +225,16 @@ void fuse_bridge_setlk(fuse_req_t req, fuse_ino_t ino,
 void fuse_bridge_flock(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi, int op)
 {
-	struct xl_fd *fd = (struct xl_fd *)(uintptr_t)fi->fh;
 	struct xl_call *call;
 
-	/* The kernel names the open file by fi->lock_owner here; it is the
-	 * same for every flock through this open file. */
-	fd->lk_owner = fi->lock_owner;
 	call =
 	    fb_lock_call(req, XL_FOP_FLOCK, ino, fi, fuse_bridge_done_err, req);
 	if (!call)
 		return;
+	/* The kernel names the open file by fi->lock_owner here; it is the
+	 * same for every flock through this open file (and keeps the file
+	 * on its graph across a switch, fuse-bridge-move.c). */
+	call->args.fd->lk_owner = fi->lock_owner;
 	call->args.cmd = op;
 	if (!(op & LOCK_NB) && (op & ~LOCK_NB) != LOCK_UN)
 		fuse_bridge_lock_wait(req, call);

@@ -57,10 +57,41 @@ struct xl_call *fuse_bridge_call_new_cookie(fuse_req_t req, enum xl_fop fop,
 	struct xl_call *call;
 
 	fb_cred_fill(req, &cred);
+	/* Once made, the call counts in its graph's live_root_calls, so a
+	 * switch cannot destroy the graph under it (fuse-bridge-graphs.c). */
+	pthread_rwlock_rdlock(&fb->graph_lock);
 	call = xl_call_new_root(fb->graph, fop, &cred, done, cookie);
+	pthread_rwlock_unlock(&fb->graph_lock);
 	if (!call)
 		fuse_reply_err(req, ENOMEM);
 	return call;
+}
+
+struct xl_call *fuse_bridge_call_new_on_fd(fuse_req_t req, enum xl_fop fop,
+					   struct xl_fd *fd, xl_cbk_fn done,
+					   void *cookie)
+{
+	struct xl_cred cred;
+	struct xl_call *call;
+
+	fb_cred_fill(req, &cred);
+	/* The fd's graph: the fd ref keeps it from being destroyed. */
+	call = xl_call_new_root(fd->graph, fop, &cred, done, cookie);
+	if (!call) {
+		xl_fd_unref(fd);
+		fuse_reply_err(req, ENOMEM);
+		return NULL;
+	}
+	call->args.fd = fd;
+	return call;
+}
+
+struct xl_call *fuse_bridge_call_new_fd(fuse_req_t req, enum xl_fop fop,
+					struct fuse_file_info *fi,
+					xl_cbk_fn done, void *cookie)
+{
+	return fuse_bridge_call_new_on_fd(req, fop, fuse_bridge_file_fd(fi),
+					  done, cookie);
 }
 
 struct xl_call *fuse_bridge_call_new(fuse_req_t req, enum xl_fop fop,
@@ -76,19 +107,21 @@ void fuse_bridge_call_start(struct xl_call *call)
 	xl_call_start(call, g->top);
 }
 
-void fuse_bridge_loc_inode(struct fuse_bridge *fb, struct xl_loc *loc,
-			   fuse_ino_t ino)
+void fuse_bridge_loc_inode(struct fuse_bridge *fb, struct xl_call *call,
+			   struct xl_loc *loc, fuse_ino_t ino)
 {
-	struct xl_inode *inode = fuse_bridge_inode(fb, ino);
+	struct xl_inode *home = fuse_bridge_inode(fb, ino);
 
-	memcpy(loc->gfid, inode->gfid, XL_GFID_LEN);
-	loc->inode = xl_inode_ref(inode);
+	memcpy(loc->gfid, home->gfid, XL_GFID_LEN);
+	/* NULL only without memory: the translators find it by gfid. */
+	loc->inode = fuse_bridge_inode_in(call->graph, ino);
 }
 
-int fuse_bridge_loc_name(struct fuse_bridge *fb, struct xl_loc *loc,
-			 fuse_ino_t parent, const char *name)
+int fuse_bridge_loc_name(struct fuse_bridge *fb, struct xl_call *call,
+			 struct xl_loc *loc, fuse_ino_t parent,
+			 const char *name)
 {
-	struct xl_inode *pinode = fuse_bridge_inode(fb, parent);
+	struct xl_inode *home = fuse_bridge_inode(fb, parent);
 
 	if (strlen(name) > XL_NAME_MAX)
 		return -ENAMETOOLONG;
@@ -97,9 +130,9 @@ int fuse_bridge_loc_name(struct fuse_bridge *fb, struct xl_loc *loc,
 	loc->name = strdup(name);
 	if (!loc->name)
 		return -ENOMEM;
-	memcpy(loc->pargfid, pinode->gfid, XL_GFID_LEN);
-	loc->parent = xl_inode_ref(pinode);
-	return 0;
+	memcpy(loc->pargfid, home->gfid, XL_GFID_LEN);
+	loc->parent = fuse_bridge_inode_in(call->graph, parent);
+	return loc->parent ? 0 : -ENOMEM;
 }
 
 void fuse_bridge_stat(struct fuse_bridge *fb, const struct xl_iatt *ia,
@@ -110,10 +143,10 @@ void fuse_bridge_stat(struct fuse_bridge *fb, const struct xl_iatt *ia,
 	st->st_dev = fb->dev;
 }
 
-int fuse_bridge_entry(struct fuse_bridge *fb, const struct xl_iatt *ia,
-		      struct fuse_entry_param *e)
+int fuse_bridge_entry(struct fuse_bridge *fb, struct xl_graph *g,
+		      const struct xl_iatt *ia, struct fuse_entry_param *e)
 {
-	struct xl_inode *inode;
+	struct xl_inode *inode, *known;
 
 	memset(e, 0, sizeof(*e));
 	if (xl_gfid_is_null(ia->gfid))
@@ -121,9 +154,17 @@ int fuse_bridge_entry(struct fuse_bridge *fb, const struct xl_iatt *ia,
 	if (xl_gfid_is_root(ia->gfid))
 		inode = xl_inode_ref(fb->root);
 	else
-		inode = xl_inode_get(fb->graph->itable, ia->gfid);
+		inode = xl_inode_get(g->itable, ia->gfid);
 	if (!inode)
 		return -ENOMEM;
+	/* After a switch the kernel may know the file by a home inode of an
+	 * older graph: answer that node id again, so one file keeps one
+	 * kernel inode (its page cache, its open files). */
+	if (inode != fb->root && atomic_load(&inode->nlookup) == 0 &&
+	    (known = fuse_bridge_home_find(fb, g->itable, ia->gfid))) {
+		xl_inode_unref(inode);
+		inode = known;
+	}
 	if (!inode->type)
 		inode->type = ia->mode & S_IFMT;
 	/* The 0 -> 1 transition keeps the ref we were given; every other
@@ -195,7 +236,7 @@ void fuse_bridge_done_entry(struct xl_call *parent, struct xl_call *call,
 
 	(void)parent;
 	if (ret >= 0)
-		ret = fuse_bridge_entry(fb, &call->reply.attr, &e);
+		ret = fuse_bridge_entry(fb, call->graph, &call->reply.attr, &e);
 	if (ret < 0) {
 		fuse_reply_err(req, -ret);
 		return;
@@ -234,7 +275,9 @@ void fuse_bridge_release_fd(struct fuse_bridge *fb, struct xl_fd *fd)
 {
 	struct xl_call *call;
 
-	call = xl_call_new_root(fb->graph,
+	(void)fb;
+	/* The fd's own graph: the fd keeps it alive until this call ends. */
+	call = xl_call_new_root(fd->graph,
 				fd->is_dir ? XL_FOP_RELEASEDIR : XL_FOP_RELEASE,
 				NULL, fb_release_done, NULL);
 	if (!call) {

@@ -7,9 +7,19 @@
  * completion runs.  The cookie of a root call is its fuse_req_t; the
  * bridge itself is fuse_req_userdata(req).
  *
- * Node ids: a node id is the address of a struct xl_inode of the graph's
- * inode table (FUSE_ROOT_ID stands for the root inode).  The bridge holds
- * one inode ref while the kernel's lookup count (inode->nlookup) is > 0.
+ * Node ids: a node id is the address of a struct xl_inode (FUSE_ROOT_ID
+ * stands for the root inode): its "home" inode, in the table of the graph
+ * that answered the lookup.  The bridge holds one ref on it while the
+ * kernel's lookup count (inode->nlookup) is > 0, and the home inode keeps
+ * the bridge's facts (nlookup, posix_lk_asked) across graph switches.  A
+ * call on graph g acts on the inode of the same gfid in g's table
+ * (fuse_bridge_inode_in); after a switch a home may be in the table of a
+ * graph that is gone (orphaned, xl_inode_table_orphan), which the bridge
+ * frees once the kernel forgot every node id in it.
+ *
+ * Open files: fi->fh is a struct fuse_bridge_file, which holds the fd of
+ * the graph the file is open on; a switch moves it to the new graph
+ * (fuse-bridge-graphs.c, client/README.md "Live graph switch").
  */
 #ifndef MORTAR_FUSE_BRIDGE_H
 #define MORTAR_FUSE_BRIDGE_H
@@ -39,8 +49,34 @@ struct fuse_bridge_io {
 	atomic_uint_fast64_t writes_copied;   /* from libfuse's buffer */
 };
 
+/* A graph replaced by a newer one, draining (fuse-bridge-graphs.c). */
+struct fuse_bridge_old;
+
+/* An open file or directory: what fi->fh points to. */
+struct fuse_bridge_file {
+	pthread_mutex_t lock;  /* guards fd, moving, stays */
+	pthread_cond_t moved;  /* moving ended */
+	struct xl_fd *fd;      /* the open on its graph: one ref */
+	bool moving;	       /* a switch is moving it: calls wait */
+	bool stays;	       /* kept on its graph until closed */
+	struct xl_inode *home; /* ref: the node id it was opened through */
+	struct fuse_bridge_file *prev, *next; /* fb->files, files_lock */
+};
+
 struct fuse_bridge {
-	struct xl_graph *graph;	 /* owned by the mount program */
+	/* The graph new calls go to (owned by the mount program), under
+	 * graph_lock: read-locked from reading it until the root call
+	 * made on it exists (and so counts in its live_root_calls). */
+	struct xl_graph *graph;
+	pthread_rwlock_t graph_lock;
+	/* graph_lock: graphs replaced and not yet destroyed, newest first;
+	 * tables of destroyed graphs whose inodes the kernel still names. */
+	struct fuse_bridge_old *old_graphs;
+	struct xl_inode_table **kept_tables;
+	int kept_count;
+	/* Every open file and directory (files_lock). */
+	pthread_mutex_t files_lock;
+	struct fuse_bridge_file *files;
 	struct xl_inode *root;	 /* one ref, held for the mount's life */
 	struct fuse_session *se; /* set before the loop starts */
 	double entry_timeout;	 /* seconds, read-only after start */
@@ -63,6 +99,9 @@ struct fuse_bridge {
  * from a thread of its own (sets graph->top_upcall).  Start once fb->graph
  * is set, stop before the session goes.  0 or -errno. */
 int fuse_bridge_inval_start(struct fuse_bridge *fb);
+/* The same for another graph g (a switch's new one), before g's init:
+ * starts the thread if it does not run yet. */
+int fuse_bridge_inval_attach(struct fuse_bridge *fb, struct xl_graph *g);
 void fuse_bridge_inval_stop(struct fuse_bridge *fb);
 
 /* The ops table the mount program passes to fuse_session_new. */
@@ -85,9 +124,53 @@ int fuse_bridge_io_take_write(struct fuse_bridge *fb,
 /* Log what the session I/O did (at the end of the session). */
 void fuse_bridge_io_report(struct fuse_bridge *fb);
 
+/* ---- graphs, inodes and open files across switches ------------------
+ * fuse-bridge-graphs.c */
+
+/* Set up the locks and lists; fb->graph is the first graph. */
+void fuse_bridge_graphs_init(struct fuse_bridge *fb);
+/* The inode of node id ino in graph g (a new ref): the home inode itself
+ * when it is g's, else g's inode of the same gfid.  NULL on ENOMEM. */
+struct xl_inode *fuse_bridge_inode_in(struct xl_graph *g, fuse_ino_t ino);
+/* The home inode of gfid that the kernel knows (nlookup > 0) in any table
+ * but skip's (NULL: in any), a new ref; NULL when there is none. */
+struct xl_inode *fuse_bridge_home_find(struct fuse_bridge *fb,
+				       struct xl_inode_table *skip,
+				       const uint8_t *gfid);
+/* From now on new calls go to g; the old graph drains.  The caller (the
+ * mount program) built, initialised and waited for g. */
+void fuse_bridge_graph_switch(struct fuse_bridge *fb, struct xl_graph *g);
+/* Move every open file that can move to the current graph (see
+ * client/README.md): returns how many moved; *stayed counts those kept on
+ * their graph until closed (directories, files with locks, a reopen that
+ * failed). */
+int fuse_bridge_files_move(struct fuse_bridge *fb, int *stayed);
+/* Destroy every replaced graph with no call and no fd left; returns how
+ * many replaced graphs are still draining. */
+int fuse_bridge_graphs_drain(struct fuse_bridge *fb);
+
+/* The open file of a FUSE file handle.  fuse_bridge_file_new makes one
+ * for fd (consumes the ref); NULL on ENOMEM (fd untouched then). */
+struct fuse_bridge_file *fuse_bridge_file_new(struct fuse_bridge *fb,
+					      struct xl_fd *fd);
+/* fi->fh for fd (consumed), as fuse_reply_open/create want it: 0, or
+ * -ENOMEM after releasing fd (fuse-bridge-file.c). */
+int fuse_bridge_file_handle(struct fuse_bridge *fb, struct xl_fd *fd,
+			    struct fuse_file_info *fi);
+/* The kernel did not take fi's handle: close the file again. */
+void fuse_bridge_file_drop(struct fuse_bridge *fb, struct fuse_file_info *fi);
+/* The file's fd now (a new ref), waiting while a switch moves it. */
+struct xl_fd *fuse_bridge_file_fd(struct fuse_file_info *fi);
+/* The kernel closes the file: the wrapper goes and its fd ref is handed
+ * back for the RELEASE call. */
+struct xl_fd *fuse_bridge_file_end(struct fuse_bridge *fb,
+				   struct fuse_bridge_file *file);
+/* Called with file->lock held: wait until no move is in progress. */
+void fuse_bridge_file_wait_locked(struct fuse_bridge_file *file);
+
 /* ---- shared by the fop files (fuse-bridge.c, except where noted) ---- */
 
-/* The inode a node id names (borrowed). */
+/* The home inode a node id names (borrowed). */
 struct xl_inode *fuse_bridge_inode(struct fuse_bridge *fb, fuse_ino_t ino);
 
 /* A root call for req with the caller's credentials, answered through
@@ -98,14 +181,26 @@ struct xl_call *fuse_bridge_call_new(fuse_req_t req, enum xl_fop fop,
  * failure). */
 struct xl_call *fuse_bridge_call_new_cookie(fuse_req_t req, enum xl_fop fop,
 					    xl_cbk_fn done, void *cookie);
+/* A root call on the open file fi: made on the graph the file is open on,
+ * with args.fd set.  NULL after replying ENOMEM. */
+struct xl_call *fuse_bridge_call_new_fd(fuse_req_t req, enum xl_fop fop,
+					struct fuse_file_info *fi,
+					xl_cbk_fn done, void *cookie);
+/* The same for fd (the caller's ref goes with the call, or is dropped on
+ * failure). */
+struct xl_call *fuse_bridge_call_new_on_fd(fuse_req_t req, enum xl_fop fop,
+					   struct xl_fd *fd, xl_cbk_fn done,
+					   void *cookie);
 
-/* Fill loc to act on the inode ino (gfid + inode ref). */
-void fuse_bridge_loc_inode(struct fuse_bridge *fb, struct xl_loc *loc,
-			   fuse_ino_t ino);
-/* Fill loc to act on parent/name (pargfid + name copy + parent ref).
- * 0, -ENAMETOOLONG/-EINVAL for a bad name, or -ENOMEM. */
-int fuse_bridge_loc_name(struct fuse_bridge *fb, struct xl_loc *loc,
-			 fuse_ino_t parent, const char *name);
+/* Fill loc to act on the inode ino (gfid + a ref on the inode of call's
+ * graph). */
+void fuse_bridge_loc_inode(struct fuse_bridge *fb, struct xl_call *call,
+			   struct xl_loc *loc, fuse_ino_t ino);
+/* Fill loc to act on parent/name (pargfid + name copy + parent ref in
+ * call's graph).  0, -ENAMETOOLONG/-EINVAL for a bad name, or -ENOMEM. */
+int fuse_bridge_loc_name(struct fuse_bridge *fb, struct xl_call *call,
+			 struct xl_loc *loc, fuse_ino_t parent,
+			 const char *name);
 
 /* Start a blocking lock call (F_SETLKW, flock without LOCK_NB) for req
  * whose completion answers req: a kernel interrupt withdraws it from the
@@ -118,11 +213,13 @@ void fuse_bridge_call_start(struct xl_call *call);
 void fuse_bridge_stat(struct fuse_bridge *fb, const struct xl_iatt *ia,
 		      struct stat *st);
 
-/* Make an entry for attributes ia: gets the inode for ia->gfid and counts
- * one kernel lookup on it.  The caller must pass e to the kernel (or undo
- * with fuse_bridge_forget_one).  0 or -EIO (no gfid) / -ENOMEM. */
-int fuse_bridge_entry(struct fuse_bridge *fb, const struct xl_iatt *ia,
-		      struct fuse_entry_param *e);
+/* Make an entry for attributes ia that graph g answered: gets the home
+ * inode for ia->gfid (the one the kernel knows already, else g's) and
+ * counts one kernel lookup on it.  The caller must pass e to the kernel
+ * (or undo with fuse_bridge_forget_one).  0 or -EIO (no gfid) /
+ * -ENOMEM. */
+int fuse_bridge_entry(struct fuse_bridge *fb, struct xl_graph *g,
+		      const struct xl_iatt *ia, struct fuse_entry_param *e);
 /* Drop n kernel lookups of the inode; releases the bridge's ref at 0. */
 void fuse_bridge_forget_one(struct fuse_bridge *fb, fuse_ino_t ino, uint64_t n);
 
@@ -137,8 +234,9 @@ void fuse_bridge_done_entry(struct xl_call *parent, struct xl_call *call,
 void fuse_bridge_done_attr(struct xl_call *parent, struct xl_call *call,
 			   void *cookie);
 
-/* Send RELEASE or RELEASEDIR for fd without a kernel request (used when
- * an open reply could not reach the kernel).  Consumes the caller's ref. */
+/* Send RELEASE or RELEASEDIR for fd to its graph without a kernel request
+ * (an open reply that could not reach the kernel, a file moved to another
+ * graph).  Consumes the caller's ref. */
 void fuse_bridge_release_fd(struct fuse_bridge *fb, struct xl_fd *fd);
 
 /* XL_SET_* mask for a FUSE_SET_ATTR_* mask. */

@@ -45,6 +45,9 @@ void mortar_usage(const char *prog)
 	       "                         of the volume; may be repeated)\n"
 	       "  --volfile-timeout SEC  how long one volfile server may take "
 	       "(%d)\n"
+	       "  --volfile-check-interval SEC  how often to ask for a newer "
+	       "volfile\n"
+	       "                         and switch to it live (%d; 0: never)\n"
 	       "  -N, --no-daemon        stay in the foreground\n"
 	       "  --pid-file FILE        write the daemon's pid\n"
 	       "  --log-file FILE        log there (default: stderr with -N)\n"
@@ -55,13 +58,14 @@ void mortar_usage(const char *prog)
 	       "     entry-timeout=SEC attribute-timeout=SEC "
 	       "negative-timeout=SEC\n"
 	       "     fuse-threads=N parallel-dirops=on|off xlator-path=DIR\n"
-	       "     volfile-timeout=SEC "
-	       "backup-volfile-servers=HOST[:PORT][:HOST[:PORT]...]\n"
+	       "     volfile-timeout=SEC volfile-check-interval=SEC\n"
+	       "     backup-volfile-servers=HOST[:PORT][:HOST[:PORT]...]\n"
 	       "     tls tls-cert=FILE tls-key=FILE tls-ca=FILE  (TLS to the "
 	       "bricks and\n"
 	       "     the volfile server; defaults under %s)\n"
 	       "  -h, --help             this text\n",
-	       prog, prog, RPC_VOLFILE_TIMEOUT_SEC, RPC_TLS_DIR);
+	       prog, prog, RPC_VOLFILE_TIMEOUT_SEC, MORTAR_CHECK_INTERVAL_SEC,
+	       RPC_TLS_DIR);
 }
 
 bool mortar_opts_has(const char *list, const char *name)
@@ -140,6 +144,24 @@ static int mopt_volfile_timeout(struct mortar_opts *o, const char *v,
 				 "(seconds, 1..%d)",
 				 v, MOPT_VOLFILE_TIMEOUT_MAX);
 	o->volfile_timeout = (int)n;
+	return 0;
+}
+
+#define MOPT_CHECK_INTERVAL_MAX 86400
+
+static int mopt_check_interval(struct mortar_opts *o, const char *v, char **err)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < 0 || n > MOPT_CHECK_INTERVAL_MAX)
+		return mopt_fail(err,
+				 "bad value for volfile-check-interval: '%s' "
+				 "(seconds, 0..%d; 0: never)",
+				 v, MOPT_CHECK_INTERVAL_MAX);
+	o->volfile_check_interval = (int)n;
 	return 0;
 }
 
@@ -270,6 +292,8 @@ static int mopt_add_one(struct mortar_opts *o, const char *opt, char **err)
 	}
 	if (strncmp(opt, "volfile-timeout=", 16) == 0)
 		return mopt_volfile_timeout(o, v, err);
+	if (strncmp(opt, "volfile-check-interval=", 23) == 0)
+		return mopt_check_interval(o, v, err);
 	if (strncmp(opt, "backup-volfile-servers=", 23) == 0)
 		return mopt_backup_servers(o, v, err);
 	if (strcmp(opt, "tls") == 0 || strncmp(opt, "tls=", 4) == 0) {
@@ -318,6 +342,7 @@ static void mopt_defaults(struct mortar_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->volfile_timeout = RPC_VOLFILE_TIMEOUT_SEC;
+	o->volfile_check_interval = MORTAR_CHECK_INTERVAL_SEC;
 	o->log_level = XL_LOG_INFO;
 	o->entry_timeout = 1.0;
 	o->attr_timeout = 1.0;
@@ -336,6 +361,7 @@ static int mopt_set_str(char **dst, const char *v)
 enum {
 	MOPT_SERVER = 256,
 	MOPT_VOLFILE_TIMEOUT,
+	MOPT_CHECK_INTERVAL,
 	MOPT_VOLUME,
 	MOPT_PID,
 	MOPT_LOGF,
@@ -346,6 +372,7 @@ enum {
 static const struct option mopt_long[] = {
     {"volfile-server", required_argument, NULL, MOPT_SERVER},
     {"volfile-timeout", required_argument, NULL, MOPT_VOLFILE_TIMEOUT},
+    {"volfile-check-interval", required_argument, NULL, MOPT_CHECK_INTERVAL},
     {"volume", required_argument, NULL, MOPT_VOLUME},
     {"volfile", required_argument, NULL, 'f'},
     {"no-daemon", no_argument, NULL, 'N'},
@@ -380,6 +407,8 @@ static int mopt_getopt_one(struct mortar_opts *o, int c, char **err)
 		return mopt_servers(o, optarg, err);
 	case MOPT_VOLFILE_TIMEOUT:
 		return mopt_volfile_timeout(o, optarg, err);
+	case MOPT_CHECK_INTERVAL:
+		return mopt_check_interval(o, optarg, err);
 	case MOPT_VOLUME:
 		return mopt_set_str(&o->volume, optarg);
 	case 'f':

@@ -10,6 +10,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Default of --volfile-check-interval. */
+#define MORTAR_CHECK_INTERVAL_SEC 10
+
 struct mortar_opts {
 	/* --volfile-server HOST[:PORT][,...] (repeatable), then the
 	 * -o backup-volfile-servers: the order they are tried in. */
@@ -18,8 +21,10 @@ struct mortar_opts {
 	 * every --volfile-server) at the end of mortar_opts_parse. */
 	struct rpc_volfile_servers backup_servers;
 	int volfile_timeout; /* seconds one volfile server may take */
-	char *volume;	     /* --volume */
-	char *volfile;	     /* -f */
+	/* Seconds between two questions for a newer volfile (0: never). */
+	int volfile_check_interval;
+	char *volume;  /* --volume */
+	char *volfile; /* -f */
 	char *mountpoint;
 	bool foreground; /* -N */
 	char *pid_file;

@@ -13,9 +13,9 @@
 #include "fuse-bridge.h"
 #include "graph.h"
 #include "log.h"
-#include "volfile-fetch.h"
-#include "mortar-opts.h"
 #include "mortar-tls.h"
+#include "mortar.h"
+#include "volfile-fetch.h"
 #include "statedump.h"
 
 #include <errno.h>
@@ -36,25 +36,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MT_LOG			"mortar"
-#define MT_CHILD_UP_TIMEOUT_SEC 10
-#define MT_PARENT_TIMEOUT_SEC	60
+#define MT_LOG		      "mortar"
+#define MT_PARENT_TIMEOUT_SEC 60
 
 extern char **environ;
-
-/* The program's state.  Fields are set by main before the FUSE loop;
- * up/down under lock (written by the graph's notify, any thread). */
-struct mortar {
-	struct mortar_opts opts;
-	struct fuse_bridge fb;
-	struct xl_graph *graph;
-	struct fuse_session *se;
-	int status_fd; /* pipe to the waiting parent, -1 when none */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool child_up;
-	bool stopping;
-};
 
 static struct mortar mt_state = {
     .status_fd = -1,
@@ -162,27 +147,57 @@ static void mt_on_live(struct fuse_bridge *fb)
 	}
 }
 
-static void mt_top_notify(struct xl_graph *g, enum xl_event ev, void *data)
+/* The running graph's events set child_up; a switch's new graph's set
+ * pending_up; a replaced graph's are only logged (its connections close
+ * as it is destroyed). */
+void mortar_top_notify(struct xl_graph *g, enum xl_event ev, void *data)
 {
 	struct mortar *m = data;
 
-	(void)g;
 	pthread_mutex_lock(&m->lock);
+	if (g != m->graph) {
+		if (g == m->pending && ev == XL_EV_CHILD_UP)
+			m->pending_up = true;
+		else if (g == m->pending && ev == XL_EV_CHILD_DOWN)
+			m->pending_up = false;
+		pthread_cond_broadcast(&m->cond);
+		pthread_mutex_unlock(&m->lock);
+		xl_debug(MT_LOG, "event %d from graph %s (not the running one)",
+			 (int)ev, g->filename);
+		return;
+	}
 	if (ev == XL_EV_CHILD_UP)
 		m->child_up = true;
 	else if (ev == XL_EV_CHILD_DOWN)
 		m->child_up = false;
 	pthread_cond_broadcast(&m->cond);
 	pthread_mutex_unlock(&m->lock);
+	/* Back after a disconnect (a brick restarted, perhaps with new
+	 * volfiles): ask for a newer volfile now, not at the next tick. */
+	if (ev == XL_EV_CHILD_UP)
+		volfile_watch_poke(&m->watch);
 	if (ev == XL_EV_CHILD_UP)
 		xl_info(MT_LOG, "volume is up");
 	else if (ev == XL_EV_CHILD_DOWN)
 		xl_warn(MT_LOG, "volume is down: fops fail with ENOTCONN");
 }
 
+void mortar_top_volfile(struct xl_graph *g, const char *volume, void *data)
+{
+	struct mortar *m = data;
+
+	(void)g;
+	/* Our volume's, and fetched from the servers (not -f's file). */
+	if (!m->opts.volfile && m->opts.volume &&
+	    strcmp(volume, m->opts.volume) == 0) {
+		xl_debug(MT_LOG, "a brick says volfile %s changed", volume);
+		volfile_watch_poke(&m->watch);
+	}
+}
+
 /* A graph with no network translator is up as soon as it is initialised
  * (e.g. a local storage/posix graph); others report CHILD_UP. */
-static bool mt_graph_needs_up(struct xl_graph *g)
+bool mortar_graph_needs_up(const struct xl_graph *g)
 {
 	for (int i = 0; i < g->count; i++)
 		if (strncmp(g->xls[i]->desc->type, "protocol/", 9) == 0)
@@ -194,7 +209,7 @@ static void mt_wait_up(struct mortar *m)
 {
 	struct timespec deadline;
 
-	if (!mt_graph_needs_up(m->graph))
+	if (!mortar_graph_needs_up(m->graph))
 		return;
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += MT_CHILD_UP_TIMEOUT_SEC;
@@ -212,61 +227,34 @@ static void mt_wait_up(struct mortar *m)
 			MT_CHILD_UP_TIMEOUT_SEC);
 }
 
-/* The client volfile from the first volfile server that has it.  The
- * servers that failed before it are worth a warning: the admin learns
- * that a server of the list is down before the last one goes too. */
-static int mt_fetch_volfile(const struct mortar_opts *o, struct xl_volfile **vf,
-			    char **err)
-{
-	const struct rpc_volfile_server *from;
-	struct rpc_tls *tls = NULL;
-	char *text = NULL, name[300];
-	size_t len = 0;
-	int served_by, ret;
-
-	ret = mortar_tls_for_fetch(o, &tls, err);
-	if (ret < 0)
-		return ret;
-	ret = rpc_volfile_fetch_any(&o->servers, o->volume, tls,
-				    o->volfile_timeout, &text, &len, &served_by,
-				    err);
-	rpc_tls_unref(tls);
-	if (ret < 0)
-		return ret;
-	if (*err)
-		xl_warn(MT_LOG, "%s", *err);
-	free(*err);
-	*err = NULL;
-	from = &o->servers.servers[served_by];
-	xl_info(MT_LOG, "volfile of volume %s from volfile server %s:%u",
-		o->volume, from->host, from->port);
-	/* The name the parser's errors start with. */
-	snprintf(name, sizeof(name), "%s:%u/%s", from->host, from->port,
-		 o->volume);
-	ret = xl_volfile_parse(text, len, name, vf, err);
-	free(text);
-	return ret;
-}
-
 /* Read or fetch the volfile, build and init the graph. */
 static int mt_graph_setup(struct mortar *m)
 {
-	struct mortar_opts *o = &m->opts;
 	struct xl_volfile *vf = NULL;
+	struct volfile_text vt;
 	char *err = NULL;
 	int ret;
 
-	if (o->volfile)
-		ret = xl_volfile_read(o->volfile, &vf, &err);
-	else
-		ret = mt_fetch_volfile(o, &vf, &err);
+	ret = volfile_source_get(&m->opts, &vt, &err);
+	if (ret == 0) {
+		if (vt.served_by >= 0)
+			xl_info(MT_LOG,
+				"volfile of volume %s from volfile server %s",
+				m->opts.volume, vt.name);
+		m->watch.running = vt.version;
+		m->watch.last_server = vt.served_by < 0 ? 0 : vt.served_by;
+		ret = xl_volfile_parse(vt.text, vt.len, vt.name, &vf, &err);
+		volfile_text_free(&vt);
+	}
 	if (ret == 0)
-		ret = mortar_tls_apply(o, vf);
+		ret = mortar_tls_apply(&m->opts, vf);
 	if (ret == 0)
 		ret = xl_graph_build(vf, &m->graph, &err);
 	if (ret == 0) {
-		m->graph->top_notify = mt_top_notify;
+		m->graph->top_notify = mortar_top_notify;
 		m->graph->top_notify_data = m;
+		m->graph->top_volfile = mortar_top_volfile;
+		m->graph->top_volfile_data = m;
 		m->graph->owner = &m->fb;
 		ret = xl_graph_init(m->graph, &err);
 	}
@@ -393,7 +381,7 @@ static void mt_set_readahead(const char *mnt)
  * timeouts bound them, as before: forwarding the notices there raced
  * with replicate's choice of a copy to read after a brick came back
  * (replicate-splitbrain.t read the copy that missed the writes). */
-static bool mt_graph_caches(const struct xl_graph *g)
+bool mortar_graph_caches(const struct xl_graph *g)
 {
 	for (int i = 0; g && i < g->count; i++)
 		if (g->xls[i] &&
@@ -414,6 +402,7 @@ static int mt_fuse_setup(struct mortar *m)
 		goto out;
 	xl_debug(MT_LOG, "fuse options: %s", optstr);
 	fb->graph = m->graph;
+	fuse_bridge_graphs_init(fb);
 	fb->entry_timeout = m->opts.entry_timeout;
 	fb->attr_timeout = m->opts.attr_timeout;
 	fb->negative_timeout = m->opts.negative_timeout;
@@ -431,7 +420,7 @@ static int mt_fuse_setup(struct mortar *m)
 		goto out;
 	}
 	fb->se = m->se;
-	if (mt_graph_caches(m->graph) && fuse_bridge_inval_start(fb) != 0)
+	if (mortar_graph_caches(m->graph) && fuse_bridge_inval_start(fb) != 0)
 		xl_warn(MT_LOG,
 			"cannot start the invalidation thread: the "
 			"kernel's caches expire by their timeouts only");
@@ -609,6 +598,17 @@ static int mt_log_setup(struct mortar *m)
 	return ret;
 }
 
+static void mt_watch_start(struct mortar *m)
+{
+	m->watch.opts = &m->opts;
+	m->watch.on_newer = mortar_switch_to;
+	m->watch.on_tick = mortar_switch_drain;
+	m->watch.owner = m;
+	if (volfile_watch_start(&m->watch) < 0)
+		xl_warn(MT_LOG, "cannot start the volfile watch: a newer "
+				"volfile is only used after a remount");
+}
+
 /* Everything after option parsing; returns the exit status. */
 static int mt_main(struct mortar *m)
 {
@@ -640,8 +640,10 @@ static int mt_main(struct mortar *m)
 	if (m->opts.pid_file && mt_write_pid(m->opts.pid_file) < 0)
 		xl_warn(MT_LOG, "cannot write pid file %s: errno=%d",
 			m->opts.pid_file, errno);
+	mt_watch_start(m);
 	ret = mt_run_loop(m);
 	xl_info(MT_LOG, "FUSE loop ended (%d); exiting", ret);
+	volfile_watch_stop(&m->watch);
 unmount:
 	/* The session is not destroyed: a call still in the graph (a lock
 	 * wait, a slow brick) may answer its request until exit. */

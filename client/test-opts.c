@@ -147,6 +147,39 @@ static void test_volfile_timeout(void **state)
 	mortar_opts_free(&o);
 }
 
+static void test_check_interval(void **state)
+{
+	struct mortar_opts o;
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(
+	    parse(&o, &err, 6, "--volfile-server", "a", "--volume", "v", "/m"),
+	    0);
+	assert_int_equal(o.volfile_check_interval, MORTAR_CHECK_INTERVAL_SEC);
+	mortar_opts_free(&o);
+	assert_int_equal(parse(&o, &err, 8, "--volfile-server", "a",
+			       "--volfile-check-interval", "0", "--volume", "v",
+			       "/m"),
+			 0);
+	assert_int_equal(o.volfile_check_interval, 0);
+	mortar_opts_free(&o);
+	assert_int_equal(parse(&o, &err, 8, "--volfile-server", "a", "-o",
+			       "volfile-check-interval=2", "--volume", "v",
+			       "/m"),
+			 0);
+	assert_int_equal(o.volfile_check_interval, 2);
+	assert_null(o.fuse_opts);
+	mortar_opts_free(&o);
+	assert_int_equal(parse(&o, &err, 8, "--volfile-server", "a", "-o",
+			       "volfile-check-interval=-1", "--volume", "v",
+			       "/m"),
+			 -EINVAL);
+	assert_non_null(strstr(err, "volfile-check-interval"));
+	free(err);
+	mortar_opts_free(&o);
+}
+
 static void test_parse_server(void **state)
 {
 	char *host;
@@ -377,6 +410,7 @@ int main(void)
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_server_list),
 	    cmocka_unit_test(test_volfile_timeout),
+	    cmocka_unit_test(test_check_interval),
 	    cmocka_unit_test(test_server_list_errors),
 	    cmocka_unit_test(test_tls_options),
 	    cmocka_unit_test(test_tls_apply),

@@ -51,6 +51,9 @@ enum rpc_type { RPC_T_REQUEST = 1, RPC_T_REPLY = 2, RPC_T_NOTICE = 3 };
 /* Kinds of notice (the proc of an RPC_T_NOTICE frame). */
 enum rpc_notice {
 	RPC_NOTICE_INVAL = 1, /* a cache invalidation: struct xl_upcall */
+	/* the client volfile of a volume changed in the brick's volfile
+	 * directory: body = the volume name (string) */
+	RPC_NOTICE_VOLFILE = 2,
 };
 
 /* Procedures: 0..XL_FOP_COUNT-1 are the fops; the rest are calls of the
@@ -59,6 +62,9 @@ enum rpc_proc {
 	RPC_PROC_HANDSHAKE = 1000, /* first call on every connection */
 	RPC_PROC_PING = 1001,	   /* answered by the rpc layer itself */
 	RPC_PROC_GETSPEC = 1002,   /* fetch a client volfile by volume name */
+	/* only its version: u32 status, u64 number, u64 hash
+	 * (volfile-version.h); an older brick answers -ENOSYS */
+	RPC_PROC_GETSPEC_VERSION = 1003,
 };
 
 /* A received frame.  body is valid only during the callback; take a ref

@@ -1,6 +1,7 @@
 /*
- * volfile-fetch.c - fetch a client volfile (RPC_PROC_GETSPEC) from the
- * first server of a list that has it, and parse such lists.
+ * volfile-fetch.c - fetch a client volfile (RPC_PROC_GETSPEC), or only its
+ * version (RPC_PROC_GETSPEC_VERSION), from the first server of a list
+ * that has it, and parse such lists.
  *
  * Each attempt is one short-lived, non-reconnecting connection.  The
  * caller blocks (the mount program's main thread, before any FUSE thread
@@ -28,10 +29,13 @@ struct fetch {
 	pthread_cond_t cond;
 	bool connected;
 	bool replied;
-	int conn_err; /* -errno once the connection failed */
-	int status;   /* rpc status, then the server's ret */
-	char *text;   /* the volfile, malloc'd */
+	int conn_err;  /* -errno once the connection failed */
+	int status;    /* rpc status, then the server's ret */
+	uint32_t proc; /* GETSPEC or GETSPEC_VERSION, set before the call */
+	char *text;    /* GETSPEC: the volfile, malloc'd */
 	size_t len;
+	uint64_t number; /* GETSPEC_VERSION: the volfile's version */
+	uint64_t hash;
 };
 
 static void fetch_on_connect(void *ctx)
@@ -65,12 +69,17 @@ static void fetch_reply(void *cookie, int status, const struct rpc_msg *reply)
 	if (status == 0 && reply) {
 		rpc_rbuf_init(&r, reply->body, reply->body_len);
 		ret = (int32_t)rpc_get_u32(&r);
-		p = rpc_get_bytes(&r, RPC_BODY_MAX, &len);
-		if (r.err)
+		if (f->proc == RPC_PROC_GETSPEC_VERSION) {
+			f->number = rpc_get_u64(&r);
+			f->hash = rpc_get_u64(&r);
+		} else {
+			p = rpc_get_bytes(&r, RPC_BODY_MAX, &len);
+		}
+		if (r.err && ret == 0)
 			ret = -EBADMSG;
 	}
 	pthread_mutex_lock(&f->lock);
-	if (ret == 0) {
+	if (ret == 0 && f->proc == RPC_PROC_GETSPEC) {
 		f->text = malloc((size_t)len + 1);
 		if (f->text) {
 			memcpy(f->text, p, len);
@@ -135,7 +144,7 @@ static int fetch_run(struct fetch *f, struct rpc_clnt *clnt, const char *volume,
 	rpc_put_str(&w, volume);
 	ret = w.err;
 	if (ret == 0)
-		ret = rpc_clnt_call(clnt, RPC_PROC_GETSPEC, w.data, w.len, NULL,
+		ret = rpc_clnt_call(clnt, f->proc, w.data, w.len, NULL,
 				    fetch_reply, f);
 	rpc_wbuf_free(&w);
 	if (ret < 0)
@@ -153,10 +162,10 @@ static int fetch_run(struct fetch *f, struct rpc_clnt *clnt, const char *volume,
 	return ret;
 }
 
-/* Ask one server.  0 with *text and *len set, or -errno. */
-static int fetch_one(const char *host, uint16_t port, const char *volume,
-		     struct rpc_tls *tls, int timeout_sec, char **text,
-		     size_t *len)
+/* Ask one server for f->proc's answer (over TLS when tls is set).  0
+ * with f's answer fields set (f->text is the caller's then), or -errno. */
+static int fetch_ask(struct fetch *f, const char *host, uint16_t port,
+		     const char *volume, struct rpc_tls *tls, int timeout_sec)
 {
 	struct rpc_clnt_opts opts = {.transport = "tcp",
 				     .ping_timeout_sec = timeout_sec,
@@ -166,12 +175,8 @@ static int fetch_one(const char *host, uint16_t port, const char *volume,
 				   .on_disconnect = fetch_on_disconnect};
 	struct rpc_evloop *loop = NULL;
 	struct rpc_clnt *clnt = NULL;
-	struct fetch f;
 	int ret;
 
-	memset(&f, 0, sizeof(f));
-	pthread_mutex_init(&f.lock, NULL);
-	pthread_cond_init(&f.cond, NULL);
 	loop = rpc_evloop_new(1);
 	if (!loop) {
 		ret = -ENOMEM;
@@ -180,12 +185,12 @@ static int fetch_one(const char *host, uint16_t port, const char *volume,
 	ret = rpc_evloop_start(loop);
 	if (ret < 0)
 		goto out;
-	clnt = rpc_clnt_new(loop, host, port, &opts, &cbs, &f);
+	clnt = rpc_clnt_new(loop, host, port, &opts, &cbs, f);
 	if (!clnt) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = fetch_run(&f, clnt, volume, timeout_sec);
+	ret = fetch_run(f, clnt, volume, timeout_sec);
 out:
 	if (clnt)
 		rpc_clnt_destroy(clnt);
@@ -193,14 +198,59 @@ out:
 		rpc_evloop_stop(loop);
 		rpc_evloop_free(loop);
 	}
+	return ret;
+}
+
+static void fetch_init(struct fetch *f, uint32_t proc)
+{
+	memset(f, 0, sizeof(*f));
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->cond, NULL);
+	f->proc = proc;
+}
+
+static void fetch_fini(struct fetch *f)
+{
+	free(f->text);
+	pthread_cond_destroy(&f->cond);
+	pthread_mutex_destroy(&f->lock);
+}
+
+/* Ask one server for the volfile.  0 with *text and *len set, or
+ * -errno. */
+static int fetch_one(const char *host, uint16_t port, const char *volume,
+		     struct rpc_tls *tls, int timeout_sec, char **text,
+		     size_t *len)
+{
+	struct fetch f;
+	int ret;
+
+	fetch_init(&f, RPC_PROC_GETSPEC);
+	ret = fetch_ask(&f, host, port, volume, tls, timeout_sec);
 	if (ret == 0) {
 		*text = f.text;
 		*len = f.len;
-	} else {
-		free(f.text);
+		f.text = NULL;
 	}
-	pthread_cond_destroy(&f.cond);
-	pthread_mutex_destroy(&f.lock);
+	fetch_fini(&f);
+	return ret;
+}
+
+int rpc_volfile_version_fetch(const struct rpc_volfile_server *server,
+			      const char *volume, struct rpc_tls *tls,
+			      int timeout_sec, uint64_t *number, uint64_t *hash)
+{
+	struct fetch f;
+	int ret;
+
+	fetch_init(&f, RPC_PROC_GETSPEC_VERSION);
+	ret =
+	    fetch_ask(&f, server->host, server->port, volume, tls, timeout_sec);
+	if (ret == 0) {
+		*number = f.number;
+		*hash = f.hash;
+	}
+	fetch_fini(&f);
 	return ret;
 }
 

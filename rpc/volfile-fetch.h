@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct rpc_tls;
+
 /* Default bound of one attempt (connect + answer), in seconds: short, so
  * a stopped or unreachable server does not stall the ones after it. */
 #define RPC_VOLFILE_TIMEOUT_SEC 5
@@ -58,10 +60,22 @@ void rpc_volfile_servers_free(struct rpc_volfile_servers *list);
  * answer in time, or the connection's error), and *err a malloc'd message
  * naming every server tried and why it failed.
  */
-struct rpc_tls;
 int rpc_volfile_fetch_any(const struct rpc_volfile_servers *list,
 			  const char *volume, struct rpc_tls *tls,
 			  int timeout_sec, char **text, size_t *len,
 			  int *served_by, char **err);
+
+/*
+ * Ask one server only the version of volume's client volfile (number and
+ * hash, as xl_volfile_version_of computes them from the text), for at
+ * most timeout_sec: a mounted client does this every few seconds to learn
+ * of a new volfile (over TLS when tls is set).  0, or -errno: -ENOSYS from a
+ * brick that predates the question (fetch the text then), or as
+ * rpc_volfile_fetch_any.
+ */
+int rpc_volfile_version_fetch(const struct rpc_volfile_server *server,
+			      const char *volume, struct rpc_tls *tls,
+			      int timeout_sec, uint64_t *number,
+			      uint64_t *hash);
 
 #endif

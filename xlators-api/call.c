@@ -60,8 +60,11 @@ struct xl_call *xl_call_new_root(struct xl_graph *g, enum xl_fop fop,
 	call->cbk = cbk;
 	call->cookie = cookie;
 	call->graph = g;
-	if (g)
+	if (g) {
 		call->unique = atomic_fetch_add(&g->next_unique, 1) + 1;
+		call->counted_in = g;
+		atomic_fetch_add(&g->live_root_calls, 1);
+	}
 	return call;
 }
 
@@ -251,6 +254,10 @@ void xl_call_internal(struct xl *from, struct xl_origin origin, struct xl *to,
 		return;
 	}
 	call->graph = g;
+	if (!call->counted_in) {
+		call->counted_in = g;
+		atomic_fetch_add(&g->live_root_calls, 1);
+	}
 	if (origin.unique)
 		call->unique = origin.unique;
 	call->internal = true;
@@ -304,6 +311,10 @@ void xl_call_unref(struct xl_call *call)
 	xl_args_clear(&call->args);
 	xl_reply_clear(&call->reply);
 	parent = call->parent;
+	/* Last, after the args dropped their fds: a graph that counts no
+	 * call holds no fd a call took (graph.h, live_root_calls). */
+	if (call->counted_in)
+		atomic_fetch_sub(&call->counted_in->live_root_calls, 1);
 	free(call);
 	if (parent)
 		xl_call_unref(parent);

@@ -71,6 +71,9 @@ struct xl_call {
 	struct timespec started;
 	struct xl_graph *graph;
 	uint64_t unique; /* request id for logs and dumps */
+	/* Root and internal calls: the graph whose live_root_calls counts
+	 * this call until it is freed (NULL for child calls). */
+	struct xl_graph *counted_in;
 
 	/* Internal calls only (xl_call_internal): who made it and for which
 	 * fop of the originating call (XL_FOP_COUNT: none, background work);

@@ -493,7 +493,9 @@ void xl_graph_destroy(struct xl_graph *g)
 		free(seen);
 		free(order);
 	}
-	if (g->itable)
+	if (g->itable && g->keep_itable)
+		xl_inode_table_orphan(g->itable);
+	else if (g->itable)
 		xl_inode_table_free(g->itable);
 	for (int i = 0; g->xls && i < g->count; i++) {
 		struct xl *xl = g->xls[i];

@@ -67,6 +67,12 @@ struct xl_graph {
 	void (*top_upcall)(struct xl_graph *g, const struct xl_upcall *up,
 			   void *data);
 	void *top_upcall_data;
+	/* Called when a brick says the client volfile `volume` it serves
+	 * changed (protocol/client, RPC_NOTICE_VOLFILE), through
+	 * xl_graph_volfile_notice: the program asks for it then.  On an rpc
+	 * thread; must not block.  NULL: dropped. */
+	void (*top_volfile)(struct xl_graph *g, const char *volume, void *data);
+	void *top_volfile_data;
 	void *owner;	   /* the program's, e.g. the bridge */
 	void **dl_handles; /* [count], runtime private */
 	bool inited;
@@ -81,6 +87,16 @@ struct xl_graph {
 	 * reaches a translator whose fini already ran. */
 	atomic_bool stopping;
 	atomic_int events_in;
+	/* Drain: the root and internal calls not yet freed (every child
+	 * call holds its root), and the fds of this graph not yet freed.
+	 * A program that replaces a graph destroys the old one once both
+	 * are 0 (the FUSE bridge's live switch, client/README.md). */
+	atomic_int live_root_calls;
+	atomic_int live_fds;
+	/* Destroy leaves the inode table's inodes alive, orphaned
+	 * (xl_inode_table_orphan), instead of freeing them: the FUSE
+	 * bridge's node ids point at them. */
+	bool keep_itable;
 };
 
 /*
@@ -99,10 +115,15 @@ int xl_graph_build(const struct xl_volfile *vf, struct xl_graph **out,
 		   char **err);
 /* init every translator bottom-up, then send PARENT_UP from the top. */
 int xl_graph_init(struct xl_graph *g, char **err);
-/* fini top-down, unload, free. */
+/* fini top-down, unload, free (with g->keep_itable, the inode table is
+ * orphaned instead: see xl_inode_table_orphan). */
 void xl_graph_destroy(struct xl_graph *g);
 
 struct xl *xl_graph_find(struct xl_graph *g, const char *name);
+
+/* Hand a brick's "volfile changed" notice to g->top_volfile, unless g is
+ * being torn down (the teardown gate). */
+void xl_graph_volfile_notice(struct xl_graph *g, const char *volume);
 
 /* Load a translator type alone (to print its options, e.g. --help). */
 int xl_load_desc(const char *type, const struct xl_desc **out, void **handle,

@@ -31,8 +31,11 @@ static size_t inode_bucket(const struct xl_inode_table *t, const uint8_t *gfid)
 static struct xl_inode *inode_alloc(struct xl_inode_table *t,
 				    const uint8_t *gfid)
 {
-	struct xl_inode *inode = calloc(1, sizeof(*inode));
+	struct xl_inode *inode;
 
+	if (!t->graph)
+		return NULL; /* orphaned: no more inodes */
+	inode = calloc(1, sizeof(*inode));
 	if (!inode)
 		return NULL;
 	inode->ctx = calloc((size_t)t->graph->count, sizeof(void *));
@@ -71,11 +74,12 @@ struct xl_inode_table *xl_inode_table_new(struct xl_graph *g)
 	return t;
 }
 
-static void inode_destroy(struct xl_inode *inode)
+/* g: the table's graph, read under the table's lock by the caller (NULL
+ * once orphaned: the slots are already free, and the table may be gone by
+ * now). */
+static void inode_destroy(struct xl_inode *inode, struct xl_graph *g)
 {
-	struct xl_graph *g = inode->table->graph;
-
-	for (int i = 0; i < g->count; i++) {
+	for (int i = 0; g && i < g->count; i++) {
 		struct xl *xl = g->xls[i];
 		if (inode->ctx[i] && xl->desc->inode_ctx_free)
 			xl->desc->inode_ctx_free(xl, inode->ctx[i]);
@@ -91,7 +95,7 @@ void xl_inode_table_free(struct xl_inode_table *t)
 		struct xl_inode *i = t->buckets[b];
 		while (i) {
 			struct xl_inode *next = i->hash_next;
-			inode_destroy(i);
+			inode_destroy(i, t->graph);
 			i = next;
 		}
 	}
@@ -152,6 +156,7 @@ struct xl_inode *xl_inode_ref(struct xl_inode *inode)
 void xl_inode_unref(struct xl_inode *inode)
 {
 	struct xl_inode_table *t;
+	struct xl_graph *g;
 
 	if (!inode)
 		return;
@@ -166,6 +171,7 @@ void xl_inode_unref(struct xl_inode *inode)
 		pthread_mutex_unlock(&t->lock);
 		return;
 	}
+	g = t->graph;
 	struct xl_inode **pp = &t->buckets[inode_bucket(t, inode->gfid)];
 	while (*pp && *pp != inode)
 		pp = &(*pp)->hash_next;
@@ -174,7 +180,63 @@ void xl_inode_unref(struct xl_inode *inode)
 		t->inode_count--;
 	}
 	pthread_mutex_unlock(&t->lock);
-	inode_destroy(inode);
+	inode_destroy(inode, g);
+}
+
+size_t xl_inode_table_count(struct xl_inode_table *t)
+{
+	size_t n;
+
+	pthread_mutex_lock(&t->lock);
+	n = t->inode_count;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
+/* Free every context slot of inode with g's translators. */
+static void inode_ctx_free_all(struct xl_inode *inode, struct xl_graph *g)
+{
+	for (int i = 0; i < g->count; i++) {
+		struct xl *xl = g->xls[i];
+		void *ctx;
+
+		pthread_mutex_lock(&inode->lock);
+		ctx = inode->ctx[i];
+		inode->ctx[i] = NULL;
+		pthread_mutex_unlock(&inode->lock);
+		if (ctx && xl->desc->inode_ctx_free)
+			xl->desc->inode_ctx_free(xl, ctx);
+	}
+}
+
+void xl_inode_table_orphan(struct xl_inode_table *t)
+{
+	struct xl_graph *g = t->graph;
+	struct xl_inode **all = NULL;
+	size_t n = 0;
+
+	/* Refs first, the frees outside the table's lock: a context's free
+	 * may drop inode refs of its own. */
+	pthread_mutex_lock(&t->lock);
+	all = calloc(t->inode_count ? t->inode_count : 1, sizeof(*all));
+	for (size_t b = 0; all && b < t->bucket_count; b++)
+		for (struct xl_inode *i = t->buckets[b]; i; i = i->hash_next)
+			all[n++] = xl_inode_ref(i);
+	pthread_mutex_unlock(&t->lock);
+	if (!all)
+		xl_warn("inode", "no memory to free the contexts of an "
+				 "orphaned inode table: they leak");
+	for (size_t k = 0; k < n; k++)
+		inode_ctx_free_all(all[k], g);
+	/* From now on a dying inode frees no slot (all empty anyway). */
+	pthread_mutex_lock(&t->lock);
+	t->graph = NULL;
+	pthread_mutex_unlock(&t->lock);
+	for (size_t k = 0; k < n; k++)
+		xl_inode_unref(all[k]);
+	free(all);
+	xl_inode_unref(t->root);
+	t->root = NULL;
 }
 
 void *xl_inode_ctx_get(struct xl_inode *inode, struct xl *xl)
@@ -212,6 +274,7 @@ struct xl_fd *xl_fd_new(struct xl_graph *g, const uint8_t *gfid,
 	}
 	atomic_init(&fd->refs, 1);
 	fd->graph = g;
+	atomic_fetch_add(&g->live_fds, 1);
 	fd->inode = inode ? xl_inode_ref(inode) : NULL;
 	memcpy(fd->gfid, gfid, XL_GFID_LEN);
 	fd->flags = flags;
@@ -245,6 +308,7 @@ void xl_fd_unref(struct xl_fd *fd)
 	free(fd->ctx);
 	free(fd);
 	atomic_fetch_sub(&fd_live, 1);
+	atomic_fetch_sub(&g->live_fds, 1);
 }
 
 void *xl_fd_ctx_get(struct xl_fd *fd, struct xl *xl)

@@ -33,7 +33,7 @@ struct xl_inode {
 };
 
 struct xl_inode_table {
-	struct xl_graph *graph;
+	struct xl_graph *graph; /* NULL once orphaned */
 	pthread_mutex_t lock;
 	struct xl_inode **buckets;
 	size_t bucket_count;
@@ -43,6 +43,19 @@ struct xl_inode_table {
 
 struct xl_inode_table *xl_inode_table_new(struct xl_graph *g);
 void xl_inode_table_free(struct xl_inode_table *t);
+/*
+ * The graph of t goes away but its inodes stay (the FUSE bridge hands
+ * their addresses to the kernel as node ids): every context slot is freed
+ * now, with the graph's translators (call it before their descriptors
+ * go), the table's own root ref is dropped, and t->graph becomes NULL.
+ * The inodes keep their refs, gfids and lookup counts; xl_inode_find and
+ * _ref/_unref work as before, xl_inode_get returns NULL (no graph to size
+ * the slots).  The owner frees t with xl_inode_table_free once
+ * inode_count is 0.
+ */
+void xl_inode_table_orphan(struct xl_inode_table *t);
+/* inode_count under the table's lock. */
+size_t xl_inode_table_count(struct xl_inode_table *t);
 
 /* The inode for gfid, created if absent.  Returns a new ref; NULL on
  * ENOMEM. */

@@ -39,6 +39,15 @@ static void xl_event_leave(struct xl_graph *g)
 		atomic_fetch_sub(&g->events_in, 1);
 }
 
+void xl_graph_volfile_notice(struct xl_graph *g, const char *volume)
+{
+	if (!g || !xl_event_enter(g))
+		return;
+	if (g->top_volfile)
+		g->top_volfile(g, volume, g->top_volfile_data);
+	xl_event_leave(g);
+}
+
 void xl_notify_parents(struct xl *xl, enum xl_event ev)
 {
 	struct xl_graph *g = xl->graph;

@@ -557,8 +557,9 @@ static int ctl_set(const char *name, const char *xlkey, const char *value)
 		}
 	}
 	if (in_client)
-		printf("a client-side option: mounted clients pick it up when "
-		       "they remount (no live graph switch yet)\n");
+		printf("a client-side option: mounted clients switch to it "
+		       "live, within their volfile-check-interval (10 s by "
+		       "default)\n");
 	free(dir);
 	ctl_volume_free(&v);
 	return 0;
@@ -605,8 +606,8 @@ static int ctl_add_brick(const char *name, char **args, int nargs)
 					 "start (mortarctl volume start %s "
 					 "tries again)",
 					 name, i, name);
-	printf("clients must remount to see the new bricks (no live graph "
-	       "switch yet)");
+	printf("mounted clients switch to the new bricks live, within their "
+	       "volfile-check-interval (10 s by default)");
 	if (vg_is_unify(v.type))
 		printf("; new files may be placed on them, existing files "
 		       "stay where they are\n");

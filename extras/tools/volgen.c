@@ -24,6 +24,7 @@
 #include "volgen.h"
 
 #include "graph.h"
+#include "volfile-version.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -880,6 +881,60 @@ void vg_free(struct vg *vg)
 	free(vg->tls_dir);
 }
 
+/* The whole text of path (malloc'd), or NULL when it cannot be read. */
+static char *vg_slurp(const char *path)
+{
+	FILE *in = fopen(path, "r");
+	char *text = NULL;
+	size_t cap = 0, len = 0, n;
+
+	if (!in)
+		return NULL;
+	do {
+		if (len + 4096 + 1 > cap) {
+			cap = 2 * cap + 4096 + 1;
+			text = realloc(text, cap);
+			if (!text)
+				vg_fail("no memory");
+		}
+		n = fread(text + len, 1, cap - len - 1, in);
+		len += n;
+	} while (n > 0);
+	fclose(in);
+	text[len] = '\0';
+	return text;
+}
+
+/*
+ * The client volfile carries "# version N" (volfile-version.h): mounted
+ * clients switch to it live when N grows.  N is the old file's number
+ * when the text did not change (a client has nothing to switch to), and
+ * one more when it did, so a regeneration with other bricks or options
+ * always reaches the clients.
+ */
+static char *vg_render_client(struct vg *vg)
+{
+	struct vg_file *f = &vg->files[0];
+	char *path = vg_printf("%s/%s", vg->out_dir, f->filename);
+	char *old = vg_slurp(path);
+	struct xl_volfile_version ov = {0};
+	char *body = vg_render(f), *text;
+
+	if (old)
+		xl_volfile_version_of(old, strlen(old), &ov);
+	text = vg_printf("# version %llu\n%s", (unsigned long long)ov.number,
+			 body);
+	if (!old || strcmp(old, text) != 0) {
+		free(text);
+		text = vg_printf("# version %llu\n%s",
+				 (unsigned long long)ov.number + 1, body);
+	}
+	free(body);
+	free(old);
+	free(path);
+	return text;
+}
+
 void vg_generate(struct vg *vg)
 {
 	char **texts;
@@ -895,7 +950,8 @@ void vg_generate(struct vg *vg)
 	/* Render and check everything before the first write. */
 	texts = vg_alloc((size_t)vg->nfiles * sizeof(*texts));
 	for (int f = 0; f < vg->nfiles; f++) {
-		texts[f] = vg_render(&vg->files[f]);
+		texts[f] =
+		    f == 0 ? vg_render_client(vg) : vg_render(&vg->files[f]);
 		vg_self_check(&vg->files[f], texts[f]);
 	}
 	vg_check_existing(vg, true);

@@ -152,7 +152,7 @@ tap_check "stop again says the bricks were already down" eval \
 VF=$MORTAR_STATE_DIR/vols/$V/volfiles
 set_client_option() {
 	ctl volume set $V cluster/distribute:min-free-disk 7 | tee "$MT_TMP/set.out" &&
-		grep -q "remount" "$MT_TMP/set.out" &&
+		grep -q "switch to it live" "$MT_TMP/set.out" &&
 		grep -q 'option min-free-disk 7' "$VF/$V.vol" &&
 		ctl volume info $V | grep -qx '  cluster/distribute:min-free-disk=7'
 }
@@ -199,7 +199,7 @@ tap_check "add-brick: 1 brick to a replica 2 volume is refused" \
 add_one() {
 	ctl volume add-brick $V "127.0.0.1:${PORTS[2]}:$B/b2" | tee "$MT_TMP/add.out" || return 1
 	track_bricks $V
-	grep -q 'remount' "$MT_TMP/add.out" && grep -q 'rebalance' "$MT_TMP/add.out" &&
+	grep -q 'switch to the new bricks live' "$MT_TMP/add.out" && grep -q 'rebalance' "$MT_TMP/add.out" &&
 		status_is $V 2 up &&
 		grep -q "remote-port ${PORTS[2]}" "$VF/$V.vol"
 }

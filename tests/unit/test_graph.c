@@ -2,8 +2,10 @@
  * test_graph.c - graph building (loader, option validation, subvolume
  * checks, each error naming file and line) and the call object (wind,
  * pass-through, fan-out with completions on other threads, per-call state
- * and its memory accounting, statistics, internal calls).  Uses the
- * test-only translators test/leaf, test/fan, test/picky and test/gate.
+ * and its memory accounting, statistics, internal calls), and what a
+ * program replacing a graph relies on (live call and fd counts, an
+ * orphaned inode table).  Uses the test-only translators test/leaf,
+ * test/fan, test/picky and test/gate.
  */
 #include "config.h"
 
@@ -24,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static struct xl_graph *build(const char *text, char **err)
 {
@@ -362,6 +365,68 @@ static void test_inode_table(void **state)
 	xl_graph_destroy(g);
 }
 
+/* What a program replacing a graph relies on: the graph counts its root
+ * calls and fds until they are freed, and with keep_itable its destroy
+ * leaves the inodes alive in an orphaned table (contexts freed, lookups
+ * by gfid still answered, no new inodes), freed by its owner once
+ * empty. */
+static bool counts_zero(struct xl_graph *g)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (atomic_load(&g->live_root_calls) == 0 &&
+		    atomic_load(&g->live_fds) == 0)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+static void test_drain_and_orphan(void **state)
+{
+	(void)state;
+	char *err = NULL;
+	struct xl_graph *g =
+	    build("volume l\ntype test/leaf\nend-volume\n", &err);
+	struct xl_inode_table *t;
+	struct xl_inode *a, *found;
+	struct xl_call *call;
+	struct xl_fd *fd;
+	uint8_t gfid[XL_GFID_LEN], other[XL_GFID_LEN];
+
+	assert_non_null(g);
+	assert_int_equal(xl_graph_init(g, &err), 0);
+	assert_true(counts_zero(g));
+	xl_gfid_generate(gfid);
+	xl_gfid_generate(other);
+	a = xl_inode_get(g->itable, gfid);
+	assert_non_null(a);
+	fd = xl_fd_new(g, gfid, a, 0, false);
+	assert_int_equal(atomic_load(&g->live_fds), 1);
+	call = xl_call_new_root(g, XL_FOP_STAT, NULL, root_done, NULL);
+	assert_int_equal(atomic_load(&g->live_root_calls), 1);
+	call->args.fd = fd; /* freed with the call */
+	xl_call_unref(call);
+	assert_int_equal(atomic_load(&g->live_root_calls), 0);
+	assert_int_equal(atomic_load(&g->live_fds), 0);
+	assert_true(run_fop(g, XL_FOP_STAT) >= 0); /* the leaf answers */
+	assert_true(counts_zero(g));
+
+	xl_inode_ctx_set(a, g->top, (void *)0x1234);
+	t = g->itable;
+	g->keep_itable = true;
+	xl_graph_destroy(g);
+	assert_null(t->graph);
+	assert_null(a->ctx[0]); /* freed before the translator went */
+	found = xl_inode_find(t, gfid);
+	assert_ptr_equal(found, a);
+	xl_inode_unref(found);
+	assert_null(xl_inode_get(t, other));
+	assert_int_equal(xl_inode_table_count(t), 1); /* a; no root ref */
+	xl_inode_unref(a);
+	assert_int_equal(xl_inode_table_count(t), 0);
+	xl_inode_table_free(t);
+}
+
 /* Memory accounted per translator: the dump's memory.bytes follows every
  * allocation, a reallocation and a copied string included, back to what
  * it was. */
@@ -407,6 +472,7 @@ int main(void)
 	    cmocka_unit_test(test_fanout_async),
 	    cmocka_unit_test(test_call_local_accounted),
 	    cmocka_unit_test(test_inode_table),
+	    cmocka_unit_test(test_drain_and_orphan),
 	    cmocka_unit_test(test_memory),
 	};
 	if (xlpath_setup() != 0)

@@ -33,6 +33,7 @@
 
 #include "buf.h"
 #include "call.h"
+#include "graph.h"
 #include "inode.h"
 #include "log.h"
 #include "rpc.h"
@@ -539,6 +540,21 @@ static void client_forget_all(struct client_priv *priv)
 	xl_upcall_parents(priv->xl, &up);
 }
 
+/* The brick's volfile of a volume changed: for the program running the
+ * graph (it asks for the new version), not for the translators. */
+static void client_volfile_notice(struct client_priv *priv,
+				  const struct rpc_msg *msg)
+{
+	struct rpc_rbuf r;
+	char *volume = NULL;
+
+	rpc_rbuf_init(&r, msg->body, msg->body_len);
+	if (rpc_get_str(&r, XL_NAME_MAX, &volume) == 0 && volume &&
+	    xl_name_is_valid(volume))
+		xl_graph_volfile_notice(priv->xl->graph, volume);
+	free(volume);
+}
+
 /* A notice frame from the brick (an rpc loop thread). */
 static void client_on_notice(void *ctx, const struct rpc_msg *msg)
 {
@@ -548,6 +564,10 @@ static void client_on_notice(void *ctx, const struct rpc_msg *msg)
 	char *name = NULL;
 	int ret;
 
+	if (msg->proc == RPC_NOTICE_VOLFILE) {
+		client_volfile_notice(priv, msg);
+		return;
+	}
 	if (msg->proc != RPC_NOTICE_INVAL)
 		return; /* a newer brick's kind of notice */
 	rpc_rbuf_init(&r, msg->body, msg->body_len);

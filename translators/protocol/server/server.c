@@ -3,7 +3,9 @@
  * connections, checks auth at handshake, turns each request frame into a
  * root call on the brick graph and each answer back into a reply frame,
  * keeps a per-connection table of open fds, serves client volfiles
- * (GETSPEC) and cleans up everything a client leaves behind when it goes.
+ * (GETSPEC, GETSPEC_VERSION), tells its clients when one changes
+ * (RPC_NOTICE_VOLFILE, from volwatch.c's thread) and cleans up everything
+ * a client leaves behind when it goes.
  *
  * Threads: requests arrive on rpc event loop threads; completions run on
  * whatever thread answers (io-threads usually).  Locks: priv->lock guards
@@ -43,6 +45,8 @@
 #include "log.h"
 #include "rpc.h"
 #include "xlator.h"
+#include "volfile-version.h"
+#include "volwatch.h"
 #include "xdata-keys.h"
 
 #include <errno.h>
@@ -120,7 +124,8 @@ struct server_priv {
 	pthread_mutex_t lock; /* guards clients, next_client_id */
 	struct server_client *clients;
 	uint64_t next_client_id;
-	atomic_int inflight; /* root calls not yet answered */
+	atomic_int inflight;		  /* root calls not yet answered */
+	struct server_volwatch *volwatch; /* volfile_dir's watch, or NULL */
 };
 
 /* What a root call needs to answer its request. */
@@ -854,11 +859,46 @@ static int server_gen_volfile(struct server_priv *priv, struct rpc_conn *conn,
 	return 0;
 }
 
+/* The client volfile `name` for this peer: its file in the volfile
+ * directory, or one made up for a subvolume of ours.  0 with *text
+ * (malloc'd) and *len, or -errno (the answer's status). */
+static int server_spec_text(struct server_priv *priv,
+			    struct server_client *client, struct rpc_conn *conn,
+			    const char *name, char **text, size_t *len)
+{
+	int ret;
+
+	if (!server_auth_allowed(priv->allow, priv->reject,
+				 rpc_conn_peer_host(conn),
+				 rpc_conn_peer_cn(conn)))
+		return -EACCES;
+	ret = -ENOENT;
+	if (priv->volfile_dir)
+		ret = server_read_volfile(priv->volfile_dir, name, text, len);
+	if (ret == 0 && server_volfile_is_brick(*text, *len)) {
+		xl_warn(priv->xl->name,
+			"getspec: %s.vol is a brick volfile, not served: "
+			"peer=%s",
+			name, client->peer);
+		free(*text);
+		*text = NULL;
+		ret = -EACCES;
+	}
+	if (ret == -ENOENT && server_find_subvol(priv, name))
+		ret = server_gen_volfile(priv, conn, name, text, len);
+	return ret;
+}
+
+/* GETSPEC answers the volfile's text; GETSPEC_VERSION only its version
+ * (volfile-version.h), which a mounted client asks every few seconds to
+ * learn of a new volfile without fetching it each time. */
 static void server_handle_getspec(struct server_priv *priv,
 				  struct server_client *client,
 				  struct rpc_conn *conn,
 				  const struct rpc_msg *msg)
 {
+	bool version_only = msg->proc == RPC_PROC_GETSPEC_VERSION;
+	struct xl_volfile_version v = {0};
 	char *name = NULL, *text = NULL;
 	size_t len = 0;
 	struct rpc_rbuf r;
@@ -869,34 +909,22 @@ static void server_handle_getspec(struct server_priv *priv,
 	ret = rpc_get_str(&r, XL_NAME_MAX, &name);
 	if (ret == 0 && (!name || !xl_name_is_valid(name)))
 		ret = -EINVAL;
-	if (ret != 0)
-		goto out;
-	if (!server_auth_allowed(priv->allow, priv->reject,
-				 rpc_conn_peer_host(conn),
-				 rpc_conn_peer_cn(conn))) {
-		ret = -EACCES;
-		goto out;
-	}
-	ret = -ENOENT;
-	if (priv->volfile_dir)
-		ret = server_read_volfile(priv->volfile_dir, name, &text, &len);
-	if (ret == 0 && server_volfile_is_brick(text, len)) {
-		xl_warn(priv->xl->name,
-			"getspec: %s.vol is a brick volfile, not served: "
-			"peer=%s",
-			name, client->peer);
-		free(text);
-		text = NULL;
-		ret = -EACCES;
-	}
-	if (ret == -ENOENT && server_find_subvol(priv, name))
-		ret = server_gen_volfile(priv, conn, name, &text, &len);
-out:
-	xl_debug(priv->xl->name, "getspec: peer=%s volume=%s ret=%d",
-		 client->peer, name ? name : "?", ret);
+	if (ret == 0)
+		ret = server_spec_text(priv, client, conn, name, &text, &len);
+	xl_debug(priv->xl->name, "getspec%s: peer=%s volume=%s ret=%d",
+		 version_only ? " version" : "", client->peer,
+		 name ? name : "?", ret);
 	rpc_wbuf_init(&w);
 	rpc_put_u32(&w, (uint32_t)ret);
-	rpc_put_bytes(&w, ret == 0 ? text : "", ret == 0 ? (uint32_t)len : 0);
+	if (version_only) {
+		if (ret == 0)
+			xl_volfile_version_of(text, len, &v);
+		rpc_put_u64(&w, v.number);
+		rpc_put_u64(&w, v.hash);
+	} else {
+		rpc_put_bytes(&w, ret == 0 ? text : "",
+			      ret == 0 ? (uint32_t)len : 0);
+	}
 	if (w.err == 0)
 		rpc_conn_reply(conn, msg->xid, msg->proc, w.data, w.len, NULL);
 	rpc_wbuf_free(&w);
@@ -946,7 +974,8 @@ static void server_on_request(void *ctx, struct rpc_conn *conn,
 	}
 	if (msg->proc == RPC_PROC_HANDSHAKE)
 		server_handle_handshake(priv, client, conn, msg);
-	else if (msg->proc == RPC_PROC_GETSPEC)
+	else if (msg->proc == RPC_PROC_GETSPEC ||
+		 msg->proc == RPC_PROC_GETSPEC_VERSION)
 		server_handle_getspec(priv, client, conn, msg);
 	else if (msg->proc < XL_FOP_COUNT)
 		server_handle_fop(priv, client, conn, msg);
@@ -1043,6 +1072,7 @@ static int server_write_port_file(const char *path, uint16_t port)
 }
 
 static void server_fini(struct xl *xl);
+static void server_volfile_changed(const char *volume, void *data);
 
 /* option tls on: the TLS configuration from tls-cert, tls-key, tls-ca.
  * 0 (*out NULL when tls is off) or -errno with *err. */
@@ -1145,6 +1175,18 @@ static int server_init(struct xl *xl, char **err)
 	}
 	xl_info(xl->name, "listening: host=%s port=%u transport=%s%s", host,
 		priv->port, transport, priv->tls ? "+tls" : "");
+	if (priv->volfile_dir) {
+		char *why = NULL;
+
+		priv->volwatch = server_volwatch_start(
+		    priv->volfile_dir, server_volfile_changed, priv, &why);
+		if (!priv->volwatch)
+			xl_warn(xl->name,
+				"%s: mounted clients learn of a new client "
+				"volfile at their next check only",
+				why ? why : "cannot watch the volfile dir");
+		free(why);
+	}
 	return 0;
 fail:
 	server_fini(xl);
@@ -1158,6 +1200,7 @@ static void server_fini(struct xl *xl)
 
 	if (!priv)
 		return;
+	server_volwatch_stop(priv->volwatch);
 	/* Stop accepting; closing the connections runs on_disconnect, which
 	 * sends the releases down while the children still exist. */
 	if (priv->srv)
@@ -1217,6 +1260,57 @@ static void server_upcall(struct xl *xl, struct xl *from,
 		rpc_conn_notice(conn, RPC_NOTICE_INVAL, w.data, w.len);
 	rpc_wbuf_free(&w);
 	rpc_conn_unref(conn);
+}
+
+/* A client volfile changed in the volfile directory (the watch's thread):
+ * tell every client that takes notices, so a mounted one asks for the
+ * new version now (RPC_NOTICE_VOLFILE).  A client of another volume
+ * ignores it. */
+static void server_volfile_changed(const char *volume, void *data)
+{
+	struct server_priv *priv = data;
+	struct rpc_conn **conns = NULL;
+	struct rpc_wbuf w;
+	size_t n = 0, cap = 0, len = 0;
+	char *text = NULL;
+	bool brick;
+
+	/* A brick volfile is no client's business (and is never served). */
+	if (server_read_volfile(priv->volfile_dir, volume, &text, &len) != 0)
+		return; /* gone again, or unreadable: nothing to fetch */
+	brick = server_volfile_is_brick(text, len);
+	free(text);
+	if (brick)
+		return;
+	pthread_mutex_lock(&priv->lock);
+	for (struct server_client *c = priv->clients; c; c = c->next) {
+		struct rpc_conn **grown;
+
+		if (!c->takes_notices)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			grown = realloc(conns, cap * sizeof(*conns));
+			if (!grown)
+				break;
+			conns = grown;
+		}
+		conns[n++] = rpc_conn_ref(c->conn);
+	}
+	pthread_mutex_unlock(&priv->lock);
+	xl_info(priv->xl->name,
+		"client volfile %s.vol changed: telling %zu client(s)", volume,
+		n);
+	rpc_wbuf_init(&w);
+	rpc_put_str(&w, volume);
+	for (size_t i = 0; i < n; i++) {
+		if (w.err == 0)
+			rpc_conn_notice(conns[i], RPC_NOTICE_VOLFILE, w.data,
+					w.len);
+		rpc_conn_unref(conns[i]);
+	}
+	rpc_wbuf_free(&w);
+	free(conns);
 }
 
 static void server_dump(struct xl *xl, FILE *out)
