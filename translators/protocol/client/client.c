@@ -36,6 +36,7 @@
 #include "graph.h"
 #include "inode.h"
 #include "log.h"
+#include "proto-tls.h"
 #include "rpc.h"
 #include "xdata-keys.h"
 #include "xlator.h"
@@ -920,28 +921,6 @@ static void client_make_identity(char *buf, size_t size)
 
 static void client_fini(struct xl *xl);
 
-/* option tls on: the TLS configuration from tls-cert, tls-key, tls-ca.
- * 0 (*out NULL when tls is off) or -errno with *err. */
-static int client_tls_setup(struct xl *xl, const char *transport,
-			    struct rpc_tls **out, char **err)
-{
-	struct rpc_tls_files f = {0};
-	bool on = false;
-
-	*out = NULL;
-	xl_opt_bool(xl, "tls", &on);
-	if (!on)
-		return 0;
-	if (strcmp(transport, "tcp") != 0) {
-		*err = strdup("option tls on needs transport-type tcp");
-		return -EINVAL;
-	}
-	xl_opt_str(xl, "tls-cert", &f.cert);
-	xl_opt_str(xl, "tls-key", &f.key);
-	xl_opt_str(xl, "tls-ca", &f.ca);
-	return rpc_tls_new(&f, false, out, err);
-}
-
 static int client_init(struct xl *xl, char **err)
 {
 	static const struct rpc_clnt_cbs cbs = {
@@ -974,7 +953,7 @@ static int client_init(struct xl *xl, char **err)
 	opts.ping_timeout_sec = (int)ping;
 	priv->port = (uint16_t)port;
 	client_make_identity(priv->identity, sizeof(priv->identity));
-	ret = client_tls_setup(xl, opts.transport, &opts.tls, err);
+	ret = proto_tls_setup(xl, opts.transport, false, &opts.tls, err);
 	if (ret != 0)
 		goto fail;
 

@@ -43,6 +43,7 @@
 #include "graph.h"
 #include "inode.h"
 #include "log.h"
+#include "proto-tls.h"
 #include "rpc.h"
 #include "xlator.h"
 #include "volfile-version.h"
@@ -1074,28 +1075,6 @@ static int server_write_port_file(const char *path, uint16_t port)
 static void server_fini(struct xl *xl);
 static void server_volfile_changed(const char *volume, void *data);
 
-/* option tls on: the TLS configuration from tls-cert, tls-key, tls-ca.
- * 0 (*out NULL when tls is off) or -errno with *err. */
-static int server_tls_setup(struct xl *xl, const char *transport,
-			    struct rpc_tls **out, char **err)
-{
-	struct rpc_tls_files f = {0};
-	bool on = false;
-
-	*out = NULL;
-	xl_opt_bool(xl, "tls", &on);
-	if (!on)
-		return 0;
-	if (strcmp(transport, "tcp") != 0) {
-		*err = strdup("option tls on needs transport-type tcp");
-		return -EINVAL;
-	}
-	xl_opt_str(xl, "tls-cert", &f.cert);
-	xl_opt_str(xl, "tls-key", &f.key);
-	xl_opt_str(xl, "tls-ca", &f.ca);
-	return rpc_tls_new(&f, true, out, err);
-}
-
 static int server_init(struct xl *xl, char **err)
 {
 	struct server_priv *priv;
@@ -1132,7 +1111,7 @@ static int server_init(struct xl *xl, char **err)
 	if (xl_opt_str(xl, "port-file", &port_file) != 0)
 		port_file = NULL;
 
-	ret = server_tls_setup(xl, transport, &priv->tls, err);
+	ret = proto_tls_setup(xl, transport, true, &priv->tls, err);
 	if (ret != 0)
 		goto fail;
 	priv->loop = rpc_evloop_new(2);
